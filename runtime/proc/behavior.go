@@ -1,0 +1,147 @@
+package proc
+
+import (
+	"time"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// Status is what a Step returns: how the process goes on.
+type Status uint8
+
+const (
+	// StatusYield: the process can run again at once; it goes to the back of the
+	// run queue so others get their turn.
+	StatusYield Status = iota
+	// StatusBlock: the process waits on something besides its mailbox (a timer,
+	// a channel fed by a timer); any delivery wakes it.
+	StatusBlock
+	// StatusIdle: the process waits only for its mailbox.
+	StatusIdle
+	// StatusDone: the process has finished with the Result returned alongside.
+	StatusDone
+)
+
+// Result is how a process ended: a value for a normal exit, or an error.
+type Result struct {
+	Value msg.Value
+	Err   error
+}
+
+// Behavior is a kind of process: a state machine the runtime steps.
+type Behavior interface {
+	// Step handles batch (possibly empty: the first Step of a process has
+	// none) and runs until the process yields, waits or finishes. Every
+	// delivery in batch is the behaviour's from then on: one it does not
+	// consume before returning StatusDone is lost with the process.
+	Step(env Env, batch []Delivery) (Status, Result)
+	// Kill is called instead of Step when the runtime ends the process from
+	// outside (terminate, a linked failure). The behaviour's code must run no
+	// further; it releases what it holds.
+	Kill(reason error)
+}
+
+// Interrupter is implemented by a behaviour that can be told, from another
+// goroutine, to stop a Step in progress (a Lua state spinning in a loop).
+// The runtime calls Interrupt after a kill is requested while it runs.
+type Interrupter interface {
+	Interrupt()
+}
+
+// DeliveryKind tells what a Delivery carries.
+type DeliveryKind uint8
+
+// Delivery kinds.
+const (
+	// DeliveryMessage: From sent Topic with Payload.
+	DeliveryMessage DeliveryKind = iota
+	// DeliveryExit: a monitored process From ended; Payload is its value, Err its error.
+	DeliveryExit
+	// DeliveryLinkDown: a linked process From failed with Err and this process traps links.
+	DeliveryLinkDown
+	// DeliveryCancel: From asks this process to finish; Payload is the reason (a string).
+	DeliveryCancel
+	// DeliveryTimer: the timer whose id is Payload (an int) fired.
+	DeliveryTimer
+	// DeliveryWake: runtime-internal wake-up with no content (an I/O completion).
+	DeliveryWake
+)
+
+var deliveryNames = [...]string{"message", "exit", "link_down", "cancel", "timer", "wake"}
+
+func (k DeliveryKind) String() string {
+	if int(k) < len(deliveryNames) {
+		return deliveryNames[k]
+	}
+	return "delivery(?)"
+}
+
+// Delivery is one thing a process receives.
+type Delivery struct {
+	Kind    DeliveryKind
+	From    pid.PID
+	Topic   string
+	Payload msg.Value
+	Err     error
+}
+
+// SpawnRequest asks the runtime for a new process.
+type SpawnRequest struct {
+	Entry    string      // entry id, resolved by the runtime's catalog; or
+	Behavior Behavior    // a behaviour to run directly (Entry then only names it)
+	Host     string      // host id ("node@host" for another node); "" = the caller's host
+	Args     []msg.Value // arguments to the process's main
+	Link     bool        // link caller and child
+	Monitor  bool        // caller monitors child
+	Name     string      // register the child under this local name
+	Message  *Delivery   // delivered to the child before anything else (Kind DeliveryMessage)
+}
+
+// TimerID names a timer of one process.
+type TimerID uint64
+
+// Env is what a running process can do. The runtime hands one to each Step;
+// it is valid only during that Step and on its goroutine.
+type Env interface {
+	// Self is this process's PID.
+	Self() pid.PID
+	// Now is the runtime's clock.
+	Now() time.Time
+	// Send sends topic and payload to a PID. Sending to a dead PID is not an
+	// error (the message is dropped and counted).
+	Send(to pid.PID, topic string, payload msg.Value) error
+	// SendName sends to a registered name; an unknown name is NOT_FOUND.
+	SendName(name, topic string, payload msg.Value) error
+	// Spawn starts a process.
+	Spawn(req SpawnRequest) (pid.PID, error)
+	// Link, Unlink, Monitor and Unmonitor manage links and monitors.
+	Link(p pid.PID) error
+	Unlink(p pid.PID) error
+	Monitor(p pid.PID) error
+	Unmonitor(p pid.PID) error
+	// Terminate ends p at once with ErrTerminated.
+	Terminate(p pid.PID) error
+	// Cancel asks p to finish (a Cancel delivery with reason); the target
+	// host's cancel timeout terminates it if it has not ended by then.
+	Cancel(p pid.PID, reason string) error
+	// TrapLinks sets whether a linked failure arrives as a LinkDown delivery
+	// (true) or kills this process (false, the default).
+	TrapLinks(on bool)
+	// Register gives this process (or another one) a local name; Unregister
+	// releases one this process holds; Lookup resolves a name.
+	Register(name string, p pid.PID) error
+	Unregister(name string) error
+	Lookup(name string) (pid.PID, error)
+	// StartTimer arranges a Timer delivery after d; StopTimer cancels one
+	// that has not fired and reports whether it did.
+	StartTimer(d time.Duration) TimerID
+	StopTimer(id TimerID) bool
+	// Blocking runs f, a call that blocks its goroutine (terminal I/O, a
+	// wait that cannot yield), after telling the scheduler, which starts a
+	// replacement worker so the rest of the run queue keeps moving.
+	Blocking(f func())
+	// Killed reports whether the process has been told to end; a behaviour
+	// handling a long batch checks it between deliveries.
+	Killed() bool
+}
