@@ -1,0 +1,125 @@
+package mailbox
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+var (
+	// ErrFull is returned by Push when the ordinary lane is at its bound.
+	ErrFull = errors.New("mailbox: full")
+	// ErrClosed is returned by Push after Close: the owner has ended.
+	ErrClosed = errors.New("mailbox: closed")
+)
+
+// keepCap is the largest buffer a drained mailbox keeps for reuse.
+const keepCap = 64
+
+// Mailbox is a two-lane queue. The zero value is an empty, open mailbox.
+type Mailbox[T any] struct {
+	mu     sync.Mutex
+	n      atomic.Int64 // items queued in both lanes; read without the lock
+	closed bool
+	head   int // first unread item of q
+	q      []T // ordinary lane: q[head:]
+	sys    []T // system lane
+}
+
+// Push appends v to the ordinary lane. limit > 0 bounds the lane: when it
+// already holds limit items, Push returns ErrFull. It reports whether the
+// mailbox was empty before, which is when the owner may need waking.
+func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return false, ErrClosed
+	}
+	if limit > 0 && len(m.q)-m.head >= limit {
+		m.mu.Unlock()
+		return false, ErrFull
+	}
+	m.q = append(m.q, v)
+	wasEmpty = m.n.Add(1) == 1
+	m.mu.Unlock()
+	return wasEmpty, nil
+}
+
+// PushSystem appends v to the system lane, which is never bounded.
+func (m *Mailbox[T]) PushSystem(v T) (wasEmpty bool, err error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return false, ErrClosed
+	}
+	m.sys = append(m.sys, v)
+	wasEmpty = m.n.Add(1) == 1
+	m.mu.Unlock()
+	return wasEmpty, nil
+}
+
+// Len returns the number of queued items. It takes no lock: a concurrent
+// Push may or may not be counted.
+func (m *Mailbox[T]) Len() int { return int(m.n.Load()) }
+
+// Drain appends up to max items to dst, system lane first, and returns it.
+// max <= 0 means no limit.
+func (m *Mailbox[T]) Drain(dst []T, max int) []T {
+	if m.n.Load() == 0 {
+		return dst
+	}
+	m.mu.Lock()
+	taken := 0
+	if len(m.sys) > 0 {
+		k := len(m.sys)
+		if max > 0 && k > max {
+			k = max
+		}
+		dst = append(dst, m.sys[:k]...)
+		clear(m.sys[:k])
+		if k == len(m.sys) {
+			m.sys = m.sys[:0]
+			if cap(m.sys) > keepCap {
+				m.sys = nil
+			}
+		} else {
+			m.sys = append(m.sys[:0], m.sys[k:]...)
+		}
+		taken = k
+	}
+	if avail := len(m.q) - m.head; avail > 0 && (max <= 0 || taken < max) {
+		k := avail
+		if max > 0 && k > max-taken {
+			k = max - taken
+		}
+		dst = append(dst, m.q[m.head:m.head+k]...)
+		clear(m.q[m.head : m.head+k])
+		m.head += k
+		taken += k
+		if m.head == len(m.q) {
+			m.head = 0
+			m.q = m.q[:0]
+			if cap(m.q) > keepCap {
+				m.q = nil
+			}
+		}
+	}
+	m.n.Add(-int64(taken))
+	m.mu.Unlock()
+	return dst
+}
+
+// Close refuses every later Push and returns what was still queued, system
+// lane first. Closing twice returns nothing the second time.
+func (m *Mailbox[T]) Close() []T {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	rest := append(m.sys, m.q[m.head:]...)
+	m.sys, m.q, m.head = nil, nil, 0
+	m.n.Store(0)
+	return rest
+}

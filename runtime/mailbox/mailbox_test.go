@@ -1,0 +1,152 @@
+package mailbox
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSystemLaneFirstAndBatch(t *testing.T) {
+	var m Mailbox[int]
+	for i := 1; i <= 3; i++ {
+		if _, err := m.Push(i, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.PushSystem(100); err != nil {
+		t.Fatal(err)
+	}
+	if m.Len() != 4 {
+		t.Fatalf("Len = %d, want 4", m.Len())
+	}
+	got := m.Drain(nil, 2)
+	if len(got) != 2 || got[0] != 100 || got[1] != 1 {
+		t.Fatalf("first batch = %v, want [100 1]", got)
+	}
+	got = m.Drain(got[:0], 0)
+	if len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Fatalf("second batch = %v, want [2 3]", got)
+	}
+	if m.Len() != 0 || len(m.Drain(nil, 0)) != 0 {
+		t.Fatal("mailbox not empty after draining")
+	}
+}
+
+func TestWasEmpty(t *testing.T) {
+	var m Mailbox[int]
+	if e, _ := m.Push(1, 0); !e {
+		t.Fatal("first push must report empty")
+	}
+	if e, _ := m.PushSystem(2); e {
+		t.Fatal("second push must not report empty")
+	}
+	m.Drain(nil, 0)
+	if e, _ := m.PushSystem(3); !e {
+		t.Fatal("push after drain must report empty")
+	}
+}
+
+func TestBound(t *testing.T) {
+	var m Mailbox[int]
+	for i := 0; i < 3; i++ {
+		if _, err := m.Push(i, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Push(9, 3); !errors.Is(err, ErrFull) {
+		t.Fatalf("push over bound: %v, want ErrFull", err)
+	}
+	if _, err := m.PushSystem(9); err != nil {
+		t.Fatalf("system lane must not be bounded: %v", err)
+	}
+	m.Drain(nil, 2)
+	if _, err := m.Push(10, 3); err != nil {
+		t.Fatalf("push after partial drain: %v", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	var m Mailbox[int]
+	m.Push(1, 0)
+	m.PushSystem(2)
+	rest := m.Close()
+	if len(rest) != 2 || rest[0] != 2 || rest[1] != 1 {
+		t.Fatalf("Close returned %v, want [2 1]", rest)
+	}
+	if _, err := m.Push(3, 0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("push after close: %v", err)
+	}
+	if _, err := m.PushSystem(3); !errors.Is(err, ErrClosed) {
+		t.Fatalf("system push after close: %v", err)
+	}
+	if m.Close() != nil || m.Len() != 0 {
+		t.Fatal("second close must return nothing")
+	}
+}
+
+func TestShrinks(t *testing.T) {
+	var m Mailbox[int]
+	for i := 0; i < 1000; i++ {
+		m.Push(i, 0)
+	}
+	m.Drain(nil, 0)
+	if m.q != nil {
+		t.Fatalf("large buffer kept after drain: cap %d", cap(m.q))
+	}
+	m.Push(1, 0)
+	m.Drain(nil, 0)
+	if cap(m.q) == 0 || cap(m.q) > keepCap {
+		t.Fatalf("small buffer not kept: cap %d", cap(m.q))
+	}
+}
+
+// Per-producer order holds with many producers and one batch consumer.
+func TestConcurrentOrder(t *testing.T) {
+	type item struct{ prod, seq int }
+	var m Mailbox[item]
+	const producers, per = 8, 20000
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				if _, err := m.Push(item{p, i}, 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	next := make([]int, producers)
+	total := 0
+	var buf []item
+	for total < producers*per {
+		buf = m.Drain(buf[:0], 128)
+		for _, it := range buf {
+			if it.seq != next[it.prod] {
+				t.Fatalf("producer %d: got %d, want %d", it.prod, it.seq, next[it.prod])
+			}
+			next[it.prod]++
+		}
+		total += len(buf)
+	}
+	wg.Wait()
+}
+
+func BenchmarkPushDrain(b *testing.B) {
+	var m Mailbox[[96]byte]
+	var buf [][96]byte
+	var v [96]byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m.Push(v, 0)
+		if i%64 == 63 {
+			buf = m.Drain(buf[:0], 0)
+		}
+	}
+}
