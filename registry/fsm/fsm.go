@@ -1,0 +1,255 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// FSM is the name table driven by commands. The zero value is not usable;
+// call New. See the package documentation for the concurrency contract.
+type FSM struct {
+	index uint64 // last applied command or restored snapshot
+
+	names map[string]record
+	// Secondary indexes, so that releasing a PID or a node costs the number
+	// of its names, not a scan of the table. Invariant: name n is in
+	// names with holder p iff n is in byPID[p] iff p is in byNode[p.Node];
+	// no empty slice or set is kept.
+	byPID  map[pid.PID][]string
+	byNode map[string]map[pid.PID]struct{}
+}
+
+// record is the value of one name.
+type record struct {
+	pid   pid.PID
+	index uint64 // log index of the Register that created it
+}
+
+// Result is the outcome of one Apply.
+type Result struct {
+	// Err is nil, or one of registry.ErrAlreadyExists, registry.ErrNotFound,
+	// registry.ErrNotOwner (unwrapped, so they compare with ==), or an error
+	// wrapping ErrBadCommand or ErrStaleIndex.
+	Err error
+	// Owner is the holder of the name when Err is ErrAlreadyExists or
+	// ErrNotOwner.
+	Owner pid.PID
+	// Changes lists what the command changed, in order; releases list their
+	// names sorted. Empty for a failed command or a no-op. The slice is the
+	// caller's.
+	Changes []registry.Event
+}
+
+// New returns an empty table at index 0.
+func New() *FSM {
+	return &FSM{
+		names:  make(map[string]record),
+		byPID:  make(map[pid.PID][]string),
+		byNode: make(map[string]map[pid.PID]struct{}),
+	}
+}
+
+// Index returns the log index of the last applied command or restored
+// snapshot; 0 for a new table.
+func (f *FSM) Index() uint64 { return f.index }
+
+// Len returns the number of names.
+func (f *FSM) Len() int { return len(f.names) }
+
+// Apply applies cmd, the command of log entry index, and returns its
+// outcome. index must be greater than Index() (ErrStaleIndex otherwise, and
+// nothing changes); any other command, even one that fails, moves Index()
+// to index, since every replica applies the same entry the same way.
+//
+// Apply depends only on the table, index and cmd: no clock, no randomness,
+// no map iteration order reaches the table or the result.
+func (f *FSM) Apply(index uint64, cmd Command) Result {
+	if index <= f.index {
+		return Result{Err: fmt.Errorf("%w: %d after %d", ErrStaleIndex, index, f.index)}
+	}
+	f.index = index
+	if cmd == nil {
+		return Result{Err: fmt.Errorf("%w: nil command", ErrBadCommand)}
+	}
+	if err := cmd.validate(); err != nil {
+		return Result{Err: fmt.Errorf("%w: %s: %w", ErrBadCommand, cmd.Op(), err)}
+	}
+	switch c := cmd.(type) {
+	case Register:
+		return f.register(index, c.Name, c.PID)
+	case Unregister:
+		return f.unregister(index, c.Name, c.Owner, false)
+	case UnregisterIfOwned:
+		return f.unregister(index, c.Name, c.Owner, true)
+	case ReleasePID:
+		evs := f.releasePID(index, c.PID, registry.CauseExit, nil)
+		sortEvents(evs)
+		return Result{Changes: evs}
+	case ReleaseNode:
+		return Result{Changes: f.releaseNode(index, c.Node)}
+	}
+	return Result{Err: fmt.Errorf("%w: unsupported command %T", ErrBadCommand, cmd)}
+}
+
+func (f *FSM) register(index uint64, name string, p pid.PID) Result {
+	if r, ok := f.names[name]; ok {
+		if r.pid == p {
+			return Result{}
+		}
+		return Result{Err: registry.ErrAlreadyExists, Owner: r.pid}
+	}
+	f.insert(name, record{pid: p, index: index})
+	return Result{Changes: []registry.Event{{
+		Kind: registry.EventRegistered, Cause: registry.CauseRequest, Name: name, PID: p, Index: index,
+	}}}
+}
+
+func (f *FSM) unregister(index uint64, name string, owner pid.PID, ifOwned bool) Result {
+	r, ok := f.names[name]
+	switch {
+	case ok && r.pid == owner:
+	case ifOwned:
+		return Result{}
+	case !ok:
+		return Result{Err: registry.ErrNotFound}
+	default:
+		return Result{Err: registry.ErrNotOwner, Owner: r.pid}
+	}
+	f.remove(name, owner)
+	return Result{Changes: []registry.Event{{
+		Kind: registry.EventUnregistered, Cause: registry.CauseRequest, Name: name, PID: owner, Index: index,
+	}}}
+}
+
+// releasePID removes every name of p and appends the events to evs, in no
+// particular order: the caller sorts.
+func (f *FSM) releasePID(index uint64, p pid.PID, cause registry.Cause, evs []registry.Event) []registry.Event {
+	names := f.byPID[p]
+	if len(names) == 0 {
+		return evs
+	}
+	for _, name := range names {
+		evs = append(evs, registry.Event{
+			Kind: registry.EventUnregistered, Cause: cause, Name: name, PID: p, Index: index,
+		})
+		delete(f.names, name)
+	}
+	delete(f.byPID, p)
+	f.dropFromNode(p)
+	return evs
+}
+
+func (f *FSM) releaseNode(index uint64, node string) []registry.Event {
+	pids := f.byNode[node]
+	if len(pids) == 0 {
+		return nil
+	}
+	n := 0
+	for p := range pids {
+		n += len(f.byPID[p])
+	}
+	evs := make([]registry.Event, 0, n)
+	// releasePID deletes from pids while this loop ranges over it, which
+	// Go allows; the order is random, hence the sort.
+	for p := range pids {
+		evs = f.releasePID(index, p, registry.CauseNodeDown, evs)
+	}
+	sortEvents(evs)
+	return evs
+}
+
+// sortEvents sorts by name; names are unique within one release.
+func sortEvents(evs []registry.Event) {
+	slices.SortFunc(evs, func(a, b registry.Event) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// insert adds a name that is not in the table.
+func (f *FSM) insert(name string, r record) {
+	f.names[name] = r
+	held := f.byPID[r.pid]
+	if len(held) == 0 {
+		set := f.byNode[r.pid.Node]
+		if set == nil {
+			set = make(map[pid.PID]struct{})
+			f.byNode[r.pid.Node] = set
+		}
+		set[r.pid] = struct{}{}
+	}
+	f.byPID[r.pid] = append(held, name)
+}
+
+// remove deletes name, held by p, from the table.
+func (f *FSM) remove(name string, p pid.PID) {
+	delete(f.names, name)
+	held := f.byPID[p]
+	if len(held) == 1 {
+		delete(f.byPID, p)
+		f.dropFromNode(p)
+		return
+	}
+	i := slices.Index(held, name)
+	last := len(held) - 1
+	held[i] = held[last]
+	held[last] = "" // let the string go
+	f.byPID[p] = held[:last]
+}
+
+func (f *FSM) dropFromNode(p pid.PID) {
+	set := f.byNode[p.Node]
+	delete(set, p)
+	if len(set) == 0 {
+		delete(f.byNode, p.Node)
+	}
+}
+
+// Lookup returns the holder of name.
+func (f *FSM) Lookup(name string) (pid.PID, bool) {
+	r, ok := f.names[name]
+	return r.pid, ok
+}
+
+// Get returns the entry of name.
+func (f *FSM) Get(name string) (registry.Entry, bool) {
+	r, ok := f.names[name]
+	if !ok {
+		return registry.Entry{}, false
+	}
+	return registry.Entry{Name: name, PID: r.pid, Index: r.index}, true
+}
+
+// List returns every entry, sorted by name.
+func (f *FSM) List() []registry.Entry {
+	out := make([]registry.Entry, 0, len(f.names))
+	for name, r := range f.names {
+		out = append(out, registry.Entry{Name: name, PID: r.pid, Index: r.index})
+	}
+	slices.SortFunc(out, func(a, b registry.Entry) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// NamesOf returns the names p holds, sorted; nil if none.
+func (f *FSM) NamesOf(p pid.PID) []string {
+	held := f.byPID[p]
+	if len(held) == 0 {
+		return nil
+	}
+	out := slices.Clone(held)
+	slices.Sort(out)
+	return out
+}
+
+// Nodes returns the nodes that hold at least one name, sorted. A new leader
+// compares it with membership to release the names of nodes that died
+// while no leader could do it.
+func (f *FSM) Nodes() []string {
+	out := make([]string, 0, len(f.byNode))
+	for node := range f.byNode {
+		out = append(out, node)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,153 @@
+package fsm
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/wippyd/wippyd/registry"
+)
+
+// Snapshot format, version 1:
+//
+//	"WREG" 0x01                      magic and version, raw bytes
+//	index                            uint: Index() of the table
+//	count                            uint: number of entries
+//	count times, by increasing name (bytewise):
+//	  name, node, host, seq, created  str, str, str, uint, uint
+//
+// Values are msgpack in their shortest form, as for commands; created is
+// the Register index of the entry (1 <= created <= index). The same table
+// always gives the same bytes. There is no checksum: the snapshot store
+// that holds the bytes (raft's) checks integrity.
+var snapshotMagic = [...]byte{'W', 'R', 'E', 'G', 1}
+
+// minEntrySize is the smallest encoded entry: three one-byte strings with
+// their headers, and two one-byte integers. Restore refuses a count that
+// could not fit in the bytes left, before allocating for it.
+const minEntrySize = 3*2 + 2
+
+// Snapshot returns the table and its index as deterministic bytes: two
+// tables with the same entries at the same index give equal snapshots,
+// whatever order their maps are in. The error is for the caller's
+// convenience; encoding to memory does not fail.
+func (f *FSM) Snapshot() ([]byte, error) {
+	list := f.List()
+	size := len(snapshotMagic) + 18
+	for _, e := range list {
+		size += len(e.Name) + len(e.PID.Node) + len(e.PID.Host) + 24
+	}
+	w := newWriter(size)
+	w.raw(snapshotMagic[:]...)
+	w.uint(f.index)
+	w.uint(uint64(len(list)))
+	for _, e := range list {
+		w.str(e.Name)
+		w.pid(e.PID)
+		w.uint(e.Index)
+	}
+	return w.bytes()
+}
+
+// Restore replaces the table with the snapshot b and returns the
+// difference from the table it replaced, as events with Cause CauseRestore
+// and the snapshot's index, in name order (for a name that changed holder:
+// its EventUnregistered, then its EventRegistered). A watcher that applies
+// them stays an exact copy.
+//
+// Restore is safe on hostile input: it never panics, checks every count and
+// length against the bytes left before allocating, and accepts only what
+// Snapshot writes (shortest encodings, names strictly increasing, valid
+// names and PIDs, 1 <= created <= index, no trailing bytes). On any error,
+// which wraps ErrBadSnapshot, the table is unchanged.
+//
+// The snapshot's index becomes Index(), even when lower than the current one:
+// a snapshot is authoritative.
+func (f *FSM) Restore(b []byte) ([]registry.Event, error) {
+	next, err := decodeSnapshot(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
+	}
+	evs := f.diff(next)
+	*f = *next
+	return evs, nil
+}
+
+func decodeSnapshot(b []byte) (*FSM, error) {
+	if !bytes.HasPrefix(b, snapshotMagic[:4]) {
+		return nil, fmt.Errorf("%w: not a registry snapshot", errShape)
+	}
+	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] {
+		return nil, fmt.Errorf("%w: unsupported version", errShape)
+	}
+	r := newReader(b[len(snapshotMagic):])
+	index := r.uint()
+	count := r.uint()
+	if r.err == nil && count > uint64(r.remaining()/minEntrySize) {
+		r.fail("%d entries cannot fit in %d bytes", count, r.remaining())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	t := New()
+	t.index = index
+	prev := ""
+	for i := range count {
+		name := r.str(registry.MaxNameLen)
+		p := r.pid()
+		created := r.uint()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if i > 0 && name <= prev {
+			return nil, fmt.Errorf("%w: entry %d: names not strictly increasing", errShape, i)
+		}
+		if err := validateNamePID(name, p); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		if created == 0 || created > index {
+			return nil, fmt.Errorf("%w: entry %d: created at %d, snapshot at %d", errShape, i, created, index)
+		}
+		t.insert(name, record{pid: p, index: created})
+		prev = name
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// diff returns the events that turn f's table into next's.
+func (f *FSM) diff(next *FSM) []registry.Event {
+	old := make([]string, 0, len(f.names))
+	for name := range f.names {
+		old = append(old, name)
+	}
+	slices.Sort(old)
+	cur := next.List()
+	var evs []registry.Event
+	ev := func(kind registry.EventKind, name string, r record) {
+		evs = append(evs, registry.Event{
+			Kind: kind, Cause: registry.CauseRestore, Name: name, PID: r.pid, Index: next.index,
+		})
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		switch {
+		case j == len(cur) || i < len(old) && old[i] < cur[j].Name:
+			ev(registry.EventUnregistered, old[i], f.names[old[i]])
+			i++
+		case i == len(old) || cur[j].Name < old[i]:
+			ev(registry.EventRegistered, cur[j].Name, record{pid: cur[j].PID})
+			j++
+		default:
+			if was := f.names[old[i]]; was.pid != cur[j].PID {
+				ev(registry.EventUnregistered, old[i], was)
+				ev(registry.EventRegistered, cur[j].Name, record{pid: cur[j].PID})
+			}
+			i++
+			j++
+		}
+	}
+	return evs
+}
