@@ -1,0 +1,207 @@
+package entry
+
+import (
+	"regexp"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+)
+
+// Entry kinds wippyd implements. Every other kind with a dot-separated
+// Wippy shape is skipped with a warning.
+const (
+	KindProcessLua   = "process.lua"
+	KindLibraryLua   = "library.lua"
+	KindProcessHost  = "process.host"
+	KindTerminalHost = "terminal.host"
+	KindService      = "process.service"
+	KindPolicy       = "security.policy"
+	KindEnvVariable  = "env.variable"
+)
+
+// Kinds lists the implemented kinds in a fixed order.
+func Kinds() []string {
+	return []string{KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost,
+		KindService, KindPolicy, KindEnvVariable}
+}
+
+// Entry is one loaded entry. Exactly one of the kind-specific pointers is
+// set, according to Kind. Entries belong to their Registry and must not be
+// modified.
+type Entry struct {
+	ID        string // namespace:name
+	Namespace string
+	Name      string
+	Kind      string
+	File      string // YAML file it was read from, as shown in problems
+	Line      int    // line of the entry in File
+	// Meta is the entry's free-form meta mapping (nil Value when absent).
+	Meta msg.Value
+
+	Lua     *Lua         // process.lua, library.lua
+	Host    *Host        // process.host, terminal.host
+	Service *Service     // process.service
+	Policy  *Policy      // security.policy
+	Env     *EnvVariable // env.variable
+}
+
+// Lua is a process.lua or library.lua entry.
+type Lua struct {
+	Source Source
+	// Method is the function of the returned table the runtime calls:
+	// "main" by default for process.lua, "" for library.lua.
+	Method string
+	// Modules is the allowlist of names require() may load.
+	Modules []string
+	// Imports maps a require() alias to the full id of a library.lua entry.
+	Imports map[string]string
+}
+
+// Source is the code of a Lua entry as read at load (or by Reload).
+type Source struct {
+	URI  string // as written, e.g. "file://workers/main.lua"
+	Path string // absolute path on disk; for LoadFS, the path inside the fs
+	// Name is the path shown in problems and used as the chunk name.
+	Name string
+	Code []byte
+	Hash string // lower-case hex sha256 of Code
+	// Proto is Code compiled by gopher-lua. A FunctionProto is read-only
+	// and may be shared by any number of LStates.
+	Proto *lua.FunctionProto
+
+	fsPath string // where Reload reads it again
+}
+
+// Host is a process.host or terminal.host entry.
+type Host struct {
+	Terminal  bool // terminal.host
+	AutoStart bool // lifecycle.auto_start
+	// Workers is the host's own worker count; 0 = share the node pool.
+	Workers int
+	// LocalQueueSize is the per-worker ring; 0 = runtime default (256).
+	LocalQueueSize int
+	// QueueSize bounds spawns not yet run; 0 = no bound.
+	QueueSize int
+	// MaxProcesses bounds live processes; 0 = no limit.
+	MaxProcesses int
+	// MaxMailbox bounds each mailbox; 0 = no limit.
+	MaxMailbox int
+	// CancelTimeout terminates a cancelled process after this long; 0 = never.
+	CancelTimeout time.Duration
+	// HideLogs (terminal.host only) keeps runtime logs off the terminal.
+	HideLogs bool
+	Security Security
+}
+
+// Security lists policies (full entry ids) and policy groups.
+type Security struct {
+	Policies []string
+	Groups   []string
+}
+
+// Service is a process.service entry.
+type Service struct {
+	Process string      // full id of a process.lua entry
+	Host    string      // full id of a process.host or terminal.host entry
+	Input   []msg.Value // arguments to the process's method
+	// AutoStart starts the service with the node.
+	AutoStart bool
+	// Requires are full ids of services started before this one and
+	// stopped after it.
+	Requires        []string
+	StartTimeout    time.Duration
+	StopTimeout     time.Duration
+	StableThreshold time.Duration
+	Restart         Restart
+	// Actor is the identity the service runs as; nil = none.
+	Actor    *Actor
+	Security Security
+}
+
+// Restart is a service's restart policy.
+type Restart struct {
+	// MaxAttempts is the number of restarts after the first run; 0 = unlimited.
+	MaxAttempts   int
+	InitialDelay  time.Duration
+	MaxDelay      time.Duration
+	BackoffFactor float64
+	// Jitter is the relative spread of each delay, 0.1 = +-10 %.
+	Jitter float64
+}
+
+// Service defaults (SPEC section 3).
+const (
+	DefaultStartTimeout    = 10 * time.Second
+	DefaultStopTimeout     = 10 * time.Second
+	DefaultStableThreshold = 5 * time.Second
+	DefaultInitialDelay    = time.Second
+	DefaultMaxDelay        = 90 * time.Second
+	DefaultBackoffFactor   = 2.0
+	DefaultJitter          = 0.1
+)
+
+// Actor is a service identity.
+type Actor struct {
+	ID   string
+	Meta map[string]msg.Value
+}
+
+// Effect is a policy's effect.
+type Effect string
+
+// Policy effects.
+const (
+	Allow Effect = "allow"
+	Deny  Effect = "deny"
+)
+
+// Operator is a condition operator.
+type Operator string
+
+// Condition operators.
+const (
+	OpEq      Operator = "eq"
+	OpNe      Operator = "ne"
+	OpLt      Operator = "lt"
+	OpLte     Operator = "lte"
+	OpGt      Operator = "gt"
+	OpGte     Operator = "gte"
+	OpIn      Operator = "in"
+	OpMatches Operator = "matches"
+)
+
+// Policy is a security.policy entry.
+type Policy struct {
+	// Actions the policy covers; "*" alone covers every action.
+	Actions []string
+	// Resources it covers; a trailing "*" is a prefix wildcard.
+	Resources  []string
+	Effect     Effect
+	Conditions []Condition
+	// Groups are the policy groups the policy belongs to.
+	Groups []string
+}
+
+// Condition is one policy condition; all of a policy's conditions must hold.
+type Condition struct {
+	Field    string
+	Operator Operator
+	// Value is the literal operand, used when ValueFrom is empty. For "in"
+	// it is a list.
+	Value msg.Value
+	// ValueFrom names another field whose value is the operand.
+	ValueFrom string
+	// Regexp is Value compiled, for "matches" with a literal Value.
+	Regexp *regexp.Regexp
+}
+
+// EnvVariable is an env.variable entry.
+type EnvVariable struct {
+	// Variable is the OS environment variable read; "" = none.
+	Variable string
+	// Default is the value when Variable is not given or not set.
+	Default    string
+	HasDefault bool
+}

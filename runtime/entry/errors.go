@@ -1,0 +1,68 @@
+package entry
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var (
+	// ErrNotFound: no entry with that id.
+	ErrNotFound = errors.New("entry: not found")
+	// ErrNotLua: the entry is not a process.lua or library.lua.
+	ErrNotLua = errors.New("entry: not a lua entry")
+)
+
+// Problem is one error or warning found in a source tree.
+type Problem struct {
+	File    string // path as shown to the user
+	Line    int    // 1-based; 0 when unknown
+	EntryID string // "" for problems of a whole file
+	Message string
+}
+
+// String formats p as "file:line: entry-id: message", leaving out the
+// parts that are unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(p.Line))
+	}
+	if p.EntryID != "" {
+		b.WriteString(": ")
+		b.WriteString(p.EntryID)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+func compareProblems(a, b Problem) int {
+	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
+		cmp.Compare(a.EntryID, b.EntryID), cmp.Compare(a.Message, b.Message))
+}
+
+func sortProblems(ps []Problem) []Problem {
+	slices.SortFunc(ps, compareProblems)
+	return slices.Compact(ps)
+}
+
+// LoadErrors is every problem found in a source tree. Nothing of the tree
+// is usable when a load returns it.
+type LoadErrors struct {
+	Problems []Problem // sorted by file, then line
+	Warnings []Problem // skipped entries, as Registry.Warnings would list them
+}
+
+// Error prints one problem per line.
+func (e *LoadErrors) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}

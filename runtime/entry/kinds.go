@@ -1,0 +1,400 @@
+package entry
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+)
+
+// kindReader decodes the kind-specific fields of one entry.
+type kindReader struct {
+	l        *loader
+	c        *checker
+	f        *fields // the entry's mapping
+	e        *Entry
+	ns       string
+	yamlPath string // fs path of the YAML file
+}
+
+// ref resolves r, records it for checking against kinds, and returns the
+// full id ("" when r is malformed).
+func (k *kindReader) ref(line int, what, r string, kinds ...string) string {
+	id, ok := resolve(k.ns, r)
+	if !ok {
+		k.c.errorf(line, "%s: bad entry reference %q (want name or namespace:name)", what, clip(r))
+		return ""
+	}
+	k.l.refs = append(k.l.refs, ref{from: k.e, line: line, what: what, id: id, kinds: kinds})
+	return id
+}
+
+func (k *kindReader) refs(f *fields, key string, kinds ...string) []string {
+	list, line := f.strings(key, false)
+	var out []string
+	for i, r := range list {
+		if id := k.ref(line, fmt.Sprintf("%s[%d]", join(f.path, key), i), r, kinds...); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (k *kindReader) lua() {
+	f := k.f
+	lu := &Lua{}
+	k.e.Lua = lu
+	uri, srcLine := f.str("source", true)
+	if k.e.Kind == KindProcessLua {
+		lu.Method = "main"
+		if m, line := f.str("method", false); m != "" {
+			lu.Method = m
+		} else if f.has("method") {
+			k.c.errorf(line, "method: must not be empty")
+		}
+	}
+	lu.Modules, _ = f.strings("modules", false)
+	imports, _ := f.pairs("imports")
+	if len(imports) > 0 {
+		lu.Imports = make(map[string]string, len(imports))
+	}
+	for _, p := range imports {
+		if id := k.ref(p.line, "imports."+p.key, p.val.Value, KindLibraryLua); id != "" {
+			lu.Imports[p.key] = id
+		}
+	}
+	if uri == "" {
+		return
+	}
+	p, err := sourcePath(uri, k.yamlPath)
+	if err != nil {
+		k.c.errorf(srcLine, "%v", err)
+		return
+	}
+	res, ok := k.l.sources[p]
+	if !ok {
+		res.src, res.err = readSource(k.l.fsys, uri, p, k.l.display(p), k.l.abs(p))
+		k.l.sources[p] = res
+	}
+	lu.Source = res.src
+	lu.Source.URI = uri
+	var le *luaError
+	switch {
+	case errors.As(res.err, &le):
+		k.l.probs = append(k.l.probs, Problem{File: res.src.Name, Line: le.Line, EntryID: k.e.ID, Message: le.Message})
+	case res.err != nil:
+		k.c.errorf(srcLine, "%v", res.err)
+	}
+}
+
+func (k *kindReader) host() {
+	f := k.f
+	h := &Host{Terminal: k.e.Kind == KindTerminalHost}
+	k.e.Host = h
+	if lc := f.sub("lifecycle", nil); lc != nil {
+		h.AutoStart = lc.boolean("auto_start")
+		lc.done()
+	}
+	if hs := f.sub("host", nil); hs != nil {
+		h.Workers = hs.count("workers")
+		h.LocalQueueSize = hs.count("local_queue_size")
+		h.QueueSize = hs.count("queue_size")
+		h.MaxProcesses = hs.count("max_processes")
+		h.MaxMailbox = hs.count("max_mailbox")
+		h.CancelTimeout = hs.duration("cancel_timeout", 0)
+		hs.done()
+	}
+	if h.Terminal {
+		h.HideLogs = f.boolean("hide_logs")
+	}
+	if sec := f.sub("security", nil); sec != nil {
+		h.Security = k.security(sec)
+		sec.done()
+	}
+}
+
+// security reads policies and groups of a security mapping.
+func (k *kindReader) security(f *fields) Security {
+	s := Security{Policies: k.refs(f, "policies", KindPolicy)}
+	groups, line := f.strings("groups", false)
+	for i, g := range groups {
+		k.l.groups = append(k.l.groups, groupRef{from: k.e, line: line, what: fmt.Sprintf("%s[%d]", join(f.path, "groups"), i), name: g})
+	}
+	s.Groups = groups
+	return s
+}
+
+func (k *kindReader) service() {
+	f := k.f
+	s := &Service{
+		StartTimeout:    DefaultStartTimeout,
+		StopTimeout:     DefaultStopTimeout,
+		StableThreshold: DefaultStableThreshold,
+		Restart: Restart{InitialDelay: DefaultInitialDelay, MaxDelay: DefaultMaxDelay,
+			BackoffFactor: DefaultBackoffFactor, Jitter: DefaultJitter},
+	}
+	k.e.Service = s
+	if p, line := f.str("process", true); p != "" {
+		s.Process = k.ref(line, "process", p, KindProcessLua)
+	}
+	if h, line := f.str("host", true); h != "" {
+		s.Host = k.ref(line, "host", h, KindProcessHost, KindTerminalHost)
+	}
+	if in, line := f.node("input"); in != nil {
+		if in.Kind != yaml.SequenceNode {
+			f.wrongType("input", line, "a list", in)
+		} else {
+			for i, item := range in.Content {
+				v, _ := k.c.value(item, fmt.Sprintf("input[%d]", i), 1)
+				s.Input = append(s.Input, v)
+			}
+		}
+	}
+	lc := f.sub("lifecycle", nil)
+	if lc == nil {
+		return
+	}
+	defer lc.done()
+	s.AutoStart = lc.boolean("auto_start")
+	key := "requires"
+	if lc.has("depends_on") {
+		key = "depends_on"
+		if lc.has("requires") {
+			fl, _ := lc.get("depends_on")
+			k.c.errorf(fl.line, "lifecycle: give requires or depends_on, not both")
+		}
+	}
+	s.Requires = k.refs(lc, key, KindService)
+	s.StartTimeout = k.positive(lc, "start_timeout", DefaultStartTimeout)
+	s.StopTimeout = k.positive(lc, "stop_timeout", DefaultStopTimeout)
+	s.StableThreshold = lc.duration("stable_threshold", DefaultStableThreshold)
+	if r := lc.sub("restart", nil); r != nil {
+		k.restart(r, &s.Restart)
+		r.done()
+	}
+	if sec := lc.sub("security", nil); sec != nil {
+		s.Actor = k.actor(sec)
+		s.Security = k.security(sec)
+		sec.done()
+	}
+}
+
+func (k *kindReader) positive(f *fields, key string, def time.Duration) time.Duration {
+	d, line, set := f.durationAt(key, def)
+	if set && d == 0 {
+		k.c.errorf(line, "%s: must be positive", join(f.path, key))
+		return def
+	}
+	return d
+}
+
+func (k *kindReader) restart(r *fields, rs *Restart) {
+	rs.MaxAttempts = r.count("max_attempts")
+	key := "initial_delay"
+	if r.has("delay") {
+		key = "delay"
+		if r.has("initial_delay") {
+			fl, _ := r.get("delay")
+			k.c.errorf(fl.line, "%s: give initial_delay or delay, not both", r.path)
+		}
+	}
+	rs.InitialDelay = r.duration(key, DefaultInitialDelay)
+	var maxSet bool
+	var line int
+	rs.MaxDelay, line, maxSet = r.durationAt("max_delay", DefaultMaxDelay)
+	if rs.MaxDelay < rs.InitialDelay {
+		if !maxSet {
+			line = r.line
+		}
+		k.c.errorf(line, "%s: max_delay %s is less than initial_delay %s", r.path, rs.MaxDelay, rs.InitialDelay)
+	}
+	if rs.BackoffFactor = r.number("backoff_factor", DefaultBackoffFactor); rs.BackoffFactor < 1 {
+		fl, _ := r.get("backoff_factor")
+		k.c.errorf(fl.line, "%s.backoff_factor: must be at least 1, got %g", r.path, rs.BackoffFactor)
+	}
+	if rs.Jitter = r.number("jitter", DefaultJitter); rs.Jitter < 0 || rs.Jitter > 1 {
+		fl, _ := r.get("jitter")
+		k.c.errorf(fl.line, "%s.jitter: must be between 0 and 1, got %g", r.path, rs.Jitter)
+	}
+}
+
+func (k *kindReader) actor(sec *fields) *Actor {
+	af := sec.sub("actor", nil)
+	if af == nil {
+		return nil
+	}
+	defer af.done()
+	a := &Actor{}
+	a.ID, _ = af.str("id", true)
+	if mn, line := af.node("meta"); mn != nil {
+		mf := k.c.mapping(mn, join(af.path, "meta"))
+		if mf == nil {
+			return a
+		}
+		a.Meta = make(map[string]msg.Value, len(mf.list))
+		for _, fl := range mf.list {
+			if fl.line == 0 {
+				fl.line = line
+			}
+			a.Meta[fl.key], _ = k.c.value(fl.val, join(mf.path, fl.key), 2)
+		}
+	}
+	return a
+}
+
+func (k *kindReader) policy() {
+	f := k.f
+	p := &Policy{}
+	k.e.Policy = p
+	groups, _ := f.strings("groups", false)
+	p.Groups = groups
+	for _, g := range groups {
+		k.l.inGroup[g] = true
+	}
+	pf := f.sub("policy", nil)
+	if pf == nil {
+		if !f.has("policy") {
+			f.missing("policy")
+		}
+		return
+	}
+	defer pf.done()
+	if p.Actions, _ = pf.strings("actions", true); p.Actions == nil && !pf.has("actions") {
+		pf.missing("actions")
+	}
+	if p.Resources, _ = pf.strings("resources", true); p.Resources == nil && !pf.has("resources") {
+		pf.missing("resources")
+	}
+	switch eff, line := pf.str("effect", true); eff {
+	case "":
+	case string(Allow), string(Deny):
+		p.Effect = Effect(eff)
+	default:
+		k.c.errorf(line, "policy.effect: unknown effect %q (want allow or deny)", clip(eff))
+	}
+	list, line := pf.node("conditions")
+	if list == nil {
+		return
+	}
+	if list.Kind != yaml.SequenceNode {
+		pf.wrongType("conditions", line, "a list", list)
+		return
+	}
+	for i, item := range list.Content {
+		cf := k.c.mapping(item, fmt.Sprintf("policy.conditions[%d]", i))
+		if cf == nil {
+			continue
+		}
+		if cond, ok := k.condition(cf); ok {
+			p.Conditions = append(p.Conditions, cond)
+		}
+		cf.done()
+	}
+}
+
+var operators = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "matches"}
+
+func (k *kindReader) condition(cf *fields) (Condition, bool) {
+	var c Condition
+	ok := true
+	field, line := cf.str("field", true)
+	if field != "" && !validField(field) {
+		k.c.errorf(line, "%s.field: unknown field %q (want actor.id, actor.meta.*, action, resource or meta.*)", cf.path, clip(field))
+		ok = false
+	}
+	c.Field = field
+	op, opLine := cf.str("operator", true)
+	switch {
+	case op == "":
+		ok = false
+	case !slices.Contains(operators, op):
+		k.c.errorf(opLine, "%s.operator: unknown operator %q (want %s)", cf.path, clip(op), strings.Join(operators, ", "))
+		ok = false
+	}
+	c.Operator = Operator(op)
+	hasValue, hasFrom := cf.has("value"), cf.has("value_from")
+	switch {
+	case hasValue && hasFrom:
+		k.c.errorf(cf.line, "%s: give value or value_from, not both", cf.path)
+		cf.get("value")
+		cf.get("value_from")
+		return c, false
+	case !hasValue && !hasFrom:
+		k.c.errorf(cf.line, "%s: missing value or value_from", cf.path)
+		return c, false
+	case hasFrom:
+		from, fromLine := cf.str("value_from", true)
+		if from != "" && !validField(from) {
+			k.c.errorf(fromLine, "%s.value_from: unknown field %q (want actor.id, actor.meta.*, action, resource or meta.*)", cf.path, clip(from))
+			ok = false
+		}
+		c.ValueFrom = from
+		return c, ok && from != ""
+	}
+	v, vLine, _ := cf.value("value")
+	c.Value = v
+	switch c.Operator {
+	case OpIn:
+		if v.Kind() != msg.KindList {
+			k.c.errorf(vLine, "%s.value: operator in wants a list", cf.path)
+			ok = false
+		}
+	case OpMatches:
+		s, isStr := v.AsString()
+		if !isStr {
+			k.c.errorf(vLine, "%s.value: operator matches wants a regular expression string", cf.path)
+			return c, false
+		}
+		re, err := regexp.Compile(s)
+		if err != nil {
+			k.c.errorf(vLine, "%s.value: bad regular expression: %v", cf.path, err)
+			return c, false
+		}
+		c.Regexp = re
+	}
+	return c, ok
+}
+
+// validField reports whether s names a field a condition can read.
+func validField(s string) bool {
+	switch s {
+	case "actor.id", "action", "resource":
+		return true
+	}
+	for _, prefix := range []string{"actor.meta.", "meta."} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok && rest != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *kindReader) env() {
+	f := k.f
+	v := &EnvVariable{}
+	k.e.Env = v
+	name, line := f.str("variable", false)
+	if f.has("variable") && (name == "" || strings.ContainsAny(name, "=\x00")) {
+		k.c.errorf(line, "variable: bad environment variable name %q", clip(name))
+	}
+	v.Variable = name
+	if f.has("default") {
+		n, dline := f.node("default")
+		switch {
+		case n == nil: // null: no default
+		case n.Kind != yaml.ScalarNode:
+			f.wrongType("default", dline, "a string", n)
+		default:
+			v.Default, v.HasDefault = n.Value, true
+		}
+	}
+	if !f.has("variable") && !f.has("default") {
+		k.c.errorf(f.line, "needs variable, default, or both")
+	}
+}

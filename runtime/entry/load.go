@@ -1,0 +1,271 @@
+package entry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads every *.yaml and *.yml file under dir, recursively, skipping
+// files and directories whose name starts with a dot. On any problem it
+// returns a nil Registry and a *LoadErrors listing all of them.
+func Load(dir string) (*Registry, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, &LoadErrors{Problems: []Problem{{File: dir, Message: err.Error()}}}
+	}
+	l := newLoader(os.DirFS(abs),
+		func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) },
+		func(p string) string { return filepath.Join(abs, filepath.FromSlash(p)) })
+	return l.run(".")
+}
+
+// LoadFS is Load for a file system: it reads the tree under root. Paths in
+// problems and Source.Path are paths inside fsys.
+func LoadFS(fsys fs.FS, root string) (*Registry, error) {
+	same := func(p string) string { return p }
+	return newLoader(fsys, same, same).run(root)
+}
+
+// declared is one entry declaration seen in the tree, implemented or not.
+type declared struct {
+	id, kind   string
+	file       string
+	line       int
+	skipped    bool
+	entry      *Entry // nil when skipped
+	duplicated bool
+}
+
+// ref is a reference from an entry to another, checked once the whole tree
+// is known.
+type ref struct {
+	from  *Entry
+	line  int
+	what  string // field path, e.g. "lifecycle.requires[1]"
+	id    string
+	kinds []string
+}
+
+// groupRef is a use of a policy group name.
+type groupRef struct {
+	from *Entry
+	line int
+	what string
+	name string
+}
+
+type sourceResult struct {
+	src Source
+	err error
+}
+
+type loader struct {
+	fsys    fs.FS
+	display func(string) string
+	abs     func(string) string
+
+	probs   []Problem
+	warns   []Problem
+	decls   []*declared
+	refs    []ref
+	groups  []groupRef
+	inGroup map[string]bool
+	sources map[string]sourceResult
+}
+
+func newLoader(fsys fs.FS, display, abs func(string) string) *loader {
+	return &loader{fsys: fsys, display: display, abs: abs,
+		inGroup: map[string]bool{}, sources: map[string]sourceResult{}}
+}
+
+func (l *loader) run(root string) (*Registry, error) {
+	err := fs.WalkDir(l.fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.probs = append(l.probs, Problem{File: l.display(p), Message: "cannot read: " + unwrapPath(err).Error()})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		ext := strings.ToLower(path.Ext(p))
+		if d.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			return nil
+		}
+		l.file(p)
+		return nil
+	})
+	if err != nil {
+		l.probs = append(l.probs, Problem{File: l.display(root), Message: err.Error()})
+	}
+	l.check()
+	if len(l.probs) > 0 {
+		return nil, &LoadErrors{Problems: sortProblems(l.probs), Warnings: sortProblems(l.warns)}
+	}
+	return l.registry(), nil
+}
+
+// yamlLine matches the position yaml.v3 puts in its messages.
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
+func (l *loader) file(p string) {
+	c := &checker{file: l.display(p), probs: &l.probs, budget: maxValueNodes}
+	data, err := fs.ReadFile(l.fsys, p)
+	if err != nil {
+		c.errorf(0, "cannot read: %v", unwrapPath(err))
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := decode(dec, &doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
+			if m := yamlLine.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = msg[len(m[0]):]
+			}
+			c.errorf(line, "bad YAML: %s", strings.ReplaceAll(msg, "\n", "; "))
+			return
+		}
+		l.document(c, p, &doc)
+	}
+}
+
+// decode runs the YAML decoder, turning a panic inside it into an error.
+func decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: parser failure: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+// namePattern is what namespaces and entry names may look like.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
+
+func (l *loader) document(c *checker, p string, doc *yaml.Node) {
+	root := deref(doc)
+	if root == nil || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+		return // an empty document
+	}
+	f := c.mapping(root, "")
+	if f == nil {
+		return
+	}
+	if v, line := f.str("version", false); f.has("version") && v != "1.0" && v != "1" {
+		c.errorf(line, "unsupported version %q, want \"1.0\"", clip(v))
+	}
+	ns, line := f.str("namespace", true)
+	if ns != "" && !namePattern.MatchString(ns) {
+		c.errorf(line, "bad namespace %q (letters, digits, '_', '-', '.')", clip(ns))
+		ns = ""
+	}
+	list, listLine := f.node("entries")
+	if list == nil {
+		f.missing("entries")
+	} else if list.Kind != yaml.SequenceNode {
+		f.wrongType("entries", listLine, "a list", list)
+		list = nil
+	}
+	f.done()
+	if ns == "" || list == nil {
+		return
+	}
+	for _, item := range list.Content {
+		l.entry(c, ns, p, item)
+	}
+}
+
+// Wippy kinds are dot-separated lower-case words, e.g. db.sql.postgres.
+var wippyKind = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
+
+func implemented(kind string) bool {
+	switch kind {
+	case KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost, KindService, KindPolicy, KindEnvVariable:
+		return true
+	}
+	return false
+}
+
+func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
+	c.id = ""
+	defer func() { c.id = "" }()
+	f := c.mapping(node, "")
+	if f == nil {
+		return
+	}
+	name, nameLine := f.str("name", true)
+	kind, kindLine := f.str("kind", true)
+	if name == "" {
+		return
+	}
+	if !namePattern.MatchString(name) {
+		c.errorf(nameLine, "bad entry name %q (letters, digits, '_', '-', '.')", clip(name))
+		return
+	}
+	c.id = ns + ":" + name
+	d := &declared{id: c.id, kind: kind, file: c.file, line: f.line}
+	switch {
+	case kind == "":
+		return
+	case !implemented(kind) && wippyKind.MatchString(kind):
+		msg := fmt.Sprintf("kind %s is not implemented by wippyd; entry skipped", kind)
+		if s := suggest(kind, Kinds()); s != "" {
+			msg = fmt.Sprintf("kind %s is not implemented by wippyd (did you mean %s?); entry skipped", kind, s)
+		}
+		l.warns = append(l.warns, Problem{File: c.file, Line: kindLine, EntryID: c.id, Message: msg})
+		d.skipped = true
+		l.decls = append(l.decls, d)
+		return
+	case !implemented(kind):
+		c.errorf(kindLine, "unknown kind %q", clip(kind))
+		return
+	}
+	e := &Entry{ID: c.id, Namespace: ns, Name: name, Kind: kind, File: c.file, Line: f.line}
+	e.Meta, _, _ = f.value("meta")
+	d.entry = e
+	l.decls = append(l.decls, d)
+	k := kindReader{l: l, c: c, f: f, e: e, ns: ns, yamlPath: p}
+	switch kind {
+	case KindProcessLua, KindLibraryLua:
+		k.lua()
+	case KindProcessHost, KindTerminalHost:
+		k.host()
+	case KindService:
+		k.service()
+	case KindPolicy:
+		k.policy()
+	case KindEnvVariable:
+		k.env()
+	}
+	f.done()
+}
+
+// resolve turns a reference into a full id: a bare name means ns.
+func resolve(ns, r string) (string, bool) {
+	if before, after, ok := strings.Cut(r, ":"); ok {
+		return r, namePattern.MatchString(before) && namePattern.MatchString(after)
+	}
+	return ns + ":" + r, namePattern.MatchString(r)
+}
