@@ -108,7 +108,8 @@ func (t *Tracker) State() State { return t.state }
 // Attempts returns the number of restarts since the budget was last reset.
 func (t *Tracker) Attempts() int { return t.attempts }
 
-// LastErr returns the error of the last run that ended with one, or nil.
+// LastErr returns the error of the last run that crashed or failed, or nil;
+// the exit of a requested stop is not recorded, and Restart clears it.
 func (t *Tracker) LastErr() error { return t.lastErr }
 
 // RestartAt returns when the pending restart is due; ok is false unless the
@@ -234,10 +235,9 @@ func (t *Tracker) StopTimedOut(now time.Time) bool {
 func (t *Tracker) Exited(now time.Time, exit Exit, rnd float64) (Decision, error) {
 	switch t.state {
 	case Stopping:
+		// The exit of a stop (often "terminated" after the stop timeout)
+		// is not a failure of the service: LastErr is left alone.
 		t.state = Stopped
-		if exit.Err != nil {
-			t.lastErr = exit.Err
-		}
 		return Decision{State: Stopped, Attempt: t.attempts, Reason: "stopped", Err: exit.Err}, nil
 	case Starting, Running:
 	default:

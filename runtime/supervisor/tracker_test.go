@@ -522,6 +522,25 @@ func TestCrashWithoutErrorStillHasAnError(t *testing.T) {
 	}
 }
 
+func TestStopDoesNotRecordAnError(t *testing.T) {
+	tr, _ := New(noJitter())
+	_ = tr.Started(t0)
+	_ = tr.Running(t0)
+	if wait, err := tr.Stop(t0); !wait || err != nil {
+		t.Fatalf("Stop() = %v, %v", wait, err)
+	}
+	d, err := tr.Exited(t0.Add(time.Minute), killed, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != Stopped || d.Restart || d.Err != killed.Err {
+		t.Fatalf("decision %+v, want stopped carrying the exit error", d)
+	}
+	if tr.LastErr() != nil {
+		t.Fatalf("LastErr() = %v after a stop, want nil", tr.LastErr())
+	}
+}
+
 func TestRestartClearsLastError(t *testing.T) {
 	tr, _ := New(noJitter())
 	_ = tr.Started(t0)
