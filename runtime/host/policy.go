@@ -59,8 +59,9 @@ const (
 // that parses as a finite decimal number), textual otherwise; booleans
 // compare as "true"/"false". OpIn with Value needs a list; with ValueFrom
 // the named field may hold a list (membership) or a scalar (equality).
-// OpMatches needs a constant pattern in Value: it is compiled once by
-// NewPolicy, and a pattern read from request data is refused.
+// OpMatches takes a Go regexp (unanchored); a constant one in Value is
+// compiled once by NewPolicy, one read through ValueFrom is compiled at each
+// evaluation and, when it does not compile, makes the condition false.
 type Condition struct {
 	Field     string
 	Operator  Operator
@@ -290,9 +291,6 @@ func (c *Condition) compile() error {
 	case c.ValueFrom == "" && c.Value == nil:
 		return errors.New("neither value nor value_from is set")
 	case c.ValueFrom != "":
-		if c.Operator == OpMatches {
-			return errors.New("matches needs a constant pattern in value, not value_from")
-		}
 		c.from, err = parseRef(c.ValueFrom)
 		if err == nil && !validOperator(c.Operator) {
 			err = fmt.Errorf("unknown operator %q", c.Operator)
@@ -355,6 +353,9 @@ func (c *Condition) holds(req *Request, resource string) bool {
 		if !ok {
 			return c.op == OpNe
 		}
+		if c.op == OpMatches {
+			return matchesFrom(left, right)
+		}
 		return apply(c.op, compare(left, right))
 	}
 	switch c.op {
@@ -369,6 +370,15 @@ func (c *Condition) holds(req *Request, resource string) bool {
 		return c.re.MatchString(left.text())
 	}
 	return apply(c.op, compare(left, c.value))
+}
+
+// matchesFrom is OpMatches with a pattern read from the request. It is
+// compiled on every evaluation (policies hold no mutable cache); a pattern
+// that does not compile counts like an absent field, so the condition is
+// false.
+func matchesFrom(left, pattern scalar) bool {
+	re, err := regexp.Compile(pattern.text())
+	return err == nil && re.MatchString(left.text())
 }
 
 func apply(op Operator, cmp int) bool {

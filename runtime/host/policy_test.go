@@ -69,7 +69,7 @@ func TestNewPolicyValidation(t *testing.T) {
 		{"eq needs a scalar", cond(Condition{Field: "action", Operator: OpEq, Value: []string{"a"}}), "needs a scalar value"},
 		{"matches needs a string", cond(Condition{Field: "action", Operator: OpMatches, Value: 5}), "needs a string pattern"},
 		{"matches bad regexp", cond(Condition{Field: "action", Operator: OpMatches, Value: "("}), "matches:"},
-		{"matches refuses value_from", cond(Condition{Field: "action", Operator: OpMatches, ValueFrom: "meta.re"}), "constant pattern"},
+		{"matches with value_from is fine", cond(Condition{Field: "action", Operator: OpMatches, ValueFrom: "meta.re"}), ""},
 		{"in with value_from is fine", cond(Condition{Field: "actor.id", Operator: OpIn, ValueFrom: "actor.meta.admins"}), ""},
 		{"empty in list is fine", cond(Condition{Field: "action", Operator: OpIn, Value: []string{}}), ""},
 	}
@@ -249,6 +249,10 @@ func TestConditions(t *testing.T) {
 		{"matches a number's text", Condition{Field: "actor.meta.level", Operator: OpMatches, Value: `^5$`}, req, true},
 		{"matches a float's text", Condition{Field: "actor.meta.score", Operator: OpMatches, Value: `^2\.5$`}, req, true},
 		// value_from
+		{"value_from matches", Condition{Field: "resource", Operator: OpMatches, ValueFrom: "meta.re"}, withMeta(req, "re", `^app:s`), true},
+		{"value_from matches miss", Condition{Field: "resource", Operator: OpMatches, ValueFrom: "meta.re"}, withMeta(req, "re", `^x`), false},
+		{"value_from matches bad pattern", Condition{Field: "resource", Operator: OpMatches, ValueFrom: "meta.re"}, withMeta(req, "re", `(`), false},
+		{"value_from matches absent", Condition{Field: "resource", Operator: OpMatches, ValueFrom: "meta.re"}, req, false},
 		{"value_from eq", Condition{Field: "actor.id", Operator: OpEq, ValueFrom: "actor.meta.same"}, req, true},
 		{"value_from ne", Condition{Field: "actor.id", Operator: OpNe, ValueFrom: "actor.meta.role"}, req, true},
 		{"value_from numeric", Condition{Field: "actor.meta.level", Operator: OpLt, ValueFrom: "meta.level"}, req, true},
@@ -293,6 +297,17 @@ func TestConditions(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withMeta(req Request, k, v string) Request {
+	m := map[string]string{k: v}
+	for mk, mv := range req.Meta {
+		if mk != k {
+			m[mk] = mv
+		}
+	}
+	req.Meta = m
+	return req
 }
 
 func TestConditionsAllMustHold(t *testing.T) {
