@@ -149,42 +149,69 @@ func (r *reader) uint() uint64 {
 // str reads a string of at most limit bytes, checking the length against
 // the input left before allocating anything.
 func (r *reader) str(limit int) string {
-	if r.err != nil {
+	b := r.strBytes(limit)
+	if b == nil {
 		return ""
+	}
+	return string(b)
+}
+
+// strIntern is str for values that repeat (node names, host ids): it
+// returns the copy already in seen, if any, and allocates only new values.
+func (r *reader) strIntern(limit int, seen map[string]string) string {
+	b := r.strBytes(limit)
+	if b == nil {
+		return ""
+	}
+	if s, ok := seen[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	seen[s] = s
+	return s
+}
+
+// strBytes reads a string and returns its bytes within the input; nil for
+// an empty string or on error.
+func (r *reader) strBytes(limit int) []byte {
+	if r.err != nil {
+		return nil
 	}
 	c, err := r.dec.PeekCode()
 	if err != nil {
 		r.fail("unexpected end")
-		return ""
+		return nil
 	}
 	if !msgpcode.IsString(c) {
 		r.fail("want a string, got code 0x%02x", c)
-		return ""
+		return nil
 	}
 	n, err := r.dec.DecodeBytesLen()
 	if err != nil {
 		r.fail("unexpected end")
-		return ""
+		return nil
 	}
 	switch {
 	case n > limit:
 		r.fail("string of %d bytes, limit %d", n, limit)
-		return ""
+		return nil
 	case c != shortestStrCode(n):
 		r.fail("string header not in its shortest form")
-		return ""
+		return nil
 	case n > r.remaining():
 		r.fail("string of %d bytes, %d left", n, r.remaining())
-		return ""
+		return nil
+	case n == 0:
+		return nil
 	}
-	// Copy straight from the input: one allocation, of the checked size.
+	// Take the bytes straight from the input, so the caller's copy is
+	// the only allocation, and of a size already checked.
 	off := len(r.src) - r.remaining()
-	s := string(r.src[off : off+n])
 	if _, err := r.in.Seek(int64(n), io.SeekCurrent); err != nil {
 		r.fail("seek: %v", err)
-		return ""
+		return nil
 	}
-	return s
+	return r.src[off : off+n : off+n]
 }
 
 func (r *reader) pid() pid.PID {

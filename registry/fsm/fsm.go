@@ -45,10 +45,13 @@ type Result struct {
 }
 
 // New returns an empty table at index 0.
-func New() *FSM {
+func New() *FSM { return newSized(0) }
+
+// newSized returns an empty table with room for n names.
+func newSized(n int) *FSM {
 	return &FSM{
-		names:  make(map[string]record),
-		byPID:  make(map[pid.PID][]string),
+		names:  make(map[string]record, n),
+		byPID:  make(map[pid.PID][]string, n),
 		byNode: make(map[string]map[pid.PID]struct{}),
 	}
 }

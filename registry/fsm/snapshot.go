@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/pid"
 )
 
 // Snapshot format, version 1:
@@ -64,21 +65,22 @@ func (f *FSM) Snapshot() ([]byte, error) {
 // The snapshot's index becomes Index(), even when lower than the current one:
 // a snapshot is authoritative.
 func (f *FSM) Restore(b []byte) ([]registry.Event, error) {
-	next, err := decodeSnapshot(b)
+	next, order, err := decodeSnapshot(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	evs := f.diff(next)
+	evs := f.diff(next, order)
 	*f = *next
 	return evs, nil
 }
 
-func decodeSnapshot(b []byte) (*FSM, error) {
+// decodeSnapshot returns the table in b and its names in order.
+func decodeSnapshot(b []byte) (*FSM, []string, error) {
 	if !bytes.HasPrefix(b, snapshotMagic[:4]) {
-		return nil, fmt.Errorf("%w: not a registry snapshot", errShape)
+		return nil, nil, fmt.Errorf("%w: not a registry snapshot", errShape)
 	}
 	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] {
-		return nil, fmt.Errorf("%w: unsupported version", errShape)
+		return nil, nil, fmt.Errorf("%w: unsupported version", errShape)
 	}
 	r := newReader(b[len(snapshotMagic):])
 	index := r.uint()
@@ -87,44 +89,49 @@ func decodeSnapshot(b []byte) (*FSM, error) {
 		r.fail("%d entries cannot fit in %d bytes", count, r.remaining())
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
-	t := New()
+	t := newSized(int(count))
 	t.index = index
-	prev := ""
+	order := make([]string, 0, count)
+	seen := make(map[string]string) // node names and host ids repeat: keep one copy
 	for i := range count {
 		name := r.str(registry.MaxNameLen)
-		p := r.pid()
+		p := pid.PID{
+			Node: r.strIntern(registry.MaxNodeLen, seen),
+			Host: r.strIntern(registry.MaxHostLen, seen),
+			Seq:  r.uint(),
+		}
 		created := r.uint()
 		if r.err != nil {
-			return nil, r.err
+			return nil, nil, r.err
 		}
-		if i > 0 && name <= prev {
-			return nil, fmt.Errorf("%w: entry %d: names not strictly increasing", errShape, i)
+		if i > 0 && name <= order[i-1] {
+			return nil, nil, fmt.Errorf("%w: entry %d: names not strictly increasing", errShape, i)
 		}
 		if err := validateNamePID(name, p); err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i, err)
+			return nil, nil, fmt.Errorf("entry %d: %w", i, err)
 		}
 		if created == 0 || created > index {
-			return nil, fmt.Errorf("%w: entry %d: created at %d, snapshot at %d", errShape, i, created, index)
+			return nil, nil, fmt.Errorf("%w: entry %d: created at %d, snapshot at %d", errShape, i, created, index)
 		}
 		t.insert(name, record{pid: p, index: created})
-		prev = name
+		order = append(order, name)
 	}
 	if err := r.end(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return t, nil
+	return t, order, nil
 }
 
-// diff returns the events that turn f's table into next's.
-func (f *FSM) diff(next *FSM) []registry.Event {
+// diff returns the events that turn f's table into next's, whose names in
+// order are cur.
+func (f *FSM) diff(next *FSM, cur []string) []registry.Event {
 	old := make([]string, 0, len(f.names))
 	for name := range f.names {
 		old = append(old, name)
 	}
 	slices.Sort(old)
-	cur := next.List()
 	var evs []registry.Event
 	ev := func(kind registry.EventKind, name string, r record) {
 		evs = append(evs, registry.Event{
@@ -134,16 +141,16 @@ func (f *FSM) diff(next *FSM) []registry.Event {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		switch {
-		case j == len(cur) || i < len(old) && old[i] < cur[j].Name:
+		case j == len(cur) || i < len(old) && old[i] < cur[j]:
 			ev(registry.EventUnregistered, old[i], f.names[old[i]])
 			i++
-		case i == len(old) || cur[j].Name < old[i]:
-			ev(registry.EventRegistered, cur[j].Name, record{pid: cur[j].PID})
+		case i == len(old) || cur[j] < old[i]:
+			ev(registry.EventRegistered, cur[j], next.names[cur[j]])
 			j++
 		default:
-			if was := f.names[old[i]]; was.pid != cur[j].PID {
+			if was, is := f.names[old[i]], next.names[cur[j]]; was.pid != is.pid {
 				ev(registry.EventUnregistered, old[i], was)
-				ev(registry.EventRegistered, cur[j].Name, record{pid: cur[j].PID})
+				ev(registry.EventRegistered, cur[j], is)
 			}
 			i++
 			j++
