@@ -1,7 +1,6 @@
 package msg
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -13,13 +12,6 @@ import (
 
 // MaxDepth is the deepest nesting of lists and maps a Value may have.
 const MaxDepth = 64
-
-var (
-	// ErrTooDeep is returned when a value nests deeper than MaxDepth.
-	ErrTooDeep = errors.New("msg: value nested deeper than 64 levels")
-	// ErrKey is returned for a map key that is neither a string nor an integer.
-	ErrKey = errors.New("msg: map key must be a string or an integer")
-)
 
 // Kind is the type of a Value.
 type Kind uint8
@@ -257,6 +249,10 @@ func (v Value) Get(key string) (Value, bool) {
 }
 
 // Depth returns the nesting depth of v: 0 for a scalar, 1 for a flat list.
+// An error is a container of its details (it travels as a table of kind,
+// message, retryable and details), so an error counts one level: an error
+// whose details are a flat list has depth 2. Without that, errors nested in
+// the details of errors would be an unbounded nesting the cap misses.
 func (v Value) Depth() int {
 	d := 0
 	switch v.kind {
@@ -271,7 +267,7 @@ func (v Value) Depth() int {
 		}
 		return d + 1
 	case KindError:
-		return v.x.(*ErrorValue).Details.Depth()
+		return v.x.(*ErrorValue).Details.Depth() + 1
 	}
 	return 0
 }
