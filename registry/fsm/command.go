@@ -39,8 +39,9 @@ func (o Op) String() string {
 }
 
 // Command is one change to the table, as replicated through the log. The
-// set of commands is closed: Register, Unregister, UnregisterIfOwned,
-// ReleasePID and ReleaseNode.
+// set of commands is closed: the values (not pointers) Register,
+// Unregister, UnregisterIfOwned, ReleasePID and ReleaseNode. Anything else
+// is refused with ErrBadCommand.
 type Command interface {
 	Op() Op
 	// validate checks the fields against the registry limits.
@@ -104,6 +105,23 @@ func (c UnregisterIfOwned) validate() error { return validateNamePID(c.Name, c.O
 func (c ReleasePID) validate() error        { return registry.ValidatePID(c.PID) }
 func (c ReleaseNode) validate() error       { return registry.ValidateNode(c.Node) }
 
+// check returns nil for a valid command of one of the five value types, and
+// an error wrapping ErrBadCommand otherwise (nil, a pointer to a command,
+// fields out of limits).
+func check(c Command) error {
+	switch c.(type) {
+	case Register, Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode:
+	case nil:
+		return fmt.Errorf("%w: nil command", ErrBadCommand)
+	default:
+		return fmt.Errorf("%w: unsupported command type %T", ErrBadCommand, c)
+	}
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadCommand, c.Op(), err)
+	}
+	return nil
+}
+
 func validateNamePID(name string, p pid.PID) error {
 	if err := registry.ValidateName(name); err != nil {
 		return err
@@ -126,11 +144,8 @@ const MaxCommandSize = 1 + (3 + registry.MaxNameLen) + (3 + registry.MaxNodeLen)
 // no array header and no field tags: the op fixes the shape. A command with
 // fields out of limits is refused with ErrBadCommand.
 func EncodeCommand(c Command) ([]byte, error) {
-	if c == nil {
-		return nil, fmt.Errorf("%w: nil command", ErrBadCommand)
-	}
-	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBadCommand, c.Op(), err)
+	if err := check(c); err != nil {
+		return nil, err
 	}
 	w := newWriter(32)
 	w.raw(byte(c.Op()))
@@ -148,8 +163,6 @@ func EncodeCommand(c Command) ([]byte, error) {
 		w.pid(c.PID)
 	case ReleaseNode:
 		w.str(c.Node)
-	default:
-		return nil, fmt.Errorf("%w: unsupported command %T", ErrBadCommand, c)
 	}
 	return w.bytes()
 }

@@ -101,6 +101,8 @@ func TestEncodeCommandRejects(t *testing.T) {
 		want error
 	}{
 		{nil, ErrBadCommand},
+		{&Register{"a", a1}, ErrBadCommand},
+		{(*ReleaseNode)(nil), ErrBadCommand},
 		{Register{"", a1}, registry.ErrInvalidName},
 		{Register{strings.Repeat("x", registry.MaxNameLen+1), a1}, registry.ErrInvalidName},
 		{Register{"a", pid.PID{}}, registry.ErrInvalidPID},

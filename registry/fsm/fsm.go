@@ -75,11 +75,8 @@ func (f *FSM) Apply(index uint64, cmd Command) Result {
 		return Result{Err: fmt.Errorf("%w: %d after %d", ErrStaleIndex, index, f.index)}
 	}
 	f.index = index
-	if cmd == nil {
-		return Result{Err: fmt.Errorf("%w: nil command", ErrBadCommand)}
-	}
-	if err := cmd.validate(); err != nil {
-		return Result{Err: fmt.Errorf("%w: %s: %w", ErrBadCommand, cmd.Op(), err)}
+	if err := check(cmd); err != nil {
+		return Result{Err: err}
 	}
 	switch c := cmd.(type) {
 	case Register:
@@ -95,7 +92,7 @@ func (f *FSM) Apply(index uint64, cmd Command) Result {
 	case ReleaseNode:
 		return Result{Changes: f.releaseNode(index, c.Node)}
 	}
-	return Result{Err: fmt.Errorf("%w: unsupported command %T", ErrBadCommand, cmd)}
+	panic("fsm: check accepted an unknown command") // unreachable: check lists the same types
 }
 
 func (f *FSM) register(index uint64, name string, p pid.PID) Result {

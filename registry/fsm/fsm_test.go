@@ -183,6 +183,8 @@ func TestApply(t *testing.T) {
 			steps: []step{
 				{cmd: Register{"cache", a1}, changes: []registry.Event{regd("cache", a1, 1)}},
 				{cmd: nil, err: ErrBadCommand},
+				{cmd: &Register{"ptr", a1}, err: ErrBadCommand},
+				{cmd: (*Unregister)(nil), err: ErrBadCommand},
 				{cmd: Register{"", a1}, err: registry.ErrInvalidName},
 				{cmd: Register{long, a1}, err: registry.ErrInvalidName},
 				{cmd: Register{"x", pid.PID{}}, err: registry.ErrInvalidPID},
