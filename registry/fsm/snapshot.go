@@ -125,19 +125,32 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 }
 
 // diff returns the events that turn f's table into next's, whose names in
-// order are cur.
+// order are cur. A fresh replica restoring a large snapshot gets one event
+// per name, so the merge runs twice: once to count, once to fill a slice of
+// exactly that size.
 func (f *FSM) diff(next *FSM, cur []string) []registry.Event {
 	old := make([]string, 0, len(f.names))
 	for name := range f.names {
 		old = append(old, name)
 	}
 	slices.Sort(old)
-	var evs []registry.Event
-	ev := func(kind registry.EventKind, name string, r record) {
+	n := 0
+	f.merge(next, old, cur, func(registry.EventKind, string, record) { n++ })
+	if n == 0 {
+		return nil
+	}
+	evs := make([]registry.Event, 0, n)
+	f.merge(next, old, cur, func(kind registry.EventKind, name string, r record) {
 		evs = append(evs, registry.Event{
 			Kind: kind, Cause: registry.CauseRestore, Name: name, PID: r.pid, Index: next.index,
 		})
-	}
+	})
+	return evs
+}
+
+// merge walks the sorted names of both tables and calls ev for each change,
+// in name order.
+func (f *FSM) merge(next *FSM, old, cur []string, ev func(registry.EventKind, string, record)) {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		switch {
@@ -156,5 +169,4 @@ func (f *FSM) diff(next *FSM, cur []string) []registry.Event {
 			j++
 		}
 	}
-	return evs
 }
