@@ -16,9 +16,9 @@ type FSM struct {
 
 	names map[string]record
 	// Secondary indexes, so that releasing a PID or a node costs the number
-	// of its names, not a scan of the table. Invariant: name n is in
-	// names with holder p iff n is in byPID[p] iff p is in byNode[p.Node];
-	// no empty slice or set is kept.
+	// of its names, not a scan of the table. Invariants: names[n].pid == p
+	// iff n is in byPID[p]; p is in byNode[p.Node] iff byPID[p] is not
+	// empty; no empty slice or set is kept (checkInvariants in the tests).
 	byPID  map[pid.PID][]string
 	byNode map[string]map[pid.PID]struct{}
 }
