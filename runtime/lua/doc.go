@@ -1,0 +1,66 @@
+// Package lua runs Wippy Lua entries as processes: a Lua process is a
+// proc.Behavior the runtime steps like any other.
+//
+// # Usage
+//
+// The node builds one Engine and asks it for behaviours:
+//
+//	eng, err := lua.New(lua.Config{Catalog: cat, Logger: log, Terminal: term, TerminalHosts: []string{"app:terminal"}})
+//	b, err := eng.Behavior("app:worker", args) // cheap: allocates; compiles on a cache miss
+//	rt.Spawn(proc.SpawnRequest{Entry: "app:worker", Behavior: b})
+//
+// The Catalog gives the engine an entry's source (code, method, modules
+// allowlist, imports) and reloads it from disk for process.upgrade(nil).
+// Compiled prototypes are cached per (entry, source hash) and shared by
+// every process.
+//
+// # How a process runs
+//
+// A process owns one small gopher-lua state (minimum options, with the
+// globals and registry tables NewState pre-sizes replaced by empty ones);
+// its globals read the node's shared libraries through a locked metatable,
+// and each library is seen through a per-process read-only proxy. Step
+// routes the batch of deliveries (messages to process.listen channels or
+// the inbox, EXIT/LINK_DOWN/CANCEL to the events channel, timers to what
+// waits on them), then resumes every coroutine that became runnable, on a
+// driver state borrowed for the Step, until each is blocked or main
+// returns. There is no goroutine per process: a blocking call records what
+// it waits for and yields (see coro.go for how this works through pcall,
+// xpcall and coroutines). Timers are the runtime's (Env.StartTimer).
+//
+// Where a yield is impossible (a metamethod, a generic-for iterator, a
+// table.sort comparator or another Go->Lua callback), a blocking call waits
+// on the worker goroutine inside Env.Blocking, taking deliveries from the
+// Env if it implements Receiver; without Receiver it raises (time.sleep
+// alone falls back to sleeping the goroutine).
+//
+// # Invariants
+//
+//   - One runner per process: the runtime never runs Step or Kill of a
+//     process on two goroutines at once (its idle -> ready state CAS). A
+//     Lua state is not safe for concurrent use, and nothing in this
+//     package locks it; this invariant is what makes it safe. Interrupt is
+//     the only method called from other goroutines; it only swaps an atomic
+//     pointer the interpreter polls.
+//   - Everything the Engine shares between processes (library tables,
+//     metatables, prototypes, the Lua helper functions) is never written
+//     after New returns, and no Lua code can reach it for writing: proxies,
+//     locked metatables, nested tables turned into read-only userdata, no
+//     getfenv/setfenv/load/debug.
+//   - A thread returned to the engine's pool has no frames and is reset
+//     (G, Env, context) before it serves another process.
+//   - No package-level mutable state: two engines in one process do not
+//     interfere.
+//
+// # Differences from stock Lua 5.1
+//
+// print goes to the node's structured log. coroutine.create returns a
+// userdata handle (type "userdata", tostring "thread: ..."), not a raw
+// thread. A yield across pcall inside a coroutine is allowed (as in 5.2).
+// getfenv, setfenv, load, loadstring, loadfile, dofile, module, package,
+// newproxy, debug, collectgarbage and Lua's io are absent; require only
+// loads listed modules and imported library entries.
+//
+// Not carried yet: spawner context values (proc.SpawnRequest has no field
+// for them) and :with_actor (security).
+package lua

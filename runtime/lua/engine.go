@@ -1,0 +1,269 @@
+package lua
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/wippyd/wippyd/runtime/lua/lualib"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// Source is one Lua entry as the node's catalog knows it.
+type Source struct {
+	ID      string            // entry id, "namespace:name"
+	Path    string            // chunk name in error messages and tracebacks (the file path)
+	Code    []byte            // the Lua source
+	Hash    string            // identifies Code; "" lets the engine hash it (SHA-256)
+	Method  string            // function of the returned table that runs as main ("" for a library)
+	Modules []string          // require() allowlist
+	Imports map[string]string // require(alias) -> library entry id
+}
+
+// Catalog gives the engine the entries it runs. The node implements it over
+// its YAML entries. Methods are called from worker goroutines concurrently.
+type Catalog interface {
+	// Source returns the current source of an entry, or an error wrapping
+	// ErrEntry when there is none.
+	Source(id string) (*Source, error)
+	// Reload re-reads an entry's file from disk and returns the fresh
+	// source (process.upgrade(nil)).
+	Reload(id string) (*Source, error)
+}
+
+// Terminal is the node's terminal: the `io` module reads and writes it from
+// processes on a terminal host.
+type Terminal struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Args   []string // command-line arguments of the run, io.args()
+}
+
+// Config configures an Engine.
+type Config struct {
+	// Catalog resolves entry ids to sources. Required.
+	Catalog Catalog
+	// Terminal is the node's terminal; nil makes io calls UNAVAILABLE.
+	Terminal *Terminal
+	// TerminalHosts are the host ids whose processes may use the terminal.
+	TerminalHosts []string
+	// Logger receives print() lines and coroutine errors. Default: discard.
+	Logger *slog.Logger
+	// Env is what env.get and env.set reach (--set env.NAME=v, env.variable
+	// entries); nil makes env calls UNAVAILABLE.
+	Env lualib.EnvStore
+	// Lib configures the pure libraries (clock, local zone).
+	Lib lualib.Options
+	// CallStackSize is the deepest Lua call nesting per coroutine. Frames
+	// are allocated 8 at a time as needed, so a large limit costs only a
+	// pointer per 8 frames in every coroutine. Default 200 (Lua's C limit).
+	CallStackSize int
+	// RegistryMaxSize bounds a coroutine's value stack, in slots of 16 bytes;
+	// it starts at 128 and grows by 128. Default 1<<18 (4 MiB).
+	RegistryMaxSize int
+	// StepBudget is how many coroutine resumptions one Step may make before
+	// it yields the worker to other processes. Default 256.
+	StepBudget int
+}
+
+// DefaultConfig returns a Config with every default filled in (Catalog is
+// still required).
+func DefaultConfig() Config {
+	return Config{CallStackSize: 200, RegistryMaxSize: 1 << 18, StepBudget: 256}
+}
+
+// Validate reports a configuration error.
+func (c Config) Validate() error {
+	switch {
+	case c.Catalog == nil:
+		return fmt.Errorf("%w: Catalog is required", ErrConfig)
+	case c.CallStackSize < 8:
+		return fmt.Errorf("%w: CallStackSize %d < 8", ErrConfig, c.CallStackSize)
+	case c.RegistryMaxSize < 1024:
+		return fmt.Errorf("%w: RegistryMaxSize %d < 1024", ErrConfig, c.RegistryMaxSize)
+	case c.StepBudget < 1:
+		return fmt.Errorf("%w: StepBudget %d < 1", ErrConfig, c.StepBudget)
+	}
+	return nil
+}
+
+// Engine runs Lua processes for one node. It holds what every process
+// shares read-only (library tables, compiled prototypes) and pools of
+// reusable states. It is safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	opts     glua.Options
+	terminal map[string]bool
+
+	protoMu sync.RWMutex
+	protos  map[string]compiled // entry id -> latest compiled source
+
+	drivers sync.Pool // *glua.LState used as the parent of resumed threads
+	threads sync.Pool // finished coroutine threads, reset for reuse
+
+	lib    *libs
+	term   *terminal
+	closed chan struct{} // closed at New: the Done channel of interrupted processes
+}
+
+// compiled is the cached prototype of one version of an entry.
+type compiled struct {
+	hash  string
+	proto *glua.FunctionProto
+}
+
+// New returns an Engine for cfg; zero fields take their defaults.
+func New(cfg Config) (*Engine, error) {
+	def := DefaultConfig()
+	if cfg.CallStackSize == 0 {
+		cfg.CallStackSize = def.CallStackSize
+	}
+	if cfg.RegistryMaxSize == 0 {
+		cfg.RegistryMaxSize = def.RegistryMaxSize
+	}
+	if cfg.StepBudget == 0 {
+		cfg.StepBudget = def.StepBudget
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkLayout(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg: cfg,
+		log: cfg.Logger,
+		opts: glua.Options{
+			SkipOpenLibs:        true,
+			RegistrySize:        128, // below 128 gopher-lua silently uses 5120
+			RegistryMaxSize:     cfg.RegistryMaxSize,
+			RegistryGrowStep:    128,
+			CallStackSize:       cfg.CallStackSize,
+			MinimizeStackMemory: true,
+		},
+		terminal: make(map[string]bool, len(cfg.TerminalHosts)),
+		protos:   make(map[string]compiled),
+		closed:   make(chan struct{}),
+	}
+	close(e.closed)
+	for _, h := range cfg.TerminalHosts {
+		e.terminal[h] = true
+	}
+	e.drivers.New = func() any {
+		return glua.NewState(glua.Options{SkipOpenLibs: true, RegistrySize: 256, RegistryMaxSize: 1 << 16, RegistryGrowStep: 256, CallStackSize: 8, MinimizeStackMemory: true})
+	}
+	e.term = newTerminal(cfg.Terminal)
+	lib, err := newLibs(e)
+	if err != nil {
+		return nil, err
+	}
+	e.lib = lib
+	return e, nil
+}
+
+// Behavior returns a new process running entryID's method with args. It
+// only allocates (and compiles on a cache miss); the Lua state is built at
+// the first Step, on the worker that runs it.
+func (e *Engine) Behavior(entryID string, args []msg.Value) (proc.Behavior, error) {
+	src, err := e.cfg.Catalog.Source(entryID)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := e.compile(src)
+	if err != nil {
+		return nil, err
+	}
+	return newProcess(e, src, proto, args), nil
+}
+
+// compile returns the prototype of src, from the cache when this version
+// was compiled before.
+func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
+	hash := src.Hash
+	if hash == "" {
+		sum := sha256.Sum256(src.Code)
+		hash = hex.EncodeToString(sum[:])
+	}
+	e.protoMu.RLock()
+	c, ok := e.protos[src.ID]
+	e.protoMu.RUnlock()
+	if ok && c.hash == hash {
+		return c.proto, nil
+	}
+	name := src.Path
+	if name == "" {
+		name = src.ID
+	}
+	chunk, err := parse.Parse(strings.NewReader(string(src.Code)), name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCompile, src.ID, err)
+	}
+	proto, err := glua.Compile(chunk, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCompile, src.ID, err)
+	}
+	e.protoMu.Lock()
+	// Only the latest version of an entry stays cached; processes running
+	// an older one hold their own reference to it.
+	e.protos[src.ID] = compiled{hash: hash, proto: proto}
+	e.protoMu.Unlock()
+	return proto, nil
+}
+
+// newState returns a process's main state: minimum options, and the
+// globals and registry tables NewState pre-sizes replaced by empty ones.
+func (e *Engine) newState() *glua.LState {
+	L := glua.NewState(e.opts)
+	L.G.Global = L.CreateTable(0, 0)
+	L.G.Registry = L.CreateTable(0, 0)
+	L.Env = L.G.Global
+	return L
+}
+
+// thread returns a coroutine thread for the process whose main state is
+// L, reusing a finished one when the pool has it.
+func (e *Engine) thread(p *process) *glua.LState {
+	var th *glua.LState
+	if v := e.threads.Get(); v != nil {
+		th = v.(*glua.LState)
+		th.Dead = false
+	} else {
+		// NewThread derives a cancelable child context from L's, which for
+		// a context that is not the standard library's starts a goroutine
+		// per thread; create the thread context-free and share p's.
+		ctx := p.L.RemoveContext()
+		th, _ = p.L.NewThread()
+		p.L.SetContext(ctx)
+	}
+	th.G = p.L.G
+	th.Env = p.globals
+	th.SetContext(p)
+	return th
+}
+
+// release returns a thread that finished normally to the pool. A thread
+// that died with an error still has frames and is left to the collector.
+func (e *Engine) release(th *glua.LState) {
+	if th == nil || started(th) {
+		return
+	}
+	th.SetTop(0)
+	th.Parent = nil
+	th.G = nil
+	th.Env = nil
+	th.RemoveContext()
+	e.threads.Put(th)
+}

@@ -1,0 +1,359 @@
+package lua
+
+import (
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wippyd/wippyd/runtime/lua/lualib"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// errInterrupted is the context error of an interrupted process; the Lua
+// code running when it happens raises its text.
+var errInterrupted = errors.New("lua: process interrupted")
+
+// process is one Lua process: a proc.Behavior. Its fields are touched only
+// by the goroutine running Step or Kill (one runner per process), except
+// done, which Interrupt sets from anywhere.
+//
+// A process is also the context.Context of every thread of its state: the
+// interpreter polls Done between instructions, and Go functions find their
+// process with procOf(L), a type assertion on L.Context().
+type process struct {
+	eng   *Engine
+	src   *Source
+	proto *glua.FunctionProto
+	args  []msg.Value // arguments of main until the first Step
+
+	done atomic.Pointer[chan struct{}] // set by Interrupt
+
+	L       *glua.LState
+	globals *glua.LTable
+	env     proc.Env // valid during Step only
+	self    pid.PID
+
+	main    *task
+	runq    []*task
+	rqHead  int
+	cur     *task // task being resumed
+	running *coro // coroutine whose thread executes now
+	pending []*coro
+	nret    int // results expected by the Go function that yielded last
+
+	box     *mailbox // routes of the mailbox; kept across upgrades
+	timers  map[proc.TimerID]*timerRec
+	require map[string]glua.LValue // loaded modules and imports
+	proxies map[*glua.LTable]*glua.LTable
+
+	upgrade   *upgradeReq
+	gen       int // upgrades so far
+	trapLinks bool
+	killed    bool
+	finished  bool
+	result    proc.Result
+}
+
+var (
+	_ proc.Behavior    = (*process)(nil)
+	_ proc.Interrupter = (*process)(nil)
+	_ lualib.Host      = (*process)(nil)
+)
+
+// Logger implements lualib.Host.
+func (p *process) Logger() *slog.Logger {
+	return p.eng.log.With("pid", p.self.String(), "entry", p.src.ID)
+}
+
+// Env implements lualib.Host.
+func (p *process) Env() lualib.EnvStore { return p.eng.cfg.Env }
+
+func newProcess(e *Engine, src *Source, proto *glua.FunctionProto, args []msg.Value) *process {
+	return &process{eng: e, src: src, proto: proto, args: args}
+}
+
+// procOf returns the process a thread belongs to.
+func procOf(L *glua.LState) *process {
+	p, _ := L.Context().(*process)
+	if p == nil {
+		L.RaiseError("lua: state has no process")
+	}
+	return p
+}
+
+// context.Context, for the interpreter's interrupt check.
+
+// Deadline implements context.Context: there is none.
+func (p *process) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context. It is nil (never ready) until Interrupt.
+func (p *process) Done() <-chan struct{} {
+	if c := p.done.Load(); c != nil {
+		return *c
+	}
+	return nil
+}
+
+// Err implements context.Context.
+func (p *process) Err() error {
+	if p.done.Load() != nil {
+		return errInterrupted
+	}
+	return nil
+}
+
+// Value implements context.Context.
+func (p *process) Value(any) any { return nil }
+
+// Interrupt stops the Lua code running in Step: the interpreter raises at
+// its next instruction and no pcall catches it. Safe from any goroutine.
+func (p *process) Interrupt() { p.done.Store(&p.eng.closed) }
+
+func (p *process) interrupted() bool { return p.done.Load() != nil }
+
+// stopping reports whether the running code must unwind without being
+// caught: the process was interrupted or killed, or is upgrading.
+func (p *process) stopping() bool { return p.killed || p.upgrade != nil || p.interrupted() }
+
+// task is one line of execution the driver resumes: main, or a
+// coroutine.spawn coroutine. Its stack holds the coroutines it is running,
+// each waiting on the one above it (see coro.go); only the top can be
+// blocked.
+type task struct {
+	stack   []*coro
+	args    []glua.LValue // values to resume the top with
+	spawned bool
+	queued  bool
+	waiting bool // registered on a channel, a timer or an exec
+	sync    bool // waiting on its worker goroutine (see syncWait)
+	woken   bool
+	done    bool
+
+	// What the task is registered on while waiting (for unwait).
+	wch   *channel
+	sel   *selectWait
+	timer proc.TimerID
+}
+
+// Step implements proc.Behavior.
+func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res proc.Result) {
+	if p.finished || p.killed {
+		return proc.StatusDone, p.result
+	}
+	p.env = env
+	defer func() {
+		if r := recover(); r != nil {
+			st, res = proc.StatusDone, proc.Result{Err: proc.Panic(r)}
+			p.finish(res)
+		}
+		p.env = nil
+	}()
+	if p.L == nil {
+		p.self = env.Self()
+		if err := p.start(p.proto, p.args); err != nil {
+			p.finish(proc.Result{Err: proc.AsError(err)})
+			return proc.StatusDone, p.result
+		}
+		p.args = nil
+	}
+	for i := range batch {
+		p.route(&batch[i])
+	}
+	drv := p.eng.drivers.Get().(*glua.LState)
+	defer p.eng.drivers.Put(drv)
+	for budget := p.eng.cfg.StepBudget; ; budget-- {
+		t := p.next()
+		if t == nil {
+			break
+		}
+		if budget == 0 || env.Killed() {
+			p.requeue(t)
+			return proc.StatusYield, proc.Result{}
+		}
+		p.runTask(drv, t)
+		if p.upgrade != nil {
+			p.doUpgrade()
+		}
+		if p.finished {
+			return proc.StatusDone, p.result
+		}
+	}
+	if len(p.timers) > 0 {
+		return proc.StatusBlock, proc.Result{}
+	}
+	return proc.StatusIdle, proc.Result{}
+}
+
+// Kill implements proc.Behavior: the process's code runs no further.
+func (p *process) Kill(reason error) {
+	p.killed = true
+	p.release()
+	if !p.finished {
+		p.finished = true
+		p.result = proc.Result{Err: reason}
+	}
+}
+
+// start builds the Lua state and queues main.
+func (p *process) start(proto *glua.FunctionProto, args []msg.Value) error {
+	p.L = p.eng.newState()
+	p.globals = p.L.G.Global
+	p.L.SetContext(p)
+	p.eng.lib.sandbox(p)
+	chunk := p.L.NewFunctionFromProto(proto)
+	vals := make([]glua.LValue, 0, len(args)+2)
+	vals = append(vals, chunk, glua.LString(p.src.Method))
+	for _, a := range args {
+		vals = append(vals, p.toLua(a))
+	}
+	root := &coro{th: p.L, fn: p.eng.lib.boot, kind: kindRoot, nret: -1}
+	p.main = &task{stack: []*coro{root}}
+	p.ready(p.main, vals)
+	return nil
+}
+
+// release drops the Lua state and everything that refers to it.
+func (p *process) release() {
+	for _, t := range p.runq[p.rqHead:] {
+		t.done = true
+	}
+	p.runq, p.rqHead = nil, 0
+	if p.main != nil {
+		p.main.done = true
+	}
+	p.main, p.cur, p.running, p.pending = nil, nil, nil, nil
+	p.timers = nil
+	p.require = nil
+	p.proxies = nil
+	if p.box != nil {
+		p.box.dropWaiters()
+	}
+	if p.L != nil {
+		p.L.Close()
+		p.L = nil
+	}
+	p.globals = nil
+}
+
+// finish ends the process with res.
+func (p *process) finish(res proc.Result) {
+	if p.finished {
+		return
+	}
+	p.finished = true
+	p.result = res
+	if p.env != nil {
+		for id := range p.timers {
+			p.env.StopTimer(id)
+		}
+	}
+	p.release()
+}
+
+// ready queues t to be resumed with args.
+func (p *process) ready(t *task, args []glua.LValue) {
+	if t.done {
+		return
+	}
+	t.args = args
+	t.waiting = false
+	t.wch, t.sel, t.timer = nil, nil, 0
+	if t.sync {
+		t.woken = true
+		return
+	}
+	if !t.queued {
+		t.queued = true
+		p.runq = append(p.runq, t)
+	}
+}
+
+func (p *process) requeue(t *task) {
+	t.queued = true
+	p.rqHead--
+	p.runq[p.rqHead] = t
+}
+
+// next pops the next runnable task.
+func (p *process) next() *task {
+	for p.rqHead < len(p.runq) {
+		t := p.runq[p.rqHead]
+		p.runq[p.rqHead] = nil
+		p.rqHead++
+		if p.rqHead == len(p.runq) {
+			p.runq, p.rqHead = p.runq[:0], 0
+		}
+		t.queued = false
+		if !t.done {
+			return t
+		}
+	}
+	return nil
+}
+
+// runTask resumes t on the driver until it blocks or ends.
+func (p *process) runTask(drv *glua.LState, t *task) {
+	p.cur = t
+	args := t.args
+	t.args = nil
+	chain, out, vals := p.run(drv, t.stack, args)
+	t.stack = chain
+	p.cur = nil
+	switch out {
+	case outBlocked:
+		t.waiting = true
+		return
+	case outYield:
+		out, vals = outError, []glua.LValue{glua.LString("attempt to yield from outside a coroutine")}
+	}
+	t.done = true
+	if !t.spawned {
+		if out == outDone {
+			p.finish(p.exitResult(vals))
+		} else if p.upgrade == nil {
+			p.finish(proc.Result{Err: p.errorOf(vals[0])})
+		}
+		return
+	}
+	if out == outError && !p.stopping() {
+		p.eng.log.Error("lua: coroutine failed", "pid", p.self.String(), "entry", p.src.ID, "error", p.errorOf(vals[0]).Error())
+	}
+	if out == outError && p.interrupted() && p.main != nil {
+		// An interrupt ends the whole process, whichever coroutine saw it.
+		p.finish(proc.Result{Err: p.errorOf(vals[0])})
+	}
+}
+
+// exitResult converts what main returned (count first) to a Result:
+// a value is a normal exit, nil plus an error an error exit.
+func (p *process) exitResult(vals []glua.LValue) proc.Result {
+	n := 0
+	if len(vals) > 0 {
+		if c, ok := vals[0].(glua.LNumber); ok {
+			n = int(c)
+		}
+		vals = vals[1:]
+	}
+	if n > len(vals) {
+		n = len(vals)
+	}
+	if n >= 2 && vals[0] == glua.LNil && vals[1] != glua.LNil {
+		return proc.Result{Err: p.errorOf(vals[1])}
+	}
+	if n == 0 || vals[0] == glua.LNil {
+		return proc.Result{}
+	}
+	v, err := p.toValue(vals[0])
+	if err != nil {
+		return proc.Result{Err: proc.Errorf(proc.KindInvalid, msg.False, "result of main: %v", err)}
+	}
+	return proc.Result{Value: v}
+}
+
+// errorOf converts a raised Lua value or a returned error to an exit error.
+func (p *process) errorOf(v glua.LValue) *proc.Error { return lualib.ErrorFromLua(p.L, v) }

@@ -1,0 +1,377 @@
+package lua
+
+import (
+	"strconv"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wippyd/wippyd/runtime/lua/lualib"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// The `process` global.
+
+// Registry scopes (process.registry.*).
+const (
+	scopeLocal      = 0
+	scopeConsistent = 1
+	scopeEventual   = 2
+	scopeStrong     = 3
+)
+
+// fail pushes (nil, err) or (false, err) and returns 2.
+func fail(L *glua.LState, first glua.LValue, err error) int {
+	L.Push(first)
+	L.Push(lualib.NewError(L, proc.AsError(err)))
+	return 2
+}
+
+func invalidf(format string, args ...any) *proc.Error {
+	return proc.Errorf(proc.KindInvalid, msg.False, format, args...)
+}
+
+// resolve turns a dest argument (a PID string or a registered name) into a
+// PID.
+func (p *process) resolve(dest string) (pid.PID, error) {
+	if strings.HasPrefix(dest, "{") {
+		id, err := pid.Parse(dest)
+		if err != nil {
+			return pid.PID{}, invalidf("bad pid %q", dest)
+		}
+		return id, nil
+	}
+	if dest == "" {
+		return pid.PID{}, invalidf("empty destination")
+	}
+	return p.env.Lookup(dest)
+}
+
+// payloadOf converts the arguments from n on to one payload: nil, the
+// value, or a list of the values.
+func payloadOf(L *glua.LState, n int) (msg.Value, error) {
+	top := L.GetTop()
+	switch {
+	case top < n:
+		return msg.Nil, nil
+	case top == n:
+		return lualib.ToValue(L, L.Get(n))
+	}
+	items := make([]msg.Value, 0, top-n+1)
+	for i := n; i <= top; i++ {
+		v, err := lualib.ToValue(L, L.Get(i))
+		if err != nil {
+			return msg.Nil, err
+		}
+		items = append(items, v)
+	}
+	return msg.List(items...), nil
+}
+
+// argsOf converts the arguments from n on to a list of values.
+func argsOf(L *glua.LState, n int) ([]msg.Value, error) {
+	top := L.GetTop()
+	if top < n {
+		return nil, nil
+	}
+	out := make([]msg.Value, 0, top-n+1)
+	for i := n; i <= top; i++ {
+		v, err := lualib.ToValue(L, L.Get(i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func validTopic(topic string) error {
+	if topic == "" || topic[0] == '@' {
+		return invalidf("invalid topic %q", topic)
+	}
+	return nil
+}
+
+func procPid(L *glua.LState) int {
+	L.Push(glua.LString(procOf(L).self.String()))
+	return 1
+}
+
+func procID(L *glua.LState) int {
+	p := procOf(L)
+	L.Push(glua.LString(p.self.Node + ":" + strconv.FormatUint(p.self.Seq, 16) + ":" + strconv.Itoa(p.gen)))
+	return 1
+}
+
+func procSend(L *glua.LState) int {
+	p := procOf(L)
+	dest, topic := L.CheckString(1), L.CheckString(2)
+	if err := validTopic(topic); err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	payload, err := payloadOf(L, 3)
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	if strings.HasPrefix(dest, "{") {
+		to, perr := pid.Parse(dest)
+		if perr != nil {
+			return fail(L, glua.LNil, invalidf("bad pid %q", dest))
+		}
+		err = p.env.Send(to, topic, payload)
+	} else {
+		err = p.env.SendName(dest, topic, payload)
+	}
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+// spawnReq builds a spawn request from (entry, host, args...).
+func spawnReq(L *glua.LState, n int) (proc.SpawnRequest, error) {
+	req := proc.SpawnRequest{Entry: L.CheckString(n), Host: L.OptString(n+1, "")}
+	args, err := argsOf(L, n+2)
+	req.Args = args
+	return req, err
+}
+
+func spawnWith(link, monitor bool) glua.LGFunction {
+	return func(L *glua.LState) int {
+		p := procOf(L)
+		req, err := spawnReq(L, 1)
+		if err != nil {
+			return fail(L, glua.LNil, err)
+		}
+		req.Link, req.Monitor = link, monitor
+		return p.spawn(L, req)
+	}
+}
+
+func (p *process) spawn(L *glua.LState, req proc.SpawnRequest) int {
+	child, err := p.env.Spawn(req)
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	L.Push(glua.LString(child.String()))
+	return 1
+}
+
+// exec spawns a monitored child and waits for its EXIT: value, err.
+func (p *process) exec(L *glua.LState, req proc.SpawnRequest) int {
+	req.Monitor = true
+	child, err := p.env.Spawn(req)
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	b := p.mailbox()
+	if b.execs == nil {
+		b.execs = make(map[pid.PID]*task)
+	}
+	b.execs[child] = p.cur
+	return p.block(L)
+}
+
+func procExec(L *glua.LState) int {
+	p := procOf(L)
+	req, err := spawnReq(L, 1)
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	return p.exec(L, req)
+}
+
+// control wraps a call on a destination: (true) or (first, err).
+func control(first glua.LValue, call func(p *process, to pid.PID, L *glua.LState) error) glua.LGFunction {
+	return func(L *glua.LState) int {
+		p := procOf(L)
+		to, err := p.resolve(L.CheckString(1))
+		if err == nil {
+			err = call(p, to, L)
+		}
+		if err != nil {
+			return fail(L, first, err)
+		}
+		L.Push(glua.LTrue)
+		return 1
+	}
+}
+
+var (
+	procMonitor   = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Monitor(to) })
+	procUnmonitor = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unmonitor(to) })
+	procLink      = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Link(to) })
+	procUnlink    = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unlink(to) })
+	procTerminate = control(glua.LFalse, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Terminate(to) })
+	procCancel    = control(glua.LFalse, func(p *process, to pid.PID, L *glua.LState) error {
+		return p.env.Cancel(to, L.OptString(2, ""))
+	})
+)
+
+func procInbox(L *glua.LState) int {
+	L.Push(procOf(L).inboxChan().ud)
+	return 1
+}
+
+func procEvents(L *glua.LState) int {
+	L.Push(procOf(L).eventsChan().ud)
+	return 1
+}
+
+func procListen(L *glua.LState) int {
+	p := procOf(L)
+	topic := L.CheckString(1)
+	if err := validTopic(topic); err != nil {
+		lualib.Raise(L, err.(*proc.Error))
+	}
+	message := false
+	if opts, ok := L.Get(2).(*glua.LTable); ok {
+		message = glua.LVAsBool(opts.RawGetString("message"))
+	}
+	b := p.mailbox()
+	if l := b.listens[topic]; l != nil {
+		l.message = message
+		L.Push(l.ch.ud)
+		return 1
+	}
+	if b.listens == nil {
+		b.listens = make(map[string]*listen)
+	}
+	l := &listen{ch: p.boxChannel(), message: message}
+	b.listens[topic] = l
+	L.Push(l.ch.ud)
+	return 1
+}
+
+func procUnlisten(L *glua.LState) int {
+	p := procOf(L)
+	ch := checkChan(L, 1)
+	if p.box != nil {
+		for topic, l := range p.box.listens {
+			if l.ch == ch {
+				delete(p.box.listens, topic)
+			}
+		}
+	}
+	return 0
+}
+
+func procGetOptions(L *glua.LState) int {
+	p := procOf(L)
+	t := L.CreateTable(0, 2)
+	t.RawSetString("trap_links", glua.LBool(p.trapLinks))
+	t.RawSetString("upgradable", glua.LFalse)
+	L.Push(t)
+	return 1
+}
+
+func procSetOptions(L *glua.LState) int {
+	p := procOf(L)
+	opts := L.CheckTable(1)
+	if v := opts.RawGetString("trap_links"); v != glua.LNil {
+		b, ok := v.(glua.LBool)
+		if !ok {
+			return fail(L, glua.LFalse, invalidf("trap_links must be a boolean"))
+		}
+		p.trapLinks = bool(b)
+		p.env.TrapLinks(bool(b))
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+// Registry.
+
+func regRegister(L *glua.LState) int {
+	p := procOf(L)
+	name := L.CheckString(1)
+	target, scope := p.self, scopeLocal
+	for i := 2; i <= L.GetTop() && i <= 3; i++ {
+		switch v := L.Get(i).(type) {
+		case glua.LNumber:
+			scope = int(v)
+		case glua.LString:
+			id, err := pid.Parse(string(v))
+			if err != nil {
+				return fail(L, glua.LNil, invalidf("bad pid %q", string(v)))
+			}
+			target = id
+		}
+	}
+	if err := scopeError(scope); err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	if err := p.env.Register(name, target); err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func scopeError(scope int) error {
+	switch scope {
+	case scopeLocal:
+		return nil
+	case scopeConsistent:
+		return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
+	}
+	return invalidf("scope not supported")
+}
+
+func regLookup(L *glua.LState) int {
+	p := procOf(L)
+	id, err := p.env.Lookup(L.CheckString(1))
+	if err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	L.Push(glua.LString(id.String()))
+	return 1
+}
+
+func regUnregister(L *glua.LState) int {
+	p := procOf(L)
+	name := L.CheckString(1)
+	if err := scopeError(L.OptInt(2, scopeLocal)); err != nil {
+		return fail(L, glua.LFalse, err)
+	}
+	if err := p.env.Unregister(name); err != nil {
+		return fail(L, glua.LFalse, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func (l *libs) buildProcess(B *glua.LState) {
+	t := B.CreateTable(0, 32)
+	for name, fn := range map[string]glua.LGFunction{
+		"pid": procPid, "id": procID, "send": procSend,
+		"spawn": spawnWith(false, false), "spawn_monitored": spawnWith(false, true),
+		"spawn_linked": spawnWith(true, false), "spawn_linked_monitored": spawnWith(true, true),
+		"monitor": procMonitor, "unmonitor": procUnmonitor, "link": procLink, "unlink": procUnlink,
+		"terminate": procTerminate, "cancel": procCancel,
+		"inbox": procInbox, "events": procEvents, "listen": procListen, "unlisten": procUnlisten,
+		"get_options": procGetOptions, "set_options": procSetOptions,
+		"upgrade": procUpgrade, "exec": procExec, "with_context": procWithContext,
+	} {
+		t.RawSetString(name, B.NewFunction(fn))
+	}
+	ev := B.CreateTable(0, 3)
+	for _, k := range []string{"EXIT", "LINK_DOWN", "CANCEL"} {
+		ev.RawSetString(k, glua.LString(k))
+	}
+	t.RawSetString("event", ev)
+	reg := B.CreateTable(0, 8)
+	for name, fn := range map[string]glua.LGFunction{"register": regRegister, "lookup": regLookup, "unregister": regUnregister} {
+		reg.RawSetString(name, B.NewFunction(fn))
+	}
+	for name, v := range map[string]int{"LOCAL": scopeLocal, "CONSISTENT": scopeConsistent, "EVENTUAL": scopeEventual, "STRONG": scopeStrong} {
+		reg.RawSetString(name, glua.LNumber(v))
+	}
+	t.RawSetString("registry", reg)
+	l.addGlobal(B, "process", t)
+	l.buildSpawner(B)
+	l.buildMessage(B)
+}
