@@ -51,15 +51,16 @@ func (l *loader) checkRef(index map[string]*declared, r ref) string {
 	d, ok := index[r.id]
 	switch {
 	case !ok:
-		var ids []string
-		for id, d := range index {
-			if slices.Contains(r.kinds, d.kind) {
-				ids = append(ids, id)
+		ns, name, _ := strings.Cut(r.id, ":")
+		var names []string
+		for _, d := range index {
+			if dns, dname, _ := strings.Cut(d.id, ":"); dns == ns && slices.Contains(r.kinds, d.kind) {
+				names = append(names, dname)
 			}
 		}
-		slices.Sort(ids)
-		if s := suggest(r.id, ids); s != "" {
-			return fmt.Sprintf("no entry %s (did you mean %s?)", r.id, s)
+		slices.Sort(names)
+		if s := suggest(name, names); s != "" {
+			return fmt.Sprintf("no entry %s (did you mean %s:%s?)", r.id, ns, s)
 		}
 		return "no entry " + r.id
 	case d.skipped:

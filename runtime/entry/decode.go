@@ -13,10 +13,10 @@ import (
 	"github.com/wippyd/wippyd/runtime/msg"
 )
 
-// maxValueNodes bounds how many YAML nodes one file may expand to through
-// aliases when converted to values, so an alias bomb is an error and not
-// an out-of-memory.
-const maxValueNodes = 100_000
+// maxNodes bounds the YAML nodes the loader visits in one file. Aliases
+// and merge keys let a small file expand exponentially; past this bound it
+// is an error, not a hang or an out-of-memory.
+const maxNodes = 1_000_000
 
 // maxAliasChain bounds alias-to-alias and merge-key indirection, which YAML
 // lets become cyclic.
@@ -27,7 +27,20 @@ type checker struct {
 	file   string // display path of the YAML file
 	id     string // entry being decoded; "" at file level
 	probs  *[]Problem
-	budget int // YAML nodes left for value conversion
+	budget int // YAML nodes left to visit
+}
+
+// spend charges n visited nodes to the file. Once the budget is gone it
+// reports that (once) and returns false.
+func (c *checker) spend(n, line int) bool {
+	if c.budget < 0 {
+		return false
+	}
+	if c.budget -= n; c.budget < 0 {
+		c.errorf(line, "file expands to more than %d YAML nodes through aliases", maxNodes)
+		return false
+	}
+	return true
 }
 
 func (c *checker) errorf(line int, format string, args ...any) {
@@ -135,6 +148,9 @@ func (c *checker) mapping(n *yaml.Node, path string) *fields {
 func (f *fields) gather(m *yaml.Node, own bool, depth int) {
 	if depth > maxAliasChain {
 		f.c.errorf(m.Line, "merge keys nest too deep")
+		return
+	}
+	if !f.c.spend(len(m.Content)/2+1, m.Line) {
 		return
 	}
 	var merges []*yaml.Node
@@ -359,6 +375,9 @@ func (f *fields) strings(key string, one bool) ([]string, int) {
 		f.wrongType(key, line, want, n)
 		return nil, line
 	}
+	if !f.c.spend(len(n.Content), line) {
+		return nil, line
+	}
 	out := make([]string, 0, len(n.Content))
 	for i, item := range n.Content {
 		d := deref(item)
@@ -424,7 +443,7 @@ func (f *fields) value(key string) (msg.Value, int, bool) {
 	if !ok {
 		return msg.Nil, f.line, false
 	}
-	v, _ := f.c.value(fl.val, join(f.path, key), 0)
+	v, _ := f.c.value(fl.val, &valuePath{key: join(f.path, key)}, 0)
 	return v, fl.line, true
 }
 
@@ -455,17 +474,32 @@ func (f *fields) keys() []string {
 	return ks
 }
 
+// valuePath is the position of a value inside a field, built into a
+// string only for a message.
+type valuePath struct {
+	parent *valuePath
+	key    string // "" for a list item
+	index  int
+}
+
+func (p *valuePath) String() string {
+	if p.parent == nil {
+		return p.key
+	}
+	if p.key != "" {
+		return join(p.parent.String(), p.key)
+	}
+	return p.parent.String() + "[" + strconv.Itoa(p.index) + "]"
+}
+
 // value converts a YAML node to a msg.Value. Timestamps stay strings;
-// !!binary becomes bytes; mapping keys must be strings or integers.
-func (c *checker) value(n *yaml.Node, path string, depth int) (msg.Value, bool) {
+// !!binary becomes bytes; mapping keys must be strings.
+func (c *checker) value(n *yaml.Node, path *valuePath, depth int) (msg.Value, bool) {
 	if depth > msg.MaxDepth {
 		c.errorf(n.Line, "%s: nested deeper than %d", path, msg.MaxDepth)
 		return msg.Nil, false
 	}
-	if c.budget--; c.budget < 0 {
-		if c.budget == -1 {
-			c.errorf(n.Line, "%s: value expands to more than %d nodes", path, maxValueNodes)
-		}
+	if !c.spend(1, n.Line) {
 		return msg.Nil, false
 	}
 	d := deref(n)
@@ -477,7 +511,7 @@ func (c *checker) value(n *yaml.Node, path string, depth int) (msg.Value, bool) 
 	case yaml.SequenceNode:
 		items := make([]msg.Value, 0, len(d.Content))
 		for i, item := range d.Content {
-			v, ok := c.value(item, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			v, ok := c.value(item, &valuePath{parent: path, index: i}, depth+1)
 			if !ok {
 				return msg.Nil, false
 			}
@@ -485,10 +519,10 @@ func (c *checker) value(n *yaml.Node, path string, depth int) (msg.Value, bool) 
 		}
 		return msg.List(items...), true
 	case yaml.MappingNode:
-		f := c.mapping(d, path)
+		f := c.mapping(d, path.String())
 		pairs := make([]msg.Pair, 0, len(f.list))
 		for _, fl := range f.list {
-			v, ok := c.value(fl.val, join(path, fl.key), depth+1)
+			v, ok := c.value(fl.val, &valuePath{parent: path, key: fl.key}, depth+1)
 			if !ok {
 				return msg.Nil, false
 			}
@@ -503,7 +537,7 @@ func (c *checker) value(n *yaml.Node, path string, depth int) (msg.Value, bool) 
 	return msg.Nil, false
 }
 
-func (c *checker) scalar(n *yaml.Node, path string) (msg.Value, bool) {
+func (c *checker) scalar(n *yaml.Node, path *valuePath) (msg.Value, bool) {
 	switch n.ShortTag() {
 	case "!!null":
 		return msg.Nil, true
@@ -525,9 +559,9 @@ func (c *checker) scalar(n *yaml.Node, path string) (msg.Value, bool) {
 			return msg.Float(v), true
 		}
 	case "!!binary":
-		var b []byte
+		var b string // yaml.v3 decodes !!binary into a string
 		if err := n.Decode(&b); err == nil {
-			return msg.Bytes(b), true
+			return msg.Bytes([]byte(b)), true
 		}
 	default: // !!str, !!timestamp, custom tags: the text as written
 		return msg.String(n.Value), true
@@ -540,7 +574,7 @@ func (c *checker) scalar(n *yaml.Node, path string) (msg.Value, bool) {
 func suggest(s string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {
-		if d := distance(s, c); d < bestD && d < max(len(s), len(c)) {
+		if d := distance(s, c); d > 0 && d < bestD && 3*d <= len(s) {
 			best, bestD = c, d
 		}
 	}

@@ -151,7 +151,7 @@ func (k *kindReader) service() {
 			f.wrongType("input", line, "a list", in)
 		} else {
 			for i, item := range in.Content {
-				v, _ := k.c.value(item, fmt.Sprintf("input[%d]", i), 1)
+				v, _ := k.c.value(item, &valuePath{parent: &valuePath{key: "input"}, index: i}, 1)
 				s.Input = append(s.Input, v)
 			}
 		}
@@ -166,6 +166,7 @@ func (k *kindReader) service() {
 	if lc.has("depends_on") {
 		key = "depends_on"
 		if lc.has("requires") {
+			lc.get("requires")
 			fl, _ := lc.get("depends_on")
 			k.c.errorf(fl.line, "lifecycle: give requires or depends_on, not both")
 		}
@@ -200,6 +201,7 @@ func (k *kindReader) restart(r *fields, rs *Restart) {
 	if r.has("delay") {
 		key = "delay"
 		if r.has("initial_delay") {
+			r.get("initial_delay")
 			fl, _ := r.get("delay")
 			k.c.errorf(fl.line, "%s: give initial_delay or delay, not both", r.path)
 		}
@@ -242,7 +244,7 @@ func (k *kindReader) actor(sec *fields) *Actor {
 			if fl.line == 0 {
 				fl.line = line
 			}
-			a.Meta[fl.key], _ = k.c.value(fl.val, join(mf.path, fl.key), 2)
+			a.Meta[fl.key], _ = k.c.value(fl.val, &valuePath{key: join(mf.path, fl.key)}, 2)
 		}
 	}
 	return a

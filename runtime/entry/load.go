@@ -125,7 +125,7 @@ func (l *loader) run(root string) (*Registry, error) {
 var yamlLine = regexp.MustCompile(`^line (\d+): `)
 
 func (l *loader) file(p string) {
-	c := &checker{file: l.display(p), probs: &l.probs, budget: maxValueNodes}
+	c := &checker{file: l.display(p), probs: &l.probs, budget: maxNodes}
 	data, err := fs.ReadFile(l.fsys, p)
 	if err != nil {
 		c.errorf(0, "cannot read: %v", unwrapPath(err))
@@ -211,20 +211,27 @@ func implemented(kind string) bool {
 func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
 	c.id = ""
 	defer func() { c.id = "" }()
+	// The id goes on every problem of the entry, those found while
+	// reading its mapping included.
+	if name := peekName(node); namePattern.MatchString(name) {
+		c.id = ns + ":" + name
+	}
 	f := c.mapping(node, "")
 	if f == nil {
 		return
 	}
 	name, nameLine := f.str("name", true)
+	if name != "" && !namePattern.MatchString(name) {
+		c.errorf(nameLine, "bad entry name %q (letters, digits, '_', '-', '.')", clip(name))
+		return
+	}
+	if name != "" {
+		c.id = ns + ":" + name // the name may come from a merge key
+	}
 	kind, kindLine := f.str("kind", true)
 	if name == "" {
 		return
 	}
-	if !namePattern.MatchString(name) {
-		c.errorf(nameLine, "bad entry name %q (letters, digits, '_', '-', '.')", clip(name))
-		return
-	}
-	c.id = ns + ":" + name
 	d := &declared{id: c.id, kind: kind, file: c.file, line: f.line}
 	switch {
 	case kind == "":
@@ -268,4 +275,19 @@ func resolve(ns, r string) (string, bool) {
 		return r, namePattern.MatchString(before) && namePattern.MatchString(after)
 	}
 	return ns + ":" + r, namePattern.MatchString(r)
+}
+
+// peekName returns the scalar under key "name" of a mapping node, or "".
+func peekName(n *yaml.Node) string {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := deref(n.Content[i]), deref(n.Content[i+1]); k != nil && v != nil &&
+			k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode {
+			return v.Value
+		}
+	}
+	return ""
 }

@@ -57,7 +57,7 @@ func compile(code []byte, name string) (proto *lua.FunctionProto, err error) {
 			line := pe.Pos.Line
 			msg := "lua syntax error: " + strings.TrimSpace(pe.Message)
 			if line <= 0 {
-				line = bytes.Count(code, []byte("\n")) + 1
+				line = lastLine(code)
 				msg += " at end of file"
 			} else if pe.Token != "" {
 				msg += fmt.Sprintf(" near '%s'", clip(pe.Token))
@@ -70,11 +70,18 @@ func compile(code []byte, name string) (proto *lua.FunctionProto, err error) {
 	if err != nil {
 		var ce *lua.CompileError
 		if errors.As(err, &ce) {
-			return nil, &luaError{Line: max(ce.Line, 1), Message: "lua compile error: " + ce.Message}
+			// The compiler puts errors found at the end of a chunk one
+			// past its last line.
+			return nil, &luaError{Line: min(max(ce.Line, 1), lastLine(code)), Message: "lua compile error: " + ce.Message}
 		}
 		return nil, &luaError{Line: 1, Message: "lua compile error: " + err.Error()}
 	}
 	return proto, nil
+}
+
+// lastLine is the number of the last line of code.
+func lastLine(code []byte) int {
+	return bytes.Count(bytes.TrimSuffix(code, []byte("\n")), []byte("\n")) + 1
 }
 
 // readSource reads and compiles the Lua file at p. The error is a
