@@ -231,8 +231,8 @@ func TestLoadProblems(t *testing.T) {
 					"  - {name: eof, kind: library.lua, source: file://eof.lua}\n" +
 					"  - {name: goto, kind: library.lua, source: file://lib/goto.lua}\n",
 				"app/lib/goto.lua": "local x = 1\ngoto nowhere\n",
-				"app/bad.lua": "local x = 1\nlocal function f(\n  return x\nend\n",
-				"app/eof.lua": "local function f()\n  return 1\n",
+				"app/bad.lua":      "local x = 1\nlocal function f(\n  return x\nend\n",
+				"app/eof.lua":      "local function f()\n  return 1\n",
 			},
 			want: []string{
 				"app/a.yaml:4: app:missing: source file app/nope.lua not found",
