@@ -91,7 +91,11 @@ func (lib *Lib) loggerSelf(L *lua.LState, bound bool) (*loggerObject, int) {
 	}
 	switch v := L.Get(1).(type) {
 	case *lua.LTable:
-		return &lib.rootLogger, 2
+		// The module itself, or a proxy of it (a colon call); any other
+		// table is an argument of a dot call, as in logger.with{k = 1}.
+		if w := lib.loggerMod.RawGetString("with"); w != lua.LNil && L.GetField(v, "with") == w {
+			return &lib.rootLogger, 2
+		}
 	case *lua.LUserData:
 		if lo, ok := v.Value.(*loggerObject); ok {
 			return lo, 2
