@@ -186,7 +186,7 @@ func encodePID(e *msgpack.Encoder, p pid.PID) error {
 		return err
 	}
 	body := 1 + strSize(len(p.Node)) + strSize(len(p.Host)) + uintSize(p.Seq)
-	if err := e.EncodeExtHeader(ExtPID, body); err != nil {
+	if err := extHeader(e, ExtPID, body); err != nil {
 		return err
 	}
 	if err := e.EncodeArrayLen(3); err != nil {
@@ -221,10 +221,7 @@ func encodeError(e *msgpack.Encoder, ev *ErrorValue, depth int) error {
 		return err
 	}
 	body := 1 + strSize(len(ev.Kind)) + strSize(len(ev.Message)) + 1 + details
-	if uint64(body) > math.MaxUint32 {
-		return fmt.Errorf("%w: error of %d bytes", ErrTooLarge, body)
-	}
-	if err := e.EncodeExtHeader(ExtError, body); err != nil {
+	if err := extHeader(e, ExtError, body); err != nil {
 		return err
 	}
 	if err := e.EncodeArrayLen(4); err != nil {
@@ -246,6 +243,13 @@ func encodeError(e *msgpack.Encoder, ev *ErrorValue, depth int) error {
 		return err
 	}
 	return encode(e, ev.Details, depth+1)
+}
+
+func extHeader(e *msgpack.Encoder, id int8, body int) error {
+	if uint64(body) > math.MaxUint32 {
+		return fmt.Errorf("%w: ext %d of %d bytes", ErrTooLarge, id, body)
+	}
+	return e.EncodeExtHeader(id, body)
 }
 
 // encodedSize returns the number of bytes encode writes for v at the given
