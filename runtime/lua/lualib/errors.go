@@ -326,6 +326,11 @@ func errorsIs(L *lua.LState) int {
 	return 1
 }
 
+// PushError pushes nil and err as an error object (any error; a *proc.Error
+// anywhere in its chain keeps its kind, others are UNKNOWN) and returns 2:
+// the `return nil, err` of a Go function called from Lua.
+func PushError(L *lua.LState, err error) int { return LibOf(L).pushGoErr(L, err) }
+
 // pushErr pushes nil and an error object: the `nil, err` return.
 func (lib *Lib) pushErr(L *lua.LState, e *proc.Error) int {
 	L.Push(lua.LNil)

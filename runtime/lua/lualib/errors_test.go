@@ -146,3 +146,14 @@ func TestErrorFromLua(t *testing.T) {
 		})
 	}
 }
+
+func TestPushError(t *testing.T) {
+	L, _ := newState(t, Options{}, nil)
+	L.SetGlobal("fail", L.NewFunction(func(L *lua.LState) int {
+		return PushError(L, proc.Errorf(proc.KindTimeout, msg.True, "slow: %w", errors.New("io")))
+	}))
+	L.SetGlobal("failplain", L.NewFunction(func(L *lua.LState) int { return PushError(L, errors.New("plain")) }))
+	runCases(t, L, []luaCase{{"push", `
+		local v, err = fail(); eq(v, nil); eq(err:kind(), "TIMEOUT"); eq(err:retryable(), true); eq(err:message(), "slow: io")
+		local v2, err2 = failplain(); eq(v2, nil); eq(err2:kind(), "UNKNOWN"); eq(tostring(err2), "plain")`}})
+}

@@ -117,6 +117,11 @@ func (e *jsonEncoder) userdata(ud *lua.LUserData, depth int) *proc.Error {
 	case *time.Location:
 		e.buf = appendJSONString(e.buf, x.String())
 	case *payloadObject:
+		if x.format == FormatJSON { // already JSON text, made by EncodeJSON
+			s, _ := x.value.AsString()
+			e.buf = append(e.buf, s...)
+			return nil
+		}
 		return e.value(e.lib.fromValue(e.L, x.value), depth)
 	default:
 		return jsonError(ErrUnsupported, "cannot encode a %s", userdataName(ud))

@@ -39,6 +39,7 @@ func TestJSONEncode(t *testing.T) {
 		{"require('time').parse_duration('1.5s')", "1500000000"},
 		{"require('time').utc", `"UTC"`},
 		{"payload.new({a = 1})", `{"a":1}`},
+		{"{p = payload.new({a = 1}):transcode(payload.format.JSON)}", `{"p":{"a":1}}`},
 		{"local s = {1}; return {s, s}", "[[1],[1]]"},
 	}
 	for _, c := range cases {
