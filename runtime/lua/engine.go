@@ -230,6 +230,12 @@ func (e *Engine) newState() *glua.LState {
 	L.G.Global = L.CreateTable(0, 0)
 	L.G.Registry = L.CreateTable(0, 0)
 	L.Env = L.G.Global
+	// callR (every Go->Lua call: metamethods, sort comparators) runs the
+	// callee without a base frame while G.MainThread is unset, and then
+	// does not stop when the callee returns. Threads are only ever resumed
+	// here, so set it.
+	L.G.MainThread = L
+	L.G.CurrentThread = L
 	return L
 }
 

@@ -89,6 +89,8 @@ type fakeEnv struct {
 	seq      uint64
 	onSend   func(sent)
 	noRecv   bool
+	later    []proc.Delivery // what Receive hands out before firing timers
+	received int             // Receive calls
 }
 
 func newFakeEnv() *fakeEnv {
@@ -210,6 +212,12 @@ func (e *fakeEnv) advance() bool {
 
 // Receive implements Receiver.
 func (e *fakeEnv) Receive() []proc.Delivery {
+	e.received++
+	if len(e.later) > 0 {
+		b := e.later
+		e.later = nil
+		return b
+	}
 	if len(e.queue) == 0 && !e.advance() {
 		e.killed = true // nothing can ever come: treat as a kill
 	}
@@ -224,7 +232,7 @@ type envClock struct{ e *fakeEnv }
 func (c envClock) Now() time.Time { return c.e.now }
 
 // recvlessEnv hides Receive, for the paths that need an Env without it.
-type recvlessEnv struct{ *fakeEnv }
+type recvlessEnv struct{ proc.Env }
 
 // harness runs one process on a fakeEnv.
 type harness struct {

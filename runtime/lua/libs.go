@@ -109,11 +109,11 @@ func newLibs(e *Engine) (*libs, error) {
 }
 
 func (l *libs) buildHelpers(B *glua.LState) error {
-	chunk, err := parse.Parse(strings.NewReader(helpers), "=[wippyd]")
+	chunk, err := parse.Parse(strings.NewReader(helpers), "[wippyd]")
 	if err != nil {
 		return fmt.Errorf("lua: helpers: %w", err)
 	}
-	proto, err := glua.Compile(chunk, "=[wippyd]")
+	proto, err := glua.Compile(chunk, "[wippyd]")
 	if err != nil {
 		return fmt.Errorf("lua: helpers: %w", err)
 	}
