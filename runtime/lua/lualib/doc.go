@@ -40,11 +40,11 @@
 //     do not interfere.
 //   - Nothing in a Lib changes after New returns, so its tables, functions
 //     and metatables may be read from many goroutines at once. Callers must
-//     not write to them either: hand each process read-only proxies of the
-//     module tables (the `payload.format` nested table already is one;
-//     wrap it per process too, since rawset on a shared proxy still
-//     writes). Extend a module by copying it (CopyTable), not in place,
-//     once processes run.
+//     not write to them either: hand each process read-only views of the
+//     module tables, nested tables included (`payload.format` is the only
+//     one; all module tables are plain tables, so they can be copied or
+//     frozen by walking them). Extend a module by copying it (CopyTable),
+//     not in place, once processes run.
 //   - Userdata metatables are locked (`__metatable`), so Lua code cannot
 //     reach a shared metatable.
 //   - Userdata objects (error, Payload, Time, Duration, Location, Logger)

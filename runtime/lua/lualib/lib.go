@@ -63,7 +63,6 @@ type Lib struct {
 	durMeta     *lua.LTable
 	locMeta     *lua.LTable
 	loggerMeta  *lua.LTable
-	roIndex     *lua.LFunction // shared __newindex of read-only proxies
 
 	rootLogger loggerObject // the module itself: no name, no fields; never written
 	utc, local lua.LValue   // Location userdata for time.utc, time.localtz
@@ -97,7 +96,6 @@ func New(L *lua.LState, opts Options) *Lib {
 	}
 	lib.start = lib.clock.Now()
 
-	lib.roIndex = L.NewFunction(raiseReadOnly)
 	lib.errMeta = lib.newErrorMeta(L)
 	lib.payloadMeta = lib.newPayloadMeta(L)
 	lib.timeMeta = lib.newTimeMeta(L)
@@ -184,16 +182,12 @@ func (lib *Lib) Location() *time.Location { return lib.loc }
 
 // ReadOnly returns a proxy of t: reads go to t, writes raise, and the
 // proxy's metatable is locked. The proxy owns no keys, so pairs() over it
-// sees nothing and rawset on it still succeeds: a proxy shared between
-// states only stops ordinary writes; per-process proxies stop everything.
+// sees nothing and rawset on it still succeeds: give each process its own
+// proxy. Nested tables of t are not wrapped.
 func ReadOnly(L *lua.LState, t *lua.LTable) *lua.LTable {
-	return readOnly(L, t, L.NewFunction(raiseReadOnly))
-}
-
-func readOnly(L *lua.LState, t *lua.LTable, newindex lua.LValue) *lua.LTable {
 	mt := L.CreateTable(0, 3)
 	mt.RawSetString("__index", t)
-	mt.RawSetString("__newindex", newindex)
+	mt.RawSetString("__newindex", L.NewFunction(raiseReadOnly))
 	mt.RawSetString("__metatable", lua.LString("locked"))
 	p := L.CreateTable(0, 0)
 	p.Metatable = mt

@@ -81,8 +81,9 @@ func (lib *Lib) openPayload(L *lua.LState) *lua.LTable {
 	for _, f := range formatNames {
 		format.RawSetString(f[0], lua.LString(f[1]))
 	}
-	// A shared nested table: ordinary writes raise here already.
-	t.RawSetString("format", readOnly(L, format, lib.roIndex))
+	// A plain nested table: the caller's per-process view freezes nested
+	// tables along with the module (see the package doc).
+	t.RawSetString("format", format)
 	t.RawSetString("new", L.NewFunction(func(L *lua.LState) int {
 		v, err := ToValue(L, L.Get(1))
 		if err != nil {
