@@ -1,0 +1,90 @@
+// Package transport is the internode transport of wippyd: framed,
+// authenticated, ordered and loss-free (within a bound) message streams
+// between named nodes, over any Network (transport/tcp for real sockets,
+// transport/memnet in memory for tests).
+//
+// # Use
+//
+//	cfg := transport.DefaultConfig()
+//	cfg.Name, cfg.BindAddr, cfg.SecretKey = "n1", "0.0.0.0:7950", key
+//	ep, err := transport.New(cfg, tcpNetwork)
+//	ep.Register(transport.StreamCluster, func(from transport.Peer, body []byte) { ... })
+//	ep.Register(transport.StreamRaft, raftHandler)
+//	ep.OnSessionLost(func(ev transport.SessionEvent) { /* noconnection for ev.Peer */ })
+//	ep.Start()
+//	ep.Connect("n2", "10.0.0.2:7950") // from membership
+//	ep.Send("n2", transport.StreamCluster, body)
+//	ep.Abandon("n2")                  // membership declared n2 dead
+//	ep.Close()
+//
+// The upper layers own the bodies (usually msgpack they encode
+// themselves); the transport only frames and orders them.
+//
+// # Peers, connections and sessions
+//
+// A peer is a node name; a peer life is a name plus the boot id drawn when
+// that node started (Peer). Between two nodes there is one connection per
+// direction ("one TCP connection per ordered pair"): each endpoint dials
+// every peer it has an address for and sends its frames on that
+// connection; the acceptor only sends acks back. An endpoint learns a
+// peer's address from Connect or from the peer's handshake, so one side
+// calling Connect is enough for traffic both ways.
+//
+// A session is the relationship with one peer life. Data frames carry a
+// per-session sequence number; the acceptor acks cumulatively. Frames stay
+// in the sender's queue until acked, bounded by Config.SendQueueBytes; when
+// a connection breaks, the dialer reconnects with backoff (10ms doubling
+// to 5s), the handshake tells it where the acceptor stands, and it replays
+// from there. The receiver drops duplicates. So within the bound nothing is
+// lost, duplicated or reordered across reconnects.
+//
+// A session is abandoned, and OnSessionLost fires on both sides, when:
+//   - the upper layer calls Abandon or Forget (the peer declared dead);
+//   - a Send would exceed SendQueueBytes (the Send gets ErrQueueFull);
+//   - the peer shows up with a new boot id (it restarted).
+//
+// The unacknowledged frames are dropped, counted in Stats by reason and in
+// SessionEvent.Dropped; the other side learns of the abandonment at the
+// next handshake (each side keeps a generation number per pair and bumps
+// it when it abandons), reports its own loss, and both start a fresh
+// session numbered from 0. A loss is never silent.
+//
+// # Delivery order and concurrency
+//
+// For one peer, handlers and session hooks run on one goroutine, in order:
+// OnSessionUp for a peer life, then its frames in Send order (across all
+// streams), then OnSessionLost, then the next life's OnSessionUp. Different
+// peers are delivered concurrently. Handlers and hooks may call Send,
+// Connect, Abandon and Forget, but not Close; a slow handler delays its
+// peer only, and beyond Config.RecvQueueBytes the connection stops being
+// read so the sender is pushed back.
+//
+// Every Endpoint method is safe for concurrent use. Register and the On*
+// hooks must be called before Start. Close is idempotent and returns after
+// every goroutine the endpoint started has ended.
+//
+// # Wire format
+//
+// A frame is a 4-byte big-endian body length, a 1-byte frame type and a
+// msgpack body of at most Config.MaxFrame bytes (64 KiB until the
+// handshake is done). A longer frame, an unknown type or a malformed body
+// drops the connection, logged, and the endpoint keeps serving others.
+// Frame types (never renumbered): 1 hello, 2 welcome, 3 proof, 4 reject,
+// 5 data [seq, stream, bin], 6 ack [next seq], 7 ping [].
+//
+// The handshake: the dialer sends hello (protocol version range, cluster
+// name, its name and the name it wants, boot id, generation, advertised
+// address, a random nonce, its streams); the acceptor answers welcome (the
+// highest common version, its name, boot id, generation, the sequence
+// number it expects next, its nonce, its streams) and a proof; the dialer
+// checks it and sends its own proof. With Config.SecretKey set, a proof is
+// HMAC-SHA256 over a side label and both bodies (so both nonces); a wrong
+// key, or a key on one side only, is refused both ways. Another cluster
+// name, no common version, or a name mismatch is refused with a reject
+// frame carrying the reason.
+//
+// Streams are multiplexed by the stream type in each data frame: 1 cluster,
+// 2 raft, 3 registry forwarding. A Send on a stream the peer did not
+// register fails with ErrUnknownStream; a frame received for a stream
+// without a handler is dropped, counted and logged.
+package transport

@@ -1,0 +1,478 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Endpoint is one node's end of the internode transport: it listens for
+// peers, keeps one outbound connection to every peer it knows an address
+// for, and owns the session with each peer. See the package documentation.
+type Endpoint struct {
+	cfg  Config
+	nw   Network
+	log  *slog.Logger
+	boot uint64
+
+	// Set before Start, read-only after.
+	handlers [256]Handler
+	streams  streamSet
+	onUp     []func(SessionEvent)
+	onLost   []func(SessionEvent)
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	ln      net.Listener
+	addr    string // advertised to peers
+	peers   map[string]*peer
+	conns   map[net.Conn]struct{} // every open connection, closed by Close
+
+	// peersRO is a copy of peers for the Send path, replaced under mu.
+	peersRO atomic.Pointer[map[string]*peer]
+
+	ctx       context.Context // ends when the endpoint closes
+	cancel    context.CancelFunc
+	stopped   atomic.Bool   // set when Close begins
+	gens      atomic.Uint64 // last session generation handed out
+	wg        sync.WaitGroup
+	pending   chan struct{} // one token per inbound handshake in progress
+	closeOnce sync.Once
+	ctr       counters
+}
+
+// New validates cfg and returns an endpoint using nw. It starts nothing:
+// register streams and hooks, then call Start.
+func New(cfg Config, nw Network) (*Endpoint, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if nw == nil {
+		return nil, fmt.Errorf("%w: nil network", ErrInvalidConfig)
+	}
+	cfg.SecretKey = slices.Clone(cfg.SecretKey)
+	e := &Endpoint{
+		cfg:     cfg,
+		nw:      nw,
+		log:     cfg.Logger,
+		boot:    cfg.BootID,
+		peers:   map[string]*peer{},
+		conns:   map[net.Conn]struct{}{},
+		pending: make(chan struct{}, cfg.MaxPendingHandshakes),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.log = e.log.With("node", cfg.Name)
+	for e.boot == 0 {
+		e.boot = randUint64()
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.peersRO.Store(&map[string]*peer{})
+	return e, nil
+}
+
+// Name returns this node's name.
+func (e *Endpoint) Name() string { return e.cfg.Name }
+
+// Boot returns this node's boot id.
+func (e *Endpoint) Boot() uint64 { return e.boot }
+
+// Addr returns the address advertised to peers ("" before Start).
+func (e *Endpoint) Addr() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.addr
+}
+
+// Register sets the handler for a stream type. It must be called before
+// Start, once per stream. Peers learn the registered streams in the
+// handshake: Send to a peer on a stream it did not register fails, and a
+// frame received for an unregistered stream is dropped and counted.
+func (e *Endpoint) Register(st StreamType, h Handler) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.started || e.closed:
+		return ErrStarted
+	case st == 0 || h == nil:
+		return fmt.Errorf("%w: stream %d with handler %v", ErrUnknownStream, st, h != nil)
+	case e.handlers[st] != nil:
+		return fmt.Errorf("%w: %v", ErrStreamRegistered, st)
+	}
+	e.handlers[st] = h
+	e.streams.add(st)
+	return nil
+}
+
+// OnSessionUp adds a hook called when a session with a peer life starts.
+// Must be called before Start.
+func (e *Endpoint) OnSessionUp(f func(SessionEvent)) error {
+	return e.addHook(&e.onUp, f)
+}
+
+// OnSessionLost adds a hook called when a session ends other than by
+// Close: abandoned here or by the peer, queue overflow, peer restart.
+// Must be called before Start.
+func (e *Endpoint) OnSessionLost(f func(SessionEvent)) error {
+	return e.addHook(&e.onLost, f)
+}
+
+func (e *Endpoint) addHook(hooks *[]func(SessionEvent), f func(SessionEvent)) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.closed {
+		return ErrStarted
+	}
+	*hooks = append(*hooks, f)
+	return nil
+}
+
+// Start listens on Config.BindAddr and begins accepting peers.
+func (e *Endpoint) Start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return ErrClosed
+	case e.started:
+		return ErrStarted
+	}
+	ln, err := e.nw.Listen(e.cfg.BindAddr)
+	if err != nil {
+		return fmt.Errorf("transport: listen %s: %w", e.cfg.BindAddr, err)
+	}
+	e.ln, e.started = ln, true
+	e.addr = e.cfg.AdvertiseAddr
+	if e.addr == "" {
+		e.addr = ln.Addr().String()
+	}
+	e.spawnLocked(e.acceptLoop)
+	e.log.Info("transport listening", "addr", ln.Addr().String(), "boot", fmt.Sprintf("%016x", e.boot))
+	return nil
+}
+
+// Connect makes name a known peer at addr: the endpoint keeps an outbound
+// connection to it, reconnecting with backoff. Calling it again with a new
+// address moves the connection there. An address given here takes
+// precedence over the one a peer advertises when it connects in.
+func (e *Endpoint) Connect(name, addr string) error {
+	if name == e.cfg.Name {
+		return ErrSelf
+	}
+	if name == "" || len(name) > maxNameLen || addr == "" {
+		return fmt.Errorf("transport: connect: bad name %q or address %q", name, addr)
+	}
+	p, err := e.peerFor(name, 0)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.setAddrLocked(addr, true)
+	return nil
+}
+
+// Send queues body for the peer on stream st and returns; a writer
+// goroutine sends it. Frames to one peer are delivered in Send order, at
+// most once, and exactly once unless the session is lost. body is copied.
+//
+// A Send that would make the queue exceed Config.SendQueueBytes abandons
+// the session and returns ErrQueueFull: the queued frames are dropped and
+// counted, and both sides report the session lost.
+func (e *Endpoint) Send(name string, st StreamType, body []byte) error {
+	p := (*e.peersRO.Load())[name]
+	if p == nil || e.stopped.Load() {
+		return e.sendError(name)
+	}
+	if st == 0 {
+		return fmt.Errorf("%w: %v", ErrUnknownStream, st)
+	}
+	p.mu.Lock()
+	s := p.s
+	switch {
+	case p.forgotten:
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	case s.up() && !s.streams.has(st):
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s does not serve %v", ErrUnknownStream, name, st)
+	}
+	size := s.q.frameSize(st, len(body))
+	if size-headerSize > e.cfg.MaxFrame {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %d-byte body", ErrFrameTooLarge, len(body))
+	}
+	if s.q.bytes+int64(size) > e.cfg.SendQueueBytes {
+		p.abandonLocked(ErrQueueFull, 1)
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrQueueFull, name)
+	}
+	s.q.push(st, body, size)
+	wake := p.writerIdle
+	p.writerIdle = false
+	p.mu.Unlock()
+	p.ctr.framesOut.Add(1)
+	if wake {
+		signal(p.wake)
+	}
+	return nil
+}
+
+func (e *Endpoint) sendError(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return ErrClosed
+	case !e.started:
+		return ErrNotStarted
+	}
+	return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+}
+
+// Abandon ends the session with name now, as when the upper layer has
+// declared the peer dead: its queue is dropped and counted, OnSessionLost
+// fires here, and the peer reports the session lost at the next
+// handshake. The address is kept; a fresh session starts when the peer is
+// reachable again.
+func (e *Endpoint) Abandon(name string) error {
+	p := e.lookup(name)
+	if p == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.forgotten {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	}
+	p.abandonLocked(ErrAbandoned, 0)
+	return nil
+}
+
+// Forget abandons the session with name, stops connecting to it and drops
+// it from Stats once its pending events are delivered. A later inbound
+// connection from it, or Connect, makes it known again.
+func (e *Endpoint) Forget(name string) error {
+	p := e.lookup(name)
+	if p == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.forgotten {
+		return nil
+	}
+	p.forgotten = true
+	p.addr, p.addrExplicit = "", false
+	p.abandonLocked(ErrAbandoned, 0)
+	signal(p.dispWake)
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (e *Endpoint) Stats() Stats {
+	st := Stats{
+		Dropped:           make(map[DropReason]uint64, numDropReasons),
+		HandshakeFailures: e.ctr.handshakeFailures.Load(),
+		ProtocolErrors:    e.ctr.protocolErrors.Load(),
+		Accepted:          e.ctr.accepted.Load(),
+	}
+	for r := range numDropReasons {
+		if n := e.ctr.dropped[r].Load(); n > 0 {
+			st.Dropped[r] = n
+		}
+	}
+	for _, p := range *e.peersRO.Load() {
+		st.Peers = append(st.Peers, p.stats())
+	}
+	slices.SortFunc(st.Peers, func(a, b PeerStats) int { return strings.Compare(a.Name, b.Name) })
+	return st
+}
+
+// Close stops the endpoint: it closes the listener and every connection
+// and returns once every goroutine it started has ended. Frames still
+// queued or awaiting a handler are dropped (DropClosed) and no session
+// event fires. Idempotent. Must not be called from a Handler or hook.
+func (e *Endpoint) Close() error {
+	e.closeOnce.Do(func() {
+		e.stopped.Store(true)
+		e.mu.Lock()
+		e.closed = true
+		ln := e.ln
+		conns := make([]net.Conn, 0, len(e.conns))
+		for c := range e.conns {
+			conns = append(conns, c)
+		}
+		e.mu.Unlock()
+		e.cancel()
+		if ln != nil {
+			ln.Close()
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		e.wg.Wait()
+		var dropped uint64
+		for _, p := range *e.peersRO.Load() {
+			dropped += p.discard()
+		}
+		e.ctr.dropped[DropClosed].Add(dropped)
+	})
+	return nil
+}
+
+// lookup returns the peer named name, or nil.
+func (e *Endpoint) lookup(name string) *peer {
+	return (*e.peersRO.Load())[name]
+}
+
+// peerFor returns the peer named name, creating it (with generation gen,
+// or a fresh one if 0) or bringing a forgotten one back as needed.
+func (e *Endpoint) peerFor(name string, gen uint64) (*peer, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return nil, ErrClosed
+	case !e.started:
+		return nil, ErrNotStarted
+	}
+	p := e.peers[name]
+	if p == nil {
+		if gen == 0 {
+			gen = e.gens.Add(1)
+		}
+		p = newPeer(e, name, gen)
+		e.peers[name] = p
+		e.publishPeersLocked()
+		e.spawnLocked(p.dispatch)
+		return p, nil
+	}
+	p.mu.Lock()
+	p.forgotten = false
+	p.mu.Unlock()
+	return p, nil
+}
+
+// revive returns p, brought back if it was forgotten, or errRetry if it
+// is no longer the peer known under its name (it was retired).
+func (e *Endpoint) revive(p *peer) (*peer, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return nil, ErrClosed
+	case e.peers[p.name] != p:
+		return nil, errRetry
+	}
+	p.mu.Lock()
+	p.forgotten = false
+	p.mu.Unlock()
+	return p, nil
+}
+
+// retire removes a forgotten peer with nothing left to deliver; it reports
+// whether it did.
+func (e *Endpoint) retire(p *peer) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.forgotten || len(p.dq) > 0 || e.peers[p.name] != p {
+		return false
+	}
+	delete(e.peers, p.name)
+	e.publishPeersLocked()
+	return true
+}
+
+func (e *Endpoint) publishPeersLocked() {
+	m := make(map[string]*peer, len(e.peers))
+	for k, v := range e.peers {
+		m[k] = v
+	}
+	e.peersRO.Store(&m)
+}
+
+// spawn runs f on a goroutine that Close joins; it reports false, running
+// nothing, once the endpoint is closed.
+func (e *Endpoint) spawn(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.spawnLocked(f)
+}
+
+func (e *Endpoint) spawnLocked(f func()) bool {
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// track records an open connection for Close; false means the endpoint
+// is closed and the caller must close c itself.
+func (e *Endpoint) track(c net.Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+// release closes a connection and forgets it.
+func (e *Endpoint) release(c net.Conn) {
+	c.Close()
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}
+
+func (e *Endpoint) isClosed() bool { return e.stopped.Load() }
+
+// logConnError logs why a connection ended, quietly when the endpoint
+// closing or a session reset caused it.
+func (e *Endpoint) logConnError(msg string, err error, args ...any) {
+	level := slog.LevelWarn
+	switch {
+	case e.isClosed(), errors.Is(err, errStaleConn), errors.Is(err, net.ErrClosed):
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, msg, append(args, "err", err)...)
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}
+
+func newNonce() []byte {
+	b := make([]byte, nonceSize)
+	rand.Read(b)
+	return b
+}
+
+// signal wakes the goroutine waiting on c, if any, without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,238 @@
+package transport
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// frameType is the byte after the length. Values are part of the wire
+// protocol: never renumber them, only add.
+type frameType uint8
+
+const (
+	frameHello   frameType = 1 // dialer -> acceptor: who I am, nonce
+	frameWelcome frameType = 2 // acceptor -> dialer: who I am, nonce, resume point
+	frameProof   frameType = 3 // both ways: HMAC over the hello and welcome bodies
+	frameReject  frameType = 4 // either way, then close: why the handshake failed
+	frameData    frameType = 5 // dialer -> acceptor: [seq, stream, body]
+	frameAck     frameType = 6 // acceptor -> dialer: [next expected seq]
+	framePing    frameType = 7 // dialer -> acceptor when idle: []
+)
+
+func (t frameType) String() string {
+	switch t {
+	case frameHello:
+		return "hello"
+	case frameWelcome:
+		return "welcome"
+	case frameProof:
+		return "proof"
+	case frameReject:
+		return "reject"
+	case frameData:
+		return "data"
+	case frameAck:
+		return "ack"
+	case framePing:
+		return "ping"
+	}
+	return fmt.Sprintf("frame(%d)", uint8(t))
+}
+
+const (
+	// headerSize is the 4-byte big-endian body length plus the type byte.
+	headerSize = 5
+	// maxHandshakeFrame caps frames before the peer is authenticated, so an
+	// unauthenticated connection can make the endpoint allocate little.
+	maxHandshakeFrame = 64 << 10
+	// readChunk is the size of the buffers the frame reader reads into.
+	readChunk = 64 << 10
+)
+
+// appendHeader appends a frame header for a body of n bytes.
+func appendHeader(b []byte, t frameType, n int) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(n)), byte(t))
+}
+
+// appendFrame appends a whole frame whose body is already encoded.
+func appendFrame(b []byte, t frameType, body []byte) []byte {
+	return append(appendHeader(b, t, len(body)), body...)
+}
+
+// dataBodySize is the size of a data frame body carrying payload.
+func dataBodySize(seq uint64, stream StreamType, payload int) int {
+	return 1 + uintSize(seq) + uintSize(uint64(stream)) + binHeaderSize(payload) + payload
+}
+
+// appendData appends a data frame: msgpack [seq, stream, bin payload].
+func appendData(b []byte, seq uint64, stream StreamType, payload []byte) []byte {
+	b = appendHeader(b, frameData, dataBodySize(seq, stream, len(payload)))
+	b = append(b, 0x93)
+	b = appendUint(b, seq)
+	b = appendUint(b, uint64(stream))
+	return appendBin(b, payload)
+}
+
+// decodeData splits a data frame body. payload aliases body.
+func decodeData(body []byte) (seq uint64, stream StreamType, payload []byte, err error) {
+	r := mpReader{b: body}
+	n, err := r.readArrayLen()
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if n != 3 {
+		return 0, 0, nil, fmt.Errorf("%w: data frame has %d fields", ErrProtocol, n)
+	}
+	if seq, err = r.readUint(); err != nil {
+		return 0, 0, nil, err
+	}
+	st, err := r.readUint()
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if st == 0 || st > 255 {
+		return 0, 0, nil, fmt.Errorf("%w: stream type %d", ErrProtocol, st)
+	}
+	if payload, err = r.readBin(); err != nil {
+		return 0, 0, nil, err
+	}
+	if !r.done() {
+		return 0, 0, nil, fmt.Errorf("%w: trailing bytes in data frame", ErrProtocol)
+	}
+	return seq, StreamType(st), payload, nil
+}
+
+// appendAck appends an ack frame: msgpack [next], next being the first
+// sequence number not yet received.
+func appendAck(b []byte, next uint64) []byte {
+	b = appendHeader(b, frameAck, 1+uintSize(next))
+	return appendUint(append(b, 0x91), next)
+}
+
+func decodeAck(body []byte) (uint64, error) {
+	r := mpReader{b: body}
+	n, err := r.readArrayLen()
+	if err != nil {
+		return 0, err
+	}
+	if n != 1 {
+		return 0, fmt.Errorf("%w: ack frame has %d fields", ErrProtocol, n)
+	}
+	next, err := r.readUint()
+	if err == nil && !r.done() {
+		err = fmt.Errorf("%w: trailing bytes in ack frame", ErrProtocol)
+	}
+	return next, err
+}
+
+// pingFrame is the whole keep-alive frame: an empty msgpack array.
+var pingFrame = []byte{0, 0, 0, 1, byte(framePing), 0x90}
+
+// checkPing accepts any single msgpack value, so a later version may put
+// something in a ping without breaking this one.
+func checkPing(body []byte) error {
+	r := mpReader{b: body}
+	if err := r.skip(0); err != nil {
+		return err
+	}
+	if !r.done() {
+		return fmt.Errorf("%w: trailing bytes in ping frame", ErrProtocol)
+	}
+	return nil
+}
+
+// frameReader cuts frames out of a byte stream. It reads into chunks of
+// readChunk bytes (or one frame, if larger) and never writes into a chunk
+// again once a frame has been returned from it, so returned bodies stay
+// valid after the next read and can be handed to another goroutine.
+//
+// A frame's length is checked against max before any buffer is sized for
+// it: a hostile header costs nothing.
+type frameReader struct {
+	r     io.Reader
+	max   int    // largest accepted body
+	buf   []byte // current chunk
+	start int    // first byte not yet returned
+	end   int    // end of the bytes read into buf
+	count uint64 // bytes read since the last takeCount
+}
+
+// takeCount returns the bytes read since the last call.
+func (fr *frameReader) takeCount() uint64 {
+	n := fr.count
+	fr.count = 0
+	return n
+}
+
+// next returns the next complete frame already read, or ok == false when
+// more input is needed (call fill).
+func (fr *frameReader) next() (t frameType, body []byte, ok bool, err error) {
+	avail := fr.end - fr.start
+	if avail < headerSize {
+		return 0, nil, false, nil
+	}
+	h := fr.buf[fr.start:fr.end]
+	n, err := fr.bodyLen(h)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if avail < headerSize+n {
+		return 0, nil, false, nil
+	}
+	fr.start += headerSize + n
+	return frameType(h[4]), h[headerSize : headerSize+n : headerSize+n], true, nil
+}
+
+func (fr *frameReader) bodyLen(h []byte) (int, error) {
+	n := binary.BigEndian.Uint32(h)
+	if uint64(n) > uint64(fr.max) {
+		return 0, fmt.Errorf("%w: %d-byte %v frame, limit %d", ErrFrameTooLarge, n, frameType(h[4]), fr.max)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%w: empty %v frame body", ErrProtocol, frameType(h[4]))
+	}
+	return int(n), nil
+}
+
+// fill reads at least one more byte from the stream, or returns the read
+// error. It returns the number of bytes read.
+func (fr *frameReader) fill() (int, error) {
+	need := headerSize
+	if fr.end-fr.start >= headerSize {
+		n, err := fr.bodyLen(fr.buf[fr.start:fr.end])
+		if err != nil {
+			return 0, err
+		}
+		need += n
+	}
+	if fr.start+need > len(fr.buf) {
+		nb := make([]byte, max(readChunk, need))
+		fr.end = copy(nb, fr.buf[fr.start:fr.end])
+		fr.start = 0
+		fr.buf = nb
+	}
+	n, err := fr.r.Read(fr.buf[fr.end:])
+	fr.end += n
+	fr.count += uint64(n)
+	if n > 0 {
+		return n, nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return 0, err
+}
+
+// read returns the next frame, reading as needed.
+func (fr *frameReader) read() (frameType, []byte, error) {
+	for {
+		t, body, ok, err := fr.next()
+		if err != nil || ok {
+			return t, body, err
+		}
+		if _, err := fr.fill(); err != nil {
+			return 0, nil, err
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// acceptLoop accepts inbound connections until the listener closes.
+func (e *Endpoint) acceptLoop() {
+	bo := backoff{min: 5 * time.Millisecond, max: time.Second}
+	for {
+		conn, err := e.ln.Accept()
+		if err != nil {
+			if e.isClosed() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: wait, then try again.
+			e.log.Warn("transport accept failed", "err", err)
+			t := time.NewTimer(bo.next())
+			select {
+			case <-t.C:
+			case <-e.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		bo.reset()
+		e.ctr.accepted.Add(1)
+		select {
+		case e.pending <- struct{}{}:
+		default:
+			e.ctr.handshakeFailures.Add(1)
+			e.log.Warn("transport too many pending handshakes, connection closed", "remote", conn.RemoteAddr().String())
+			conn.Close()
+			continue
+		}
+		if !e.track(conn) {
+			conn.Close()
+			return
+		}
+		if !e.spawn(func() { e.serveInbound(conn) }) {
+			e.release(conn)
+			return
+		}
+	}
+}
+
+// serveInbound runs one inbound connection: handshake, then receive.
+func (e *Endpoint) serveInbound(conn net.Conn) {
+	defer e.release(conn)
+	p, fr, epoch, err := e.acceptHandshake(conn)
+	<-e.pending
+	if err != nil {
+		if !errors.Is(err, errRetry) && !e.isClosed() {
+			e.ctr.handshakeFailures.Add(1)
+		}
+		e.logConnError("transport inbound handshake failed", err, "remote", conn.RemoteAddr().String())
+		return
+	}
+	if err := p.serveIn(conn, fr, epoch); err != nil && !e.isClosed() {
+		e.logConnError("transport inbound connection ended", err, "peer", p.name, "remote", conn.RemoteAddr().String())
+	}
+}
+
+// acceptHandshake runs the acceptor's side of the handshake and attaches
+// conn as the session's inbound connection.
+func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, error) {
+	conn.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	fr := &frameReader{r: conn, max: maxHandshakeFrame}
+	hb, err := expect(fr, frameHello)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	h, err := decodeHello(hb)
+	if err != nil {
+		return nil, nil, 0, refuse(conn, err)
+	}
+	version, err := e.checkHello(h)
+	if err != nil {
+		return nil, nil, 0, refuse(conn, fmt.Errorf("from %q: %w", h.From, err))
+	}
+	// The welcome promises a generation and a resume point; attachIn
+	// checks both still hold once the dialer has proved itself. A peer not
+	// met yet is created only then, with the generation reserved here.
+	gen, next := uint64(0), uint64(0)
+	known := e.lookup(h.From)
+	if known != nil {
+		known.mu.Lock()
+		gen, next = known.s.gen, known.s.nextFrom(h.Boot, h.Gen)
+		known.mu.Unlock()
+	} else {
+		gen = e.gens.Add(1)
+	}
+	w := welcome{
+		Version: version, Cluster: e.cfg.Cluster, Name: e.cfg.Name,
+		Boot: e.boot, Gen: gen, Next: next,
+		Nonce: newNonce(), Streams: e.streams,
+	}
+	wb := w.encode()
+	out := appendFrame(nil, frameWelcome, wb)
+	out = appendFrame(out, frameProof, encodeProof(proofMAC(e.cfg.SecretKey, labelAcceptor, hb, wb)))
+	if _, err := conn.Write(out); err != nil {
+		return nil, nil, 0, err
+	}
+	body, err := expect(fr, frameProof)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("from %q: %w", h.From, err)
+	}
+	mac, err := decodeProof(body)
+	if err == nil {
+		err = checkProof(e.cfg.SecretKey, labelDialer, hb, wb, mac)
+	}
+	if err != nil {
+		return nil, nil, 0, refuse(conn, fmt.Errorf("from %q: %w", h.From, err))
+	}
+	p, epoch, err := e.attachIn(conn, h, known, gen, next)
+	if err != nil {
+		return nil, nil, 0, refuse(conn, err)
+	}
+	conn.SetDeadline(time.Time{})
+	fr.max = e.cfg.MaxFrame
+	return p, fr, epoch, nil
+}
+
+// checkHello validates a hello and picks the protocol version.
+func (e *Endpoint) checkHello(h *hello) (uint16, error) {
+	switch {
+	case h.Cluster != e.cfg.Cluster:
+		return 0, fmt.Errorf("%w: peer is in %q, this node in %q", ErrClusterMismatch, h.Cluster, e.cfg.Cluster)
+	case h.From == e.cfg.Name:
+		return 0, fmt.Errorf("%w: peer uses this node's name", errWrongName)
+	case h.To != "" && h.To != e.cfg.Name:
+		return 0, fmt.Errorf("%w: peer wants %q, this is %q", errWrongName, h.To, e.cfg.Name)
+	}
+	return negotiate(e.cfg.MinVersion, e.cfg.MaxVersion, h.VMin, h.VMax)
+}
+
+// attachIn reconciles the session with an authenticated hello and makes
+// conn the inbound connection. known is the peer the welcome was computed
+// from (nil: none, gen was reserved for a new one); gen and next are what
+// the welcome promised.
+func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint64) (*peer, uint64, error) {
+	var p *peer
+	var err error
+	if known != nil {
+		p, err = e.revive(known)
+	} else {
+		p, err = e.peerFor(h.From, gen)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.s.gen != gen || p.s.stale(h.Boot, h.Gen) {
+		return nil, 0, errRetry
+	}
+	p.applyObservedLocked(p.s.observe(h.Boot, h.Gen, h.Streams))
+	if next > p.s.recvNext {
+		// The session reset since the welcome; the dialer would skip frames.
+		return nil, 0, errRetry
+	}
+	if h.Addr != "" {
+		p.setAddrLocked(dialBackAddr(h.Addr, conn.RemoteAddr()), false)
+	}
+	if p.in != nil {
+		p.in.Close()
+	}
+	p.in = conn
+	return p, p.s.epoch, nil
+}
+
+// dialBackAddr is the address to dial a peer that advertised adv and
+// connected from remote: an unspecified host in adv is replaced by the
+// remote host.
+func dialBackAddr(adv string, remote net.Addr) string {
+	host, port, err := net.SplitHostPort(adv)
+	if err != nil || remote == nil {
+		return adv
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return adv
+	}
+	rhost, _, err := net.SplitHostPort(remote.String())
+	if err != nil {
+		return adv
+	}
+	return net.JoinHostPort(rhost, port)
+}
+
+// inFrame is a data frame read but not yet numbered into the session.
+type inFrame struct {
+	seq    uint64
+	stream StreamType
+	body   []byte
+}
+
+// serveIn reads an inbound connection: data frames go to the delivery
+// queue in batches, one batch per read, and an ack goroutine answers.
+func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
+	e := p.e
+	ackWake := make(chan struct{}, 1)
+	done := make(chan struct{})
+	defer close(done)
+	if !e.spawn(func() { p.writeAcks(conn, epoch, ackWake, done) }) {
+		return ErrClosed
+	}
+	var batch []inFrame
+	warned := false
+	for {
+		batch = batch[:0]
+		for {
+			t, body, ok, err := fr.next()
+			if err != nil {
+				return p.connError(err)
+			}
+			if !ok {
+				break
+			}
+			switch t {
+			case frameData:
+				seq, st, payload, err := decodeData(body)
+				if err != nil {
+					return p.connError(err)
+				}
+				batch = append(batch, inFrame{seq, st, payload})
+			case framePing:
+				if err := checkPing(body); err != nil {
+					return p.connError(err)
+				}
+			default:
+				return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
+			}
+		}
+		if len(batch) > 0 {
+			unknown, err := p.receive(conn, epoch, batch)
+			if err != nil {
+				return p.connError(err)
+			}
+			if unknown != 0 && !warned {
+				warned = true
+				e.log.Warn("transport frames for unregistered stream dropped", "peer", p.name, "stream", unknown)
+			}
+			signal(ackWake)
+		}
+		conn.SetReadDeadline(time.Now().Add(e.cfg.ReadTimeout))
+		_, err := fr.fill()
+		p.ctr.bytesIn.Add(fr.takeCount())
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// receive numbers a batch into the session and queues it for delivery,
+// then waits while the delivery queue is over its bound. It returns a
+// stream type frames were dropped for, if any.
+func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame) (StreamType, error) {
+	e := p.e
+	p.mu.Lock()
+	if p.s.epoch != epoch || p.in != conn {
+		p.mu.Unlock()
+		return 0, errStaleConn
+	}
+	from := Peer{Name: p.name, Boot: p.s.peerBoot}
+	var dups, drops uint64
+	var unknown StreamType
+	for _, f := range batch {
+		deliver, err := p.s.receive(f.seq)
+		if err != nil {
+			p.mu.Unlock()
+			return 0, err
+		}
+		switch {
+		case !deliver:
+			dups++
+		case !e.streams.has(f.stream):
+			drops++
+			unknown = f.stream
+		default:
+			p.pushLocked(delivery{kind: deliverData, stream: f.stream, from: from, body: f.body})
+		}
+	}
+	full := p.dqBytes > e.cfg.RecvQueueBytes
+	p.readerWaits = full
+	p.mu.Unlock()
+	if dups > 0 {
+		e.ctr.dropped[DropDuplicate].Add(dups)
+	}
+	if drops > 0 {
+		e.ctr.dropped[DropUnknownStream].Add(drops)
+		p.ctr.dropped.Add(drops)
+	}
+	if full {
+		select {
+		case <-p.space:
+		case <-e.ctx.Done():
+			return 0, ErrClosed
+		}
+	}
+	return unknown, nil
+}
+
+// writeAcks answers an inbound connection with the cumulative ack after
+// every received batch, and every KeepAlive when idle.
+func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}) {
+	cfg := &p.e.cfg
+	tick := time.NewTicker(cfg.KeepAlive)
+	defer tick.Stop()
+	var buf []byte
+	last := ^uint64(0)
+	for {
+		force := false
+		select {
+		case <-wake:
+		case <-tick.C:
+			force = true
+		case <-done:
+			return
+		case <-p.e.ctx.Done():
+			return
+		}
+		p.mu.Lock()
+		stale := p.s.epoch != epoch
+		next := p.s.recvNext
+		p.mu.Unlock()
+		if stale {
+			return
+		}
+		if next == last && !force {
+			continue
+		}
+		buf = appendAck(buf[:0], next)
+		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		n, err := conn.Write(buf)
+		p.ctr.bytesOut.Add(uint64(n))
+		if err != nil {
+			conn.Close()
+			return
+		}
+		last = next
+	}
+}

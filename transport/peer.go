@@ -1,0 +1,523 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// errStaleConn ends a connection that belongs to a session that was reset,
+// or that a newer connection replaced.
+var errStaleConn = errors.New("transport: connection replaced")
+
+// peer is the shell around one peer's session: its lock, its connections,
+// its goroutines (outbound loop, delivery) and its counters.
+type peer struct {
+	e    *Endpoint
+	name string
+	ctr  peerCounters
+
+	mu           sync.Mutex
+	s            *session
+	addr         string // where to dial; "" = unknown
+	addrExplicit bool   // addr came from Connect, not from the peer's hello
+	forgotten    bool
+	outRunning   bool     // the outbound loop goroutine exists
+	out, in      net.Conn // established connections of the current session
+	writerIdle   bool     // the writer waits on wake
+	dq           []delivery
+	dqBytes      int64
+	dispIdle     bool // the dispatcher waits on dispWake
+	readerWaits  bool // the inbound reader waits on space
+
+	kick     chan struct{} // wakes the outbound loop: address changed, session reset
+	wake     chan struct{} // wakes the writer: frames queued
+	dispWake chan struct{} // wakes the dispatcher: deliveries queued
+	space    chan struct{} // wakes the inbound reader: delivery queue drained
+}
+
+type deliveryKind uint8
+
+const (
+	deliverData deliveryKind = iota
+	deliverUp
+	deliverLost
+)
+
+// delivery is one call the dispatcher makes: a handler with a frame, or a
+// session hook.
+type delivery struct {
+	kind   deliveryKind
+	stream StreamType
+	from   Peer
+	body   []byte
+	ev     *SessionEvent
+}
+
+func newPeer(e *Endpoint, name string, gen uint64) *peer {
+	return &peer{
+		e:        e,
+		name:     name,
+		s:        newSession(name, gen),
+		kick:     make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
+		dispWake: make(chan struct{}, 1),
+		space:    make(chan struct{}, 1),
+	}
+}
+
+// setAddrLocked records where to dial the peer and makes sure the
+// outbound loop runs. An explicit address (Connect) replaces any; a
+// learned one (hello) only fills a gap or replaces a learned one.
+func (p *peer) setAddrLocked(addr string, explicit bool) {
+	if !explicit && p.addrExplicit {
+		return
+	}
+	changed := addr != p.addr
+	p.addr = addr
+	p.addrExplicit = p.addrExplicit || explicit
+	if !p.outRunning {
+		p.outRunning = p.e.spawn(p.runOut)
+	} else if changed {
+		signal(p.kick)
+	}
+}
+
+// abandonLocked ends the session from this side (Abandon, Forget, queue
+// overflow, broken state): extra counts frames refused on the way in.
+func (p *peer) abandonLocked(reason error, extra uint64) {
+	ev, report := p.s.reset(reason, extra, p.e.gens.Add(1))
+	p.endSessionLocked(ev, report)
+	signal(p.kick)
+}
+
+// endSessionLocked closes the old session's connections and reports its
+// loss after a reset.
+func (p *peer) endSessionLocked(ev SessionEvent, report bool) {
+	for _, c := range []net.Conn{p.in, p.out} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	p.in, p.out = nil, nil
+	if !report {
+		return
+	}
+	if ev.Dropped > 0 {
+		p.e.ctr.dropped[dropReasonOf(ev.Reason)].Add(ev.Dropped)
+		p.ctr.dropped.Add(ev.Dropped)
+	}
+	p.e.log.Info("transport session lost", "peer", ev.Peer.String(), "reason", ev.Reason, "dropped", ev.Dropped)
+	p.pushLocked(delivery{kind: deliverLost, ev: &ev})
+}
+
+// applyObservedLocked turns session.observe results into events.
+func (p *peer) applyObservedLocked(lost SessionEvent, fireLost, up bool) {
+	if fireLost {
+		p.endSessionLocked(lost, true)
+	}
+	if up {
+		ev := SessionEvent{Peer: Peer{Name: p.name, Boot: p.s.peerBoot}}
+		p.e.log.Info("transport session up", "peer", ev.Peer.String())
+		p.pushLocked(delivery{kind: deliverUp, ev: &ev})
+	}
+}
+
+// pushLocked queues a delivery and wakes the dispatcher.
+func (p *peer) pushLocked(d delivery) {
+	p.dq = append(p.dq, d)
+	p.dqBytes += int64(len(d.body))
+	if p.dispIdle {
+		p.dispIdle = false
+		signal(p.dispWake)
+	}
+}
+
+// dispatch is the peer's delivery goroutine: it calls handlers and hooks
+// in the order frames and events were queued. It ends when the endpoint
+// closes or the peer is forgotten and drained.
+func (p *peer) dispatch() {
+	var batch []delivery
+	for {
+		p.mu.Lock()
+		for len(p.dq) == 0 {
+			if p.forgotten {
+				p.mu.Unlock()
+				if p.e.retire(p) {
+					return
+				}
+				p.mu.Lock()
+				continue
+			}
+			p.dispIdle = true
+			p.mu.Unlock()
+			select {
+			case <-p.dispWake:
+			case <-p.e.ctx.Done():
+				return
+			}
+			p.mu.Lock()
+		}
+		batch, p.dq = p.dq, batch[:0]
+		p.dqBytes = 0
+		if p.readerWaits {
+			p.readerWaits = false
+			signal(p.space)
+		}
+		p.mu.Unlock()
+		for i := range batch {
+			if p.e.stopped.Load() {
+				p.mu.Lock()
+				p.dq = append(batch[i:], p.dq...)
+				p.mu.Unlock()
+				return
+			}
+			p.deliver(&batch[i])
+		}
+		clear(batch)
+	}
+}
+
+func (p *peer) deliver(d *delivery) {
+	switch d.kind {
+	case deliverData:
+		p.ctr.framesIn.Add(1)
+		p.e.handlers[d.stream](d.from, d.body)
+	case deliverUp:
+		for _, f := range p.e.onUp {
+			f(*d.ev)
+		}
+	case deliverLost:
+		for _, f := range p.e.onLost {
+			f(*d.ev)
+		}
+	}
+}
+
+// discard drops what is left after Close and returns how many frames that
+// was.
+func (p *peer) discard() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.s.q.next - p.s.q.acked
+	for _, d := range p.dq {
+		if d.kind == deliverData {
+			n++
+		}
+	}
+	p.s.q.reset()
+	p.dq = nil
+	return n
+}
+
+func (p *peer) stats() PeerStats {
+	p.mu.Lock()
+	st := PeerStats{
+		Name:       p.name,
+		Addr:       p.addr,
+		Boot:       p.s.peerBoot,
+		SendSeq:    p.s.q.next,
+		Acked:      p.s.q.acked,
+		RecvSeq:    p.s.recvNext,
+		QueueBytes: p.s.q.bytes,
+	}
+	p.mu.Unlock()
+	st.BytesIn = p.ctr.bytesIn.Load()
+	st.BytesOut = p.ctr.bytesOut.Load()
+	st.FramesIn = p.ctr.framesIn.Load()
+	st.FramesOut = p.ctr.framesOut.Load()
+	st.Connects = p.ctr.connects.Load()
+	if st.Connects > 1 {
+		st.Reconnects = st.Connects - 1
+	}
+	st.Dropped = p.ctr.dropped.Load()
+	return st
+}
+
+// runOut is the outbound loop: dial, handshake, stream until the
+// connection breaks, wait, again, until the peer is forgotten or the
+// endpoint closes.
+func (p *peer) runOut() {
+	e := p.e
+	bo := backoff{min: e.cfg.BackoffMin, max: e.cfg.BackoffMax}
+	for {
+		p.mu.Lock()
+		addr := p.addr
+		if p.forgotten {
+			p.outRunning = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if addr != "" {
+			if err := p.connectOnce(addr, &bo); err != nil && !e.isClosed() {
+				e.logConnError("transport outbound connection ended", err, "peer", p.name, "addr", addr)
+			}
+		}
+		wait := bo.next()
+		if addr == "" {
+			wait = time.Hour
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-p.kick:
+		case <-e.ctx.Done():
+			t.Stop()
+			return
+		}
+		t.Stop()
+	}
+}
+
+// connectOnce dials addr, handshakes and streams until the connection ends.
+func (p *peer) connectOnce(addr string, bo *backoff) error {
+	e := p.e
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.DialTimeout)
+	conn, err := e.nw.Dial(ctx, addr)
+	cancel()
+	if err != nil {
+		e.log.Debug("transport dial failed", "peer", p.name, "addr", addr, "err", err)
+		return nil
+	}
+	if !e.track(conn) {
+		conn.Close()
+		return ErrClosed
+	}
+	defer e.release(conn)
+	fr, epoch, err := p.dialHandshake(conn)
+	if err != nil {
+		if !errors.Is(err, errRetry) && !e.isClosed() {
+			e.ctr.handshakeFailures.Add(1)
+		}
+		return fmt.Errorf("handshake: %w", err)
+	}
+	bo.reset()
+	p.ctr.connects.Add(1)
+	return p.stream(conn, fr, epoch)
+}
+
+// dialHandshake runs the dialer's side of the handshake and attaches conn
+// as the session's outbound connection.
+func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
+	e := p.e
+	conn.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	p.mu.Lock()
+	gen := p.s.gen
+	p.mu.Unlock()
+	h := hello{
+		VMin: e.cfg.MinVersion, VMax: e.cfg.MaxVersion,
+		Cluster: e.cfg.Cluster, From: e.cfg.Name, To: p.name,
+		Boot: e.boot, Gen: gen, Addr: e.addr,
+		Nonce: newNonce(), Streams: e.streams,
+	}
+	hb := h.encode()
+	if _, err := conn.Write(appendFrame(nil, frameHello, hb)); err != nil {
+		return nil, 0, err
+	}
+	fr := &frameReader{r: conn, max: maxHandshakeFrame}
+	wb, err := expect(fr, frameWelcome)
+	if err != nil {
+		return nil, 0, err
+	}
+	w, err := decodeWelcome(wb)
+	if err == nil {
+		err = p.checkWelcome(w)
+	}
+	if err != nil {
+		return nil, 0, refuse(conn, err)
+	}
+	body, err := expect(fr, frameProof)
+	if err != nil {
+		return nil, 0, err
+	}
+	mac, err := decodeProof(body)
+	if err == nil {
+		err = checkProof(e.cfg.SecretKey, labelAcceptor, hb, wb, mac)
+	}
+	if err != nil {
+		return nil, 0, refuse(conn, err)
+	}
+	epoch, err := p.attachOut(conn, gen, w)
+	if err != nil {
+		return nil, 0, refuse(conn, err)
+	}
+	if _, err := conn.Write(appendFrame(nil, frameProof, encodeProof(proofMAC(e.cfg.SecretKey, labelDialer, hb, wb)))); err != nil {
+		return nil, 0, err
+	}
+	conn.SetDeadline(time.Time{})
+	fr.max = e.cfg.MaxFrame
+	return fr, epoch, nil
+}
+
+func (p *peer) checkWelcome(w *welcome) error {
+	cfg := &p.e.cfg
+	switch {
+	case w.Cluster != cfg.Cluster:
+		return fmt.Errorf("%w: peer is in %q", ErrClusterMismatch, w.Cluster)
+	case w.Name != p.name:
+		return fmt.Errorf("%w: dialed %q, reached %q", errWrongName, p.name, w.Name)
+	case w.Version < cfg.MinVersion || w.Version > cfg.MaxVersion:
+		return fmt.Errorf("%w: peer chose %d, this node speaks %d..%d", ErrVersionMismatch, w.Version, cfg.MinVersion, cfg.MaxVersion)
+	}
+	return nil
+}
+
+// attachOut reconciles the session with the acceptor's welcome and makes
+// conn the outbound connection. gen is the generation sent in the hello.
+func (p *peer) attachOut(conn net.Conn, gen uint64, w *welcome) (uint64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.forgotten || p.s.gen != gen || p.s.stale(w.Boot, w.Gen) {
+		return 0, errRetry
+	}
+	p.applyObservedLocked(p.s.observe(w.Boot, w.Gen, w.Streams))
+	if err := p.s.resume(w.Next); err != nil {
+		p.e.log.Error("transport session broken", "peer", p.name, "err", err)
+		p.abandonLocked(ErrSessionBroken, 0)
+		return 0, err
+	}
+	if p.out != nil {
+		p.out.Close()
+	}
+	p.out = conn
+	return p.s.epoch, nil
+}
+
+// stream runs an established outbound connection: this goroutine writes
+// queued frames, another reads acks. It returns when either fails or the
+// connection goes stale.
+func (p *peer) stream(conn net.Conn, fr *frameReader, epoch uint64) error {
+	var readErr error
+	readerDone := make(chan struct{})
+	if !p.e.spawn(func() {
+		defer close(readerDone)
+		readErr = p.readAcks(conn, fr, epoch)
+	}) {
+		return ErrClosed
+	}
+	err := p.writeLoop(conn, epoch, readerDone)
+	conn.Close()
+	<-readerDone
+	if err == nil {
+		err = readErr
+	}
+	p.mu.Lock()
+	if p.out == conn {
+		p.out = nil
+	}
+	p.mu.Unlock()
+	return err
+}
+
+// writeLoop writes whatever is queued in one write per batch and pings
+// when idle. A nil error means the ack reader ended first.
+func (p *peer) writeLoop(conn net.Conn, epoch uint64, readerDone <-chan struct{}) error {
+	cfg := &p.e.cfg
+	keepAlive := time.NewTimer(cfg.KeepAlive)
+	defer keepAlive.Stop()
+	var bufs [][]byte
+	for {
+		p.mu.Lock()
+		if p.s.epoch != epoch || p.out != conn {
+			p.mu.Unlock()
+			return errStaleConn
+		}
+		var end qpos
+		bufs, end = p.s.q.pending(bufs[:0])
+		if len(bufs) == 0 {
+			p.writerIdle = true
+			p.mu.Unlock()
+			select {
+			case <-p.wake:
+				continue
+			case <-readerDone:
+				return nil
+			case <-p.e.ctx.Done():
+				return ErrClosed
+			case <-keepAlive.C:
+				bufs = append(bufs, pingFrame)
+			}
+		} else {
+			p.mu.Unlock()
+		}
+		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		nb := net.Buffers(bufs)
+		n, err := nb.WriteTo(conn)
+		clear(bufs)
+		p.ctr.bytesOut.Add(uint64(n))
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		if p.s.epoch == epoch {
+			p.s.q.sent(end)
+		}
+		p.mu.Unlock()
+		keepAlive.Reset(cfg.KeepAlive)
+	}
+}
+
+// readAcks reads the acceptor's acks on an outbound connection.
+func (p *peer) readAcks(conn net.Conn, fr *frameReader, epoch uint64) error {
+	cfg := &p.e.cfg
+	for {
+		conn.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+		t, body, err := fr.read()
+		p.ctr.bytesIn.Add(fr.takeCount())
+		if err != nil {
+			return p.connError(err)
+		}
+		switch t {
+		case frameAck:
+			next, err := decodeAck(body)
+			if err == nil {
+				p.mu.Lock()
+				if p.s.epoch == epoch {
+					err = p.s.q.ack(next)
+				}
+				p.mu.Unlock()
+			}
+			if err != nil {
+				return p.connError(err)
+			}
+		case frameReject:
+			return rejectError(body)
+		default:
+			return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
+		}
+	}
+}
+
+// connError counts protocol errors on an established connection.
+func (p *peer) connError(err error) error {
+	if errors.Is(err, ErrProtocol) || errors.Is(err, ErrFrameTooLarge) {
+		p.e.ctr.protocolErrors.Add(1)
+	}
+	return err
+}
+
+// expect reads one handshake frame of type want; a reject becomes its
+// error.
+func expect(fr *frameReader, want frameType) ([]byte, error) {
+	t, body, err := fr.read()
+	switch {
+	case err != nil:
+		return nil, err
+	case t == frameReject:
+		return nil, rejectError(body)
+	case t != want:
+		return nil, fmt.Errorf("%w: got %v frame, want %v", ErrProtocol, t, want)
+	}
+	return body, nil
+}
+
+// refuse tells the peer why the handshake failed, best effort, and
+// returns err.
+func refuse(conn net.Conn, err error) error {
+	conn.Write(appendFrame(nil, frameReject, encodeReject(codeOf(err), err.Error())))
+	return err
+}

@@ -1,0 +1,142 @@
+package transport
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+const (
+	// queueChunk is the size of the buffers frames are encoded into.
+	queueChunk = 32 << 10
+	// maxWriteBatch caps the bytes handed to one write, so one peer's
+	// backlog does not hold a connection's write deadline hostage.
+	maxWriteBatch = 1 << 20
+)
+
+// sendQueue holds the frames sent to one peer that it has not acknowledged:
+// the sent-but-unacked ones, then the unsent ones. Frames are encoded once,
+// at push, into chunks of contiguous bytes, so the writer hands whole runs
+// of frames to one write and a replay is a rewind of the send cursor.
+//
+// It is a plain structure: the owner serialises access. Chunks are never
+// written below their length once handed out by pending, so a writer may
+// keep writing a returned slice after releasing the owner's lock while
+// push appends behind it.
+type sendQueue struct {
+	chunks []*qchunk
+	head   uint64 // absolute index of chunks[0]
+	next   uint64 // sequence number of the next frame pushed
+	acked  uint64 // every frame below is acknowledged
+	bytes  int64  // bytes of frames held (acked frames in a partly acked chunk included)
+
+	cur qpos // where the next write starts
+}
+
+type qchunk struct {
+	buf   []byte
+	first uint64 // sequence number of the first frame in buf
+	end   uint64 // sequence number after the last frame in buf
+}
+
+// qpos is a position in the queue: an absolute chunk index and an offset.
+type qpos struct {
+	chunk uint64
+	off   int
+}
+
+func (p qpos) before(o qpos) bool {
+	return p.chunk < o.chunk || p.chunk == o.chunk && p.off < o.off
+}
+
+// frameSize is the encoded size of the next frame with a payload of n bytes.
+func (q *sendQueue) frameSize(stream StreamType, n int) int {
+	return headerSize + dataBodySize(q.next, stream, n)
+}
+
+// push encodes a data frame of size (from frameSize) at the tail.
+func (q *sendQueue) push(stream StreamType, payload []byte, size int) {
+	var c *qchunk
+	if n := len(q.chunks); n > 0 && cap(q.chunks[n-1].buf)-len(q.chunks[n-1].buf) >= size {
+		c = q.chunks[n-1]
+	} else {
+		c = &qchunk{buf: make([]byte, 0, max(queueChunk, size)), first: q.next, end: q.next}
+		q.chunks = append(q.chunks, c)
+	}
+	c.buf = appendData(c.buf, q.next, stream, payload)
+	c.end++
+	q.next++
+	q.bytes += int64(size)
+}
+
+// pending appends to dst the unsent bytes from the cursor, whole frames,
+// about maxWriteBatch at most, and returns the position after them.
+func (q *sendQueue) pending(dst [][]byte) ([][]byte, qpos) {
+	if q.cur.chunk < q.head {
+		q.cur = qpos{q.head, 0}
+	}
+	end, total := q.cur, 0
+	for i := q.cur.chunk - q.head; i < uint64(len(q.chunks)) && total < maxWriteBatch; i++ {
+		c := q.chunks[i]
+		if end.off < len(c.buf) {
+			dst = append(dst, c.buf[end.off:len(c.buf):len(c.buf)])
+			total += len(c.buf) - end.off
+		}
+		end = qpos{q.head + i, len(c.buf)}
+		if i+1 < uint64(len(q.chunks)) {
+			end = qpos{q.head + i + 1, 0}
+		}
+	}
+	return dst, end
+}
+
+// sent moves the cursor to p after a successful write of what pending
+// returned.
+func (q *sendQueue) sent(p qpos) {
+	if q.cur.before(p) {
+		q.cur = p
+	}
+}
+
+// ack records that the peer has every frame below next and releases the
+// chunks that holds entirely.
+func (q *sendQueue) ack(next uint64) error {
+	if next > q.next {
+		return fmt.Errorf("%w: ack %d beyond last frame %d", ErrProtocol, next, q.next)
+	}
+	if next <= q.acked {
+		return nil
+	}
+	q.acked = next
+	for len(q.chunks) > 0 && q.chunks[0].end <= next {
+		q.bytes -= int64(len(q.chunks[0].buf))
+		q.chunks[0] = nil
+		q.chunks = q.chunks[1:]
+		q.head++
+	}
+	return nil
+}
+
+// rewind moves the cursor back to the first unacknowledged frame, for a
+// replay on a new connection.
+func (q *sendQueue) rewind() {
+	q.cur = qpos{q.head, 0}
+	if len(q.chunks) == 0 {
+		return
+	}
+	c := q.chunks[0]
+	for s := c.first; s < q.acked; s++ {
+		q.cur.off += headerSize + int(binary.BigEndian.Uint32(c.buf[q.cur.off:]))
+	}
+}
+
+// reset drops every frame and restarts numbering at 0; it returns how many
+// frames were never acknowledged.
+func (q *sendQueue) reset() uint64 {
+	dropped := q.next - q.acked
+	clear(q.chunks)
+	q.head += uint64(len(q.chunks))
+	q.chunks = q.chunks[:0]
+	q.next, q.acked, q.bytes = 0, 0, 0
+	q.cur = qpos{q.head, 0}
+	return dropped
+}

@@ -1,0 +1,91 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+)
+
+// Network is how an Endpoint reaches the world: transport/tcp over real
+// sockets, transport/memnet in memory for tests. Implementations return
+// ordinary net.Conns that honour deadlines and Close.
+type Network interface {
+	// Listen opens a listener at addr, in the network's address syntax.
+	Listen(addr string) (net.Listener, error)
+	// Dial connects to addr, giving up when ctx ends.
+	Dial(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// StreamType names a stream multiplexed on the internode port. Values are
+// part of the wire protocol: never renumber them. 0 is not a stream.
+type StreamType uint8
+
+// The streams wippyd uses. Upper layers register the ones they serve.
+const (
+	StreamCluster  StreamType = 1 // process traffic: sends, spawns, links, monitors, signals
+	StreamRaft     StreamType = 2 // hashicorp/raft RPCs
+	StreamRegistry StreamType = 3 // name registry requests forwarded to the leader
+)
+
+func (s StreamType) String() string {
+	switch s {
+	case StreamCluster:
+		return "cluster"
+	case StreamRaft:
+		return "raft"
+	case StreamRegistry:
+		return "registry"
+	}
+	return fmt.Sprintf("stream(%d)", uint8(s))
+}
+
+// Peer names one life of a remote node: its name and the boot id it drew
+// when it started.
+type Peer struct {
+	Name string
+	Boot uint64
+}
+
+func (p Peer) String() string { return fmt.Sprintf("%s/%016x", p.Name, p.Boot) }
+
+// Handler receives the frames of one stream. It runs on the peer's delivery
+// goroutine: frames from one peer arrive one at a time, in the order they
+// were sent (across all streams), so a slow handler delays that peer only.
+// body belongs to the handler; it shares memory with neighbouring frames,
+// so copy a small body that is kept for long.
+type Handler func(from Peer, body []byte)
+
+// SessionEvent reports a session coming up or being lost.
+type SessionEvent struct {
+	// Peer is the peer life the session is with. Boot is 0 when a session
+	// is lost that never came up (frames were queued, then dropped).
+	Peer Peer
+	// Reason is nil for a session coming up; for a lost session one of
+	// ErrAbandoned, ErrQueueFull, ErrPeerRestarted, ErrPeerAbandoned or
+	// ErrSessionBroken.
+	Reason error
+	// Dropped counts the frames this side had accepted from Send and will
+	// never know to be delivered: the unacknowledged ones are discarded.
+	Dropped uint64
+}
+
+// streamSet is a bitmap of stream types, sent in the handshake so a sender
+// can refuse frames the peer would not accept. On the wire it is 32 bytes,
+// stream t being bit t%8 of byte t/8.
+type streamSet [32]byte
+
+func (s *streamSet) add(t StreamType)      { s[t/8] |= 1 << (t % 8) }
+func (s *streamSet) has(t StreamType) bool { return s[t/8]&(1<<(t%8)) != 0 }
+
+func appendStreamSet(b []byte, s *streamSet) []byte {
+	return appendBin(b, s[:])
+}
+
+func parseStreamSet(p []byte) (streamSet, error) {
+	var s streamSet
+	if len(p) != len(s) {
+		return s, fmt.Errorf("%w: stream set of %d bytes", ErrProtocol, len(p))
+	}
+	copy(s[:], p)
+	return s, nil
+}

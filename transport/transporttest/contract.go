@@ -1,0 +1,735 @@
+// Package transporttest is the contract every transport.Network must pass
+// under a transport.Endpoint, written once and run against transport/tcp
+// and transport/memnet, plus the helpers it is built from: test nodes that
+// record deliveries, session events and logs; a fault wrapper adding Cut
+// and Partition to any network; and Raw, a hand-driven protocol peer that
+// speaks the wire format through a general msgpack library.
+package transporttest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wippyd/wippyd/transport"
+)
+
+// Run runs the contract suite; newNet returns a fresh network per test.
+func Run(t *testing.T, newNet func(t *testing.T) Net) {
+	tests := []struct {
+		name string
+		f    func(*testing.T, Net)
+	}{
+		{"SendReceive", testSendReceive},
+		{"Mesh", testMesh},
+		{"UnknownStream", testUnknownStream},
+		{"NoLossAcrossCuts", testNoLossAcrossCuts},
+		{"QueueOverflow", testQueueOverflow},
+		{"Abandon", testAbandon},
+		{"Forget", testForget},
+		{"PeerRestart", testPeerRestart},
+		{"PartitionHeal", testPartitionHeal},
+		{"BadPeers", testBadPeers},
+		{"BadSessionFrames", testBadSessionFrames},
+		{"Auth", testAuth},
+		{"Versions", testVersions},
+		{"Lifecycle", testLifecycle},
+		{"Backpressure", testBackpressure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.f(t, newNet(t)) })
+	}
+}
+
+// checkOrder verifies that the data a node got from peer on stream st is
+// exactly Seq(0..n-1), in order.
+func checkOrder(t testing.TB, n *Node, peer string, st transport.StreamType, want int) {
+	t.Helper()
+	var i uint64
+	for _, it := range n.Rec.Select("data", peer) {
+		if it.Stream != st {
+			continue
+		}
+		if got := SeqOf(it.Body); got != i {
+			t.Fatalf("%s got %d from %s on %v, want %d", n.Name, got, peer, st, i)
+		}
+		i++
+	}
+	if i != uint64(want) {
+		t.Fatalf("%s got %d frames from %s on %v, want %d", n.Name, i, peer, st, want)
+	}
+}
+
+func countData(n *Node, peer string) int { return len(n.Rec.Select("data", peer)) }
+
+func send(t testing.TB, n *Node, peer string, st transport.StreamType, body []byte) {
+	t.Helper()
+	if err := n.EP.Send(peer, st, body); err != nil {
+		t.Fatalf("%s send to %s: %v", n.Name, peer, err)
+	}
+}
+
+func testSendReceive(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	const n = 200
+	for i := range uint64(n) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+		send(t, a, "b", transport.StreamRaft, Seq(i))
+		// b never called Connect: it dials back the address a advertised.
+		send(t, b, "a", transport.StreamCluster, Seq(i))
+	}
+	Eventually(t, "all frames", func() bool { return countData(b, "a") == 2*n && countData(a, "b") == n })
+	checkOrder(t, b, "a", transport.StreamCluster, n)
+	checkOrder(t, b, "a", transport.StreamRaft, n)
+	checkOrder(t, a, "b", transport.StreamCluster, n)
+
+	// Order across streams is Send order too, and the session comes up
+	// before the first frame, with the right boot ids.
+	items := b.Rec.Items()
+	if items[0].Kind != "up" || items[0].Event.Peer != (transport.Peer{Name: "a", Boot: a.EP.Boot()}) {
+		t.Fatalf("first item on b: %+v, want up from a/%x", items[0], a.EP.Boot())
+	}
+	var prev transport.StreamType = transport.StreamRaft
+	for _, it := range items[1:] {
+		if it.Kind != "data" || it.From != (transport.Peer{Name: "a", Boot: a.EP.Boot()}) || it.Stream == prev {
+			t.Fatalf("unexpected item on b: %+v after stream %v", it, prev)
+		}
+		prev = it.Stream
+	}
+	st := a.Peer("b")
+	if st.Boot != b.EP.Boot() || st.SendSeq != 2*n || st.FramesOut != 2*n || st.BytesOut == 0 || st.BytesIn == 0 {
+		t.Fatalf("a's stats for b: %+v", st)
+	}
+	Eventually(t, "acks", func() bool { return a.Peer("b").Acked == 2*n })
+	if rs := b.Peer("a"); rs.RecvSeq != 2*n || rs.FramesIn != 2*n {
+		t.Fatalf("b's stats for a: %+v", rs)
+	}
+	if len(a.Rec.Select("lost", "")) != 0 || len(b.Rec.Select("lost", "")) != 0 {
+		t.Fatal("session lost without cause")
+	}
+}
+
+func testMesh(t *testing.T, nw Net) {
+	names := []string{"m1", "m2", "m3", "m4"}
+	nodes := map[string]*Node{}
+	for _, name := range names {
+		nodes[name] = NewNode(t, nw, name)
+	}
+	for i, x := range names {
+		for _, y := range names[i+1:] {
+			if err := nodes[x].EP.Connect(y, nodes[y].EP.Addr()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, x := range names {
+		for _, y := range names {
+			if x != y {
+				nodes[x].WaitUp(t, y, 1)
+			}
+		}
+	}
+	const n = 2000
+	var wg sync.WaitGroup
+	for _, x := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range uint64(n) {
+				for _, y := range names {
+					if y != x {
+						if err := nodes[x].EP.Send(y, transport.StreamCluster, Seq(i)); err != nil {
+							t.Errorf("%s -> %s: %v", x, y, err)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, x := range names {
+		for _, y := range names {
+			if x != y {
+				Eventually(t, fmt.Sprintf("%s from %s", x, y), func() bool { return countData(nodes[x], y) == n })
+				checkOrder(t, nodes[x], y, transport.StreamCluster, n)
+			}
+		}
+	}
+}
+
+func testUnknownStream(t *testing.T, nw Net) {
+	a := NewNode(t, nw, "a")
+	b := NewNode(t, nw, "b", WithHandler(transport.StreamRaft, nil))
+	Connect(t, a, b)
+	if err := a.EP.Send("b", transport.StreamRaft, []byte("x")); !errors.Is(err, transport.ErrUnknownStream) {
+		t.Fatalf("send on a stream b does not serve: %v", err)
+	}
+	if err := a.EP.Send("b", 0, []byte("x")); !errors.Is(err, transport.ErrUnknownStream) {
+		t.Fatalf("send on stream 0: %v", err)
+	}
+	if err := a.EP.Send("nobody", transport.StreamCluster, nil); !errors.Is(err, transport.ErrUnknownPeer) {
+		t.Fatalf("send to unknown peer: %v", err)
+	}
+	// A peer that sends it anyway (Raw ignores the welcome) has the frame
+	// refused: dropped, counted, logged, the rest delivered.
+	r := DialRaw(t, nw.Host("x"), b.EP.Addr())
+	if _, rej := r.Handshake(NewHello("test", "x", "b"), nil); rej != nil {
+		t.Fatalf("rejected: %v", rej)
+	}
+	r.WriteFrame(FrameData, Data(0, transport.StreamRaft, []byte("refused")))
+	r.WriteFrame(FrameData, Data(1, transport.StreamCluster, Seq(7)))
+	Eventually(t, "frame after the refused one", func() bool { return countData(b, "x") == 1 })
+	if got := b.EP.Stats().Dropped[transport.DropUnknownStream]; got != 1 {
+		t.Fatalf("unknown-stream drops = %d, want 1", got)
+	}
+	if len(b.Logs.Find("unregistered stream", "peer=x")) == 0 {
+		t.Fatal("unknown stream not logged")
+	}
+	if r.ReadAck() == 0 {
+		t.Fatal("ack did not move past the refused frame")
+	}
+}
+
+// testNoLossAcrossCuts cuts the connections 50 times while 100k frames
+// flow one way and 20k the other: every frame must arrive exactly once, in
+// order, and no session may be lost.
+func testNoLossAcrossCuts(t *testing.T, nw Net) {
+	const n, back, cuts = 100_000, 20_000, 50
+	var got [2]atomic.Uint64
+	var bad atomic.Value
+	check := func(i int) transport.Handler {
+		return func(_ transport.Peer, body []byte) {
+			want := got[i].Load()
+			if s := SeqOf(body); s != want {
+				bad.CompareAndSwap(nil, fmt.Sprintf("node %d got %d, want %d", i, s, want))
+			}
+			got[i].Add(1)
+		}
+	}
+	a := NewNode(t, nw, "a", WithHandler(transport.StreamCluster, check(0)))
+	b := NewNode(t, nw, "b", WithHandler(transport.StreamCluster, check(1)))
+	Connect(t, a, b)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range uint64(back) {
+			if err := b.EP.Send("a", transport.StreamCluster, Seq(i)); err != nil {
+				bad.CompareAndSwap(nil, fmt.Sprintf("b send: %v", err))
+				return
+			}
+		}
+	}()
+	const step = n / cuts
+	for c := range cuts {
+		for i := c * step; i < (c+1)*step; i++ {
+			send(t, a, "b", transport.StreamCluster, Seq(uint64(i)))
+		}
+		// Cut with about half a step still in flight or queued.
+		mark := uint64(c*step + step/2)
+		Eventually(t, "progress", func() bool { return got[1].Load() >= mark })
+		nw.Cut("a", "b")
+	}
+	Eventually(t, "every frame", func() bool { return got[1].Load() == n && got[0].Load() == back })
+	<-done
+	if v := bad.Load(); v != nil {
+		t.Fatal(v)
+	}
+	for _, x := range []*Node{a, b} {
+		if l := x.Rec.Select("lost", ""); len(l) != 0 {
+			t.Fatalf("%s lost a session: %+v", x.Name, l[0].Event)
+		}
+		st := x.EP.Stats()
+		for r, c := range st.Dropped {
+			if r != transport.DropDuplicate {
+				t.Fatalf("%s dropped %d frames: %v", x.Name, c, r)
+			}
+		}
+	}
+	if rc := a.Peer("b").Reconnects; rc < cuts/2 {
+		t.Fatalf("a reconnected %d times over %d cuts", rc, cuts)
+	}
+	t.Logf("a->b reconnects %d, duplicates dropped by b %d", a.Peer("b").Reconnects, b.EP.Stats().Dropped[transport.DropDuplicate])
+}
+
+func testQueueOverflow(t *testing.T, nw Net) {
+	small := WithConfig(func(c *transport.Config) {
+		c.MaxFrame = 4 << 10
+		c.SendQueueBytes = 64 << 10
+	})
+	a, b := NewNode(t, nw, "a", small), NewNode(t, nw, "b", small)
+	Connect(t, a, b)
+	send(t, a, "b", transport.StreamCluster, Seq(0))
+	Eventually(t, "first frame acked", func() bool { return a.Peer("b").Acked == 1 })
+
+	nw.Partition("a", "b")
+	body := bytes.Repeat([]byte{1}, 1000)
+	var err error
+	sent := uint64(0)
+	for ; sent < 1000 && err == nil; sent++ {
+		err = a.EP.Send("b", transport.StreamCluster, body)
+	}
+	if !errors.Is(err, transport.ErrQueueFull) {
+		t.Fatalf("after %d sends: %v, want ErrQueueFull", sent, err)
+	}
+	ev := a.WaitLost(t, "b", 1)
+	if !errors.Is(ev.Reason, transport.ErrQueueFull) || ev.Peer != (transport.Peer{Name: "b", Boot: b.EP.Boot()}) || ev.Dropped != sent {
+		t.Fatalf("a's loss: %+v, want queue full of b/%x with %d dropped", ev, b.EP.Boot(), sent)
+	}
+	if st := a.EP.Stats(); st.Dropped[transport.DropQueueFull] != sent || a.Peer("b").Dropped != sent {
+		t.Fatalf("a's drop counters: %v, peer %d; want %d", st.Dropped, a.Peer("b").Dropped, sent)
+	}
+	// The next send opens a new session, which waits for the partition.
+	send(t, a, "b", transport.StreamCluster, Seq(1))
+	if len(b.Rec.Select("lost", "")) != 0 {
+		t.Fatal("b lost the session while partitioned")
+	}
+	nw.Heal("a", "b")
+	ev = b.WaitLost(t, "a", 1)
+	if !errors.Is(ev.Reason, transport.ErrPeerAbandoned) || ev.Peer != (transport.Peer{Name: "a", Boot: a.EP.Boot()}) {
+		t.Fatalf("b's loss: %+v", ev)
+	}
+	a.WaitUp(t, "b", 2)
+	b.WaitUp(t, "a", 2)
+	Eventually(t, "frame of the new session", func() bool { return countData(b, "a") == 2 })
+	checkOrder(t, b, "a", transport.StreamCluster, 2)
+	// The loss comes after the old session's frames, before the new one's.
+	var kinds []string
+	for _, it := range b.Rec.Items() {
+		kinds = append(kinds, it.Kind)
+	}
+	if fmt.Sprint(kinds) != "[up data lost up data]" {
+		t.Fatalf("b saw %v", kinds)
+	}
+	if rs := b.Peer("a").RecvSeq; rs != 1 {
+		t.Fatalf("new session on b at frame %d, want 1", rs)
+	}
+}
+
+func testAbandon(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	for i := range uint64(10) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+		send(t, b, "a", transport.StreamCluster, Seq(i))
+	}
+	Eventually(t, "frames", func() bool { return countData(b, "a") == 10 && countData(a, "b") == 10 })
+	if err := a.EP.Abandon("b"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := a.WaitLost(t, "b", 1); !errors.Is(ev.Reason, transport.ErrAbandoned) || ev.Peer.Boot != b.EP.Boot() {
+		t.Fatalf("a's loss: %+v", ev)
+	}
+	if ev := b.WaitLost(t, "a", 1); !errors.Is(ev.Reason, transport.ErrPeerAbandoned) || ev.Peer.Boot != a.EP.Boot() {
+		t.Fatalf("b's loss: %+v", ev)
+	}
+	a.WaitUp(t, "b", 2)
+	b.WaitUp(t, "a", 2)
+	// Fresh sessions both ways: numbering restarts at 0.
+	for i := range uint64(5) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+		send(t, b, "a", transport.StreamCluster, Seq(i))
+	}
+	Eventually(t, "new frames", func() bool { return countData(b, "a") == 15 && countData(a, "b") == 15 })
+	if x, y := b.Peer("a").RecvSeq, a.Peer("b").RecvSeq; x != 5 || y != 5 {
+		t.Fatalf("receive sequence after abandon: b %d, a %d; want 5", x, y)
+	}
+	if err := a.EP.Abandon("nobody"); !errors.Is(err, transport.ErrUnknownPeer) {
+		t.Fatalf("abandon unknown: %v", err)
+	}
+	if len(a.Rec.Select("lost", "")) != 1 || len(b.Rec.Select("lost", "")) != 1 {
+		t.Fatal("a session was reported lost more than once")
+	}
+}
+
+func testForget(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	if err := a.EP.Forget("b"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := a.WaitLost(t, "b", 1); !errors.Is(ev.Reason, transport.ErrAbandoned) {
+		t.Fatalf("a's loss: %+v", ev)
+	}
+	// Unknown now, unless b has already dialed back in.
+	if err := a.EP.Send("b", transport.StreamCluster, Seq(0)); err != nil && !errors.Is(err, transport.ErrUnknownPeer) {
+		t.Fatalf("send after forget: %v", err)
+	}
+	// b still knows a and reconnects; a meets it as new, b learns its
+	// session was abandoned.
+	if ev := b.WaitLost(t, "a", 1); !errors.Is(ev.Reason, transport.ErrPeerAbandoned) {
+		t.Fatalf("b's loss: %+v", ev)
+	}
+	a.WaitUp(t, "b", 2)
+	send(t, a, "b", transport.StreamCluster, Seq(1))
+	Eventually(t, "frame after forget", func() bool {
+		d := b.Rec.Select("data", "a")
+		return len(d) > 0 && SeqOf(d[len(d)-1].Body) == 1
+	})
+}
+
+func testPeerRestart(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	for i := range uint64(10) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+	}
+	Eventually(t, "frames", func() bool { return countData(b, "a") == 10 })
+	Eventually(t, "acks", func() bool { return a.Peer("b").Acked == 10 })
+	oldBoot := b.EP.Boot()
+	b.EP.Close()
+	// Frames for the old life of b are queued, then dropped at restart.
+	for i := range uint64(3) {
+		send(t, a, "b", transport.StreamCluster, Seq(100+i))
+	}
+	b2 := NewNode(t, nw, "b")
+	if b2.EP.Boot() == oldBoot {
+		t.Fatal("restart kept the boot id")
+	}
+	if err := a.EP.Connect("b", b2.EP.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	ev := a.WaitLost(t, "b", 1)
+	if !errors.Is(ev.Reason, transport.ErrPeerRestarted) || ev.Peer != (transport.Peer{Name: "b", Boot: oldBoot}) || ev.Dropped != 3 {
+		t.Fatalf("a's loss: %+v, want restart of b/%x with 3 dropped", ev, oldBoot)
+	}
+	a.WaitUp(t, "b", 2)
+	if up := a.Rec.Select("up", "b"); up[1].Event.Peer.Boot != b2.EP.Boot() {
+		t.Fatalf("second session with %+v", up[1].Event.Peer)
+	}
+	for i := range uint64(5) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+	}
+	Eventually(t, "frames to the new life", func() bool { return countData(b2, "a") == 5 })
+	checkOrder(t, b2, "a", transport.StreamCluster, 5)
+	if rs, ss := b2.Peer("a").RecvSeq, a.Peer("b").SendSeq; rs != 5 || ss != 5 {
+		t.Fatalf("new session numbering: b2 received up to %d, a sent up to %d; want 5", rs, ss)
+	}
+	if got := a.EP.Stats().Dropped[transport.DropPeerRestarted]; got != 3 {
+		t.Fatalf("peer-restart drops = %d, want 3", got)
+	}
+	if len(b2.Rec.Select("lost", "")) != 0 {
+		t.Fatal("the new life reported a loss")
+	}
+}
+
+func testPartitionHeal(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	nw.Partition("a", "b")
+	for i := range uint64(100) {
+		send(t, a, "b", transport.StreamCluster, Seq(i))
+		send(t, b, "a", transport.StreamCluster, Seq(i))
+	}
+	if q := a.Peer("b").QueueBytes; q == 0 {
+		t.Fatal("nothing queued during the partition")
+	}
+	nw.Heal("a", "b")
+	Eventually(t, "queued frames after heal", func() bool { return countData(b, "a") == 100 && countData(a, "b") == 100 })
+	checkOrder(t, b, "a", transport.StreamCluster, 100)
+	checkOrder(t, a, "b", transport.StreamCluster, 100)
+	Eventually(t, "queue drained", func() bool { return a.Peer("b").QueueBytes == 0 })
+	if len(a.Rec.Select("lost", "")) != 0 || len(b.Rec.Select("lost", "")) != 0 {
+		t.Fatal("a partition within the queue bound lost the session")
+	}
+}
+
+// testBadPeers: garbage, oversized frames and failed handshakes are
+// refused and logged, and the endpoint keeps serving a good peer.
+func testBadPeers(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	evil := nw.Host("evil")
+	hello := func(edit func(Hello)) []byte {
+		h := NewHello("test", "evil", "b")
+		edit(h)
+		return Frame(FrameHello, mustMsgpack(t, map[string]any(h)))
+	}
+	cases := []struct {
+		name   string
+		input  []byte
+		reject int64 // reject code expected before the close; 0 = none
+		log    string
+	}{
+		{"http", []byte("GET / HTTP/1.1\r\nHost: b\r\n\r\n"), 0, "frame too large"},
+		{"oversized", Frame(FrameHello, make([]byte, 70<<10)), 0, "frame too large"},
+		{"empty body", Frame(FrameHello, nil), 0, "empty"},
+		{"not a hello", Frame(FrameData, Data(0, 1, nil)), 0, "want hello"},
+		{"garbage hello", Frame(FrameHello, []byte{0xc1, 0xff}), 1, "bad msgpack"},
+		{"missing fields", Frame(FrameHello, mustMsgpack(t, map[string]any{"from": "evil"})), 1, "without"},
+		{"other cluster", hello(func(h Hello) { h["cluster"] = "other" }), 2, "cluster name mismatch"},
+		{"versions", hello(func(h Hello) { h["vmin"], h["vmax"] = 2, 9 }), 3, "no common protocol version"},
+		{"own name", hello(func(h Hello) { h["from"] = "b" }), 5, "this node's name"},
+		{"wrong node", hello(func(h Hello) { h["to"] = "c" }), 5, "peer wants"},
+		{"long name", hello(func(h Hello) { h["from"] = string(make([]byte, 300)) }), 1, "300-byte"},
+		{"short nonce", hello(func(h Hello) { h["nonce"] = []byte{1} }), 1, "nonce"},
+	}
+	for _, tc := range cases {
+		r := DialRaw(t, evil, b.EP.Addr())
+		r.Write(tc.input)
+		rejects := r.ExpectClosed()
+		switch {
+		case tc.reject == 0 && len(rejects) != 0:
+			t.Errorf("%s: rejected with %v, want a plain close", tc.name, rejects)
+		case tc.reject != 0 && (len(rejects) != 1 || toInt(rejects[0]["code"]) != tc.reject):
+			t.Errorf("%s: rejects %v, want code %d", tc.name, rejects, tc.reject)
+		}
+		Eventually(t, tc.name+" logged", func() bool { return len(b.Logs.Find("handshake failed", tc.log)) > 0 })
+	}
+	// A dialer that stops mid-handshake is dropped when the peer closes.
+	r := DialRaw(t, evil, b.EP.Addr())
+	r.Write(Frame(FrameHello, nil)[:3])
+	r.Conn.Close()
+
+	if got := b.EP.Stats().HandshakeFailures; got < uint64(len(cases)) {
+		t.Fatalf("handshake failures = %d, want >= %d", got, len(cases))
+	}
+	Connect(t, a, b)
+	send(t, a, "b", transport.StreamCluster, Seq(0))
+	send(t, b, "a", transport.StreamCluster, Seq(0))
+	Eventually(t, "good peer served", func() bool { return countData(b, "a") == 1 && countData(a, "b") == 1 })
+}
+
+// testBadSessionFrames: an authenticated peer that breaks the protocol is
+// disconnected and logged; the endpoint keeps serving others.
+func testBadSessionFrames(t *testing.T, nw Net) {
+	a := NewNode(t, nw, "a", WithConfig(func(c *transport.Config) { c.MaxFrame = 4 << 10 }))
+	cases := []struct {
+		name  string
+		input []byte
+		log   string
+	}{
+		{"oversized data", Frame(FrameData, make([]byte, 5<<10)), "frame too large"},
+		{"garbage data", Frame(FrameData, []byte{0x93, 0xc1, 1, 2}), "bad msgpack"},
+		{"gap", Frame(FrameData, Data(5, transport.StreamCluster, nil)), "expected 0"},
+		{"hello again", Frame(FrameHello, []byte{0x80}), "unexpected hello"},
+		{"zero stream", Frame(FrameData, Data(0, 0, nil)), "stream type 0"},
+		{"trailing bytes", Frame(FrameData, append(Data(0, 1, nil), 0)), "trailing"},
+		{"bad ping", Frame(FramePing, []byte{0xdc, 0xff}), "truncated"},
+	}
+	for i, tc := range cases {
+		name := fmt.Sprintf("evil%d", i)
+		r := DialRaw(t, nw.Host(name), a.EP.Addr())
+		if _, rej := r.Handshake(NewHello("test", name, "a"), nil); rej != nil {
+			t.Fatalf("%s: rejected %v", tc.name, rej)
+		}
+		r.WriteFrame(FramePing, []byte{0x90})
+		r.Write(tc.input)
+		r.ExpectClosed()
+		Eventually(t, tc.name+" logged", func() bool { return len(a.Logs.Find("connection ended", "peer="+name, tc.log)) > 0 })
+	}
+	if got := a.EP.Stats().ProtocolErrors; got != uint64(len(cases)) {
+		t.Fatalf("protocol errors = %d, want %d", got, len(cases))
+	}
+	b := NewNode(t, nw, "b")
+	Connect(t, b, a)
+	send(t, b, "a", transport.StreamCluster, Seq(0))
+	Eventually(t, "good peer served", func() bool { return countData(a, "b") == 1 })
+}
+
+func testAuth(t *testing.T, nw Net) {
+	k1 := bytes.Repeat([]byte{1}, 32)
+	k2 := bytes.Repeat([]byte{2}, 32)
+	key := func(k []byte) Option { return WithConfig(func(c *transport.Config) { c.SecretKey = k }) }
+	cases := []struct {
+		name   string
+		ka, kb []byte
+		log    string
+	}{
+		{"wrong key", k1, k2, "wrong secret key"},
+		{"dialer has none", nil, k1, "secret key"},
+		{"acceptor has none", k1, nil, "secret key"},
+	}
+	for i, tc := range cases {
+		an, bn := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
+		a, b := NewNode(t, nw, an, key(tc.ka)), NewNode(t, nw, bn, key(tc.kb))
+		// Both dial: each direction must be refused by both sides.
+		if err := a.EP.Connect(bn, b.EP.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.EP.Connect(an, a.EP.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		Eventually(t, tc.name+" refusals", func() bool {
+			return a.EP.Stats().HandshakeFailures >= 2 && b.EP.Stats().HandshakeFailures >= 2
+		})
+		for _, n := range []*Node{a, b} {
+			if len(n.Rec.Select("up", "")) != 0 {
+				t.Fatalf("%s: %s came up", tc.name, n.Name)
+			}
+			if len(n.Logs.Find("authentication failed", tc.log)) == 0 {
+				t.Fatalf("%s: %s logged no authentication failure", tc.name, n.Name)
+			}
+		}
+		a.EP.Close()
+		b.EP.Close()
+	}
+
+	// Raw dialer with the wrong proof against a keyed node.
+	a := NewNode(t, nw, "keyed", key(k1))
+	r := DialRaw(t, nw.Host("x"), a.EP.Addr())
+	r.WriteFrame(FrameHello, mustMsgpack(t, map[string]any(NewHello("test", "x", "keyed"))))
+	for _, want := range []byte{FrameWelcome, FrameProof} {
+		if typ, _, err := r.ReadFrame(); err != nil || typ != want {
+			t.Fatalf("frame %d, %v; want %d", typ, err, want)
+		}
+	}
+	r.WriteProof(bytes.Repeat([]byte{9}, 32))
+	if rej := r.ExpectClosed(); len(rej) != 1 || toInt(rej[0]["code"]) != 4 {
+		t.Fatalf("bad proof: rejects %v, want code 4", rej)
+	}
+
+	// The same key on both sides works, and the raw peer checks the MAC.
+	b := NewNode(t, nw, "keyed2", key(k1))
+	Connect(t, a, b)
+	send(t, a, "keyed2", transport.StreamCluster, Seq(0))
+	Eventually(t, "frame", func() bool { return countData(b, "keyed") == 1 })
+	r = DialRaw(t, nw.Host("y"), a.EP.Addr())
+	if _, rej := r.Handshake(NewHello("test", "y", "keyed"), k1); rej != nil {
+		t.Fatalf("good key rejected: %v", rej)
+	}
+}
+
+func testVersions(t *testing.T, nw Net) {
+	a := NewNode(t, nw, "a")
+	for _, tc := range []struct {
+		min, max uint16
+		ok       bool
+	}{{1, 1, true}, {1, 9, true}, {0, 3, true}, {2, 9, false}, {0, 0, false}} {
+		r := DialRaw(t, nw.Host("x"), a.EP.Addr())
+		h := NewHello("test", "x", "a")
+		h["vmin"], h["vmax"] = tc.min, tc.max
+		w, rej := r.Handshake(h, nil)
+		if tc.ok != (rej == nil) {
+			t.Fatalf("versions %d..%d: welcome %v, reject %v", tc.min, tc.max, w, rej)
+		}
+		if tc.ok && toInt(w["v"]) != 1 {
+			t.Fatalf("versions %d..%d: chose %v, want 1", tc.min, tc.max, w["v"])
+		}
+	}
+}
+
+func testLifecycle(t *testing.T, nw Net) {
+	cfg := TestConfig("a", nw.BindAddr("a"))
+	ep, err := transport.New(cfg, nw.Host("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Send("b", transport.StreamCluster, nil); !errors.Is(err, transport.ErrNotStarted) {
+		t.Fatalf("send before start: %v", err)
+	}
+	if err := ep.Connect("b", "x"); !errors.Is(err, transport.ErrNotStarted) {
+		t.Fatalf("connect before start: %v", err)
+	}
+	if err := ep.Register(transport.StreamCluster, func(transport.Peer, []byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Register(transport.StreamCluster, func(transport.Peer, []byte) {}); !errors.Is(err, transport.ErrStreamRegistered) {
+		t.Fatalf("register twice: %v", err)
+	}
+	if err := ep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Start(); !errors.Is(err, transport.ErrStarted) {
+		t.Fatalf("start twice: %v", err)
+	}
+	if err := ep.Register(transport.StreamRaft, func(transport.Peer, []byte) {}); !errors.Is(err, transport.ErrStarted) {
+		t.Fatalf("register after start: %v", err)
+	}
+	if err := ep.OnSessionUp(func(transport.SessionEvent) {}); !errors.Is(err, transport.ErrStarted) {
+		t.Fatalf("hook after start: %v", err)
+	}
+	if err := ep.Connect("a", "x"); !errors.Is(err, transport.ErrSelf) {
+		t.Fatalf("connect to self: %v", err)
+	}
+	// Frames queued to a peer that never answers are dropped at Close.
+	if err := ep.Connect("b", nw.BindAddr("nobody")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Send("b", transport.StreamCluster, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	ep.Close()
+	ep.Close()
+	if err := ep.Send("b", transport.StreamCluster, nil); !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("send after close: %v", err)
+	}
+	if err := ep.Connect("c", "x"); !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("connect after close: %v", err)
+	}
+	if got := ep.Stats().Dropped[transport.DropClosed]; got != 1 {
+		t.Fatalf("closed drops = %d, want 1", got)
+	}
+	// Close before Start is fine too.
+	ep2, err := transport.New(cfg, nw.Host("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep2.Close()
+	if err := ep2.Start(); !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("start after close: %v", err)
+	}
+}
+
+// testBackpressure: a handler that stalls makes the receiver stop reading
+// instead of buffering without bound; nothing is lost when it resumes.
+func testBackpressure(t *testing.T, nw Net) {
+	release := make(chan struct{})
+	var got atomic.Uint64
+	stall := func(_ transport.Peer, body []byte) {
+		if SeqOf(body) == 0 {
+			<-release
+		}
+		got.Add(1)
+	}
+	small := WithConfig(func(c *transport.Config) {
+		c.MaxFrame = 64 << 10
+		c.RecvQueueBytes = 64 << 10
+	})
+	a := NewNode(t, nw, "a", small)
+	b := NewNode(t, nw, "b", small, WithHandler(transport.StreamCluster, stall))
+	Connect(t, a, b)
+	const n = 2000
+	body := make([]byte, 1000)
+	for i := range uint64(n) {
+		binaryPut(body, i)
+		send(t, a, "b", transport.StreamCluster, body)
+	}
+	// b's reader stops once its delivery queue is over the bound, so the
+	// acks stop short of n: frames stay in a's queue, not in b's memory.
+	Eventually(t, "acks stall", func() bool {
+		acked := a.Peer("b").Acked
+		return acked > 0 && acked < n
+	})
+	close(release)
+	Eventually(t, "all delivered", func() bool { return got.Load() == n })
+	Eventually(t, "all acked", func() bool { return a.Peer("b").Acked == n })
+}
+
+func binaryPut(b []byte, i uint64) { copy(b, Seq(i)) }
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int64:
+		return x
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	}
+	return -1
+}
