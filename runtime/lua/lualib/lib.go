@@ -8,7 +8,8 @@ import (
 )
 
 // Clock is the source of wall and monotonic time for os.time, os.date,
-// os.clock and time.now. Tests inject a fixed or stepping clock.
+// os.clock and time.now. Tests inject a fixed or stepping clock. Every
+// process of a node calls it, so it must be safe for concurrent use.
 type Clock interface {
 	Now() time.Time
 }
