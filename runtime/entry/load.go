@@ -166,7 +166,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
 func (l *loader) document(c *checker, p string, doc *yaml.Node) {
 	root := deref(doc)
-	if root == nil || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+	if root == nil || root.Kind == yaml.DocumentNode || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
 		return // an empty document
 	}
 	f := c.mapping(root, "")

@@ -1,0 +1,391 @@
+package node
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	// ErrBadConfig wraps every configuration problem LoadConfig and
+	// Validate report.
+	ErrBadConfig = errors.New("node: bad config")
+	// ErrUnknownKey: a config file key, WIPPY_* variable or --set key that
+	// names no setting. It is reported wrapped in ErrBadConfig as well.
+	ErrUnknownKey = errors.New("node: unknown config key")
+)
+
+// Config is a node's configuration (SPEC section 10). Build it with
+// DefaultConfig or LoadConfig and check it with Validate.
+type Config struct {
+	Node     NodeConfig
+	Security SecurityConfig
+	// Env holds values for env.get, by name (case kept). Default: empty.
+	Env     map[string]string
+	Log     LogConfig
+	Admin   AdminConfig
+	Cluster ClusterConfig
+}
+
+// NodeConfig is the node section.
+type NodeConfig struct {
+	// Name is the node's unique name, the node part of its PIDs. Default:
+	// the hostname. It may not contain '@', '|', '{', '}' or spaces.
+	Name string
+	// Workers is the scheduler's worker count. Default 0 = GOMAXPROCS.
+	Workers int
+}
+
+// SecurityConfig is the security section.
+type SecurityConfig struct {
+	// StrictMode denies an action no policy decides. Default false: allow.
+	StrictMode bool
+}
+
+// LogConfig is the log section. Logs go to stderr.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string
+	// Format is text or json (log/slog handlers). Default text.
+	Format string
+}
+
+// SlogLevel returns Level as a slog.Level (info for an unknown level).
+func (l LogConfig) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// AdminConfig is the admin section.
+type AdminConfig struct {
+	// Addr is the HTTP listen address of /healthz, /readyz, /metrics and
+	// /v1/status. Default "127.0.0.1:7960"; "" turns it off; port 0 picks a
+	// free port. LoadOptions.OneShot makes the default "".
+	Addr string
+}
+
+// ClusterConfig is the cluster section.
+type ClusterConfig struct {
+	// Enabled joins a cluster. Default false: a standalone node.
+	Enabled bool
+	// Name is the memberlist label and the handshake's cluster id: nodes
+	// of two clusters on one network never merge. Default "wippy".
+	Name       string
+	Membership MembershipConfig
+	Internode  InternodeConfig
+	Raft       RaftConfig
+}
+
+// MembershipConfig configures discovery and failure detection (memberlist).
+type MembershipConfig struct {
+	// BindAddr is the IP address memberlist listens on. Default "0.0.0.0".
+	BindAddr string
+	// BindPort is memberlist's UDP and TCP port. Default 7946; 0 picks one.
+	BindPort int
+	// AdvertiseAddr is the address other nodes reach this one at, without
+	// a port. Default "": memberlist picks one from BindAddr.
+	AdvertiseAddr string
+	// JoinAddrs are host:port of any members to join through (this node's
+	// own address among them is ignored). Default none.
+	JoinAddrs []string
+	// Profile picks memberlist timings: lan (default), local or fast
+	// (probe interval 200ms, probe timeout 100ms, suspicion multiplier 2:
+	// a crash detected in under 3s, more false suspicion under load).
+	Profile string
+	// SecretKey is base64 of 16, 24 or 32 bytes. It encrypts gossip and
+	// authenticates internode connections. Default "": neither.
+	SecretKey string
+}
+
+// Key returns SecretKey decoded; nil when it is empty.
+func (m MembershipConfig) Key() ([]byte, error) {
+	if m.SecretKey == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(m.SecretKey)
+	if err != nil {
+		return nil, errors.New("not valid base64")
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("decodes to %d bytes, want 16, 24 or 32", n)
+	}
+	return key, nil
+}
+
+// InternodeConfig configures the TCP transport between nodes.
+type InternodeConfig struct {
+	// Port is the TCP port for process traffic, Raft and registry
+	// forwarding. Default 7950; 0 picks one.
+	Port int
+	// MaxFrame is the largest frame accepted; a peer sending a larger one
+	// is disconnected. Default 16MiB.
+	MaxFrame Size
+	// SendQueueBytes bounds, per peer, the frames not yet sent or not yet
+	// acknowledged, kept across reconnects. Past it the session is
+	// abandoned and its messages counted as dropped. Default 64MiB.
+	SendQueueBytes Size
+}
+
+// RaftConfig configures the cluster-wide name registry.
+type RaftConfig struct {
+	// Enabled runs Raft for CONSISTENT names. Default true (in a cluster).
+	Enabled bool
+	// DataDir holds the Raft log and stable store. Default "./data/raft".
+	DataDir string
+	// BootstrapExpect is how many voter-eligible members must be seen
+	// before the cluster bootstraps. Default 3.
+	BootstrapExpect int
+	// MaxVoters bounds the voters; other members are non-voters. Default 5.
+	MaxVoters int
+	// ApplyTimeout bounds a register or unregister: past it the call
+	// fails with UNAVAILABLE. Default 5s.
+	ApplyTimeout time.Duration
+}
+
+// Size is a byte count. Its text form is a number of bytes with an
+// optional KiB, MiB or GiB suffix, e.g. "16MiB".
+type Size int64
+
+// Size units.
+const (
+	KiB Size = 1 << 10
+	MiB Size = 1 << 20
+	GiB Size = 1 << 30
+)
+
+// String formats s with the largest unit that divides it.
+func (s Size) String() string {
+	for _, u := range []struct {
+		size Size
+		name string
+	}{{GiB, "GiB"}, {MiB, "MiB"}, {KiB, "KiB"}} {
+		if s != 0 && s%u.size == 0 {
+			return strconv.FormatInt(int64(s/u.size), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// ParseSize reads a Size: bytes, or a number with KiB, MiB or GiB.
+func ParseSize(text string) (Size, error) {
+	s := strings.TrimSpace(text)
+	unit := Size(1)
+	for _, u := range []struct {
+		suffix string
+		size   Size
+	}{{"KiB", KiB}, {"MiB", MiB}, {"GiB", GiB}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, unit = strings.TrimSpace(rest), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > int64(1<<62)/int64(unit) {
+		return 0, fmt.Errorf("bad size %q (want bytes, or a number with KiB, MiB or GiB)", text)
+	}
+	return Size(n) * unit, nil
+}
+
+// Defaults.
+const (
+	DefaultAdminAddr       = "127.0.0.1:7960"
+	DefaultClusterName     = "wippy"
+	DefaultBindAddr        = "0.0.0.0"
+	DefaultBindPort        = 7946
+	DefaultProfile         = "lan"
+	DefaultInternodePort   = 7950
+	DefaultMaxFrame        = 16 * MiB
+	DefaultSendQueueBytes  = 64 * MiB
+	DefaultRaftDataDir     = "./data/raft"
+	DefaultBootstrapExpect = 3
+	DefaultMaxVoters       = 5
+	DefaultApplyTimeout    = 5 * time.Second
+)
+
+// DefaultConfig returns the defaults of SPEC section 10. The node name is
+// the hostname ("wippyd" when the hostname cannot be read).
+func DefaultConfig() Config {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "wippyd"
+	}
+	return Config{
+		Node:  NodeConfig{Name: name},
+		Env:   map[string]string{},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		Admin: AdminConfig{Addr: DefaultAdminAddr},
+		Cluster: ClusterConfig{
+			Name: DefaultClusterName,
+			Membership: MembershipConfig{BindAddr: DefaultBindAddr, BindPort: DefaultBindPort,
+				JoinAddrs: []string{}, Profile: DefaultProfile},
+			Internode: InternodeConfig{Port: DefaultInternodePort, MaxFrame: DefaultMaxFrame,
+				SendQueueBytes: DefaultSendQueueBytes},
+			Raft: RaftConfig{Enabled: true, DataDir: DefaultRaftDataDir, BootstrapExpect: DefaultBootstrapExpect,
+				MaxVoters: DefaultMaxVoters, ApplyTimeout: DefaultApplyTimeout},
+		},
+	}
+}
+
+// Validate checks every setting, the cluster ones too when the cluster is
+// off, and returns all problems joined, wrapped in ErrBadConfig.
+func (c Config) Validate() error {
+	if errs := c.problems(); len(errs) > 0 {
+		return fmt.Errorf("%w:\n%w", ErrBadConfig, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c Config) problems() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Node.Name == "" {
+		bad("node.name", "must not be empty")
+	} else if strings.ContainsAny(c.Node.Name, "@|{} \t\r\n") {
+		bad("node.name", "%q may not contain '@', '|', '{', '}' or spaces", c.Node.Name)
+	}
+	if c.Node.Workers < 0 {
+		bad("node.workers", "must not be negative, got %d", c.Node.Workers)
+	}
+	for name := range c.Env {
+		if err := checkEnvName(name); err != nil {
+			bad("env."+name, "%v", err)
+		}
+	}
+	if err := checkEnum(c.Log.Level, logLevels); err != nil {
+		bad("log.level", "%v", err)
+	}
+	if err := checkEnum(c.Log.Format, logFormats); err != nil {
+		bad("log.format", "%v", err)
+	}
+	if c.Admin.Addr != "" {
+		if err := checkHostPort(c.Admin.Addr, true); err != nil {
+			bad("admin.addr", "%v", err)
+		}
+	}
+	cl := c.Cluster
+	if cl.Name == "" {
+		bad("cluster.name", "must not be empty")
+	}
+	m := cl.Membership
+	if net.ParseIP(m.BindAddr) == nil {
+		bad("cluster.membership.bind_addr", "%q is not an IP address", m.BindAddr)
+	}
+	if err := checkPort(m.BindPort); err != nil {
+		bad("cluster.membership.bind_port", "%v", err)
+	}
+	if m.AdvertiseAddr != "" {
+		if err := checkAdvertise(m.AdvertiseAddr); err != nil {
+			bad("cluster.membership.advertise_addr", "%v", err)
+		}
+	}
+	for i, a := range m.JoinAddrs {
+		if err := checkHostPort(a, false); err != nil {
+			bad(fmt.Sprintf("cluster.membership.join_addrs[%d]", i), "%v", err)
+		}
+	}
+	if err := checkEnum(m.Profile, profiles); err != nil {
+		bad("cluster.membership.profile", "%v", err)
+	}
+	if _, err := m.Key(); err != nil {
+		bad("cluster.membership.secret_key", "%v", err)
+	}
+	in := cl.Internode
+	if err := checkPort(in.Port); err != nil {
+		bad("cluster.internode.port", "%v", err)
+	}
+	if in.MaxFrame < 1*KiB {
+		bad("cluster.internode.max_frame", "must be at least 1KiB, got %s", in.MaxFrame)
+	}
+	if in.SendQueueBytes < in.MaxFrame {
+		bad("cluster.internode.send_queue_bytes", "must be at least max_frame (%s), got %s", in.MaxFrame, in.SendQueueBytes)
+	}
+	r := cl.Raft
+	if r.Enabled && r.DataDir == "" {
+		bad("cluster.raft.data_dir", "must not be empty when raft is enabled")
+	}
+	if r.BootstrapExpect < 1 {
+		bad("cluster.raft.bootstrap_expect", "must be at least 1, got %d", r.BootstrapExpect)
+	}
+	if r.MaxVoters < 1 {
+		bad("cluster.raft.max_voters", "must be at least 1, got %d", r.MaxVoters)
+	} else if r.BootstrapExpect > r.MaxVoters {
+		bad("cluster.raft.bootstrap_expect", "%d exceeds max_voters (%d)", r.BootstrapExpect, r.MaxVoters)
+	}
+	if r.ApplyTimeout <= 0 {
+		bad("cluster.raft.apply_timeout", "must be positive, got %s", r.ApplyTimeout)
+	}
+	return errs
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+	profiles   = []string{"lan", "local", "fast"}
+)
+
+func checkEnum(v string, allowed []string) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func checkPort(p int) error {
+	if p < 0 || p > 65535 {
+		return fmt.Errorf("port %d is outside 0..65535", p)
+	}
+	return nil
+}
+
+// checkHostPort checks host:port; with needPort false a bare host is
+// allowed too. Port 0 is allowed only when needPort (a listen address).
+func checkHostPort(addr string, needPort bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if !needPort && addr != "" && !strings.ContainsAny(addr, " \t/") && strings.Count(addr, ":") == 0 {
+			return nil
+		}
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if !needPort && host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (!needPort && n == 0) {
+		return fmt.Errorf("%q has a bad port", addr)
+	}
+	return nil
+}
+
+func checkAdvertise(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return fmt.Errorf("%q must not have a port (the port is bind_port)", addr)
+	}
+	if strings.ContainsAny(addr, " \t/") {
+		return fmt.Errorf("%q is not an address", addr)
+	}
+	return nil
+}
+
+func checkEnvName(name string) error {
+	if name == "" || strings.ContainsAny(name, "=\x00") {
+		return fmt.Errorf("bad variable name %q", name)
+	}
+	return nil
+}

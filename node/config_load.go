@@ -1,0 +1,488 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadOptions says where LoadConfig reads settings from. Precedence:
+// defaults < File < Env < Set.
+type LoadOptions struct {
+	// File is a YAML config file; "" = none.
+	File string
+	// Env is the environment as os.Environ gives it. Every WIPPY_* variable
+	// must name a setting (WIPPY_CLUSTER_RAFT_DATA_DIR) or an env value
+	// (WIPPY_ENV_<NAME>); other variables are ignored.
+	Env []string
+	// Set are "key=value" overrides (--set), applied in order.
+	Set []string
+	// OneShot is for `run -x`: the admin endpoint is off unless a file,
+	// variable or --set gives admin.addr.
+	OneShot bool
+}
+
+// setting is one config key and the field it sets.
+type setting struct {
+	key    string
+	field  func(*Config) any // pointer to the field
+	enum   []string          // allowed values of a string setting
+	secret bool              // never echo the value
+}
+
+// settings lists every key but the env.NAME family, in documentation order.
+var settings = []setting{
+	{key: "node.name", field: func(c *Config) any { return &c.Node.Name }},
+	{key: "node.workers", field: func(c *Config) any { return &c.Node.Workers }},
+	{key: "security.strict_mode", field: func(c *Config) any { return &c.Security.StrictMode }},
+	{key: "log.level", field: func(c *Config) any { return &c.Log.Level }, enum: logLevels},
+	{key: "log.format", field: func(c *Config) any { return &c.Log.Format }, enum: logFormats},
+	{key: "admin.addr", field: func(c *Config) any { return &c.Admin.Addr }},
+	{key: "cluster.enabled", field: func(c *Config) any { return &c.Cluster.Enabled }},
+	{key: "cluster.name", field: func(c *Config) any { return &c.Cluster.Name }},
+	{key: "cluster.membership.bind_addr", field: func(c *Config) any { return &c.Cluster.Membership.BindAddr }},
+	{key: "cluster.membership.bind_port", field: func(c *Config) any { return &c.Cluster.Membership.BindPort }},
+	{key: "cluster.membership.advertise_addr", field: func(c *Config) any { return &c.Cluster.Membership.AdvertiseAddr }},
+	{key: "cluster.membership.join_addrs", field: func(c *Config) any { return &c.Cluster.Membership.JoinAddrs }},
+	{key: "cluster.membership.profile", field: func(c *Config) any { return &c.Cluster.Membership.Profile }, enum: profiles},
+	{key: "cluster.membership.secret_key", field: func(c *Config) any { return &c.Cluster.Membership.SecretKey }, secret: true},
+	{key: "cluster.internode.port", field: func(c *Config) any { return &c.Cluster.Internode.Port }},
+	{key: "cluster.internode.max_frame", field: func(c *Config) any { return &c.Cluster.Internode.MaxFrame }},
+	{key: "cluster.internode.send_queue_bytes", field: func(c *Config) any { return &c.Cluster.Internode.SendQueueBytes }},
+	{key: "cluster.raft.enabled", field: func(c *Config) any { return &c.Cluster.Raft.Enabled }},
+	{key: "cluster.raft.data_dir", field: func(c *Config) any { return &c.Cluster.Raft.DataDir }},
+	{key: "cluster.raft.bootstrap_expect", field: func(c *Config) any { return &c.Cluster.Raft.BootstrapExpect }},
+	{key: "cluster.raft.max_voters", field: func(c *Config) any { return &c.Cluster.Raft.MaxVoters }},
+	{key: "cluster.raft.apply_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ApplyTimeout }},
+}
+
+// envKey is the family of env values: env.NAME, WIPPY_ENV_NAME.
+const envKey = "env"
+
+// sections are the mappings of a config file that hold settings.
+var sections = []string{"node", "security", "log", "admin", "cluster",
+	"cluster.membership", "cluster.internode", "cluster.raft"}
+
+// Keys lists every config key in documentation order; "env.*" stands for
+// the env.NAME family.
+func Keys() []string {
+	keys := make([]string, 0, len(settings)+1)
+	for _, s := range settings {
+		keys = append(keys, s.key)
+	}
+	return append(keys, envKey+".*")
+}
+
+// EnvName returns the environment variable that sets key, e.g.
+// WIPPY_CLUSTER_MEMBERSHIP_BIND_ADDR; env.NAME gives WIPPY_ENV_NAME.
+func EnvName(key string) string {
+	if name, ok := strings.CutPrefix(key, envKey+"."); ok {
+		return "WIPPY_ENV_" + name
+	}
+	return "WIPPY_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func lookup(key string) (setting, bool) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// keyError is an unknown key, with where it came from.
+type keyError struct {
+	source string // e.g. "config.yaml:3", "environment", "--set"
+	key    string
+	hint   string
+}
+
+func (e *keyError) Error() string {
+	msg := e.source + ": unknown key " + e.key
+	if e.hint != "" {
+		msg += " (did you mean " + e.hint + "?)"
+	}
+	return msg
+}
+
+func (e *keyError) Is(target error) bool { return target == ErrUnknownKey }
+
+// LoadConfig builds a Config from the defaults, then opts.File, then the
+// WIPPY_* variables of opts.Env, then opts.Set, and validates it. All
+// problems are reported together, wrapped in ErrBadConfig; unknown keys
+// also match ErrUnknownKey.
+func LoadConfig(opts LoadOptions) (Config, error) {
+	c := DefaultConfig()
+	if opts.OneShot {
+		c.Admin.Addr = ""
+	}
+	var errs []error
+	if opts.File != "" {
+		data, err := os.ReadFile(opts.File)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %w", ErrBadConfig, err)
+		}
+		errs = append(errs, loadFile(&c, opts.File, data)...)
+	}
+	errs = append(errs, loadEnv(&c, opts.Env)...)
+	errs = append(errs, loadSet(&c, opts.Set)...)
+	errs = append(errs, c.problems()...)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("%w:\n%w", ErrBadConfig, errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// set parses text into s's field of c.
+func (s setting) set(c *Config, text string) error {
+	show := strconv.Quote(text)
+	if s.secret {
+		show = "(hidden)"
+	}
+	switch p := s.field(c).(type) {
+	case *string:
+		if s.enum != nil {
+			if err := checkEnum(text, s.enum); err != nil {
+				return err
+			}
+		}
+		*p = text
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("want an integer, got %s", show)
+		}
+		*p = n
+	case *bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("want true or false, got %s", show)
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("bad duration %s (Go syntax: 150ms, 5s, 1m30s)", show)
+		}
+		*p = d
+	case *Size:
+		n, err := ParseSize(text)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *[]string:
+		*p = splitList(text)
+	default:
+		panic("node: setting " + s.key + " has an unsupported type")
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(text string) []string {
+	out := []string{}
+	for _, item := range strings.Split(text, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func setEnv(c *Config, name, value string) error {
+	if err := checkEnvName(name); err != nil {
+		return err
+	}
+	if c.Env == nil {
+		c.Env = map[string]string{}
+	}
+	c.Env[name] = value
+	return nil
+}
+
+func loadEnv(c *Config, environ []string) []error {
+	byName := map[string]setting{}
+	for _, s := range settings {
+		byName[EnvName(s.key)] = s
+	}
+	var errs []error
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "WIPPY_") {
+			continue
+		}
+		source := "environment " + name
+		if envName, ok := strings.CutPrefix(name, "WIPPY_ENV_"); ok {
+			if err := setEnv(c, envName, value); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", source, err))
+			}
+			continue
+		}
+		s, ok := byName[name]
+		if !ok {
+			names := make([]string, 0, len(byName))
+			for n := range byName {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			errs = append(errs, &keyError{source: "environment", key: name, hint: suggest(name, names)})
+			continue
+		}
+		if err := s.set(c, value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", source, s.key, err))
+		}
+	}
+	return errs
+}
+
+func loadSet(c *Config, sets []string) []error {
+	var errs []error
+	for _, kv := range sets {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
+			continue
+		}
+		source := "--set " + key
+		if name, ok := strings.CutPrefix(key, envKey+"."); ok {
+			if err := setEnv(c, name, value); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", source, err))
+			}
+			continue
+		}
+		s, ok := lookup(key)
+		if !ok {
+			errs = append(errs, &keyError{source: "--set", key: key, hint: suggest(key, Keys())})
+			continue
+		}
+		if err := s.set(c, value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", source, err))
+		}
+	}
+	return errs
+}
+
+// fileLoader applies a YAML config file.
+type fileLoader struct {
+	c    *Config
+	file string
+	errs []error
+}
+
+func loadFile(c *Config, file string, data []byte) []error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return []error{fmt.Errorf("%s: bad YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	root := deref(&doc)
+	if root == nil || root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
+		return nil // an empty file
+	}
+	l := &fileLoader{c: c, file: file}
+	l.mapping(root, "", 0)
+	return l.errs
+}
+
+func (l *fileLoader) errorf(line int, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("%s:%d: %s", l.file, line, fmt.Sprintf(format, args...)))
+}
+
+// deref follows aliases and document nodes; nil for a cycle.
+func deref(n *yaml.Node) *yaml.Node {
+	for range 64 {
+		switch {
+		case n == nil:
+			return nil
+		case n.Kind == yaml.AliasNode:
+			n = n.Alias
+		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
+			n = n.Content[0]
+		default:
+			return n
+		}
+	}
+	return nil
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// mapping applies the keys of the mapping at prefix. Keys brought in by a
+// merge key ("<<") apply first, so the mapping's own keys win.
+func (l *fileLoader) mapping(n *yaml.Node, prefix string, depth int) {
+	name := prefix
+	if name == "" {
+		name = "the file"
+	}
+	if n == nil {
+		l.errorf(0, "%s: alias cycle", name)
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n.Line, "%s: want a mapping", name)
+		return
+	}
+	if depth > 16 {
+		l.errorf(n.Line, "%s: nested too deep", name)
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.ShortTag() == "!!merge" {
+			for _, m := range mergeSources(n.Content[i+1]) {
+				l.mapping(m, prefix, depth+1)
+			}
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], deref(n.Content[i+1])
+		if k.ShortTag() == "!!merge" {
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || v == nil {
+			l.errorf(k.Line, "%s: keys must be strings", name)
+			continue
+		}
+		if seen[k.Value] {
+			l.errorf(k.Line, "duplicate key %s", join(prefix, k.Value))
+			continue
+		}
+		seen[k.Value] = true
+		l.key(join(prefix, k.Value), k.Line, v, depth)
+	}
+}
+
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	d := deref(v)
+	if d != nil && d.Kind == yaml.SequenceNode {
+		var out []*yaml.Node
+		for _, item := range d.Content {
+			out = append(out, deref(item))
+		}
+		return out
+	}
+	return []*yaml.Node{d}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
+	switch {
+	case key == envKey:
+		if !isNull(v) {
+			l.env(v, depth)
+		}
+		return
+	case slices.Contains(sections, key):
+		if !isNull(v) {
+			l.mapping(v, key, depth+1)
+		}
+		return
+	}
+	s, ok := lookup(key)
+	if !ok {
+		l.errs = append(l.errs, &keyError{source: fmt.Sprintf("%s:%d", l.file, line), key: key,
+			hint: suggest(key, append(Keys(), sections...))})
+		return
+	}
+	var text string
+	switch {
+	case v.Kind == yaml.SequenceNode:
+		if _, isList := s.field(l.c).(*[]string); !isList {
+			l.errorf(line, "%s: want a single value, got a list", key)
+			return
+		}
+		items := make([]string, 0, len(v.Content))
+		for _, item := range v.Content {
+			d := deref(item)
+			if d == nil || d.Kind != yaml.ScalarNode || isNull(d) {
+				l.errorf(item.Line, "%s: list items must be strings", key)
+				return
+			}
+			items = append(items, d.Value)
+		}
+		*s.field(l.c).(*[]string) = items
+		return
+	case v.Kind != yaml.ScalarNode:
+		l.errorf(line, "%s: want a single value, got a mapping", key)
+		return
+	case !isNull(v):
+		text = v.Value
+	}
+	if err := s.set(l.c, text); err != nil {
+		l.errorf(line, "%s: %v", key, err)
+	}
+}
+
+func (l *fileLoader) env(v *yaml.Node, depth int) {
+	if v.Kind != yaml.MappingNode {
+		l.errorf(v.Line, "env: want a mapping of NAME: value")
+		return
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], deref(v.Content[i+1])
+		if k.ShortTag() == "!!merge" {
+			for _, m := range mergeSources(val) {
+				if m != nil && depth < 16 {
+					l.env(m, depth+1)
+				}
+			}
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || val == nil || val.Kind != yaml.ScalarNode {
+			l.errorf(k.Line, "env.%s: want NAME: value", k.Value)
+			continue
+		}
+		value := val.Value
+		if isNull(val) {
+			value = ""
+		}
+		if err := setEnv(l.c, k.Value, value); err != nil {
+			l.errorf(k.Line, "env: %v", err)
+		}
+	}
+}
+
+// suggest returns the candidate closest to s when it is a likely typo.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 4
+	for _, c := range candidates {
+		if d := distance(s, c); d > 0 && d < bestD && 4*d <= len(s) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance of a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,482 @@
+package node
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "wippy.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c := DefaultConfig()
+	host, err := os.Hostname()
+	if err != nil {
+		host = "wippyd"
+	}
+	if c.Node.Name != host || c.Node.Workers != 0 || c.Security.StrictMode || len(c.Env) != 0 ||
+		c.Log != (LogConfig{Level: "info", Format: "text"}) || c.Admin.Addr != "127.0.0.1:7960" {
+		t.Errorf("node/security/log/admin defaults = %+v", c)
+	}
+	cl := c.Cluster
+	m := cl.Membership
+	if cl.Enabled || cl.Name != "wippy" || m.BindAddr != "0.0.0.0" || m.BindPort != 7946 || m.AdvertiseAddr != "" ||
+		len(m.JoinAddrs) != 0 || m.Profile != "lan" || m.SecretKey != "" {
+		t.Errorf("cluster defaults = %+v", cl)
+	}
+	if cl.Internode != (InternodeConfig{Port: 7950, MaxFrame: 16 << 20, SendQueueBytes: 64 << 20}) {
+		t.Errorf("internode defaults = %+v", cl.Internode)
+	}
+	if cl.Raft != (RaftConfig{Enabled: true, DataDir: "./data/raft", BootstrapExpect: 3, MaxVoters: 5, ApplyTimeout: 5 * time.Second}) {
+		t.Errorf("raft defaults = %+v", cl.Raft)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	// Each call returns its own list and map.
+	c.Env["X"] = "1"
+	c.Cluster.Membership.JoinAddrs = append(c.Cluster.Membership.JoinAddrs, "a:1")
+	if d := DefaultConfig(); len(d.Env) != 0 || len(d.Cluster.Membership.JoinAddrs) != 0 {
+		t.Error("DefaultConfig shares state between calls")
+	}
+}
+
+func TestKeysAndEnvNames(t *testing.T) {
+	keys := Keys()
+	if len(keys) != 23 || keys[len(keys)-1] != "env.*" {
+		t.Fatalf("Keys() = %v", keys)
+	}
+	seen := map[string]string{}
+	for _, k := range keys {
+		if k != strings.ToLower(k) {
+			t.Errorf("key %s is not lower-case", k)
+		}
+		env := EnvName(k)
+		if other, dup := seen[env]; dup {
+			t.Errorf("%s and %s share the variable %s", k, other, env)
+		}
+		seen[env] = k
+	}
+	if got := EnvName("cluster.membership.bind_addr"); got != "WIPPY_CLUSTER_MEMBERSHIP_BIND_ADDR" {
+		t.Errorf("EnvName = %s", got)
+	}
+	if got := EnvName("env.apiKey"); got != "WIPPY_ENV_apiKey" {
+		t.Errorf("EnvName(env.apiKey) = %s", got)
+	}
+}
+
+// TestEveryKeySettable sets every key through each source and checks the
+// field changed, so no key in the table is dead.
+func TestEveryKeySettable(t *testing.T) {
+	values := map[string]string{
+		"node.name": "n1", "node.workers": "3", "security.strict_mode": "true",
+		"log.level": "debug", "log.format": "json", "admin.addr": "0.0.0.0:0",
+		"cluster.enabled": "true", "cluster.name": "prod",
+		"cluster.membership.bind_addr": "127.0.0.1", "cluster.membership.bind_port": "0",
+		"cluster.membership.advertise_addr": "10.0.0.1", "cluster.membership.join_addrs": "a:1,b:2",
+		"cluster.membership.profile": "fast", "cluster.membership.secret_key": "MDEyMzQ1Njc4OWFiY2RlZg==",
+		"cluster.internode.port": "0", "cluster.internode.max_frame": "1MiB",
+		"cluster.internode.send_queue_bytes": "128MiB", "cluster.raft.enabled": "false",
+		"cluster.raft.data_dir": "/tmp/r", "cluster.raft.bootstrap_expect": "1",
+		"cluster.raft.max_voters": "3", "cluster.raft.apply_timeout": "250ms",
+		"env.*": "",
+	}
+	def := DefaultConfig()
+	for _, key := range Keys() {
+		v, ok := values[key]
+		if !ok {
+			t.Errorf("no test value for %s", key)
+			continue
+		}
+		if key == "env.*" {
+			continue
+		}
+		s, _ := lookup(key)
+		for _, src := range []string{"file", "env", "set"} {
+			var opts LoadOptions
+			switch src {
+			case "file":
+				parts := strings.Split(key, ".")
+				var b strings.Builder
+				for i, p := range parts {
+					b.WriteString(strings.Repeat("  ", i) + p + ":")
+					if i < len(parts)-1 {
+						b.WriteString("\n")
+					}
+				}
+				b.WriteString(" \"" + v + "\"\n")
+				opts.File = writeConfig(t, b.String())
+			case "env":
+				opts.Env = []string{EnvName(key) + "=" + v}
+			case "set":
+				opts.Set = []string{key + "=" + v}
+			}
+			c, err := LoadConfig(opts)
+			if err != nil {
+				t.Errorf("%s via %s: %v", key, src, err)
+				continue
+			}
+			if equalField(s, &c, &def) {
+				t.Errorf("%s via %s=%q left the default", key, src, v)
+			}
+		}
+	}
+}
+
+func equalField(s setting, a, b *Config) bool {
+	switch pa := s.field(a).(type) {
+	case *[]string:
+		return slices.Equal(*pa, *s.field(b).(*[]string))
+	case *string:
+		return *pa == *s.field(b).(*string)
+	case *int:
+		return *pa == *s.field(b).(*int)
+	case *bool:
+		return *pa == *s.field(b).(*bool)
+	case *time.Duration:
+		return *pa == *s.field(b).(*time.Duration)
+	case *Size:
+		return *pa == *s.field(b).(*Size)
+	}
+	panic("unknown field type")
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeConfig(t, "node:\n  name: from-file\n  workers: 2\nlog:\n  level: warn\nenv:\n  A: file\n  B: file\n")
+	cases := []struct {
+		name      string
+		opts      LoadOptions
+		node      string
+		workers   int
+		level     string
+		envA      string
+		envB      string
+		adminAddr string
+	}{
+		{name: "defaults", opts: LoadOptions{}, node: DefaultConfig().Node.Name, level: "info", adminAddr: DefaultAdminAddr},
+		{name: "file", opts: LoadOptions{File: file}, node: "from-file", workers: 2, level: "warn", envA: "file", envB: "file", adminAddr: DefaultAdminAddr},
+		{
+			name: "env over file",
+			opts: LoadOptions{File: file, Env: []string{"WIPPY_NODE_NAME=from-env", "WIPPY_ENV_A=env", "PATH=/bin"}},
+			node: "from-env", workers: 2, level: "warn", envA: "env", envB: "file", adminAddr: DefaultAdminAddr,
+		},
+		{
+			name: "set over env over file",
+			opts: LoadOptions{File: file, Env: []string{"WIPPY_NODE_NAME=from-env", "WIPPY_LOG_LEVEL=error"},
+				Set: []string{"node.name=from-set", "env.B=set", "node.name=last-set-wins"}},
+			node: "last-set-wins", workers: 2, level: "error", envA: "file", envB: "set", adminAddr: DefaultAdminAddr,
+		},
+		{name: "one-shot default", opts: LoadOptions{OneShot: true}, node: DefaultConfig().Node.Name, level: "info"},
+		{
+			name: "one-shot with admin set",
+			opts: LoadOptions{OneShot: true, Set: []string{"admin.addr=127.0.0.1:0"}},
+			node: DefaultConfig().Node.Name, level: "info", adminAddr: "127.0.0.1:0",
+		},
+		{
+			name: "admin off by the file",
+			opts: LoadOptions{File: writeConfig(t, "admin:\n  addr: \"\"\n")},
+			node: DefaultConfig().Node.Name, level: "info",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Node.Name != tc.node || c.Node.Workers != tc.workers || c.Log.Level != tc.level ||
+				c.Env["A"] != tc.envA || c.Env["B"] != tc.envB || c.Admin.Addr != tc.adminAddr {
+				t.Errorf("got node=%q workers=%d level=%q env=%v admin=%q", c.Node.Name, c.Node.Workers, c.Log.Level, c.Env, c.Admin.Addr)
+			}
+		})
+	}
+}
+
+func TestSyntax(t *testing.T) {
+	cases := []struct {
+		name  string
+		opts  LoadOptions
+		check func(c Config) bool
+	}{
+		{"size bytes", LoadOptions{Set: []string{"cluster.internode.max_frame=4096"}},
+			func(c Config) bool { return c.Cluster.Internode.MaxFrame == 4096 }},
+		{"size KiB", LoadOptions{Set: []string{"cluster.internode.max_frame=64KiB"}},
+			func(c Config) bool { return c.Cluster.Internode.MaxFrame == 64<<10 }},
+		{"size MiB with space", LoadOptions{Set: []string{"cluster.internode.max_frame=2 MiB"}},
+			func(c Config) bool { return c.Cluster.Internode.MaxFrame == 2<<20 }},
+		{"size GiB", LoadOptions{Set: []string{"cluster.internode.send_queue_bytes=1GiB"}},
+			func(c Config) bool { return c.Cluster.Internode.SendQueueBytes == 1<<30 }},
+		{"size B suffix", LoadOptions{Set: []string{"cluster.internode.max_frame=2048B"}},
+			func(c Config) bool { return c.Cluster.Internode.MaxFrame == 2048 }},
+		{"size as YAML int", LoadOptions{File: writeConfig(t, "cluster:\n  internode:\n    max_frame: 1048576\n")},
+			func(c Config) bool { return c.Cluster.Internode.MaxFrame == 1<<20 }},
+		{"duration", LoadOptions{Set: []string{"cluster.raft.apply_timeout=1m30s"}},
+			func(c Config) bool { return c.Cluster.Raft.ApplyTimeout == 90*time.Second }},
+		{"list comma", LoadOptions{Set: []string{"cluster.membership.join_addrs=a:1, b:2,,c"}},
+			func(c Config) bool { return slices.Equal(c.Cluster.Membership.JoinAddrs, []string{"a:1", "b:2", "c"}) }},
+		{"list empty", LoadOptions{Set: []string{"cluster.membership.join_addrs=a:1", "cluster.membership.join_addrs="}},
+			func(c Config) bool { return len(c.Cluster.Membership.JoinAddrs) == 0 }},
+		{"list env", LoadOptions{Env: []string{"WIPPY_CLUSTER_MEMBERSHIP_JOIN_ADDRS=n1:7946,n2:7946"}},
+			func(c Config) bool {
+				return slices.Equal(c.Cluster.Membership.JoinAddrs, []string{"n1:7946", "n2:7946"})
+			}},
+		{"list YAML", LoadOptions{File: writeConfig(t, "cluster:\n  membership:\n    join_addrs: [n1:7946, \"n2:7946\"]\n")},
+			func(c Config) bool {
+				return slices.Equal(c.Cluster.Membership.JoinAddrs, []string{"n1:7946", "n2:7946"})
+			}},
+		{"list YAML comma string", LoadOptions{File: writeConfig(t, "cluster:\n  membership:\n    join_addrs: n1:7946,n2:7946\n")},
+			func(c Config) bool {
+				return slices.Equal(c.Cluster.Membership.JoinAddrs, []string{"n1:7946", "n2:7946"})
+			}},
+		{"bool forms", LoadOptions{Env: []string{"WIPPY_CLUSTER_ENABLED=1", "WIPPY_SECURITY_STRICT_MODE=TRUE"}},
+			func(c Config) bool { return c.Cluster.Enabled && c.Security.StrictMode }},
+		{"env name case", LoadOptions{Env: []string{"WIPPY_ENV_apiKey=e"}, Set: []string{"env.Db_Url=s", "env.X=a=b"}},
+			func(c Config) bool {
+				return c.Env["apiKey"] == "e" && c.Env["Db_Url"] == "s" && c.Env["X"] == "a=b" && len(c.Env) == 3
+			}},
+		{"env YAML values", LoadOptions{File: writeConfig(t, "env:\n  PORT: 8080\n  Mixed_Case: yes\n  EMPTY:\n")},
+			func(c Config) bool {
+				return c.Env["PORT"] == "8080" && c.Env["Mixed_Case"] == "yes" && c.Env["EMPTY"] == ""
+			}},
+		{"anchors and merge keys", LoadOptions{File: writeConfig(t, "x: &base\n  level: debug\n  format: json\n")},
+			nil},
+		{"merge key", LoadOptions{File: writeConfig(t, "node: {name: &n anchored}\nlog:\n  <<: {level: debug, format: json}\n  format: text\ncluster:\n  name: *n\n")},
+			func(c Config) bool {
+				return c.Log.Level == "debug" && c.Log.Format == "text" && c.Cluster.Name == "anchored" && c.Node.Name == "anchored"
+			}},
+		{"empty file", LoadOptions{File: writeConfig(t, "# nothing\n")},
+			func(c Config) bool { return c.Log.Level == "info" }},
+		{"null section", LoadOptions{File: writeConfig(t, "cluster:\n")},
+			func(c Config) bool { return c.Cluster.Name == "wippy" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(tc.opts)
+			if tc.check == nil { // must fail: an unknown top-level key
+				if !errors.Is(err, ErrUnknownKey) {
+					t.Errorf("err = %v, want ErrUnknownKey", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		opts    LoadOptions
+		unknown bool     // errors.Is ErrUnknownKey
+		want    []string // lines of the message after the first
+	}{
+		{
+			name:    "unknown file keys",
+			opts:    LoadOptions{File: writeConfig(t, "nodes:\n  name: x\ncluster:\n  membership:\n    bindaddr: 1.2.3.4\n    seeds: []\n")},
+			unknown: true,
+			want: []string{
+				"FILE:1: unknown key nodes (did you mean node?)",
+				"FILE:5: unknown key cluster.membership.bindaddr (did you mean cluster.membership.bind_addr?)",
+				"FILE:6: unknown key cluster.membership.seeds",
+			},
+		},
+		{
+			name:    "unknown env var",
+			opts:    LoadOptions{Env: []string{"WIPPY_CLUSTER_MEMBERSHIP_BINDADDR=1.2.3.4", "WIPPY_HOME=/x", "HOME=/root"}},
+			unknown: true,
+			want: []string{
+				"environment: unknown key WIPPY_CLUSTER_MEMBERSHIP_BINDADDR (did you mean WIPPY_CLUSTER_MEMBERSHIP_BIND_ADDR?)",
+				"environment: unknown key WIPPY_HOME",
+			},
+		},
+		{
+			name:    "unknown --set keys",
+			opts:    LoadOptions{Set: []string{"cluster.raft.max_voter=3", "Node.Name=x", "env=1", "workers"}},
+			unknown: true,
+			want: []string{
+				"--set: unknown key cluster.raft.max_voter (did you mean cluster.raft.max_voters?)",
+				"--set: unknown key Node.Name (did you mean node.name?)",
+				"--set: unknown key env",
+				"--set \"workers\": want key=value",
+			},
+		},
+		{
+			name: "bad values",
+			opts: LoadOptions{
+				File: writeConfig(t, "node:\n  workers: many\nlog:\n  level: loud\ncluster:\n  raft:\n    apply_timeout: 5\n  internode: [1]\n  membership:\n    bind_port: [1]\n"),
+				Env:  []string{"WIPPY_CLUSTER_INTERNODE_MAX_FRAME=16MB", "WIPPY_ENV_=x"},
+				Set:  []string{"cluster.enabled=maybe", "cluster.membership.profile=wan", "env.A=B=C"},
+			},
+			want: []string{
+				"FILE:2: node.workers: want an integer, got \"many\"",
+				"FILE:4: log.level: \"loud\" is not one of debug, info, warn, error",
+				"FILE:7: cluster.raft.apply_timeout: bad duration \"5\" (Go syntax: 150ms, 5s, 1m30s)",
+				"FILE:8: cluster.internode: want a mapping",
+				"FILE:10: cluster.membership.bind_port: want a single value, got a list",
+				"environment WIPPY_CLUSTER_INTERNODE_MAX_FRAME: cluster.internode.max_frame: bad size \"16MB\" (want bytes, or a number with KiB, MiB or GiB)",
+				"environment WIPPY_ENV_: bad variable name \"\"",
+				"--set cluster.enabled: want true or false, got \"maybe\"",
+				"--set cluster.membership.profile: \"wan\" is not one of lan, local, fast",
+			},
+		},
+		{
+			name: "validation after loading",
+			opts: LoadOptions{Set: []string{
+				"node.name=a@b", "node.workers=-1", "admin.addr=localhost", "cluster.name=",
+				"cluster.membership.bind_addr=any", "cluster.membership.bind_port=70000",
+				"cluster.membership.advertise_addr=10.0.0.1:7946", "cluster.membership.join_addrs=ok:1,bad:0,x y",
+				"cluster.membership.secret_key=c2hvcnQ=", "cluster.internode.port=-1",
+				"cluster.internode.max_frame=10", "cluster.internode.send_queue_bytes=1KiB",
+				"cluster.raft.data_dir=", "cluster.raft.bootstrap_expect=0", "cluster.raft.max_voters=0",
+				"cluster.raft.apply_timeout=0s",
+			}},
+			want: []string{
+				"node.name: \"a@b\" may not contain '@', '|', '{', '}' or spaces",
+				"node.workers: must not be negative, got -1",
+				"admin.addr: \"localhost\" is not host:port",
+				"cluster.name: must not be empty",
+				"cluster.membership.bind_addr: \"any\" is not an IP address",
+				"cluster.membership.bind_port: port 70000 is outside 0..65535",
+				"cluster.membership.advertise_addr: \"10.0.0.1:7946\" must not have a port (the port is bind_port)",
+				"cluster.membership.join_addrs[1]: \"bad:0\" has a bad port",
+				"cluster.membership.join_addrs[2]: \"x y\" is not host:port",
+				"cluster.membership.secret_key: decodes to 5 bytes, want 16, 24 or 32",
+				"cluster.internode.port: port -1 is outside 0..65535",
+				"cluster.internode.max_frame: must be at least 1KiB, got 10",
+				"cluster.raft.data_dir: must not be empty when raft is enabled",
+				"cluster.raft.bootstrap_expect: must be at least 1, got 0",
+				"cluster.raft.max_voters: must be at least 1, got 0",
+				"cluster.raft.apply_timeout: must be positive, got 0s",
+			},
+		},
+		{
+			name: "bootstrap above voters, queue below frame, secret not base64",
+			opts: LoadOptions{Set: []string{"cluster.raft.bootstrap_expect=7", "cluster.internode.send_queue_bytes=1MiB",
+				"cluster.membership.secret_key=not base64!"}},
+			want: []string{
+				"cluster.membership.secret_key: not valid base64",
+				"cluster.internode.send_queue_bytes: must be at least max_frame (16MiB), got 1MiB",
+				"cluster.raft.bootstrap_expect: 7 exceeds max_voters (5)",
+			},
+		},
+		{
+			name: "bad file",
+			opts: LoadOptions{File: writeConfig(t, "node: [\n")},
+			want: []string{"FILE: bad YAML: line 1: did not find expected node content"},
+		},
+		{
+			name: "file not a mapping",
+			opts: LoadOptions{File: writeConfig(t, "- a\n")},
+			want: []string{"FILE:1: the file: want a mapping"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(tc.opts)
+			if !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("err = %v, want ErrBadConfig", err)
+			}
+			if errors.Is(err, ErrUnknownKey) != tc.unknown {
+				t.Errorf("errors.Is(ErrUnknownKey) = %v, want %v", !tc.unknown, tc.unknown)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if lines[0] != "node: bad config:" {
+				t.Errorf("first line %q", lines[0])
+			}
+			want := make([]string, len(tc.want))
+			for i, w := range tc.want {
+				want[i] = strings.ReplaceAll(w, "FILE", tc.opts.File)
+			}
+			if got := lines[1:]; !slices.Equal(got, want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	_, err := LoadConfig(LoadOptions{File: filepath.Join(t.TempDir(), "nope.yaml")})
+	if !errors.Is(err, ErrBadConfig) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v, want ErrBadConfig wrapping ErrNotExist", err)
+	}
+}
+
+func TestSecretNotEchoed(t *testing.T) {
+	_, err := LoadConfig(LoadOptions{Set: []string{"cluster.membership.secret_key=c3VwZXJzZWNyZXQ="}})
+	if err == nil || strings.Contains(err.Error(), "c3VwZXJzZWNyZXQ=") || strings.Contains(err.Error(), "supersecret") {
+		t.Errorf("err = %v, want a problem that does not show the key", err)
+	}
+	c, err := LoadConfig(LoadOptions{Set: []string{"cluster.membership.secret_key=MDEyMzQ1Njc4OWFiY2RlZg=="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key, err := c.Cluster.Membership.Key(); err != nil || string(key) != "0123456789abcdef" {
+		t.Errorf("Key() = %q, %v", key, err)
+	}
+}
+
+func TestSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Size
+		text string
+		bad  bool
+	}{
+		{in: "0", want: 0, text: "0"}, {in: "1536", want: 1536, text: "1536"}, {in: "3KiB", want: 3 << 10, text: "3KiB"},
+		{in: "16MiB", want: 16 << 20, text: "16MiB"}, {in: "2GiB", want: 2 << 30, text: "2GiB"},
+		{in: "1024MiB", want: 1 << 30, text: "1GiB"}, {in: "-1", bad: true}, {in: "1.5MiB", bad: true},
+		{in: "16MB", bad: true}, {in: "", bad: true}, {in: "9999999999GiB", bad: true}, {in: "KiB", bad: true},
+	} {
+		got, err := ParseSize(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v", tc.in, got, err)
+			continue
+		}
+		if !tc.bad && got.String() != tc.text {
+			t.Errorf("Size(%d).String() = %q, want %q", got, got.String(), tc.text)
+		}
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	for level, want := range map[string]string{"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"} {
+		if got := (LogConfig{Level: level}).SlogLevel().String(); got != want {
+			t.Errorf("SlogLevel(%s) = %s", level, got)
+		}
+	}
+}
+
+// TestDocsListEveryKey keeps docs/configuration.md in step with Keys().
+func TestDocsListEveryKey(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if k == "env.*" {
+			k = "env.NAME"
+		}
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			t.Errorf("docs/configuration.md does not list `%s`", k)
+		}
+		if !strings.Contains(string(doc), EnvName(k)) && k != "env.NAME" {
+			t.Errorf("docs/configuration.md does not give %s", EnvName(k))
+		}
+	}
+}
