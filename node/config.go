@@ -264,7 +264,7 @@ func (c Config) problems() []error {
 	}
 	for name := range c.Env {
 		if err := checkEnvName(name); err != nil {
-			bad("env."+name, "%v", err)
+			bad("env."+printable(name), "%v", err)
 		}
 	}
 	if err := checkEnum(c.Log.Level, logLevels); err != nil {

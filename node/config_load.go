@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -105,7 +106,7 @@ type keyError struct {
 }
 
 func (e *keyError) Error() string {
-	msg := e.source + ": unknown key " + e.key
+	msg := e.source + ": unknown key " + printable(e.key)
 	if e.hint != "" {
 		msg += " (did you mean " + e.hint + "?)"
 	}
@@ -280,7 +281,8 @@ type fileLoader struct {
 func loadFile(c *Config, file string, data []byte) []error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return []error{fmt.Errorf("%s: bad YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))}
+		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", "; ")
+		return []error{fmt.Errorf("%s: bad YAML: %s", file, msg)}
 	}
 	root := deref(&doc)
 	if root == nil || root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
@@ -351,7 +353,7 @@ func (l *fileLoader) mapping(n *yaml.Node, prefix string, depth int) {
 			continue
 		}
 		if seen[k.Value] {
-			l.errorf(k.Line, "duplicate key %s", join(prefix, k.Value))
+			l.errorf(k.Line, "duplicate key %s", printable(join(prefix, k.Value)))
 			continue
 		}
 		seen[k.Value] = true
@@ -442,7 +444,7 @@ func (l *fileLoader) env(v *yaml.Node, depth int) {
 			continue
 		}
 		if k.Kind != yaml.ScalarNode || val == nil || val.Kind != yaml.ScalarNode {
-			l.errorf(k.Line, "env.%s: want NAME: value", k.Value)
+			l.errorf(k.Line, "env.%s: want NAME: value", printable(k.Value))
 			continue
 		}
 		value := val.Value
@@ -453,6 +455,15 @@ func (l *fileLoader) env(v *yaml.Node, depth int) {
 			l.errorf(k.Line, "env: %v", err)
 		}
 	}
+}
+
+// printable quotes s when it holds control characters, so that every
+// problem stays on one line.
+func printable(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // suggest returns the candidate closest to s when it is a likely typo.

@@ -297,6 +297,12 @@ func TestLoadConfigErrors(t *testing.T) {
 			},
 		},
 		{
+			name:    "unknown key with a newline stays on one line",
+			opts:    LoadOptions{File: writeConfig(t, "\"bad\\nkey\": 1\n")},
+			unknown: true,
+			want:    []string{`FILE:1: unknown key "bad\nkey"`},
+		},
+		{
 			name:    "unknown env var",
 			opts:    LoadOptions{Env: []string{"WIPPY_CLUSTER_MEMBERSHIP_BINDADDR=1.2.3.4", "WIPPY_HOME=/x", "HOME=/root"}},
 			unknown: true,
@@ -479,4 +485,23 @@ func TestDocsListEveryKey(t *testing.T) {
 			t.Errorf("docs/configuration.md does not give %s", EnvName(k))
 		}
 	}
+}
+
+// FuzzConfigFile feeds arbitrary bytes to the config file reader: it must
+// not panic, every problem must be one line naming the file, and a file
+// without problems must leave a config that validates or reports why.
+func FuzzConfigFile(f *testing.F) {
+	f.Add([]byte("node: {name: n1, workers: 2}\nenv: {A: b}\ncluster:\n  enabled: true\n  membership: {join_addrs: [a:1], profile: fast}\n"))
+	f.Add([]byte("log: &l {level: debug}\nadmin: {<<: *l}\n"))
+	f.Add([]byte("cluster:\n  internode: {max_frame: 1MiB, send_queue_bytes: 2GiB}\n  raft: {apply_timeout: 1s}\n"))
+	f.Add([]byte("x: &a [*a]\nnode: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := DefaultConfig()
+		for _, err := range loadFile(&c, "f.yaml", data) {
+			if msg := err.Error(); !strings.HasPrefix(msg, "f.yaml") || strings.ContainsAny(msg, "\n\r") {
+				t.Errorf("malformed problem %q", msg)
+			}
+		}
+		_ = c.Validate()
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -46,9 +47,30 @@ func compareProblems(a, b Problem) int {
 		cmp.Compare(a.EntryID, b.EntryID), cmp.Compare(a.Message, b.Message))
 }
 
+// sortProblems sorts ps, drops repeats, and escapes control characters
+// (a newline in a key or a file name) so each problem prints as one line.
 func sortProblems(ps []Problem) []Problem {
+	for i := range ps {
+		ps[i].File, ps[i].Message = oneLine(ps[i].File), oneLine(ps[i].Message)
+	}
 	slices.SortFunc(ps, compareProblems)
 	return slices.Compact(ps)
+}
+
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // LoadErrors is every problem found in a source tree. Nothing of the tree

@@ -276,6 +276,11 @@ func TestLoadProblems(t *testing.T) {
 			},
 		},
 		{
+			name:  "control characters stay escaped",
+			files: map[string]string{"a.yaml": head + "  - {name: e, kind: env.variable, default: x, \"bad\\nkey\": 1}\n"},
+			want:  []string{"a.yaml:4: app:e: unknown field bad\\nkey"},
+		},
+		{
 			name: "alternatives",
 			files: map[string]string{"a.yaml": head + hostEntry + procEntry +
 				"  - {name: s, kind: process.service, process: p, host: h, lifecycle: {requires: [a], depends_on: [b]}}\n" +

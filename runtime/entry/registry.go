@@ -87,9 +87,9 @@ func (r *Registry) Reload(id string) (Source, error) {
 	var le *luaError
 	switch {
 	case errors.As(err, &le):
-		return Source{}, &LoadErrors{Problems: []Problem{{File: old.Name, Line: le.Line, EntryID: id, Message: le.Message}}}
+		return Source{}, &LoadErrors{Problems: sortProblems([]Problem{{File: old.Name, Line: le.Line, EntryID: id, Message: le.Message}})}
 	case err != nil:
-		return Source{}, &LoadErrors{Problems: []Problem{{File: e.File, Line: e.Line, EntryID: id, Message: err.Error()}}}
+		return Source{}, &LoadErrors{Problems: sortProblems([]Problem{{File: e.File, Line: e.Line, EntryID: id, Message: err.Error()}})}
 	}
 	return src, nil
 }
