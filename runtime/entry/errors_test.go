@@ -157,6 +157,7 @@ func TestLoadProblems(t *testing.T) {
 				"        - {field: action, operator: matches, value: 3}\n" +
 				"        - not-a-mapping\n"},
 			want: []string{
+				"a.yaml:7: app:pol: policy.actions: must not be empty",
 				"a.yaml:9: app:pol: policy.effect: unknown effect \"permit\" (want allow or deny)",
 				"a.yaml:11: app:pol: policy.conditions[0].operator: unknown operator \"like\" (want eq, ne, lt, lte, gt, gte, in, matches)",
 				"a.yaml:12: app:pol: policy.conditions[1].value: bad regular expression: error parsing regexp: missing closing ): `a(`",
@@ -324,5 +325,23 @@ func TestLoadAliasBombs(t *testing.T) {
 				t.Errorf("problems = %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+func TestSkippedKindWarnings(t *testing.T) {
+	r := mustLoad(t, tree(map[string]string{"a.yaml": head +
+		"  - {name: s, kind: process.servce, process: p}\n" +
+		"  - {name: f, kind: function.lua, source: file://nope.lua}\n" +
+		"  - {name: b, kind: process.lua.bc}\n"}))
+	want := []string{
+		"a.yaml:4: app:s: kind process.servce is not implemented by wippyd (did you mean process.service?); entry skipped",
+		"a.yaml:5: app:f: kind function.lua is not implemented by wippyd; entry skipped",
+		"a.yaml:6: app:b: kind process.lua.bc is not implemented by wippyd; entry skipped",
+	}
+	if got := problemStrings(r.Warnings()); !slices.Equal(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(r.All()) != 0 {
+		t.Errorf("entries = %v", ids(r.All()))
 	}
 }

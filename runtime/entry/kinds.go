@@ -267,12 +267,8 @@ func (k *kindReader) policy() {
 		return
 	}
 	defer pf.done()
-	if p.Actions, _ = pf.strings("actions", true); p.Actions == nil && !pf.has("actions") {
-		pf.missing("actions")
-	}
-	if p.Resources, _ = pf.strings("resources", true); p.Resources == nil && !pf.has("resources") {
-		pf.missing("resources")
-	}
+	p.Actions = k.nonEmpty(pf, "actions")
+	p.Resources = k.nonEmpty(pf, "resources")
 	switch eff, line := pf.str("effect", true); eff {
 	case "":
 	case string(Allow), string(Deny):
@@ -298,6 +294,23 @@ func (k *kindReader) policy() {
 		}
 		cf.done()
 	}
+}
+
+// nonEmpty reads a required string-or-list field that may not be empty.
+func (k *kindReader) nonEmpty(f *fields, key string) []string {
+	list, line := f.strings(key, true)
+	switch {
+	case !f.has(key):
+		f.missing(key)
+	case list == nil:
+		// null, or a type problem already reported
+		if n, _ := f.node(key); n == nil {
+			f.missing(key)
+		}
+	case len(list) == 0:
+		k.c.errorf(line, "%s: must not be empty", join(f.path, key))
+	}
+	return list
 }
 
 var operators = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "matches"}
