@@ -209,6 +209,7 @@ func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
 		return ErrClosed
 	}
 	var batch []inFrame
+	var inline []delivery
 	warned := false
 	for {
 		batch = batch[:0]
@@ -236,7 +237,9 @@ func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
 			}
 		}
 		if len(batch) > 0 {
-			unknown, err := p.receive(conn, epoch, batch)
+			var unknown StreamType
+			var err error
+			unknown, inline, err = p.receive(conn, epoch, batch, inline[:0])
 			if err != nil {
 				return p.connError(err)
 			}
@@ -255,24 +258,28 @@ func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
 	}
 }
 
-// receive numbers a batch into the session and queues it for delivery,
-// then waits while the delivery queue is over its bound. It returns a
-// stream type frames were dropped for, if any.
-func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame) (StreamType, error) {
+// receive numbers a batch into the session and has it delivered: by this
+// goroutine if nothing else is queued or being delivered, else through the
+// dispatcher, waiting while its queue is over the bound. inline is a
+// reusable buffer, returned for the next call. It also returns a stream
+// type frames were dropped for, if any.
+func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery) (StreamType, []delivery, error) {
 	e := p.e
 	p.mu.Lock()
 	if p.s.epoch != epoch || p.in != conn {
 		p.mu.Unlock()
-		return 0, errStaleConn
+		return 0, inline, errStaleConn
 	}
+	direct := len(p.dq) == 0 && !p.delivering
 	from := Peer{Name: p.name, Boot: p.s.peerBoot}
 	var dups, drops uint64
 	var unknown StreamType
 	for _, f := range batch {
+		p.s.recvBytes += uint64(len(f.body))
 		deliver, err := p.s.receive(f.seq)
 		if err != nil {
 			p.mu.Unlock()
-			return 0, err
+			return 0, inline, err
 		}
 		switch {
 		case !deliver:
@@ -280,10 +287,14 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame) (StreamType
 		case !e.streams.has(f.stream):
 			drops++
 			unknown = f.stream
+		case direct:
+			inline = append(inline, delivery{kind: deliverData, stream: f.stream, from: from, body: f.body})
 		default:
 			p.pushLocked(delivery{kind: deliverData, stream: f.stream, from: from, body: f.body})
 		}
 	}
+	direct = direct && len(inline) > 0
+	p.delivering = p.delivering || direct
 	full := p.dqBytes > e.cfg.RecvQueueBytes
 	p.readerWaits = full
 	p.mu.Unlock()
@@ -294,30 +305,56 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame) (StreamType
 		e.ctr.dropped[DropUnknownStream].Add(drops)
 		p.ctr.dropped.Add(drops)
 	}
+	if direct {
+		for i := range inline {
+			p.deliver(&inline[i])
+		}
+		clear(inline)
+		p.mu.Lock()
+		p.delivering = false
+		p.wakeDispatcherLocked()
+		p.mu.Unlock()
+	}
 	if full {
 		select {
 		case <-p.space:
 		case <-e.ctx.Done():
-			return 0, ErrClosed
+			return 0, inline, ErrClosed
 		}
 	}
-	return unknown, nil
+	return unknown, inline, nil
 }
 
-// writeAcks answers an inbound connection with the cumulative ack after
-// every received batch, and every KeepAlive when idle.
+// Acks are delayed a little so that a trickle of frames (a request and
+// its reply) does not cost an ack write, and a wake-up on the other side,
+// per frame. A stream of frames is acked every ackFrames frames or
+// ackBytes bytes; anything else within ackDelay.
+const (
+	ackDelay  = 2 * time.Millisecond
+	ackFrames = 512
+	ackBytes  = 64 << 10
+)
+
+// writeAcks answers an inbound connection with cumulative acks, and with
+// one every KeepAlive when idle.
 func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}) {
 	cfg := &p.e.cfg
 	tick := time.NewTicker(cfg.KeepAlive)
 	defer tick.Stop()
+	delay := time.NewTimer(time.Hour)
+	delay.Stop()
+	defer delay.Stop()
+	armed := false
 	var buf []byte
-	last := ^uint64(0)
+	lastNext, lastBytes := ^uint64(0), uint64(0)
 	for {
-		force := false
+		due := false
 		select {
 		case <-wake:
+		case <-delay.C:
+			armed, due = false, true
 		case <-tick.C:
-			force = true
+			due = true
 		case <-done:
 			return
 		case <-p.e.ctx.Done():
@@ -325,12 +362,19 @@ func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}
 		}
 		p.mu.Lock()
 		stale := p.s.epoch != epoch
-		next := p.s.recvNext
+		next, bytes := p.s.recvNext, p.s.recvBytes
 		p.mu.Unlock()
 		if stale {
 			return
 		}
-		if next == last && !force {
+		if !due && next != lastNext {
+			due = next-lastNext >= ackFrames || bytes-lastBytes >= ackBytes || lastNext == ^uint64(0)
+			if !due && !armed {
+				delay.Reset(ackDelay)
+				armed = true
+			}
+		}
+		if !due {
 			continue
 		}
 		buf = appendAck(buf[:0], next)
@@ -341,6 +385,6 @@ func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}
 			conn.Close()
 			return
 		}
-		last = next
+		lastNext, lastBytes = next, bytes
 	}
 }

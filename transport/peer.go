@@ -30,6 +30,7 @@ type peer struct {
 	writerIdle   bool     // the writer waits on wake
 	dq           []delivery
 	dqBytes      int64
+	delivering   bool // a goroutine is calling handlers: one at a time
 	dispIdle     bool // the dispatcher waits on dispWake
 	readerWaits  bool // the inbound reader waits on space
 
@@ -126,25 +127,35 @@ func (p *peer) applyObservedLocked(lost SessionEvent, fireLost, up bool) {
 	}
 }
 
-// pushLocked queues a delivery and wakes the dispatcher.
+// Delivery. Handlers and hooks for one peer run one at a time, in queue
+// order. Whoever holds the delivering token calls them: the inbound reader
+// for its own batch when nothing else is queued (no hand-off, the common
+// case), the dispatcher goroutine for everything else (session events, and
+// frames that arrive while something is queued or being delivered).
+
+// pushLocked queues a delivery and wakes the dispatcher unless a delivery
+// is under way (its owner wakes the dispatcher when done).
 func (p *peer) pushLocked(d delivery) {
 	p.dq = append(p.dq, d)
 	p.dqBytes += int64(len(d.body))
-	if p.dispIdle {
+	p.wakeDispatcherLocked()
+}
+
+func (p *peer) wakeDispatcherLocked() {
+	if p.dispIdle && !p.delivering && len(p.dq) > 0 {
 		p.dispIdle = false
 		signal(p.dispWake)
 	}
 }
 
-// dispatch is the peer's delivery goroutine: it calls handlers and hooks
-// in the order frames and events were queued. It ends when the endpoint
-// closes or the peer is forgotten and drained.
+// dispatch is the peer's delivery goroutine for queued deliveries. It ends
+// when the endpoint closes or the peer is forgotten and drained.
 func (p *peer) dispatch() {
 	var batch []delivery
 	for {
 		p.mu.Lock()
-		for len(p.dq) == 0 {
-			if p.forgotten {
+		for len(p.dq) == 0 || p.delivering {
+			if p.forgotten && len(p.dq) == 0 && !p.delivering {
 				p.mu.Unlock()
 				if p.e.retire(p) {
 					return
@@ -163,6 +174,7 @@ func (p *peer) dispatch() {
 		}
 		batch, p.dq = p.dq, batch[:0]
 		p.dqBytes = 0
+		p.delivering = true
 		if p.readerWaits {
 			p.readerWaits = false
 			signal(p.space)
@@ -178,6 +190,9 @@ func (p *peer) dispatch() {
 			p.deliver(&batch[i])
 		}
 		clear(batch)
+		p.mu.Lock()
+		p.delivering = false
+		p.mu.Unlock()
 	}
 }
 

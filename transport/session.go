@@ -26,8 +26,9 @@ type session struct {
 	// the epoch it joined and is stale once it differs.
 	epoch uint64
 
-	recvNext uint64 // first sequence number not yet received from the peer
-	q        sendQueue
+	recvNext  uint64 // first sequence number not yet received from the peer
+	recvBytes uint64 // payload bytes received in this session
+	q         sendQueue
 }
 
 // newSession starts a session with generation gen. Generations come from
@@ -55,7 +56,7 @@ func (s *session) reset(reason error, extra uint64, newGen uint64) (SessionEvent
 	report := s.up() || ev.Dropped > 0
 	s.peerBoot, s.peerGen = 0, 0
 	s.streams = streamSet{}
-	s.recvNext = 0
+	s.recvNext, s.recvBytes = 0, 0
 	s.epoch++
 	if newGen != 0 {
 		s.gen = newGen

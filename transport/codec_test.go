@@ -1,0 +1,321 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"testing"
+	"testing/iotest"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Our encoders must produce msgpack a general library reads back.
+func TestEncodersAreMsgpack(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxUint64} {
+		b := appendUint(nil, v)
+		if len(b) != uintSize(v) {
+			t.Errorf("uintSize(%d) = %d, encoded %d bytes", v, uintSize(v), len(b))
+		}
+		var got uint64
+		if err := msgpack.Unmarshal(b, &got); err != nil || got != v {
+			t.Errorf("uint %d: msgpack read %d, %v", v, got, err)
+		}
+		r := mpReader{b: b}
+		if back, err := r.readUint(); err != nil || back != v || !r.done() {
+			t.Errorf("uint %d: read back %d, %v", v, back, err)
+		}
+	}
+	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
+		s := string(bytes.Repeat([]byte{'x'}, n))
+		var got string
+		if err := msgpack.Unmarshal(appendStr(nil, s), &got); err != nil || got != s {
+			t.Errorf("str of %d: %v", n, err)
+		}
+		p := []byte(s)
+		b := appendBin(nil, p)
+		if len(b) != binHeaderSize(n)+n {
+			t.Errorf("binHeaderSize(%d) wrong", n)
+		}
+		var gotb []byte
+		if err := msgpack.Unmarshal(b, &gotb); err != nil || !bytes.Equal(gotb, p) {
+			t.Errorf("bin of %d: %v", n, err)
+		}
+	}
+	frame := appendData(nil, 300, StreamRaft, []byte("hello"))
+	var fields []any
+	if err := msgpack.Unmarshal(frame[headerSize:], &fields); err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) != 3 || toU64(fields[0]) != 300 || toU64(fields[1]) != 2 || !bytes.Equal(fields[2].([]byte), []byte("hello")) {
+		t.Fatalf("data frame read as %v", fields)
+	}
+	var ack []uint64
+	if err := msgpack.Unmarshal(appendAck(nil, 1<<40)[headerSize:], &ack); err != nil || !reflect.DeepEqual(ack, []uint64{1 << 40}) {
+		t.Fatalf("ack read as %v, %v", ack, err)
+	}
+	h := testHello()
+	var m map[string]any
+	if err := msgpack.Unmarshal(h.encode(), &m); err != nil || m["from"] != "a" || m["cluster"] != "c" {
+		t.Fatalf("hello read as %v, %v", m, err)
+	}
+}
+
+func toU64(v any) uint64 {
+	switch x := v.(type) {
+	case int8:
+		return uint64(x)
+	case uint8:
+		return uint64(x)
+	case uint16:
+		return uint64(x)
+	case int64:
+		return uint64(x)
+	case uint64:
+		return x
+	}
+	return math.MaxUint64
+}
+
+// skip must pass over anything a general encoder writes.
+func TestSkipEveryType(t *testing.T) {
+	values := []any{
+		nil, true, false, 1, -1, -200, 300, -70000, int64(math.MinInt64), uint64(math.MaxUint64),
+		float32(1.5), 2.5, "", "short", string(bytes.Repeat([]byte{'s'}, 300)),
+		[]byte{}, bytes.Repeat([]byte{1}, 70000), []any{1, "x", []any{nil}}, map[string]any{"a": 1, "b": []any{}},
+		make([]any, 20), msgpack.RawMessage{0xd4, 1, 2}, msgpack.RawMessage{0xc7, 3, 1, 1, 2, 3},
+	}
+	for _, v := range values {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mpReader{b: append(b, 0x2a)}
+		if err := r.skip(0); err != nil || r.rest() != 1 {
+			t.Errorf("skip %T %x: %v, %d bytes left", v, b[:min(len(b), 8)], err, r.rest())
+		}
+	}
+	deep := append(bytes.Repeat([]byte{0x91}, maxSkipDepth+2), 0)
+	r := mpReader{b: deep}
+	if err := r.skip(0); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("deep nesting: %v", err)
+	}
+}
+
+func TestReaderRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []byte
+		read func(*mpReader) error
+	}{
+		{"negative int", []byte{0xd0, 0xff}, func(r *mpReader) error { _, err := r.readUint(); return err }},
+		{"negative fixint", []byte{0xff}, func(r *mpReader) error { _, err := r.readUint(); return err }},
+		{"short uint", []byte{0xcf, 1}, func(r *mpReader) error { _, err := r.readUint(); return err }},
+		{"bin longer than input", []byte{0xc6, 0xff, 0xff, 0xff, 0xff}, func(r *mpReader) error { _, err := r.readBin(); return err }},
+		{"str longer than input", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'}, func(r *mpReader) error { _, err := r.readStr(); return err }},
+		{"map longer than input", []byte{0xdf, 0xff, 0xff, 0xff, 0xff, 1, 1}, func(r *mpReader) error { _, err := r.readMapLen(); return err }},
+		{"array longer than input", []byte{0xdd, 0, 1, 0, 0}, func(r *mpReader) error { _, err := r.readArrayLen(); return err }},
+		{"reserved byte", []byte{0xc1}, func(r *mpReader) error { return r.skip(0) }},
+		{"ext longer than input", []byte{0xc9, 0xff, 0xff, 0xff, 0xff, 1}, func(r *mpReader) error { return r.skip(0) }},
+		{"empty", nil, func(r *mpReader) error { _, err := r.readBool(); return err }},
+		{"not bool", []byte{0x01}, func(r *mpReader) error { _, err := r.readBool(); return err }},
+	}
+	for _, c := range cases {
+		if err := c.read(&mpReader{b: c.in}); !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v, want a protocol error", c.name, err)
+		}
+	}
+}
+
+func TestDataRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, 255, 256, 65536} {
+		payload := bytes.Repeat([]byte{7}, n)
+		for _, seq := range []uint64{0, 127, 1 << 33} {
+			f := appendData(nil, seq, StreamRegistry, payload)
+			if len(f) != headerSize+dataBodySize(seq, StreamRegistry, n) {
+				t.Fatalf("size of data frame seq %d len %d", seq, n)
+			}
+			s, st, p, err := decodeData(f[headerSize:])
+			if err != nil || s != seq || st != StreamRegistry || !bytes.Equal(p, payload) {
+				t.Fatalf("decode seq %d len %d: %d %v %d, %v", seq, n, s, st, len(p), err)
+			}
+		}
+	}
+	// Another encoder's choices (fixed-size ints, nil body) are accepted.
+	b, _ := msgpack.Marshal([]any{uint64(5), uint64(1), nil})
+	if s, st, p, err := decodeData(b); err != nil || s != 5 || st != 1 || len(p) != 0 {
+		t.Fatalf("general encoding: %d %v %v %v", s, st, p, err)
+	}
+}
+
+func TestFrameReader(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i := range 200 {
+		body := bytes.Repeat([]byte{byte(i)}, i*97)
+		want = append(want, body)
+		stream = appendData(stream, uint64(i), StreamCluster, body)
+	}
+	// One byte per read: frames split across reads and chunks.
+	fr := &frameReader{r: iotest.OneByteReader(bytes.NewReader(stream)), max: 1 << 20}
+	var got [][]byte
+	for {
+		typ, body, err := fr.read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || typ != frameData {
+			t.Fatalf("frame %d: %v %v", len(got), typ, err)
+		}
+		_, _, p, err := decodeData(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	// Bodies returned earlier are intact after later reads.
+	if len(got) != len(want) {
+		t.Fatalf("%d frames, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("body %d changed", i)
+		}
+	}
+}
+
+func TestFrameReaderLimits(t *testing.T) {
+	huge := appendHeader(nil, frameData, 1<<30)
+	fr := &frameReader{r: bytes.NewReader(huge), max: 16 << 20}
+	if _, _, err := fr.read(); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("1 GiB frame: %v", err)
+	}
+	if cap(fr.buf) > readChunk {
+		t.Fatalf("reader sized a %d-byte buffer for a refused frame", cap(fr.buf))
+	}
+	fr = &frameReader{r: bytes.NewReader(appendHeader(nil, frameData, 0)), max: 100}
+	if _, _, err := fr.read(); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("empty frame: %v", err)
+	}
+	// Exactly max is fine; a large frame gets its own buffer.
+	big := appendFrame(nil, framePing, append([]byte{0xc6, 0, 2, 0, 0}, make([]byte, 128<<10)...))
+	fr = &frameReader{r: bytes.NewReader(big), max: len(big) - headerSize}
+	if typ, body, err := fr.read(); err != nil || typ != framePing || len(body) != len(big)-headerSize {
+		t.Fatalf("max-size frame: %v %d %v", typ, len(body), err)
+	}
+}
+
+func TestAckPing(t *testing.T) {
+	for _, v := range []uint64{0, 1, 1 << 50} {
+		if got, err := decodeAck(appendAck(nil, v)[headerSize:]); err != nil || got != v {
+			t.Fatalf("ack %d: %d %v", v, got, err)
+		}
+	}
+	if _, err := decodeAck([]byte{0x92, 1, 2}); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("two-field ack: %v", err)
+	}
+	if err := checkPing(pingFrame[headerSize:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPing([]byte{0x90, 0x90}); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("ping with trailing bytes: %v", err)
+	}
+}
+
+func testHello() *hello {
+	h := &hello{VMin: 1, VMax: 3, Cluster: "c", From: "a", To: "b", Boot: 7, Gen: 9, Addr: "10.0.0.1:7950", Nonce: bytes.Repeat([]byte{5}, nonceSize)}
+	h.Streams.add(StreamCluster)
+	h.Streams.add(255)
+	return h
+}
+
+func TestHandshakeRoundTrip(t *testing.T) {
+	h := testHello()
+	got, err := decodeHello(h.encode())
+	if err != nil || !reflect.DeepEqual(got, h) {
+		t.Fatalf("hello: %+v, %v", got, err)
+	}
+	w := &welcome{Version: 1, Cluster: "c", Name: "b", Boot: 8, Gen: 2, Next: 1 << 40, Nonce: bytes.Repeat([]byte{6}, 32)}
+	w.Streams.add(StreamRaft)
+	gw, err := decodeWelcome(w.encode())
+	if err != nil || !reflect.DeepEqual(gw, w) || !gw.Streams.has(StreamRaft) || gw.Streams.has(StreamCluster) {
+		t.Fatalf("welcome: %+v, %v", gw, err)
+	}
+	mac := bytes.Repeat([]byte{1}, 32)
+	if got, err := decodeProof(encodeProof(mac)); err != nil || !bytes.Equal(got, mac) {
+		t.Fatalf("proof: %x %v", got, err)
+	}
+	code, reason, err := decodeReject(encodeReject(rejectAuth, "no"))
+	if err != nil || code != rejectAuth || reason != "no" {
+		t.Fatalf("reject: %v %q %v", code, reason, err)
+	}
+	if err := rejectError(encodeReject(rejectCluster, "x")); !errors.Is(err, ErrRejected) || !errors.Is(err, ErrClusterMismatch) {
+		t.Fatalf("reject error: %v", err)
+	}
+	// A later version's extra fields are skipped.
+	m := map[string]any{}
+	msgpack.Unmarshal(h.encode(), &m)
+	m["future"] = map[string]any{"x": []any{1, 2}}
+	b, _ := msgpack.Marshal(m)
+	if got, err := decodeHello(b); err != nil || got.From != "a" || !got.Streams.has(255) {
+		t.Fatalf("hello with an extra field: %+v, %v", got, err)
+	}
+	delete(m, "nonce")
+	b, _ = msgpack.Marshal(m)
+	if _, err := decodeHello(b); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("hello without nonce: %v", err)
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	cases := []struct {
+		a0, a1, b0, b1, want uint16
+	}{
+		{1, 1, 1, 1, 1}, {1, 3, 2, 5, 3}, {2, 5, 1, 3, 3}, {1, 9, 4, 4, 4},
+		{1, 1, 2, 3, 0}, {3, 4, 1, 2, 0}, {0, 0, 0, 0, 0},
+	}
+	for _, c := range cases {
+		got, err := negotiate(c.a0, c.a1, c.b0, c.b1)
+		if c.want == 0 {
+			if !errors.Is(err, ErrVersionMismatch) {
+				t.Errorf("%v: %d, %v; want mismatch", c, got, err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("%v: %d, %v; want %d", c, got, err, c.want)
+		}
+	}
+}
+
+func TestProof(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{2}, 16)
+	hb, wb := []byte("hello"), []byte("welcome")
+	good := proofMAC(k1, labelAcceptor, hb, wb)
+	cases := []struct {
+		name string
+		key  []byte
+		mac  []byte
+		ok   bool
+	}{
+		{"no keys", nil, nil, true},
+		{"same key", k1, good, true},
+		{"wrong key", k2, good, false},
+		{"peer has none", k1, nil, false},
+		{"this side has none", nil, good, false},
+		{"other label", k1, proofMAC(k1, labelDialer, hb, wb), false},
+		{"other transcript", k1, proofMAC(k1, labelAcceptor, wb, hb), false},
+	}
+	for _, c := range cases {
+		err := checkProof(c.key, labelAcceptor, hb, wb, c.mac)
+		if c.ok != (err == nil) || (err != nil && !errors.Is(err, ErrAuth)) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	if proofMAC(nil, labelAcceptor, hb, wb) != nil {
+		t.Fatal("MAC without a key")
+	}
+}
