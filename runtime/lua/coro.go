@@ -55,12 +55,14 @@ const (
 type coro struct {
 	th    *glua.LState
 	fn    glua.LValue // run at the first resume, then nil
+	fresh bool        // not started, and the first resume's args begin with the function
 	kind  coroKind
 	state coState
 	nret  int   // results the Go function that yielded it expects; -1 all
 	below *coro // pcall: the coroutine that called pcall
 	saved []*coro
 	ud    *glua.LUserData // user handle (kindUser)
+	one   [1]*coro        // backing array of a one-coroutine chain
 }
 
 // outcome is how a chain stopped running.
@@ -77,17 +79,21 @@ const (
 // wrapper running it nested) with args.
 func (p *process) resume(from *glua.LState, co *coro, args []glua.LValue) (glua.ResumeState, error, []glua.LValue) {
 	var fn *glua.LFunction
-	if co.fn != nil {
-		if co.th == nil {
-			co.th = p.eng.thread(p)
-		}
+	switch {
+	case co.fresh:
+		co.fresh = false
+		fn = p.eng.lib.tramp
+	case co.fn != nil:
 		fn = p.eng.lib.tramp
 		args = append([]glua.LValue{co.fn}, args...)
 		co.fn = nil
-	} else if co.nret > len(args) {
+	case co.nret > len(args):
 		for len(args) < co.nret {
 			args = append(args, glua.LNil)
 		}
+	}
+	if fn != nil && co.th == nil {
+		co.th = p.eng.thread(p)
 	}
 	co.nret = -1
 	co.state = coActive

@@ -17,8 +17,9 @@ func pcallFn(L *glua.LState) int {
 	if L.GetTop() == 0 {
 		L.ArgError(1, "value expected")
 	}
-	co := &coro{fn: L.Get(1), kind: kindPcall, below: p.running, nret: -1}
-	return p.nested(L, []*coro{co}, args(L, 2), nil)
+	co := &coro{fresh: true, kind: kindPcall, below: p.running, nret: -1}
+	co.one[0] = co
+	return p.nested(L, co.one[:], args(L, 1), nil)
 }
 
 // args returns the arguments of the running Go function from index i on.

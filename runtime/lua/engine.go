@@ -28,6 +28,9 @@ type Source struct {
 	Imports map[string]string // require(alias) -> library entry id
 }
 
+// A Source must not be changed once handed to the engine: a reloaded entry
+// is a new Source.
+
 // Catalog gives the engine the entries it runs. The node implements it over
 // its YAML entries. Methods are called from worker goroutines concurrently.
 type Catalog interface {
@@ -108,8 +111,9 @@ type Engine struct {
 	protoMu sync.RWMutex
 	protos  map[string]compiled // entry id -> latest compiled source
 
-	drivers sync.Pool // *glua.LState used as the parent of resumed threads
-	threads sync.Pool // finished coroutine threads, reset for reuse
+	drivers sync.Pool    // *glua.LState used as the parent of resumed threads
+	states  sync.Pool    // clean states (no frames), for process roots and coroutines
+	global  *glua.Global // template of every process's Global (shared builtin metatables)
 
 	lib    *libs
 	term   *terminal
@@ -118,6 +122,7 @@ type Engine struct {
 
 // compiled is the cached prototype of one version of an entry.
 type compiled struct {
+	src   *Source // the Source it was compiled from (Sources are immutable)
 	hash  string
 	proto *glua.FunctionProto
 }
@@ -166,11 +171,14 @@ func New(cfg Config) (*Engine, error) {
 		return glua.NewState(glua.Options{SkipOpenLibs: true, RegistrySize: 256, RegistryMaxSize: 1 << 16, RegistryGrowStep: 256, CallStackSize: 8, MinimizeStackMemory: true})
 	}
 	e.term = newTerminal(cfg.Terminal)
+	tmpl := glua.NewState(e.opts)
+	e.global = tmpl.G
 	lib, err := newLibs(e)
 	if err != nil {
 		return nil, err
 	}
 	e.lib = lib
+	tmpl.SetMetatable(glua.LString(""), lib.strMeta)
 	return e, nil
 }
 
@@ -192,14 +200,17 @@ func (e *Engine) Behavior(entryID string, args []msg.Value) (proc.Behavior, erro
 // compile returns the prototype of src, from the cache when this version
 // was compiled before.
 func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
+	e.protoMu.RLock()
+	c, ok := e.protos[src.ID]
+	e.protoMu.RUnlock()
+	if ok && c.src == src {
+		return c.proto, nil // the very Source compiled last time: no hashing
+	}
 	hash := src.Hash
 	if hash == "" {
 		sum := sha256.Sum256(src.Code)
 		hash = hex.EncodeToString(sum[:])
 	}
-	e.protoMu.RLock()
-	c, ok := e.protos[src.ID]
-	e.protoMu.RUnlock()
 	if ok && c.hash == hash {
 		return c.proto, nil
 	}
@@ -215,61 +226,85 @@ func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCompile, src.ID, err)
 	}
+	noArgTable(proto)
 	e.protoMu.Lock()
 	// Only the latest version of an entry stays cached; processes running
 	// an older one hold their own reference to it.
-	e.protos[src.ID] = compiled{hash: hash, proto: proto}
+	e.protos[src.ID] = compiled{src: src, hash: hash, proto: proto}
 	e.protoMu.Unlock()
 	return proto, nil
 }
 
-// newState returns a process's main state: minimum options, and the
-// globals and registry tables NewState pre-sizes replaced by empty ones.
+// noArgTable clears the Lua 5.0 `arg` flag of vararg functions that do not
+// use `...` (every chunk): gopher-lua would build an `arg` table at each
+// call, 2 KiB a time, that Lua 5.1 code never reads.
+func noArgTable(p *glua.FunctionProto) {
+	p.IsVarArg &^= glua.VarArgNeedsArg
+	for _, c := range p.FunctionPrototypes {
+		noArgTable(c)
+	}
+}
+
+// newState returns a process's main state: a pooled or new state (minimum
+// options) with a Global of its own, whose globals and registry tables are
+// empty and sized for one key. NewState pre-sizes those two tables (~7 KiB,
+// measured) and they are never needed per process; every Global shares the
+// engine's builtin metatables (the locked string metatable), which only
+// this package writes (setmetatable accepts tables only).
 func (e *Engine) newState() *glua.LState {
-	L := glua.NewState(e.opts)
-	L.G.Global = L.CreateTable(0, 0)
-	L.G.Registry = L.CreateTable(0, 0)
-	L.Env = L.G.Global
+	L := e.getState()
+	g := new(glua.Global)
+	*g = *e.global
+	// A table's first string key makes gopher-lua allocate a map sized for
+	// 32 keys (~2 KiB) unless the table was created with a hash size: both
+	// tables get a few keys at most (cached library proxies, the lualib
+	// binding), so size them for one.
+	g.Global = L.CreateTable(0, 1)
+	g.Registry = L.CreateTable(0, 1)
 	// callR (every Go->Lua call: metamethods, sort comparators) runs the
 	// callee without a base frame while G.MainThread is unset, and then
 	// does not stop when the callee returns. Threads are only ever resumed
 	// here, so set it.
-	L.G.MainThread = L
-	L.G.CurrentThread = L
+	g.MainThread = L
+	g.CurrentThread = L
+	L.G = g
+	L.Env = g.Global
 	return L
 }
 
-// thread returns a coroutine thread for the process whose main state is
-// L, reusing a finished one when the pool has it.
-func (e *Engine) thread(p *process) *glua.LState {
-	var th *glua.LState
-	if v := e.threads.Get(); v != nil {
-		th = v.(*glua.LState)
-		th.Dead = false
-	} else {
-		// NewThread derives a cancelable child context from L's, which for
-		// a context that is not the standard library's starts a goroutine
-		// per thread; create the thread context-free and share p's.
-		ctx := p.L.RemoveContext()
-		th, _ = p.L.NewThread()
-		p.L.SetContext(ctx)
+// getState returns a clean state from the pool, or a new one.
+func (e *Engine) getState() *glua.LState {
+	if v := e.states.Get(); v != nil {
+		L := v.(*glua.LState)
+		L.Dead = false
+		return L
 	}
+	return glua.NewState(e.opts)
+}
+
+// thread returns a coroutine thread for process p.
+func (e *Engine) thread(p *process) *glua.LState {
+	th := e.getState()
 	th.G = p.L.G
 	th.Env = p.globals
 	th.SetContext(p)
 	return th
 }
 
-// release returns a thread that finished normally to the pool. A thread
-// that died with an error still has frames and is left to the collector.
+// release returns a state whose code will not run again to the pool,
+// resetting its frames if it has some; one that cannot be reset is closed.
 func (e *Engine) release(th *glua.LState) {
-	if th == nil || started(th) {
+	if th == nil || th.IsClosed() {
+		return
+	}
+	if started(th) && !reset(th) {
+		th.Close()
 		return
 	}
 	th.SetTop(0)
 	th.Parent = nil
-	th.G = nil
+	th.G = e.global
 	th.Env = nil
 	th.RemoveContext()
-	e.threads.Put(th)
+	e.states.Put(th)
 }

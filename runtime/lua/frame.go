@@ -32,14 +32,28 @@ type frame struct {
 	TailCall   int
 }
 
-// frameOffset is the offset of LState.currentFrame, found by reflection.
-var frameOffset = func() uintptr {
-	f, ok := reflect.TypeOf(glua.LState{}).FieldByName("currentFrame")
+// Offsets of unexported LState fields, found by reflection; checkLayout
+// verifies their types.
+var (
+	frameOffset   = fieldOffset("currentFrame")
+	uvcacheOffset = fieldOffset("uvcache")
+	stackField, _ = reflect.TypeOf(glua.LState{}).FieldByName("stack")
+)
+
+func fieldOffset(name string) uintptr {
+	f, ok := reflect.TypeOf(glua.LState{}).FieldByName(name)
 	if !ok {
 		return 0
 	}
 	return f.Offset
-}()
+}
+
+// frameStack is the method set of gopher-lua's call-frame stacks that
+// reset uses.
+type frameStack interface {
+	Clear()
+	IsEmpty() bool
+}
 
 // checkLayout reports whether frame and the offset of currentFrame match the
 // gopher-lua in the build.
@@ -58,7 +72,44 @@ func checkLayout() error {
 			return fmt.Errorf("%w: callFrame field %d is %s at %d", ErrLayout, i, r.Name, r.Offset)
 		}
 	}
+	uv, ok := reflect.TypeOf(glua.LState{}).FieldByName("uvcache")
+	if !ok || uv.Type != reflect.TypeOf((*glua.Upvalue)(nil)) {
+		return fmt.Errorf("%w: LState.uvcache", ErrLayout)
+	}
+	if stackField.Type == nil || stackField.Type.Kind() != reflect.Interface {
+		return fmt.Errorf("%w: LState.stack", ErrLayout)
+	}
+	L := glua.NewState(glua.Options{SkipOpenLibs: true, MinimizeStackMemory: true})
+	defer L.Close()
+	if _, ok := stackOf(L).(frameStack); !ok {
+		return fmt.Errorf("%w: LState.stack has no Clear", ErrLayout)
+	}
 	return nil
+}
+
+// stackOf returns L's call-frame stack.
+func stackOf(L *glua.LState) any {
+	return reflect.NewAt(stackField.Type, unsafe.Add(unsafe.Pointer(L), stackField.Offset)).Elem().Interface()
+}
+
+// reset clears the frames of a state whose code will never run again (a
+// killed process, a coroutine that raised), so the state can be reused. It
+// refuses, returning false, when an open upvalue still points into the
+// state's value stack: a closure that outlives the state could otherwise
+// read the next user's values.
+func reset(L *glua.LState) bool {
+	base := unsafe.Pointer(L)
+	if *(**glua.Upvalue)(unsafe.Add(base, uvcacheOffset)) != nil {
+		return false
+	}
+	cs, ok := stackOf(L).(frameStack)
+	if !ok {
+		return false
+	}
+	cs.Clear()
+	*(**frame)(unsafe.Add(base, frameOffset)) = nil
+	L.SetTop(0)
+	return true
 }
 
 // currentFrame returns the frame L is executing (a Go function's own frame

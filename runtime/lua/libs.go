@@ -195,11 +195,12 @@ func (l *libs) buildBase(B *glua.LState) {
 	g := B.G.Global
 	for _, name := range []string{
 		"assert", "error", "ipairs", "pairs", "next", "rawequal", "rawget", "rawset",
-		"select", "setmetatable", "getmetatable", "tonumber", "tostring", "type", "unpack", "_VERSION",
+		"select", "getmetatable", "tonumber", "tostring", "type", "unpack", "_VERSION",
 	} {
 		l.gindex.RawSetString(name, g.RawGetString(name))
 	}
 	l.gindex.RawSetString("print", B.NewFunction(luaPrint))
+	l.gindex.RawSetString("setmetatable", B.NewFunction(setMetatable))
 	l.gindex.RawSetString("require", B.NewFunction(luaRequire))
 }
 
@@ -232,6 +233,19 @@ func (l *libs) buildStdlib(B *glua.LState) {
 		co.RawSetString(name, B.NewFunction(fn))
 	}
 	l.addGlobal(B, "coroutine", co)
+}
+
+// setMetatable is Lua 5.1's setmetatable: tables only (gopher-lua's also
+// sets the metatable of a whole type, which the engine shares).
+func setMetatable(L *glua.LState) int {
+	t := L.CheckTable(1)
+	L.CheckTypes(2, glua.LTNil, glua.LTTable)
+	if mt, ok := t.Metatable.(*glua.LTable); ok && mt.RawGetString("__metatable") != glua.LNil {
+		L.RaiseError("cannot change a protected metatable")
+	}
+	t.Metatable = L.Get(2)
+	L.SetTop(1)
+	return 1
 }
 
 // addGlobal registers an always-global library.
@@ -294,7 +308,6 @@ func userMeta(B *glua.LState, name string, meta map[string]glua.LGFunction) *glu
 // libraries, the locked string metatable, the lualib binding.
 func (l *libs) sandbox(p *process) {
 	p.globals.Metatable = l.gmeta
-	p.L.SetMetatable(glua.LString(""), l.strMeta)
 	l.lib.Bind(p.L, p)
 }
 

@@ -148,6 +148,7 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 	p.env = env
 	defer func() {
 		if r := recover(); r != nil {
+			p.L = nil // in an unknown state: neither pooled nor touched again
 			st, res = proc.StatusDone, proc.Result{Err: proc.Panic(r)}
 			p.finish(res)
 		}
@@ -234,7 +235,7 @@ func (p *process) release() {
 		p.box.dropWaiters()
 	}
 	if p.L != nil {
-		p.L.Close()
+		p.eng.release(p.L)
 		p.L = nil
 	}
 	p.globals = nil
@@ -273,10 +274,17 @@ func (p *process) ready(t *task, args []glua.LValue) {
 	}
 }
 
+// requeue puts t back at the head of the run queue.
 func (p *process) requeue(t *task) {
 	t.queued = true
-	p.rqHead--
-	p.runq[p.rqHead] = t
+	if p.rqHead > 0 {
+		p.rqHead--
+		p.runq[p.rqHead] = t
+		return
+	}
+	p.runq = append(p.runq, nil)
+	copy(p.runq[1:], p.runq)
+	p.runq[0] = t
 }
 
 // next pops the next runnable task.
