@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"strings"
+
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -56,6 +58,7 @@ type coro struct {
 	th    *glua.LState
 	fn    glua.LValue // run at the first resume, then nil
 	fresh bool        // not started, and the first resume's args begin with the function
+	gofn  bool        // the function run is a Go function
 	kind  coroKind
 	state coState
 	nret  int   // results the Go function that yielded it expects; -1 all
@@ -83,8 +86,10 @@ func (p *process) resume(from *glua.LState, co *coro, args []glua.LValue) (glua.
 	case co.fresh:
 		co.fresh = false
 		fn = p.eng.lib.tramp
+		co.gofn = isGo(args[0])
 	case co.fn != nil:
 		fn = p.eng.lib.tramp
+		co.gofn = isGo(co.fn)
 		args = append([]glua.LValue{co.fn}, args...)
 		co.fn = nil
 	case co.nret > len(args):
@@ -124,7 +129,7 @@ func (p *process) run(from *glua.LState, chain []*coro, args []glua.LValue) ([]*
 			chain = chain[:len(chain)-1]
 			args = withStatus(glua.LTrue, vals)
 		case glua.ResumeError:
-			ev := errorValue(err)
+			ev := p.errorValue(err, top)
 			p.retire(top)
 			if len(chain) == 1 || p.stopping() {
 				return chain, outError, []glua.LValue{ev}
@@ -132,7 +137,7 @@ func (p *process) run(from *glua.LState, chain []*coro, args []glua.LValue) ([]*
 			chain = chain[:len(chain)-1]
 			args = []glua.LValue{glua.LFalse, ev}
 		default: // yield
-			top.nret = p.nret
+			top.nret, p.nret = p.nret, -1
 			if p.pending != nil {
 				chain = append(chain, p.pending...)
 				p.pending = nil
@@ -156,6 +161,11 @@ func (p *process) run(from *glua.LState, chain []*coro, args []glua.LValue) ([]*
 			args = withStatus(glua.LTrue, vals)
 		}
 	}
+}
+
+func isGo(v glua.LValue) bool {
+	f, ok := v.(*glua.LFunction)
+	return ok && f.IsG
 }
 
 // retire marks a coroutine whose thread returned or raised as dead and
@@ -268,12 +278,18 @@ func (p *process) syncWait(L *glua.LState) []glua.LValue {
 	return args
 }
 
-// errorValue returns the Lua value a thread raised.
-func errorValue(err error) glua.LValue {
-	if ae, ok := err.(*glua.ApiError); ok && ae.Object != nil {
-		return ae.Object
+// errorValue returns the Lua value co's thread raised. A Go function the
+// trampoline called directly (pcall(error, "x")) reports the trampoline's
+// position, which Lua code has no use for: it is removed.
+func (p *process) errorValue(err error, co *coro) glua.LValue {
+	ae, ok := err.(*glua.ApiError)
+	if !ok || ae.Object == nil {
+		return glua.LString(err.Error())
 	}
-	return glua.LString(err.Error())
+	if s, ok := ae.Object.(glua.LString); ok && co.gofn {
+		return glua.LString(strings.TrimPrefix(string(s), p.eng.lib.trampWhere))
+	}
+	return ae.Object
 }
 
 // withStatus turns counted values (n, v1..vn) into (status, v1..vn).

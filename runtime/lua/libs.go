@@ -33,6 +33,7 @@ type libs struct {
 	coMeta, chanMeta, caseMeta, msgMeta, timerMeta, tickerMeta, spawnerMeta *glua.LTable
 
 	tramp, boot *glua.LFunction
+	trampWhere  string // position prefix of an error raised by a Go function the trampoline called
 	wrapProto   *glua.FunctionProto
 	wrapUV      map[string]*glua.Upvalue // shared upvalues of wrap closures
 }
@@ -127,6 +128,7 @@ func (l *libs) buildHelpers(B *glua.LState) error {
 	m := B.Get(-1).(*glua.LTable)
 	B.Pop(1)
 	l.tramp = m.RawGetString("tramp").(*glua.LFunction)
+	l.trampWhere = fmt.Sprintf("%s:%d: ", l.tramp.Proto.SourceName, l.tramp.Proto.LineDefined)
 	l.boot = m.RawGetString("boot").(*glua.LFunction)
 	wrap := m.RawGetString("wrap").(*glua.LFunction)
 	l.wrapProto = wrap.Proto
@@ -194,13 +196,14 @@ func raiseCheck(L *glua.LState) int {
 func (l *libs) buildBase(B *glua.LState) {
 	g := B.G.Global
 	for _, name := range []string{
-		"assert", "error", "ipairs", "pairs", "next", "rawequal", "rawget", "rawset",
+		"error", "ipairs", "pairs", "next", "rawequal", "rawget", "rawset",
 		"select", "getmetatable", "tonumber", "tostring", "type", "unpack", "_VERSION",
 	} {
 		l.gindex.RawSetString(name, g.RawGetString(name))
 	}
 	l.gindex.RawSetString("print", B.NewFunction(luaPrint))
 	l.gindex.RawSetString("setmetatable", B.NewFunction(setMetatable))
+	l.gindex.RawSetString("assert", B.NewFunction(luaAssert))
 	l.gindex.RawSetString("require", B.NewFunction(luaRequire))
 }
 
@@ -246,6 +249,24 @@ func setMetatable(L *glua.LState) int {
 	t.Metatable = L.Get(2)
 	L.SetTop(1)
 	return 1
+}
+
+// luaAssert is assert: a failing assert raises its message; an error
+// object (or any non-string value) is raised as is, so
+// assert(process.registry.register(...)) raises the error object.
+func luaAssert(L *glua.LState) int {
+	if L.ToBool(1) {
+		return L.GetTop()
+	}
+	switch m := L.Get(2).(type) {
+	case *glua.LNilType:
+		L.RaiseError("assertion failed!")
+	case glua.LString:
+		L.RaiseError("%s", string(m))
+	default:
+		L.Error(m, 0)
+	}
+	return 0
 }
 
 // addGlobal registers an always-global library.

@@ -27,6 +27,16 @@ func TestPresentGlobals(t *testing.T) {
 end}`, `[0, "none", "Lua 5.1", true, "ABC", true, 3, "integer", "float", "wippy", "function"]`)
 }
 
+func TestAssert(t *testing.T) {
+	expect(t, `return {main = function()
+  local a, b = assert(1, "m")
+  local ok1, e1 = pcall(assert, false)
+  local ok2, e2 = pcall(assert, nil, "custom")
+  local ok3, e3 = pcall(assert, nil, errors.new{message = "obj", kind = errors.INVALID})
+  return {a, b, e1, e2, e3:kind(), e3:message(), pcall(setmetatable, 1, {})}
+end}`, `[1, "m", "assertion failed!", "custom", "INVALID", "obj", false, "bad argument #1 to f (table expected, got number)"]`)
+}
+
 func TestLibrariesReadOnly(t *testing.T) {
 	expect(t, `return {main = function()
   local function fails(f) local ok, e = pcall(f); return not ok and string.find(e, "read%-only") ~= nil end
