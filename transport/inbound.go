@@ -274,13 +274,14 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 	from := Peer{Name: p.name, Boot: p.s.peerBoot}
 	var dups, drops uint64
 	var unknown StreamType
+	var gap error // frames before a gap are delivered, then the connection ends
 	for _, f := range batch {
-		p.s.recvBytes += uint64(len(f.body))
 		deliver, err := p.s.receive(f.seq)
 		if err != nil {
-			p.mu.Unlock()
-			return 0, inline, err
+			gap = err
+			break
 		}
+		p.s.recvBytes += uint64(len(f.body))
 		switch {
 		case !deliver:
 			dups++
@@ -322,7 +323,7 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 			return 0, inline, ErrClosed
 		}
 	}
-	return unknown, inline, nil
+	return unknown, inline, gap
 }
 
 // Acks are delayed a little so that a trickle of frames (a request and
