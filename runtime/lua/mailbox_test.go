@@ -174,3 +174,22 @@ end}`)
 		t.Fatalf("spawns = %+v", s)
 	}
 }
+
+// Messages of a topic that arrived before process.listen(topic) move to
+// the listen channel, in order; the others stay in the inbox.
+func TestListenTakesUnread(t *testing.T) {
+	h := newHarness(t)
+	h.cat.add("t:main", `return {main = function()
+  process.inbox():send("local value")
+  local a = process.listen("a")
+  local b = process.listen("b", {message = true})
+  local inbox = process.inbox()
+  return {(a:receive()), (a:receive()), b:receive():payload():data(), inbox:receive():topic(), (inbox:receive())}
+end}`)
+	h.start("t:main")
+	h.deliver(msgDelivery("a", msg.Int(1)), msgDelivery("c", msg.Nil), msgDelivery("b", msg.Int(3)), msgDelivery("a", msg.Int(2)))
+	res := h.finish()
+	if res.Err != nil || res.Value.String() != `[1, 2, 3, "c", "local value"]` {
+		t.Fatalf("got %v %v", res.Value, res.Err)
+	}
+}

@@ -242,8 +242,41 @@ func procListen(L *glua.LState) int {
 	}
 	l := &listen{ch: p.boxChannel(), message: message}
 	b.listens[topic] = l
+	p.moveUnread(topic, l)
 	L.Push(l.ch.ud)
 	return 1
+}
+
+// moveUnread moves the messages of topic still unread in the inbox to a new
+// listen channel: a message that arrived before its listen (e.g. in the
+// batch of the process's first Step, routed before main ran) goes where
+// the process now wants it, in order.
+func (p *process) moveUnread(topic string, l *listen) {
+	in := p.box.inbox
+	if in == nil || in.len() == 0 {
+		return
+	}
+	keep := in.q[:in.head]
+	for _, v := range in.q[in.head:] {
+		var m *message
+		if ud, ok := v.(*glua.LUserData); ok {
+			m, _ = ud.Value.(*message)
+		}
+		if m == nil || m.topic != topic {
+			keep = append(keep, v)
+			continue
+		}
+		if l.message {
+			p.deliver(l.ch, v)
+		} else {
+			p.deliver(l.ch, p.toLua(m.payload))
+		}
+	}
+	clear(in.q[len(keep):])
+	in.q = keep
+	if in.head == len(in.q) {
+		in.q, in.head = in.q[:0], 0
+	}
 }
 
 func procUnlisten(L *glua.LState) int {
