@@ -51,6 +51,9 @@ type process struct {
 	require map[string]glua.LValue // loaded modules and imports
 	proxies map[*glua.LTable]*glua.LTable
 
+	lastPIDStr string // parsePID's one-entry cache
+	lastPID    pid.PID
+
 	upgrade   *upgradeReq
 	gen       int // upgrades so far
 	trapLinks bool

@@ -33,15 +33,26 @@ func invalidf(format string, args ...any) *proc.Error {
 	return proc.Errorf(proc.KindInvalid, msg.False, format, args...)
 }
 
+// parsePID parses a PID string, remembering the last one: a process
+// usually sends to the same few peers, and parsing (which checks the
+// canonical form) costs more than the rest of a send.
+func (p *process) parsePID(s string) (pid.PID, error) {
+	if s == p.lastPIDStr && s != "" {
+		return p.lastPID, nil
+	}
+	id, err := pid.Parse(s)
+	if err != nil {
+		return pid.PID{}, invalidf("bad pid %q", s)
+	}
+	p.lastPIDStr, p.lastPID = s, id
+	return id, nil
+}
+
 // resolve turns a dest argument (a PID string or a registered name) into a
 // PID.
 func (p *process) resolve(dest string) (pid.PID, error) {
 	if strings.HasPrefix(dest, "{") {
-		id, err := pid.Parse(dest)
-		if err != nil {
-			return pid.PID{}, invalidf("bad pid %q", dest)
-		}
-		return id, nil
+		return p.parsePID(dest)
 	}
 	if dest == "" {
 		return pid.PID{}, invalidf("empty destination")
@@ -116,9 +127,9 @@ func procSend(L *glua.LState) int {
 		return fail(L, glua.LNil, err)
 	}
 	if strings.HasPrefix(dest, "{") {
-		to, perr := pid.Parse(dest)
+		to, perr := p.parsePID(dest)
 		if perr != nil {
-			return fail(L, glua.LNil, invalidf("bad pid %q", dest))
+			return fail(L, glua.LNil, perr)
 		}
 		err = p.env.Send(to, topic, payload)
 	} else {
