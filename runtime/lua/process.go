@@ -49,7 +49,6 @@ type process struct {
 	box     *mailbox // routes of the mailbox; kept across upgrades
 	timers  map[proc.TimerID]*timerRec
 	require map[string]glua.LValue // loaded modules and imports
-	proxies map[*glua.LTable]*glua.LTable
 
 	lastPIDStr string // parsePID's one-entry cache
 	lastPID    pid.PID
@@ -210,12 +209,12 @@ func (p *process) start(proto *glua.FunctionProto, args []msg.Value) error {
 	p.L.SetContext(p)
 	p.eng.lib.sandbox(p)
 	chunk := p.L.NewFunctionFromProto(proto)
-	vals := make([]glua.LValue, 0, len(args)+2)
-	vals = append(vals, chunk, glua.LString(p.src.Method))
+	vals := make([]glua.LValue, 0, len(args)+3)
+	vals = append(vals, p.eng.lib.boot, chunk, glua.LString(p.src.Method))
 	for _, a := range args {
 		vals = append(vals, p.toLua(a))
 	}
-	root := &coro{th: p.L, fn: p.eng.lib.boot, kind: kindRoot, nret: -1}
+	root := &coro{th: p.L, fresh: true, kind: kindRoot, nret: -1}
 	p.main = &task{stack: []*coro{root}}
 	p.ready(p.main, vals)
 	return nil
@@ -233,7 +232,6 @@ func (p *process) release() {
 	p.main, p.cur, p.running, p.pending = nil, nil, nil, nil
 	p.timers = nil
 	p.require = nil
-	p.proxies = nil
 	if p.box != nil {
 		p.box.dropWaiters()
 	}
