@@ -77,8 +77,13 @@ func TestLocalOverflowAndSteal(t *testing.T) {
 	if ran.Load() != n {
 		t.Fatalf("ran %d of %d", ran.Load(), n)
 	}
-	if st := s.Stats(); st.Executed != n+1 {
-		t.Fatalf("executed %d, want %d", st.Executed, n+1)
+	// Executed is counted after a task returns: poll with a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Executed != n+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("executed %d, want %d", s.Stats().Executed, n+1)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -141,6 +141,9 @@ type M struct {
 	since atomic.Int64 // when the current task started; 0 between tasks
 	rnd   *rand.Rand
 	timer *time.Timer
+	// Local is free for the tasks run on this goroutine (a reusable batch
+	// buffer): only one task runs on a goroutine at a time.
+	Local any
 }
 
 // Worker is what a running task sees of the worker running it.

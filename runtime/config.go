@@ -1,0 +1,102 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// ErrConfig wraps every configuration problem.
+var ErrConfig = errors.New("runtime: invalid config")
+
+// HostConfig is one process host.
+type HostConfig struct {
+	// ID is the host's entry id, e.g. "app:processes".
+	ID string
+	// MaxProcesses bounds live processes on the host; 0 = no limit. A full
+	// host refuses spawns with a retryable UNAVAILABLE.
+	MaxProcesses int
+	// MaxMailbox bounds each process's mailbox; 0 = no limit. A full mailbox
+	// refuses local sends with a retryable UNAVAILABLE.
+	MaxMailbox int
+	// CancelTimeout terminates a cancelled process that has not ended after
+	// this long; 0 = never.
+	CancelTimeout time.Duration
+}
+
+// Catalog creates behaviours for entry ids (Lua entries, Go-native ones).
+type Catalog interface {
+	// Behavior returns a new behaviour for entry started with args, or an
+	// error (NOT_FOUND for an unknown entry).
+	Behavior(entry string, args []msg.Value) (proc.Behavior, error)
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// Node is this node's name; it is the node part of every local PID.
+	Node string
+	// Workers is the number of scheduler workers; 0 = GOMAXPROCS.
+	Workers int
+	// LocalQueueSize is each worker's run-queue capacity; 0 = 256.
+	LocalQueueSize int
+	// Slice is how long a process may hold a worker before the rest of that
+	// worker's queue moves to a new worker goroutine; 0 = 10ms.
+	Slice time.Duration
+	// Budget is the most deliveries a process handles in one turn before it
+	// goes to the back of the queue; 0 = 128. Larger: faster draining of a
+	// busy mailbox; smaller: fairer.
+	Budget int
+	// Hosts are the process hosts. At least one; the first is the default.
+	Hosts []HostConfig
+	// Catalog resolves entry ids for Spawn; nil allows only spawning a
+	// Behavior directly.
+	Catalog Catalog
+	// Router carries traffic to other nodes; nil = standalone.
+	Router Router
+	// Names is the cluster-wide name service; nil = standalone.
+	Names NameService
+	// SeqStart is the first PID sequence number; 0 draws it from the boot
+	// time (milliseconds << 20), so a restarted node never reuses a PID.
+	SeqStart uint64
+	// Logger receives runtime logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a config with one host, "app:processes".
+func DefaultConfig() Config {
+	return Config{Node: "local", Budget: 128, Hosts: []HostConfig{{ID: "app:processes"}}}
+}
+
+// Validate checks c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Node == "" {
+		errs = append(errs, errors.New("node name is empty"))
+	}
+	if c.Workers < 0 || c.LocalQueueSize < 0 || c.Slice < 0 || c.Budget < 0 {
+		errs = append(errs, errors.New("workers, queue size, slice and budget must not be negative"))
+	}
+	if len(c.Hosts) == 0 {
+		errs = append(errs, errors.New("no hosts"))
+	}
+	seen := map[string]bool{}
+	for _, h := range c.Hosts {
+		switch {
+		case h.ID == "":
+			errs = append(errs, errors.New("host with an empty id"))
+		case seen[h.ID]:
+			errs = append(errs, fmt.Errorf("host %s defined twice", h.ID))
+		case h.MaxProcesses < 0 || h.MaxMailbox < 0 || h.CancelTimeout < 0:
+			errs = append(errs, fmt.Errorf("host %s: negative limit", h.ID))
+		}
+		seen[h.ID] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+// Package runtime is wippyd's single-node actor runtime: processes with
+// mailboxes, a work-stealing scheduler, links and monitors, a local name
+// registry and the seams the cluster plugs into.
+//
+// A Runtime owns a process table and a scheduler. Spawn allocates a process,
+// registers it in the table and enqueues it — nothing more, so spawning is
+// cheap. A process runs in turns: a worker takes it from a run queue, drains
+// up to Config.Budget deliveries from its mailbox and calls its
+// proc.Behavior's Step; the behaviour returns whether it yields, waits or is
+// done. A waiting process holds no goroutine and no worker.
+//
+// Signals follow Erlang's model. Everything one process does to another —
+// a message, an EXIT to a monitor, a link failure, a cancel — is applied by
+// the sender's goroutine directly into the target's mailbox or state, so
+// order per (sender, receiver) is kept, and an EXIT is always enqueued after
+// every message the exiting process sent to that receiver. Messages and
+// EXIT/LINK_DOWN notifications share the ordered lane of the mailbox;
+// CANCEL, timers and wake-ups use the system lane, read first. Terminate and
+// a linked failure of a process that does not trap links do not queue at
+// all: they mark the process killed and wake it, and its next turn ends it.
+//
+// Seams (DESIGN.md section 1): a Router carries envelopes for PIDs of other
+// nodes (the standalone router answers ErrNoRoute, which links and monitors
+// see as noconnection); Deliver and NodeDown hand the cluster's inbound
+// traffic and failures in; a NameService keeps cluster-wide names. The
+// runtime never imports the cluster.
+//
+// Invariants: a process is enqueued only by whoever moved its state from
+// idle or blocked to ready (a CAS), so exactly one worker runs it at a time
+// and its Behavior needs no locks. Relations (links, monitors, names) of a
+// process are guarded by its mutex and are torn down once, when it ends.
+package runtime

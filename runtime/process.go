@@ -1,0 +1,302 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime/mailbox"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/sched"
+)
+
+// process is one live process. Fields marked "runner" are touched only by
+// the goroutine running its turn; "mu" fields by holders of mu.
+type process struct {
+	sched.Task
+	rt    *Runtime
+	pid   pid.PID
+	host  *host
+	entry string
+	state atomic.Uint32
+	trap  atomic.Bool
+	kill  atomic.Pointer[proc.Error]
+	mbox  mailbox.Mailbox[proc.Delivery]
+
+	intr     proc.Interrupter              // set at spawn, immutable
+	beh      proc.Behavior                 // runner
+	w        *sched.Worker                 // runner: the worker of the current turn
+	timerSeq uint64                        // runner
+	timers   map[proc.TimerID]*sched.Timer // runner
+
+	mu   sync.Mutex
+	dead bool       // mu
+	rel  *relations // mu; nil until the first relation
+}
+
+// relations are a process's links, monitors and names.
+type relations struct {
+	links       map[pid.PID]struct{} // linked both ways
+	monitoredBy map[pid.PID]struct{} // processes that get our EXIT
+	monitoring  map[pid.PID]struct{} // processes whose EXIT we expect
+	names       []string
+}
+
+func (p *process) relations() *relations {
+	if p.rel == nil {
+		p.rel = &relations{}
+	}
+	return p.rel
+}
+
+func addTo(m *map[pid.PID]struct{}, k pid.PID) {
+	if *m == nil {
+		*m = make(map[pid.PID]struct{}, 1)
+	}
+	(*m)[k] = struct{}{}
+}
+
+// batchBuf is the reusable per-goroutine batch buffer kept in Worker.Local.
+type batchBuf struct{ b []proc.Delivery }
+
+// Run is one turn of the process.
+func (p *process) Run(w *sched.Worker) {
+	if !p.state.CompareAndSwap(uint32(proc.Ready), uint32(proc.Running)) {
+		panic("runtime: process run while not ready: " + proc.State(p.state.Load()).String())
+	}
+	p.w = w
+	if k := p.kill.Load(); k != nil {
+		p.finish(proc.Result{Err: k}, true)
+		return
+	}
+	buf, _ := w.Local.(*batchBuf)
+	if buf == nil {
+		buf = &batchBuf{}
+		w.Local = buf
+	}
+	batch := p.filter(p.mbox.Drain(buf.b[:0], p.rt.cfg.Budget))
+	st, res := p.step(batch)
+	clear(batch)
+	buf.b = batch[:0]
+	if cap(buf.b) > 4*p.rt.cfg.Budget {
+		buf.b = nil
+	}
+	if st == proc.StatusDone {
+		p.finish(res, false)
+		return
+	}
+	if k := p.kill.Load(); k != nil {
+		p.finish(proc.Result{Err: k}, true)
+		return
+	}
+	p.w = nil
+	if st == proc.StatusYield || p.mbox.Len() > 0 {
+		p.state.Store(uint32(proc.Ready))
+		w.Yield(&p.Task)
+		return
+	}
+	wait := proc.Idle
+	if st == proc.StatusBlock {
+		wait = proc.Blocked
+	}
+	p.state.Store(uint32(wait))
+	// A sender that pushed after our drain saw us running and did not
+	// wake us: look again now that the state says we wait.
+	if p.mbox.Len() > 0 || p.kill.Load() != nil {
+		if p.state.CompareAndSwap(uint32(wait), uint32(proc.Ready)) {
+			w.Yield(&p.Task)
+		}
+	}
+}
+
+// step calls the behaviour, turning a panic into an exit.
+func (p *process) step(batch []proc.Delivery) (st proc.Status, res proc.Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.rt.log.Error("runtime: process panicked", "pid", p.pid.String(), "panic", r)
+			st, res = proc.StatusDone, proc.Result{Err: proc.Panic(r)}
+		}
+	}()
+	return p.beh.Step(p, batch)
+}
+
+// filter drops stale timer deliveries and EXITs of monitors since removed.
+func (p *process) filter(batch []proc.Delivery) []proc.Delivery {
+	out := batch[:0]
+	for _, d := range batch {
+		switch d.Kind {
+		case proc.DeliveryTimer:
+			id, _ := d.Payload.AsInt()
+			if _, ok := p.timers[proc.TimerID(id)]; !ok {
+				continue
+			}
+			delete(p.timers, proc.TimerID(id))
+		case proc.DeliveryExit:
+			p.mu.Lock()
+			ok := false
+			if p.rel != nil {
+				if _, ok = p.rel.monitoring[d.From]; ok {
+					delete(p.rel.monitoring, d.From)
+				}
+			}
+			p.mu.Unlock()
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	clear(batch[len(out):])
+	return out
+}
+
+// finish ends the process on its runner: it leaves the table, releases its
+// names, and tells linked and monitoring processes.
+func (p *process) finish(res proc.Result, killed bool) {
+	rt := p.rt
+	p.state.Store(uint32(proc.Complete))
+	p.mu.Lock()
+	p.dead = true
+	rel := p.rel
+	p.rel = nil
+	p.mu.Unlock()
+	if rest := p.mbox.Close(); len(rest) > 0 {
+		rt.counters.drop(slotOf(p.w), DropUnread, uint64(len(rest)))
+	}
+	rt.procs.del(p.pid.Seq)
+	p.host.count.Add(-1)
+	for _, t := range p.timers {
+		t.Stop()
+	}
+	p.timers = nil
+	if killed {
+		p.beh.Kill(res.Err)
+	}
+	p.beh = nil
+	if res.Err != nil && res.Value.Kind() != msg.KindNil {
+		res.Value = msg.Nil
+	}
+	var exitErr *proc.Error
+	if res.Err != nil {
+		exitErr = proc.AsError(res.Err)
+	}
+	if rel != nil {
+		rt.releaseNames(p, rel.names)
+		rt.notifyExit(p, rel, res.Value, exitErr)
+	}
+	if rt.cfg.Names != nil {
+		rt.cfg.Names.ReleasePID(p.pid)
+	}
+	rt.counters.exit(slotOf(p.w), res.Err)
+	p.w = nil
+	select {
+	case rt.exited <- struct{}{}:
+	default:
+	}
+}
+
+// --- proc.Env ---
+
+var _ proc.Env = (*process)(nil)
+
+func (p *process) Self() pid.PID  { return p.pid }
+func (p *process) Now() time.Time { return time.Now() }
+func (p *process) Killed() bool   { return p.kill.Load() != nil }
+
+func (p *process) Send(to pid.PID, topic string, payload msg.Value) error {
+	return p.rt.send(p.w, p.pid, to, topic, payload)
+}
+
+func (p *process) SendName(name, topic string, payload msg.Value) error {
+	to, err := p.rt.resolve(name)
+	if err != nil {
+		return err
+	}
+	return p.rt.send(p.w, p.pid, to, topic, payload)
+}
+
+func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req) }
+
+func (p *process) Link(to pid.PID) error {
+	p.rt.link(p, to)
+	return nil
+}
+
+func (p *process) Unlink(to pid.PID) error {
+	p.rt.unlink(p, to)
+	return nil
+}
+
+func (p *process) Monitor(to pid.PID) error {
+	p.rt.monitor(p, to)
+	return nil
+}
+
+func (p *process) Unmonitor(to pid.PID) error {
+	p.rt.unmonitor(p, to)
+	return nil
+}
+
+func (p *process) Terminate(to pid.PID) error { return p.rt.terminate(p.pid, to, p.w) }
+
+func (p *process) Cancel(to pid.PID, reason string) error {
+	return p.rt.cancel(p.pid, to, reason, p.w)
+}
+
+func (p *process) TrapLinks(on bool) { p.trap.Store(on) }
+
+func (p *process) Register(name string, target pid.PID) error {
+	if target.IsZero() {
+		target = p.pid
+	}
+	return p.rt.Register(name, target)
+}
+
+func (p *process) Unregister(name string) error { return p.rt.unregisterLocal(name) }
+
+func (p *process) Lookup(name string) (pid.PID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return p.rt.Lookup(ctx, name)
+}
+
+func (p *process) StartTimer(d time.Duration) proc.TimerID {
+	p.timerSeq++
+	id := proc.TimerID(p.timerSeq)
+	var t *sched.Timer
+	if p.w != nil {
+		t = p.w.AddTimer(d, p, uint64(id))
+	} else {
+		t = p.rt.sched.AddTimer(d, p, uint64(id))
+	}
+	if p.timers == nil {
+		p.timers = make(map[proc.TimerID]*sched.Timer, 1)
+	}
+	p.timers[id] = t
+	return id
+}
+
+func (p *process) StopTimer(id proc.TimerID) bool {
+	t, ok := p.timers[id]
+	if !ok {
+		return false
+	}
+	delete(p.timers, id)
+	return t.Stop()
+}
+
+// Fire delivers a timer expiry (sched.TimerTarget).
+func (p *process) Fire(w *sched.Worker, arg uint64) {
+	p.rt.pushSystem(w, p, proc.Delivery{Kind: proc.DeliveryTimer, Payload: msg.Int(int64(arg))})
+}
+
+func (p *process) Blocking(f func()) {
+	if p.w == nil {
+		f()
+		return
+	}
+	p.w.Blocking(f)
+}

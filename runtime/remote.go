@@ -1,0 +1,140 @@
+package runtime
+
+import (
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// indexRemote records that local p has a relation with a process of node,
+// so NodeDown can find it without scanning every process.
+func (rt *Runtime) indexRemote(node string, p *process) {
+	rt.remoteMu.Lock()
+	m := rt.remote[node]
+	if m == nil {
+		m = make(map[*process]struct{})
+		rt.remote[node] = m
+	}
+	m[p] = struct{}{}
+	rt.remoteMu.Unlock()
+}
+
+// unindexRemote forgets an ended process.
+func (rt *Runtime) unindexRemote(p *process, rel *relations) {
+	nodes := map[string]struct{}{}
+	for _, set := range []map[pid.PID]struct{}{rel.links, rel.monitoredBy, rel.monitoring} {
+		for o := range set {
+			if !rt.isLocal(o) {
+				nodes[o.Node] = struct{}{}
+			}
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	rt.remoteMu.Lock()
+	for n := range nodes {
+		if m := rt.remote[n]; m != nil {
+			delete(m, p)
+			if len(m) == 0 {
+				delete(rt.remote, n)
+			}
+		}
+	}
+	rt.remoteMu.Unlock()
+}
+
+// Deliver hands in a signal from another node for a local process. The
+// cluster calls it in the order the signals were sent by each sender.
+func (rt *Runtime) Deliver(e *Envelope) {
+	to := rt.local(e.To)
+	switch e.Kind {
+	case SigMessage:
+		if to == nil {
+			rt.counters.drop(0, DropNoProcess, 1)
+			return
+		}
+		_ = rt.push(nil, to, proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+	case SigExit:
+		if to != nil {
+			_ = rt.push(nil, to, proc.Delivery{Kind: proc.DeliveryExit, From: e.From, Payload: e.Payload, Err: errOrNil(e.Err)}, true)
+		}
+	case SigLinkExit:
+		rt.linkExit(nil, e.To, e.From, e.Err, false)
+	case SigLink:
+		if to == nil || !rt.addRemoteRelation(to, e.From, false) {
+			_ = rt.router.Route(&Envelope{Kind: SigLinkExit, From: e.To, To: e.From, Err: proc.ErrNoProcess})
+		}
+	case SigUnlink:
+		if to != nil {
+			to.mu.Lock()
+			if to.rel != nil {
+				delete(to.rel.links, e.From)
+			}
+			to.mu.Unlock()
+		}
+	case SigMonitor:
+		if to == nil || !rt.addRemoteRelation(to, e.From, true) {
+			_ = rt.router.Route(&Envelope{Kind: SigExit, From: e.To, To: e.From, Err: proc.ErrNoProcess})
+		}
+	case SigDemonitor:
+		if to != nil {
+			to.mu.Lock()
+			if to.rel != nil {
+				delete(to.rel.monitoredBy, e.From)
+			}
+			to.mu.Unlock()
+		}
+	case SigCancel:
+		reason, _ := e.Payload.AsString()
+		_ = rt.cancel(e.From, e.To, reason, nil)
+	case SigTerminate:
+		_ = rt.terminate(e.From, e.To, nil)
+	}
+}
+
+// NodeDown tells the runtime that node is unreachable for good (declared
+// dead or left, or its session abandoned): every local link and monitor to
+// a process on it fires once with noconnection, and relations that
+// processes of that node held on local ones are dropped.
+func (rt *Runtime) NodeDown(node string) {
+	if node == rt.cfg.Node {
+		return
+	}
+	rt.remoteMu.Lock()
+	affected := rt.remote[node]
+	delete(rt.remote, node)
+	rt.remoteMu.Unlock()
+	for p := range affected {
+		var links, monitors []pid.PID
+		p.mu.Lock()
+		if p.rel != nil && !p.dead {
+			for o := range p.rel.links {
+				if o.Node == node {
+					links = append(links, o)
+				}
+			}
+			for o := range p.rel.monitoring {
+				if o.Node == node {
+					monitors = append(monitors, o)
+				}
+			}
+			for o := range p.rel.monitoredBy {
+				if o.Node == node {
+					delete(p.rel.monitoredBy, o)
+				}
+			}
+		}
+		p.mu.Unlock()
+		for _, o := range monitors {
+			// The monitoring entry stays until the EXIT is read (filter).
+			_ = rt.push(nil, p, proc.Delivery{Kind: proc.DeliveryExit, From: o, Payload: msg.Nil, Err: proc.ErrNoConnection}, true)
+		}
+		for _, o := range links {
+			rt.linkExit(nil, p.pid, o, proc.ErrNoConnection, false)
+		}
+	}
+	if rt.cfg.Names != nil {
+		rt.cfg.Names.ReleaseNode(node)
+	}
+}

@@ -1,0 +1,478 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime/mailbox"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/sched"
+)
+
+// host is one process host at run time.
+type host struct {
+	cfg    HostConfig
+	count  atomic.Int64
+	spawns counter
+}
+
+// Runtime is one node's process runtime.
+type Runtime struct {
+	cfg    Config
+	log    *slog.Logger
+	sched  *sched.Scheduler
+	router Router
+	procs  *table
+	names  names
+	hosts  map[string]*host
+	first  *host
+	seq    atomic.Uint64
+
+	remoteMu sync.Mutex
+	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
+
+	stopping atomic.Bool
+	started  atomic.Bool
+	stopOnce sync.Once
+	exited   chan struct{} // signalled (non-blocking) whenever a process ends
+	counters Counters
+}
+
+// New returns a runtime; Start it before use.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.Budget == 0 {
+		cfg.Budget = 128
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := sched.New(sched.Config{Workers: cfg.Workers, LocalQueueSize: cfg.LocalQueueSize, Slice: cfg.Slice, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{
+		cfg: cfg, log: cfg.Logger, sched: s, router: cfg.Router, procs: newTable(),
+		names:  names{m: make(map[string]*process)},
+		hosts:  make(map[string]*host, len(cfg.Hosts)),
+		remote: make(map[string]map[*process]struct{}),
+		exited: make(chan struct{}, 1),
+	}
+	if rt.router == nil {
+		rt.router = standaloneRouter{}
+	}
+	for i, h := range cfg.Hosts {
+		rt.hosts[h.ID] = &host{cfg: h}
+		if i == 0 {
+			rt.first = rt.hosts[h.ID]
+		}
+	}
+	start := cfg.SeqStart
+	if start == 0 {
+		start = uint64(time.Now().UnixMilli()) << 20
+	}
+	rt.seq.Store(start - 1)
+	if cfg.Names != nil {
+		cfg.Names.OnRevoke(func(name string, p pid.PID) {
+			rt.cancel(pid.PID{}, p, "name revoked: "+name, nil)
+		})
+	}
+	return rt, nil
+}
+
+// Node returns this node's name.
+func (rt *Runtime) Node() string { return rt.cfg.Node }
+
+// Start starts the scheduler.
+func (rt *Runtime) Start() {
+	if rt.started.CompareAndSwap(false, true) {
+		rt.sched.Start()
+	}
+}
+
+// Stop ends the runtime: new spawns are refused, every process gets a
+// CANCEL ("runtime stopping"); processes still alive when ctx is done are
+// terminated; then the scheduler stops. It returns ctx's error when it had
+// to terminate processes. Stop is idempotent.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	var err error
+	rt.stopOnce.Do(func() {
+		rt.stopping.Store(true)
+		rt.procs.each(func(p *process) { rt.cancel(pid.PID{}, p.pid, "runtime stopping", nil) })
+		if !rt.waitEmpty(ctx) {
+			err = ctx.Err()
+			rt.procs.each(func(p *process) { rt.kill(p, proc.ErrTerminated, nil) })
+			// Terminated processes end at their next turn; a Go-native
+			// callback that never returns cannot be forced, so give up
+			// after a short wait rather than hang the node.
+			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if !rt.waitEmpty(wctx) {
+				rt.log.Warn("runtime: processes still running at stop", "count", rt.procs.len())
+			}
+			cancel()
+		}
+		rt.sched.Stop()
+	})
+	return err
+}
+
+// waitEmpty waits until the process table is empty or ctx is done.
+func (rt *Runtime) waitEmpty(ctx context.Context) bool {
+	for rt.procs.len() > 0 {
+		select {
+		case <-rt.exited:
+		case <-ctx.Done():
+			return rt.procs.len() == 0
+		case <-time.After(50 * time.Millisecond):
+			// re-check: the exited signal is a hint, coalesced
+		}
+	}
+	return true
+}
+
+// Spawn starts a process from outside any process (parent is the zero PID:
+// Link and Monitor are ignored).
+func (rt *Runtime) Spawn(req proc.SpawnRequest) (pid.PID, error) {
+	return rt.spawn(nil, req)
+}
+
+// Send sends from outside any process; from may be the zero PID.
+func (rt *Runtime) Send(from, to pid.PID, topic string, payload msg.Value) error {
+	return rt.send(nil, from, to, topic, payload)
+}
+
+// SendName sends to a registered name from outside any process.
+func (rt *Runtime) SendName(from pid.PID, name, topic string, payload msg.Value) error {
+	to, err := rt.resolve(name)
+	if err != nil {
+		return err
+	}
+	return rt.send(nil, from, to, topic, payload)
+}
+
+// Terminate ends p at once (from outside any process).
+func (rt *Runtime) Terminate(p pid.PID) error { return rt.terminate(pid.PID{}, p, nil) }
+
+// Cancel asks p to finish (from outside any process).
+func (rt *Runtime) Cancel(p pid.PID, reason string) error {
+	return rt.cancel(pid.PID{}, p, reason, nil)
+}
+
+// Register gives a local name to a local process.
+func (rt *Runtime) Register(name string, p pid.PID) error {
+	pr := rt.local(p)
+	if pr == nil {
+		if !rt.isLocal(p) {
+			return ErrRemoteName
+		}
+		return ErrDeadProcess
+	}
+	return rt.registerLocal(name, pr)
+}
+
+// Unregister releases a local name.
+func (rt *Runtime) Unregister(name string) error { return rt.unregisterLocal(name) }
+
+// Lookup resolves a name: cluster-wide names first (linearizably, when a
+// name service is configured), then local ones.
+func (rt *Runtime) Lookup(ctx context.Context, name string) (pid.PID, error) {
+	if name == "" {
+		return pid.PID{}, ErrBadName
+	}
+	if rt.cfg.Names != nil {
+		p, err := rt.cfg.Names.Lookup(ctx, name)
+		if err == nil {
+			return p, nil
+		}
+		if e := proc.AsError(err); e.Kind != proc.KindNotFound {
+			return pid.PID{}, err
+		}
+	}
+	if p, ok := rt.lookupLocal(name); ok {
+		return p, nil
+	}
+	return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrNameNotFound.Retryable, "name not found: %s", name)
+}
+
+// Alive reports whether p is a live local process.
+func (rt *Runtime) Alive(p pid.PID) bool { return rt.local(p) != nil }
+
+// ProcessCount returns the number of live processes.
+func (rt *Runtime) ProcessCount() int { return rt.procs.len() }
+
+// State returns the state of a live local process.
+func (rt *Runtime) State(p pid.PID) (proc.State, bool) {
+	pr := rt.local(p)
+	if pr == nil {
+		return proc.Complete, false
+	}
+	return proc.State(pr.state.Load()), true
+}
+
+// Counters returns a snapshot of the counters and gauges.
+func (rt *Runtime) Counters() Snapshot {
+	c := &rt.counters
+	st := rt.sched.Stats()
+	s := Snapshot{
+		Spawns: c.spawns.Load(), SentLocal: c.sentLocal.Load(), SentRemote: c.sentRemote.Load(),
+		ReceivedLocal: c.recvLocal.Load(), ReceivedRemote: c.recvRemote.Load(),
+		Steals: st.Steals, HandOffs: st.HandOffs, RunQueue: st.RunQueue,
+		Processes: rt.procs.len(), CancelTerminated: c.cancelKilled.Load(),
+		Exits: map[string]uint64{}, Dropped: map[string]uint64{},
+		ProcessesByHost: map[string]int{}, SpawnsByHost: map[string]uint64{},
+	}
+	for i, r := range exitReasons {
+		s.Exits[r] = c.exits[i].Load()
+	}
+	for i, r := range dropReasons {
+		s.Dropped[r] = c.dropped[i].Load()
+	}
+	for id, h := range rt.hosts {
+		s.ProcessesByHost[id] = int(h.count.Load())
+		s.SpawnsByHost[id] = h.spawns.Load()
+	}
+	return s
+}
+
+// MailboxDepthMax returns the deepest mailbox of any live process (a scan).
+func (rt *Runtime) MailboxDepthMax() int {
+	m := 0
+	rt.procs.each(func(p *process) { m = max(m, p.mbox.Len()) })
+	return m
+}
+
+// StateCounts returns live processes by host and state (a scan).
+func (rt *Runtime) StateCounts() map[string]map[proc.State]int {
+	out := map[string]map[proc.State]int{}
+	rt.procs.each(func(p *process) {
+		m := out[p.host.cfg.ID]
+		if m == nil {
+			m = map[proc.State]int{}
+			out[p.host.cfg.ID] = m
+		}
+		m[proc.State(p.state.Load())]++
+	})
+	return out
+}
+
+func (rt *Runtime) isLocal(p pid.PID) bool { return p.Node == "" || p.Node == rt.cfg.Node }
+
+// local returns the live local process p names, or nil.
+func (rt *Runtime) local(p pid.PID) *process {
+	if !rt.isLocal(p) {
+		return nil
+	}
+	pr := rt.procs.get(p.Seq)
+	if pr == nil || pr.pid.Host != p.Host {
+		return nil
+	}
+	return pr
+}
+
+// splitHost splits "node@host" into its parts; a host id alone has no node.
+func splitHost(h string) (node, id string) {
+	if i := strings.IndexByte(h, '@'); i >= 0 {
+		return h[:i], h[i+1:]
+	}
+	return "", h
+}
+
+// spawn starts a process for parent (nil from outside).
+func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error) {
+	if rt.stopping.Load() {
+		return pid.PID{}, ErrStopped
+	}
+	node, hostID := splitHost(req.Host)
+	if node != "" && node != rt.cfg.Node {
+		var from pid.PID
+		if parent != nil {
+			from = parent.pid
+		}
+		req.Host = hostID
+		child, err := rt.router.Spawn(node, from, req)
+		if err != nil {
+			return pid.PID{}, err
+		}
+		if parent != nil {
+			if req.Link {
+				rt.link(parent, child)
+			}
+			if req.Monitor {
+				rt.monitor(parent, child)
+			}
+		}
+		return child, nil
+	}
+	h := rt.first
+	if hostID != "" {
+		h = rt.hosts[hostID]
+	} else if parent != nil {
+		h = parent.host
+	}
+	if h == nil {
+		return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrUnknownHost.Retryable, "unknown host: %s", hostID)
+	}
+	b := req.Behavior
+	if b == nil {
+		if rt.cfg.Catalog == nil {
+			return pid.PID{}, ErrNoCatalog
+		}
+		var err error
+		if b, err = rt.cfg.Catalog.Behavior(req.Entry, req.Args); err != nil {
+			return pid.PID{}, err
+		}
+	}
+	if n := h.count.Add(1); h.cfg.MaxProcesses > 0 && n > int64(h.cfg.MaxProcesses) {
+		h.count.Add(-1)
+		b.Kill(ErrHostFull)
+		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
+	}
+	p := &process{rt: rt, host: h, beh: b, entry: req.Entry}
+	p.intr, _ = b.(proc.Interrupter)
+	p.Init(p)
+	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}
+	p.state.Store(uint32(proc.Ready))
+	rt.procs.put(p)
+	if req.Name != "" {
+		if err := rt.registerLocal(req.Name, p); err != nil {
+			rt.procs.del(p.pid.Seq)
+			h.count.Add(-1)
+			b.Kill(err)
+			return pid.PID{}, err
+		}
+	}
+	if parent != nil {
+		if req.Link {
+			rt.link(parent, p.pid)
+		}
+		if req.Monitor {
+			rt.monitor(parent, p.pid)
+		}
+	}
+	if req.Message != nil {
+		d := *req.Message
+		d.Kind = proc.DeliveryMessage
+		if d.From.IsZero() && parent != nil {
+			d.From = parent.pid
+		}
+		p.mbox.Push(d, 0)
+	}
+	slot := 0
+	if parent != nil && parent.w != nil {
+		slot = parent.w.Slot()
+		parent.w.Ready(&p.Task)
+	} else {
+		rt.sched.Submit(&p.Task)
+	}
+	rt.counters.spawns.add(slot, 1)
+	h.spawns.add(slot, 1)
+	return p.pid, nil
+}
+
+// send delivers a message; w is the sending worker (nil from outside).
+func (rt *Runtime) send(w *sched.Worker, from, to pid.PID, topic string, payload msg.Value) error {
+	if topic == "" || topic[0] == '@' {
+		return ErrBadTopic
+	}
+	slot := slotOf(w)
+	if !rt.isLocal(to) {
+		err := rt.router.Route(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload})
+		switch {
+		case err == nil:
+			rt.counters.sentRemote.add(slot, 1)
+			return nil
+		case errors.Is(err, ErrUnknownNode):
+			return proc.Errorf(proc.KindNotFound, msg.False, "unknown node: %s", to.Node)
+		case errors.Is(err, ErrNoRoute):
+			rt.counters.drop(slot, DropNodeDown, 1)
+			return nil
+		}
+		return err
+	}
+	rt.counters.sentLocal.add(slot, 1)
+	p := rt.local(to)
+	if p == nil {
+		rt.counters.drop(slot, DropNoProcess, 1)
+		return nil
+	}
+	return rt.push(w, p, proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: payload}, false)
+}
+
+// push puts d into p's mailbox and wakes p. A message into a full mailbox
+// is refused with a retryable UNAVAILABLE; into an ended process it is
+// dropped and counted.
+func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote bool) error {
+	limit := 0
+	if d.Kind == proc.DeliveryMessage {
+		limit = p.host.cfg.MaxMailbox
+	}
+	wasEmpty, err := p.mbox.Push(d, limit)
+	slot := slotOf(w)
+	if err != nil {
+		if errors.Is(err, mailbox.ErrFull) {
+			if remote {
+				rt.counters.drop(slot, DropMailboxFull, 1)
+				return nil
+			}
+			return ErrMailboxFull
+		}
+		rt.counters.drop(slot, DropNoProcess, 1)
+		return nil
+	}
+	if d.Kind == proc.DeliveryMessage {
+		if remote {
+			rt.counters.recvRemote.add(slot, 1)
+		} else {
+			rt.counters.recvLocal.add(slot, 1)
+		}
+	}
+	if wasEmpty {
+		rt.wake(w, p)
+	}
+	return nil
+}
+
+// pushSystem puts d into p's system lane and wakes p.
+func (rt *Runtime) pushSystem(w *sched.Worker, p *process, d proc.Delivery) {
+	if _, err := p.mbox.PushSystem(d); err == nil {
+		rt.wake(w, p)
+	}
+}
+
+// wake moves an idle or blocked p to ready and queues it.
+func (rt *Runtime) wake(w *sched.Worker, p *process) {
+	for {
+		s := p.state.Load()
+		if s != uint32(proc.Idle) && s != uint32(proc.Blocked) {
+			return
+		}
+		if p.state.CompareAndSwap(s, uint32(proc.Ready)) {
+			if w != nil {
+				w.Ready(&p.Task)
+			} else {
+				rt.sched.Submit(&p.Task)
+			}
+			return
+		}
+	}
+}
+
+func slotOf(w *sched.Worker) int {
+	if w == nil {
+		return 0
+	}
+	return w.Slot()
+}
+
+// String describes the runtime for logs.
+func (rt *Runtime) String() string { return fmt.Sprintf("runtime(%s)", rt.cfg.Node) }
