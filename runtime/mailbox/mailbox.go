@@ -21,9 +21,21 @@ type Mailbox[T any] struct {
 	mu     sync.Mutex
 	n      atomic.Int64 // items queued in both lanes; read without the lock
 	closed bool
-	head   int // first unread item of q
-	q      []T // ordinary lane: q[head:]
+	ring   []T // ordinary lane: a ring of power-of-two size, nil when empty and idle
+	head   int // index of the oldest item in ring
+	count  int // items in ring
 	sys    []T // system lane
+}
+
+// grow doubles the ring, keeping items in order from index 0.
+func (m *Mailbox[T]) grow() {
+	size := max(4, 2*len(m.ring))
+	next := make([]T, size)
+	if m.count > 0 {
+		k := copy(next, m.ring[m.head:min(m.head+m.count, len(m.ring))])
+		copy(next[k:], m.ring[:m.count-k])
+	}
+	m.ring, m.head = next, 0
 }
 
 // Push appends v to the ordinary lane. limit > 0 bounds the lane: when it
@@ -35,11 +47,15 @@ func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
 		m.mu.Unlock()
 		return false, ErrClosed
 	}
-	if limit > 0 && len(m.q)-m.head >= limit {
+	if limit > 0 && m.count >= limit {
 		m.mu.Unlock()
 		return false, ErrFull
 	}
-	m.q = append(m.q, v)
+	if m.count == len(m.ring) {
+		m.grow()
+	}
+	m.ring[(m.head+m.count)&(len(m.ring)-1)] = v
+	m.count++
 	wasEmpty = m.n.Add(1) == 1
 	m.mu.Unlock()
 	return wasEmpty, nil
@@ -87,20 +103,25 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 		}
 		taken = k
 	}
-	if avail := len(m.q) - m.head; avail > 0 && (max <= 0 || taken < max) {
-		k := avail
+	if m.count > 0 && (max <= 0 || taken < max) {
+		k := m.count
 		if max > 0 && k > max-taken {
 			k = max - taken
 		}
-		dst = append(dst, m.q[m.head:m.head+k]...)
-		clear(m.q[m.head : m.head+k])
-		m.head += k
+		end := min(m.head+k, len(m.ring))
+		dst = append(dst, m.ring[m.head:end]...)
+		clear(m.ring[m.head:end])
+		if rest := k - (end - m.head); rest > 0 {
+			dst = append(dst, m.ring[:rest]...)
+			clear(m.ring[:rest])
+		}
+		m.head = (m.head + k) & (len(m.ring) - 1)
+		m.count -= k
 		taken += k
-		if m.head == len(m.q) {
+		if m.count == 0 {
 			m.head = 0
-			m.q = m.q[:0]
-			if cap(m.q) > keepCap {
-				m.q = nil
+			if len(m.ring) > keepCap {
+				m.ring = nil
 			}
 		}
 	}
@@ -118,8 +139,11 @@ func (m *Mailbox[T]) Close() []T {
 		return nil
 	}
 	m.closed = true
-	rest := append(m.sys, m.q[m.head:]...)
-	m.sys, m.q, m.head = nil, nil, 0
+	rest := m.sys
+	for i := 0; i < m.count; i++ {
+		rest = append(rest, m.ring[(m.head+i)&(len(m.ring)-1)])
+	}
+	m.sys, m.ring, m.head, m.count = nil, nil, 0, 0
 	m.n.Store(0)
 	return rest
 }

@@ -94,13 +94,64 @@ func TestShrinks(t *testing.T) {
 		m.Push(i, 0)
 	}
 	m.Drain(nil, 0)
-	if m.q != nil {
-		t.Fatalf("large buffer kept after drain: cap %d", cap(m.q))
+	if m.ring != nil {
+		t.Fatalf("large buffer kept after drain: cap %d", cap(m.ring))
 	}
 	m.Push(1, 0)
 	m.Drain(nil, 0)
-	if cap(m.q) == 0 || cap(m.q) > keepCap {
-		t.Fatalf("small buffer not kept: cap %d", cap(m.q))
+	if cap(m.ring) == 0 || cap(m.ring) > keepCap {
+		t.Fatalf("small buffer not kept: cap %d", cap(m.ring))
+	}
+}
+
+// A mailbox that never empties (producers outpace the consumer) keeps a
+// ring proportional to its backlog, not to everything ever pushed.
+func TestNeverEmptyStaysBounded(t *testing.T) {
+	var m Mailbox[int]
+	for i := 0; i < 10; i++ {
+		m.Push(i, 0)
+	}
+	next, out := 0, []int(nil)
+	for round := 0; round < 100000; round++ {
+		m.Push(10+round, 0)
+		out = m.Drain(out[:0], 1)
+		if out[0] != next {
+			t.Fatalf("got %d, want %d", out[0], next)
+		}
+		next++
+	}
+	if len(m.ring) > 16 {
+		t.Fatalf("ring grew to %d for a backlog of 10", len(m.ring))
+	}
+}
+
+// Wrap-around order through growth and partial drains.
+func TestRingOrder(t *testing.T) {
+	var m Mailbox[int]
+	next, want := 0, 0
+	var out []int
+	for round := 0; round < 2000; round++ {
+		for i := 0; i < round%7+1; i++ {
+			m.Push(next, 0)
+			next++
+		}
+		out = m.Drain(out[:0], round%5+1)
+		for _, v := range out {
+			if v != want {
+				t.Fatalf("got %d, want %d", v, want)
+			}
+			want++
+		}
+	}
+	out = m.Drain(out[:0], 0)
+	for _, v := range out {
+		if v != want {
+			t.Fatalf("got %d, want %d", v, want)
+		}
+		want++
+	}
+	if want != next || m.Len() != 0 {
+		t.Fatalf("drained %d of %d", want, next)
 	}
 }
 
