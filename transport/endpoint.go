@@ -29,12 +29,18 @@ type Endpoint struct {
 	onUp     []func(SessionEvent)
 	onLost   []func(SessionEvent)
 
+	// Lock order: mu, then a peer's mu, then tmu.
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	ln      net.Listener
 	addr    string // advertised to peers
 	peers   map[string]*peer
+
+	// tmu guards the goroutine and connection trackers; it is a leaf lock,
+	// so a peer may start goroutines while holding its own lock.
+	tmu     sync.Mutex
+	tclosed bool
 	conns   map[net.Conn]struct{} // every open connection, closed by Close
 
 	// peersRO is a copy of peers for the Send path, replaced under mu.
@@ -156,7 +162,7 @@ func (e *Endpoint) Start() error {
 	if e.addr == "" {
 		e.addr = ln.Addr().String()
 	}
-	e.spawnLocked(e.acceptLoop)
+	e.spawn(e.acceptLoop)
 	e.log.Info("transport listening", "addr", ln.Addr().String(), "boot", fmt.Sprintf("%016x", e.boot))
 	return nil
 }
@@ -309,11 +315,14 @@ func (e *Endpoint) Close() error {
 		e.mu.Lock()
 		e.closed = true
 		ln := e.ln
+		e.mu.Unlock()
+		e.tmu.Lock()
+		e.tclosed = true
 		conns := make([]net.Conn, 0, len(e.conns))
 		for c := range e.conns {
 			conns = append(conns, c)
 		}
-		e.mu.Unlock()
+		e.tmu.Unlock()
 		e.cancel()
 		if ln != nil {
 			ln.Close()
@@ -355,7 +364,7 @@ func (e *Endpoint) peerFor(name string, gen uint64) (*peer, error) {
 		p = newPeer(e, name, gen)
 		e.peers[name] = p
 		e.publishPeersLocked()
-		e.spawnLocked(p.dispatch)
+		e.spawn(p.dispatch)
 		return p, nil
 	}
 	p.mu.Lock()
@@ -407,13 +416,9 @@ func (e *Endpoint) publishPeersLocked() {
 // spawn runs f on a goroutine that Close joins; it reports false, running
 // nothing, once the endpoint is closed.
 func (e *Endpoint) spawn(f func()) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.spawnLocked(f)
-}
-
-func (e *Endpoint) spawnLocked(f func()) bool {
-	if e.closed {
+	e.tmu.Lock()
+	defer e.tmu.Unlock()
+	if e.tclosed {
 		return false
 	}
 	e.wg.Add(1)
@@ -427,9 +432,9 @@ func (e *Endpoint) spawnLocked(f func()) bool {
 // track records an open connection for Close; false means the endpoint
 // is closed and the caller must close c itself.
 func (e *Endpoint) track(c net.Conn) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	e.tmu.Lock()
+	defer e.tmu.Unlock()
+	if e.tclosed {
 		return false
 	}
 	e.conns[c] = struct{}{}
@@ -439,9 +444,9 @@ func (e *Endpoint) track(c net.Conn) bool {
 // release closes a connection and forgets it.
 func (e *Endpoint) release(c net.Conn) {
 	c.Close()
-	e.mu.Lock()
+	e.tmu.Lock()
 	delete(e.conns, c)
-	e.mu.Unlock()
+	e.tmu.Unlock()
 }
 
 func (e *Endpoint) isClosed() bool { return e.stopped.Load() }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wippyd/wippyd/transport"
 )
@@ -38,6 +39,7 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"Versions", testVersions},
 		{"Lifecycle", testLifecycle},
 		{"Backpressure", testBackpressure},
+		{"Churn", testChurn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newNet(t)) })
@@ -708,6 +710,96 @@ func testBackpressure(t *testing.T, nw Net) {
 	close(release)
 	Eventually(t, "all delivered", func() bool { return got.Load() == n })
 	Eventually(t, "all acked", func() bool { return a.Peer("b").Acked == n })
+}
+
+// testChurn abandons, forgets and reconnects while frames flow both ways,
+// then checks what each side saw: sessions alternate up and lost, and
+// every frame arrives inside the session of the peer life that sent it.
+func testChurn(t *testing.T, nw Net) {
+	a, b := NewNode(t, nw, "a"), NewNode(t, nw, "b")
+	Connect(t, a, b)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, pair := range [][2]*Node{{a, b}, {b, a}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for i := uint64(0); ; i++ {
+				if i%20 == 0 {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+				}
+				err := pair[0].EP.Send(pair[1].Name, transport.StreamCluster, Seq(i))
+				if err != nil && !errors.Is(err, transport.ErrUnknownPeer) && !errors.Is(err, transport.ErrQueueFull) {
+					t.Errorf("send: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	isUp := func(n *Node, peer string) bool {
+		var last string
+		for _, it := range n.Rec.Items() {
+			if it.Kind != "data" && it.Event.Peer.Name == peer {
+				last = it.Kind
+			}
+		}
+		return last == "up"
+	}
+	for i := range 30 {
+		ups := len(a.Rec.Select("up", "b"))
+		switch i % 3 {
+		case 0:
+			a.EP.Abandon("b")
+		case 1:
+			a.EP.Forget("b")
+			a.EP.Connect("b", b.EP.Addr())
+		case 2:
+			b.EP.Abandon("a")
+		}
+		Eventually(t, "both up again", func() bool {
+			return len(a.Rec.Select("up", "b")) > ups && isUp(a, "b") && isUp(b, "a")
+		})
+	}
+	close(stop)
+	wg.Wait()
+	checkSessions(t, a, "b", b.EP.Boot())
+	checkSessions(t, b, "a", a.EP.Boot())
+	if n := len(a.Rec.Select("lost", "b")); n < 30 {
+		t.Fatalf("a saw %d losses for 30 abandonments", n)
+	}
+}
+
+// checkSessions verifies the order of what n saw from peer: up and lost
+// alternate (a loss of a session never up stands alone), and data only
+// arrives inside a session, from the life it is with.
+func checkSessions(t testing.TB, n *Node, peer string, boot uint64) {
+	t.Helper()
+	up := false
+	for i, it := range n.Rec.Items() {
+		name := it.From.Name
+		if it.Kind != "data" {
+			name = it.Event.Peer.Name
+		}
+		if name != peer {
+			continue
+		}
+		switch {
+		case it.Kind == "up" && !up && it.Event.Peer.Boot == boot:
+			up = true
+		case it.Kind == "lost" && up && it.Event.Peer.Boot == boot:
+			up = false
+		case it.Kind == "lost" && !up && it.Event.Peer.Boot == 0:
+		case it.Kind == "data" && up && it.From.Boot == boot:
+		default:
+			t.Fatalf("%s item %d from %s out of order: %+v (session up: %v)", n.Name, i, peer, it, up)
+		}
+	}
 }
 
 func binaryPut(b []byte, i uint64) { copy(b, Seq(i)) }
