@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -357,5 +358,64 @@ func BenchmarkLuaRing(b *testing.B) {
 				n.rt.Terminate(p)
 			}
 		})
+	}
+}
+
+// BenchmarkIdleLuaRuntime is the idle cost on the real runtime: everything
+// the node holds per parked Lua process (runtime process, mailbox, Lua
+// state), HeapAlloc delta per process after GC, 20,000 processes.
+func BenchmarkIdleLuaRuntime(b *testing.B) {
+	const count = 20000
+	var perProc float64
+	for range b.N {
+		n := newNode(b, 0)
+		n.cat.add("b:idle", idleCode)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		pids := make([]pid.PID, count)
+		for i := range pids {
+			p, err := n.rt.Spawn(proc.SpawnRequest{Entry: "b:idle"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pids[i] = p
+		}
+		deadline := time.Now().Add(time.Minute)
+		for n.rt.StateCounts()["app:processes"][proc.Idle] < count {
+			if time.Now().After(deadline) {
+				b.Fatal("processes never all idle")
+			}
+			time.Sleep(10 * time.Millisecond) // poll with a deadline
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perProc = float64(after.HeapAlloc-before.HeapAlloc) / count
+		for _, p := range pids {
+			n.rt.Terminate(p)
+		}
+	}
+	b.ReportMetric(perProc, "bytes/proc")
+}
+
+// BenchmarkSpawnLuaRuntime: one op is rt.Spawn of a Lua entry whose main
+// returns at once, counted until every process has run and exited (so the
+// state's creation and first Step are included, spread over the workers).
+func BenchmarkSpawnLuaRuntime(b *testing.B) {
+	n := newNode(b, 0)
+	n.cat.add("b:quick", `return {main = function(x) return x end}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "b:quick", Args: []msg.Value{msg.Int(int64(i))}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for n.rt.ProcessCount() > 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("processes never all exited")
+		}
+		time.Sleep(time.Millisecond) // poll with a deadline
 	}
 }
