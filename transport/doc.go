@@ -51,13 +51,16 @@
 //
 // # Delivery order and concurrency
 //
-// For one peer, handlers and session hooks run on one goroutine, in order:
-// OnSessionUp for a peer life, then its frames in Send order (across all
-// streams), then OnSessionLost, then the next life's OnSessionUp. Different
-// peers are delivered concurrently. Handlers and hooks may call Send,
-// Connect, Abandon and Forget, but not Close; a slow handler delays its
-// peer only, and beyond Config.RecvQueueBytes the connection stops being
-// read so the sender is pushed back.
+// For one peer, handlers and session hooks are called one at a time, in
+// order: OnSessionUp for a peer life, then its frames in Send order (across
+// all streams), then OnSessionLost, then the next life's OnSessionUp.
+// Frames are usually delivered by the goroutine that read them (no
+// hand-off); session events, and frames arriving while a delivery is under
+// way, go through a per-peer delivery goroutine. Different peers are
+// delivered concurrently. Handlers and hooks may call Send, Connect,
+// Abandon and Forget, but not Close; a slow handler delays its peer only:
+// the connection is not read meanwhile (beyond Config.RecvQueueBytes
+// queued), which pushes back on the sender.
 //
 // Every Endpoint method is safe for concurrent use. Register and the On*
 // hooks must be called before Start. Close is idempotent and returns after

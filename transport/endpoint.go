@@ -456,7 +456,7 @@ func (e *Endpoint) isClosed() bool { return e.stopped.Load() }
 func (e *Endpoint) logConnError(msg string, err error, args ...any) {
 	level := slog.LevelWarn
 	switch {
-	case e.isClosed(), errors.Is(err, errStaleConn), errors.Is(err, net.ErrClosed):
+	case e.isClosed(), errors.Is(err, errStaleConn), errors.Is(err, errRetry), errors.Is(err, net.ErrClosed):
 		level = slog.LevelDebug
 	}
 	e.log.Log(context.Background(), level, msg, append(args, "err", err)...)

@@ -198,8 +198,8 @@ type inFrame struct {
 	body   []byte
 }
 
-// serveIn reads an inbound connection: data frames go to the delivery
-// queue in batches, one batch per read, and an ack goroutine answers.
+// serveIn reads an inbound connection: the data frames of each read are
+// numbered and delivered as one batch, and an ack goroutine answers.
 func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
 	e := p.e
 	ackWake := make(chan struct{}, 1)

@@ -182,8 +182,9 @@ func (p *peer) dispatch() {
 		p.mu.Unlock()
 		for i := range batch {
 			if p.e.stopped.Load() {
+				// Left for discard to count.
 				p.mu.Lock()
-				p.dq = append(batch[i:], p.dq...)
+				p.dq = append(p.dq, batch[i:]...)
 				p.mu.Unlock()
 				return
 			}
@@ -361,6 +362,11 @@ func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
 		return nil, 0, refuse(conn, err)
 	}
 	if _, err := conn.Write(appendFrame(nil, frameProof, encodeProof(proofMAC(e.cfg.SecretKey, labelDialer, hb, wb)))); err != nil {
+		p.mu.Lock()
+		if p.out == conn {
+			p.out = nil
+		}
+		p.mu.Unlock()
 		return nil, 0, err
 	}
 	conn.SetDeadline(time.Time{})

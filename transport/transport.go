@@ -48,11 +48,12 @@ type Peer struct {
 
 func (p Peer) String() string { return fmt.Sprintf("%s/%016x", p.Name, p.Boot) }
 
-// Handler receives the frames of one stream. It runs on the peer's delivery
-// goroutine: frames from one peer arrive one at a time, in the order they
-// were sent (across all streams), so a slow handler delays that peer only.
-// body belongs to the handler; it shares memory with neighbouring frames,
-// so copy a small body that is kept for long.
+// Handler receives the frames of one stream. Frames from one peer are
+// handed over one at a time, never concurrently, in the order they were
+// sent (across all streams), interleaved in order with that peer's session
+// events; a slow handler delays that peer only. body belongs to the
+// handler; it shares memory with neighbouring frames, so copy a small body
+// that is kept for long.
 type Handler func(from Peer, body []byte)
 
 // SessionEvent reports a session coming up or being lost.

@@ -70,6 +70,42 @@ func BenchmarkSend64B(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
+// BenchmarkSend64BParallel is BenchmarkSend64B with GOMAXPROCS senders
+// sharing the peer, as processes on one node do.
+func BenchmarkSend64BParallel(b *testing.B) {
+	const window = 1 << 18
+	var sent, got atomic.Int64
+	progress := make(chan struct{}, 64)
+	a, _ := benchPair(b, func(transport.Peer, []byte) {}, func(transport.Peer, []byte) {
+		if got.Add(1)&1023 == 0 {
+			for range 2 {
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	b.SetBytes(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		body := make([]byte, 64)
+		for pb.Next() {
+			for sent.Load()-got.Load() > window {
+				<-progress
+			}
+			sent.Add(1)
+			if err := a.Send("b", transport.StreamCluster, body); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	transporttest.Eventually(b, "all frames", func() bool { return got.Load() == sent.Load() })
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
 // BenchmarkRTT measures a round trip: a sends 64 bytes to b, b's handler
 // sends them back, a's handler wakes the benchmark.
 func BenchmarkRTT(b *testing.B) {
