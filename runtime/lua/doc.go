@@ -57,6 +57,17 @@
 // print goes to the node's structured log. coroutine.create returns a
 // userdata handle (type "userdata", tostring "thread: ..."), not a raw
 // thread. A yield across pcall inside a coroutine is allowed (as in 5.2).
+// assert raises a non-string message (an error object) as is. _G has a
+// locked metatable (no strict-mode setmetatable(_G, ...)) and pairs(_G)
+// lists only the process's own globals; library tables are read-only views
+// that pairs() sees as empty, and tables nested in them (process.event,
+// process.registry, payload.format) are read-only userdata. setmetatable
+// accepts tables only, as in 5.1.
+//
+// Deliveries moved into a process's inbox, events and listen channels are
+// held there unbounded (the runtime's per-host max_mailbox bounds what
+// reaches the process); process.listen(topic) also takes the messages of
+// that topic still unread in the inbox.
 // getfenv, setfenv, load, loadstring, loadfile, dofile, module, package,
 // newproxy, debug, collectgarbage and Lua's io are absent; require only
 // loads listed modules and imported library entries.
