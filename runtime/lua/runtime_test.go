@@ -280,6 +280,25 @@ end}`)
 	}
 }
 
+func TestRuntimeExecAndLinks(t *testing.T) {
+	n := newNode(t, 2)
+	n.cat.add("t:child", `return {main = function(x) if x == "fail" then error("child failed") end return x * 2 end}`)
+	n.cat.add("t:parent", `return {main = function()
+  local v, err = process.exec("t:child", "", 21)
+  local v2, err2 = process.exec("t:child", "", "fail")
+  process.set_options{trap_links = true}
+  local events = process.events()
+  local pid = process.spawn_linked("t:child", "", "fail")
+  local ev = events:receive()
+  return {v, err == nil, v2 == nil, string.find(err2:message(), "child failed") ~= nil,
+          ev.kind, ev.from == pid, string.find(ev.result.error:message(), "child failed") ~= nil}
+end}`)
+	exit, _ := n.exec("t:parent", 5*time.Second)
+	if exit.Err != nil || exit.Payload.String() != `[42, true, true, true, "LINK_DOWN", true, true]` {
+		t.Fatalf("exit %v %v", exit.Payload, exit.Err)
+	}
+}
+
 func TestRuntimeErrorExit(t *testing.T) {
 	n := newNode(t, 1)
 	n.cat.add("t:fail", `return {main = function() error("it broke") end}`)
