@@ -228,7 +228,7 @@ func TestAckPing(t *testing.T) {
 }
 
 func testHello() *hello {
-	h := &hello{VMin: 1, VMax: 3, Cluster: "c", From: "a", To: "b", Boot: 7, Gen: 9, Addr: "10.0.0.1:7950", Nonce: bytes.Repeat([]byte{5}, nonceSize)}
+	h := &hello{VMin: 1, VMax: 3, Cluster: "c", From: "a", To: "b", Boot: 7, Gen: 9, Addr: "10.0.0.1:7950", Nonce: bytes.Repeat([]byte{5}, nonceSize), MaxFrame: 1 << 20}
 	h.Streams.add(StreamCluster)
 	h.Streams.add(255)
 	return h
@@ -240,7 +240,7 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, h) {
 		t.Fatalf("hello: %+v, %v", got, err)
 	}
-	w := &welcome{Version: 1, Cluster: "c", Name: "b", Boot: 8, Gen: 2, Next: 1 << 40, Nonce: bytes.Repeat([]byte{6}, 32)}
+	w := &welcome{Version: 1, Cluster: "c", Name: "b", Boot: 8, Gen: 2, Next: 1 << 40, Nonce: bytes.Repeat([]byte{6}, 32), MaxFrame: 4096}
 	w.Streams.add(StreamRaft)
 	gw, err := decodeWelcome(w.encode())
 	if err != nil || !reflect.DeepEqual(gw, w) || !gw.Streams.has(StreamRaft) || gw.Streams.has(StreamCluster) {

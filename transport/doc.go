@@ -77,14 +77,19 @@
 //
 // The handshake: the dialer sends hello (protocol version range, cluster
 // name, its name and the name it wants, boot id, generation, advertised
-// address, a random nonce, its streams); the acceptor answers welcome (the
-// highest common version, its name, boot id, generation, the sequence
-// number it expects next, its nonce, its streams) and a proof; the dialer
+// address, a random nonce, its streams, its max frame); the acceptor
+// answers welcome (the highest common version, its name, boot id,
+// generation, the sequence number it expects next, its nonce, its streams,
+// its max frame) and a proof; the dialer
 // checks it and sends its own proof. With Config.SecretKey set, a proof is
 // HMAC-SHA256 over a side label and both bodies (so both nonces); a wrong
 // key, or a key on one side only, is refused both ways. Another cluster
 // name, no common version, or a name mismatch is refused with a reject
 // frame carrying the reason.
+//
+// A Send larger than the smaller of the two sides' MaxFrame fails with
+// ErrFrameTooLarge once the session is up (before, against the local
+// limit only).
 //
 // Streams are multiplexed by the stream type in each data frame: 1 cluster,
 // 2 raft, 3 registry forwarding. A Send on a stream the peer did not

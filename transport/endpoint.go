@@ -214,9 +214,9 @@ func (e *Endpoint) Send(name string, st StreamType, body []byte) error {
 		return fmt.Errorf("%w: %s does not serve %v", ErrUnknownStream, name, st)
 	}
 	size := s.q.frameSize(st, len(body))
-	if size-headerSize > e.cfg.MaxFrame {
+	if limit := s.frameLimit(e.cfg.MaxFrame); size-headerSize > limit {
 		p.mu.Unlock()
-		return fmt.Errorf("%w: %d-byte body", ErrFrameTooLarge, len(body))
+		return fmt.Errorf("%w: %d-byte body, limit %d", ErrFrameTooLarge, len(body), limit)
 	}
 	if s.q.bytes+int64(size) > e.cfg.SendQueueBytes {
 		p.abandonLocked(ErrQueueFull, 1)

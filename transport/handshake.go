@@ -11,8 +11,8 @@ import (
 // The handshake, three frames and a proof each way:
 //
 //	dialer                               acceptor
-//	hello   {versions, cluster, names, boot, gen, addr, nonce, streams} ->
-//	        <- welcome {version, cluster, name, boot, gen, next, nonce, streams}
+//	hello   {versions, cluster, names, boot, gen, addr, nonce, streams, max frame} ->
+//	        <- welcome {version, cluster, name, boot, gen, next, nonce, streams, max frame}
 //	        <- proof   {HMAC(key, "acceptor" | hello body | welcome body)}
 //	proof   {HMAC(key, "dialer" | hello body | welcome body)} ->
 //	data... ->                            <- ack...
@@ -49,18 +49,20 @@ type hello struct {
 	Addr       string // where the acceptor can dial the dialer back
 	Nonce      []byte
 	Streams    streamSet
+	MaxFrame   uint64 // largest frame body the dialer accepts; 0 = not said
 }
 
 // welcome is the acceptor's answer to an acceptable hello.
 type welcome struct {
-	Version uint16
-	Cluster string
-	Name    string
-	Boot    uint64
-	Gen     uint64
-	Next    uint64 // first sequence number the acceptor has not received
-	Nonce   []byte
-	Streams streamSet
+	Version  uint16
+	Cluster  string
+	Name     string
+	Boot     uint64
+	Gen      uint64
+	Next     uint64 // first sequence number the acceptor has not received
+	Nonce    []byte
+	Streams  streamSet
+	MaxFrame uint64 // largest frame body the acceptor accepts; 0 = not said
 }
 
 // rejectCode says why a handshake was refused.
@@ -107,7 +109,7 @@ func codeOf(err error) rejectCode {
 }
 
 func (h *hello) encode() []byte {
-	b := appendMapHeader(make([]byte, 0, 128+len(h.Cluster)+len(h.From)+len(h.To)+len(h.Addr)), 10)
+	b := appendMapHeader(make([]byte, 0, 160+len(h.Cluster)+len(h.From)+len(h.To)+len(h.Addr)), 11)
 	b = appendUint(appendStr(b, "vmin"), uint64(h.VMin))
 	b = appendUint(appendStr(b, "vmax"), uint64(h.VMax))
 	b = appendStr(appendStr(b, "cluster"), h.Cluster)
@@ -117,6 +119,7 @@ func (h *hello) encode() []byte {
 	b = appendUint(appendStr(b, "gen"), h.Gen)
 	b = appendStr(appendStr(b, "addr"), h.Addr)
 	b = appendBin(appendStr(b, "nonce"), h.Nonce)
+	b = appendUint(appendStr(b, "maxframe"), h.MaxFrame)
 	return appendStreamSet(appendStr(b, "streams"), &h.Streams)
 }
 
@@ -146,6 +149,8 @@ func decodeHello(body []byte) (*hello, error) {
 			h.Nonce, err = readNonce(r)
 		case "streams":
 			h.Streams, err = readStreams(r)
+		case "maxframe":
+			h.MaxFrame, err = r.readUint()
 		default:
 			return false, nil
 		}
@@ -165,7 +170,7 @@ func decodeHello(body []byte) (*hello, error) {
 }
 
 func (w *welcome) encode() []byte {
-	b := appendMapHeader(make([]byte, 0, 128+len(w.Cluster)+len(w.Name)), 8)
+	b := appendMapHeader(make([]byte, 0, 160+len(w.Cluster)+len(w.Name)), 9)
 	b = appendUint(appendStr(b, "v"), uint64(w.Version))
 	b = appendStr(appendStr(b, "cluster"), w.Cluster)
 	b = appendStr(appendStr(b, "name"), w.Name)
@@ -173,6 +178,7 @@ func (w *welcome) encode() []byte {
 	b = appendUint(appendStr(b, "gen"), w.Gen)
 	b = appendUint(appendStr(b, "next"), w.Next)
 	b = appendBin(appendStr(b, "nonce"), w.Nonce)
+	b = appendUint(appendStr(b, "maxframe"), w.MaxFrame)
 	return appendStreamSet(appendStr(b, "streams"), &w.Streams)
 }
 
@@ -198,6 +204,8 @@ func decodeWelcome(body []byte) (*welcome, error) {
 			w.Nonce, err = readNonce(r)
 		case "streams":
 			w.Streams, err = readStreams(r)
+		case "maxframe":
+			w.MaxFrame, err = r.readUint()
 		default:
 			return false, nil
 		}

@@ -97,7 +97,7 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, 
 	w := welcome{
 		Version: version, Cluster: e.cfg.Cluster, Name: e.cfg.Name,
 		Boot: e.boot, Gen: gen, Next: next,
-		Nonce: newNonce(), Streams: e.streams,
+		Nonce: newNonce(), Streams: e.streams, MaxFrame: uint64(e.cfg.MaxFrame),
 	}
 	wb := w.encode()
 	out := appendFrame(nil, frameWelcome, wb)
@@ -158,7 +158,7 @@ func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint
 	if p.s.gen != gen || p.s.stale(h.Boot, h.Gen) {
 		return nil, 0, errRetry
 	}
-	p.applyObservedLocked(p.s.observe(h.Boot, h.Gen, h.Streams))
+	p.applyObservedLocked(p.s.observe(h.Boot, h.Gen, h.Streams, h.MaxFrame))
 	if next > p.s.recvNext {
 		// The session reset since the welcome; the dialer would skip frames.
 		return nil, 0, errRetry

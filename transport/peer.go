@@ -328,7 +328,7 @@ func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
 		VMin: e.cfg.MinVersion, VMax: e.cfg.MaxVersion,
 		Cluster: e.cfg.Cluster, From: e.cfg.Name, To: p.name,
 		Boot: e.boot, Gen: gen, Addr: e.addr,
-		Nonce: newNonce(), Streams: e.streams,
+		Nonce: newNonce(), Streams: e.streams, MaxFrame: uint64(e.cfg.MaxFrame),
 	}
 	hb := h.encode()
 	if _, err := conn.Write(appendFrame(nil, frameHello, hb)); err != nil {
@@ -395,7 +395,7 @@ func (p *peer) attachOut(conn net.Conn, gen uint64, w *welcome) (uint64, error) 
 	if p.forgotten || p.s.gen != gen || p.s.stale(w.Boot, w.Gen) {
 		return 0, errRetry
 	}
-	p.applyObservedLocked(p.s.observe(w.Boot, w.Gen, w.Streams))
+	p.applyObservedLocked(p.s.observe(w.Boot, w.Gen, w.Streams, w.MaxFrame))
 	if err := p.s.resume(w.Next); err != nil {
 		p.e.log.Error("transport session broken", "peer", p.name, "err", err)
 		p.abandonLocked(ErrSessionBroken, 0)

@@ -21,6 +21,7 @@ type session struct {
 	peerBoot uint64 // 0 while no session is up
 	peerGen  uint64
 	streams  streamSet // streams the peer registered
+	maxFrame uint64    // largest frame body the peer accepts; 0 = unknown
 
 	// epoch changes whenever the session resets; a connection remembers
 	// the epoch it joined and is stale once it differs.
@@ -41,6 +42,16 @@ func newSession(name string, gen uint64) *session {
 // up reports whether a session with a known peer life exists.
 func (s *session) up() bool { return s.peerBoot != 0 }
 
+// frameLimit is the largest frame body that may be sent: this side's
+// limit, lowered to the peer's once known, so a peer configured smaller
+// never gets a frame it must refuse (and would be replayed forever).
+func (s *session) frameLimit(local int) int {
+	if s.maxFrame > 0 && s.maxFrame < uint64(local) {
+		return int(s.maxFrame)
+	}
+	return local
+}
+
 // reset ends the session: it drops the send queue (plus extra frames that
 // were refused on the way in), forgets the peer life and, when this side
 // is the one abandoning, bumps the generation so the peer learns of it. It
@@ -55,7 +66,7 @@ func (s *session) reset(reason error, extra uint64, newGen uint64) (SessionEvent
 	}
 	report := s.up() || ev.Dropped > 0
 	s.peerBoot, s.peerGen = 0, 0
-	s.streams = streamSet{}
+	s.streams, s.maxFrame = streamSet{}, 0
 	s.recvNext, s.recvBytes = 0, 0
 	s.epoch++
 	if newGen != 0 {
@@ -82,7 +93,7 @@ func (s *session) nextFrom(boot, gen uint64) uint64 {
 // observe records the peer life presented in a handshake. If it differs
 // from the one the session was with, that session is lost (reported in
 // lost) and a new one starts; up reports a new session.
-func (s *session) observe(boot, gen uint64, streams streamSet) (lost SessionEvent, fireLost, up bool) {
+func (s *session) observe(boot, gen uint64, streams streamSet, maxFrame uint64) (lost SessionEvent, fireLost, up bool) {
 	if s.up() && (s.peerBoot != boot || s.peerGen != gen) {
 		reason := ErrPeerAbandoned
 		if s.peerBoot != boot {
@@ -94,7 +105,7 @@ func (s *session) observe(boot, gen uint64, streams streamSet) (lost SessionEven
 		s.peerBoot, s.peerGen = boot, gen
 		up = true
 	}
-	s.streams = streams
+	s.streams, s.maxFrame = streams, maxFrame
 	return lost, fireLost, up
 }
 

@@ -14,7 +14,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal("fresh session up")
 	}
 	// First handshake: up, no loss.
-	if _, lost, up := s.observe(100, 7, streams); lost || !up || s.peerBoot != 100 || !s.streams.has(StreamCluster) {
+	if _, lost, up := s.observe(100, 7, streams, 0); lost || !up || s.peerBoot != 100 || !s.streams.has(StreamCluster) {
 		t.Fatalf("first observe: lost %v up %v", lost, up)
 	}
 	// Same life again (a reconnect): nothing to report, resume point kept.
@@ -29,7 +29,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if _, err := s.receive(9); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("gap: %v", err)
 	}
-	if _, lost, up := s.observe(100, 7, streams); lost || up {
+	if _, lost, up := s.observe(100, 7, streams, 0); lost || up {
 		t.Fatal("reconnect to the same life reported a change")
 	}
 	if n := s.nextFrom(100, 7); n != 3 {
@@ -44,7 +44,7 @@ func TestSessionLifecycle(t *testing.T) {
 	// The peer abandoned (new generation): loss reported, fresh session.
 	pushN(&s.q, 4, 10)
 	epoch := s.epoch
-	ev, lost, up := s.observe(100, 8, streams)
+	ev, lost, up := s.observe(100, 8, streams, 0)
 	if !lost || !up || !errors.Is(ev.Reason, ErrPeerAbandoned) || ev.Dropped != 4 || ev.Peer != (Peer{"p", 100}) {
 		t.Fatalf("peer abandoned: %+v lost %v up %v", ev, lost, up)
 	}
@@ -52,7 +52,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("after reset: epoch %d recv %d send %d gen %d", s.epoch, s.recvNext, s.q.next, s.gen)
 	}
 	// The peer restarted (new boot).
-	ev, lost, _ = s.observe(200, 1, streams)
+	ev, lost, _ = s.observe(200, 1, streams, 0)
 	if !lost || !errors.Is(ev.Reason, ErrPeerRestarted) || ev.Peer.Boot != 100 {
 		t.Fatalf("peer restarted: %+v", ev)
 	}
@@ -67,6 +67,25 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	if ev, report := s.reset(ErrQueueFull, 1, 8); !report || ev.Peer.Boot != 0 || ev.Dropped != 1 {
 		t.Fatalf("overflow before any session: %+v", ev)
+	}
+}
+
+func TestSessionFrameLimit(t *testing.T) {
+	s := newSession("p", 1)
+	if got := s.frameLimit(1000); got != 1000 {
+		t.Fatalf("unknown peer limit: %d", got)
+	}
+	s.observe(1, 1, streamSet{}, 500)
+	if got := s.frameLimit(1000); got != 500 {
+		t.Fatalf("smaller peer limit: %d", got)
+	}
+	s.observe(1, 1, streamSet{}, 5000)
+	if got := s.frameLimit(1000); got != 1000 {
+		t.Fatalf("larger peer limit: %d", got)
+	}
+	s.reset(ErrAbandoned, 0, 2)
+	if got := s.frameLimit(1000); got != 1000 {
+		t.Fatalf("limit kept after reset: %d", got)
 	}
 }
 

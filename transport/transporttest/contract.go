@@ -177,6 +177,17 @@ func testUnknownStream(t *testing.T, nw Net) {
 	if err := a.EP.Send("nobody", transport.StreamCluster, nil); !errors.Is(err, transport.ErrUnknownPeer) {
 		t.Fatalf("send to unknown peer: %v", err)
 	}
+	// Frames are held to the smaller of both sides' MaxFrame.
+	c := NewNode(t, nw, "c", WithConfig(func(c *transport.Config) { c.MaxFrame = 4 << 10 }))
+	Connect(t, a, c)
+	if err := a.EP.Send("c", transport.StreamCluster, make([]byte, 5<<10)); !errors.Is(err, transport.ErrFrameTooLarge) {
+		t.Fatalf("send beyond the peer's max frame: %v", err)
+	}
+	if err := c.EP.Send("a", transport.StreamCluster, make([]byte, 5<<10)); !errors.Is(err, transport.ErrFrameTooLarge) {
+		t.Fatalf("send beyond the local max frame: %v", err)
+	}
+	send(t, a, "c", transport.StreamCluster, make([]byte, 4<<10-16))
+	Eventually(t, "largest frame", func() bool { return countData(c, "a") == 1 })
 	// A peer that sends it anyway (Raw ignores the welcome) has the frame
 	// refused: dropped, counted, logged, the rest delivered.
 	r := DialRaw(t, nw.Host("x"), b.EP.Addr())
