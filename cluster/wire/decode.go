@@ -1,0 +1,520 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// Interning bounds: strings up to internMax bytes are interned, in a table
+// of at most internCap entries that is cleared when full.
+const (
+	internMax  = 128
+	internCap  = 1024
+	scratchMax = 4 << 10 // larger scratch buffers are not kept
+)
+
+// Decoder reads messages. Reuse one per goroutine: it keeps its msgpack
+// decoder, a scratch buffer and a table of interned strings (node, host
+// and topic names), so a stream of similar messages allocates little. The
+// values it returns share no memory with the body.
+type Decoder struct {
+	r      bytes.Reader
+	dec    *msgpack.Decoder
+	nodes  Nodes
+	buf    []byte
+	intern map[string]string
+	typ    Type
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder {
+	d := &Decoder{intern: make(map[string]string)}
+	d.dec = msgpack.NewDecoder(&d.r)
+	return d
+}
+
+// DecodeEnvelope decodes an Envelope sent from n.Sender to n.Receiver into
+// m, which it overwrites.
+func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
+	return d.run(body, TypeEnvelope, n, func() error {
+		extra, err := d.arrayHeader(envelopeFields, "envelope")
+		if err != nil {
+			return err
+		}
+		kind, err := d.uint("kind")
+		if err != nil {
+			return err
+		}
+		if kind == 0 || kind > math.MaxUint8 {
+			return fmt.Errorf("%w: envelope kind %d", ErrMalformed, kind)
+		}
+		*m = Envelope{Kind: uint8(kind)}
+		if m.From, err = d.pid("from"); err != nil {
+			return err
+		}
+		if m.To, err = d.pid("to"); err != nil {
+			return err
+		}
+		if m.Topic, err = d.str("topic", true); err != nil {
+			return err
+		}
+		if m.Payload, err = d.value("payload"); err != nil {
+			return err
+		}
+		if m.Err, err = d.errField(); err != nil {
+			return err
+		}
+		if m.Actor, err = d.actor(); err != nil {
+			return err
+		}
+		if m.Scope, err = d.scope(); err != nil {
+			return err
+		}
+		return d.skip(extra)
+	})
+}
+
+// DecodeSpawnRequest decodes a SpawnRequest sent from n.Sender to
+// n.Receiver into m, which it overwrites.
+func (d *Decoder) DecodeSpawnRequest(body []byte, n Nodes, m *SpawnRequest) error {
+	return d.run(body, TypeSpawnRequest, n, func() error {
+		extra, err := d.arrayHeader(spawnRequestFields, "spawn request")
+		if err != nil {
+			return err
+		}
+		*m = SpawnRequest{}
+		if m.ID, err = d.uint("request id"); err != nil {
+			return err
+		}
+		if m.From, err = d.pid("from"); err != nil {
+			return err
+		}
+		if m.Entry, err = d.str("entry", true); err != nil {
+			return err
+		}
+		if m.Host, err = d.str("host", true); err != nil {
+			return err
+		}
+		if m.Args, err = d.args(); err != nil {
+			return err
+		}
+		flags, err := d.uint("flags")
+		if err != nil {
+			return err
+		}
+		// Unknown flag bits are a later version's: ignored.
+		m.Link, m.Monitor = flags&flagLink != 0, flags&flagMonitor != 0
+		if m.Name, err = d.str("name", false); err != nil {
+			return err
+		}
+		if m.Message, err = d.message(); err != nil {
+			return err
+		}
+		if m.Actor, err = d.actor(); err != nil {
+			return err
+		}
+		if m.Scope, err = d.scope(); err != nil {
+			return err
+		}
+		return d.skip(extra)
+	})
+}
+
+// DecodeSpawnReply decodes a SpawnReply sent from n.Sender to n.Receiver
+// into m, which it overwrites.
+func (d *Decoder) DecodeSpawnReply(body []byte, n Nodes, m *SpawnReply) error {
+	return d.run(body, TypeSpawnReply, n, func() error {
+		extra, err := d.arrayHeader(spawnReplyFields, "spawn reply")
+		if err != nil {
+			return err
+		}
+		*m = SpawnReply{}
+		if m.ID, err = d.uint("request id"); err != nil {
+			return err
+		}
+		if m.PID, err = d.pid("pid"); err != nil {
+			return err
+		}
+		if m.Err, err = d.errField(); err != nil {
+			return err
+		}
+		return d.skip(extra)
+	})
+}
+
+// run checks the type byte, decodes the rest with body and checks that
+// nothing is left.
+func (d *Decoder) run(b []byte, t Type, n Nodes, body func() error) error {
+	got, err := TypeOf(b)
+	if err != nil {
+		return err
+	}
+	if got != t {
+		return fmt.Errorf("%w: %v where %v was expected", ErrMalformed, got, t)
+	}
+	d.nodes, d.typ = n, t
+	d.r.Reset(b[1:])
+	err = body()
+	if err == nil && d.r.Len() != 0 {
+		err = fmt.Errorf("%w: %d bytes after the message", ErrMalformed, d.r.Len())
+	}
+	if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
+		// A msgpack primitive ran out of input.
+		err = fmt.Errorf("%w: %w", ErrTruncated, err)
+	}
+	at := len(b) - d.r.Len()
+	d.r.Reset(nil)
+	if cap(d.buf) > scratchMax {
+		d.buf = nil
+	}
+	if err != nil {
+		return fmt.Errorf("%v near offset %d: %w", t, at, err)
+	}
+	return nil
+}
+
+func (d *Decoder) left() int { return d.r.Len() }
+
+// peek returns the next msgpack code.
+func (d *Decoder) peek(what string) (byte, error) {
+	if d.left() == 0 {
+		return 0, fmt.Errorf("%w: %s missing", ErrTruncated, what)
+	}
+	return d.dec.PeekCode()
+}
+
+// nilNext consumes a nil if one is next.
+func (d *Decoder) nilNext(what string) (bool, error) {
+	c, err := d.peek(what)
+	if err != nil {
+		return false, err
+	}
+	if c != msgpcode.Nil {
+		return false, nil
+	}
+	return true, d.dec.DecodeNil()
+}
+
+// arrayHeader reads an array header with at least min elements and
+// returns how many more there are.
+func (d *Decoder) arrayHeader(min int, what string) (int, error) {
+	n, err := d.arrayLen(what)
+	if err != nil {
+		return 0, err
+	}
+	if n < min {
+		return 0, fmt.Errorf("%w: %s has %d fields, want at least %d", ErrMalformed, what, n, min)
+	}
+	return n - min, nil
+}
+
+// arrayLen reads an array header whose elements the input can hold (every
+// element takes at least one byte).
+func (d *Decoder) arrayLen(what string) (int, error) {
+	c, err := d.peek(what)
+	if err != nil {
+		return 0, err
+	}
+	if !msgpcode.IsFixedArray(c) && c != msgpcode.Array16 && c != msgpcode.Array32 {
+		return 0, fmt.Errorf("%w: %s is code 0x%02x, not an array", ErrMalformed, what, c)
+	}
+	n, err := d.dec.DecodeArrayLen()
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 || n > d.left() {
+		return 0, fmt.Errorf("%w: %s of %d elements, %d bytes left", ErrTruncated, what, n, d.left())
+	}
+	return n, nil
+}
+
+// skip reads and drops n well-formed values (fields of a later version).
+func (d *Decoder) skip(n int) error {
+	for range n {
+		if _, err := d.value("extra field"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uint reads a non-negative integer of any width.
+func (d *Decoder) uint(what string) (uint64, error) {
+	c, err := d.peek(what)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c <= msgpcode.PosFixedNumHigh || c >= msgpcode.Uint8 && c <= msgpcode.Uint64:
+		return d.dec.DecodeUint64()
+	case c >= msgpcode.Int8 && c <= msgpcode.Int64:
+		v, err := d.dec.DecodeInt64()
+		if err != nil {
+			return 0, err
+		}
+		if v < 0 {
+			return 0, fmt.Errorf("%w: %s is negative", ErrMalformed, what)
+		}
+		return uint64(v), nil
+	}
+	return 0, fmt.Errorf("%w: %s is code 0x%02x, not an unsigned integer", ErrMalformed, what, c)
+}
+
+// str reads a string; intern keeps short ones in the decoder's table.
+func (d *Decoder) str(what string, intern bool) (string, error) {
+	c, err := d.peek(what)
+	if err != nil {
+		return "", err
+	}
+	if !msgpcode.IsString(c) {
+		return "", fmt.Errorf("%w: %s is code 0x%02x, not a string", ErrMalformed, what, c)
+	}
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return "", err
+	}
+	if n < 0 || n > d.left() {
+		return "", fmt.Errorf("%w: %s of %d bytes, %d left", ErrTruncated, what, n, d.left())
+	}
+	if n == 0 {
+		return "", nil
+	}
+	if cap(d.buf) < n {
+		d.buf = make([]byte, n)
+	}
+	b := d.buf[:n]
+	if err := d.dec.ReadFull(b); err != nil {
+		return "", err
+	}
+	if !intern || n > internMax {
+		return string(b), nil
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s, nil
+	}
+	if len(d.intern) >= internCap {
+		clear(d.intern)
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s, nil
+}
+
+// pid reads a PID, resolving the node shorthands.
+func (d *Decoder) pid(what string) (pid.PID, error) {
+	p, err := d.pidBody()
+	if err != nil {
+		return pid.PID{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return p, nil
+}
+
+func (d *Decoder) pidBody() (pid.PID, error) {
+	if isNil, err := d.nilNext("pid"); err != nil || isNil {
+		return pid.PID{}, err
+	}
+	extra, err := d.arrayHeader(pidFields, "pid")
+	if err != nil {
+		return pid.PID{}, err
+	}
+	var p pid.PID
+	c, err := d.peek("pid node")
+	if err != nil {
+		return p, err
+	}
+	if msgpcode.IsString(c) {
+		if p.Node, err = d.str("pid node", true); err != nil {
+			return p, err
+		}
+		if p.Node == "" {
+			p.Node = d.nodes.Sender
+		}
+	} else {
+		n, err := d.uint("pid node")
+		if err != nil {
+			return p, err
+		}
+		switch n {
+		case nodeSender:
+			p.Node = d.nodes.Sender
+		case nodeReceiver:
+			p.Node = d.nodes.Receiver
+		default:
+			return p, fmt.Errorf("%w: node shorthand %d", ErrMalformed, n)
+		}
+	}
+	if p.Host, err = d.str("pid host", true); err != nil {
+		return p, err
+	}
+	if p.Seq, err = d.uint("pid seq"); err != nil {
+		return p, err
+	}
+	return p, d.skip(extra)
+}
+
+// value reads a msg.Value.
+func (d *Decoder) value(what string) (msg.Value, error) {
+	if d.left() == 0 {
+		return msg.Nil, fmt.Errorf("%w: %s missing", ErrTruncated, what)
+	}
+	v, err := msg.Decode(d.dec)
+	if err != nil {
+		if errors.Is(err, msg.ErrTruncated) || errors.Is(err, msg.ErrLength) {
+			return msg.Nil, fmt.Errorf("%w: %s: %w", ErrTruncated, what, err)
+		}
+		return msg.Nil, fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
+	}
+	return v, nil
+}
+
+// errField reads nil or an error value.
+func (d *Decoder) errField() (*proc.Error, error) {
+	if isNil, err := d.nilNext("error"); err != nil || isNil {
+		return nil, err
+	}
+	v, err := d.value("error")
+	if err != nil {
+		return nil, err
+	}
+	ev, ok := v.AsError()
+	if !ok {
+		return nil, fmt.Errorf("%w: error field is a %v", ErrMalformed, v.Kind())
+	}
+	return proc.ErrorFromValue(ev), nil
+}
+
+func (d *Decoder) args() ([]msg.Value, error) {
+	n, err := d.arrayLen("args")
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	out := make([]msg.Value, n)
+	for i := range out {
+		if out[i], err = d.value("arg"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Decoder) message() (*Message, error) {
+	if isNil, err := d.nilNext("message"); err != nil || isNil {
+		return nil, err
+	}
+	extra, err := d.arrayHeader(messageFields, "message")
+	if err != nil {
+		return nil, err
+	}
+	m := &Message{}
+	if m.Topic, err = d.str("message topic", true); err != nil {
+		return nil, err
+	}
+	if m.Payload, err = d.value("message payload"); err != nil {
+		return nil, err
+	}
+	return m, d.skip(extra)
+}
+
+func (d *Decoder) actor() (*Actor, error) {
+	if isNil, err := d.nilNext("actor"); err != nil || isNil {
+		return nil, err
+	}
+	extra, err := d.arrayHeader(actorFields, "actor")
+	if err != nil {
+		return nil, err
+	}
+	a := &Actor{}
+	if a.ID, err = d.str("actor id", true); err != nil {
+		return nil, err
+	}
+	if a.Meta, err = d.meta(); err != nil {
+		return nil, err
+	}
+	return a, d.skip(extra)
+}
+
+func (d *Decoder) meta() (map[string]any, error) {
+	if isNil, err := d.nilNext("actor meta"); err != nil || isNil {
+		return nil, err
+	}
+	c, err := d.peek("actor meta")
+	if err != nil {
+		return nil, err
+	}
+	if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
+		return nil, fmt.Errorf("%w: actor meta is code 0x%02x, not a map", ErrMalformed, c)
+	}
+	n, err := d.dec.DecodeMapLen()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n > d.left()/2 {
+		return nil, fmt.Errorf("%w: actor meta of %d entries, %d bytes left", ErrTruncated, n, d.left())
+	}
+	m := make(map[string]any, n)
+	for range n {
+		k, err := d.str("actor meta key", true)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("%w: actor meta key %q twice", ErrMalformed, k)
+		}
+		if m[k], err = d.scalar(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (d *Decoder) scalar() (any, error) {
+	c, err := d.peek("actor meta value")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		return nil, d.dec.DecodeNil()
+	case c == msgpcode.True || c == msgpcode.False:
+		return d.dec.DecodeBool()
+	case c <= msgpcode.PosFixedNumHigh || c >= msgpcode.Uint8 && c <= msgpcode.Uint64:
+		v, err := d.dec.DecodeUint64()
+		if err != nil || v > math.MaxInt64 {
+			return v, err
+		}
+		return int64(v), nil
+	case c >= msgpcode.NegFixedNumLow || c >= msgpcode.Int8 && c <= msgpcode.Int64:
+		return d.dec.DecodeInt64()
+	case c == msgpcode.Float || c == msgpcode.Double:
+		return d.dec.DecodeFloat64()
+	case msgpcode.IsString(c):
+		return d.str("actor meta value", true)
+	}
+	return nil, fmt.Errorf("%w: actor meta value is code 0x%02x, not a scalar", ErrMalformed, c)
+}
+
+func (d *Decoder) scope() ([]string, error) {
+	if isNil, err := d.nilNext("scope"); err != nil || isNil {
+		return nil, err
+	}
+	n, err := d.arrayLen("scope")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i := range out {
+		if out[i], err = d.str("scope policy id", true); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,268 @@
+package wire
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// Encoder appends messages to byte slices. Reuse one per goroutine: it
+// keeps its msgpack encoder and a scratch slice for sorting meta keys.
+type Encoder struct {
+	enc   *msgpack.Encoder
+	w     appendWriter
+	nodes Nodes
+	keys  []string
+}
+
+// NewEncoder returns an Encoder.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
+	e.enc = msgpack.NewEncoder(&e.w)
+	return e
+}
+
+// appendWriter appends what the msgpack encoder writes to a slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *appendWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+func (w *appendWriter) WriteByte(c byte) error {
+	w.b = append(w.b, c)
+	return nil
+}
+
+// AppendEnvelope appends m, sent from n.Sender to n.Receiver, to b. On
+// error b is returned unchanged in length.
+func (e *Encoder) AppendEnvelope(b []byte, n Nodes, m *Envelope) ([]byte, error) {
+	return e.run(b, TypeEnvelope, n, func() error {
+		if m.Kind == 0 {
+			return fmt.Errorf("envelope kind 0")
+		}
+		e.enc.EncodeArrayLen(envelopeFields)
+		e.enc.EncodeUint(uint64(m.Kind))
+		if err := e.pid(m.From); err != nil {
+			return err
+		}
+		if err := e.pid(m.To); err != nil {
+			return err
+		}
+		if err := e.str(m.Topic); err != nil {
+			return err
+		}
+		if err := msg.Encode(e.enc, m.Payload); err != nil {
+			return err
+		}
+		if err := e.err(m.Err); err != nil {
+			return err
+		}
+		if err := e.actor(m.Actor); err != nil {
+			return err
+		}
+		return e.scope(m.Scope)
+	})
+}
+
+// AppendSpawnRequest appends m, sent from n.Sender to n.Receiver, to b.
+func (e *Encoder) AppendSpawnRequest(b []byte, n Nodes, m *SpawnRequest) ([]byte, error) {
+	return e.run(b, TypeSpawnRequest, n, func() error {
+		e.enc.EncodeArrayLen(spawnRequestFields)
+		e.enc.EncodeUint(m.ID)
+		if err := e.pid(m.From); err != nil {
+			return err
+		}
+		if err := e.str(m.Entry); err != nil {
+			return err
+		}
+		if err := e.str(m.Host); err != nil {
+			return err
+		}
+		if err := e.enc.EncodeArrayLen(len(m.Args)); err != nil {
+			return err
+		}
+		for _, a := range m.Args {
+			if err := msg.Encode(e.enc, a); err != nil {
+				return err
+			}
+		}
+		var flags uint64
+		if m.Link {
+			flags |= flagLink
+		}
+		if m.Monitor {
+			flags |= flagMonitor
+		}
+		e.enc.EncodeUint(flags)
+		if err := e.str(m.Name); err != nil {
+			return err
+		}
+		if m.Message == nil {
+			e.enc.EncodeNil()
+		} else {
+			e.enc.EncodeArrayLen(messageFields)
+			if err := e.str(m.Message.Topic); err != nil {
+				return err
+			}
+			if err := msg.Encode(e.enc, m.Message.Payload); err != nil {
+				return err
+			}
+		}
+		if err := e.actor(m.Actor); err != nil {
+			return err
+		}
+		return e.scope(m.Scope)
+	})
+}
+
+// AppendSpawnReply appends m, sent from n.Sender to n.Receiver, to b.
+func (e *Encoder) AppendSpawnReply(b []byte, n Nodes, m *SpawnReply) ([]byte, error) {
+	return e.run(b, TypeSpawnReply, n, func() error {
+		e.enc.EncodeArrayLen(spawnReplyFields)
+		e.enc.EncodeUint(m.ID)
+		if err := e.pid(m.PID); err != nil {
+			return err
+		}
+		return e.err(m.Err)
+	})
+}
+
+// run writes the type byte and the body that body writes; the append
+// writer never fails, so errors come only from invalid content.
+func (e *Encoder) run(b []byte, t Type, n Nodes, body func() error) ([]byte, error) {
+	e.nodes = n
+	e.w.b = append(b, byte(t))
+	err := body()
+	out := e.w.b
+	e.w.b = nil
+	if err != nil {
+		return b, fmt.Errorf("%w: %v: %w", ErrEncode, t, err)
+	}
+	return out, nil
+}
+
+func (e *Encoder) str(s string) error {
+	if uint64(len(s)) > math.MaxUint32 {
+		return fmt.Errorf("string of %d bytes", len(s))
+	}
+	return e.enc.EncodeString(s)
+}
+
+func (e *Encoder) pid(p pid.PID) error {
+	if p.IsZero() {
+		return e.enc.EncodeNil()
+	}
+	e.enc.EncodeArrayLen(pidFields)
+	switch {
+	case p.Node == "" || p.Node == e.nodes.Sender:
+		e.enc.EncodeUint(nodeSender)
+	case p.Node == e.nodes.Receiver:
+		e.enc.EncodeUint(nodeReceiver)
+	default:
+		if err := e.str(p.Node); err != nil {
+			return err
+		}
+	}
+	if err := e.str(p.Host); err != nil {
+		return err
+	}
+	return e.enc.EncodeUint(p.Seq)
+}
+
+func (e *Encoder) err(pe *proc.Error) error {
+	if pe == nil {
+		return e.enc.EncodeNil()
+	}
+	return msg.Encode(e.enc, pe.Value())
+}
+
+func (e *Encoder) actor(a *Actor) error {
+	if a == nil {
+		return e.enc.EncodeNil()
+	}
+	e.enc.EncodeArrayLen(actorFields)
+	if err := e.str(a.ID); err != nil {
+		return err
+	}
+	if a.Meta == nil {
+		return e.enc.EncodeNil()
+	}
+	// Sorted keys: the same actor always encodes to the same bytes.
+	e.keys = e.keys[:0]
+	for k := range a.Meta {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	e.enc.EncodeMapLen(len(e.keys))
+	for _, k := range e.keys {
+		if err := e.str(k); err != nil {
+			return err
+		}
+		if err := e.scalar(a.Meta[k]); err != nil {
+			return fmt.Errorf("actor meta %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (e *Encoder) scalar(v any) error {
+	switch x := v.(type) {
+	case nil:
+		return e.enc.EncodeNil()
+	case bool:
+		return e.enc.EncodeBool(x)
+	case string:
+		return e.str(x)
+	case int:
+		return e.enc.EncodeInt(int64(x))
+	case int8:
+		return e.enc.EncodeInt(int64(x))
+	case int16:
+		return e.enc.EncodeInt(int64(x))
+	case int32:
+		return e.enc.EncodeInt(int64(x))
+	case int64:
+		return e.enc.EncodeInt(x)
+	case uint:
+		return e.enc.EncodeUint(uint64(x))
+	case uint8:
+		return e.enc.EncodeUint(uint64(x))
+	case uint16:
+		return e.enc.EncodeUint(uint64(x))
+	case uint32:
+		return e.enc.EncodeUint(uint64(x))
+	case uint64:
+		return e.enc.EncodeUint(x)
+	case float32:
+		return e.enc.EncodeFloat64(float64(x))
+	case float64:
+		return e.enc.EncodeFloat64(x)
+	}
+	return fmt.Errorf("%T is not a scalar", v)
+}
+
+func (e *Encoder) scope(s []string) error {
+	if s == nil {
+		return e.enc.EncodeNil()
+	}
+	e.enc.EncodeArrayLen(len(s))
+	for _, id := range s {
+		if err := e.str(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package wire
+
+import (
+	"fmt"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// Type is the first byte of every message. The values are part of the
+// protocol: never renumber them, only append.
+type Type uint8
+
+// Message types.
+const (
+	TypeEnvelope     Type = 1
+	TypeSpawnRequest Type = 2
+	TypeSpawnReply   Type = 3
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeEnvelope:
+		return "envelope"
+	case TypeSpawnRequest:
+		return "spawn_request"
+	case TypeSpawnReply:
+		return "spawn_reply"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// TypeOf returns the type of the message in body without decoding it.
+func TypeOf(body []byte) (Type, error) {
+	if len(body) == 0 {
+		return 0, fmt.Errorf("%w: empty body", ErrTruncated)
+	}
+	switch t := Type(body[0]); t {
+	case TypeEnvelope, TypeSpawnRequest, TypeSpawnReply:
+		return t, nil
+	default:
+		return t, fmt.Errorf("%w: %d", ErrUnknownType, body[0])
+	}
+}
+
+// Nodes names the two ends of a frame: the node that sends it and the node
+// that receives it. PIDs of either node travel without their node name.
+type Nodes struct {
+	Sender, Receiver string
+}
+
+// Actor is the identity a sender runs as. Meta values are scalars: nil,
+// bool, any Go integer or float type, or string; they decode as nil, bool,
+// int64 (uint64 above math.MaxInt64), float64 and string.
+type Actor struct {
+	ID   string
+	Meta map[string]any
+}
+
+// Envelope is a signal from one process to another: a message, an EXIT, a
+// link failure, a link or monitor request, a cancel or a terminate. It
+// carries the sender's actor and scope (policy ids) so the receiving node
+// can run its policy check; the sender's host is From.Host.
+type Envelope struct {
+	// Kind is the runtime's SignalKind (never 0).
+	Kind    uint8
+	From    pid.PID
+	To      pid.PID
+	Topic   string
+	Payload msg.Value
+	Err     *proc.Error
+	Actor   *Actor
+	Scope   []string
+}
+
+// SpawnRequest asks the receiving node to start a process.
+type SpawnRequest struct {
+	// ID matches the reply to the request; unique per sending node life.
+	ID uint64
+	// From is the parent; the zero PID when spawned from outside a process.
+	From pid.PID
+	// Entry is the entry id to start; Host the host id on the receiving
+	// node ("" = its default host).
+	Entry string
+	Host  string
+	Args  []msg.Value
+	// Link and Monitor set up the relations with From as the child starts.
+	Link    bool
+	Monitor bool
+	// Name registers the child under a local name of the receiving node.
+	Name string
+	// Message is delivered to the child before anything else.
+	Message *Message
+	Actor   *Actor
+	Scope   []string
+}
+
+// Message is a topic and payload, as in a spawn request's first message.
+type Message struct {
+	Topic   string
+	Payload msg.Value
+}
+
+// SpawnReply answers a SpawnRequest with the child's PID or an error.
+type SpawnReply struct {
+	ID  uint64
+	PID pid.PID
+	Err *proc.Error
+}
+
+// spawn request flag bits.
+const (
+	flagLink    = 1 << 0
+	flagMonitor = 1 << 1
+)
+
+// Field counts of each message's array: what this version writes and the
+// least it accepts.
+const (
+	envelopeFields     = 8
+	spawnRequestFields = 10
+	spawnReplyFields   = 3
+	pidFields          = 3
+	actorFields        = 2
+	messageFields      = 2
+)
+
+// PID node shorthands (see the package documentation).
+const (
+	nodeSender   = 0
+	nodeReceiver = 1
+)

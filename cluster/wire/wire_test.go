@@ -1,0 +1,298 @@
+package wire_test
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/wippyd/wippyd/cluster/wire"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+func TestRoundTrip(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	for _, s := range samples() {
+		t.Run(s.name, func(t *testing.T) {
+			body, err := encode(e, s.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decode(d, body, s.msg)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, s.msg) {
+				t.Fatalf("round trip:\n got %#v\nwant %#v", got, s.msg)
+			}
+		})
+	}
+}
+
+func TestTypeOf(t *testing.T) {
+	e := wire.NewEncoder()
+	for _, s := range samples() {
+		body, _ := encode(e, s.msg)
+		typ, err := wire.TypeOf(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want wire.Type
+		switch s.msg.(type) {
+		case *wire.Envelope:
+			want = wire.TypeEnvelope
+		case *wire.SpawnRequest:
+			want = wire.TypeSpawnRequest
+		case *wire.SpawnReply:
+			want = wire.TypeSpawnReply
+		}
+		if typ != want {
+			t.Errorf("%s: type %v, want %v", s.name, typ, want)
+		}
+	}
+	if _, err := wire.TypeOf(nil); !errors.Is(err, wire.ErrTruncated) {
+		t.Errorf("empty body: %v", err)
+	}
+	if _, err := wire.TypeOf([]byte{0}); !errors.Is(err, wire.ErrUnknownType) {
+		t.Errorf("type 0: %v", err)
+	}
+	if _, err := wire.TypeOf([]byte{200, 0x90}); !errors.Is(err, wire.ErrUnknownType) {
+		t.Errorf("type 200: %v", err)
+	}
+}
+
+// TestNodeShorthands checks that PIDs of either end travel without their
+// node name and come back with the right one, and that a PID of a third
+// node keeps its name.
+func TestNodeShorthands(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	m := &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "t"}
+	body, err := e.AppendEnvelope(nil, nodes, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(body, []byte("n1")) || bytes.Contains(body, []byte("n2")) {
+		t.Fatalf("node names on the wire: %x", body)
+	}
+	m.From = thirdPID
+	body, _ = e.AppendEnvelope(nil, nodes, m)
+	if !bytes.Contains(body, []byte("n3")) {
+		t.Fatalf("third node name missing: %x", body)
+	}
+	// A PID written without a node is one of the sending node.
+	m.From = pid.PID{Host: "h", Seq: 3}
+	body, _ = e.AppendEnvelope(nil, nodes, m)
+	var got wire.Envelope
+	if err := d.DecodeEnvelope(body, nodes, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.From != (pid.PID{Node: "n1", Host: "h", Seq: 3}) {
+		t.Fatalf("from = %v", got.From)
+	}
+	// Decoded by a node that sees other names, the shorthands follow them.
+	body, _ = e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "t"})
+	if err := d.DecodeEnvelope(body, wire.Nodes{Sender: "a", Receiver: "b"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.From.Node != "a" || got.To.Node != "b" {
+		t.Fatalf("from %v to %v", got.From, got.To)
+	}
+}
+
+// TestExtraFields checks that a later version's appended fields are
+// skipped, and that fewer fields than known are refused.
+func TestExtraFields(t *testing.T) {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	buf.WriteByte(byte(wire.TypeSpawnReply))
+	enc.EncodeArrayLen(5)
+	enc.EncodeUint(7)
+	enc.EncodeArrayLen(4) // a pid with one extra field
+	enc.EncodeUint(0)
+	enc.EncodeString("h")
+	enc.EncodeUint(9)
+	enc.EncodeString("future")
+	enc.EncodeNil()
+	enc.EncodeString("future field")
+	enc.EncodeArrayLen(1)
+	enc.EncodeInt(-1)
+	var got wire.SpawnReply
+	if err := wire.NewDecoder().DecodeSpawnReply(buf.Bytes(), nodes, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := wire.SpawnReply{ID: 7, PID: pid.PID{Node: "n1", Host: "h", Seq: 9}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v", got)
+	}
+
+	buf.Reset()
+	buf.WriteByte(byte(wire.TypeSpawnReply))
+	enc.EncodeArrayLen(2)
+	enc.EncodeUint(7)
+	enc.EncodeNil()
+	if err := wire.NewDecoder().DecodeSpawnReply(buf.Bytes(), nodes, &got); !errors.Is(err, wire.ErrMalformed) {
+		t.Fatalf("two fields: %v", err)
+	}
+}
+
+func TestEncodeErrors(t *testing.T) {
+	e := wire.NewEncoder()
+	prefix := []byte{1, 2, 3}
+	cases := map[string]*wire.Envelope{
+		"kind 0":      {Kind: 0},
+		"meta slice":  {Kind: 1, Actor: &wire.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
+		"deep":        {Kind: 1, Payload: deep(msg.MaxDepth + 1)},
+		"bad error":   {Kind: 2, Err: &proc.Error{Kind: "X", Retryable: 9}},
+		"meta struct": {Kind: 1, Actor: &wire.Actor{Meta: map[string]any{"x": struct{}{}}}},
+	}
+	for name, m := range cases {
+		out, err := e.AppendEnvelope(prefix, nodes, m)
+		if !errors.Is(err, wire.ErrEncode) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if !bytes.Equal(out, prefix) {
+			t.Errorf("%s: output %x, want the prefix unchanged", name, out)
+		}
+	}
+	// The encoder is usable after an error.
+	if _, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deep(n int) msg.Value {
+	v := msg.Nil
+	for range n {
+		v = msg.List(v)
+	}
+	return v
+}
+
+func TestMetaScalars(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	meta := map[string]any{
+		"i": int(-5), "i8": int8(-8), "i16": int16(300), "i32": int32(-70000), "i64": int64(math.MinInt64),
+		"u": uint(5), "u8": uint8(200), "u16": uint16(60000), "u32": uint32(1 << 31), "u64": uint64(math.MaxUint64),
+		"f32": float32(1.5), "f64": -2.25, "s": "x", "b": false, "n": nil,
+	}
+	want := map[string]any{
+		"i": int64(-5), "i8": int64(-8), "i16": int64(300), "i32": int64(-70000), "i64": int64(math.MinInt64),
+		"u": int64(5), "u8": int64(200), "u16": int64(60000), "u32": int64(1 << 31), "u64": uint64(math.MaxUint64),
+		"f32": 1.5, "f64": -2.25, "s": "x", "b": false, "n": nil,
+	}
+	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &wire.Actor{ID: "a", Meta: meta}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got wire.Envelope
+	if err := d.DecodeEnvelope(body, nodes, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Actor.Meta, want) {
+		t.Fatalf("meta = %#v", got.Actor.Meta)
+	}
+}
+
+// TestHostile feeds the decoders broken bodies: every prefix of every
+// sample, every sample with one byte changed, and hand-made lies.
+func TestHostile(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	for _, s := range samples() {
+		body, _ := encode(e, s.msg)
+		for i := 0; i < len(body); i++ {
+			if _, err := decode(d, body[:i], s.msg); err == nil {
+				t.Fatalf("%s: prefix of %d bytes decoded", s.name, i)
+			} else if !errors.Is(err, wire.ErrTruncated) && !errors.Is(err, wire.ErrMalformed) && !errors.Is(err, wire.ErrUnknownType) {
+				t.Fatalf("%s: prefix %d: unclassified error %v", s.name, i, err)
+			}
+		}
+		if _, err := decode(d, append(body, 0xc0), s.msg); !errors.Is(err, wire.ErrMalformed) {
+			t.Fatalf("%s: trailing byte: %v", s.name, err)
+		}
+		for i := range body {
+			for _, b := range []byte{0x00, 0x7f, 0x90, 0xc0, 0xc1, 0xd9, 0xdc, 0xdd, 0xde, 0xdf, 0xff} {
+				mut := bytes.Clone(body)
+				mut[i] = b
+				decode(d, mut, s.msg) // must not panic
+			}
+		}
+	}
+	lies := map[string][]byte{
+		"array32 of 4G":       {1, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"topic of 4G":         {1, 0x98, 1, 0xc0, 0xc0, 0xdb, 0xff, 0xff, 0xff, 0xff},
+		"scope of 4G":         {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"meta of 4G":          {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0},
+		"kind 0":              {1, 0x98, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"kind 256":            {1, 0x98, 0xcd, 1, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"negative kind":       {1, 0x98, 0xff, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"node shorthand 2":    {1, 0x98, 1, 0x93, 2, 0xa1, 'h', 1, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"error field not err": {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 1, 0xc0, 0xc0},
+		"dup meta key":        {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x82, 0xa1, 'k', 1, 0xa1, 'k', 2, 0xc0},
+		"meta list value":     {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x81, 0xa1, 'k', 0x90, 0xc0},
+		"deep extra field":    append(append([]byte{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 1<<16)...), 0xc0),
+		"wrong type":          {2, 0x93, 1, 0xc0, 0xc0},
+	}
+	for name, body := range lies {
+		var env wire.Envelope
+		if err := d.DecodeEnvelope(body, nodes, &env); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+// TestDecoderReuse checks that a decoder's interned strings and scratch
+// buffer never leak into returned values across messages.
+func TestDecoderReuse(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	var got []wire.Envelope
+	for i := range 3000 {
+		topic := string(rune('a'+i%26)) + "topic"
+		body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: topic, Payload: msg.Int(int64(i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m wire.Envelope
+		if err := d.DecodeEnvelope(body, nodes, &m); err != nil {
+			t.Fatal(err)
+		}
+		clear(body)
+		got = append(got, m)
+	}
+	for i, m := range got {
+		if want := string(rune('a'+i%26)) + "topic"; m.Topic != want || m.From != fromPID || m.To != toPID {
+			t.Fatalf("%d: %v %v %q", i, m.From, m.To, m.Topic)
+		}
+		if n, _ := m.Payload.AsInt(); n != int64(i) {
+			t.Fatalf("%d: payload %v", i, m.Payload)
+		}
+	}
+}
+
+func BenchmarkEncodeEnvelope64B(b *testing.B) {
+	e := wire.NewEncoder()
+	m := &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "data", Payload: msg.Bytes(make([]byte, 64))}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.AppendEnvelope(buf[:0], nodes, m)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkDecodeEnvelope64B(b *testing.B) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	body, _ := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "data", Payload: msg.Bytes(make([]byte, 64))})
+	var m wire.Envelope
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.DecodeEnvelope(body, nodes, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
