@@ -12,13 +12,16 @@
 //	res, done := h.Done()
 //
 // The Harness is the process's proc.Env and its only world. Each driving
-// call (Start, Deliver, Send, Exit, LinkDown, Cancel, Advance) runs one
-// Step with its deliveries, and then, as a node would, more Steps while the
-// process has an immediate next turn: it returned proc.StatusYield, or its
-// own calls put deliveries in its mailbox (a send to itself, a cancel of
-// itself, the EXIT or LINK_DOWN of a PID that was dead when it monitored or
-// linked it). A process that never stops doing so fails the test after
-// WithStepLimit Steps. Steps counts them.
+// call (Start, Deliver, Send, Exit, LinkDown, Cancel) runs one Step with
+// its deliveries — unless the runtime would kill the process instead, as
+// for a linked failure it does not trap — and Advance runs one Step per
+// due timer, never batching timers. After each such Step the harness, as a
+// node would, runs more Steps while the process has an immediate next
+// turn: it returned proc.StatusYield, or its own calls put deliveries in
+// its mailbox (a send to itself, a cancel of itself, the EXIT or LINK_DOWN
+// of a PID that was dead when it monitored or linked it). A process that
+// never stops doing so fails the test after WithStepLimit Steps in a row.
+// Steps counts all of them.
 //
 // What the runtime decides is simulated the way the runtime decides it:
 // Send to a dead PID is not an error; Monitor of a dead PID gives an EXIT

@@ -173,7 +173,8 @@ func (h *Harness) Cancel(from pid.PID, reason string) {
 // runtime would: from is dead from then on; a link is removed and, for a
 // failure, either delivers a LINK_DOWN (the process traps links) or kills
 // the process with proc.LinkDown(from); a monitor is removed and delivers
-// an EXIT. The deliveries go in one Step, LINK_DOWN first. An Exit for a
+// an EXIT (whose Payload is nil for a failure: a node drops the value of a
+// process that failed). The deliveries go in one Step, LINK_DOWN first. An Exit for a
 // PID the process neither monitors nor is linked to fails the test: the
 // runtime would never deliver it (Deliver hands in anything).
 func (h *Harness) Exit(from pid.PID, value msg.Value, err error) {
@@ -188,6 +189,9 @@ func (h *Harness) Exit(from pid.PID, value msg.Value, err error) {
 		return
 	}
 	h.dead[from] = struct{}{}
+	if err != nil {
+		value = msg.Nil
+	}
 	var batch []proc.Delivery
 	if linked {
 		delete(h.links, from)

@@ -427,9 +427,12 @@ func TestExitAndLinkDown(t *testing.T) {
 	if !slices.Equal(h.Links(), []pid.PID{peer}) || !slices.Equal(h.Monitors(), []pid.PID{peer}) {
 		t.Fatalf("links %v monitors %v", h.Links(), h.Monitors())
 	}
-	h.Exit(peer, msg.Nil, boom)
+	h.Exit(peer, msg.String("dropped"), boom)
 	if got := kinds((*batches)[1]); !slices.Equal(got, []proc.DeliveryKind{proc.DeliveryLinkDown, proc.DeliveryExit}) {
 		t.Fatalf("linked+monitored+trapping failure delivered %v", got)
+	}
+	if p := (*batches)[1][1].Payload; !p.IsNil() {
+		t.Fatalf("the EXIT of a failure carries %v, want nil", p)
 	}
 	if len(h.Links())+len(h.Monitors()) != 0 {
 		t.Fatalf("relations survived the exit: %v %v", h.Links(), h.Monitors())
