@@ -77,11 +77,24 @@ func (p *process) Run(w *sched.Worker) {
 		buf = &batchBuf{}
 		w.Local = buf
 	}
-	batch := p.filter(p.mbox.Drain(buf.b[:0], p.rt.cfg.Budget))
-	st, res := p.step(batch)
-	clear(batch)
-	buf.b = batch[:0]
-	if cap(buf.b) > 4*p.rt.cfg.Budget {
+	// A turn takes Budget deliveries; a process with a long backlog keeps
+	// going in chunks until it has handled half of it (see turnQuota).
+	quota := p.turnQuota()
+	var st proc.Status
+	var res proc.Result
+	for {
+		n := min(quota, maxChunk)
+		raw := p.mbox.Drain(buf.b[:0], n)
+		quota -= len(raw)
+		batch := p.filter(raw)
+		st, res = p.step(batch)
+		clear(raw)
+		buf.b = raw[:0]
+		if st != proc.StatusIdle || quota <= 0 || p.mbox.Len() == 0 || p.kill.Load() != nil {
+			break
+		}
+	}
+	if cap(buf.b) > 2*maxChunk {
 		buf.b = nil
 	}
 	if st == proc.StatusDone {
@@ -110,6 +123,20 @@ func (p *process) Run(w *sched.Worker) {
 			w.Yield(&p.Task)
 		}
 	}
+}
+
+// maxChunk bounds one Step's batch, and so the per-worker batch buffer.
+const maxChunk = 1024
+
+// turnQuota is how many deliveries this turn handles: the configured
+// budget, or half the backlog when that is more. Fairness by turns alone
+// would starve a receiver with many senders: each sender adds a budget's
+// worth in its turn while the receiver takes one budget in its own, so its
+// backlog (and the heap) would grow without end. Draining in proportion to
+// the backlog keeps it bounded; the time slice and hand-off still keep a
+// long turn from holding up the rest of the queue.
+func (p *process) turnQuota() int {
+	return max(p.rt.cfg.Budget, p.mbox.Len()/2)
 }
 
 // step calls the behaviour, turning a panic into an exit.

@@ -18,7 +18,7 @@ echo "== go test -race"
 go test -race -timeout 15m ./...
 
 echo "== 100,000-process tests (tag scale, no -race)"
-go test -tags scale -count=1 -timeout 10m -run 'NoLeak' ./runtime/...
+go test -tags scale -count=1 -timeout 10m -run 'NoLeak' ./runtime
 
 if [ -x test/docker/run.sh ]; then
   if docker info >/dev/null 2>&1; then

@@ -382,6 +382,13 @@ func RunAll(ws []Workload, o Options, rounds int) ([]Result, error) {
 	if rounds < 1 {
 		rounds = 1
 	}
+	// One untimed round first: the first run in a fresh process pays for
+	// heap growth and GC pacing, not for the runtime.
+	for _, w := range ws {
+		if _, err := w.Run(o); err != nil {
+			return nil, fmt.Errorf("%s (warm-up): %w", w.Name, err)
+		}
+	}
 	vals := make([][]float64, len(ws))
 	units := make([]string, len(ws))
 	for r := 0; r < rounds; r++ {

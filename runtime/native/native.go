@@ -133,6 +133,7 @@ func (c *Ctx) Fail(err error) {
 
 // behavior runs a Process as a proc.Behavior.
 type behavior struct {
+	ctx    Ctx // reused every Step: a Ctx built per Step would escape to the heap
 	p      Process
 	args   []msg.Value
 	routes map[string]MessageFunc
@@ -148,28 +149,30 @@ var _ proc.Behavior = (*behavior)(nil)
 
 // Step implements proc.Behavior.
 func (b *behavior) Step(env proc.Env, batch []proc.Delivery) (proc.Status, proc.Result) {
-	c := Ctx{env: env, b: b}
+	b.ctx = Ctx{env: env, b: b}
+	c := &b.ctx
+	defer func() { b.ctx.env = nil }() // a Ctx kept past its Step must not reach the runtime
 	if !b.inited {
 		b.inited = true
 		if in, ok := b.p.(Initializer); ok {
-			if err := in.Init(&c, b.args); err != nil {
+			if err := in.Init(c, b.args); err != nil {
 				c.Fail(err)
 			}
 		}
 		b.args = nil
 		if c.done {
-			return b.end(&c)
+			return b.end(c)
 		}
 	}
 	for i := range batch {
 		if env.Killed() {
 			return proc.StatusIdle, proc.Result{} // the runtime ends us next
 		}
-		if err := b.handle(&c, &batch[i]); err != nil {
+		if err := b.handle(c, &batch[i]); err != nil {
 			c.Fail(err)
 		}
 		if c.done {
-			return b.end(&c)
+			return b.end(c)
 		}
 	}
 	return proc.StatusIdle, proc.Result{}
