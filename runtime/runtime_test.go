@@ -372,10 +372,11 @@ func TestExitAfterMessages(t *testing.T) {
 	doneCh := make(chan struct{})
 	parent, _ := rt.Spawn(proc.SpawnRequest{Behavior: native.New(&fn{
 		init: func(c *native.Ctx, _ []msg.Value) error {
+			self := c.Self() // a Ctx is valid only in its own callback
 			for i := 0; i < children; i++ {
 				_, err := c.Spawn(proc.SpawnRequest{Monitor: true, Behavior: native.New(&fn{init: func(cc *native.Ctx, _ []msg.Value) error {
 					for j := 0; j < per; j++ {
-						cc.Send(c.Self(), "m", msg.Int(int64(j)))
+						cc.Send(self, "m", msg.Int(int64(j)))
 					}
 					cc.Stop(msg.Nil)
 					return nil
