@@ -32,6 +32,8 @@ type process struct {
 	timerSeq uint64                        // runner
 	timers   map[proc.TimerID]*sched.Timer // runner
 
+	recvWait atomic.Pointer[chan struct{}] // set while Receive waits on the worker goroutine
+
 	mu   sync.Mutex
 	dead bool       // mu
 	rel  *relations // mu; nil until the first relation
@@ -326,4 +328,39 @@ func (p *process) Blocking(f func()) {
 		return
 	}
 	p.w.Blocking(f)
+}
+
+// Receive waits on the calling (worker) goroutine until the mailbox has
+// deliveries and returns them, or returns nothing once the process is
+// killed. It is for a behaviour that must block where it cannot yield, and
+// is called inside Blocking so the worker's queue moves on meanwhile.
+func (p *process) Receive() []proc.Delivery {
+	for {
+		if p.kill.Load() != nil {
+			return nil
+		}
+		if p.mbox.Len() > 0 {
+			if got := p.filter(p.mbox.Drain(nil, p.rt.cfg.Budget)); len(got) > 0 {
+				return got
+			}
+			continue
+		}
+		ch := make(chan struct{}, 1)
+		p.recvWait.Store(&ch)
+		// A push between our look and the Store saw no waiter: look again.
+		if p.mbox.Len() == 0 && p.kill.Load() == nil {
+			<-ch
+		}
+		p.recvWait.Store(nil)
+	}
+}
+
+// signalReceiver wakes a Receive waiting on the process, if any.
+func (p *process) signalReceiver() {
+	if ch := p.recvWait.Load(); ch != nil {
+		select {
+		case *ch <- struct{}{}:
+		default:
+		}
+	}
 }

@@ -438,6 +438,7 @@ func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote boo
 	}
 	if wasEmpty {
 		rt.wake(w, p)
+		p.signalReceiver()
 	}
 	return nil
 }
@@ -446,6 +447,7 @@ func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote boo
 func (rt *Runtime) pushSystem(w *sched.Worker, p *process, d proc.Delivery) {
 	if _, err := p.mbox.PushSystem(d); err == nil {
 		rt.wake(w, p)
+		p.signalReceiver()
 	}
 }
 

@@ -226,6 +226,7 @@ func (rt *Runtime) kill(p *process, reason *proc.Error, w *sched.Worker) {
 	if !p.kill.CompareAndSwap(nil, reason) {
 		return
 	}
+	p.signalReceiver()
 	if proc.State(p.state.Load()) == proc.Running {
 		if p.intr != nil {
 			p.intr.Interrupt()

@@ -438,3 +438,54 @@ func BenchmarkSpawnLuaRuntime(b *testing.B) {
 		time.Sleep(time.Millisecond) // poll with a deadline
 	}
 }
+
+// Blocking where Lua cannot yield (a table.sort comparator, an __index
+// metamethod) waits on the worker goroutine through the runtime's Receive,
+// and with a single worker the other processes keep running meanwhile.
+func TestRuntimeNonYieldableBlockHandsOff(t *testing.T) {
+	n := newNode(t, 1)
+	n.cat.add("t:sorter", `
+local time = require("time")
+return {main = function()
+  local t = {3, 1, 2}
+  table.sort(t, function(a, b) time.sleep("20ms"); return a < b end)
+  local inbox = process.inbox()
+  local lazy = setmetatable({}, {__index = function(_, k)
+    local m = inbox:receive()
+    return m:payload():data()
+  end})
+  return t[1] * 100 + t[2] * 10 + t[3] + lazy.anything
+end}`, "time")
+	n.cat.add("t:quick", `return {main = function() return "ran" end}`)
+	child := make(chan pid.PID, 1)
+	_, out := n.observe(func(env proc.Env) {
+		p, err := env.Spawn(proc.SpawnRequest{Entry: "t:sorter", Monitor: true})
+		if err != nil {
+			t.Error(err)
+		}
+		child <- p
+		for i := 0; i < 5; i++ {
+			if _, err := env.Spawn(proc.SpawnRequest{Entry: "t:quick", Monitor: true}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	sorter := <-child
+	// The quick processes end while the sorter is still sleeping in its comparator.
+	for i := 0; i < 5; i++ {
+		d := n.wait(out, proc.DeliveryExit, 5*time.Second)
+		if d.From == sorter {
+			t.Fatal("sorter ended before the quick processes: its block held the only worker")
+		}
+	}
+	if err := n.rt.Send(pid.PID{}, sorter, "x", msg.Int(1000)); err != nil {
+		t.Fatal(err)
+	}
+	d := n.wait(out, proc.DeliveryExit, 5*time.Second)
+	if v, _ := d.Payload.AsInt(); d.Err != nil || v != 1123 {
+		t.Fatalf("sorter exit %v %v", d.Payload, d.Err)
+	}
+	if n.rt.Counters().HandOffs == 0 {
+		t.Fatal("no hand-off counted")
+	}
+}
