@@ -9,6 +9,8 @@ import (
 
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/benchmark"
+	"github.com/wippyd/wippyd/runtime/entry"
+	"github.com/wippyd/wippyd/runtime/lua"
 )
 
 // Version is the wippyd version, set at build time with
@@ -25,10 +27,25 @@ const DefaultHost = "app:processes"
 type Option func(*options)
 
 type options struct {
-	logger  *slog.Logger
-	hosts   []runtime.HostConfig
-	catalog runtime.Catalog
+	logger   *slog.Logger
+	hosts    []runtime.HostConfig
+	catalog  runtime.Catalog
+	app      *entry.Registry
+	terminal *lua.Terminal
+	osEnv    func(string) (string, bool)
 }
+
+// WithApp runs an app: its hosts become the node's hosts and its Lua
+// entries can be spawned.
+func WithApp(reg *entry.Registry) Option { return func(o *options) { o.app = reg } }
+
+// WithTerminal wires the terminal (stdin, stdout, stderr, arguments) that
+// processes on terminal hosts reach through the io module.
+func WithTerminal(t *lua.Terminal) Option { return func(o *options) { o.terminal = t } }
+
+// WithOSEnv sets how env.variable entries read the OS environment (default
+// os.LookupEnv).
+func WithOSEnv(f func(string) (string, bool)) Option { return func(o *options) { o.osEnv = f } }
 
 // WithLogger sets the logger; the default writes cfg.Log's format and level
 // to stderr.
@@ -37,7 +54,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithHosts sets the process hosts (default: one, DefaultHost).
 func WithHosts(h ...runtime.HostConfig) Option { return func(o *options) { o.hosts = h } }
 
-// WithCatalog sets the catalog that resolves entry ids for spawns.
+// WithCatalog sets the catalog of Go-native entries (see runtime/native).
 func WithCatalog(c runtime.Catalog) Option { return func(o *options) { o.catalog = c } }
 
 // Node is one wippyd node.
@@ -45,9 +62,13 @@ type Node struct {
 	cfg     Config
 	log     *slog.Logger
 	rt      *runtime.Runtime
-	mu      sync.Mutex
-	started bool
-	stopped bool
+	app     *entry.Registry
+	lua     *lua.Engine
+	mu       sync.Mutex
+	started  bool
+	stopOnce sync.Once
+	stopDone chan struct{}
+	stopErr  error
 }
 
 // New validates cfg and builds a node; nothing runs until Start.
@@ -62,6 +83,38 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	if o.logger == nil {
 		o.logger = NewLogger(cfg.Log)
 	}
+	nd := &Node{cfg: cfg, log: o.logger, app: o.app, stopDone: make(chan struct{})}
+	catalog := o.catalog
+	var terminals []string
+	if o.app != nil {
+		hosts, terms := hostsOf(o.app)
+		if len(o.hosts) == 0 {
+			o.hosts = hosts
+		}
+		for _, h := range o.hosts {
+			if h.ID == ImplicitTerminal {
+				terminals = append(terminals, h.ID)
+			}
+		}
+		for _, t := range terms {
+			terminals = append(terminals, t.ID)
+		}
+		if o.osEnv == nil {
+			o.osEnv = os.LookupEnv
+		}
+		lcfg := lua.DefaultConfig()
+		lcfg.Catalog = newLuaCatalog(o.app)
+		lcfg.Terminal = o.terminal
+		lcfg.TerminalHosts = terminals
+		lcfg.Logger = o.logger
+		lcfg.Env = newEnvStore(cfg.Env, o.app, o.osEnv)
+		eng, err := lua.New(lcfg)
+		if err != nil {
+			return nil, err
+		}
+		nd.lua = eng
+		catalog = &appCatalog{reg: o.app, lua: eng, native: o.catalog}
+	}
 	if len(o.hosts) == 0 {
 		o.hosts = []runtime.HostConfig{{ID: DefaultHost}}
 	}
@@ -69,13 +122,14 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	rcfg.Node = cfg.Node.Name
 	rcfg.Workers = cfg.Node.Workers
 	rcfg.Hosts = o.hosts
-	rcfg.Catalog = o.catalog
+	rcfg.Catalog = catalog
 	rcfg.Logger = o.logger
 	rt, err := runtime.New(rcfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, log: o.logger, rt: rt}, nil
+	nd.rt = rt
+	return nd, nil
 }
 
 // NewLogger returns the structured logger cfg describes, on stderr.
@@ -110,18 +164,22 @@ func (n *Node) Start() error {
 }
 
 // Stop stops the node: processes get CANCEL and until ctx is done to end,
-// then are terminated. Stop is idempotent.
+// then are terminated. Every call waits for the one stop to complete and
+// returns its result.
 func (n *Node) Stop(ctx context.Context) error {
-	n.mu.Lock()
-	if n.stopped {
-		n.mu.Unlock()
-		return nil
-	}
-	n.stopped = true
-	n.mu.Unlock()
-	err := n.rt.Stop(ctx)
-	n.log.Info("node stopped", "node", n.cfg.Node.Name)
-	return err
+	n.stopOnce.Do(func() {
+		defer close(n.stopDone)
+		err := n.rt.Stop(ctx)
+		if n.lua != nil {
+			if ferr := n.lua.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
+		n.stopErr = err
+		n.log.Info("node stopped", "node", n.cfg.Node.Name)
+	})
+	<-n.stopDone
+	return n.stopErr
 }
 
 // BenchResult is one figure of the built-in benchmark suite.
@@ -136,3 +194,4 @@ func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	}
 	return benchmark.RunAll(benchmark.Native, o, rounds)
 }
+
