@@ -59,11 +59,11 @@ func WithCatalog(c runtime.Catalog) Option { return func(o *options) { o.catalog
 
 // Node is one wippyd node.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	rt      *runtime.Runtime
-	app     *entry.Registry
-	lua     *lua.Engine
+	cfg      Config
+	log      *slog.Logger
+	rt       *runtime.Runtime
+	app      *entry.Registry
+	lua      *lua.Engine
 	mu       sync.Mutex
 	started  bool
 	stopOnce sync.Once
@@ -194,4 +194,3 @@ func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	}
 	return benchmark.RunAll(benchmark.Native, o, rounds)
 }
-
