@@ -229,3 +229,18 @@ func LoadApp(dir string) (*App, error) { return entry.Load(dir) }
 
 // LoadDemoApp loads the embedded demo app.
 func LoadDemoApp() (*App, error) { return entry.LoadFS(DemoApp(), ".") }
+
+// CheckRunnable reports whether id names a process.lua entry of app.
+func CheckRunnable(app *App, id string) error {
+	e, ok := app.Get(id)
+	if !ok {
+		if kind, skipped := app.Skipped(id); skipped {
+			return fmt.Errorf("entry %s is of kind %s, which wippyd does not run", id, kind)
+		}
+		return fmt.Errorf("no entry %s", id)
+	}
+	if e.Kind != entry.KindProcessLua {
+		return fmt.Errorf("entry %s is a %s, not a process.lua", id, e.Kind)
+	}
+	return nil
+}

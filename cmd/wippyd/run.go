@@ -58,6 +58,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 	if demo && *exec == "" {
 		*exec = node.DemoEntry
 	}
+	if *exec != "" {
+		if err := node.CheckRunnable(app, *exec); err != nil {
+			fmt.Fprintf(stderr, "wippyd run: -x: %v\n", err)
+			return 2
+		}
+	}
 	logLevel := cfg.Log.SlogLevel()
 	termHost := ""
 	if *exec != "" {

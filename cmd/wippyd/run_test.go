@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// app writes a one-entry app whose main is body, plus extra files.
+func app(t *testing.T, body string, modules string) string {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := `version: "1.0"
+namespace: app
+entries:
+  - name: main
+    kind: process.lua
+    source: file://main.lua
+    method: main
+    modules: [` + modules + `]
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runWith(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	sigs := make(chan os.Signal)
+	done := make(chan int, 1)
+	if len(args) == 0 || args[0] != "run" {
+		t.Fatalf("runWith %v: the first argument must be run", args)
+	}
+	go func() { done <- runCmd(args[1:], strings.NewReader(stdin), &out, &errb, nil, sigs) }()
+	select {
+	case code := <-done:
+		return result{code, out.String(), errb.String()}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run %v did not finish", args)
+		return result{}
+	}
+}
+
+func TestRunExitStatuses(t *testing.T) {
+	cases := []struct {
+		name, main string
+		code       int
+		stdout     string
+		stderr     string // substring
+	}{
+		{"nothing", `return {main = function() end}`, 0, "", ""},
+		{"nil", `return {main = function() return nil end}`, 0, "", ""},
+		{"zero", `return {main = function() return 0 end}`, 0, "", ""},
+		{"three", `return {main = function() return 3 end}`, 3, "", ""},
+		{"255", `return {main = function() return 255 end}`, 255, "", ""},
+		{"true", `return {main = function() return true end}`, 0, "", ""},
+		{"false", `return {main = function() return false end}`, 1, "", ""},
+		{"string", `return {main = function() return "hello" end}`, 0, "hello\n", ""},
+		{"table", `return {main = function() return {a = 1} end}`, 0, "", ""},
+		{"too big", `return {main = function() return 300 end}`, 1, "", "outside 0..255"},
+		{"negative", `return {main = function() return -1 end}`, 1, "", "outside 0..255"},
+		{"fraction", `return {main = function() return 1.5 end}`, 1, "", "not an integer"},
+		{"nil err", `return {main = function() return nil, "it broke" end}`, 1, "", "it broke"},
+		{"error object", `return {main = function() return nil, errors.new{message = "denied", kind = errors.PERMISSION_DENIED} end}`, 1, "", "denied"},
+		{"raise", `return {main = function() error("boom") end}`, 1, "", "boom"},
+		{"bare function", `return function() return 7 end`, 7, "", ""},
+		{"terminated", `return {main = function() process.terminate(process.pid()); while true do end end}`, 1, "", "terminated"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runWith(t, "", "run", "--src", app(t, c.main, ""), "-x", "app:main")
+			if r.code != c.code || r.stdout != c.stdout || !strings.Contains(r.stderr, c.stderr) {
+				t.Fatalf("got code %d stdout %q stderr %q; want %d %q %q", r.code, r.stdout, r.stderr, c.code, c.stdout, c.stderr)
+			}
+		})
+	}
+}
+
+func TestRunArgsAndStdin(t *testing.T) {
+	dir := app(t, `
+local io = require("io")
+return {main = function(a, b)
+  local args = io.args()
+  io.write(a, "+", b, " #", #args, "\n")
+  while true do
+    local line = io.readline()
+    if not line then break end
+    io.print("got", line)
+  end
+  return 0
+end}`, "io")
+	r := runWith(t, "one\ntwo\n", "run", "--src", dir, "-x", "app:main", "x", "y")
+	want := "x+y #2\ngot\tone\ngot\ttwo\n"
+	if r.code != 0 || r.stdout != want {
+		t.Fatalf("got %d %q (stderr %q), want %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+func TestRunLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(`version: "1.0"
+namespace: app
+entries:
+  - name: broken
+    kind: process.lua
+    source: file://broken.lua
+    method: main
+  - name: svc
+    kind: process.service
+    process: app:missing
+    host: app:processes
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "broken.lua"), []byte("return {main = function( end}"), 0o644)
+	r := runWith(t, "", "run", "--src", dir)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2; stderr %q", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("want every problem reported, got %q", r.stderr)
+	}
+	re := regexp.MustCompile(`^\S+\.(yaml|lua):\d+: app:\w+: `)
+	for _, l := range lines {
+		if !re.MatchString(l) {
+			t.Errorf("not file:line: entry-id: message: %q", l)
+		}
+	}
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	dir := app(t, `return {main = function() end}`, "")
+	for _, args := range [][]string{
+		{"run", "--src", dir, "-x", "app:nope"},
+		{"run", "--src", dir, "--host", "app:terminal"},
+		{"run", "--src", filepath.Join(dir, "missing")},
+		{"run", "--set", "no.such.key=1", "--src", dir, "-x", "app:main"},
+	} {
+		if r := runWith(t, "", args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: exit %d stderr %q, want 2 with a message", args, r.code, r.stderr)
+		}
+	}
+}
+
+// Without -x the node runs until SIGTERM, then stops with status 0.
+func TestRunUntilSignal(t *testing.T) {
+	dir := app(t, `return {main = function() end}`, "")
+	var out, errb bytes.Buffer
+	sigs := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	go func() { done <- runCmd([]string{"--src", dir}, strings.NewReader(""), &out, &errb, nil, sigs) }()
+	select {
+	case code := <-done:
+		t.Fatalf("exited %d before a signal: %s", code, errb.String())
+	case <-time.After(100 * time.Millisecond):
+	}
+	sigs <- syscall.SIGTERM
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("did not stop on SIGTERM")
+	}
+}
+
+// A plain `wippyd run` with no src/ runs the embedded tour.
+func TestRunDemo(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r := runWith(t, "", "run")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"1. spawned", "crashed; the monitor saw EXIT", "restarted it by hand", "'counter' is {", "upgraded to version 2 in place", "done:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("tour output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
