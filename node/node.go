@@ -3,9 +3,12 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/benchmark"
@@ -59,11 +62,19 @@ func WithCatalog(c runtime.Catalog) Option { return func(o *options) { o.catalog
 
 // Node is one wippyd node.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	rt       *runtime.Runtime
-	app      *entry.Registry
-	lua      *lua.Engine
+	cfg         Config
+	log         *slog.Logger
+	rt          *runtime.Runtime
+	app         *entry.Registry
+	lua         *lua.Engine
+	startedAt   time.Time
+	ready       atomic.Bool
+	readyHooks  []func() bool   // extra readiness conditions (cluster, raft)
+	statusHooks []func(*Status) // subsystems fill in their part of /v1/status
+	extras      []metricSource  // subsystems' metrics
+	services    serviceControl  // nil without services
+	admin       *admin
+
 	mu       sync.Mutex
 	started  bool
 	stopOnce sync.Once
@@ -158,7 +169,16 @@ func (n *Node) Start() error {
 		return ErrStarted
 	}
 	n.started = true
+	n.startedAt = time.Now()
 	n.rt.Start()
+	if addr := n.cfg.Admin.Addr; addr != "" {
+		a, err := n.startAdmin(addr)
+		if err != nil {
+			return fmt.Errorf("node: admin endpoint: %w", err)
+		}
+		n.admin = a
+	}
+	n.ready.Store(true)
 	n.log.Info("node started", "node", n.cfg.Node.Name, "version", Version)
 	return nil
 }
@@ -169,7 +189,13 @@ func (n *Node) Start() error {
 func (n *Node) Stop(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		defer close(n.stopDone)
+		n.ready.Store(false)
 		err := n.rt.Stop(ctx)
+		if n.admin != nil {
+			if aerr := n.admin.stop(ctx); aerr != nil && err == nil {
+				err = aerr
+			}
+		}
 		if n.lua != nil {
 			if ferr := n.lua.Flush(); ferr != nil && err == nil {
 				err = ferr
@@ -193,4 +219,17 @@ func Bench(quick bool, rounds int) ([]BenchResult, error) {
 		o = benchmark.Quick()
 	}
 	return benchmark.RunAll(benchmark.Native, o, rounds)
+}
+
+// AdminAddr returns the address the admin endpoint listens on ("" when off).
+func (n *Node) AdminAddr() string {
+	if n.admin == nil {
+		return ""
+	}
+	return n.admin.ln.Addr().String()
+}
+
+// serviceControl is what the admin endpoint needs of the service supervisor.
+type serviceControl interface {
+	restart(id string) error
 }

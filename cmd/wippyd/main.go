@@ -16,6 +16,7 @@ import (
 const usage = `usage:
   wippyd run     [--src DIR] [--config FILE] [--set KEY=VALUE]... [-x ENTRY [--host HOST]] [ARGS...]
   wippyd bench   [--quick] [--json] [--rounds N]   built-in benchmark suite
+  wippyd status  [--addr HOST:PORT]                 summary of a running node's /v1/status
   wippyd version
 `
 
@@ -35,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "bench":
 		return bench(args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(args[1:], stdout, stderr)
 	case "run":
 		return runCmd(args[1:], os.Stdin, stdout, stderr, os.Environ(), osSignals())
 	case "help", "-h", "--help":

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wippyd/wippyd/node"
+)
+
+// statusCmd is `wippyd status`: a readable summary of a node's /v1/status.
+func statusCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:7960", "the node's admin address")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + *addr + "/v1/status")
+	if err != nil {
+		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "wippyd status: %s answered %s\n", *addr, resp.Status)
+		return 1
+	}
+	var st node.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		fmt.Fprintf(stderr, "wippyd status: bad answer: %v\n", err)
+		return 1
+	}
+	printStatus(stdout, st)
+	return 0
+}
+
+func printStatus(w io.Writer, st node.Status) {
+	ready := "ready"
+	if !st.Ready {
+		ready = "NOT READY"
+	}
+	fmt.Fprintf(w, "node %s (wippyd %s), %s, up %s\n", st.Node, st.Version, ready, (time.Duration(st.UptimeS) * time.Second).String())
+	fmt.Fprintf(w, "processes %d; messages sent %d local / %d remote, received %d local / %d remote\n",
+		st.Processes, st.Messages.SentLocal, st.Messages.SentRemote, st.Messages.ReceivedLocal, st.Messages.ReceivedRemote)
+	if d := nonZero(st.Messages.Dropped); d != "" {
+		fmt.Fprintf(w, "dropped: %s\n", d)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nHOST\tPROCESSES\tSPAWNS\tSTATES")
+	for _, h := range st.Hosts {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", h.ID, h.Processes, h.Spawns, nonZeroInt(h.ByState))
+	}
+	if len(st.Services) > 0 {
+		fmt.Fprintln(tw, "\nSERVICE\tSTATE\tPID\tRESTARTS\tLAST ERROR")
+		for _, s := range st.Services {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.State, s.PID, s.Restarts, s.LastError)
+		}
+	}
+	if len(st.Members) > 0 {
+		fmt.Fprintln(tw, "\nMEMBER\tADDRESS\tSTATE")
+		for _, m := range st.Members {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Name, m.Addr, m.State)
+		}
+	}
+	tw.Flush()
+	if st.Raft != nil {
+		fmt.Fprintf(w, "\nraft: %s, leader %s, commit index %d\n", st.Raft.State, st.Raft.Leader, st.Raft.CommitIndex)
+	}
+}
+
+func nonZero(m map[string]uint64) string {
+	var parts []string
+	for k, v := range m {
+		if v > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func nonZeroInt(m map[string]int) string {
+	var parts []string
+	for k, v := range m {
+		if v > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Status is the JSON of GET /v1/status.
+type Status struct {
+	Node      string          `json:"node"`
+	Version   string          `json:"version"`
+	Started   time.Time       `json:"started"`
+	UptimeS   float64         `json:"uptime_s"`
+	Ready     bool            `json:"ready"`
+	Hosts     []HostStatus    `json:"hosts"`
+	Services  []ServiceStatus `json:"services"`
+	Members   []MemberStatus  `json:"members"`
+	Raft      *RaftStatus     `json:"raft,omitempty"`
+	Processes int             `json:"processes"`
+	Messages  MessageStatus   `json:"messages"`
+	Scheduler SchedStatus     `json:"scheduler"`
+	Names     map[string]int  `json:"names"`
+}
+
+// HostStatus is one host's processes.
+type HostStatus struct {
+	ID        string         `json:"id"`
+	Processes int            `json:"processes"`
+	ByState   map[string]int `json:"by_state"`
+	Spawns    uint64         `json:"spawns"`
+}
+
+// ServiceStatus is one process.service.
+type ServiceStatus struct {
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	PID       string `json:"pid,omitempty"`
+	Attempts  int    `json:"attempts"`
+	Restarts  uint64 `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// MemberStatus is one cluster member.
+type MemberStatus struct {
+	Name  string `json:"name"`
+	Addr  string `json:"addr"`
+	State string `json:"state"`
+}
+
+// RaftStatus is the cluster registry's Raft state.
+type RaftStatus struct {
+	State       string `json:"state"`
+	Leader      string `json:"leader"`
+	CommitIndex uint64 `json:"commit_index"`
+}
+
+// MessageStatus are message counters.
+type MessageStatus struct {
+	SentLocal      uint64            `json:"sent_local"`
+	SentRemote     uint64            `json:"sent_remote"`
+	ReceivedLocal  uint64            `json:"received_local"`
+	ReceivedRemote uint64            `json:"received_remote"`
+	Dropped        map[string]uint64 `json:"dropped"`
+	Exits          map[string]uint64 `json:"exits"`
+}
+
+// SchedStatus are scheduler figures.
+type SchedStatus struct {
+	RunQueue int    `json:"runqueue"`
+	Steals   uint64 `json:"steals"`
+	HandOffs uint64 `json:"handoffs"`
+}
+
+// Status returns the node's status.
+func (n *Node) Status() Status {
+	s := n.rt.Counters()
+	st := Status{
+		Node: n.cfg.Node.Name, Version: Version, Started: n.startedAt,
+		UptimeS: time.Since(n.startedAt).Seconds(), Ready: n.Ready(),
+		Processes: s.Processes, Names: n.nameCounts(),
+		Messages: MessageStatus{SentLocal: s.SentLocal, SentRemote: s.SentRemote, ReceivedLocal: s.ReceivedLocal,
+			ReceivedRemote: s.ReceivedRemote, Dropped: s.Dropped, Exits: s.Exits},
+		Scheduler: SchedStatus{RunQueue: s.RunQueue, Steals: s.Steals, HandOffs: s.HandOffs},
+		Services:  []ServiceStatus{}, Members: []MemberStatus{},
+	}
+	byState := n.rt.StateCounts()
+	for _, id := range n.hostIDs() {
+		h := HostStatus{ID: id, ByState: map[string]int{}, Spawns: s.SpawnsByHost[id], Processes: s.ProcessesByHost[id]}
+		for state, c := range byState[id] {
+			h.ByState[state.String()] = c
+		}
+		st.Hosts = append(st.Hosts, h)
+	}
+	for _, f := range n.statusHooks {
+		f(&st)
+	}
+	return st
+}
+
+// Ready reports whether the node is ready: started, its services started,
+// and (in a cluster) joined with a known Raft leader.
+func (n *Node) Ready() bool {
+	if !n.ready.Load() {
+		return false
+	}
+	for _, f := range n.readyHooks {
+		if !f() {
+			return false
+		}
+	}
+	return true
+}
+
+// admin is the node's HTTP endpoint.
+type admin struct {
+	n   *Node
+	srv *http.Server
+	ln  net.Listener
+	reg *prometheus.Registry
+}
+
+// startAdmin listens on addr and serves until stop.
+func (n *Node) startAdmin(addr string) (*admin, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{n: n, ln: ln, reg: newRegistry(n)}
+	a.srv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go a.srv.Serve(ln)
+	n.log.Info("admin endpoint listening", "addr", ln.Addr().String())
+	return a, nil
+}
+
+func (a *admin) stop(ctx context.Context) error {
+	return a.srv.Shutdown(ctx)
+}
+
+// handler routes the admin paths. A known path answers GET (and the
+// service restart answers POST); any other method is 405; other paths 404.
+// Nothing here exposes message payloads.
+func (a *admin) handler() http.Handler {
+	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
+	get := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", get(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	}))
+	mux.HandleFunc("/readyz", get(func(w http.ResponseWriter, r *http.Request) {
+		if !a.n.Ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	}))
+	mux.HandleFunc("/metrics", get(metrics.ServeHTTP))
+	mux.HandleFunc("/v1/status", get(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(a.n.Status())
+	}))
+	mux.HandleFunc("/v1/services/", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/services/"), "/restart")
+		if !ok || id == "" || strings.Contains(id, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := a.n.RestartService(id); err != nil {
+			code := http.StatusConflict
+			if errors.Is(err, ErrUnknownService) {
+				code = http.StatusNotFound
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("restarting " + id + "\n"))
+	})
+	return mux
+}
+
+// ErrUnknownService is returned for a restart of a service the node does not have.
+var ErrUnknownService = errors.New("node: unknown service")
+
+// RestartService restarts a failed (or stopped, or exited) service.
+func (n *Node) RestartService(id string) error {
+	if n.services == nil {
+		return ErrUnknownService
+	}
+	return n.services.restart(id)
+}
+
+// sortedKeys returns m's keys sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
