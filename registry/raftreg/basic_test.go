@@ -1,0 +1,45 @@
+package raftreg
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+func TestRegisterLookupEverywhere(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	fol := c.followers(leader)
+	ctx := ctxT(t, 10*time.Second)
+	p := ppid(fol[0], 1)
+	if err := c.reg(fol[0]).Register(ctx, "svc", p); err != nil {
+		t.Fatalf("register on follower: %v", err)
+	}
+	for _, name := range c.names {
+		got, err := c.reg(name).Lookup(ctx, "svc")
+		if err != nil || got != p {
+			t.Fatalf("lookup on %s: %v %v, want %v", name, got, err, p)
+		}
+	}
+	q := ppid(leader, 2)
+	err := c.reg(leader).Register(ctx, "svc", q)
+	if !errors.Is(err, registry.ErrAlreadyExists) || proc.AsError(err).Kind != proc.KindAlreadyExists {
+		t.Fatalf("second register: %v", err)
+	}
+	err = c.reg(fol[1]).Unregister(ctx, "svc", q)
+	if !errors.Is(err, registry.ErrNotOwner) || proc.AsError(err).Kind != proc.KindPermissionDenied {
+		t.Fatalf("unregister by another: %v", err)
+	}
+	if err := c.reg(fol[1]).Unregister(ctx, "svc", p); err != nil {
+		t.Fatalf("unregister: %v", err)
+	}
+	for _, name := range c.names {
+		_, err := c.reg(name).Lookup(ctx, "svc")
+		if !errors.Is(err, registry.ErrNotFound) || proc.AsError(err).Kind != proc.KindNotFound {
+			t.Fatalf("lookup after unregister on %s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package raftreg
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wippyd/wippyd/registry"
+)
+
+// Config configures a Registry. Start from DefaultConfig, set Node and
+// DataDir (or InMemory); New validates a copy.
+type Config struct {
+	// Node is this node's name: its Raft server id and address (the
+	// internode transport routes by name) and the node of the PIDs it
+	// revokes. Required.
+	Node string
+	// DataDir is cluster.raft.data_dir. The log and stable store
+	// (raft-boltdb, raft.db) and the snapshots live in DataDir/<Node>/, so
+	// several nodes may share a directory. A node restarted on the same
+	// directory keeps its log and never bootstraps again. Required unless
+	// InMemory.
+	DataDir string
+	// InMemory keeps the log, stable store and snapshots in memory (tests):
+	// nothing survives Close. Default false.
+	InMemory bool
+	// Voter: this node may be a Raft voter and counts for BootstrapExpect.
+	// False for `run -x` client nodes, which only replicate the table
+	// (non-voters) and never bootstrap. Default true.
+	Voter bool
+	// BootstrapExpect is cluster.raft.bootstrap_expect: the number of
+	// voter-eligible members that must be seen, none with Raft state or a
+	// leader, before they bootstrap together. 1 bootstraps a single node
+	// alone. Default 3; at most MaxVoters.
+	BootstrapExpect int
+	// MaxVoters is cluster.raft.max_voters: alive voter-eligible members
+	// become voters up to this many, the others non-voters. More voters
+	// survive more failures but make every write wait for more disks.
+	// Default 5.
+	MaxVoters int
+	// ApplyTimeout is cluster.raft.apply_timeout: the longest a change or a
+	// linearizable read waits (a caller's context may shorten it). Without
+	// quorum, calls fail with UNAVAILABLE after it. Default 5s.
+	ApplyTimeout time.Duration
+
+	// Raft timing. Heartbeat and election timeouts decide how fast a dead
+	// leader is replaced (failover ~2x HeartbeatTimeout) against how often
+	// a slow node causes a needless election. LeaderLeaseTimeout bounds how
+	// long a leader cut off from its quorum keeps believing it leads (and
+	// so how long its proposals wait before failing). Defaults
+	// 200ms/200ms/100ms; CommitTimeout (the idle interval after which the
+	// leader tells followers the commit index) 50ms.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	// RPCTimeout bounds one Raft RPC to a peer (snapshots get more in
+	// proportion to their size). A peer that does not answer in time
+	// counts as a failed RPC and raft backs off. Default 1s.
+	RPCTimeout time.Duration
+	// SnapshotThreshold and SnapshotInterval decide when the table is
+	// snapshotted and the log truncated; TrailingLogs entries stay after a
+	// snapshot so that a briefly absent follower catches up from the log.
+	// Defaults 8192, 2m, 10240 (raft's).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	// SnapshotChunk is the size of the pieces a snapshot is sent in, each
+	// acknowledged before the next. Default 1 MiB; at most the transport's
+	// max frame minus a few bytes.
+	SnapshotChunk int
+	// MaxSnapshot bounds a snapshot received from a leader. Default 1 GiB.
+	MaxSnapshot int64
+
+	// ReleaseBackoffMin and ReleaseBackoffMax bound the wait between two
+	// attempts of a release that did not commit (process ended, node died,
+	// conditional unregister). Defaults 50ms and 5s.
+	ReleaseBackoffMin time.Duration
+	ReleaseBackoffMax time.Duration
+	// ReleaseParallel bounds the releases proposed at once. Default 32.
+	ReleaseParallel int
+	// ReconcileInterval is how often the leader compares voters and names
+	// with membership, besides every membership change. Default 2s.
+	ReconcileInterval time.Duration
+	// UnknownGrace: names of a node that membership does not know at all
+	// (neither alive nor dead) are released once the leader has not seen
+	// it for this long; a node membership declared dead or left is
+	// released at once. Covers nodes that died while the cluster was down.
+	// Default 1m.
+	UnknownGrace time.Duration
+	// MaxForwarded bounds the requests from other nodes served at once;
+	// more are answered "busy" (UNAVAILABLE, retryable). Default 4096.
+	MaxForwarded int
+	// WatchBuffer is the number of events a watcher may fall behind by
+	// before it is stopped with registry.ErrWatchLagged. Default 4096.
+	WatchBuffer int
+
+	// Logger receives Raft's log (as slog records) and the registry's own.
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults; Node and DataDir are empty.
+func DefaultConfig() Config {
+	return Config{
+		Voter:              true,
+		BootstrapExpect:    3,
+		MaxVoters:          5,
+		ApplyTimeout:       5 * time.Second,
+		HeartbeatTimeout:   200 * time.Millisecond,
+		ElectionTimeout:    200 * time.Millisecond,
+		LeaderLeaseTimeout: 100 * time.Millisecond,
+		CommitTimeout:      50 * time.Millisecond,
+		RPCTimeout:         time.Second,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   2 * time.Minute,
+		TrailingLogs:       10240,
+		SnapshotChunk:      1 << 20,
+		MaxSnapshot:        1 << 30,
+		ReleaseBackoffMin:  50 * time.Millisecond,
+		ReleaseBackoffMax:  5 * time.Second,
+		ReleaseParallel:    32,
+		ReconcileInterval:  2 * time.Second,
+		UnknownGrace:       time.Minute,
+		MaxForwarded:       4096,
+		WatchBuffer:        4096,
+	}
+}
+
+// Validate reports the first invalid field, wrapped in ErrInvalidConfig.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	switch {
+	case registry.ValidateNode(c.Node) != nil:
+		return bad("node name %q", c.Node)
+	case c.DataDir == "" && !c.InMemory:
+		return bad("data_dir is required")
+	case c.BootstrapExpect < 1:
+		return bad("bootstrap_expect %d, want at least 1", c.BootstrapExpect)
+	case c.MaxVoters < 1:
+		return bad("max_voters %d, want at least 1", c.MaxVoters)
+	case c.BootstrapExpect > c.MaxVoters:
+		return bad("bootstrap_expect %d above max_voters %d", c.BootstrapExpect, c.MaxVoters)
+	case c.ApplyTimeout <= 0:
+		return bad("apply_timeout %v", c.ApplyTimeout)
+	case c.HeartbeatTimeout < 5*time.Millisecond || c.ElectionTimeout < c.HeartbeatTimeout:
+		return bad("heartbeat timeout %v, election timeout %v", c.HeartbeatTimeout, c.ElectionTimeout)
+	case c.LeaderLeaseTimeout < 5*time.Millisecond || c.LeaderLeaseTimeout > c.HeartbeatTimeout:
+		return bad("leader lease timeout %v", c.LeaderLeaseTimeout)
+	case c.CommitTimeout < time.Millisecond:
+		return bad("commit timeout %v", c.CommitTimeout)
+	case c.RPCTimeout <= 0:
+		return bad("rpc timeout %v", c.RPCTimeout)
+	case c.SnapshotInterval < 5*time.Millisecond || c.SnapshotThreshold == 0:
+		return bad("snapshot interval %v, threshold %d", c.SnapshotInterval, c.SnapshotThreshold)
+	case c.SnapshotChunk < 1<<10:
+		return bad("snapshot chunk %d", c.SnapshotChunk)
+	case c.MaxSnapshot < int64(c.SnapshotChunk):
+		return bad("max snapshot %d", c.MaxSnapshot)
+	case c.ReleaseBackoffMin <= 0 || c.ReleaseBackoffMax < c.ReleaseBackoffMin:
+		return bad("release backoff %v..%v", c.ReleaseBackoffMin, c.ReleaseBackoffMax)
+	case c.ReleaseParallel < 1:
+		return bad("release parallel %d", c.ReleaseParallel)
+	case c.ReconcileInterval <= 0:
+		return bad("reconcile interval %v", c.ReconcileInterval)
+	case c.UnknownGrace <= 0:
+		return bad("unknown grace %v", c.UnknownGrace)
+	case c.MaxForwarded < 1:
+		return bad("max forwarded %d", c.MaxForwarded)
+	case c.WatchBuffer < 1:
+		return bad("watch buffer %d", c.WatchBuffer)
+	}
+	return nil
+}

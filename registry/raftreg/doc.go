@@ -1,0 +1,100 @@
+// Package raftreg replicates the cluster-wide name table (registry/fsm,
+// the CONSISTENT scope of SPEC section 9) with hashicorp/raft, and serves
+// it as a registry.Registry and as the runtime's NameService.
+//
+// # Use
+//
+// node builds one Registry per node, before starting the internode
+// endpoint (New registers the handlers of the raft and registry streams),
+// and starts it after:
+//
+//	cfg := raftreg.DefaultConfig()
+//	cfg.Node, cfg.DataDir = "n1", "./data/raft" // cluster.raft.*
+//	cfg.BootstrapExpect, cfg.MaxVoters, cfg.ApplyTimeout = 3, 5, 5*time.Second
+//	cfg.Voter = !clientMode                     // run -x: never a voter
+//	reg, err := raftreg.New(cfg, endpoint, members) // before endpoint.Start
+//	endpoint.Start()
+//	err = reg.Start()
+//	rt, err := runtime.New(runtime.Config{..., Names: reg})
+//	...
+//	reg.Close()
+//
+// endpoint is the *transport.Endpoint (Streams); members is a PeerSource
+// over cluster/membership. Raft server ids and addresses are node names:
+// the endpoint must be connected to the members it learns of, which the
+// cluster layer does anyway. A node without a cluster, or with
+// cluster.raft.enabled: false, uses no Registry (runtime.Config.Names nil)
+// or Disabled.
+//
+// # What it guarantees
+//
+//   - Register, Unregister, Lookup and List return within the caller's
+//     deadline and at most Config.ApplyTimeout. Without a leader and a
+//     quorum they fail with UNAVAILABLE (registry.ErrUnavailable,
+//     retryable); they never hang.
+//   - A change that was proposed but not confirmed in time fails with
+//     registry.ErrUnknownOutcome (also UNAVAILABLE). After such a Register
+//     the registry proposes UnregisterIfOwned(name, pid), retried until it
+//     commits, so the name ends up with its first writer or free. A
+//     forwarded proposal carries its sender's deadline and the leader
+//     refuses it once the deadline passed, so a request delayed in a
+//     partition cannot commit after the conditional unregister.
+//   - Lookup and List are linearizable. The leader reads its own table
+//     once it has applied a no-op entry of its term (so it holds every
+//     committed entry) and after a quorum confirmed its leadership
+//     (raft.VerifyLeader; concurrent reads share one round). A follower
+//     forwards a lookup to the leader; List asks the leader for its
+//     applied index and reads the local replica once it caught up.
+//   - Resolve reads the local replica: fast, possibly stale, and working
+//     in a minority partition (send by name keeps working).
+//   - ReleasePID is asynchronous and retried with backoff until it
+//     commits, deduplicated per PID. It is skipped for processes that
+//     never held a name, so it is cheap to call on every exit.
+//   - Only the leader releases the names of a node (ReleaseNode) that
+//     membership declared dead or left. Every new leader, once ready, and
+//     then every ReconcileInterval and membership change, releases the
+//     names of nodes membership reports dead or left, or has not known for
+//     UnknownGrace: a release lost in a leader change still happens.
+//   - When an applied entry takes a name from a process of this node that
+//     did not ask for it (a node-down release, or a snapshot without it),
+//     the OnRevoke callback runs; the runtime sends CANCEL
+//     "name revoked: <name>" to the process if it still lives.
+//   - Voters follow membership on the leader: alive voter-eligible members
+//     become voters up to MaxVoters, the others non-voters (run -x clients
+//     too, so they have a replica to Resolve from); members declared dead
+//     or left are removed. Members membership does not know are left
+//     alone.
+//   - Bootstrap happens once per cluster: a voter-eligible node without
+//     Raft state bootstraps when it sees at least BootstrapExpect alive
+//     voter-eligible members, is one of the BootstrapExpect lowest names,
+//     and every other such member answers (on the registry stream) that it
+//     has no Raft state and no leader. All of them bootstrap the same
+//     configuration, so no start order splits the cluster. A node with
+//     state on disk never bootstraps again.
+//
+// # Raft
+//
+// hashicorp/raft v1.8.0; log and stable store in raft-boltdb/v2 v2.3.0
+// (DataDir/<Node>/raft.db, behind a 512-entry log cache), two file
+// snapshots in DataDir/<Node>/snapshots. Heartbeat/election/leader lease
+// 200/200/100 ms, BatchApplyCh, prevote, ShutdownOnRemove off.
+//
+// Raft's RPCs travel on the raft stream of the internode transport, one
+// message per request and one per response (raftTransport), not raft's
+// NetworkTransport over tunnelled byte streams: the transport already
+// frames, authenticates, orders and retransmits. There is no
+// AppendEntries pipelining (MaxRPCsInFlight = 1 in raft's terms).
+// Snapshots go in acknowledged chunks of SnapshotChunk bytes.
+//
+// Log entries hold an fsm command, or nothing (the leader's no-op). The
+// entry's Extensions carry the proposing node's proposal id: the
+// proposer's state machine hands the result to the waiting caller when it
+// applies the entry. The registry never waits on raft's futures, which
+// can stay unresolved forever when raft shuts down with them queued.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. The OnRevoke callback runs on
+// the goroutine that applies Raft entries and must not block. Close joins
+// every goroutine the registry started.
+package raftreg

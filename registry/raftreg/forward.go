@@ -1,0 +1,261 @@
+package raftreg
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/registry/fsm"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// The registry stream carries requests from any node to the one it
+// believes leads, and their replies, through a mux. A request body is
+//
+//	op         raw byte
+//	deadline   int: the sender's deadline, Unix nanoseconds (0: none)
+//	opApply:   bin, an fsm command
+//	opLookup:  str, a name
+//
+// and a reply is code, node, host, seq, leader, index, flag (uint, str,
+// str, uint, str, uint, bool) whatever the op. The leader refuses an
+// apply whose deadline passed (codeExpired): a request that sat in a
+// transport queue during a partition is never proposed after its sender
+// gave up, so the sender's conditional unregister cannot be overtaken by
+// its own register. This assumes clocks agree to well within ApplyTimeout.
+//
+// Ops and codes are never renumbered.
+const (
+	opApply     byte = 1
+	opLookup    byte = 2
+	opReadIndex byte = 3
+	opStatus    byte = 4
+)
+
+const (
+	codeOK          uint8 = 0
+	codeNotFound    uint8 = 1 // lookup: no holder; unregister: ErrNotFound
+	codeExists      uint8 = 2 // register: held by pid
+	codeNotOwner    uint8 = 3 // unregister: held by pid
+	codeNotLeader   uint8 = 4 // not proposed; leader is the hint
+	codeUnknown     uint8 = 5 // proposed, outcome unknown
+	codeExpired     uint8 = 6 // not proposed: the deadline passed
+	codeBusy        uint8 = 7 // not proposed: too many requests
+	codeInvalid     uint8 = 8 // not proposed: malformed command
+	codeUnavailable uint8 = 9 // not proposed / not read: not running, no quorum
+)
+
+// reply is a decoded reply.
+type reply struct {
+	code   uint8
+	pid    pid.PID
+	leader string
+	index  uint64
+	flag   bool // opStatus: this node has Raft state
+}
+
+func putReply(w *wbuf, rep reply) {
+	w.uint(uint64(rep.code))
+	w.str(rep.pid.Node)
+	w.str(rep.pid.Host)
+	w.uint(rep.pid.Seq)
+	w.str(rep.leader)
+	w.uint(rep.index)
+	w.bool(rep.flag)
+}
+
+func decodeReply(b []byte) (reply, error) {
+	r := rbuf{b: b}
+	rep := reply{code: uint8(min(r.uint(), 255))}
+	rep.pid.Node = r.str(registry.MaxNodeLen)
+	rep.pid.Host = r.str(registry.MaxHostLen)
+	rep.pid.Seq = r.uint()
+	rep.leader = r.str(registry.MaxNodeLen)
+	rep.index = r.uint()
+	rep.flag = r.bool()
+	return rep, r.end()
+}
+
+// request is a decoded request.
+type request struct {
+	op       byte
+	deadline int64
+	data     []byte
+	name     string
+}
+
+func putRequest(w *wbuf, q request) {
+	w.raw(q.op)
+	w.int(q.deadline)
+	switch q.op {
+	case opApply:
+		w.bin(q.data)
+	case opLookup:
+		w.str(q.name)
+	}
+}
+
+func getRequest(r *rbuf) request {
+	q := request{op: r.byte(), deadline: r.int()}
+	switch q.op {
+	case opApply:
+		q.data = r.bin(fsm.MaxCommandSize)
+	case opLookup:
+		q.name = r.str(registry.MaxNameLen)
+	case opReadIndex, opStatus:
+	default:
+		r.fail("unknown op %d", q.op)
+	}
+	return q
+}
+
+// serveForward handles a request on the delivery goroutine of its sender:
+// status at once, the rest on a goroutine of their own (bounded by
+// MaxForwarded), since they wait for Raft.
+func (r *Registry) serveForward(from string, id uint64, rb *rbuf) {
+	q := getRequest(rb)
+	if rb.end() != nil {
+		r.fwd.bad.Add(1)
+		return
+	}
+	send := func(rep reply) { _ = r.fwd.reply(from, id, func(w *wbuf) { putReply(w, rep) }) }
+	if q.op == opStatus {
+		send(reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()})
+		return
+	}
+	if !r.running() || r.raft() == nil {
+		send(reply{code: codeUnavailable})
+		return
+	}
+	select {
+	case r.fwdSlots <- struct{}{}:
+	default:
+		send(reply{code: codeBusy})
+		return
+	}
+	r.forwardedIn.Add(1)
+	ok := r.track.start(func() {
+		defer func() { <-r.fwdSlots }()
+		send(r.execute(q))
+	})
+	if !ok {
+		<-r.fwdSlots
+		send(reply{code: codeUnavailable})
+	}
+}
+
+// execute runs a forwarded request on this node.
+func (r *Registry) execute(q request) reply {
+	deadline := time.Now().Add(r.cfg.ApplyTimeout)
+	if q.deadline != 0 {
+		if d := time.Unix(0, q.deadline); d.Before(deadline) {
+			deadline = d
+		}
+	}
+	if !time.Now().Before(deadline) {
+		return reply{code: codeExpired}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	e := r.lead.Load()
+	if e == nil {
+		return reply{code: codeNotLeader, leader: r.leaderName()}
+	}
+	switch q.op {
+	case opApply:
+		if _, err := fsm.DecodeCommand(q.data); err != nil {
+			return reply{code: codeInvalid}
+		}
+		res, err := r.proposeLocal(ctx, e, q.data)
+		if err != nil {
+			return reply{code: codeUnknown}
+		}
+		return resultReply(res)
+	case opLookup, opReadIndex:
+		err := r.leaderRead(ctx, e)
+		switch {
+		case errors.Is(err, errNotLeader):
+			return reply{code: codeNotLeader, leader: r.leaderName()}
+		case err != nil:
+			return reply{code: codeUnavailable}
+		}
+		if q.op == opReadIndex {
+			return reply{code: codeOK, index: r.table.index()}
+		}
+		if p, ok := r.table.lookup(q.name); ok {
+			return reply{code: codeOK, pid: p}
+		}
+		return reply{code: codeNotFound}
+	}
+	return reply{code: codeInvalid}
+}
+
+func resultReply(res result) reply {
+	switch {
+	case res.err == nil:
+		return reply{code: codeOK, index: res.index}
+	case errors.Is(res.err, registry.ErrAlreadyExists):
+		return reply{code: codeExists, pid: res.owner, index: res.index}
+	case errors.Is(res.err, registry.ErrNotOwner):
+		return reply{code: codeNotOwner, pid: res.owner, index: res.index}
+	case errors.Is(res.err, registry.ErrNotFound):
+		return reply{code: codeNotFound, index: res.index}
+	}
+	return reply{code: codeInvalid, index: res.index}
+}
+
+func replyResult(rep reply) result {
+	res := result{owner: rep.pid, index: rep.index}
+	switch rep.code {
+	case codeExists:
+		res.err = registry.ErrAlreadyExists
+	case codeNotOwner:
+		res.err = registry.ErrNotOwner
+	case codeNotFound:
+		res.err = registry.ErrNotFound
+	case codeInvalid:
+		res.err = fsm.ErrBadCommand
+	}
+	return res
+}
+
+// errLeaderChanged: the leader a request went to is no longer the one this
+// node believes in, so waiting for its reply is pointless.
+var errLeaderChanged = errors.New("raftreg: leader changed")
+
+// ask sends q to leader and waits for the reply until ctx ends, Close, or,
+// when follow is set, this node's view of the leader moves away from
+// leader. Errors: errNotSent (never left this node), errNoReply (ctx),
+// errLeaderChanged, errStopped.
+func (r *Registry) ask(ctx context.Context, leader string, q request, follow bool) (reply, error) {
+	if d, ok := ctx.Deadline(); ok {
+		q.deadline = d.UnixNano()
+	}
+	p, err := r.fwd.start(leader, func(w *wbuf) { putRequest(w, q) })
+	if err != nil {
+		return reply{}, err
+	}
+	defer p.cancel()
+	r.forwardedOut.Add(1)
+	for {
+		changed := r.leaderBC.wait()
+		if follow && r.leaderName() != leader {
+			return reply{}, errLeaderChanged
+		}
+		select {
+		case b := <-p.ch:
+			rep, err := decodeReply(b)
+			if err != nil {
+				r.fwd.bad.Add(1)
+				return reply{code: codeUnknown}, nil
+			}
+			return rep, nil
+		case <-changed:
+		case <-ctx.Done():
+			return reply{}, errNoReply
+		case <-r.stopping:
+			return reply{}, errStopped
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package raftreg
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// proposeLocal proposes data (an fsm command, or nil for the no-op) on
+// this node, which leads in epoch e, and waits for the entry to be applied
+// here. It never waits on raft's futures: a future can stay unresolved
+// forever when raft shuts down with it in a queue, and waiting on it would
+// leak the goroutine. The result comes from the state machine (table.deliver,
+// matched by the proposal id in the entry's Extensions); a leadership that
+// ends, ctx or Close end the wait with an error meaning "maybe proposed":
+// errLost, the ctx error or errStopped.
+func (r *Registry) proposeLocal(ctx context.Context, e *epoch, data []byte) (result, error) {
+	rf := r.raft()
+	id := r.propSeq.Add(1)
+	ch := r.table.expect(id)
+	defer r.table.drop(id)
+	var ext [8]byte
+	binary.BigEndian.PutUint64(ext[:], id)
+	timeout := r.cfg.ApplyTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	if timeout <= 0 {
+		return result{}, context.DeadlineExceeded
+	}
+	// The future is dropped on purpose (see above). An entry that raft
+	// refuses (not leader any more, queue full until timeout) never
+	// applies: the wait ends with e.lost or ctx, as for an entry lost in a
+	// leader change.
+	_ = rf.ApplyLog(raft.Log{Data: data, Extensions: ext[:]}, timeout)
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-e.lost:
+		select {
+		case res := <-ch:
+			return res, nil
+		default:
+			return result{}, errLost
+		}
+	case <-ctx.Done():
+		return result{}, ctx.Err()
+	case <-r.stopping:
+		return result{}, errStopped
+	}
+}
+
+// leadEpoch runs the leader's duties for one leadership: commit a no-op
+// (after which the local table is up to date: ready), then keep the voters
+// and the names in line with membership until the leadership ends.
+func (r *Registry) leadEpoch(e *epoch) {
+	rf := r.raft()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ApplyTimeout)
+		_, err := r.proposeLocal(ctx, e, nil)
+		cancel()
+		if err == nil {
+			break
+		}
+		select {
+		case <-e.lost:
+			return
+		case <-r.stopping:
+			return
+		default:
+		}
+	}
+	if rf.CurrentTerm() != e.term {
+		return // led again in a later term: a new epoch is on its way
+	}
+	close(e.ready)
+	r.leaderBC.notify()
+	tick := time.NewTicker(r.cfg.ReconcileInterval)
+	defer tick.Stop()
+	unknown := make(map[string]time.Time)
+	for {
+		changed := r.members.wait()
+		var soon <-chan time.Time
+		if r.reconcile(e, unknown) {
+			soon = time.After(reconfigurePause)
+		}
+		select {
+		case <-e.lost:
+			return
+		case <-r.stopping:
+			return
+		case <-changed:
+		case <-tick.C:
+		case <-soon:
+		}
+	}
+}
+
+// reconfigurePause is the wait before the next configuration change after
+// one was asked for: raft takes one at a time.
+const reconfigurePause = 50 * time.Millisecond
+
+// reconcile queues the release of names held by nodes membership reports
+// dead or left (or has not known for UnknownGrace), and makes the first
+// configuration change planVoters asks for. It reports whether it asked for
+// a change.
+func (r *Registry) reconcile(e *epoch, unknown map[string]time.Time) bool {
+	members := memberTable(r.peers.Members(), r.self)
+	now := time.Now()
+	for _, node := range r.table.nodes() {
+		m, known := members[node]
+		switch {
+		case node == r.cfg.Node:
+		case known && m.State.gone():
+			r.rel.add(jobKey{kind: jobReleaseNode, node: node})
+		case known:
+			delete(unknown, node)
+		default:
+			first, seen := unknown[node]
+			if !seen {
+				unknown[node] = now
+			} else if now.Sub(first) >= r.cfg.UnknownGrace {
+				r.rel.add(jobKey{kind: jobReleaseNode, node: node})
+			}
+		}
+	}
+	rf := r.raft()
+	f := rf.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	plan := planVoters(f.Configuration().Servers, members, r.cfg.Node, r.cfg.MaxVoters)
+	if len(plan) == 0 {
+		return false
+	}
+	c := plan[0]
+	id, addr := raft.ServerID(c.name), raft.ServerAddress(c.name)
+	// As with proposals, the future is not waited on: the next round reads
+	// the configuration again.
+	switch c.op {
+	case opRemove:
+		rf.RemoveServer(id, 0, r.cfg.RPCTimeout)
+	case opAddVoter:
+		rf.AddVoter(id, addr, 0, r.cfg.RPCTimeout)
+	case opAddNonvoter:
+		rf.AddNonvoter(id, addr, 0, r.cfg.RPCTimeout)
+	case opDemote:
+		rf.DemoteVoter(id, 0, r.cfg.RPCTimeout)
+	}
+	r.log.Info("raft configuration change", "change", c.String(), "term", e.term)
+	return true
+}
+
+// leaderRead returns nil when a read of the local table, made now, is
+// linearizable: this node leads in epoch e, its no-op of the term is
+// applied, and a quorum confirmed the leadership after the call began.
+func (r *Registry) leaderRead(ctx context.Context, e *epoch) error {
+	select {
+	case <-e.ready:
+	case <-e.lost:
+		return errNotLeader
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.stopping:
+		return errStopped
+	}
+	if err := r.verify.wait(ctx, r); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return errNotLeader
+	}
+	// One leader per term: leading in e.term now means leading all along.
+	if r.lead.Load() != e || r.raft().CurrentTerm() != e.term {
+		return errNotLeader
+	}
+	return nil
+}
+
+// verifier shares raft.VerifyLeader rounds between concurrent reads. A
+// round is issued after every read that joins it had started, which is
+// what makes it confirm leadership "after the read began"; reads that
+// arrive while a round is running join the next one.
+type verifier struct {
+	mu   sync.Mutex
+	next *round
+	busy bool
+}
+
+type round struct {
+	done chan struct{}
+	err  error
+}
+
+func (v *verifier) wait(ctx context.Context, r *Registry) error {
+	v.mu.Lock()
+	if v.next == nil {
+		v.next = &round{done: make(chan struct{})}
+	}
+	rd := v.next
+	if !v.busy {
+		v.busy = true
+		if !r.track.start(func() { v.run(r.raft()) }) {
+			v.busy = false
+			v.next = nil
+			v.mu.Unlock()
+			return errStopped
+		}
+	}
+	v.mu.Unlock()
+	select {
+	case <-rd.done:
+		return rd.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run issues rounds while reads are waiting. VerifyLeader's future always
+// resolves (raft answers it on step-down and shutdown), so this goroutine
+// ends.
+func (v *verifier) run(rf *raft.Raft) {
+	for {
+		v.mu.Lock()
+		rd := v.next
+		v.next = nil
+		if rd == nil {
+			v.busy = false
+			v.mu.Unlock()
+			return
+		}
+		v.mu.Unlock()
+		rd.err = rf.VerifyLeader().Error()
+		close(rd.done)
+	}
+}

@@ -1,0 +1,389 @@
+package raftreg
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/transport"
+)
+
+// Registry is the cluster-wide name table of one node: a Raft replica of
+// the registry/fsm table, serving registry.Registry and the runtime's
+// NameService. See the package documentation.
+type Registry struct {
+	cfg   Config
+	log   *slog.Logger
+	self  Member
+	peers PeerSource
+
+	trans *raftTransport
+	fwd   *mux
+	table *table
+
+	state    atomic.Int32 // stateNew, stateRunning, stateClosed
+	rf       atomic.Pointer[raft.Raft]
+	st       *stores
+	stopping chan struct{}
+	closeMu  sync.Mutex
+	closeErr error
+	track    tracker
+
+	lead     atomic.Pointer[epoch] // this node's current leadership, nil when not leading
+	leaderBC broadcast             // leader changes (observed, gained, lost, ready)
+	members  broadcast             // PeerSource changes
+	verify   verifier
+	propSeq  atomic.Uint64 // proposal ids; random start, so a restarted node never reuses one
+
+	fwdSlots chan struct{}
+	rel      releaser
+
+	ownMu sync.Mutex
+	owned map[pid.PID]*holder
+
+	cancelPeers func()
+
+	forwardedIn  atomic.Uint64
+	forwardedOut atomic.Uint64
+	unknown      atomic.Uint64
+
+	// localReads, set only by tests, makes Lookup read the local replica:
+	// a deliberately broken registry the linearizability checker must
+	// catch.
+	localReads bool
+}
+
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateClosed
+)
+
+// epoch is one leadership of this node: lost closes when it ends, ready
+// when the leader's no-op entry of this term is applied here, so the local
+// table holds every entry committed before the term began.
+type epoch struct {
+	term  uint64
+	lost  chan struct{}
+	ready chan struct{}
+}
+
+// holder tracks a local process that registered names through this node,
+// so that its release is not skipped while the local replica has not yet
+// applied the registration, and is redone if a register was still in
+// flight when the release committed.
+type holder struct {
+	inflight int  // registers not finished
+	has      bool // a register succeeded or has an unknown outcome
+	released bool // ReleasePID was called
+}
+
+var (
+	_ registry.Registry   = (*Registry)(nil)
+	_ runtime.NameService = (*Registry)(nil)
+)
+
+// New returns a registry for cfg.Node and registers its handlers on the
+// raft and registry streams of streams, which must not be started yet.
+// peers is the membership the voters and name releases follow. Nothing
+// runs until Start.
+func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if streams == nil || peers == nil {
+		return nil, fmt.Errorf("%w: streams and peers are required", ErrInvalidConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r := &Registry{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "raftreg", "node", cfg.Node),
+		self:     Member{Name: cfg.Node, Voter: cfg.Voter, State: MemberAlive},
+		peers:    peers,
+		table:    newTable(cfg.Node),
+		stopping: make(chan struct{}),
+		fwdSlots: make(chan struct{}, cfg.MaxForwarded),
+		owned:    make(map[pid.PID]*holder),
+	}
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	r.propSeq.Store(binary.BigEndian.Uint64(seed[:]) >> 1)
+	r.trans = newRaftTransport(cfg.Node, streams, cfg.RPCTimeout, cfg.SnapshotChunk, cfg.MaxSnapshot)
+	r.fwd = newMux(transport.StreamRegistry, streams, r.serveForward)
+	r.rel.init(r)
+	if err := streams.Register(transport.StreamRaft, r.trans.handle); err != nil {
+		return nil, fmt.Errorf("raftreg: raft stream: %w", err)
+	}
+	if err := streams.Register(transport.StreamRegistry, r.fwd.handle); err != nil {
+		return nil, fmt.Errorf("raftreg: registry stream: %w", err)
+	}
+	return r, nil
+}
+
+// Start opens the stores under DataDir (or in memory), starts Raft and the
+// registry's goroutines: the leader duties, the release queue, and, on a
+// voter-eligible node without Raft state, the bootstrap watch. It returns
+// once Raft runs; the cluster forms in the background. Start once.
+func (r *Registry) Start() error {
+	if !r.state.CompareAndSwap(stateNew, stateRunning) {
+		return ErrStarted
+	}
+	if err := r.startRaft(); err != nil {
+		r.state.Store(stateClosed)
+		r.closeOnce()
+		return err
+	}
+	return nil
+}
+
+func (r *Registry) startRaft() error {
+	hlog := newRaftLogger(r.cfg.Logger)
+	st, err := openStores(&r.cfg, hlog)
+	if err != nil {
+		return err
+	}
+	hasState, err := raft.HasExistingState(st.logs, st.stable, st.snaps)
+	if err != nil {
+		_ = st.close()
+		return fmt.Errorf("raftreg: reading raft state: %w", err)
+	}
+	conf := r.raftConfig(hlog)
+	rf, err := raft.NewRaft(conf, r.table, st.logs, st.stable, st.snaps, r.trans)
+	if err != nil {
+		_ = st.close()
+		return fmt.Errorf("raftreg: starting raft: %w", err)
+	}
+	r.st = st
+	r.rf.Store(rf)
+	r.trans.start()
+	obs := make(chan raft.Observation, 16)
+	observer := raft.NewObserver(obs, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	rf.RegisterObserver(observer)
+	r.track.start(func() { r.watchLeader(obs) })
+	r.track.start(r.leaderLoop)
+	r.track.start(r.rel.run)
+	r.cancelPeers = r.peers.OnChange(r.members.notify)
+	if !hasState && r.cfg.Voter {
+		r.track.start(r.bootstrapLoop)
+	}
+	r.log.Info("raft started", "existing_state", hasState, "voter", r.cfg.Voter)
+	return nil
+}
+
+func (r *Registry) raftConfig(hlog hclog.Logger) *raft.Config {
+	c := raft.DefaultConfig()
+	c.LocalID = raft.ServerID(r.cfg.Node)
+	c.HeartbeatTimeout = r.cfg.HeartbeatTimeout
+	c.ElectionTimeout = r.cfg.ElectionTimeout
+	c.LeaderLeaseTimeout = r.cfg.LeaderLeaseTimeout
+	c.CommitTimeout = r.cfg.CommitTimeout
+	c.SnapshotThreshold = r.cfg.SnapshotThreshold
+	c.SnapshotInterval = r.cfg.SnapshotInterval
+	c.TrailingLogs = r.cfg.TrailingLogs
+	// Proposals wait for their result through the state machine, never on
+	// raft's futures (see proposeLocal), so the buffered apply channel is
+	// safe to use: more entries per batch under load.
+	c.BatchApplyCh = true
+	// A node removed while it was wrongly declared dead must stay a quiet
+	// follower until the leader adds it back, not shut its Raft down.
+	c.ShutdownOnRemove = false
+	c.NoLegacyTelemetry = true
+	c.Logger = hlog
+	return c
+}
+
+// Close stops the registry: Raft shuts down (a leader simply stops; the
+// others elect a new one), calls in flight fail, watchers end with
+// registry.ErrClosed, the stores close. Pending releases that did not
+// commit are dropped here; the leader's reconciliation releases the names
+// of this node if it stays away. Close is idempotent.
+func (r *Registry) Close() error {
+	r.state.Store(stateClosed)
+	return r.closeOnce()
+}
+
+func (r *Registry) closeOnce() error {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	select {
+	case <-r.stopping:
+		return r.closeErr
+	default:
+	}
+	close(r.stopping)
+	r.track.close()
+	if r.cancelPeers != nil {
+		r.cancelPeers()
+	}
+	_ = r.trans.Close()
+	if rf := r.rf.Load(); rf != nil {
+		if err := rf.Shutdown().Error(); err != nil {
+			r.closeErr = fmt.Errorf("raftreg: raft shutdown: %w", err)
+		}
+	}
+	r.track.wait()
+	r.table.close()
+	if r.st != nil {
+		if err := r.st.close(); err != nil && r.closeErr == nil {
+			r.closeErr = fmt.Errorf("raftreg: closing stores: %w", err)
+		}
+	}
+	return r.closeErr
+}
+
+func (r *Registry) running() bool { return r.state.Load() == stateRunning }
+
+// raft returns the Raft instance once started, nil before.
+func (r *Registry) raft() *raft.Raft { return r.rf.Load() }
+
+// leaderName is the node this replica believes leads, "" if none.
+func (r *Registry) leaderName() string {
+	rf := r.raft()
+	if rf == nil {
+		return ""
+	}
+	_, id := rf.LeaderWithID()
+	return string(id)
+}
+
+// watchLeader turns raft's leader observations into leaderBC wake-ups.
+func (r *Registry) watchLeader(obs chan raft.Observation) {
+	for {
+		select {
+		case <-obs:
+			r.leaderBC.notify()
+		case <-r.stopping:
+			return
+		}
+	}
+}
+
+// leaderLoop follows raft's leadership signal: each leadership is an
+// epoch, served by a goroutine (lead) that ends with it.
+func (r *Registry) leaderLoop() {
+	rf := r.raft()
+	var cur *epoch
+	var done chan struct{}
+	end := func() {
+		if cur == nil {
+			return
+		}
+		r.lead.Store(nil)
+		close(cur.lost)
+		<-done
+		cur = nil
+		r.leaderBC.notify()
+	}
+	for {
+		select {
+		case isLeader := <-rf.LeaderCh():
+			end()
+			if !isLeader {
+				continue
+			}
+			cur = &epoch{term: rf.CurrentTerm(), lost: make(chan struct{}), ready: make(chan struct{})}
+			done = make(chan struct{})
+			r.lead.Store(cur)
+			e := cur
+			if !r.track.start(func() { defer close(done); r.leadEpoch(e) }) {
+				close(done)
+			}
+			r.leaderBC.notify()
+			r.log.Info("leading", "term", cur.term)
+		case <-r.stopping:
+			end()
+			return
+		}
+	}
+}
+
+// OnRevoke implements runtime.NameService: f is called, from the goroutine
+// applying Raft entries, for each name the cluster took from a process of
+// this node (the node was declared dead, or a snapshot no longer has the
+// name). f must not block. The process may have ended already.
+func (r *Registry) OnRevoke(f func(name string, p pid.PID)) {
+	if f == nil {
+		r.table.revoke.Store(nil)
+		return
+	}
+	r.table.revoke.Store(&f)
+}
+
+// Resolve implements runtime.NameService: the local replica, fast and
+// possibly stale; it works without quorum.
+func (r *Registry) Resolve(name string) (pid.PID, bool) { return r.table.lookup(name) }
+
+// Stats are the registry's gauges and counters, for metrics.
+type Stats struct {
+	// RaftState is 0 follower, 1 candidate, 2 leader, 3 shutdown (also
+	// before Start), as wippy_raft_state.
+	RaftState    uint8
+	Term         uint64
+	CommitIndex  uint64 // wippy_raft_commit_index
+	AppliedIndex uint64
+	LastIndex    uint64
+	Leader       string
+	// Names is the number of names in the local replica
+	// (wippy_registry_names{scope="consistent"}).
+	Names int
+	// ReleasesPending counts releases waiting to commit.
+	ReleasesPending int
+	// ForwardedIn counts requests served for other nodes, ForwardedOut
+	// requests this node sent to the leader.
+	ForwardedIn, ForwardedOut uint64
+	// Unknown counts changes that ended with an unknown outcome.
+	Unknown uint64
+	// Revoked counts names taken from processes of this node by the cluster.
+	Revoked uint64
+	// RPCDropped counts Raft RPCs refused (queue full, malformed);
+	// StrayReplies responses that came after their caller gave up.
+	RPCDropped, StrayReplies uint64
+	// BadEntries counts log entries that did not decode (should stay 0).
+	BadEntries uint64
+}
+
+// Stats returns the current figures.
+func (r *Registry) Stats() Stats {
+	s := Stats{
+		RaftState:       uint8(raft.Shutdown),
+		Names:           int(r.table.names.Load()),
+		ReleasesPending: r.rel.pending(),
+		ForwardedIn:     r.forwardedIn.Load(),
+		ForwardedOut:    r.forwardedOut.Load(),
+		Unknown:         r.unknown.Load(),
+		Revoked:         r.table.revoked.Load(),
+		RPCDropped:      r.trans.dropped.Load() + r.trans.mux.bad.Load() + r.fwd.bad.Load(),
+		StrayReplies:    r.trans.mux.stray.Load() + r.fwd.stray.Load(),
+		BadEntries:      r.table.bad.Load(),
+	}
+	if rf := r.raft(); rf != nil {
+		s.RaftState = uint8(rf.State())
+		s.Term = rf.CurrentTerm()
+		s.CommitIndex = rf.CommitIndex()
+		s.AppliedIndex = rf.AppliedIndex()
+		s.LastIndex = rf.LastIndex()
+		s.Leader = r.leaderName()
+	}
+	return s
+}
+
+// errors used between the pieces of this package.
+var (
+	errNotLeader = errors.New("raftreg: not the leader")
+	errLost      = errors.New("raftreg: leadership lost")
+)

@@ -1,0 +1,346 @@
+package raftreg
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/registry/fsm"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// Log entries. Data is an fsm command (fsm.EncodeCommand) or empty: an
+// empty entry is a no-op that a new leader commits to learn that every
+// earlier entry is applied (its barrier). Extensions is empty or the
+// 8-byte big-endian id of the proposal on the node that made it, which
+// that node uses to hand the result to the waiting caller; other nodes
+// ignore it. This layout is stored in Raft logs: change it only with a new
+// marker that old entries cannot have.
+
+// result is the outcome of one committed entry.
+type result struct {
+	err   error   // nil, registry.ErrAlreadyExists, ErrNotFound, ErrNotOwner, or a wrapped fsm.ErrBadCommand
+	owner pid.PID // holder, with ErrAlreadyExists and ErrNotOwner
+	index uint64
+}
+
+// table is the raft.FSM of the registry: the fsm table behind a RWMutex,
+// the watchers, the callers waiting for their proposals and the revoke
+// hook. Raft applies entries from one goroutine; readers take the read
+// lock.
+type table struct {
+	node string
+
+	mu       sync.RWMutex
+	f        *fsm.FSM
+	applied  chan struct{} // closed and replaced after each applied batch
+	watchers map[*watcher]struct{}
+	closed   bool
+
+	waitMu  sync.Mutex
+	waiting map[uint64]chan result
+
+	revoke  atomic.Pointer[func(string, pid.PID)]
+	names   atomic.Int64
+	revoked atomic.Uint64
+	bad     atomic.Uint64 // entries that did not decode (a bug, or a newer node's format)
+}
+
+var _ raft.BatchingFSM = (*table)(nil)
+
+func newTable(node string) *table {
+	return &table{
+		node:     node,
+		f:        fsm.New(),
+		applied:  make(chan struct{}),
+		watchers: make(map[*watcher]struct{}),
+		waiting:  make(map[uint64]chan result),
+	}
+}
+
+// expect registers a proposal id; its result arrives on the returned
+// channel (buffered) when the entry is applied here. Call drop when no
+// longer waiting.
+func (t *table) expect(id uint64) chan result {
+	ch := make(chan result, 1)
+	t.waitMu.Lock()
+	t.waiting[id] = ch
+	t.waitMu.Unlock()
+	return ch
+}
+
+func (t *table) drop(id uint64) {
+	t.waitMu.Lock()
+	delete(t.waiting, id)
+	t.waitMu.Unlock()
+}
+
+// Apply implements raft.FSM.
+func (t *table) Apply(l *raft.Log) any {
+	return t.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch implements raft.BatchingFSM: one lock for the batch, then the
+// results, watchers and revokes in log order.
+func (t *table) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	var revokes []registry.Event
+	t.mu.Lock()
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		res := result{index: l.Index}
+		if len(l.Data) > 0 {
+			cmd, err := fsm.DecodeCommand(l.Data)
+			if err != nil {
+				t.bad.Add(1)
+				res.err = err
+			} else {
+				r := t.f.Apply(l.Index, cmd)
+				res.err, res.owner = r.Err, r.Owner
+				t.publishLocked(r.Changes)
+				revokes = t.collectRevokes(revokes, r.Changes)
+			}
+		}
+		out[i] = res
+		t.deliver(l.Extensions, res)
+	}
+	t.names.Store(int64(t.f.Len()))
+	close(t.applied)
+	t.applied = make(chan struct{})
+	t.mu.Unlock()
+	t.runRevokes(revokes)
+	return out
+}
+
+func (t *table) deliver(ext []byte, res result) {
+	if len(ext) != 8 {
+		return
+	}
+	id := binary.BigEndian.Uint64(ext)
+	t.waitMu.Lock()
+	ch := t.waiting[id]
+	delete(t.waiting, id)
+	t.waitMu.Unlock()
+	if ch != nil {
+		ch <- res
+	}
+}
+
+// collectRevokes keeps the releases that took a name from a process of
+// this node by a decision of the cluster (node down, or a snapshot that no
+// longer has it) rather than by the process itself.
+func (t *table) collectRevokes(acc []registry.Event, evs []registry.Event) []registry.Event {
+	for _, ev := range evs {
+		if ev.Kind == registry.EventUnregistered && ev.PID.Node == t.node &&
+			(ev.Cause == registry.CauseNodeDown || ev.Cause == registry.CauseRestore) {
+			acc = append(acc, ev)
+		}
+	}
+	return acc
+}
+
+func (t *table) runRevokes(evs []registry.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	f := t.revoke.Load()
+	for _, ev := range evs {
+		t.revoked.Add(1)
+		if f != nil {
+			(*f)(ev.Name, ev.PID)
+		}
+	}
+}
+
+// Snapshot implements raft.FSM: the bytes are made now, under the read
+// lock, so Persist runs alongside later applies.
+func (t *table) Snapshot() (raft.FSMSnapshot, error) {
+	t.mu.RLock()
+	b, err := t.f.Snapshot()
+	t.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return snapshot(b), nil
+}
+
+// Restore implements raft.FSM.
+func (t *table) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("raftreg: reading snapshot: %w", err)
+	}
+	t.mu.Lock()
+	evs, err := t.f.Restore(b)
+	if err == nil {
+		t.publishLocked(evs)
+		t.names.Store(int64(t.f.Len()))
+		close(t.applied)
+		t.applied = make(chan struct{})
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	t.runRevokes(t.collectRevokes(nil, evs))
+	return nil
+}
+
+type snapshot []byte
+
+func (s snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (snapshot) Release() {}
+
+// Reads of the local replica.
+
+func (t *table) lookup(name string) (pid.PID, bool) {
+	t.mu.RLock()
+	p, ok := t.f.Lookup(name)
+	t.mu.RUnlock()
+	return p, ok
+}
+
+func (t *table) index() uint64 {
+	t.mu.RLock()
+	i := t.f.Index()
+	t.mu.RUnlock()
+	return i
+}
+
+func (t *table) list() []registry.Entry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.f.List()
+}
+
+func (t *table) holds(p pid.PID) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.f.NamesOf(p)) > 0
+}
+
+func (t *table) nodes() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.f.Nodes()
+}
+
+// waitIndex returns once the replica has applied index i.
+func (t *table) waitIndex(ctx context.Context, i uint64) error {
+	for {
+		t.mu.RLock()
+		done, ch := t.f.Index() >= i, t.applied
+		t.mu.RUnlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Watchers.
+
+type watcher struct {
+	t    *table
+	ch   chan registry.Event
+	done chan struct{}
+	err  atomic.Pointer[error]
+}
+
+var _ registry.Watcher = (*watcher)(nil)
+
+// watch subscribes: the current table as CauseSync events, then every
+// change, in one order, because both happen under the write lock.
+func (t *table) watch(buffer int) (*watcher, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, registry.ErrClosed
+	}
+	list := t.f.List()
+	w := &watcher{t: t, ch: make(chan registry.Event, len(list)+buffer), done: make(chan struct{})}
+	idx := t.f.Index()
+	for _, e := range list {
+		w.ch <- registry.Event{Kind: registry.EventRegistered, Cause: registry.CauseSync, Name: e.Name, PID: e.PID, Index: idx}
+	}
+	t.watchers[w] = struct{}{}
+	return w, nil
+}
+
+func (t *table) publishLocked(evs []registry.Event) {
+	if len(evs) == 0 || len(t.watchers) == 0 {
+		return
+	}
+	for w := range t.watchers {
+		for _, ev := range evs {
+			select {
+			case w.ch <- ev:
+			default:
+				w.endLocked(registry.ErrWatchLagged)
+			}
+			if _, ok := t.watchers[w]; !ok {
+				break
+			}
+		}
+	}
+}
+
+// close ends every watcher with ErrClosed and refuses new ones.
+func (t *table) close() {
+	t.mu.Lock()
+	t.closed = true
+	for w := range t.watchers {
+		w.endLocked(registry.ErrClosed)
+	}
+	t.mu.Unlock()
+}
+
+// endLocked stops w with err; t.mu is held for writing.
+func (w *watcher) endLocked(err error) {
+	if _, ok := w.t.watchers[w]; !ok {
+		return
+	}
+	delete(w.t.watchers, w)
+	w.err.Store(&err)
+	close(w.ch)
+	close(w.done)
+}
+
+func (w *watcher) end(err error) {
+	w.t.mu.Lock()
+	w.endLocked(err)
+	w.t.mu.Unlock()
+}
+
+// Events implements registry.Watcher.
+func (w *watcher) Events() <-chan registry.Event { return w.ch }
+
+// Err implements registry.Watcher.
+func (w *watcher) Err() error {
+	if p := w.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Stop implements registry.Watcher.
+func (w *watcher) Stop() { w.end(registry.ErrClosed) }
