@@ -49,7 +49,7 @@ local function fan_in()
     end, (i * 10) .. "ms")
   end
 
-  local received, open = {}, #chans
+  local received, closed, open = {}, {}, #chans
   local deadline = time.after("2s")
   while open > 0 do
     local cases = {deadline:case_receive()}
@@ -63,14 +63,17 @@ local function fan_in()
     elseif r.ok then
       received[#received + 1] = r.value
     else
-      io.print("   " .. by_chan[r.channel] .. " producer closed its channel")
+      closed[by_chan[r.channel]] = true
       by_chan[r.channel] = nil
       open = open - 1
     end
   end
-  -- arrival order between producers varies from run to run; sort for print
+  -- Arrival order between producers varies from run to run; sort to print.
   table.sort(received)
   io.print("   got " .. #received .. " values: " .. table.concat(received, ", "))
+  for _, name in ipairs(names) do
+    io.print("   " .. name .. " producer closed its channel: " .. tostring(closed[name] == true))
+  end
 end
 
 -- 3. select with a timeout: nobody ever sends on `never`.
