@@ -211,14 +211,23 @@ func (n *Node) Stop(ctx context.Context) error {
 // BenchResult is one figure of the built-in benchmark suite.
 type BenchResult = benchmark.Result
 
-// Bench runs the built-in benchmark suite (quick: small sizes) `rounds`
-// times and returns the median of each figure.
+// Bench runs the built-in benchmark suite (quick: small sizes): the
+// runtime core with Go-native processes, then Lua processes. Each workload
+// runs once untimed, then `rounds` times; the median is reported.
 func Bench(quick bool, rounds int) ([]BenchResult, error) {
-	o := benchmark.Full()
+	o, lo := benchmark.Full(), benchmark.FullLua()
 	if quick {
-		o = benchmark.Quick()
+		o, lo = benchmark.Quick(), benchmark.QuickLua()
 	}
-	return benchmark.RunAll(benchmark.Native, o, rounds)
+	res, err := benchmark.RunAll(benchmark.Native, o, rounds)
+	if err != nil {
+		return nil, err
+	}
+	lres, err := benchmark.RunLua(benchmark.Lua, lo, rounds)
+	if err != nil {
+		return nil, err
+	}
+	return append(res, lres...), nil
 }
 
 // AdminAddr returns the address the admin endpoint listens on ("" when off).
@@ -232,4 +241,16 @@ func (n *Node) AdminAddr() string {
 // serviceControl is what the admin endpoint needs of the service supervisor.
 type serviceControl interface {
 	restart(id string) error
+}
+
+// BenchNames lists the figures Bench reports, in order.
+func BenchNames() []string {
+	var names []string
+	for _, w := range benchmark.Native {
+		names = append(names, w.Name)
+	}
+	for _, w := range benchmark.Lua {
+		names = append(names, w.Name)
+	}
+	return names
 }

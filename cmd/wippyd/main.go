@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "wippyd %s\n", node.Version)
 		return 0
 	case "bench":
-		return bench(args[1:], stdout, stderr)
+		return bench(args[1:], stdout, stderr, node.Bench)
 	case "status":
 		return statusCmd(args[1:], stdout, stderr)
 	case "run":
@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func bench(args []string, stdout, stderr io.Writer) int {
+func bench(args []string, stdout, stderr io.Writer, runBench func(quick bool, rounds int) ([]node.BenchResult, error)) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: a fast check, noisier figures")
@@ -64,7 +64,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wippyd bench: unexpected arguments\n%s", usage)
 		return 2
 	}
-	res, err := node.Bench(*quick, *rounds)
+	res, err := runBench(*quick, *rounds)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd bench: %v\n", err)
 		return 1

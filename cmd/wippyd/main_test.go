@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/wippyd/wippyd/node"
 )
 
 func TestVersionAndUsage(t *testing.T) {
@@ -23,32 +25,38 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
-// The JSON output is an array of {name, value, unit} with the issue's names.
+// The JSON output is an array of {name, value, unit}.
 func TestBenchJSONShape(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the quick benchmark suite")
+	fake := func(quick bool, rounds int) ([]node.BenchResult, error) {
+		if !quick || rounds != 2 {
+			t.Errorf("flags not passed: quick=%v rounds=%d", quick, rounds)
+		}
+		return []node.BenchResult{{Name: "spawn_native_ns", Value: 512.5, Unit: "ns"}}, nil
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"bench", "--quick", "--json", "--rounds", "1"}, &out, &errb); code != 0 {
+	if code := bench([]string{"--quick", "--json", "--rounds", "2"}, &out, &errb, fake); code != 0 {
 		t.Fatalf("bench: %d %s", code, errb.String())
 	}
-	var res []struct {
-		Name  string  `json:"name"`
-		Value float64 `json:"value"`
-		Unit  string  `json:"unit"`
-	}
+	var res []map[string]any
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out.String())
 	}
-	want := map[string]bool{"spawn_native_ns": true, "idle_native_bytes": true, "ring_native_msgs_per_s": true,
-		"fanin_native_msgs_per_s": true, "baseline_chan_ring_msgs_per_s": true}
-	for _, r := range res {
-		if !(r.Value > 0) || r.Unit == "" {
-			t.Errorf("%s = %v %q", r.Name, r.Value, r.Unit)
-		}
-		delete(want, r.Name)
+	if len(res) != 1 || res[0]["name"] != "spawn_native_ns" || res[0]["value"] != 512.5 || res[0]["unit"] != "ns" || len(res[0]) != 3 {
+		t.Fatalf("got %v", res)
 	}
-	if len(want) > 0 {
-		t.Fatalf("missing figures: %v", want)
+}
+
+// The suite reports every figure the issues name.
+func TestBenchNames(t *testing.T) {
+	have := map[string]bool{}
+	for _, n := range node.BenchNames() {
+		have[n] = true
+	}
+	for _, name := range []string{"spawn_native_ns", "idle_native_bytes", "ring_native_msgs_per_s", "fanin_native_msgs_per_s",
+		"baseline_chan_ring_msgs_per_s", "idle_lua_bytes", "spawn_lua_ns", "ring_lua_msgs_per_s", "ring_lua_cold_msgs_per_s",
+		"pcall_yield_ns", "spawn_reply_lua_100k_ms"} {
+		if !have[name] {
+			t.Errorf("no workload named %s", name)
+		}
 	}
 }

@@ -57,8 +57,10 @@ func newRuntime(o Options) (*runtime.Runtime, error) {
 	return rt, nil
 }
 
+// stop ends a benchmark's runtime: processes that ignore CANCEL (a Lua loop
+// on its inbox) are terminated after a short grace.
 func stop(rt *runtime.Runtime) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	rt.Stop(ctx)
 }

@@ -1,0 +1,334 @@
+package benchmark
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/lua"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/native"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// LuaOptions size the Lua workloads.
+type LuaOptions struct {
+	Workers      int
+	Idle         int // parked Lua processes measured
+	Spawns       int // spawn+exit count
+	RingSize     int // Lua processes in the warm ring
+	ColdRingSize int // Lua processes in the cold ring
+	RingTokens   int
+	RingHops     int // hops per token in the warm ring
+	ColdHops     int // hops per token in the cold ring
+	Pcalls       int // pcalls timed
+	SpawnReply   int // processes in spawn_reply_lua_100k_ms
+}
+
+// FullLua are the sizes the issues name.
+func FullLua() LuaOptions {
+	return LuaOptions{Idle: 100_000, Spawns: 200_000, RingSize: 1_000, ColdRingSize: 100_000, RingTokens: 1_000,
+		RingHops: 2_000, ColdHops: 200, Pcalls: 1_000_000, SpawnReply: 100_000}
+}
+
+// QuickLua are small sizes.
+func QuickLua() LuaOptions {
+	return LuaOptions{Idle: 20_000, Spawns: 50_000, RingSize: 1_000, ColdRingSize: 20_000, RingTokens: 1_000,
+		RingHops: 500, ColdHops: 50, Pcalls: 200_000, SpawnReply: 100_000}
+}
+
+// RingLuaSource is the Lua ring process, written as a Wippy user writes it:
+// a loop over process.inbox(). BENCHMARKS.md quotes it.
+const RingLuaSource = `
+local function main()
+  local inbox = process.inbox()
+  local next_pid, collector
+  while true do
+    local m = inbox:receive()
+    local topic = m:topic()
+    if topic == "t" then
+      local left = m:payload():data()
+      if left == 0 then
+        process.send(collector, "done", true)
+      else
+        process.send(next_pid, "t", left - 1)
+      end
+    elseif topic == "setup" then
+      local s = m:payload():data()
+      next_pid, collector = s.next, s.collector
+    end
+  end
+end
+return {main = main}
+`
+
+var luaSources = map[string]string{
+	"bench:ring":    RingLuaSource,
+	"bench:idle":    `return {main = function() local m = process.inbox():receive() end}`,
+	"bench:quick":   `return {main = function(x) return x end}`,
+	"bench:replier": `return {main = function(to) process.send(to, "reply", process.pid()) end}`,
+	"bench:pcall": `
+return {main = function(n)
+  local function f(x) return x + 1 end
+  local s = 0
+  for i = 1, n do
+    local ok, v = pcall(f, i)
+    s = s + v
+  end
+  return s
+end}`,
+}
+
+// luaCatalog serves the benchmark's Lua sources.
+type luaCatalog struct{ mu sync.Mutex }
+
+func (c *luaCatalog) Source(id string) (*lua.Source, error) {
+	code, ok := luaSources[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", lua.ErrEntry, id)
+	}
+	return &lua.Source{ID: id, Path: id + ".lua", Code: []byte(code), Method: "main"}, nil
+}
+
+func (c *luaCatalog) Reload(id string) (*lua.Source, error) { return c.Source(id) }
+
+func newLuaRuntime(workers int) (*runtime.Runtime, error) {
+	eng, err := lua.New(lua.Config{Catalog: &luaCatalog{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return nil, err
+	}
+	cfg := runtime.DefaultConfig()
+	cfg.Node = "bench"
+	cfg.Workers = workers
+	cfg.Catalog = eng
+	rt, err := runtime.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rt.Start()
+	return rt, nil
+}
+
+// collector counts n messages, then closes done.
+type collector struct {
+	left int
+	done chan struct{}
+}
+
+func (c *collector) HandleMessage(ctx *native.Ctx, _ native.Message) error {
+	c.left--
+	if c.left == 0 {
+		close(c.done)
+	}
+	return nil
+}
+
+// IdleLua measures what the runtime holds per parked Lua process
+// (idle_lua_bytes): processes blocked in process.inbox():receive().
+func IdleLua(o LuaOptions) (Result, error) {
+	rt, err := newLuaRuntime(o.Workers)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop(rt)
+	before := heap()
+	pids := make([]pid.PID, o.Idle)
+	for i := range pids {
+		if pids[i], err = rt.Spawn(proc.SpawnRequest{Entry: "bench:idle"}); err != nil {
+			return Result{}, err
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for rt.StateCounts()["app:processes"][proc.Idle] < o.Idle {
+		if time.Now().After(deadline) {
+			return Result{}, fmt.Errorf("idle_lua_bytes: processes never all parked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	per := float64(int64(heap())-int64(before))/float64(o.Idle) - pidSliceCost
+	return Result{"idle_lua_bytes", per, "bytes"}, nil
+}
+
+// SpawnLua measures spawn of a Lua process whose main returns at once,
+// until all have run and exited (spawn_lua_ns).
+func SpawnLua(o LuaOptions) (Result, error) {
+	rt, err := newLuaRuntime(o.Workers)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop(rt)
+	start := time.Now()
+	for i := 0; i < o.Spawns; i++ {
+		if _, err := rt.Spawn(proc.SpawnRequest{Entry: "bench:quick", Args: []msg.Value{msg.Int(int64(i))}}); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := waitEmpty(rt); err != nil {
+		return Result{}, err
+	}
+	return Result{"spawn_lua_ns", float64(time.Since(start).Nanoseconds()) / float64(o.Spawns), "ns"}, nil
+}
+
+func waitEmpty(rt *runtime.Runtime) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for rt.ProcessCount() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes never all exited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// luaRing runs tokens around a ring of size Lua processes.
+func luaRing(name string, workers, size, tokens, hops int) (Result, error) {
+	rt, err := newLuaRuntime(workers)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop(rt)
+	col := &collector{left: tokens, done: make(chan struct{})}
+	cp, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(col)})
+	if err != nil {
+		return Result{}, err
+	}
+	ring := make([]pid.PID, size)
+	for i := range ring {
+		if ring[i], err = rt.Spawn(proc.SpawnRequest{Entry: "bench:ring"}); err != nil {
+			return Result{}, err
+		}
+	}
+	for i, p := range ring {
+		setup := msg.StringMap(map[string]msg.Value{"next": msg.String(ring[(i+1)%size].String()), "collector": msg.String(cp.String())})
+		rt.Send(pid.PID{}, p, "setup", setup)
+	}
+	start := time.Now()
+	step := max(1, size/tokens)
+	for t := 0; t < tokens; t++ {
+		rt.Send(pid.PID{}, ring[(t*step)%size], "t", msg.Int(int64(hops)))
+	}
+	select {
+	case <-col.done:
+	case <-time.After(5 * time.Minute):
+		return Result{}, fmt.Errorf("%s: tokens never all arrived (%d left)", name, col.left)
+	}
+	total := float64(tokens) * float64(hops+1)
+	return Result{name, total / time.Since(start).Seconds(), "msgs/s"}, nil
+}
+
+// RingLua is the warm Lua ring (ring_lua_msgs_per_s).
+func RingLua(o LuaOptions) (Result, error) {
+	return luaRing("ring_lua_msgs_per_s", o.Workers, o.RingSize, o.RingTokens, o.RingHops)
+}
+
+// RingLuaCold is the ring over many processes, so most are cold in cache
+// (ring_lua_cold_msgs_per_s).
+func RingLuaCold(o LuaOptions) (Result, error) {
+	return luaRing("ring_lua_cold_msgs_per_s", o.Workers, o.ColdRingSize, o.RingTokens, o.ColdHops)
+}
+
+// PcallYield is the cost of one pcall around a call that does not block,
+// measured inside one Lua process (pcall_yield_ns).
+func PcallYield(o LuaOptions) (Result, error) {
+	rt, err := newLuaRuntime(o.Workers)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop(rt)
+	done := make(chan struct{})
+	var exitErr error
+	watcher := &execOnce{entry: "bench:pcall", args: []msg.Value{msg.Int(int64(o.Pcalls))}, done: done, err: &exitErr}
+	start := time.Now()
+	if _, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(watcher)}); err != nil {
+		return Result{}, err
+	}
+	<-done
+	if exitErr != nil {
+		return Result{}, exitErr
+	}
+	return Result{"pcall_yield_ns", float64(time.Since(start).Nanoseconds()) / float64(o.Pcalls), "ns"}, nil
+}
+
+// execOnce spawns an entry monitored and reports when it ends.
+type execOnce struct {
+	entry string
+	args  []msg.Value
+	done  chan struct{}
+	err   *error
+}
+
+func (e *execOnce) Init(c *native.Ctx, _ []msg.Value) error {
+	_, err := c.Spawn(proc.SpawnRequest{Entry: e.entry, Args: e.args, Monitor: true})
+	if err != nil {
+		*e.err = err
+		close(e.done)
+	}
+	return nil
+}
+func (e *execOnce) HandleMessage(*native.Ctx, native.Message) error { return nil }
+func (e *execOnce) HandleEvent(c *native.Ctx, ev native.Event) error {
+	if ev.Kind == proc.DeliveryExit {
+		*e.err = ev.Err
+		close(e.done)
+		c.Stop(msg.Nil)
+	}
+	return nil
+}
+
+// SpawnReplyLua spawns SpawnReply Lua processes that each reply once, and
+// reports the wall time until every reply is in and every process gone
+// (spawn_reply_lua_100k_ms).
+func SpawnReplyLua(o LuaOptions) (Result, error) {
+	rt, err := newLuaRuntime(o.Workers)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop(rt)
+	col := &collector{left: o.SpawnReply, done: make(chan struct{})}
+	cp, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(col)})
+	if err != nil {
+		return Result{}, err
+	}
+	arg := []msg.Value{msg.String(cp.String())}
+	start := time.Now()
+	for i := 0; i < o.SpawnReply; i++ {
+		if _, err := rt.Spawn(proc.SpawnRequest{Entry: "bench:replier", Args: arg}); err != nil {
+			return Result{}, err
+		}
+	}
+	<-col.done
+	for rt.ProcessCount() > 1 {
+		time.Sleep(time.Millisecond)
+	}
+	return Result{"spawn_reply_lua_100k_ms", float64(time.Since(start).Milliseconds()), "ms"}, nil
+}
+
+// Lua are the Lua workloads, in the order they run.
+var Lua = []LuaWorkload{
+	{"idle_lua_bytes", IdleLua},
+	{"spawn_lua_ns", SpawnLua},
+	{"ring_lua_msgs_per_s", RingLua},
+	{"ring_lua_cold_msgs_per_s", RingLuaCold},
+	{"pcall_yield_ns", PcallYield},
+	{"spawn_reply_lua_100k_ms", SpawnReplyLua},
+}
+
+// LuaWorkload is one named Lua benchmark.
+type LuaWorkload struct {
+	Name string
+	Run  func(LuaOptions) (Result, error)
+}
+
+// RunLua runs the Lua workloads like RunAll.
+func RunLua(ws []LuaWorkload, o LuaOptions, rounds int) ([]Result, error) {
+	adapted := make([]Workload, len(ws))
+	for i, w := range ws {
+		w := w
+		adapted[i] = Workload{Name: w.Name, Run: func(Options) (Result, error) { return w.Run(o) }}
+	}
+	return RunAll(adapted, Options{}, rounds)
+}
