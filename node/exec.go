@@ -23,7 +23,10 @@ func (n *Node) Exec(ctx context.Context, entryID, host string, args []msg.Value)
 	watcher := &execWatcher{entry: entryID, host: host, args: args, done: func(r proc.Result, err error) {
 		done <- outcome{r, err}
 	}, child: &child}
-	if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "wippyd:exec", Behavior: native.New(watcher)}); err != nil {
+	// The watcher must not take a terminal host's only slot, nor any slot
+	// of a bounded host the program may need: it runs on the first
+	// process host.
+	if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "wippyd:exec", Host: n.workHost(), Behavior: native.New(watcher)}); err != nil {
 		return proc.Result{}, err
 	}
 	select {
@@ -114,4 +117,15 @@ func StringArgs(args []string) []msg.Value {
 		out[i] = msg.String(a)
 	}
 	return out
+}
+
+// workHost is the host the node's own helper processes run on: the first
+// host that is not a terminal host.
+func (n *Node) workHost() string {
+	for _, h := range n.rt.Hosts() {
+		if !n.terminals[h.ID] {
+			return h.ID
+		}
+	}
+	return ""
 }

@@ -67,6 +67,7 @@ type Node struct {
 	rt          *runtime.Runtime
 	app         *entry.Registry
 	lua         *lua.Engine
+	terminals   map[string]bool // terminal host ids
 	startedAt   time.Time
 	ready       atomic.Bool
 	readyHooks  []func() bool   // extra readiness conditions (cluster, raft)
@@ -109,6 +110,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		}
 		for _, t := range terms {
 			terminals = append(terminals, t.ID)
+		}
+		nd.terminals = map[string]bool{}
+		for _, id := range terminals {
+			nd.terminals[id] = true
 		}
 		if o.osEnv == nil {
 			o.osEnv = os.LookupEnv

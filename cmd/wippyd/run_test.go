@@ -192,3 +192,20 @@ func TestRunDemo(t *testing.T) {
 		}
 	}
 }
+
+// The terminal host runs one process at a time; the node's own helpers must
+// not take its slot, whatever its id sorts as.
+func TestRunTerminalHostSortingFirst(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(`version: "1.0"
+namespace: app
+entries:
+  - {name: console, kind: terminal.host}
+  - {name: processes, kind: process.host}
+  - {name: main, kind: process.lua, source: file://main.lua, method: main}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.lua"), []byte(`return {main = function() return 4 end}`), 0o644)
+	if r := runWith(t, "", "run", "--src", dir, "-x", "app:main"); r.code != 4 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
