@@ -2,6 +2,7 @@ package raftreg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,6 +50,13 @@ func (p *peerTable) OnChange(f func()) func() {
 		delete(p.subs, id)
 		p.mu.Unlock()
 	}
+}
+
+// quiet changes a member without notifying anyone.
+func (p *peerTable) quiet(name string, voter bool, st MemberState) {
+	p.mu.Lock()
+	p.members[name] = Member{Name: name, Voter: voter, State: st}
+	p.mu.Unlock()
 }
 
 func (p *peerTable) set(name string, voter bool, st MemberState) {
@@ -333,3 +341,11 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// nopStreams accepts handlers and drops every body.
+type nopStreams struct{}
+
+func (nopStreams) Register(transport.StreamType, transport.Handler) error { return nil }
+func (nopStreams) Send(string, transport.StreamType, []byte) error        { return nil }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,0 +1,262 @@
+package raftreg
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+func TestReleasePID(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	ctx := ctxT(t, 20*time.Second)
+	p := ppid(f, 1)
+	for _, n := range []string{"a", "b", "c"} {
+		if err := c.reg(f).Register(ctx, n, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := ppid(f, 2)
+	if err := c.reg(f).Register(ctx, "other", other); err != nil {
+		t.Fatal(err)
+	}
+	// Right after the registers (the local replica may not have applied
+	// them yet) the process ends.
+	c.reg(f).ReleasePID(p)
+	c.reg(f).ReleasePID(p) // deduplicated
+	for _, n := range []string{"a", "b", "c"} {
+		for _, node := range c.names {
+			c.resolves(node, n, pid.PID{})
+		}
+	}
+	if got, err := c.reg(leader).Lookup(ctx, "other"); err != nil || got != other {
+		t.Fatalf("unrelated name: %v %v", got, err)
+	}
+	// A process that held nothing costs nothing.
+	before := c.reg(f).Stats().ForwardedOut
+	for i := range 100 {
+		c.reg(f).ReleasePID(ppid(f, uint64(1000+i)))
+	}
+	if c.reg(f).rel.pending() != 0 || c.reg(f).Stats().ForwardedOut != before {
+		t.Fatal("releases proposed for processes without names")
+	}
+}
+
+// TestReleaseRetried: a process ends while its node is cut off; the
+// release commits after the partition heals.
+func TestReleaseRetried(t *testing.T) {
+	c := startCluster(t, 3, withConfig(func(cfg *Config) {
+		cfg.ApplyTimeout = 300 * time.Millisecond
+		cfg.ReleaseBackoffMax = 200 * time.Millisecond
+	}))
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	rest := []string{leader, c.followers(leader)[1]}
+	ctx := ctxT(t, 20*time.Second)
+	p := ppid(f, 1)
+	if err := c.reg(f).Register(ctx, "svc", p); err != nil {
+		t.Fatal(err)
+	}
+	c.resolves(f, "svc", p)
+	c.partition([]string{f}, rest)
+	c.reg(f).ReleasePID(p)
+	time.Sleep(time.Second) // several failed attempts
+	if got, ok := c.reg(leader).Resolve("svc"); !ok || got != p {
+		t.Fatalf("released without quorum? %v %v", got, ok)
+	}
+	if c.reg(f).rel.pending() != 1 {
+		t.Fatalf("pending releases: %d", c.reg(f).rel.pending())
+	}
+	c.heal([]string{f}, rest)
+	for _, node := range c.names {
+		c.resolves(node, "svc", pid.PID{})
+	}
+	eventually(t, 5*time.Second, "empty release queue", func() bool { return c.reg(f).rel.pending() == 0 })
+}
+
+// TestReleaseNode: membership declares a node dead; the leader releases
+// its names (and removes it from the voters), whether or not the runtime
+// also calls ReleaseNode.
+func TestReleaseNode(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	ctx := ctxT(t, 20*time.Second)
+	for i, n := range []string{"x", "y"} {
+		if err := c.reg(f).Register(ctx, n, ppid(f, uint64(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := ppid(leader, 9)
+	if err := c.reg(leader).Register(ctx, "keep", keep); err != nil {
+		t.Fatal(err)
+	}
+	c.kill(f)
+	// A follower's ReleaseNode does nothing; the leader's membership
+	// decides.
+	c.reg(c.followers(leader)[0]).ReleaseNode(f)
+	c.peers.set(f, true, MemberDead)
+	for _, node := range c.running() {
+		c.resolves(node, "x", pid.PID{})
+		c.resolves(node, "y", pid.PID{})
+	}
+	if got, err := c.reg(leader).Lookup(ctx, "keep"); err != nil || got != keep {
+		t.Fatalf("names of live nodes kept: %v %v", got, err)
+	}
+	eventually(t, 5*time.Second, "dead node removed", func() bool {
+		_, in := c.servers(leader)[f]
+		return !in
+	})
+}
+
+// TestReconcileByNewLeader: a node dies while membership changes are not
+// seen by the leader (nothing tells it); the leader dies too. The next
+// leader releases the dead node's names when it takes over.
+func TestReconcileByNewLeader(t *testing.T) {
+	c := startCluster(t, 5, withConfig(func(cfg *Config) { cfg.ReconcileInterval = time.Hour }))
+	leader := c.waitLeader(c.names...)
+	fol := c.followers(leader)
+	ctx := ctxT(t, 20*time.Second)
+	eventually(t, 10*time.Second, "five voters", func() bool { return countVoters(c.servers(leader)) == 5 })
+	time.Sleep(3 * reconfigurePause) // the leader's last reconciliation round
+	victim := fol[0]
+	if err := c.reg(victim).Register(ctx, "v", ppid(victim, 1)); err != nil {
+		t.Fatal(err)
+	}
+	c.kill(victim)
+	c.peers.quiet(victim, true, MemberDead) // no notification: nobody reconciles now
+	time.Sleep(200 * time.Millisecond)
+	if _, ok := c.reg(leader).Resolve("v"); !ok {
+		t.Fatal("released before any reconciliation")
+	}
+	c.kill(leader)
+	c.peers.quiet(leader, true, MemberDead)
+	nl := c.waitLeader(fol[1:]...)
+	for _, node := range c.running() {
+		c.resolves(node, "v", pid.PID{})
+	}
+	t.Logf("new leader %s released the names of %s", nl, victim)
+}
+
+// TestRevoke: a node wrongly declared dead loses its names; when it comes
+// back, its processes that held them are told (revoke callback) and the
+// node becomes a voter again.
+func TestRevoke(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	rest := []string{leader, c.followers(leader)[1]}
+	ctx := ctxT(t, 30*time.Second)
+	p := ppid(f, 7)
+	for _, n := range []string{"r1", "r2"} {
+		if err := c.reg(f).Register(ctx, n, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.resolves(f, "r2", p)
+	c.partition([]string{f}, rest)
+	c.peers.set(f, true, MemberDead)
+	c.resolves(leader, "r1", pid.PID{})
+	eventually(t, 5*time.Second, "removed from raft", func() bool {
+		_, in := c.servers(leader)[f]
+		return !in
+	})
+	// Someone else takes a name meanwhile.
+	q := ppid(leader, 8)
+	if err := c.reg(leader).Register(ctx, "r1", q); err != nil {
+		t.Fatal(err)
+	}
+	c.heal([]string{f}, rest)
+	c.peers.set(f, true, MemberAlive)
+	var got []string
+	for len(got) < 2 {
+		select {
+		case s := <-c.node(f).revoked:
+			got = append(got, s)
+		case <-ctx.Done():
+			t.Fatalf("revokes: %v", got)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"r1 " + p.String(), "r2 " + p.String()}
+	if !slices.Equal(got, want) {
+		t.Fatalf("revoked %v, want %v", got, want)
+	}
+	c.resolves(f, "r1", q)
+	eventually(t, 5*time.Second, "voter again", func() bool { return c.servers(leader)[f] == 0 && len(c.servers(leader)) == 3 })
+	// Nobody else got a revoke.
+	for _, n := range rest {
+		select {
+		case s := <-c.node(n).revoked:
+			t.Fatalf("%s got revoke %s", n, s)
+		default:
+		}
+	}
+}
+
+// TestUnknownOutcomeUndone: a register whose commit comes after the
+// caller's deadline reports an unknown outcome, and the registry then
+// releases the name again: it ends free.
+func TestUnknownOutcomeUndone(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	ctx := ctxT(t, 20*time.Second)
+	// Slow the leader's links so a commit takes longer than the caller
+	// waits, yet less than the leader lease... the leader lease counts
+	// from the responses, so delay only the followers' answers a little.
+	for _, f := range c.followers(leader) {
+		c.mn.Delay(f, leader, 60*time.Millisecond)
+	}
+	p := ppid(leader, 1)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	err := c.reg(leader).Register(short, "u", p)
+	cancel()
+	if !errors.Is(err, registry.ErrUnknownOutcome) {
+		t.Fatalf("register: %v, want unknown outcome", err)
+	}
+	for _, f := range c.followers(leader) {
+		c.mn.Delay(f, leader, 0)
+	}
+	for _, node := range c.names {
+		c.resolves(node, "u", pid.PID{})
+	}
+	eventually(t, 5*time.Second, "empty release queue", func() bool { return c.reg(leader).rel.pending() == 0 })
+	if s := c.reg(leader).Stats(); s.Unknown == 0 {
+		t.Fatalf("stats: %+v", s)
+	}
+}
+
+// TestExpiredForwardNotProposed: a forwarded register that reaches the
+// leader after its sender's deadline is never proposed.
+func TestExpiredForwardNotProposed(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	ctx := ctxT(t, 20*time.Second)
+	c.mn.Delay(f, leader, 150*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	err := c.reg(f).Register(short, "late", ppid(f, 1))
+	cancel()
+	if !errors.Is(err, registry.ErrUnavailable) {
+		t.Fatalf("register: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c.mn.Delay(f, leader, 0)
+	if _, ok := c.reg(leader).Resolve("late"); ok {
+		t.Fatal("an expired request was applied")
+	}
+	p := ppid(leader, 2)
+	if err := c.reg(leader).Register(ctx, "late", p); err != nil {
+		t.Fatalf("register after: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the conditional unregister of f must not remove it
+	if got, err := c.reg(f).Lookup(ctx, "late"); err != nil || got != p {
+		t.Fatalf("lookup: %v %v", got, err)
+	}
+}
