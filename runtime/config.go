@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
+	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
@@ -26,6 +29,11 @@ type HostConfig struct {
 	// CancelTimeout terminates a cancelled process that has not ended after
 	// this long; 0 = never.
 	CancelTimeout time.Duration
+	// Policies are the host's security policies (its `security: {policies,
+	// groups}`, resolved with host.Resolve): they apply to every action of
+	// the host's processes and to every action aimed at one of them (SPEC
+	// section 8). nil = none. Shared read-only.
+	Policies []*sec.Policy
 }
 
 // Catalog creates behaviours for entry ids (Lua entries, Go-native ones).
@@ -64,6 +72,22 @@ type Config struct {
 	SeqStart uint64
 	// Logger receives runtime logs; nil discards them.
 	Logger *slog.Logger
+
+	// StrictMode denies an action that no policy decides (SPEC section 8,
+	// security.strict_mode). Default false: undecided is allowed. On, every
+	// process needs an allow for everything it does, so only for a tree
+	// whose policies were written for it.
+	StrictMode bool
+	// Policies is the node's policy table by id (every security.policy
+	// entry, built with host.NewPolicy). Policy ids that travel with
+	// traffic from other nodes, and SpawnRequest.ScopeIDs, are resolved
+	// against it; an id it lacks denies (a deny must never go missing).
+	// nil = no policies known by id. Shared read-only.
+	Policies map[string]*sec.Policy
+	// DenyLogInterval is the least time between two log lines about denied
+	// traffic from other nodes for one (sender host, target host) pair;
+	// 0 = one minute. Denials are counted regardless.
+	DenyLogInterval time.Duration
 }
 
 // DefaultConfig returns a config with one host, "app:processes".
@@ -77,7 +101,7 @@ func (c Config) Validate() error {
 	if c.Node == "" {
 		errs = append(errs, errors.New("node name is empty"))
 	}
-	if c.Workers < 0 || c.LocalQueueSize < 0 || c.Slice < 0 || c.Budget < 0 {
+	if c.Workers < 0 || c.LocalQueueSize < 0 || c.Slice < 0 || c.Budget < 0 || c.DenyLogInterval < 0 {
 		errs = append(errs, errors.New("workers, queue size, slice and budget must not be negative"))
 	}
 	if len(c.Hosts) == 0 {
@@ -92,8 +116,15 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("host %s defined twice", h.ID))
 		case h.MaxProcesses < 0 || h.MaxMailbox < 0 || h.CancelTimeout < 0:
 			errs = append(errs, fmt.Errorf("host %s: negative limit", h.ID))
+		case slices.Contains(h.Policies, nil):
+			errs = append(errs, fmt.Errorf("host %s: nil policy", h.ID))
 		}
 		seen[h.ID] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Policies)) {
+		if p := c.Policies[id]; p == nil || p.ID != id {
+			errs = append(errs, fmt.Errorf("policy table: entry %s does not hold the policy of that id", id))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))

@@ -37,9 +37,10 @@ const (
 	DropNodeDown    = "nodedown"     // receiver's node unreachable
 	DropMailboxFull = "mailbox_full" // remote send into a full mailbox
 	DropUnread      = "unread"       // still in the mailbox when its owner ended
+	DropPolicy      = "policy"       // signal from another node denied by policy
 )
 
-var dropReasons = [...]string{DropNoProcess, DropNodeDown, DropMailboxFull, DropUnread}
+var dropReasons = [...]string{DropNoProcess, DropNodeDown, DropMailboxFull, DropUnread, DropPolicy}
 
 // Counters are a node's runtime counters: no globals, one set per Runtime,
 // read by the admin endpoint.
@@ -52,6 +53,7 @@ type Counters struct {
 	recvRemote   counter
 	dropped      [len(dropReasons)]counter
 	cancelKilled counter
+	denied       counter
 }
 
 func (c *Counters) exit(slot int, err error) {
@@ -89,4 +91,8 @@ type Snapshot struct {
 	ProcessesByHost  map[string]int
 	SpawnsByHost     map[string]uint64
 	CancelTerminated uint64 // processes terminated by a cancel timeout
+	// Denied counts refusals by policy: calls of local processes that
+	// returned PERMISSION_DENIED, and signals and spawns from other nodes
+	// (those signals are also in Dropped["policy"]).
+	Denied uint64
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/mailbox"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -21,6 +22,7 @@ type process struct {
 	pid   pid.PID
 	host  *host
 	entry string
+	sec   *identity // set at spawn, immutable; nil: no actor, no policies
 	state atomic.Uint32
 	trap  atomic.Bool
 	kill  atomic.Pointer[proc.Error]
@@ -236,7 +238,7 @@ func (p *process) Now() time.Time { return time.Now() }
 func (p *process) Killed() bool   { return p.kill.Load() != nil }
 
 func (p *process) Send(to pid.PID, topic string, payload msg.Value) error {
-	return p.rt.send(p.w, p.pid, to, topic, payload)
+	return p.rt.send(p, p.pid, to, "", topic, payload)
 }
 
 func (p *process) SendName(name, topic string, payload msg.Value) error {
@@ -244,47 +246,108 @@ func (p *process) SendName(name, topic string, payload msg.Value) error {
 	if err != nil {
 		return err
 	}
-	return p.rt.send(p.w, p.pid, to, topic, payload)
+	return p.rt.send(p, p.pid, to, name, topic, payload)
 }
 
 func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req) }
 
 func (p *process) Link(to pid.PID) error {
+	if err := p.rt.authorizeTarget(p, proc.ActionLink, to, ""); err != nil {
+		return err
+	}
 	p.rt.link(p, to)
 	return nil
 }
 
 func (p *process) Unlink(to pid.PID) error {
+	if err := p.rt.authorizeTarget(p, proc.ActionUnlink, to, ""); err != nil {
+		return err
+	}
 	p.rt.unlink(p, to)
 	return nil
 }
 
 func (p *process) Monitor(to pid.PID) error {
+	if err := p.rt.authorizeTarget(p, proc.ActionMonitor, to, ""); err != nil {
+		return err
+	}
 	p.rt.monitor(p, to)
 	return nil
 }
 
 func (p *process) Unmonitor(to pid.PID) error {
+	if err := p.rt.authorizeTarget(p, proc.ActionUnmonitor, to, ""); err != nil {
+		return err
+	}
 	p.rt.unmonitor(p, to)
 	return nil
 }
 
-func (p *process) Terminate(to pid.PID) error { return p.rt.terminate(p.pid, to, p.w) }
+func (p *process) Terminate(to pid.PID) error {
+	if err := p.rt.authorizeTarget(p, proc.ActionTerminate, to, ""); err != nil {
+		return err
+	}
+	return p.rt.terminate(p, p.pid, to, p.w)
+}
 
 func (p *process) Cancel(to pid.PID, reason string) error {
-	return p.rt.cancel(p.pid, to, reason, p.w)
+	if err := p.rt.authorizeTarget(p, proc.ActionCancel, to, ""); err != nil {
+		return err
+	}
+	return p.rt.cancel(p, p.pid, to, reason, p.w)
 }
 
 func (p *process) TrapLinks(on bool) { p.trap.Store(on) }
 
+// Register checks process.registry.register.local on the name, and
+// process.registry.foreign on the target when it is another process.
 func (p *process) Register(name string, target pid.PID) error {
 	if target.IsZero() {
 		target = p.pid
 	}
+	if target != p.pid {
+		if err := p.rt.authorizeTarget(p, proc.ActionRegisterForeign, target, ""); err != nil {
+			return err
+		}
+	}
+	if err := p.rt.authorize(p, proc.ActionRegisterLocal, name); err != nil {
+		return err
+	}
 	return p.rt.Register(name, target)
 }
 
-func (p *process) Unregister(name string) error { return p.rt.unregisterLocal(name) }
+func (p *process) Unregister(name string) error {
+	if err := p.rt.authorize(p, proc.ActionUnregisterLocal, name); err != nil {
+		return err
+	}
+	return p.rt.unregisterLocal(name)
+}
+
+func (p *process) Actor() *sec.Actor {
+	if p.sec == nil {
+		return nil
+	}
+	return p.sec.actor
+}
+
+func (p *process) Can(action, resource string, meta map[string]string) bool {
+	if p.rt.exempt(p) {
+		return true
+	}
+	req := sec.Request{Action: action, Resources: []string{resource}, Meta: canMeta(meta, p.host.meta)}
+	if p.sec == nil {
+		return sec.Check(nil, p.host.cfg.Policies, nil, req, p.rt.cfg.StrictMode) == nil
+	}
+	return sec.CheckNarrowed(p.sec.chain, p.host.cfg.Policies, nil, req, p.rt.cfg.StrictMode) == nil
+}
+
+func (p *process) Authorize(action, resource string) error {
+	return p.rt.authorize(p, action, resource)
+}
+
+func (p *process) AuthorizeTarget(action string, target pid.PID, name string) error {
+	return p.rt.authorizeTarget(p, action, target, name)
+}
 
 func (p *process) Lookup(name string) (pid.PID, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -46,7 +46,20 @@ func (rt *Runtime) unindexRemote(p *process, rel *relations) {
 
 // Deliver hands in a signal from another node for a local process. The
 // cluster calls it in the order the signals were sent by each sender.
+//
+// A message, link, monitor, cancel or terminate is first checked as the
+// same call of a local process would be (SPEC section 8), with the
+// sender's actor, scope ids and host the envelope carries (see
+// AuthorizeRemote); a denied one is dropped, counted as dropped with
+// reason "policy", and logged at most once per DenyLogInterval per
+// (sender host, target host) pair. The target sees nothing of it.
 func (rt *Runtime) Deliver(e *Envelope) {
+	if action := remoteAction(e.Kind); action != "" && !e.Preauthorized {
+		if err := rt.AuthorizeRemote(callerOf(e), action, e.To, ""); err != nil {
+			rt.dropDenied(e, err)
+			return
+		}
+	}
 	to := rt.local(e.To)
 	switch e.Kind {
 	case SigMessage:
@@ -87,9 +100,9 @@ func (rt *Runtime) Deliver(e *Envelope) {
 		}
 	case SigCancel:
 		reason, _ := e.Payload.AsString()
-		_ = rt.cancel(e.From, e.To, reason, nil)
+		_ = rt.cancel(nil, e.From, e.To, reason, nil)
 	case SigTerminate:
-		_ = rt.terminate(e.From, e.To, nil)
+		_ = rt.terminate(nil, e.From, e.To, nil)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 // host is one process host at run time.
 type host struct {
 	cfg    HostConfig
+	meta   map[string]string // meta.host and meta.node of its processes' checks; read-only
 	count  atomic.Int64
 	spawns counter
 }
@@ -38,6 +39,11 @@ type Runtime struct {
 
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
+
+	// open is set when no policy can refuse anything but a process's own
+	// scope: strict mode is off and no host has policies (see exempt).
+	open    bool
+	denyLog denyLog
 
 	stopping atomic.Bool
 	started  atomic.Bool
@@ -71,8 +77,12 @@ func New(cfg Config) (*Runtime, error) {
 	if rt.router == nil {
 		rt.router = standaloneRouter{}
 	}
+	rt.open = !cfg.StrictMode
 	for i, h := range cfg.Hosts {
-		rt.hosts[h.ID] = &host{cfg: h}
+		rt.hosts[h.ID] = &host{cfg: h, meta: hostMeta(h.ID, cfg.Node)}
+		if len(h.Policies) > 0 {
+			rt.open = false
+		}
 		if i == 0 {
 			rt.first = rt.hosts[h.ID]
 		}
@@ -84,7 +94,7 @@ func New(cfg Config) (*Runtime, error) {
 	rt.seq.Store(start - 1)
 	if cfg.Names != nil {
 		cfg.Names.OnRevoke(func(name string, p pid.PID) {
-			rt.cancel(pid.PID{}, p, "name revoked: "+name, nil)
+			rt.cancel(nil, pid.PID{}, p, "name revoked: "+name, nil)
 		})
 	}
 	return rt, nil
@@ -108,7 +118,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	var err error
 	rt.stopOnce.Do(func() {
 		rt.stopping.Store(true)
-		rt.procs.each(func(p *process) { rt.cancel(pid.PID{}, p.pid, "runtime stopping", nil) })
+		rt.procs.each(func(p *process) { rt.cancel(nil, pid.PID{}, p.pid, "runtime stopping", nil) })
 		if !rt.waitEmpty(ctx) {
 			err = ctx.Err()
 			rt.procs.each(func(p *process) { rt.kill(p, proc.ErrTerminated, nil) })
@@ -146,9 +156,11 @@ func (rt *Runtime) Spawn(req proc.SpawnRequest) (pid.PID, error) {
 	return rt.spawn(nil, req)
 }
 
-// Send sends from outside any process; from may be the zero PID.
+// Send sends from outside any process; from may be the zero PID. Calls
+// from outside any process are the node's own and are not checked by
+// policy.
 func (rt *Runtime) Send(from, to pid.PID, topic string, payload msg.Value) error {
-	return rt.send(nil, from, to, topic, payload)
+	return rt.send(nil, from, to, "", topic, payload)
 }
 
 // SendName sends to a registered name from outside any process.
@@ -157,15 +169,15 @@ func (rt *Runtime) SendName(from pid.PID, name, topic string, payload msg.Value)
 	if err != nil {
 		return err
 	}
-	return rt.send(nil, from, to, topic, payload)
+	return rt.send(nil, from, to, name, topic, payload)
 }
 
 // Terminate ends p at once (from outside any process).
-func (rt *Runtime) Terminate(p pid.PID) error { return rt.terminate(pid.PID{}, p, nil) }
+func (rt *Runtime) Terminate(p pid.PID) error { return rt.terminate(nil, pid.PID{}, p, nil) }
 
 // Cancel asks p to finish (from outside any process).
 func (rt *Runtime) Cancel(p pid.PID, reason string) error {
-	return rt.cancel(pid.PID{}, p, reason, nil)
+	return rt.cancel(nil, pid.PID{}, p, reason, nil)
 }
 
 // Register gives a local name to a local process.
@@ -227,7 +239,7 @@ func (rt *Runtime) Counters() Snapshot {
 		Spawns: c.spawns.Load(), SentLocal: c.sentLocal.Load(), SentRemote: c.sentRemote.Load(),
 		ReceivedLocal: c.recvLocal.Load(), ReceivedRemote: c.recvRemote.Load(),
 		Steals: st.Steals, HandOffs: st.HandOffs, RunQueue: st.RunQueue,
-		Processes: rt.procs.len(), CancelTerminated: c.cancelKilled.Load(),
+		Processes: rt.procs.len(), CancelTerminated: c.cancelKilled.Load(), Denied: c.denied.Load(),
 		Exits: map[string]uint64{}, Dropped: map[string]uint64{},
 		ProcessesByHost: map[string]int{}, SpawnsByHost: map[string]uint64{},
 	}
@@ -287,18 +299,33 @@ func splitHost(h string) (node, id string) {
 	return "", h
 }
 
-// spawn starts a process for parent (nil from outside).
+// spawn starts a process for parent (nil from outside). A parent's spawn
+// is checked (SPEC section 8) before anything is created.
 func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error) {
 	if rt.stopping.Load() {
 		return pid.PID{}, ErrStopped
+	}
+	id, err := rt.childIdentity(parent, &req)
+	if err != nil {
+		return pid.PID{}, err
 	}
 	node, hostID := splitHost(req.Host)
 	if node != "" && node != rt.cfg.Node {
 		var from pid.PID
 		if parent != nil {
 			from = parent.pid
+			if !rt.exempt(parent) {
+				if err := rt.checkSpawn(parent.sec, parent.host, parent.host.meta, &req, hostID, rt.hosts[hostID]); err != nil {
+					return pid.PID{}, err
+				}
+			}
 		}
-		req.Host = hostID
+		// The child's identity travels flat: its actor and the ids of
+		// every policy of its chain (see identity).
+		req.Host, req.Actor, req.Scope, req.ScopeIDs = hostID, nil, nil, nil
+		if id != nil {
+			req.Actor, req.ScopeIDs = id.actor, id.ids
+		}
 		child, err := rt.router.Spawn(node, from, req)
 		if err != nil {
 			return pid.PID{}, err
@@ -322,6 +349,11 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 	if h == nil {
 		return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrUnknownHost.Retryable, "unknown host: %s", hostID)
 	}
+	if parent != nil && !rt.exempt(parent) {
+		if err := rt.checkSpawn(parent.sec, parent.host, parent.host.meta, &req, h.cfg.ID, h); err != nil {
+			return pid.PID{}, err
+		}
+	}
 	b := req.Behavior
 	if b == nil {
 		if rt.cfg.Catalog == nil {
@@ -337,7 +369,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		b.Kill(ErrHostFull)
 		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
 	}
-	p := &process{rt: rt, host: h, beh: b, entry: req.Entry}
+	p := &process{rt: rt, host: h, beh: b, entry: req.Entry, sec: id}
 	p.intr, _ = b.(proc.Interrupter)
 	p.Init(p)
 	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}
@@ -379,14 +411,24 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 	return p.pid, nil
 }
 
-// send delivers a message; w is the sending worker (nil from outside).
-func (rt *Runtime) send(w *sched.Worker, from, to pid.PID, topic string, payload msg.Value) error {
+// send delivers a message from src (nil from outside), addressed by PID
+// or by name (as "" for a PID), after the process.send check.
+func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payload msg.Value) error {
 	if topic == "" || topic[0] == '@' {
 		return ErrBadTopic
 	}
+	var w *sched.Worker
+	if src != nil {
+		w = src.w
+		if !rt.exempt(src) {
+			if err := rt.checkTarget(src.sec, src.host, src.host.meta, proc.ActionSend, to, name); err != nil {
+				return err
+			}
+		}
+	}
 	slot := slotOf(w)
 	if !rt.isLocal(to) {
-		err := rt.router.Route(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload})
+		err := rt.router.Route(stamp(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}, src))
 		switch {
 		case err == nil:
 			rt.counters.sentRemote.add(slot, 1)

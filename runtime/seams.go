@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 
+	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -33,6 +34,29 @@ type Envelope struct {
 	Topic   string
 	Payload msg.Value
 	Err     *proc.Error
+
+	// The sender's security identity, which the receiving node checks
+	// the signal against (SPEC section 8). The runtime fills them in on
+	// every envelope a process sends; they are nil/empty for signals from
+	// outside any process. A cluster carries them only between peers that
+	// passed the authenticated handshake. Read-only: the slice and the
+	// actor are shared with the sending process.
+	//
+	// Actor is the actor the sender runs as; nil for none.
+	Actor *sec.Actor
+	// ScopeIDs are the ids of the sender's policies (of every layer of a
+	// narrowed context), resolved by the receiving node against its own
+	// policy table.
+	ScopeIDs []string
+	// FromHost is the sender's host id ("" from outside any process;
+	// From.Host is used then).
+	FromHost string
+	// Preauthorized is set by a receiving cluster on a signal it has
+	// already authorized as part of something larger (the link and
+	// monitor of a remote spawn, which process.spawn.linked/.monitored
+	// allowed): Deliver does not check it again. Never set it from
+	// anything a peer sent.
+	Preauthorized bool
 }
 
 // Router carries envelopes to processes of other nodes. node implements it
@@ -42,7 +66,11 @@ type Router interface {
 	// ErrNoRoute (or an error wrapping it) when the node is unreachable;
 	// ErrUnknownNode when the node was never seen.
 	Route(e *Envelope) error
-	// Spawn starts a process on another node; host is the host id there.
+	// Spawn starts a process on another node; req.Host is the host id
+	// there. The runtime has checked the spawn against this node's
+	// policies; req.Actor and req.ScopeIDs are the child's identity
+	// (the actor it runs as and the ids of its policies), for the target
+	// node to check the spawn again and give the child (req.Scope is nil).
 	Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.PID, error)
 }
 

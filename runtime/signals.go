@@ -25,7 +25,7 @@ func (rt *Runtime) link(a *process, target pid.PID) {
 		addTo(&a.relations().links, target)
 		a.mu.Unlock()
 		rt.indexRemote(target.Node, a)
-		if err := rt.router.Route(&Envelope{Kind: SigLink, From: a.pid, To: target}); err != nil {
+		if err := rt.router.Route(stamp(&Envelope{Kind: SigLink, From: a.pid, To: target}, a)); err != nil {
 			rt.linkExit(a.w, a.pid, target, proc.ErrNoConnection, true)
 		}
 		return
@@ -80,7 +80,7 @@ func (rt *Runtime) unlink(a *process, target pid.PID) {
 	}
 	a.mu.Unlock()
 	if !rt.isLocal(target) {
-		_ = rt.router.Route(&Envelope{Kind: SigUnlink, From: a.pid, To: target})
+		_ = rt.router.Route(stamp(&Envelope{Kind: SigUnlink, From: a.pid, To: target}, a))
 		return
 	}
 	if b := rt.local(target); b != nil {
@@ -107,7 +107,7 @@ func (rt *Runtime) monitor(a *process, target pid.PID) {
 	a.mu.Unlock()
 	if !rt.isLocal(target) {
 		rt.indexRemote(target.Node, a)
-		if err := rt.router.Route(&Envelope{Kind: SigMonitor, From: a.pid, To: target}); err != nil {
+		if err := rt.router.Route(stamp(&Envelope{Kind: SigMonitor, From: a.pid, To: target}, a)); err != nil {
 			rt.push(a.w, a, proc.Delivery{Kind: proc.DeliveryExit, From: target, Err: proc.ErrNoConnection}, false)
 		}
 		return
@@ -134,7 +134,7 @@ func (rt *Runtime) unmonitor(a *process, target pid.PID) {
 	}
 	a.mu.Unlock()
 	if !rt.isLocal(target) {
-		_ = rt.router.Route(&Envelope{Kind: SigDemonitor, From: a.pid, To: target})
+		_ = rt.router.Route(stamp(&Envelope{Kind: SigDemonitor, From: a.pid, To: target}, a))
 		return
 	}
 	if b := rt.local(target); b != nil {
@@ -183,9 +183,9 @@ func (rt *Runtime) notifyExit(p *process, rel *relations, value msg.Value, err *
 			rt.linkExit(w, other, p.pid, err, false)
 		} else {
 			if err != nil {
-				_ = rt.router.Route(&Envelope{Kind: SigLinkExit, From: p.pid, To: other, Err: err})
+				_ = rt.router.Route(stamp(&Envelope{Kind: SigLinkExit, From: p.pid, To: other, Err: err}, p))
 			} else {
-				_ = rt.router.Route(&Envelope{Kind: SigUnlink, From: p.pid, To: other})
+				_ = rt.router.Route(stamp(&Envelope{Kind: SigUnlink, From: p.pid, To: other}, p))
 			}
 		}
 	}
@@ -195,12 +195,12 @@ func (rt *Runtime) notifyExit(p *process, rel *relations, value msg.Value, err *
 				rt.push(w, o, proc.Delivery{Kind: proc.DeliveryExit, From: p.pid, Payload: value, Err: errOrNil(err)}, false)
 			}
 		} else {
-			_ = rt.router.Route(&Envelope{Kind: SigExit, From: p.pid, To: other, Payload: value, Err: err})
+			_ = rt.router.Route(stamp(&Envelope{Kind: SigExit, From: p.pid, To: other, Payload: value, Err: err}, p))
 		}
 	}
 	for other := range rel.monitoring {
 		if !rt.isLocal(other) {
-			_ = rt.router.Route(&Envelope{Kind: SigDemonitor, From: p.pid, To: other})
+			_ = rt.router.Route(stamp(&Envelope{Kind: SigDemonitor, From: p.pid, To: other}, p))
 		} else if o := rt.local(other); o != nil {
 			o.mu.Lock()
 			if o.rel != nil {
@@ -235,10 +235,12 @@ func (rt *Runtime) kill(p *process, reason *proc.Error, w *sched.Worker) {
 	rt.wake(w, p)
 }
 
-// terminate ends target at once with "terminated".
-func (rt *Runtime) terminate(from, target pid.PID, w *sched.Worker) error {
+// terminate ends target at once with "terminated"; src is the calling
+// process (nil from outside or from another node), whose identity an
+// envelope to another node carries.
+func (rt *Runtime) terminate(src *process, from, target pid.PID, w *sched.Worker) error {
 	if !rt.isLocal(target) {
-		err := rt.router.Route(&Envelope{Kind: SigTerminate, From: from, To: target})
+		err := rt.router.Route(stamp(&Envelope{Kind: SigTerminate, From: from, To: target}, src))
 		if err != nil && !isNoRoute(err) {
 			return err
 		}
@@ -253,10 +255,10 @@ func (rt *Runtime) terminate(from, target pid.PID, w *sched.Worker) error {
 }
 
 // cancel gives target a CANCEL event; the target host's cancel_timeout
-// terminates it if it is still alive by then.
-func (rt *Runtime) cancel(from, target pid.PID, reason string, w *sched.Worker) error {
+// terminates it if it is still alive by then. src is as for terminate.
+func (rt *Runtime) cancel(src *process, from, target pid.PID, reason string, w *sched.Worker) error {
 	if !rt.isLocal(target) {
-		err := rt.router.Route(&Envelope{Kind: SigCancel, From: from, To: target, Payload: msg.String(reason)})
+		err := rt.router.Route(stamp(&Envelope{Kind: SigCancel, From: from, To: target, Payload: msg.String(reason)}, src))
 		if err != nil && !isNoRoute(err) {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -91,6 +92,12 @@ type fakeEnv struct {
 	noRecv   bool
 	later    []proc.Delivery // what Receive hands out before firing timers
 	received int             // Receive calls
+	actor    *host.Actor
+	// deny, when set, decides every security check: a non-nil error
+	// refuses action on resource (for a target, its PID string or the
+	// name used).
+	deny    func(action, resource string) error
+	checked []string // "action resource" of every check made
 }
 
 func newFakeEnv() *fakeEnv {
@@ -181,7 +188,27 @@ func (e *fakeEnv) StopTimer(id proc.TimerID) bool {
 	delete(e.timers, id)
 	return ok
 }
-func (e *fakeEnv) Blocking(f func()) { e.blocking++; f() }
+func (e *fakeEnv) Blocking(f func())  { e.blocking++; f() }
+func (e *fakeEnv) Actor() *host.Actor { return e.actor }
+func (e *fakeEnv) Can(action, resource string, _ map[string]string) bool {
+	return e.Authorize(action, resource) == nil
+}
+func (e *fakeEnv) Authorize(action, resource string) error {
+	e.checked = append(e.checked, action+" "+resource)
+	if e.deny == nil {
+		return nil
+	}
+	if err := e.deny(action, resource); err != nil {
+		return proc.PermissionDenied(err)
+	}
+	return nil
+}
+func (e *fakeEnv) AuthorizeTarget(action string, target pid.PID, name string) error {
+	if name != "" {
+		return e.Authorize(action, name)
+	}
+	return e.Authorize(action, target.String())
+}
 
 // advance moves the clock to the earliest timer and queues every timer
 // due by then; it reports false when no timer is pending.

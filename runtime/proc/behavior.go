@@ -3,6 +3,7 @@ package proc
 import (
 	"time"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 )
@@ -96,6 +97,23 @@ type SpawnRequest struct {
 	Monitor  bool        // caller monitors child
 	Name     string      // register the child under this local name
 	Message  *Delivery   // delivered to the child before anything else (Kind DeliveryMessage)
+	// Exec marks the spawn of process.exec: it is checked as process.exec
+	// (and process.host) instead of process.spawn*.
+	Exec bool
+
+	// Actor, Scope and ScopeIDs set the child's security identity. A
+	// process that sets any of them narrows: the child runs as Actor (the
+	// parent's when nil) with Scope plus the policies ScopeIDs name (the
+	// parent's scope when both are empty), and may do an action only when
+	// its spawner's context allows it too. Narrowing needs the
+	// process.security permission. From outside any process
+	// (Runtime.Spawn, a spawn from another node) they are the child's
+	// identity as given; all empty is a child with no actor and no
+	// policies. ScopeIDs are resolved against the runtime's policy table
+	// (an unknown id refuses the spawn with PERMISSION_DENIED).
+	Actor    *host.Actor
+	Scope    []*host.Policy
+	ScopeIDs []string
 }
 
 // TimerID names a timer of one process.
@@ -144,4 +162,29 @@ type Env interface {
 	// Killed reports whether the process has been told to end; a behaviour
 	// handling a long batch checks it between deliveries.
 	Killed() bool
+
+	// Security (SPEC section 8). Every call above that acts on the node is
+	// checked by the runtime itself and returns a PERMISSION_DENIED *Error
+	// when denied. The methods below serve the checks the runtime cannot
+	// see (terminal I/O, env variables) and the security module.
+
+	// Actor is the actor this process runs as; nil when it has none.
+	Actor() *host.Actor
+	// Can reports whether this process may do action on resource, by its
+	// own policies (its scope, its spawner chain, its host's policies);
+	// meta adds request facts for meta.* conditions (meta.host and
+	// meta.node are always the caller's own). It does not apply a target
+	// host's policies.
+	Can(action, resource string, meta map[string]string) bool
+	// Authorize checks an action that is not aimed at a process (io,
+	// env.get, env.set, process.context, ...): nil when allowed, a
+	// PERMISSION_DENIED *Error otherwise.
+	Authorize(action, resource string) error
+	// AuthorizeTarget checks an action aimed at process target, reached
+	// by name ("" when addressed by PID), as the runtime checks it: the
+	// target PID, the name and the target's host id are matched, and the
+	// target host's policies apply. A behaviour that resolves a name
+	// itself before Link, Monitor, Terminate, ... calls it so that a
+	// policy on the name is honoured.
+	AuthorizeTarget(action string, target pid.PID, name string) error
 }

@@ -75,6 +75,9 @@ func (e *env) Link(p pid.PID) error {
 	if !e.live("Link") {
 		return ErrEnvExpired
 	}
+	if err := e.h.decideTarget(proc.ActionLink, p, ""); err != nil {
+		return err
+	}
 	if err := e.h.fault(Call{Op: OpLink, To: p}); err != nil {
 		return err
 	}
@@ -85,6 +88,9 @@ func (e *env) Link(p pid.PID) error {
 func (e *env) Unlink(p pid.PID) error {
 	if !e.live("Unlink") {
 		return ErrEnvExpired
+	}
+	if err := e.h.decideTarget(proc.ActionUnlink, p, ""); err != nil {
+		return err
 	}
 	if err := e.h.fault(Call{Op: OpUnlink, To: p}); err != nil {
 		return err
@@ -97,6 +103,9 @@ func (e *env) Monitor(p pid.PID) error {
 	if !e.live("Monitor") {
 		return ErrEnvExpired
 	}
+	if err := e.h.decideTarget(proc.ActionMonitor, p, ""); err != nil {
+		return err
+	}
 	if err := e.h.fault(Call{Op: OpMonitor, To: p}); err != nil {
 		return err
 	}
@@ -107,6 +116,9 @@ func (e *env) Monitor(p pid.PID) error {
 func (e *env) Unmonitor(p pid.PID) error {
 	if !e.live("Unmonitor") {
 		return ErrEnvExpired
+	}
+	if err := e.h.decideTarget(proc.ActionUnmonitor, p, ""); err != nil {
+		return err
 	}
 	if err := e.h.fault(Call{Op: OpUnmonitor, To: p}); err != nil {
 		return err
@@ -120,6 +132,9 @@ func (e *env) Terminate(p pid.PID) error {
 		return ErrEnvExpired
 	}
 	h := e.h
+	if err := h.decideTarget(proc.ActionTerminate, p, ""); err != nil {
+		return err
+	}
 	if err := h.fault(Call{Op: OpTerminate, To: p}); err != nil {
 		return err
 	}
@@ -135,6 +150,9 @@ func (e *env) Cancel(p pid.PID, reason string) error {
 		return ErrEnvExpired
 	}
 	h := e.h
+	if err := h.decideTarget(proc.ActionCancel, p, ""); err != nil {
+		return err
+	}
 	if err := h.fault(Call{Op: OpCancel, To: p, Reason: reason}); err != nil {
 		return err
 	}
@@ -158,6 +176,14 @@ func (e *env) Register(name string, p pid.PID) error {
 	if p.IsZero() {
 		p = e.h.self
 	}
+	if p != e.h.self {
+		if err := e.h.decideTarget(proc.ActionRegisterForeign, p, ""); err != nil {
+			return err
+		}
+	}
+	if err := e.h.decide(proc.ActionRegisterLocal, "", name); err != nil {
+		return err
+	}
 	if err := e.h.fault(Call{Op: OpRegister, To: p, Name: name}); err != nil {
 		return err
 	}
@@ -169,6 +195,9 @@ func (e *env) Unregister(name string) error {
 		return ErrEnvExpired
 	}
 	h := e.h
+	if err := h.decide(proc.ActionUnregisterLocal, "", name); err != nil {
+		return err
+	}
 	if err := h.fault(Call{Op: OpUnregister, Name: name}); err != nil {
 		return err
 	}
@@ -252,6 +281,9 @@ func (h *Harness) send(to pid.PID, name, topic string, payload msg.Value) error 
 	if topic == "" || topic[0] == '@' {
 		return errBadTopic
 	}
+	if err := h.decideTarget(proc.ActionSend, to, name); err != nil {
+		return err
+	}
 	op := OpSend
 	if name != "" {
 		op = OpSendName
@@ -269,6 +301,9 @@ func (h *Harness) send(to pid.PID, name, topic string, payload msg.Value) error 
 func (h *Harness) spawn(req proc.SpawnRequest) (pid.PID, error) {
 	if req.Behavior == nil && req.Entry == "" {
 		return pid.PID{}, ErrNoEntry
+	}
+	if err := h.decideSpawn(req); err != nil {
+		return pid.PID{}, err
 	}
 	if err := h.fault(Call{Op: OpSpawn, Req: req}); err != nil {
 		return pid.PID{}, err

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -62,6 +63,10 @@ type Harness struct {
 	spawner   func(proc.SpawnRequest) (pid.PID, error)
 	faults    []func(Call) error
 	stepLimit int
+
+	chain        host.Chain                // the process's security context
+	hostPolicies map[string][]*host.Policy // by host id
+	strict       bool
 
 	started bool
 	done    bool

@@ -1,0 +1,718 @@
+package runtime_test
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/host"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/native"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+const (
+	hostProcs   = "app:processes"
+	hostSystem  = "app:system"
+	hostSandbox = "app:sandbox"
+)
+
+func policy(t testing.TB, id string, effect host.Effect, actions, resources []string, conds ...host.Condition) *host.Policy {
+	t.Helper()
+	p, err := host.NewPolicy(host.Policy{ID: id, Actions: actions, Resources: resources, Effect: effect, Conditions: conds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func strs(s ...string) []string { return s }
+
+// secConfig describes a runtime for a security test: policies of the
+// three hosts, strict mode and the policy table.
+type secConfig struct {
+	procs, system, sandbox []*host.Policy
+	strict                 bool
+	table                  []*host.Policy
+	router                 runtime.Router
+}
+
+func newSecRuntime(t testing.TB, sc secConfig) *runtime.Runtime {
+	t.Helper()
+	return newRuntime(t, func(c *runtime.Config) {
+		c.Hosts = []runtime.HostConfig{
+			{ID: hostProcs, Policies: sc.procs},
+			{ID: hostSystem, Policies: sc.system},
+			{ID: hostSandbox, Policies: sc.sandbox},
+		}
+		c.StrictMode = sc.strict
+		c.Router = sc.router
+		if len(sc.table) > 0 {
+			c.Policies = map[string]*host.Policy{}
+			for _, p := range sc.table {
+				c.Policies[p.ID] = p
+			}
+		}
+	})
+}
+
+// as runs f in a new process that req describes (host, actor, scope; a
+// spawn from outside, so req is the identity as given) and returns what f
+// returned. The process ends after f.
+func as(t testing.TB, rt *runtime.Runtime, req proc.SpawnRequest, f func(c *native.Ctx) error) error {
+	t.Helper()
+	ch := make(chan error, 1)
+	req.Behavior = native.New(&fn{init: func(c *native.Ctx, _ []msg.Value) error {
+		ch <- f(c)
+		c.Stop(msg.Nil)
+		return nil
+	}})
+	if _, err := rt.Spawn(req); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("process did not run")
+		return nil
+	}
+}
+
+// target spawns a probe on host h.
+func target(t testing.TB, rt *runtime.Runtime, h string, trap bool) (*probe, pid.PID) {
+	t.Helper()
+	p := newProbe()
+	p.trap = trap
+	ready := make(chan struct{})
+	p.init = func(*native.Ctx) error { close(ready); return nil }
+	id, err := rt.Spawn(proc.SpawnRequest{Host: h, Behavior: native.New(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ready
+	return p, id
+}
+
+func wantDenied(t testing.TB, what string, err error) {
+	t.Helper()
+	e := proc.AsError(err)
+	if e == nil || e.Kind != proc.KindPermissionDenied {
+		t.Fatalf("%s: got %v, want PERMISSION_DENIED", what, err)
+	}
+	if !errors.Is(err, host.ErrPermissionDenied) {
+		t.Fatalf("%s: %v does not wrap host.ErrPermissionDenied", what, err)
+	}
+}
+
+func wantAllowed(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v, want allowed", what, err)
+	}
+}
+
+// firstIsMarker sends a marker to p's process from outside and checks it
+// is the first thing the probe sees: anything a denied call had put in its
+// mailbox (sends and cancels are applied synchronously by the caller)
+// would be read before it.
+func firstIsMarker(t testing.TB, rt *runtime.Runtime, p *probe, to pid.PID) {
+	t.Helper()
+	if err := rt.Send(pid.PID{}, to, "marker", msg.Nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-p.ch:
+		if m, ok := v.(native.Message); !ok || m.Topic != "marker" {
+			t.Fatalf("target saw %#v before the marker", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("marker not received")
+	}
+}
+
+// Every target-directed action, denied in each place a policy can come
+// from (caller scope, caller host, target host), is refused with
+// PERMISSION_DENIED, leaves the target untouched, and is allowed for a
+// target the policy does not name.
+func TestTargetActionsDeniedFromEachSource(t *testing.T) {
+	type action struct {
+		name string
+		act  string
+		do   func(c *native.Ctx, to pid.PID) error
+	}
+	actions := []action{
+		{"send", proc.ActionSend, func(c *native.Ctx, to pid.PID) error { return c.Send(to, "x", msg.Nil) }},
+		{"terminate", proc.ActionTerminate, func(c *native.Ctx, to pid.PID) error { return c.Terminate(to) }},
+		{"cancel", proc.ActionCancel, func(c *native.Ctx, to pid.PID) error { return c.Cancel(to, "go") }},
+		{"monitor", proc.ActionMonitor, func(c *native.Ctx, to pid.PID) error { return c.Monitor(to) }},
+		{"unmonitor", proc.ActionUnmonitor, func(c *native.Ctx, to pid.PID) error { return c.Unmonitor(to) }},
+		{"link", proc.ActionLink, func(c *native.Ctx, to pid.PID) error { c.TrapLinks(true); return c.Link(to) }},
+		{"unlink", proc.ActionUnlink, func(c *native.Ctx, to pid.PID) error { return c.Unlink(to) }},
+	}
+	sources := []struct {
+		name string
+		make func(t *testing.T, act string) (secConfig, proc.SpawnRequest)
+	}{
+		{"caller scope", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
+			return secConfig{}, proc.SpawnRequest{Host: hostProcs, Scope: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}
+		}},
+		{"caller host", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
+			return secConfig{sandbox: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostSandbox}
+		}},
+		{"target host", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
+			return secConfig{system: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostProcs}
+		}},
+	}
+	for _, a := range actions {
+		for _, src := range sources {
+			t.Run(a.name+"/"+src.name, func(t *testing.T) {
+				sc, caller := src.make(t, a.act)
+				rt := newSecRuntime(t, sc)
+				sys, sysPID := target(t, rt, hostSystem, false)
+				other, otherPID := target(t, rt, hostProcs, false)
+				wantDenied(t, a.name+" into app:system", as(t, rt, caller, func(c *native.Ctx) error { return a.do(c, sysPID) }))
+				if !rt.Alive(sysPID) {
+					t.Fatal("denied call ended the target")
+				}
+				firstIsMarker(t, rt, sys, sysPID)
+				wantAllowed(t, a.name+" into app:processes", as(t, rt, caller, func(c *native.Ctx) error { return a.do(c, otherPID) }))
+				if a.name == "send" {
+					if m := recv[native.Message](t, other.ch); m.Topic != "x" {
+						t.Fatalf("allowed send delivered %+v", m)
+					}
+				}
+				if rt.Counters().Denied == 0 {
+					t.Fatal("denial not counted")
+				}
+			})
+		}
+	}
+}
+
+// A monitor or a link that is denied makes no relation: with a dead PID,
+// an allowed one would give an EXIT or LINK_DOWN at once, before the
+// marker the process sends itself.
+func TestDeniedRelationIsNotMade(t *testing.T) {
+	for _, tc := range []struct{ name, act string }{{"monitor", proc.ActionMonitor}, {"link", proc.ActionLink}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:deny", host.Deny, strs(tc.act), strs(hostSystem))}})
+			dead := pid.PID{Node: "n1", Host: hostSystem, Seq: 3}
+			got := make(chan any, 4)
+			var callErr error
+			done := make(chan struct{})
+			_, err := rt.Spawn(proc.SpawnRequest{Host: hostProcs, Behavior: native.New(&fn{
+				init: func(c *native.Ctx, _ []msg.Value) error {
+					c.TrapLinks(true)
+					if tc.name == "monitor" {
+						callErr = c.Monitor(dead)
+					} else {
+						callErr = c.Link(dead)
+					}
+					close(done)
+					return c.Send(c.Self(), "marker", msg.Nil)
+				},
+				msg: func(c *native.Ctx, m native.Message) error { got <- m; c.Stop(msg.Nil); return nil },
+				ev:  func(c *native.Ctx, e native.Event) error { got <- e; return nil },
+			})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			wantDenied(t, tc.name, callErr)
+			if m, ok := (<-got).(native.Message); !ok || m.Topic != "marker" {
+				t.Fatalf("a denied %s made a relation: got %#v first", tc.name, m)
+			}
+		})
+	}
+}
+
+func TestDenyWinsOverAllow(t *testing.T) {
+	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
+	rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))}})
+	sys, sysPID := target(t, rt, hostSystem, false)
+	wantDenied(t, "allow in scope, deny on target host", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowAll}}, func(c *native.Ctx) error {
+		return c.Send(sysPID, "x", msg.Nil)
+	}))
+	firstIsMarker(t, rt, sys, sysPID)
+	// The order of policies in one list does not matter either.
+	denyFirst := []*host.Policy{policy(t, "app:a-deny", host.Deny, strs(proc.ActionSend), strs("*")), allowAll}
+	allowFirst := []*host.Policy{allowAll, policy(t, "app:z-deny", host.Deny, strs(proc.ActionSend), strs("*"))}
+	for _, scope := range [][]*host.Policy{denyFirst, allowFirst} {
+		wantDenied(t, "deny and allow in one scope", as(t, rt, proc.SpawnRequest{Scope: scope}, func(c *native.Ctx) error {
+			return c.Send(sysPID, "x", msg.Nil)
+		}))
+	}
+}
+
+func TestStrictMode(t *testing.T) {
+	rt := newSecRuntime(t, secConfig{strict: true})
+	sys, sysPID := target(t, rt, hostSystem, false)
+	wantDenied(t, "undecided send in strict mode", as(t, rt, proc.SpawnRequest{}, func(c *native.Ctx) error {
+		return c.Send(sysPID, "x", msg.Nil)
+	}))
+	firstIsMarker(t, rt, sys, sysPID)
+	allowSend := policy(t, "app:send", host.Allow, strs(proc.ActionSend), strs(hostSystem))
+	wantAllowed(t, "allowed send in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowSend}}, func(c *native.Ctx) error {
+		return c.Send(sysPID, "x", msg.Nil)
+	}))
+	wantDenied(t, "a spawn nothing allows in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowSend}}, func(c *native.Ctx) error {
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Behavior: native.New(&fn{})})
+		return err
+	}))
+	// Strict mode off, the same undecided send is allowed.
+	rt2 := newSecRuntime(t, secConfig{})
+	_, sys2 := target(t, rt2, hostSystem, false)
+	wantAllowed(t, "undecided send", as(t, rt2, proc.SpawnRequest{}, func(c *native.Ctx) error { return c.Send(sys2, "x", msg.Nil) }))
+}
+
+// A deny of process.send on app:system forbids sends by name into that
+// host; a deny on a name forbids sends by that name only.
+func TestSendByName(t *testing.T) {
+	rt := newSecRuntime(t, secConfig{
+		system: []*host.Policy{policy(t, "app:no-system", host.Deny, strs(proc.ActionSend), strs(hostSystem, hostSystem+".*"))},
+		procs:  []*host.Policy{policy(t, "app:no-secret", host.Deny, strs(proc.ActionSend), strs("secret"))},
+	})
+	sys, sysPID := target(t, rt, hostSystem, false)
+	other, otherPID := target(t, rt, hostProcs, false)
+	if err := rt.Register("sys", sysPID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Register("secret", otherPID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Register("public", otherPID); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, "send by name into app:system", as(t, rt, proc.SpawnRequest{Host: hostSandbox}, func(c *native.Ctx) error {
+		return c.SendName("sys", "x", msg.Nil)
+	}))
+	firstIsMarker(t, rt, sys, sysPID)
+	wantDenied(t, "send by a denied name", as(t, rt, proc.SpawnRequest{Host: hostProcs}, func(c *native.Ctx) error {
+		return c.SendName("secret", "x", msg.Nil)
+	}))
+	firstIsMarker(t, rt, other, otherPID)
+	wantAllowed(t, "same process by another name", as(t, rt, proc.SpawnRequest{Host: hostProcs}, func(c *native.Ctx) error {
+		return c.SendName("public", "x", msg.Nil)
+	}))
+	if m := recv[native.Message](t, other.ch); m.Topic != "x" {
+		t.Fatalf("got %+v", m)
+	}
+	// AuthorizeTarget lets a behaviour that resolved a name itself honour
+	// a policy on the name (the Lua process does so for link, monitor...).
+	wantDenied(t, "terminate by name", as(t, rt, proc.SpawnRequest{
+		Scope: []*host.Policy{policy(t, "app:keep", host.Deny, strs(proc.ActionTerminate), strs("public"))},
+	}, func(c *native.Ctx) error {
+		return c.Env().AuthorizeTarget(proc.ActionTerminate, otherPID, "public")
+	}))
+}
+
+// Conditions see the caller's host and node as meta.host and meta.node,
+// and the actor's id and meta.
+func TestConditions(t *testing.T) {
+	fromSandbox := policy(t, "app:no-sandbox", host.Deny, strs(proc.ActionSend), strs(hostSystem),
+		host.Condition{Field: "meta.host", Operator: host.OpEq, Value: hostSandbox})
+	notAdmin := policy(t, "app:admins", host.Deny, strs(proc.ActionTerminate), strs(hostSystem),
+		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
+	onNode := policy(t, "app:node", host.Deny, strs(proc.ActionCancel), strs("*"),
+		host.Condition{Field: "meta.node", Operator: host.OpEq, Value: "n1"})
+	rt := newSecRuntime(t, secConfig{system: []*host.Policy{fromSandbox, notAdmin, onNode}})
+	_, sysPID := target(t, rt, hostSystem, false)
+	send := func(c *native.Ctx) error { return c.Send(sysPID, "x", msg.Nil) }
+	wantDenied(t, "send from app:sandbox", as(t, rt, proc.SpawnRequest{Host: hostSandbox}, send))
+	wantAllowed(t, "send from app:processes", as(t, rt, proc.SpawnRequest{Host: hostProcs}, send))
+	wantDenied(t, "cancel on node n1", as(t, rt, proc.SpawnRequest{}, func(c *native.Ctx) error { return c.Cancel(sysPID, "") }))
+	terminate := func(c *native.Ctx) error { return c.Env().AuthorizeTarget(proc.ActionTerminate, sysPID, "") }
+	wantDenied(t, "terminate with no actor", as(t, rt, proc.SpawnRequest{}, terminate))
+	wantDenied(t, "terminate as a guest", as(t, rt, proc.SpawnRequest{Actor: &host.Actor{ID: "u", Meta: map[string]any{"role": "guest"}}}, terminate))
+	wantAllowed(t, "terminate as an admin", as(t, rt, proc.SpawnRequest{Actor: &host.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}}, terminate))
+}
+
+func TestSpawnChecks(t *testing.T) {
+	beh := func() proc.Behavior { return native.New(&fn{}) }
+	tests := []struct {
+		name    string
+		deny    *host.Policy
+		denied  proc.SpawnRequest
+		allowed proc.SpawnRequest
+	}{
+		{"entry", policy(t, "d", host.Deny, strs(proc.ActionSpawn), strs("app:secret")),
+			proc.SpawnRequest{Entry: "app:secret"}, proc.SpawnRequest{Entry: "app:worker"}},
+		{"entry wildcard covers the variants", policy(t, "d", host.Deny, strs("process.spawn*"), strs("app:secret")),
+			proc.SpawnRequest{Entry: "app:secret", Link: true}, proc.SpawnRequest{Entry: "app:worker", Link: true}},
+		{"linked", policy(t, "d", host.Deny, strs(proc.ActionSpawnLinked), strs("*")),
+			proc.SpawnRequest{Entry: "app:w", Link: true}, proc.SpawnRequest{Entry: "app:w"}},
+		{"monitored", policy(t, "d", host.Deny, strs(proc.ActionSpawnMonitored), strs("*")),
+			proc.SpawnRequest{Entry: "app:w", Monitor: true}, proc.SpawnRequest{Entry: "app:w", Link: true}},
+		{"linked and monitored", policy(t, "d", host.Deny, strs(proc.ActionSpawnMonitored), strs("*")),
+			proc.SpawnRequest{Entry: "app:w", Link: true, Monitor: true}, proc.SpawnRequest{Entry: "app:w"}},
+		{"exec", policy(t, "d", host.Deny, strs(proc.ActionExec), strs("app:w")),
+			proc.SpawnRequest{Entry: "app:w", Exec: true, Monitor: true}, proc.SpawnRequest{Entry: "app:w", Monitor: true}},
+		{"host", policy(t, "d", host.Deny, strs(proc.ActionHost), strs(hostSystem)),
+			proc.SpawnRequest{Entry: "app:w", Host: hostSystem}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
+		{"default host", policy(t, "d", host.Deny, strs(proc.ActionHost), strs(hostSandbox)),
+			proc.SpawnRequest{Entry: "app:w"}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
+		{"child name", policy(t, "d", host.Deny, strs(proc.ActionRegisterLocal), strs("boss")),
+			proc.SpawnRequest{Entry: "app:w", Name: "boss"}, proc.SpawnRequest{Entry: "app:w", Name: "worker"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := newSecRuntime(t, secConfig{})
+			caller := proc.SpawnRequest{Host: hostSandbox, Scope: []*host.Policy{tc.deny}}
+			before := rt.Counters().SpawnsByHost
+			wantDenied(t, "spawn", as(t, rt, caller, func(c *native.Ctx) error {
+				req := tc.denied
+				req.Behavior = beh()
+				_, err := c.Spawn(req)
+				return err
+			}))
+			after := rt.Counters().SpawnsByHost
+			if after[hostSandbox] != before[hostSandbox]+1 || after[hostSystem] != before[hostSystem] || after[hostProcs] != before[hostProcs] {
+				t.Fatalf("a denied spawn started a process: %v -> %v", before, after)
+			}
+			if tc.denied.Name != "" {
+				if _, err := rt.Lookup(t.Context(), tc.denied.Name); err == nil {
+					t.Fatal("a denied spawn registered its name")
+				}
+			}
+			wantAllowed(t, "spawn", as(t, rt, caller, func(c *native.Ctx) error {
+				req := tc.allowed
+				req.Behavior = beh()
+				_, err := c.Spawn(req)
+				return err
+			}))
+		})
+	}
+	// A host can refuse spawns onto itself with its own policies.
+	rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:closed", host.Deny, strs(proc.ActionHost), strs(hostSystem))}})
+	wantDenied(t, "spawn onto a closed host", as(t, rt, proc.SpawnRequest{}, func(c *native.Ctx) error {
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Host: hostSystem, Behavior: beh()})
+		return err
+	}))
+}
+
+func TestRegistryChecks(t *testing.T) {
+	scope := []*host.Policy{
+		policy(t, "app:no-secret", host.Deny, strs(proc.ActionRegisterLocal), strs("secret")),
+		policy(t, "app:no-foreign", host.Deny, strs(proc.ActionRegisterForeign), strs(hostSystem)),
+		policy(t, "app:no-drop", host.Deny, strs(proc.ActionUnregisterLocal), strs("kept")),
+	}
+	rt := newSecRuntime(t, secConfig{})
+	_, sysPID := target(t, rt, hostSystem, false)
+	_, otherPID := target(t, rt, hostProcs, false)
+	if err := rt.Register("kept", otherPID); err != nil {
+		t.Fatal(err)
+	}
+	err := as(t, rt, proc.SpawnRequest{Scope: scope}, func(c *native.Ctx) error {
+		wantDenied(t, "register a denied name", c.Register("secret"))
+		wantAllowed(t, "register another name", c.Register("mine"))
+		wantDenied(t, "register a process of app:system", c.Env().Register("sys", sysPID))
+		wantAllowed(t, "register a process of app:processes", c.Env().Register("other", otherPID))
+		wantDenied(t, "unregister a denied name", c.Env().Unregister("kept"))
+		wantAllowed(t, "unregister another name", c.Env().Unregister("other"))
+		return nil
+	})
+	wantAllowed(t, "registry calls", err)
+	for name, want := range map[string]bool{"secret": false, "sys": false, "kept": true, "other": false} {
+		if _, err := rt.Lookup(t.Context(), name); (err == nil) != want {
+			t.Errorf("name %q registered = %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+// A child inherits its parent's actor and scope.
+func TestChildInherits(t *testing.T) {
+	rt := newSecRuntime(t, secConfig{})
+	_, sysPID := target(t, rt, hostSystem, false)
+	actor := &host.Actor{ID: "svc", Meta: map[string]any{"role": "worker"}}
+	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))
+	type seen struct {
+		actor *host.Actor
+		err   error
+	}
+	ch := make(chan seen, 1)
+	err := as(t, rt, proc.SpawnRequest{Actor: actor, Scope: []*host.Policy{noSend}}, func(c *native.Ctx) error {
+		if c.Env().Actor() != actor {
+			t.Errorf("root actor %v", c.Env().Actor())
+		}
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:child", Behavior: native.New(&fn{init: func(c *native.Ctx, _ []msg.Value) error {
+			ch <- seen{c.Env().Actor(), c.Send(sysPID, "x", msg.Nil)}
+			c.Stop(msg.Nil)
+			return nil
+		}})})
+		return err
+	})
+	wantAllowed(t, "spawn", err)
+	got := <-ch
+	if got.actor != actor {
+		t.Fatalf("child actor %v, want the parent's", got.actor)
+	}
+	wantDenied(t, "child send", got.err)
+}
+
+// Narrowing: with_actor needs process.security, and a narrowed child may
+// do an action only when its own context and every spawner's allow it.
+func TestNarrowingNeverWidens(t *testing.T) {
+	admin := &host.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}
+	guest := &host.Actor{ID: "guest", Meta: map[string]any{"role": "guest"}}
+	adminsOnly := policy(t, "app:admins", host.Deny, strs(proc.ActionSend), strs(hostSystem),
+		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
+	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
+	noSecurity := policy(t, "app:no-security", host.Deny, strs(proc.ActionSecurity), strs("*"))
+	tests := []struct {
+		name   string
+		strict bool
+		parent proc.SpawnRequest
+		child  proc.SpawnRequest // the narrowing
+		want   bool              // child may send into app:system
+		spawn  bool              // the narrowed spawn itself is allowed
+	}{
+		{"no actor narrowed to admin", false, proc.SpawnRequest{}, proc.SpawnRequest{Actor: admin}, false, true},
+		{"guest narrowed to admin", false, proc.SpawnRequest{Actor: guest}, proc.SpawnRequest{Actor: admin}, false, true},
+		{"admin narrowed to guest", false, proc.SpawnRequest{Actor: admin}, proc.SpawnRequest{Actor: guest}, false, true},
+		{"admin narrowed to admin", false, proc.SpawnRequest{Actor: admin}, proc.SpawnRequest{Actor: &host.Actor{ID: "root2", Meta: map[string]any{"role": "admin"}}}, true, true},
+		{"strict: allow-all scope on a parent with none", true, proc.SpawnRequest{Actor: admin, Scope: []*host.Policy{policy(t, "app:sec", host.Allow, strs(proc.ActionSecurity, proc.ActionSpawn, proc.ActionHost), strs("*"))}},
+			proc.SpawnRequest{Scope: []*host.Policy{allowAll}}, false, true},
+		{"process.security denied", false, proc.SpawnRequest{Actor: admin, Scope: []*host.Policy{noSecurity}}, proc.SpawnRequest{Actor: admin}, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := newSecRuntime(t, secConfig{strict: tc.strict, system: []*host.Policy{adminsOnly}})
+			_, sysPID := target(t, rt, hostSystem, false)
+			ch := make(chan error, 1)
+			var childActor *host.Actor
+			err := as(t, rt, tc.parent, func(c *native.Ctx) error {
+				req := tc.child
+				req.Entry = "app:child"
+				req.Behavior = native.New(&fn{init: func(c *native.Ctx, _ []msg.Value) error {
+					childActor = c.Env().Actor()
+					ch <- c.Send(sysPID, "x", msg.Nil)
+					c.Stop(msg.Nil)
+					return nil
+				}})
+				_, err := c.Spawn(req)
+				return err
+			})
+			if !tc.spawn {
+				wantDenied(t, "narrowed spawn", err)
+				return
+			}
+			wantAllowed(t, "narrowed spawn", err)
+			sendErr := <-ch
+			if tc.child.Actor != nil && childActor != tc.child.Actor {
+				t.Fatalf("child runs as %v, want %v", childActor, tc.child.Actor)
+			}
+			if tc.want {
+				wantAllowed(t, "child send", sendErr)
+			} else {
+				wantDenied(t, "child send", sendErr)
+			}
+		})
+	}
+}
+
+// Env.Can and Env.Authorize answer for the caller's own policies.
+func TestCanAndAuthorize(t *testing.T) {
+	rt := newSecRuntime(t, secConfig{sandbox: []*host.Policy{policy(t, "app:no-io", host.Deny, strs(proc.ActionIO), strs("*"))}})
+	scope := []*host.Policy{
+		policy(t, "app:env", host.Deny, strs(proc.ActionEnvGet), strs("SECRET")),
+		policy(t, "app:tenant", host.Deny, strs("data.read"), strs("*"),
+			host.Condition{Field: "meta.tenant", Operator: host.OpNe, Value: "t1"}),
+	}
+	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox, Scope: scope}, func(c *native.Ctx) error {
+		env := c.Env()
+		for _, tc := range []struct {
+			action, resource string
+			meta             map[string]string
+			want             bool
+		}{
+			{proc.ActionEnvGet, "SECRET", nil, false},
+			{proc.ActionEnvGet, "PORT", nil, true},
+			{proc.ActionIO, hostSandbox, nil, false},
+			{"data.read", "x", map[string]string{"tenant": "t1"}, true},
+			{"data.read", "x", map[string]string{"tenant": "t2"}, false},
+			{"data.read", "x", nil, false},
+		} {
+			if got := env.Can(tc.action, tc.resource, tc.meta); got != tc.want {
+				t.Errorf("Can(%s, %s, %v) = %v, want %v", tc.action, tc.resource, tc.meta, got, tc.want)
+			}
+		}
+		wantDenied(t, "Authorize env.get SECRET", env.Authorize(proc.ActionEnvGet, "SECRET"))
+		wantAllowed(t, "Authorize env.get PORT", env.Authorize(proc.ActionEnvGet, "PORT"))
+		// The runtime's facts win over a caller's meta.
+		if env.Can(proc.ActionIO, hostSandbox, map[string]string{"host": hostProcs}) {
+			t.Error("meta.host from the caller overrode the runtime's")
+		}
+		return nil
+	})
+	wantAllowed(t, "checks", err)
+}
+
+// captureRouter records what goes to other nodes.
+type captureRouter struct {
+	mu     sync.Mutex
+	envs   []runtime.Envelope
+	spawns []proc.SpawnRequest
+}
+
+func (r *captureRouter) Route(e *runtime.Envelope) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.envs = append(r.envs, *e)
+	return nil
+}
+
+func (r *captureRouter) Spawn(node string, _ pid.PID, req proc.SpawnRequest) (pid.PID, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.spawns = append(r.spawns, req)
+	return pid.PID{Node: node, Host: req.Host, Seq: 1}, nil
+}
+
+// Traffic to another node carries the sender's actor, the ids of every
+// policy of its context and its host; the sending node checks first.
+func TestRemoteTrafficCarriesIdentity(t *testing.T) {
+	r := &captureRouter{}
+	rt := newSecRuntime(t, secConfig{router: r})
+	actor := &host.Actor{ID: "svc"}
+	a := policy(t, "app:a", host.Allow, strs("x.*"), strs("*"))
+	b := policy(t, "app:b", host.Deny, strs(proc.ActionSend), strs("{n2@app:system|0x00009}"))
+	remote := pid.PID{Node: "n2", Host: hostProcs, Seq: 7}
+	narrowTo := &host.Actor{ID: "narrow"}
+	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox, Actor: actor, Scope: []*host.Policy{b, a}}, func(c *native.Ctx) error {
+		wantAllowed(t, "remote send", c.Send(remote, "t", msg.Int(1)))
+		wantDenied(t, "remote send checked here", c.Send(pid.PID{Node: "n2", Host: hostSystem, Seq: 9}, "t", msg.Nil))
+		wantAllowed(t, "remote monitor", c.Monitor(remote))
+		if _, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Host: "n2@" + hostProcs}); err != nil {
+			return err
+		}
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Host: "n2@" + hostProcs, Actor: narrowTo,
+			Scope: []*host.Policy{policy(t, "app:c", host.Allow, strs("y"), strs("*"))}})
+		return err
+	})
+	wantAllowed(t, "calls", err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A message, a monitor, and the demonitor the caller's exit sends;
+	// the denied send stays here.
+	var kinds []runtime.SignalKind
+	for _, e := range r.envs {
+		kinds = append(kinds, e.Kind)
+	}
+	if !slices.Equal(kinds, []runtime.SignalKind{runtime.SigMessage, runtime.SigMonitor, runtime.SigDemonitor}) {
+		t.Fatalf("routed %v", kinds)
+	}
+	for _, e := range r.envs {
+		if e.Actor != actor || !slices.Equal(e.ScopeIDs, strs("app:a", "app:b")) || e.FromHost != hostSandbox {
+			t.Errorf("envelope %v carries actor %v, scope %v, host %q", e.Kind, e.Actor, e.ScopeIDs, e.FromHost)
+		}
+	}
+	if len(r.spawns) != 2 {
+		t.Fatalf("remote spawns %d", len(r.spawns))
+	}
+	if s := r.spawns[0]; s.Actor != actor || !slices.Equal(s.ScopeIDs, strs("app:a", "app:b")) || s.Scope != nil || s.Host != hostProcs {
+		t.Errorf("inherited remote spawn %+v", s)
+	}
+	if s := r.spawns[1]; s.Actor != narrowTo || !slices.Equal(s.ScopeIDs, strs("app:a", "app:b", "app:c")) {
+		t.Errorf("narrowed remote spawn carries actor %v, scope %v: want the narrowed actor and every layer's policies", s.Actor, s.ScopeIDs)
+	}
+}
+
+// Inbound traffic is checked with the identity it carries; a denied
+// signal is dropped, counted, and the target sees nothing.
+func TestDeliverChecksRemoteTraffic(t *testing.T) {
+	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend, proc.ActionTerminate), strs(hostSystem))
+	guests := policy(t, "app:guests", host.Deny, strs(proc.ActionCancel), strs("*"),
+		host.Condition{Field: "actor.id", Operator: host.OpEq, Value: "guest"})
+	sandboxed := policy(t, "app:sandboxed", host.Deny, strs(proc.ActionMonitor), strs("*"))
+	rt := newSecRuntime(t, secConfig{table: []*host.Policy{noSend, guests}, sandbox: []*host.Policy{sandboxed}})
+	sys, sysPID := target(t, rt, hostSystem, true)
+	from := pid.PID{Node: "n2", Host: hostProcs, Seq: 5}
+	dropped := func() uint64 { return rt.Counters().Dropped[runtime.DropPolicy] }
+	tests := []struct {
+		name string
+		env  runtime.Envelope
+		deny bool
+	}{
+		{"send, scope denies", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:no-send")}, true},
+		{"terminate, scope denies", runtime.Envelope{Kind: runtime.SigTerminate, ScopeIDs: strs("app:no-send")}, true},
+		{"unknown policy id", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:nowhere")}, true},
+		{"cancel by guest", runtime.Envelope{Kind: runtime.SigCancel, Actor: &host.Actor{ID: "guest"}, ScopeIDs: strs("app:guests")}, true},
+		{"monitor from a sandbox host", runtime.Envelope{Kind: runtime.SigMonitor, FromHost: hostSandbox, ScopeIDs: strs("app:guests")}, true},
+		{"cancel by another actor", runtime.Envelope{Kind: runtime.SigCancel, Actor: &host.Actor{ID: "svc"}, ScopeIDs: strs("app:guests"), Payload: msg.String("r")}, false},
+		{"send, no scope", runtime.Envelope{Kind: runtime.SigMessage, Topic: "ok"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.env
+			e.From, e.To = from, sysPID
+			before := dropped()
+			rt.Deliver(&e)
+			if tc.deny {
+				if dropped() != before+1 {
+					t.Fatalf("dropped[policy] %d -> %d, want +1", before, dropped())
+				}
+				if !rt.Alive(sysPID) {
+					t.Fatal("a denied terminate ended the target")
+				}
+				firstIsMarker(t, rt, sys, sysPID)
+				return
+			}
+			if dropped() != before {
+				t.Fatal("an allowed signal was dropped")
+			}
+			switch e.Kind {
+			case runtime.SigMessage:
+				if m := recv[native.Message](t, sys.ch); m.Topic != e.Topic || m.From != from {
+					t.Fatalf("got %+v", m)
+				}
+			case runtime.SigCancel:
+				if ev := recv[native.Event](t, sys.ch); ev.Kind != proc.DeliveryCancel {
+					t.Fatalf("got %+v", ev)
+				}
+			}
+		})
+	}
+	// A remote spawn is checked as a local one would be.
+	err := rt.AuthorizeRemoteSpawn(runtime.RemoteCaller{Node: "n2", Host: hostProcs, ScopeIDs: strs("app:guests"), Actor: &host.Actor{ID: "x"}},
+		proc.SpawnRequest{Entry: "app:w", Host: hostSandbox})
+	wantAllowed(t, "remote spawn", err)
+	wantDenied(t, "remote spawn with an unknown policy", rt.AuthorizeRemoteSpawn(runtime.RemoteCaller{Node: "n2", ScopeIDs: strs("app:gone")}, proc.SpawnRequest{Entry: "app:w"}))
+}
+
+// A remote spawn's child gets the identity the request carries, its scope
+// ids resolved against the node's table.
+func TestSpawnWithScopeIDs(t *testing.T) {
+	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))
+	rt := newSecRuntime(t, secConfig{table: []*host.Policy{noSend}})
+	_, sysPID := target(t, rt, hostSystem, false)
+	actor := &host.Actor{ID: "remote"}
+	wantDenied(t, "child of a remote spawn", as(t, rt, proc.SpawnRequest{Actor: actor, ScopeIDs: strs("app:no-send")}, func(c *native.Ctx) error {
+		if c.Env().Actor() != actor {
+			t.Errorf("actor %v", c.Env().Actor())
+		}
+		return c.Send(sysPID, "x", msg.Nil)
+	}))
+	if _, err := rt.Spawn(proc.SpawnRequest{ScopeIDs: strs("app:unknown"), Behavior: native.New(&fn{})}); proc.AsError(err).Kind != proc.KindPermissionDenied {
+		t.Fatalf("spawn with an unknown policy id: %v", err)
+	}
+}
+
+func TestConfigRejectsBadPolicies(t *testing.T) {
+	p := policy(t, "app:p", host.Allow, strs("*"), strs("*"))
+	for name, mod := range map[string]func(*runtime.Config){
+		"nil host policy":   func(c *runtime.Config) { c.Hosts[0].Policies = []*host.Policy{nil} },
+		"table id mismatch": func(c *runtime.Config) { c.Policies = map[string]*host.Policy{"app:q": p} },
+		"nil table entry":   func(c *runtime.Config) { c.Policies = map[string]*host.Policy{"app:p": nil} },
+	} {
+		cfg := runtime.DefaultConfig()
+		mod(&cfg)
+		if err := cfg.Validate(); !errors.Is(err, runtime.ErrConfig) {
+			t.Errorf("%s: Validate = %v", name, err)
+		}
+	}
+}
