@@ -102,8 +102,12 @@ func (p Policy) Delay(attempt int, rnd float64) time.Duration {
 	}
 	base := float64(p.MaxDelay)
 	// Compare in float64: InitialDelay*factor^k overflows int64 long before
-	// the float does, and an infinite product simply means "capped".
-	if f := float64(p.InitialDelay) * math.Pow(p.BackoffFactor, float64(attempt-1)); f < base {
+	// the float does, and an infinite product simply means "capped". A zero
+	// InitialDelay stays zero: 0*Inf is NaN, which would read as "capped"
+	// once the factor's power overflows (attempt 1025 at factor 2).
+	if p.InitialDelay <= 0 {
+		base = 0
+	} else if f := float64(p.InitialDelay) * math.Pow(p.BackoffFactor, float64(attempt-1)); f < base {
 		base = f
 	}
 	switch {

@@ -97,6 +97,9 @@ func TestDelay(t *testing.T) {
 		{"factor one is constant", Policy{InitialDelay: 3 * time.Second, MaxDelay: time.Minute, BackoffFactor: 1}, 9, 0.5, 3 * time.Second},
 		{"initial above max is capped", Policy{InitialDelay: time.Hour, MaxDelay: time.Minute, BackoffFactor: 2}, 1, 0.5, time.Minute},
 		{"zero max delay", Policy{InitialDelay: time.Second, MaxDelay: 0, BackoffFactor: 2}, 3, 0.5, 0},
+		{"zero initial delay stays zero", Policy{InitialDelay: 0, MaxDelay: 90 * time.Second, BackoffFactor: 2, Jitter: 0.1}, 3, 1, 0},
+		// 2^1024 overflows float64: 0*Inf is NaN and must not read as "capped".
+		{"zero initial delay past the float overflow", Policy{InitialDelay: 0, MaxDelay: 90 * time.Second, BackoffFactor: 2, Jitter: 0.1}, 10000, 1, 0},
 		{"max duration does not overflow", Policy{InitialDelay: time.Second, MaxDelay: math.MaxInt64, BackoffFactor: 2, Jitter: 1}, 200, 1, math.MaxInt64},
 	}
 	for _, tt := range tests {
