@@ -37,7 +37,7 @@ type Options struct {
 
 // Full are the sizes the issues name.
 func Full() Options {
-	return Options{Spawns: 1_000_000, Idle: 100_000, RingSize: 10_000, RingTokens: 1_000, RingHops: 10_000, FanSenders: 1_000, FanPer: 10_000}
+	return Options{Spawns: 1_000_000, Idle: 100_000, RingSize: 10_000, RingTokens: 1_000, RingHops: 10_000, FanSenders: 1_000, FanPer: 1_000}
 }
 
 // Quick are small sizes for a fast check.
