@@ -72,6 +72,20 @@
 // newproxy, debug, collectgarbage and Lua's io are absent; require only
 // loads listed modules and imported library entries.
 //
+// # Security
+//
+// The runtime checks what a process asks of it (spawn, send, link,
+// monitor, terminate, cancel, local names) against the process's actor and
+// policies (SPEC section 8); a denial comes back as a PERMISSION_DENIED
+// error object. This package adds the checks the runtime cannot see, through
+// proc.Env.Authorize: io on the terminal host's id, env.get and env.set on
+// the variable name (lualib), process.context for with_context,
+// process.security for :with_actor, the CONSISTENT registry scope, a
+// destination named for monitor/link/terminate/cancel (the name, before the
+// runtime checks the PID), and process.spawn on the entry of an upgrade.
+// The security module answers security.actor(), security.new_actor and
+// security.can; :with_actor(a) makes the runtime narrow the child's context.
+//
 // Not carried yet: spawner context values (proc.SpawnRequest has no field
-// for them) and :with_actor (security).
+// for them); :with_scope.
 package lua

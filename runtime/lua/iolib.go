@@ -9,6 +9,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
@@ -55,18 +56,19 @@ func (e *Engine) Flush() error {
 	return e.term.out.Flush()
 }
 
-// termOf returns the terminal when the calling process may use it, else
-// pushes (nil, UNAVAILABLE) and returns nil.
-func termOf(L *glua.LState) (*process, *terminal) {
+// termOf returns the terminal when the calling process may use it: it
+// runs on a terminal host (else UNAVAILABLE) and its policies allow the
+// io action on that host's id (else PERMISSION_DENIED). With a nil
+// terminal, the error to return.
+func termOf(L *glua.LState) (*process, *terminal, error) {
 	p := procOf(L)
 	if p.eng.term == nil || !p.eng.terminal[p.self.Host] {
-		return p, nil
+		return p, nil, proc.NewError(proc.KindUnavailable, "io: not a terminal host", msg.False)
 	}
-	return p, p.eng.term
-}
-
-func unavailable(L *glua.LState) int {
-	return fail(L, glua.LNil, proc.NewError(proc.KindUnavailable, "io: not a terminal host", msg.False))
+	if err := p.env.Authorize(proc.ActionIO, p.self.Host); err != nil {
+		return p, nil, err
+	}
+	return p, p.eng.term, nil
 }
 
 func ioFailed(L *glua.LState, err error) int {
@@ -96,9 +98,9 @@ func (t *terminal) write(w io.Writer, s string) error {
 
 func ioWriteTo(stderr bool, sep, end string) glua.LGFunction {
 	return func(L *glua.LState) int {
-		_, t := termOf(L)
+		_, t, err := termOf(L)
 		if t == nil {
-			return unavailable(L)
+			return fail(L, glua.LNil, err)
 		}
 		var w io.Writer = t.errw
 		if !stderr {
@@ -116,9 +118,9 @@ func ioWriteTo(stderr bool, sep, end string) glua.LGFunction {
 }
 
 func ioFlush(L *glua.LState) int {
-	p, t := termOf(L)
+	p, t, terr := termOf(L)
 	if t == nil {
-		return unavailable(L)
+		return fail(L, glua.LNil, terr)
 	}
 	if err := p.eng.Flush(); err != nil {
 		return ioFailed(L, err)
@@ -145,9 +147,9 @@ func (p *process) read(t *terminal, f func(r *bufio.Reader) (string, error)) (st
 }
 
 func ioReadline(L *glua.LState) int {
-	p, t := termOf(L)
+	p, t, terr := termOf(L)
 	if t == nil {
-		return unavailable(L)
+		return fail(L, glua.LNil, terr)
 	}
 	line, err := p.read(t, func(r *bufio.Reader) (string, error) { return r.ReadString('\n') })
 	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
@@ -163,9 +165,9 @@ func ioReadline(L *glua.LState) int {
 }
 
 func ioRead(L *glua.LState) int {
-	p, t := termOf(L)
+	p, t, terr := termOf(L)
 	if t == nil {
-		return unavailable(L)
+		return fail(L, glua.LNil, terr)
 	}
 	n := L.OptInt(1, 1024)
 	if n <= 0 {
@@ -187,9 +189,16 @@ func ioRead(L *glua.LState) int {
 	return 1
 }
 
+// ioArgs returns the run's arguments; a process denied io gets an empty
+// table and the error.
 func ioArgs(L *glua.LState) int {
 	p := procOf(L)
 	t := L.CreateTable(0, 0)
+	if err := p.env.Authorize(proc.ActionIO, p.self.Host); err != nil {
+		L.Push(t)
+		L.Push(lualib.NewError(L, proc.AsError(err)))
+		return 2
+	}
 	if p.eng.term != nil {
 		for _, a := range p.eng.term.args {
 			t.Append(glua.LString(a))

@@ -30,7 +30,7 @@ type libs struct {
 	required map[string]*module // require()-able modules (when listed in modules:)
 	strMeta  *glua.LTable
 
-	coMeta, chanMeta, caseMeta, msgMeta, timerMeta, tickerMeta, spawnerMeta *glua.LTable
+	coMeta, chanMeta, caseMeta, msgMeta, timerMeta, tickerMeta, spawnerMeta, actorMeta *glua.LTable
 
 	tramp, boot *glua.LFunction
 	trampWhere  string // position prefix of an error raised by a Go function the trampoline called
@@ -92,6 +92,7 @@ func newLibs(e *Engine) (*libs, error) {
 	l.buildProcess(B)
 	l.buildTime(B)
 	l.buildIO(B)
+	l.buildSecurity(B)
 	for name, t := range l.lib.Globals() {
 		l.addGlobal(B, name, t)
 	}

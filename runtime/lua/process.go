@@ -62,9 +62,10 @@ type process struct {
 }
 
 var (
-	_ proc.Behavior    = (*process)(nil)
-	_ proc.Interrupter = (*process)(nil)
-	_ lualib.Host      = (*process)(nil)
+	_ proc.Behavior     = (*process)(nil)
+	_ proc.Interrupter  = (*process)(nil)
+	_ lualib.Host       = (*process)(nil)
+	_ lualib.Authorizer = (*process)(nil)
 )
 
 // Logger implements lualib.Host.
@@ -74,6 +75,16 @@ func (p *process) Logger() *slog.Logger {
 
 // Env implements lualib.Host.
 func (p *process) Env() lualib.EnvStore { return p.eng.cfg.Env }
+
+// Authorize implements lualib.Authorizer with the runtime's check.
+func (p *process) Authorize(action, resource string) error {
+	return p.env.Authorize(action, resource)
+}
+
+// Can implements lualib.Authorizer.
+func (p *process) Can(action, resource string, meta map[string]string) bool {
+	return p.env.Can(action, resource, meta)
+}
 
 func newProcess(e *Engine, src *Source, proto *glua.FunctionProto, args []msg.Value) *process {
 	return &process{eng: e, src: src, proto: proto, args: args}

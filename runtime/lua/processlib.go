@@ -173,7 +173,7 @@ func (p *process) spawn(L *glua.LState, req proc.SpawnRequest) int {
 
 // exec spawns a monitored child and waits for its EXIT: value, err.
 func (p *process) exec(L *glua.LState, req proc.SpawnRequest) int {
-	req.Monitor = true
+	req.Monitor, req.Exec = true, true
 	child, err := p.env.Spawn(req)
 	if err != nil {
 		return fail(L, glua.LNil, err)
@@ -195,11 +195,17 @@ func procExec(L *glua.LState) int {
 	return p.exec(L, req)
 }
 
-// control wraps a call on a destination: (true) or (first, err).
-func control(first glua.LValue, call func(p *process, to pid.PID, L *glua.LState) error) glua.LGFunction {
+// control wraps a call on a destination: (true) or (first, err). A
+// destination given by name is resolved here, so the name is checked
+// against action's policies first (the runtime then checks the PID).
+func control(first glua.LValue, action string, call func(p *process, to pid.PID, L *glua.LState) error) glua.LGFunction {
 	return func(L *glua.LState) int {
 		p := procOf(L)
-		to, err := p.resolve(L.CheckString(1))
+		dest := L.CheckString(1)
+		to, err := p.resolve(dest)
+		if err == nil && !strings.HasPrefix(dest, "{") {
+			err = p.env.AuthorizeTarget(action, to, dest)
+		}
 		if err == nil {
 			err = call(p, to, L)
 		}
@@ -212,12 +218,16 @@ func control(first glua.LValue, call func(p *process, to pid.PID, L *glua.LState
 }
 
 var (
-	procMonitor   = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Monitor(to) })
-	procUnmonitor = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unmonitor(to) })
-	procLink      = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Link(to) })
-	procUnlink    = control(glua.LNil, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unlink(to) })
-	procTerminate = control(glua.LFalse, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Terminate(to) })
-	procCancel    = control(glua.LFalse, func(p *process, to pid.PID, L *glua.LState) error {
+	procMonitor   = control(glua.LNil, proc.ActionMonitor, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Monitor(to) })
+	procUnmonitor = control(glua.LNil, proc.ActionUnmonitor, func(p *process, to pid.PID, _ *glua.LState) error {
+		return p.env.Unmonitor(to)
+	})
+	procLink      = control(glua.LNil, proc.ActionLink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Link(to) })
+	procUnlink    = control(glua.LNil, proc.ActionUnlink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unlink(to) })
+	procTerminate = control(glua.LFalse, proc.ActionTerminate, func(p *process, to pid.PID, _ *glua.LState) error {
+		return p.env.Terminate(to)
+	})
+	procCancel = control(glua.LFalse, proc.ActionCancel, func(p *process, to pid.PID, L *glua.LState) error {
 		return p.env.Cancel(to, L.OptString(2, ""))
 	})
 )
@@ -345,6 +355,18 @@ func regRegister(L *glua.LState) int {
 			target = id
 		}
 	}
+	if scope == scopeConsistent {
+		// The runtime checks local registrations itself; a cluster-wide
+		// one is checked here, before the name service is reached.
+		if target != p.self {
+			if err := p.env.AuthorizeTarget(proc.ActionRegisterForeign, target, ""); err != nil {
+				return fail(L, glua.LNil, err)
+			}
+		}
+		if err := p.env.Authorize(proc.ActionRegisterConsistent, name); err != nil {
+			return fail(L, glua.LNil, err)
+		}
+	}
 	if err := scopeError(scope); err != nil {
 		return fail(L, glua.LNil, err)
 	}
@@ -378,7 +400,13 @@ func regLookup(L *glua.LState) int {
 func regUnregister(L *glua.LState) int {
 	p := procOf(L)
 	name := L.CheckString(1)
-	if err := scopeError(L.OptInt(2, scopeLocal)); err != nil {
+	scope := L.OptInt(2, scopeLocal)
+	if scope == scopeConsistent {
+		if err := p.env.Authorize(proc.ActionUnregisterConsistent, name); err != nil {
+			return fail(L, glua.LFalse, err)
+		}
+	}
+	if err := scopeError(scope); err != nil {
 		return fail(L, glua.LFalse, err)
 	}
 	if err := p.env.Unregister(name); err != nil {

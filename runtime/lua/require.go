@@ -146,7 +146,11 @@ func procUpgrade(L *glua.LState) int {
 	if L.Get(1) == glua.LNil {
 		req.src, req.err = p.eng.cfg.Catalog.Reload(p.src.ID)
 	} else {
-		req.src, req.err = p.eng.cfg.Catalog.Source(L.CheckString(1))
+		// Upgrading to another entry is checked as spawning it.
+		entry := L.CheckString(1)
+		if req.err = p.env.Authorize(proc.ActionSpawn, entry); req.err == nil {
+			req.src, req.err = p.eng.cfg.Catalog.Source(entry)
+		}
 	}
 	if req.err == nil {
 		req.proto, req.err = p.eng.compile(req.src)

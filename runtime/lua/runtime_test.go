@@ -54,6 +54,12 @@ type node struct {
 
 func newNode(t testing.TB, workers int) *node {
 	t.Helper()
+	return newNodeWith(t, workers, nil)
+}
+
+// newNodeWith is newNode with a last say on the runtime's config.
+func newNodeWith(t testing.TB, workers int, mod func(*rt.Config)) *node {
+	t.Helper()
 	n := &node{t: t, cat: newCatalog()}
 	eng, err := New(Config{Catalog: n.cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -64,6 +70,9 @@ func newNode(t testing.TB, workers int) *node {
 	cfg.Node = "n1"
 	cfg.Workers = workers
 	cfg.Catalog = eng
+	if mod != nil {
+		mod(&cfg)
+	}
 	r, err := rt.New(cfg)
 	if err != nil {
 		t.Fatal(err)

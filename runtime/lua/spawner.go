@@ -3,6 +3,7 @@ package lua
 import (
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -14,6 +15,7 @@ type spawner struct {
 	context map[string]msg.Value // context values for the child (not carried yet: see doc.go)
 	name    string
 	message *proc.Delivery
+	actor   *host.Actor // run the child as this actor (narrowing)
 }
 
 func (s *spawner) clone() *spawner {
@@ -59,6 +61,9 @@ func mergeContext(L *glua.LState, s *spawner, n int) error {
 
 func procWithContext(L *glua.LState) int {
 	p := procOf(L)
+	if err := p.env.Authorize(proc.ActionContext, proc.ResourceContext); err != nil {
+		return fail(L, glua.LNil, err)
+	}
 	s := &spawner{context: make(map[string]msg.Value)}
 	if err := mergeContext(L, s, 1); err != nil {
 		return fail(L, glua.LNil, err)
@@ -69,14 +74,28 @@ func procWithContext(L *glua.LState) int {
 func spWithContext(L *glua.LState) int {
 	p := procOf(L)
 	s := checkSpawner(L).clone()
+	if err := p.env.Authorize(proc.ActionContext, proc.ResourceContext); err != nil {
+		return fail(L, glua.LNil, err)
+	}
 	if err := mergeContext(L, s, 2); err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	return p.pushSpawner(L, s)
 }
 
+// spWithActor implements spawner:with_actor(actor): children run as actor,
+// with the caller's scope, and may do only what the caller may too (the
+// runtime keeps the caller's context as a layer of theirs). It needs
+// process.security, checked here and again by the runtime at the spawn.
 func spWithActor(L *glua.LState) int {
-	return fail(L, glua.LNil, proc.NewError(proc.KindUnavailable, "with_actor: security is not available yet", msg.False))
+	p := procOf(L)
+	s := checkSpawner(L).clone()
+	a := checkActor(L, 2)
+	if err := p.env.Authorize(proc.ActionSecurity, proc.ResourceSecurity); err != nil {
+		return fail(L, glua.LNil, err)
+	}
+	s.actor = a
+	return p.pushSpawner(L, s)
 }
 
 func spWithName(L *glua.LState) int {
@@ -109,7 +128,7 @@ func spSpawn(link, monitor, exec bool) glua.LGFunction {
 		if err != nil {
 			return fail(L, glua.LNil, err)
 		}
-		req.Link, req.Monitor, req.Name, req.Message = link, monitor, s.name, s.message
+		req.Link, req.Monitor, req.Name, req.Message, req.Actor = link, monitor, s.name, s.message, s.actor
 		if exec {
 			return p.exec(L, req)
 		}

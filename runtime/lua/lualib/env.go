@@ -13,10 +13,11 @@ import (
 // EnvStore holds env variables as one process sees them (Host.Env). The
 // node backs it with its `env:` config map and env.variable entries.
 //
-// Permission hook: each method is where the env.get / env.set check goes
-// once policies exist. A denial is a PERMISSION_DENIED *proc.Error (and a
-// read-only storage answers Set the same way); All returns only what the
-// process may Get. Errors that are not *proc.Error are reported as
+// Permissions: the env module checks env.get and env.set on the variable
+// name with the process's policies before it calls the store (see
+// Authorizer), and get_all keeps only what the process may env.get. A store
+// may refuse more itself with a PERMISSION_DENIED *proc.Error (a read-only
+// storage answers Set so). Errors that are not *proc.Error are reported as
 // UNKNOWN, except those wrapping ErrNotFound, which are NOT_FOUND.
 type EnvStore interface {
 	// Get returns the value of key, or an error wrapping ErrNotFound.
@@ -96,6 +97,16 @@ func envStore(L *lua.LState) (EnvStore, *proc.Error) {
 	return nil, proc.Errorf(proc.KindUnavailable, msg.False, "%w", ErrNoEnv)
 }
 
+// envAuthorize checks action on key for the process bound to L.
+func envAuthorize(L *lua.LState, action, key string) *proc.Error {
+	if a, ok := HostOf(L).(Authorizer); ok {
+		if err := a.Authorize(action, key); err != nil {
+			return proc.AsError(err)
+		}
+	}
+	return nil
+}
+
 func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 	t := L.CreateTable(0, 3)
 	setFuncs(L, t, map[string]lua.LGFunction{
@@ -103,6 +114,9 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			key := L.CheckString(1)
 			if key == "" {
 				return lib.pushErr(L, invalid(ErrEmptyKey, "env variable name"))
+			}
+			if perr := envAuthorize(L, proc.ActionEnvGet, key); perr != nil {
+				return lib.pushErr(L, perr)
 			}
 			s, perr := envStore(L)
 			if perr != nil {
@@ -119,6 +133,9 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			key, value := L.CheckString(1), L.CheckString(2)
 			if key == "" {
 				return lib.pushErr(L, invalid(ErrEmptyKey, "env variable name"))
+			}
+			if perr := envAuthorize(L, proc.ActionEnvSet, key); perr != nil {
+				return lib.pushErr(L, perr)
 			}
 			s, perr := envStore(L)
 			if perr != nil {
@@ -139,9 +156,12 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			if err != nil {
 				return lib.pushErr(L, envError(err))
 			}
+			az, _ := HostOf(L).(Authorizer)
 			t := L.CreateTable(0, len(all))
 			for k, v := range all {
-				t.RawSetString(k, lua.LString(v))
+				if az == nil || az.Can(proc.ActionEnvGet, k, nil) {
+					t.RawSetString(k, lua.LString(v))
+				}
 			}
 			L.Push(t)
 			return 1

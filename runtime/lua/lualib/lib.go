@@ -46,6 +46,19 @@ type Host interface {
 	Env() EnvStore
 }
 
+// Authorizer is implemented by a Host whose process runs under security
+// policies (SPEC section 8). The env module asks it before every read and
+// write: env.get and env.set on the variable name; get_all returns only
+// what the process may env.get. A Host that does not implement it is not
+// checked.
+type Authorizer interface {
+	// Authorize returns nil when the process may do action on resource,
+	// else a PERMISSION_DENIED *proc.Error.
+	Authorize(action, resource string) error
+	// Can reports the same without counting a refusal.
+	Can(action, resource string, meta map[string]string) bool
+}
+
 // RegistryKey is the key of L.G.Registry under which Bind stores the
 // process binding. The registry is shared by every coroutine of a state.
 const RegistryKey = "wippyd.lualib"

@@ -1,0 +1,225 @@
+package lua
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wippyd/wippyd/runtime/host"
+)
+
+// The `security` module (SPEC section 8, LUA-API section 11b): the
+// caller's actor, actors for spawner:with_actor, and permission queries.
+// The checks themselves are the runtime's; this module only asks.
+
+// maxActorMeta bounds an actor's meta, which travels with every message
+// its processes send to other nodes.
+const maxActorMeta = 64
+
+// pushActor pushes an actor object, or nil.
+func (p *process) pushActor(L *glua.LState, a *host.Actor) {
+	if a == nil {
+		L.Push(glua.LNil)
+		return
+	}
+	L.Push(&glua.LUserData{Value: a, Metatable: p.eng.lib.actorMeta})
+}
+
+// checkActor returns the actor object at n, raising for anything else.
+func checkActor(L *glua.LState, n int) *host.Actor {
+	if ud, ok := L.Get(n).(*glua.LUserData); ok {
+		if a, ok := ud.Value.(*host.Actor); ok {
+			return a
+		}
+	}
+	L.ArgError(n, "actor expected (from security.new_actor or security.actor)")
+	return nil
+}
+
+func secActor(L *glua.LState) int {
+	p := procOf(L)
+	p.pushActor(L, p.env.Actor())
+	return 1
+}
+
+// secNewActor implements security.new_actor(id, meta): meta is a table of
+// string keys to strings, numbers, booleans or lists of those.
+func secNewActor(L *glua.LState) int {
+	p := procOf(L)
+	id := L.CheckString(1)
+	if id == "" {
+		return fail(L, glua.LNil, invalidf("actor id must be a non-empty string"))
+	}
+	a := &host.Actor{ID: id}
+	switch t := L.Get(2).(type) {
+	case *glua.LNilType:
+	case *glua.LTable:
+		meta, err := actorMetaOf(t)
+		if err != nil {
+			return fail(L, glua.LNil, err)
+		}
+		a.Meta = meta
+	default:
+		return fail(L, glua.LNil, invalidf("actor meta must be a table, got %s", t.Type()))
+	}
+	p.pushActor(L, a)
+	return 1
+}
+
+func actorMetaOf(t *glua.LTable) (map[string]any, error) {
+	meta := map[string]any{}
+	var err error
+	t.ForEach(func(k, v glua.LValue) {
+		if err != nil {
+			return
+		}
+		ks, ok := k.(glua.LString)
+		if !ok {
+			err = invalidf("actor meta keys must be strings")
+			return
+		}
+		if len(meta) == maxActorMeta {
+			err = invalidf("actor meta has more than %d keys", maxActorMeta)
+			return
+		}
+		if lt, isTable := v.(*glua.LTable); isTable {
+			list := make([]any, 0, lt.Len())
+			for i := 1; i <= lt.Len(); i++ {
+				s, serr := metaScalar(lt.RawGetInt(i))
+				if serr != nil {
+					err = invalidf("actor meta %q: %v", string(ks), serr)
+					return
+				}
+				list = append(list, s)
+			}
+			meta[string(ks)] = list
+			return
+		}
+		s, serr := metaScalar(v)
+		if serr != nil {
+			err = invalidf("actor meta %q: %v", string(ks), serr)
+			return
+		}
+		meta[string(ks)] = s
+	})
+	return meta, err
+}
+
+// metaScalar converts a Lua scalar to the Go value policy conditions
+// compare: a string, a bool, an int64 (integral numbers) or a float64.
+func metaScalar(v glua.LValue) (any, error) {
+	switch x := v.(type) {
+	case glua.LString:
+		return string(x), nil
+	case glua.LBool:
+		return bool(x), nil
+	case glua.LNumber:
+		f := float64(x)
+		if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			return int64(f), nil
+		}
+		return f, nil
+	}
+	return nil, invalidf("values must be strings, numbers, booleans or lists of those, got %s", v.Type())
+}
+
+// metaToLua converts an actor meta value back to Lua.
+func metaToLua(L *glua.LState, v any) glua.LValue {
+	switch x := v.(type) {
+	case string:
+		return glua.LString(x)
+	case bool:
+		return glua.LBool(x)
+	case int:
+		return glua.LNumber(x)
+	case int64:
+		return glua.LNumber(x)
+	case float64:
+		return glua.LNumber(x)
+	case []string:
+		t := L.CreateTable(len(x), 0)
+		for _, e := range x {
+			t.Append(glua.LString(e))
+		}
+		return t
+	case []any:
+		t := L.CreateTable(len(x), 0)
+		for _, e := range x {
+			t.Append(metaToLua(L, e))
+		}
+		return t
+	case nil:
+		return glua.LNil
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return glua.LNumber(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return glua.LNumber(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return glua.LNumber(rv.Float())
+	}
+	return glua.LString(fmt.Sprint(v))
+}
+
+func actorID(L *glua.LState) int {
+	L.Push(glua.LString(checkActor(L, 1).ID))
+	return 1
+}
+
+// actorMetaFn returns a fresh table: changing it never changes the actor,
+// which other processes may share.
+func actorMetaFn(L *glua.LState) int {
+	a := checkActor(L, 1)
+	keys := make([]string, 0, len(a.Meta))
+	for k := range a.Meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := L.CreateTable(0, len(keys))
+	for _, k := range keys {
+		t.RawSetString(k, metaToLua(L, a.Meta[k]))
+	}
+	L.Push(t)
+	return 1
+}
+
+func actorToString(L *glua.LState) int {
+	L.Push(glua.LString("actor: " + checkActor(L, 1).ID))
+	return 1
+}
+
+// secCan implements security.can(action, resource [, meta]).
+func secCan(L *glua.LState) int {
+	p := procOf(L)
+	action, resource := L.CheckString(1), L.CheckString(2)
+	var meta map[string]string
+	if t, ok := L.Get(3).(*glua.LTable); ok {
+		meta = map[string]string{}
+		t.ForEach(func(k, v glua.LValue) {
+			if ks, ok := k.(glua.LString); ok {
+				meta[string(ks)] = L.ToStringMeta(v).String()
+			}
+		})
+	} else if L.Get(3) != glua.LNil {
+		L.ArgError(3, "meta must be a table")
+	}
+	L.Push(glua.LBool(p.env.Can(action, resource, meta)))
+	return 1
+}
+
+func (l *libs) buildSecurity(B *glua.LState) {
+	l.actorMeta = userMeta(B, "actor", map[string]glua.LGFunction{"__tostring": actorToString})
+	methods := B.CreateTable(0, 2)
+	methods.RawSetString("id", B.NewFunction(actorID))
+	methods.RawSetString("meta", B.NewFunction(actorMetaFn))
+	l.actorMeta.RawSetString("__index", methods)
+	t := B.CreateTable(0, 3)
+	for name, fn := range map[string]glua.LGFunction{"actor": secActor, "new_actor": secNewActor, "can": secCan} {
+		t.RawSetString(name, B.NewFunction(fn))
+	}
+	l.addRequired(B, "security", t)
+}
