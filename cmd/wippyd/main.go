@@ -1,4 +1,3 @@
-// Command wippyd runs a wippyd node. See `wippyd help`.
 package main
 
 import (
