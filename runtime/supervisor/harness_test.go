@@ -106,7 +106,7 @@ type call struct {
 
 // fakeProcs is a Processes that records calls. A Cancel ends the process
 // normally unless its service is in stubborn; a Terminate always ends it
-// with "terminated"; a start fails with startErr[id] when set.
+// with "terminated" (unless holdTerminate); a start fails with startErr[id] when set.
 type fakeProcs struct {
 	clock *fakeClock
 	ev    Events // set after NewManager
@@ -118,6 +118,8 @@ type fakeProcs struct {
 	last     map[string]pid.PID
 	startErr map[string]error
 	stubborn map[string]bool
+	// holdTerminate keeps a terminated process's exit for the test to report.
+	holdTerminate bool
 }
 
 func newFakeProcs(c *fakeClock) *fakeProcs {
@@ -159,8 +161,11 @@ func (f *fakeProcs) Cancel(p pid.PID, _ string) error {
 func (f *fakeProcs) Terminate(p pid.PID) error {
 	f.mu.Lock()
 	f.record("terminate", f.live[p], p)
+	hold := f.holdTerminate
 	f.mu.Unlock()
-	f.end(p, proc.ErrTerminated)
+	if !hold {
+		f.end(p, proc.ErrTerminated)
+	}
 	return nil
 }
 

@@ -544,3 +544,73 @@ func TestStatusAfterStop(t *testing.T) {
 		}
 	})
 }
+
+// TestCrashDuringStop: a service that crashes while the node stops is not
+// restarted, and the stop goes on.
+func TestCrashDuringStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, svc("app:db"), svc("app:api", "app:db"))
+		h.start()
+		h.running("app:db")
+		h.running("app:api")
+		h.procs.stubborn["app:api"] = true
+		stopped := h.stop(context.Background())
+		h.wantOps("cancel", "cancel app:api @0s")
+		h.exit("app:db", errBoom) // db crashes before its turn to stop
+		h.wantState("app:db", Stopped)
+		h.exit("app:api", nil)
+		if err, ok := done(stopped); !ok || err != nil {
+			t.Fatalf("Stop: %v, %v", err, ok)
+		}
+		h.clock.Advance(time.Hour)
+		h.wantOps("start", "start app:db @0s", "start app:api @0s")
+		if len(h.logs.find("service crashed while stopping", "app:db")) != 1 {
+			t.Fatal("crash during stop not logged")
+		}
+	})
+}
+
+// TestStopWhileStarting: Stop of a starting service cancels it; a late
+// Running report changes nothing; Start returns ErrStopped.
+func TestStopWhileStarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, svc("app:svc"))
+		h.procs.stubborn["app:svc"] = true
+		started := h.start()
+		stopped := h.stop(context.Background())
+		if err, ok := done(started); !ok || !errors.Is(err, ErrStopped) {
+			t.Fatalf("Start: %v, %v", err, ok)
+		}
+		h.wantState("app:svc", Stopping)
+		h.running("app:svc")
+		h.wantState("app:svc", Stopping)
+		h.exit("app:svc", nil)
+		if err, ok := done(stopped); !ok || err != nil {
+			t.Fatalf("Stop: %v, %v", err, ok)
+		}
+	})
+}
+
+// TestLateRunningAfterStartTimeout: a Running report that arrives
+// after the start timeout fired does not make the run running.
+func TestLateRunningAfterStartTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spec := svc("app:svc")
+		spec.Policy.StartTimeout = sec
+		h := newHarness(t, spec)
+		h.procs.stubborn["app:svc"] = true
+		h.start()
+		p := h.procs.pidOf("app:svc")
+		h.procs.holdTerminate = true
+		h.clock.Advance(sec)
+		h.wantOps("terminate", "terminate app:svc @1s")
+		h.m.Running(p)
+		synctest.Wait()
+		h.wantState("app:svc", Starting)
+		h.exit("app:svc", proc.ErrTerminated)
+		h.wantState("app:svc", Restarting)
+		if st := h.status("app:svc"); !errors.Is(st.LastError, ErrStartTimeout) {
+			t.Fatalf("last error %v", st.LastError)
+		}
+	})
+}
