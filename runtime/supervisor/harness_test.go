@@ -180,6 +180,13 @@ func (f *fakeProcs) end(p pid.PID, err error) {
 	}
 }
 
+// set changes the fake's behaviour under its lock.
+func (f *fakeProcs) set(change func(f *fakeProcs)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
+}
+
 func (f *fakeProcs) pidOf(id string) pid.PID {
 	f.mu.Lock()
 	defer f.mu.Unlock()

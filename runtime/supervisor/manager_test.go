@@ -195,14 +195,16 @@ func TestStartTimeout(t *testing.T) {
 func TestStartError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, svc("app:full"), svc("app:missing"))
-		h.procs.startErr["app:full"] = proc.NewError(proc.KindUnavailable, "host is full", msg.True)
-		h.procs.startErr["app:missing"] = proc.NewError(proc.KindNotFound, "unknown entry", msg.False)
+		h.procs.set(func(f *fakeProcs) {
+			f.startErr["app:full"] = proc.NewError(proc.KindUnavailable, "host is full", msg.True)
+			f.startErr["app:missing"] = proc.NewError(proc.KindNotFound, "unknown entry", msg.False)
+		})
 		h.start()
 		h.wantState("app:missing", Failed)
 		h.wantState("app:full", Restarting)
 		h.clock.Advance(3 * sec)
 		h.wantOps("start", "start app:full @0s", "start app:missing @0s", "start app:full @1s", "start app:full @3s")
-		delete(h.procs.startErr, "app:full")
+		h.procs.set(func(f *fakeProcs) { delete(f.startErr, "app:full") })
 		h.clock.Advance(4 * sec)
 		h.running("app:full")
 		h.wantState("app:full", Running)
@@ -238,7 +240,7 @@ func TestRequiresOrder(t *testing.T) {
 		}
 
 		for _, id := range []string{"a", "b", "c"} {
-			h.procs.stubborn[id] = true
+			h.procs.set(func(f *fakeProcs) { f.stubborn[id] = true })
 		}
 		stopped := h.stop(context.Background())
 		h.wantOps("cancel", "cancel d @1s", "cancel c @1s")
@@ -265,9 +267,10 @@ func TestRequiresOrder(t *testing.T) {
 	})
 }
 
-// TestRequiresAlias: the manager sees requires only; depends_on is mapped
-// by the entry loader. Here: a requirement that is not auto_start is
-// started for its dependent.
+// TestRequirementStartedForDependent: a requirement that is not
+// auto_start is started for its auto_start dependent; an unrelated service
+// that is not auto_start stays stopped. (depends_on is mapped to requires
+// by the entry loader; TestSpecsOf covers it.)
 func TestRequirementStartedForDependent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := svc("app:db")
@@ -292,7 +295,7 @@ func TestStopTimeoutEscalates(t *testing.T) {
 		h := newHarness(t, spec)
 		h.start()
 		h.running("app:svc")
-		h.procs.stubborn["app:svc"] = true
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"] = true })
 		stopped := h.stop(context.Background())
 		h.wantState("app:svc", Stopping)
 		h.clock.Advance(2*sec - time.Millisecond)
@@ -320,7 +323,7 @@ func TestStopContextEnds(t *testing.T) {
 		h := newHarness(t, spec)
 		h.start()
 		h.running("app:svc")
-		h.procs.stubborn["app:svc"] = true
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"] = true })
 		ctx, cancel := context.WithCancel(context.Background())
 		stopped := h.stop(ctx)
 		h.clock.Advance(time.Hour)
@@ -553,7 +556,7 @@ func TestCrashDuringStop(t *testing.T) {
 		h.start()
 		h.running("app:db")
 		h.running("app:api")
-		h.procs.stubborn["app:api"] = true
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:api"] = true })
 		stopped := h.stop(context.Background())
 		h.wantOps("cancel", "cancel app:api @0s")
 		h.exit("app:db", errBoom) // db crashes before its turn to stop
@@ -575,7 +578,7 @@ func TestCrashDuringStop(t *testing.T) {
 func TestStopWhileStarting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, svc("app:svc"))
-		h.procs.stubborn["app:svc"] = true
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"] = true })
 		started := h.start()
 		stopped := h.stop(context.Background())
 		if err, ok := done(started); !ok || !errors.Is(err, ErrStopped) {
@@ -598,10 +601,10 @@ func TestLateRunningAfterStartTimeout(t *testing.T) {
 		spec := svc("app:svc")
 		spec.Policy.StartTimeout = sec
 		h := newHarness(t, spec)
-		h.procs.stubborn["app:svc"] = true
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"] = true })
 		h.start()
 		p := h.procs.pidOf("app:svc")
-		h.procs.holdTerminate = true
+		h.procs.set(func(f *fakeProcs) { f.holdTerminate = true })
 		h.clock.Advance(sec)
 		h.wantOps("terminate", "terminate app:svc @1s")
 		h.m.Running(p)
@@ -612,5 +615,26 @@ func TestLateRunningAfterStartTimeout(t *testing.T) {
 		if st := h.status("app:svc"); !errors.Is(st.LastError, ErrStartTimeout) {
 			t.Fatalf("last error %v", st.LastError)
 		}
+	})
+}
+
+// TestOperatorRestartWhileStopping: a second Restart while the first one
+// waits for the process to stop changes nothing; the service starts once.
+func TestOperatorRestartWhileStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, svc("app:svc"))
+		h.start()
+		h.running("app:svc")
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"] = true })
+		for i := 0; i < 2; i++ {
+			if err := h.m.Restart("app:svc"); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			h.wantState("app:svc", Stopping)
+		}
+		h.exit("app:svc", nil)
+		h.wantState("app:svc", Starting)
+		h.wantOps("", "start app:svc @0s", "cancel app:svc @0s", "start app:svc @0s")
 	})
 }
