@@ -18,11 +18,13 @@ import (
 // the goroutine running its turn; "mu" fields by holders of mu.
 type process struct {
 	sched.Task
-	rt    *Runtime
-	pid   pid.PID
-	host  *host
-	entry string
-	sec   *identity // set at spawn, immutable; nil: no actor, no policies
+	rt   *Runtime
+	pid  pid.PID
+	host *host
+	// sec is set at spawn and immutable; nil: no actor, no policies. (It
+	// took the place of an entry id nothing read, which keeps the struct
+	// in the 288-byte size class.)
+	sec   *identity
 	state atomic.Uint32
 	trap  atomic.Bool
 	kill  atomic.Pointer[proc.Error]

@@ -369,7 +369,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		b.Kill(ErrHostFull)
 		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
 	}
-	p := &process{rt: rt, host: h, beh: b, entry: req.Entry, sec: id}
+	p := &process{rt: rt, host: h, beh: b, sec: id}
 	p.intr, _ = b.(proc.Interrupter)
 	p.Init(p)
 	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}

@@ -716,3 +716,41 @@ func TestConfigRejectsBadPolicies(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSendPolicy is the cost of one local send by a process: with no
+// policy anywhere (the checks are skipped), with a scope whose policy does
+// not match, and with a deny on the target's host that does not match.
+func BenchmarkSendPolicy(b *testing.B) {
+	other := policy(b, "app:other", host.Deny, strs("process.spawn"), strs("app:x"))
+	for _, bc := range []struct {
+		name  string
+		sc    secConfig
+		scope []*host.Policy
+	}{
+		{"none", secConfig{}, nil},
+		{"scope", secConfig{}, []*host.Policy{other}},
+		{"target_host", secConfig{system: []*host.Policy{policy(b, "app:sys", host.Deny, strs(proc.ActionSend), strs("app:nowhere"))}}, nil},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rt := newSecRuntime(b, bc.sc)
+			sink, err := rt.Spawn(proc.SpawnRequest{Host: hostSystem, Behavior: native.New(&fn{})})
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = as(b, rt, proc.SpawnRequest{Scope: bc.scope}, func(c *native.Ctx) error {
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if err := c.Send(sink, "x", msg.Nil); err != nil {
+						return err
+					}
+				}
+				b.StopTimer()
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

@@ -581,6 +581,30 @@ func (p *Policy) conditionsHold(req *Request, resource string) bool {
 	return true
 }
 
+// CoversAction reports whether p's actions match action: only then can p
+// decide a request for it, whatever the resource, actor or conditions. It
+// reads the compiled patterns, so it agrees with evaluation. It panics on
+// a Policy not made by NewPolicy.
+func (p *Policy) CoversAction(action string) bool {
+	if !p.built {
+		panic(fmt.Sprintf("host: policy %q was not built with NewPolicy", p.ID))
+	}
+	return matchAny(p.actions, action)
+}
+
+// AnyCovers reports whether some policy of policies covers action (nil
+// entries are skipped). When none of the policies that apply to a call
+// covers its action, the call's outcome is Undefined: a caller can skip
+// building the request.
+func AnyCovers(policies []*Policy, action string) bool {
+	for _, p := range policies {
+		if p != nil && p.CoversAction(action) {
+			return true
+		}
+	}
+	return false
+}
+
 // Request is one permission question: may Actor do Action on Resources?
 type Request struct {
 	// Actor is the caller's identity; nil when the process has none.
@@ -759,6 +783,17 @@ func (c Chain) Narrow(actor *Actor, scope []*Policy) Chain {
 	out := make(Chain, len(c), len(c)+1)
 	copy(out, c)
 	return append(out, Layer{Actor: actor, Scope: scope})
+}
+
+// Covers reports whether a policy of some layer's scope covers action
+// (see AnyCovers).
+func (c Chain) Covers(action string) bool {
+	for _, l := range c {
+		if AnyCovers(l.Scope, action) {
+			return true
+		}
+	}
+	return false
 }
 
 // Actor returns the actor of the innermost layer, the one a process runs

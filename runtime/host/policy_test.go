@@ -720,3 +720,43 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+func TestCoversAction(t *testing.T) {
+	send := deny(t, "app:send", list("process.send"), list("*"))
+	procs := allow(t, "app:procs", list("process.*"), list("x"))
+	all := allow(t, "app:all", list("*"), list("x"))
+	tests := []struct {
+		policies []*Policy
+		action   string
+		want     bool
+	}{
+		{[]*Policy{send}, "process.send", true},
+		{[]*Policy{send}, "process.sends", false},
+		{[]*Policy{send}, "process.spawn", false},
+		{[]*Policy{nil, procs}, "process.spawn.linked", true},
+		{[]*Policy{procs}, "process", false},
+		{[]*Policy{all}, "io", true},
+		{nil, "io", false},
+	}
+	for _, tc := range tests {
+		if got := AnyCovers(tc.policies, tc.action); got != tc.want {
+			t.Errorf("AnyCovers(%v, %s) = %v, want %v", tc.policies, tc.action, got, tc.want)
+		}
+	}
+	c := Chain{{Scope: []*Policy{send}}}.Narrow(nil, []*Policy{procs})
+	if !c.Covers("process.send") || !c.Covers("process.exec") || c.Covers("io") {
+		t.Error("Chain.Covers")
+	}
+	// Whatever a policy does not cover is undefined for it.
+	for _, action := range []string{"process.sends", "process.spawn"} {
+		if d := Evaluate([]*Policy{send}, Request{Action: action, Resources: list("r")}, false); d.Outcome != Undefined {
+			t.Errorf("%s: %v", action, d.Outcome)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("CoversAction on an unbuilt policy did not panic")
+		}
+	}()
+	(&Policy{ID: "raw", Actions: list("*")}).CoversAction("io")
+}
