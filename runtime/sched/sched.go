@@ -261,8 +261,9 @@ func (s *Scheduler) wakeOne() {
 	p := s.idle[n-1]
 	s.idle = s.idle[:n-1]
 	s.nidle.Add(-1)
-	s.nspinning.Add(1)
-	p.spinning = true
+	if p.spinning.CompareAndSwap(false, true) {
+		s.nspinning.Add(1)
+	}
 	s.idleMu.Unlock()
 	select {
 	case p.wake <- struct{}{}:

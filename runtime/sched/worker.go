@@ -24,7 +24,7 @@ type P struct {
 	streak   int          // consecutive runnext picks, for fairness
 	tick     uint32
 	timers   timerHeap
-	spinning bool // woken to look for work (guarded by s.idleMu when set)
+	spinning atomic.Bool // woken to look for work; counted in s.nspinning while set
 	wake     chan struct{}
 }
 
@@ -235,13 +235,9 @@ func (m *M) findWork() *Task {
 }
 
 func (m *M) stopSpinning() {
-	p := m.p
-	if !p.spinning {
+	if !m.p.spinning.CompareAndSwap(true, false) {
 		return
 	}
-	m.s.idleMu.Lock()
-	p.spinning = false
-	m.s.idleMu.Unlock()
 	if m.s.nspinning.Add(-1) == 0 {
 		// We found work; there may be more for another idle slot.
 		m.s.wakeOne()
@@ -253,12 +249,10 @@ func (m *M) stopSpinning() {
 func (m *M) park() {
 	p, s := m.p, m.s
 	s.idleMu.Lock()
-	wasSpinning := p.spinning
-	p.spinning = false
 	s.idle = append(s.idle, p)
 	s.nidle.Add(1)
 	s.idleMu.Unlock()
-	if wasSpinning {
+	if p.spinning.CompareAndSwap(true, false) {
 		s.nspinning.Add(-1)
 	}
 	if s.anyWork() || s.stopping.Load() || p.m.Load() != m {
