@@ -35,6 +35,9 @@ func newIdentity(chain sec.Chain) *identity {
 	for _, l := range chain {
 		actors = actors || l.Actor != nil
 		for _, p := range l.Scope {
+			if p == nil {
+				continue // the evaluator skips nil entries too
+			}
 			id.scoped = true
 			if !slices.Contains(id.ids, p.ID) {
 				id.ids = append(id.ids, p.ID)
