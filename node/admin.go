@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sort"
@@ -209,7 +210,7 @@ var ErrUnknownService = errors.New("node: unknown service")
 // RestartService restarts a failed (or stopped, or exited) service.
 func (n *Node) RestartService(id string) error {
 	if n.services == nil {
-		return ErrUnknownService
+		return fmt.Errorf("%w: %s", ErrUnknownService, id)
 	}
 	return n.services.restart(id)
 }

@@ -20,6 +20,11 @@ import (
 // -ldflags "-X github.com/wippyd/wippyd/node.Version=...".
 var Version = "0.1.0-dev"
 
+// serviceStartLimit bounds how long Start waits for services with
+// auto_start: each is running, failed, or restarting in the background by
+// then (a service's own start_timeout applies within it).
+const serviceStartLimit = 5 * time.Minute
+
 // ErrStarted is returned by Start on a node already started.
 var ErrStarted = errors.New("node: already started")
 
@@ -73,7 +78,7 @@ type Node struct {
 	readyHooks  []func() bool   // extra readiness conditions (cluster, raft)
 	statusHooks []func(*Status) // subsystems fill in their part of /v1/status
 	extras      []metricSource  // subsystems' metrics
-	services    serviceControl  // nil without services
+	services    *services       // nil without services
 	admin       *admin
 
 	mu       sync.Mutex
@@ -145,6 +150,15 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	nd.rt = rt
+	if o.app != nil {
+		if nd.services, err = newServices(nd, o.app, catalog); err != nil {
+			return nil, err
+		}
+		if nd.services != nil {
+			nd.statusHooks = append(nd.statusHooks, nd.services.status)
+			nd.extras = append(nd.extras, nd.services)
+		}
+	}
 	return nd, nil
 }
 
@@ -183,6 +197,14 @@ func (n *Node) Start() error {
 		}
 		n.admin = a
 	}
+	if n.services != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), serviceStartLimit)
+		err := n.services.start(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("node: services: %w", err)
+		}
+	}
 	n.ready.Store(true)
 	n.log.Info("node started", "node", n.cfg.Node.Name, "version", Version)
 	return nil
@@ -195,7 +217,13 @@ func (n *Node) Stop(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		defer close(n.stopDone)
 		n.ready.Store(false)
-		err := n.rt.Stop(ctx)
+		var err error
+		if n.services != nil {
+			err = n.services.stop(ctx)
+		}
+		if rerr := n.rt.Stop(ctx); rerr != nil && err == nil {
+			err = rerr
+		}
 		if n.admin != nil {
 			if aerr := n.admin.stop(ctx); aerr != nil && err == nil {
 				err = aerr
@@ -241,11 +269,6 @@ func (n *Node) AdminAddr() string {
 		return ""
 	}
 	return n.admin.ln.Addr().String()
-}
-
-// serviceControl is what the admin endpoint needs of the service supervisor.
-type serviceControl interface {
-	restart(id string) error
 }
 
 // BenchNames lists the figures Bench reports, in order.
