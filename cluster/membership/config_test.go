@@ -1,0 +1,120 @@
+package membership
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Name = "n"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("default config with a name: %v", err)
+	}
+	cases := map[string]func(*Config){
+		"no name":          func(c *Config) { c.Name = "" },
+		"long name":        func(c *Config) { c.Name = strings.Repeat("x", 256) },
+		"no cluster":       func(c *Config) { c.ClusterName = "" },
+		"long cluster":     func(c *Config) { c.ClusterName = strings.Repeat("x", 256) },
+		"port":             func(c *Config) { c.BindPort = 65536 },
+		"bind host":        func(c *Config) { c.BindAddr = "localhost" },
+		"advertise host":   func(c *Config) { c.AdvertiseAddr = "example.com" },
+		"empty join":       func(c *Config) { c.JoinAddrs = []string{"10.0.0.1:7946", ""} },
+		"profile":          func(c *Config) { c.Profile = "wan" },
+		"key size":         func(c *Config) { c.SecretKey = make([]byte, 15) },
+		"rejoin":           func(c *Config) { c.RejoinInterval = 0 },
+		"reap":             func(c *Config) { c.ReapAfter = -time.Second },
+		"queue":            func(c *Config) { c.EventQueue = 0 },
+		"proto zero":       func(c *Config) { c.Meta.ProtoMin = 0 },
+		"role":             func(c *Config) { c.Meta.RaftRole = 3 },
+		"proto descending": func(c *Config) { c.Meta.ProtoMin, c.Meta.ProtoMax = 3, 2 },
+	}
+	for name, f := range cases {
+		c := cfg
+		f(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := New(c); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New with %s: %v", name, err)
+		}
+	}
+}
+
+func TestNewCopiesAndDrawsBootID(t *testing.T) {
+	cfg := testConfig("n")
+	cfg.JoinAddrs = []string{"10.0.0.1:7946"}
+	cfg.SecretKey = []byte("0123456789abcdef")
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(cfg)
+	cfg.JoinAddrs[0] = "changed"
+	cfg.SecretKey[0] = 'X'
+	if a.cfg.JoinAddrs[0] != "10.0.0.1:7946" || a.cfg.SecretKey[0] != '0' {
+		t.Error("New kept the caller's slices")
+	}
+	if a.cfg.Meta.BootID == 0 || a.cfg.Meta.BootID == b.cfg.Meta.BootID {
+		t.Errorf("boot ids %x and %x", a.cfg.Meta.BootID, b.cfg.Meta.BootID)
+	}
+	cfg.Meta.BootID = 77
+	c, _ := New(cfg)
+	if c.Local().Meta.BootID != 77 {
+		t.Error("a given boot id was replaced")
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	fast, err := profileConfig(ProfileFast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast.ProbeInterval != 200*time.Millisecond || fast.ProbeTimeout != 100*time.Millisecond || fast.SuspicionMult != 2 {
+		t.Errorf("fast = %v/%v/%d", fast.ProbeInterval, fast.ProbeTimeout, fast.SuspicionMult)
+	}
+	lan, _ := profileConfig(ProfileLAN)
+	local, _ := profileConfig(ProfileLocal)
+	if lan.ProbeTimeout != 500*time.Millisecond || local.ProbeTimeout != 200*time.Millisecond {
+		t.Errorf("lan/local probe timeouts %v/%v", lan.ProbeTimeout, local.ProbeTimeout)
+	}
+	cfg := testConfig("n")
+	cfg.ClusterName = "prod"
+	cfg.SecretKey = []byte("0123456789abcdef")
+	m, _ := New(cfg)
+	mc := m.cfg.memberlistConfig(m.d)
+	if mc.Label != "prod" || mc.Name != "n" || !bytes.Equal(mc.SecretKey, cfg.SecretKey) || mc.ProbeInterval != 200*time.Millisecond {
+		t.Errorf("memberlist config: label %q name %q interval %v", mc.Label, mc.Name, mc.ProbeInterval)
+	}
+}
+
+func TestLogBridge(t *testing.T) {
+	var buf bytes.Buffer
+	l := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	l.Printf("[WARN] memberlist: Refuting a suspect message (from: %s)", "n2")
+	got := buf.String()
+	if !strings.Contains(got, "level=DEBUG") || !strings.Contains(got, `msg="Refuting a suspect message (from: n2)"`) ||
+		!strings.Contains(got, "memberlist_level=WARN") {
+		t.Errorf("bridged line = %q", got)
+	}
+	buf.Reset()
+	quiet := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	quiet.Printf("[ERR] memberlist: something")
+	if buf.Len() != 0 {
+		t.Errorf("debug line logged at info: %q", buf.String())
+	}
+}
+
+func mustAddrPort(t *testing.T, s string) netip.AddrPort {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
