@@ -25,7 +25,13 @@ type identity struct {
 	// ids of the policies of every layer.
 	actor *sec.Actor
 	ids   []string
+	// system marks the identity of a process that acts for the node
+	// (SpawnRequest.System): nothing it does is checked.
+	system bool
 }
+
+// systemIdentity is the identity of every system process.
+var systemIdentity = &identity{system: true}
 
 // newIdentity returns the identity of chain; nil when no layer has an
 // actor or a policy (such a chain decides exactly as no identity).
@@ -68,7 +74,10 @@ type RemoteCaller struct {
 // off, no host has policies and p's context has none. Every check starts
 // with it, so the common case costs a load and two compares.
 func (rt *Runtime) exempt(p *process) bool {
-	return rt.open && (p.sec == nil || !p.sec.scoped)
+	if p.sec == nil {
+		return rt.open
+	}
+	return (rt.open && !p.sec.scoped) || p.sec.system
 }
 
 // decide runs one check: identity id (nil: no actor, no scope) calling
@@ -233,6 +242,16 @@ func narrows(req *proc.SpawnRequest) bool {
 // where req leaves one out) and every layer before still has to allow
 // what it does. Narrowing needs process.security.
 func (rt *Runtime) childIdentity(parent *process, req *proc.SpawnRequest) (*identity, error) {
+	if req.System {
+		if parent != nil {
+			rt.counters.denied.add(0, 1)
+			return nil, proc.PermissionDenied(fmt.Errorf("%w: only the node starts system processes", sec.ErrPermissionDenied))
+		}
+		return systemIdentity, nil
+	}
+	if parent != nil && parent.sec != nil && parent.sec.system {
+		parent = nil // a system process spawns as the node does
+	}
 	if !narrows(req) {
 		if parent == nil {
 			return nil, nil

@@ -754,3 +754,50 @@ func BenchmarkSendPolicy(b *testing.B) {
 		})
 	}
 }
+
+// A system process (the node's supervisor or -x watcher) is not checked,
+// and its children get the identity their request gives, not a narrowing
+// of its own: a service started by it runs as its own actor.
+func TestSystemProcess(t *testing.T) {
+	adminsOnly := policy(t, "app:admins", host.Deny, strs(proc.ActionSend), strs(hostSystem),
+		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
+	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
+	rt := newSecRuntime(t, secConfig{strict: true, system: []*host.Policy{adminsOnly}})
+	_, sysPID := target(t, rt, hostSystem, false)
+	admin := &host.Actor{ID: "svc", Meta: map[string]any{"role": "admin"}}
+	ch := make(chan error, 2)
+	child := func(c *native.Ctx, _ []msg.Value) error {
+		ch <- c.Send(sysPID, "x", msg.Nil)
+		c.Stop(msg.Nil)
+		return nil
+	}
+	err := as(t, rt, proc.SpawnRequest{System: true}, func(c *native.Ctx) error {
+		wantAllowed(t, "system send in strict mode", c.Send(sysPID, "x", msg.Nil))
+		if _, err := c.Spawn(proc.SpawnRequest{Entry: "app:svc", Actor: admin, Scope: []*host.Policy{allowAll}, Behavior: native.New(&fn{init: child})}); err != nil {
+			return err
+		}
+		// A plain child of a system process has no identity, not the
+		// system's: in strict mode it may do nothing.
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:plain", Behavior: native.New(&fn{init: child})})
+		return err
+	})
+	wantAllowed(t, "system spawns", err)
+	results := []error{<-ch, <-ch}
+	allowed, denied := 0, 0
+	for _, e := range results {
+		if e == nil {
+			allowed++
+		} else {
+			wantDenied(t, "plain child", e)
+			denied++
+		}
+	}
+	if allowed != 1 || denied != 1 {
+		t.Fatalf("children: %v", results)
+	}
+	// Only the node starts system processes.
+	wantDenied(t, "system spawn from a process", as(t, rt, proc.SpawnRequest{System: true}, func(c *native.Ctx) error {
+		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:x", System: true, Behavior: native.New(&fn{})})
+		return err
+	}))
+}

@@ -114,6 +114,13 @@ type SpawnRequest struct {
 	Actor    *host.Actor
 	Scope    []*host.Policy
 	ScopeIDs []string
+	// System starts a process that acts for the node itself (a supervisor
+	// watcher, the -x watcher): its calls are not checked, and the
+	// children it spawns get the identity their request gives, as if
+	// spawned from outside, instead of a narrowing of its own. Only a
+	// spawn from outside any process may set it; a process that does is
+	// refused with PERMISSION_DENIED.
+	System bool
 }
 
 // TimerID names a timer of one process.

@@ -1,6 +1,7 @@
 package runtimetest
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/wippyd/wippyd/runtime/host"
@@ -90,6 +91,9 @@ func (h *Harness) decideTarget(action string, p pid.PID, name string) error {
 
 // decideSpawn checks a spawn as the runtime does.
 func (h *Harness) decideSpawn(req proc.SpawnRequest) error {
+	if req.System {
+		return proc.PermissionDenied(fmt.Errorf("%w: only the node starts system processes", host.ErrPermissionDenied))
+	}
 	actions := []string{proc.ActionSpawn}
 	switch {
 	case req.Exec:
