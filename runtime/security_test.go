@@ -2,7 +2,9 @@ package runtime_test
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -800,4 +802,57 @@ func TestSystemProcess(t *testing.T) {
 		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:x", System: true, Behavior: native.New(&fn{})})
 		return err
 	}))
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) lines(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range strings.Split(string(s.b), "\n") {
+		if strings.Contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// Denied remote traffic is logged once per (sender host, target host)
+// pair per interval, and counted every time.
+func TestDeniedTrafficLogThrottled(t *testing.T) {
+	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs("*"))
+	logs := &syncBuffer{}
+	rt := newRuntime(t, func(c *runtime.Config) {
+		c.Hosts = []runtime.HostConfig{{ID: hostProcs}, {ID: hostSystem}}
+		c.Policies = map[string]*host.Policy{noSend.ID: noSend}
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	_, a := target(t, rt, hostProcs, false)
+	_, b := target(t, rt, hostSystem, false)
+	before := rt.Counters().Dropped[runtime.DropPolicy]
+	for _, tc := range []struct {
+		fromHost string
+		to       pid.PID
+	}{{"app:x", a}, {"app:x", a}, {"app:x", a}, {"app:x", b}, {"app:y", a}, {"app:y", a}} {
+		rt.Deliver(&runtime.Envelope{Kind: runtime.SigMessage, From: pid.PID{Node: "n2", Host: tc.fromHost, Seq: 1}, To: tc.to,
+			Topic: "x", ScopeIDs: strs(noSend.ID)})
+	}
+	if got := rt.Counters().Dropped[runtime.DropPolicy] - before; got != 6 {
+		t.Fatalf("dropped[policy] +%d, want +6", got)
+	}
+	if n := logs.lines("denied traffic"); n != 3 {
+		t.Fatalf("%d log lines, want 3 (one per host pair):\n%s", n, logs.b)
+	}
 }
