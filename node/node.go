@@ -40,12 +40,17 @@ type options struct {
 	catalog  runtime.Catalog
 	app      *entry.Registry
 	terminal *lua.Terminal
+	client   bool
 	osEnv    func(string) (string, bool)
 }
 
 // WithApp runs an app: its hosts become the node's hosts and its Lua
 // entries can be spawned.
 func WithApp(reg *entry.Registry) Option { return func(o *options) { o.app = reg } }
+
+// AsClient makes a clustered node a client: never a Raft voter, not
+// counted for bootstrap_expect (`run -x` nodes are clients).
+func AsClient() Option { return func(o *options) { o.client = true } }
 
 // WithTerminal wires the terminal (stdin, stdout, stderr, arguments) that
 // processes on terminal hosts reach through the io module.
@@ -79,6 +84,7 @@ type Node struct {
 	statusHooks []func(*Status) // subsystems fill in their part of /v1/status
 	extras      []metricSource  // subsystems' metrics
 	services    *services       // nil without services
+	cluster     *clusterParts   // nil on a standalone node
 	admin       *admin
 
 	mu       sync.Mutex
@@ -140,6 +146,17 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		o.hosts = []runtime.HostConfig{{ID: DefaultHost}}
 	}
 	rcfg := runtime.DefaultConfig()
+	if cfg.Cluster.Enabled {
+		parts, err := newClusterParts(nd, cfg, o.client)
+		if err != nil {
+			return nil, fmt.Errorf("node: cluster: %w", err)
+		}
+		nd.cluster = parts
+		rcfg.Router = parts.cl
+		nd.readyHooks = append(nd.readyHooks, parts.joined)
+		nd.statusHooks = append(nd.statusHooks, parts.status)
+		nd.extras = append(nd.extras, parts)
+	}
 	rcfg.Node = cfg.Node.Name
 	rcfg.Workers = cfg.Node.Workers
 	rcfg.Hosts = o.hosts
@@ -190,12 +207,18 @@ func (n *Node) Start() error {
 	n.started = true
 	n.startedAt = time.Now()
 	n.rt.Start()
+	// The admin endpoint serves from start-up, before the cluster forms.
 	if addr := n.cfg.Admin.Addr; addr != "" {
 		a, err := n.startAdmin(addr)
 		if err != nil {
 			return fmt.Errorf("node: admin endpoint: %w", err)
 		}
 		n.admin = a
+	}
+	if n.cluster != nil {
+		if err := n.cluster.start(n.cfg, n.rt); err != nil {
+			return fmt.Errorf("node: cluster: %w", err)
+		}
 	}
 	if n.services != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), serviceStartLimit)
@@ -221,8 +244,14 @@ func (n *Node) Stop(ctx context.Context) error {
 		if n.services != nil {
 			err = n.services.stop(ctx)
 		}
+		if n.cluster != nil {
+			n.cluster.leave() // peers see a leave, not a crash
+		}
 		if rerr := n.rt.Stop(ctx); rerr != nil && err == nil {
 			err = rerr
+		}
+		if n.cluster != nil {
+			n.cluster.stop()
 		}
 		if n.admin != nil {
 			if aerr := n.admin.stop(ctx); aerr != nil && err == nil {
@@ -281,4 +310,13 @@ func BenchNames() []string {
 		names = append(names, w.Name)
 	}
 	return names
+}
+
+// MembershipAddr returns the address this node's memberlist listens on
+// ("" on a standalone node), for others' join_addrs.
+func (n *Node) MembershipAddr() string {
+	if n.cluster == nil || n.cluster.ml == nil {
+		return ""
+	}
+	return n.cluster.ml.Local().Addr.String()
 }

@@ -80,8 +80,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 	for _, w := range app.Warnings() {
 		logger.Warn("entry skipped", "problem", w.String())
 	}
-	n, err := node.New(cfg, node.WithApp(app), node.WithLogger(logger),
-		node.WithTerminal(&node.Terminal{Stdin: stdin, Stdout: stdout, Stderr: stderr, Args: fs.Args()}))
+	opts := []node.Option{node.WithApp(app), node.WithLogger(logger),
+		node.WithTerminal(&node.Terminal{Stdin: stdin, Stdout: stdout, Stderr: stderr, Args: fs.Args()})}
+	if *exec != "" {
+		opts = append(opts, node.AsClient()) // a one-shot program is never a Raft voter
+	}
+	n, err := node.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
 		return 2

@@ -1,0 +1,218 @@
+package node
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wippyd/wippyd/cluster"
+	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/transport"
+	"github.com/wippyd/wippyd/transport/tcp"
+)
+
+// leaveTimeout bounds the graceful leave broadcast at stop.
+const leaveTimeout = 5 * time.Second
+
+// clusterParts are the add-ons of a clustered node: the internode
+// transport, the router over it, and memberlist discovery.
+type clusterParts struct {
+	n     *Node
+	boot  uint64
+	ep    *transport.Endpoint
+	cl    *cluster.Cluster
+	ml    *membership.Membership
+	role  membership.Role
+	joins []string
+}
+
+// newBootID draws the random 64-bit id of this node's life.
+func newBootID() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+		return v
+	}
+	return 1
+}
+
+// newClusterParts builds the transport and router; membership is built in
+// start, once the transport's port is known (it goes into the node meta).
+func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
+	c := cfg.Cluster
+	key, err := c.Membership.Key()
+	if err != nil {
+		return nil, err
+	}
+	tc := transport.DefaultConfig()
+	tc.Name = cfg.Node.Name
+	tc.Cluster = c.Name
+	tc.BootID = newBootID()
+	tc.SecretKey = key
+	tc.BindAddr = net.JoinHostPort(c.Membership.BindAddr, strconv.Itoa(c.Internode.Port))
+	if c.Membership.AdvertiseAddr != "" {
+		tc.AdvertiseAddr = net.JoinHostPort(c.Membership.AdvertiseAddr, strconv.Itoa(c.Internode.Port))
+	}
+	tc.MaxFrame = int(c.Internode.MaxFrame)
+	tc.SendQueueBytes = int64(c.Internode.SendQueueBytes)
+	tc.Logger = n.log
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	ep, err := transport.New(tc, nw)
+	if err != nil {
+		return nil, err
+	}
+	p := &clusterParts{n: n, boot: tc.BootID, ep: ep, joins: c.Membership.JoinAddrs, role: membership.RoleVoter}
+	if client || !c.Raft.Enabled {
+		p.role = membership.RoleClient
+	}
+	ccfg := cluster.DefaultConfig()
+	ccfg.Node = cfg.Node.Name
+	ccfg.Logger = n.log
+	ccfg.Members = memberEvents{p}
+	if p.cl, err = cluster.New(ccfg, ep); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// start starts the transport and router, then joins the cluster.
+func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
+	p.cl.Bind(rt)
+	if err := p.ep.Start(); err != nil {
+		return fmt.Errorf("internode transport: %w", err)
+	}
+	_, port, err := net.SplitHostPort(p.ep.Addr())
+	if err != nil {
+		return err
+	}
+	iport, _ := strconv.Atoi(port)
+	key, _ := cfg.Cluster.Membership.Key()
+	mc := membership.DefaultConfig()
+	mc.Name = cfg.Node.Name
+	mc.ClusterName = cfg.Cluster.Name
+	mc.BindAddr = cfg.Cluster.Membership.BindAddr
+	mc.BindPort = cfg.Cluster.Membership.BindPort
+	mc.AdvertiseAddr = cfg.Cluster.Membership.AdvertiseAddr
+	mc.JoinAddrs = cfg.Cluster.Membership.JoinAddrs
+	mc.Profile = membership.Profile(cfg.Cluster.Membership.Profile)
+	mc.SecretKey = key
+	mc.Meta = membership.Meta{InternodePort: uint16(iport), ProtoMin: 1, ProtoMax: 1, RaftRole: p.role, BootID: p.boot}
+	mc.Logger = p.n.log
+	if p.ml, err = membership.New(mc); err != nil {
+		return err
+	}
+	if err := p.cl.Start(); err != nil {
+		return err
+	}
+	if err := p.ml.Start(); err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	p.n.log.Info("cluster ports", "internode", p.ep.Addr(), "membership", p.ml.Local().Addr.String(), "boot", p.boot)
+	if len(p.joins) > 0 {
+		if n, err := p.ml.Join(p.joins...); err != nil {
+			// Not fatal: the rejoin loop keeps trying the join addresses.
+			p.n.log.Warn("cluster join failed; retrying in the background", "addrs", p.joins, "err", err)
+		} else {
+			p.n.log.Info("joined cluster", "contacted", n)
+		}
+	}
+	return nil
+}
+
+// stop leaves gracefully (so peers see a leave, not a crash), then stops
+// the router, transport and memberlist.
+func (p *clusterParts) leave() {
+	if p.ml != nil {
+		if err := p.ml.Leave(leaveTimeout); err != nil {
+			p.n.log.Warn("cluster leave", "err", err)
+		}
+	}
+}
+
+func (p *clusterParts) stop() {
+	p.cl.Stop()
+	if err := p.ep.Close(); err != nil {
+		p.n.log.Warn("internode transport close", "err", err)
+	}
+	if p.ml != nil {
+		if err := p.ml.Shutdown(); err != nil {
+			p.n.log.Warn("membership shutdown", "err", err)
+		}
+	}
+}
+
+// joined: with join addresses, at least one other member has been seen.
+func (p *clusterParts) joined() bool {
+	if p.ml == nil {
+		return false
+	}
+	if len(p.joins) == 0 {
+		return true
+	}
+	return p.ml.Counts().Alive > 1
+}
+
+func (p *clusterParts) status(st *Status) {
+	if p.ml == nil {
+		return
+	}
+	for _, m := range p.ml.Members() {
+		state := m.State.String()
+		if m.Leaving && m.State == membership.StateAlive {
+			state = "leaving"
+		}
+		st.Members = append(st.Members, MemberStatus{Name: m.Name, Addr: m.Addr.String(), State: state})
+	}
+}
+
+func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
+	if p.ml != nil {
+		counts := p.ml.Counts()
+		for state, v := range map[string]int{"alive": counts.Alive, "suspect": 0, "dead": counts.Dead, "left": counts.Left} {
+			ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v), state)
+		}
+	}
+	for _, peer := range p.ep.Stats().Peers {
+		ch <- prometheus.MustNewConstMetric(c.ibytes, prometheus.CounterValue, float64(peer.BytesIn), peer.Name, "in")
+		ch <- prometheus.MustNewConstMetric(c.ibytes, prometheus.CounterValue, float64(peer.BytesOut), peer.Name, "out")
+		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(peer.Reconnects), peer.Name)
+	}
+}
+
+// memberEvents adapts membership events to the cluster's member source.
+type memberEvents struct{ p *clusterParts }
+
+func (m memberEvents) Subscribe(f func(cluster.MemberEvent)) (stop func()) {
+	if m.p.ml == nil {
+		return func() {}
+	}
+	self := m.p.n.cfg.Node.Name
+	return m.p.ml.Subscribe(func(ev membership.Event) {
+		if ev.Member.Name == self {
+			return
+		}
+		out := cluster.MemberEvent{Node: ev.Member.Name, Boot: ev.Member.Meta.BootID}
+		switch ev.Kind {
+		case membership.EventJoined, membership.EventUpdated:
+			out.Kind, out.Addr = cluster.MemberUp, ev.Member.InternodeAddr()
+		case membership.EventFailed:
+			out.Kind = cluster.MemberFailed
+		case membership.EventLeft:
+			out.Kind = cluster.MemberLeft
+		default:
+			return
+		}
+		f(out)
+	})
+}
