@@ -80,6 +80,7 @@ type cluster struct {
 	peers *peerTable
 	dir   string // "" keeps Raft in memory
 	tune  func(*Config)
+	prep  func(*Registry) // called on each new registry before it starts
 	names []string
 
 	mu    sync.Mutex
@@ -169,6 +170,9 @@ func (c *cluster) startWith(name string, cfg Config) *tnode {
 	reg, err := New(cfg, ep, c.peers)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if c.prep != nil {
+		c.prep(reg)
 	}
 	n := &tnode{name: name, ep: ep, reg: reg, revoked: make(chan string, 1024)}
 	reg.OnRevoke(func(name string, p pid.PID) {

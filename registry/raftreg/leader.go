@@ -184,10 +184,18 @@ func (r *Registry) leaderRead(ctx context.Context, e *epoch) error {
 // round is issued after every read that joins it had started, which is
 // what makes it confirm leadership "after the read began"; reads that
 // arrive while a round is running join the next one.
+//
+// A VerifyLeader future resolves while raft runs (on a quorum of
+// heartbeats, on step-down, or at once on a follower), but one still
+// queued in raft when it shuts down never does. So Close calls stop, which
+// lets the running round finish before raft shuts down and refuses new
+// ones.
 type verifier struct {
-	mu   sync.Mutex
-	next *round
-	busy bool
+	mu     sync.Mutex
+	next   *round
+	busy   bool
+	closed bool
+	idle   chan struct{} // closed when the running goroutine ends
 }
 
 type round struct {
@@ -197,15 +205,22 @@ type round struct {
 
 func (v *verifier) wait(ctx context.Context, r *Registry) error {
 	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return errStopped
+	}
 	if v.next == nil {
 		v.next = &round{done: make(chan struct{})}
 	}
 	rd := v.next
 	if !v.busy {
 		v.busy = true
-		if !r.track.start(func() { v.run(r.raft()) }) {
+		v.idle = make(chan struct{})
+		idle, rf := v.idle, r.raft()
+		if !r.track.start(func() { defer close(idle); v.run(rf) }) {
 			v.busy = false
 			v.next = nil
+			close(idle)
 			v.mu.Unlock()
 			return errStopped
 		}
@@ -219,21 +234,34 @@ func (v *verifier) wait(ctx context.Context, r *Registry) error {
 	}
 }
 
-// run issues rounds while reads are waiting. VerifyLeader's future always
-// resolves (raft answers it on step-down and shutdown), so this goroutine
-// ends.
+// run issues rounds while reads are waiting.
 func (v *verifier) run(rf *raft.Raft) {
 	for {
 		v.mu.Lock()
 		rd := v.next
 		v.next = nil
-		if rd == nil {
+		if rd == nil || v.closed {
 			v.busy = false
 			v.mu.Unlock()
+			if rd != nil {
+				rd.err = errStopped
+				close(rd.done)
+			}
 			return
 		}
 		v.mu.Unlock()
 		rd.err = rf.VerifyLeader().Error()
 		close(rd.done)
+	}
+}
+
+// stop refuses new rounds and waits for the running one.
+func (v *verifier) stop() {
+	v.mu.Lock()
+	v.closed = true
+	idle := v.idle
+	v.mu.Unlock()
+	if idle != nil {
+		<-idle
 	}
 }

@@ -49,6 +49,16 @@ func (r *Registry) Register(ctx context.Context, name string, p pid.PID) error {
 	}
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
+	// A register again after an unknown outcome supersedes the pending
+	// conditional unregister of the first: without this, the retry could
+	// succeed and then lose the name to it.
+	if done := r.rel.cancel(jobKey{kind: jobUnregisterIfOwned, name: name, pid: p}); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return wrap(registry.ErrUnavailable, name)
+		}
+	}
 	r.claim(p)
 	res, err := r.change(ctx, fsm.Register{Name: name, PID: p}, true)
 	r.settle(p, err == nil && res.err == nil || errors.Is(err, registry.ErrUnknownOutcome))

@@ -227,6 +227,10 @@ func (r *Registry) closeOnce() error {
 	}
 	close(r.stopping)
 	r.track.close()
+	// Raft strands a VerifyLeader future that is queued when it shuts
+	// down (its verify channel is buffered): let the round in progress
+	// finish while raft still runs.
+	r.verify.stop()
 	if r.cancelPeers != nil {
 		r.cancelPeers()
 	}

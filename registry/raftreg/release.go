@@ -40,10 +40,12 @@ func (k jobKey) command() fsm.Command {
 }
 
 type job struct {
-	key      jobKey
-	attempts int
-	due      time.Time
-	running  bool
+	key       jobKey
+	attempts  int
+	due       time.Time
+	running   bool
+	cancelled bool          // drop after the running attempt
+	done      chan struct{} // closed when the running attempt ends
 }
 
 // releaser runs the jobs: up to ReleaseParallel at once, each retried with
@@ -73,6 +75,23 @@ func (q *releaser) add(k jobKey) {
 	}
 	q.mu.Unlock()
 	signal(q.wake)
+}
+
+// cancel drops the job k. If an attempt is running, the job goes when it
+// ends, and the returned channel closes then; nil otherwise.
+func (q *releaser) cancel(k jobKey) <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j := q.jobs[k]
+	switch {
+	case j == nil:
+		return nil
+	case j.running:
+		j.cancelled = true
+		return j.done
+	}
+	delete(q.jobs, k)
+	return nil
 }
 
 func (q *releaser) pending() int {
@@ -118,9 +137,11 @@ func (q *releaser) startDue(now time.Time) time.Duration {
 			break
 		}
 		j.running = true
+		j.done = make(chan struct{})
 		q.busy++
 		if !q.r.track.start(func() { q.attempt(j) }) {
 			j.running = false
+			close(j.done)
 			q.busy--
 			return 0
 		}
@@ -133,7 +154,8 @@ func (q *releaser) attempt(j *job) {
 	q.mu.Lock()
 	q.busy--
 	j.running = false
-	if done {
+	close(j.done)
+	if done || j.cancelled {
 		delete(q.jobs, j.key)
 	} else {
 		j.attempts++
