@@ -26,7 +26,7 @@ func (n *Node) Exec(ctx context.Context, entryID, host string, args []msg.Value)
 	// The watcher must not take a terminal host's only slot, nor any slot
 	// of a bounded host the program may need: it runs on the first
 	// process host.
-	if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "wippyd:exec", Host: n.workHost(), Behavior: native.New(watcher)}); err != nil {
+	if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "wippyd:exec", Host: n.workHost(), System: true, Behavior: native.New(watcher)}); err != nil {
 		return proc.Result{}, err
 	}
 	select {

@@ -13,6 +13,7 @@ import (
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/benchmark"
 	"github.com/wippyd/wippyd/runtime/entry"
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua"
 )
 
@@ -78,6 +79,7 @@ type Node struct {
 	app         *entry.Registry
 	lua         *lua.Engine
 	terminals   map[string]bool // terminal host ids
+	policies    map[string]*host.Policy
 	startedAt   time.Time
 	ready       atomic.Bool
 	readyHooks  []func() bool   // extra readiness conditions (cluster, raft)
@@ -156,6 +158,18 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		nd.readyHooks = append(nd.readyHooks, parts.joined)
 		nd.statusHooks = append(nd.statusHooks, parts.status)
 		nd.extras = append(nd.extras, parts)
+	}
+	rcfg.StrictMode = cfg.Security.StrictMode
+	if o.app != nil {
+		table, err := policyTable(o.app)
+		if err != nil {
+			return nil, fmt.Errorf("node: policies: %w", err)
+		}
+		if err := applyHostPolicies(o.app, o.hosts, table); err != nil {
+			return nil, fmt.Errorf("node: policies: %w", err)
+		}
+		rcfg.Policies = table
+		nd.policies = table
 	}
 	rcfg.Node = cfg.Node.Name
 	rcfg.Workers = cfg.Node.Workers

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/entry"
+	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/supervisor"
 )
 
@@ -26,6 +27,10 @@ func newServices(n *Node, app *entry.Registry, catalog runtime.Catalog) (*servic
 	}
 	w, err := supervisor.NewWatcher(supervisor.WatcherConfig{
 		Runtime: n.rt, Catalog: catalog, Host: n.workHost(), Logger: n.log,
+		// The watcher is the node's own process: it spawns every service
+		// and must not narrow them under an identity of its own.
+		Self:    func(req *proc.SpawnRequest) { req.System = true },
+		Prepare: serviceIdentity(n.policies),
 	})
 	if err != nil {
 		return nil, err

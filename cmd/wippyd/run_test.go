@@ -209,3 +209,37 @@ entries:
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// Policies from security.policy entries apply to processes of the app: a
+// host whose policy denies sending into app:system gets PERMISSION_DENIED.
+func TestRunPoliciesApply(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(`version: "1.0"
+namespace: app
+entries:
+  - name: no-system
+    kind: security.policy
+    policy: {actions: [process.send, process.spawn, process.host], resources: ["app:system", "app:system.*"], effect: deny}
+  - {name: terminal, kind: terminal.host, security: {policies: [app:no-system]}}
+  - {name: processes, kind: process.host}
+  - {name: system, kind: process.host}
+  - {name: sink, kind: process.lua, source: file://sink.lua, method: main}
+  - {name: main, kind: process.lua, source: file://main.lua, method: main, modules: [io]}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "sink.lua"), []byte(`return {main = function() process.inbox():receive() end}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.lua"), []byte(`
+local io = require("io")
+return {main = function()
+  local _, err = process.spawn("app:sink", "app:system")
+  io.print("spawn:", err and err:kind() or "ok")
+  local p = process.spawn("app:sink", "app:processes")
+  local ok, err2 = process.send(p, "hi")
+  io.print("send to processes:", ok and "ok" or err2:kind())
+  return 0
+end}`), 0o644)
+	r := runWith(t, "", "run", "--src", dir, "-x", "app:main")
+	want := "spawn:\tPERMISSION_DENIED\nsend to processes:\tok\n"
+	if r.code != 0 || r.stdout != want {
+		t.Fatalf("got %d %q (stderr %q), want %q", r.code, r.stdout, r.stderr, want)
+	}
+}
