@@ -13,8 +13,16 @@ var (
 	ErrClosed = errors.New("mailbox: closed")
 )
 
-// keepCap is the largest buffer a drained mailbox keeps for reuse.
-const keepCap = 64
+// keepCap is the ring size a mailbox may always keep; a larger ring is
+// halved after shrinkAfter drains in a row that found it under a quarter
+// full at its fullest. Dropping a large ring as soon as it emptied made a
+// process that is sent bursts (tokens bunching up in a ring) reallocate it
+// burst after burst: most of the allocation, and most of the GC work, of
+// the ring benchmark.
+const (
+	keepCap     = 64
+	shrinkAfter = 32
+)
 
 // Mailbox is a two-lane queue. The zero value is an empty, open mailbox.
 type Mailbox[T any] struct {
@@ -24,7 +32,25 @@ type Mailbox[T any] struct {
 	ring   []T // ordinary lane: a ring of power-of-two size, nil when empty and idle
 	head   int // index of the oldest item in ring
 	count  int // items in ring
+	peak   int // most items in ring since the last drain that emptied it
+	quiet  int // drains in a row that emptied a ring whose peak was under a quarter of it
 	sys    []T // system lane
+}
+
+// shrink halves an oversized ring that has been mostly empty for a while.
+// Called with the ring empty.
+func (m *Mailbox[T]) shrink() {
+	if len(m.ring) <= keepCap {
+		m.peak, m.quiet = 0, 0
+		return
+	}
+	if m.peak*4 >= len(m.ring) {
+		m.quiet = 0
+	} else if m.quiet++; m.quiet >= shrinkAfter {
+		m.ring = make([]T, len(m.ring)/2)
+		m.quiet = 0
+	}
+	m.peak = 0
 }
 
 // grow doubles the ring, keeping items in order from index 0.
@@ -56,6 +82,7 @@ func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
 	}
 	m.ring[(m.head+m.count)&(len(m.ring)-1)] = v
 	m.count++
+	m.peak = max(m.peak, m.count)
 	wasEmpty = m.n.Add(1) == 1
 	m.mu.Unlock()
 	return wasEmpty, nil
@@ -120,9 +147,7 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 		taken += k
 		if m.count == 0 {
 			m.head = 0
-			if len(m.ring) > keepCap {
-				m.ring = nil
-			}
+			m.shrink()
 		}
 	}
 	m.n.Add(-int64(taken))
@@ -143,7 +168,7 @@ func (m *Mailbox[T]) Close() []T {
 	for i := 0; i < m.count; i++ {
 		rest = append(rest, m.ring[(m.head+i)&(len(m.ring)-1)])
 	}
-	m.sys, m.ring, m.head, m.count = nil, nil, 0, 0
+	m.sys, m.ring, m.head, m.count, m.peak, m.quiet = nil, nil, 0, 0, 0, 0
 	m.n.Store(0)
 	return rest
 }

@@ -94,13 +94,30 @@ func TestShrinks(t *testing.T) {
 		m.Push(i, 0)
 	}
 	m.Drain(nil, 0)
-	if m.ring != nil {
-		t.Fatalf("large buffer kept after drain: cap %d", cap(m.ring))
+	big := len(m.ring)
+	if big < 1000 {
+		t.Fatalf("ring %d for 1000 items", big)
+	}
+	// A burst of the same size again reuses the ring: no allocation.
+	for i := 0; i < 1000; i++ {
+		m.Push(i, 0)
+	}
+	m.Drain(nil, 0)
+	if len(m.ring) != big {
+		t.Fatalf("ring changed to %d on a same-size burst", len(m.ring))
+	}
+	// Quiet use halves it step by step, down to keepCap.
+	for round := 0; round < 100*shrinkAfter && len(m.ring) > keepCap; round++ {
+		m.Push(1, 0)
+		m.Drain(nil, 0)
+	}
+	if len(m.ring) != keepCap {
+		t.Fatalf("ring %d after long quiet use, want %d", len(m.ring), keepCap)
 	}
 	m.Push(1, 0)
 	m.Drain(nil, 0)
-	if cap(m.ring) == 0 || cap(m.ring) > keepCap {
-		t.Fatalf("small buffer not kept: cap %d", cap(m.ring))
+	if len(m.ring) != keepCap {
+		t.Fatalf("small ring not kept: %d", len(m.ring))
 	}
 }
 
