@@ -14,6 +14,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/memnet"
+	"github.com/wippyd/wippyd/transport/tcp"
 )
 
 // peerTable is a PeerSource for tests: one member table that every node
@@ -82,6 +83,8 @@ type cluster struct {
 	tune  func(*Config)
 	prep  func(*Registry) // called on each new registry before it starts
 	names []string
+	tcp   *tcp.Network      // loopback TCP instead of memnet, when set
+	addrs map[string]string // TCP addresses of the nodes started
 
 	mu    sync.Mutex
 	nodes map[string]*tnode
@@ -95,6 +98,16 @@ type tnode struct {
 }
 
 type clusterOpt func(*cluster)
+
+// overTCP runs the nodes over loopback TCP instead of memnet (no fault
+// injection then).
+func overTCP(c *cluster) {
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.tcp = nw
+}
 
 // onDisk keeps the Raft state of the nodes in a temporary directory.
 func onDisk(c *cluster) { c.dir = c.t.TempDir() }
@@ -111,7 +124,8 @@ func nodeNames(n int) []string {
 
 // newCluster prepares n nodes (n1..nn) without starting any.
 func newCluster(t testing.TB, n int, opts ...clusterOpt) *cluster {
-	c := &cluster{t: t, mn: memnet.New(), peers: newPeerTable(), names: nodeNames(n), nodes: make(map[string]*tnode)}
+	c := &cluster{t: t, mn: memnet.New(), peers: newPeerTable(), names: nodeNames(n), nodes: make(map[string]*tnode),
+		addrs: make(map[string]string)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -163,7 +177,11 @@ func (c *cluster) startWith(name string, cfg Config) *tnode {
 	tc.BackoffMax = 50 * time.Millisecond
 	tc.DialTimeout = time.Second
 	tc.HandshakeTimeout = time.Second
-	ep, err := transport.New(tc, c.mn.Host(name))
+	var nw transport.Network = c.mn.Host(name)
+	if c.tcp != nil {
+		tc.BindAddr, nw = "127.0.0.1:0", c.tcp
+	}
+	ep, err := transport.New(tc, nw)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -184,13 +202,21 @@ func (c *cluster) startWith(name string, cfg Config) *tnode {
 	if err := ep.Start(); err != nil {
 		c.t.Fatal(err)
 	}
+	c.mu.Lock()
+	c.addrs[name] = ep.Addr()
 	for _, other := range c.names {
-		if other != name {
-			if err := ep.Connect(other, other); err != nil {
+		addr := other
+		if c.tcp != nil {
+			// Peers learn this node's address from its handshake.
+			addr = c.addrs[other]
+		}
+		if other != name && addr != "" {
+			if err := ep.Connect(other, addr); err != nil {
 				c.t.Fatal(err)
 			}
 		}
 	}
+	c.mu.Unlock()
 	if err := reg.Start(); err != nil {
 		c.t.Fatal(err)
 	}

@@ -1,0 +1,190 @@
+package raftreg
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Benchmarks of a 3-node cluster in one process, over memnet or loopback
+// TCP, with the log on disk (raft-boltdb in a temporary directory, fsync
+// per batch) unless said otherwise. Results are in BENCHMARKS.md.
+
+func benchNets(b *testing.B, f func(b *testing.B, opts ...clusterOpt)) {
+	b.Run("memnet", func(b *testing.B) { f(b, onDisk) })
+	b.Run("tcp", func(b *testing.B) { f(b, onDisk, overTCP) })
+}
+
+// reportLatency reports the median and 99th percentile of ds.
+func reportLatency(b *testing.B, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(ds[len(ds)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// BenchmarkRegister: one client registering distinct names, durable, on
+// the leader and through a follower.
+func BenchmarkRegister(b *testing.B) {
+	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+		for _, via := range []string{"leader", "follower"} {
+			b.Run(via, func(b *testing.B) {
+				c := startCluster(b, 3, opts...)
+				leader := c.waitLeader(c.names...)
+				r := c.reg(leader)
+				if via == "follower" {
+					r = c.reg(c.followers(leader)[0])
+				}
+				ctx := context.Background()
+				p := ppid(leader, 1)
+				ds := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					start := time.Now()
+					if err := r.Register(ctx, fmt.Sprint("n", i), p); err != nil {
+						b.Fatal(err)
+					}
+					ds = append(ds, time.Since(start))
+				}
+				b.StopTimer()
+				reportLatency(b, ds)
+			})
+		}
+	})
+}
+
+// BenchmarkRegisterParallel: 64 clients registering distinct names at
+// once, spread over the three nodes; ops/s is the throughput.
+func BenchmarkRegisterParallel(b *testing.B) {
+	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+		for _, spread := range []string{"leader", "all"} {
+			b.Run(spread, func(b *testing.B) {
+				c := startCluster(b, 3, opts...)
+				leader := c.waitLeader(c.names...)
+				const clients = 64
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				ctx := context.Background()
+				b.ResetTimer()
+				start := time.Now()
+				for cl := range clients {
+					r := c.reg(leader)
+					if spread == "all" {
+						r = c.reg(c.names[cl%3])
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						p := ppid("n1", uint64(cl+1))
+						for {
+							i := next.Add(1)
+							if i > int64(b.N) {
+								return
+							}
+							if err := r.Register(ctx, fmt.Sprint("p", i), p); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+			})
+		}
+	})
+}
+
+// BenchmarkLookup: linearizable lookups by one client, on the leader and
+// from a follower (forwarded), and Resolve (local replica) for scale.
+func BenchmarkLookup(b *testing.B) {
+	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+		c := startCluster(b, 3, opts...)
+		leader := c.waitLeader(c.names...)
+		ctx := context.Background()
+		p := ppid(leader, 1)
+		if err := c.reg(leader).Register(ctx, "x", p); err != nil {
+			b.Fatal(err)
+		}
+		f := c.followers(leader)[0]
+		c.resolves(f, "x", p)
+		for _, via := range []string{"leader", "follower"} {
+			b.Run(via, func(b *testing.B) {
+				r := c.reg(leader)
+				if via == "follower" {
+					r = c.reg(f)
+				}
+				ds := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for range b.N {
+					start := time.Now()
+					if got, err := r.Lookup(ctx, "x"); err != nil || got != p {
+						b.Fatal(got, err)
+					}
+					ds = append(ds, time.Since(start))
+				}
+				b.StopTimer()
+				reportLatency(b, ds)
+			})
+		}
+		b.Run("follower-parallel", func(b *testing.B) {
+			r := c.reg(f)
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := r.Lookup(ctx, "x"); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+		})
+		b.Run("resolve", func(b *testing.B) {
+			r := c.reg(f)
+			for range b.N {
+				if _, ok := r.Resolve("x"); !ok {
+					b.Fatal("resolve")
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkFailover: the leader is killed; the time until a register on a
+// survivor succeeds (election included). One cluster per iteration: run
+// with -benchtime=10x.
+func BenchmarkFailover(b *testing.B) {
+	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+		ds := make([]time.Duration, 0, b.N)
+		for i := range b.N {
+			b.StopTimer()
+			c := startCluster(b, 3, opts...)
+			leader := c.waitLeader(c.names...)
+			survivor := c.followers(leader)[0]
+			b.StartTimer()
+			start := time.Now()
+			c.kill(leader)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := c.reg(survivor).Register(ctx, "after", ppid(survivor, uint64(i+1)))
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+			b.StopTimer()
+			c.stopAll()
+		}
+		slices.Sort(ds)
+		b.ReportMetric(float64(ds[len(ds)/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(ds[len(ds)-1].Milliseconds()), "max-ms")
+	})
+}
