@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -29,11 +30,31 @@ const (
 type Decoder struct {
 	r      bytes.Reader
 	dec    *msgpack.Decoder
+	body   []byte // what r reads: the message after its type byte
 	nodes  Nodes
 	buf    []byte
 	intern map[string]string
 	typ    Type
+	// Last values read in the hot fields of an envelope, with their
+	// encodings: a stream of envelopes between the same two processes
+	// repeats them byte for byte, and equal bytes decode to equal values.
+	from, to pidCache
+	topic    strCache
 }
+
+type pidCache struct {
+	raw   []byte
+	nodes Nodes
+	p     pid.PID
+}
+
+type strCache struct {
+	raw []byte
+	s   string
+}
+
+// maxCachedRaw bounds the encodings the field caches keep.
+const maxCachedRaw = 256
 
 // NewDecoder returns a Decoder.
 func NewDecoder() *Decoder {
@@ -58,13 +79,13 @@ func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
 			return fmt.Errorf("%w: envelope kind %d", ErrMalformed, kind)
 		}
 		*m = Envelope{Kind: uint8(kind)}
-		if m.From, err = d.pid("from"); err != nil {
+		if m.From, err = d.cachedPID(&d.from, "from"); err != nil {
 			return err
 		}
-		if m.To, err = d.pid("to"); err != nil {
+		if m.To, err = d.cachedPID(&d.to, "to"); err != nil {
 			return err
 		}
-		if m.Topic, err = d.str("topic", true); err != nil {
+		if m.Topic, err = d.cachedStr(&d.topic, "topic"); err != nil {
 			return err
 		}
 		if m.Payload, err = d.value("payload"); err != nil {
@@ -161,8 +182,8 @@ func (d *Decoder) run(b []byte, t Type, n Nodes, body func() error) error {
 	if got != t {
 		return fmt.Errorf("%w: %v where %v was expected", ErrMalformed, got, t)
 	}
-	d.nodes, d.typ = n, t
-	d.r.Reset(b[1:])
+	d.nodes, d.typ, d.body = n, t, b[1:]
+	d.r.Reset(d.body)
 	err = body()
 	if err == nil && d.r.Len() != 0 {
 		err = fmt.Errorf("%w: %d bytes after the message", ErrMalformed, d.r.Len())
@@ -173,6 +194,7 @@ func (d *Decoder) run(b []byte, t Type, n Nodes, body func() error) error {
 	}
 	at := len(b) - d.r.Len()
 	d.r.Reset(nil)
+	d.body = nil
 	if cap(d.buf) > scratchMax {
 		d.buf = nil
 	}
@@ -307,6 +329,47 @@ func (d *Decoder) str(what string, intern bool) (string, error) {
 	s := string(b)
 	d.intern[s] = s
 	return s, nil
+}
+
+// offset is the position of the next byte to read in d.body.
+func (d *Decoder) offset() int { return len(d.body) - d.r.Len() }
+
+// advance skips n bytes the caller has checked are there.
+func (d *Decoder) advance(n int) { d.r.Seek(int64(n), io.SeekCurrent) }
+
+// cachedPID reads a PID, or takes it from c when the next bytes are the
+// encoding c holds (decoding is deterministic: the same bytes between the
+// same nodes are the same PID).
+func (d *Decoder) cachedPID(c *pidCache, what string) (pid.PID, error) {
+	at := d.offset()
+	if len(c.raw) > 0 && c.nodes == d.nodes && bytes.HasPrefix(d.body[at:], c.raw) {
+		d.advance(len(c.raw))
+		return c.p, nil
+	}
+	p, err := d.pid(what)
+	if err == nil {
+		if raw := d.body[at:d.offset()]; len(raw) <= maxCachedRaw {
+			c.raw, c.nodes, c.p = append(c.raw[:0], raw...), d.nodes, p
+		}
+	}
+	return p, err
+}
+
+// cachedStr reads an interned string, or takes it from c when the next
+// bytes are the encoding c holds.
+func (d *Decoder) cachedStr(c *strCache, what string) (string, error) {
+	at := d.offset()
+	if len(c.raw) > 0 && bytes.HasPrefix(d.body[at:], c.raw) {
+		d.advance(len(c.raw))
+		return c.s, nil
+	}
+	s, err := d.str(what, true)
+	if err == nil {
+		if raw := d.body[at:d.offset()]; len(raw) <= maxCachedRaw {
+			c.raw, c.s = append(c.raw[:0], raw...), s
+		}
+	}
+	return s, err
 }
 
 // pid reads a PID, resolving the node shorthands.

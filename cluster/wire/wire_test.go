@@ -296,3 +296,31 @@ func BenchmarkDecodeEnvelope64B(b *testing.B) {
 		}
 	}
 }
+
+// TestDecoderCaches decodes a stream where PIDs, topics and node names
+// change and repeat in every combination, and checks each result against
+// a fresh decoder's.
+func TestDecoderCaches(t *testing.T) {
+	e, d := wire.NewEncoder(), wire.NewDecoder()
+	pids := []pid.PID{fromPID, toPID, thirdPID, {Node: "n1", Host: "app:processes", Seq: 0x4b}, {}}
+	topics := []string{"a", "b", "", "a"}
+	pairs := []wire.Nodes{nodes, {Sender: "n2", Receiver: "n1"}, {Sender: "n3", Receiver: "n1"}}
+	for i := range 500 {
+		m := &wire.Envelope{Kind: 1, From: pids[i%len(pids)], To: pids[(i/3)%len(pids)], Topic: topics[(i/7)%len(topics)], Payload: msg.Int(int64(i))}
+		n := pairs[(i/11)%len(pairs)]
+		body, err := e.AppendEnvelope(nil, n, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want wire.Envelope
+		if err := d.DecodeEnvelope(body, n, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := wire.NewDecoder().DecodeEnvelope(body, n, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("message %d: cached decoder gave %+v, fresh one %+v", i, got, want)
+		}
+	}
+}

@@ -1,0 +1,388 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wippyd/wippyd/cluster"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/transport"
+	"github.com/wippyd/wippyd/transport/memnet"
+)
+
+// DefaultHost is the first (default) host of every node.
+const DefaultHost = "app:processes"
+
+// WaitTimeout is how long the harness waits for something that should
+// happen (sessions coming up); generous for -race on two shared cores.
+const WaitTimeout = 20 * time.Second
+
+// Option changes how the nodes are built.
+type Option func(*options)
+
+type options struct {
+	hosts     []runtime.HostConfig
+	catalog   runtime.Catalog
+	authorize func(node string) cluster.Authorizer
+	transport func(*transport.Config)
+	cluster   func(*cluster.Config)
+	logger    *slog.Logger
+}
+
+// Catalog sets the entry catalog of every node (for spawns by entry id,
+// remote ones included).
+func Catalog(c runtime.Catalog) Option { return func(o *options) { o.catalog = c } }
+
+// Hosts adds hosts after DefaultHost on every node.
+func Hosts(ids ...string) Option {
+	return func(o *options) {
+		for _, id := range ids {
+			o.hosts = append(o.hosts, runtime.HostConfig{ID: id})
+		}
+	}
+}
+
+// Authorizers sets the inbound policy check of each node, by node name
+// (nil = allow all).
+func Authorizers(f func(node string) cluster.Authorizer) Option {
+	return func(o *options) { o.authorize = f }
+}
+
+// TransportConfig changes every node's transport config.
+func TransportConfig(f func(*transport.Config)) Option { return func(o *options) { o.transport = f } }
+
+// ClusterConfig changes every node's cluster config.
+func ClusterConfig(f func(*cluster.Config)) Option { return func(o *options) { o.cluster = f } }
+
+// Logger sends every node's logs to l (default: discarded).
+func Logger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Cluster is n nodes in one process.
+type Cluster struct {
+	t     testing.TB
+	opts  options
+	Net   *memnet.Network
+	nodes []*Node
+	cuts  map[[2]int]bool // pairs partitioned by Partition
+}
+
+// Node is one node of the harness; its fields change when it restarts.
+type Node struct {
+	Index    int
+	Name     string
+	Runtime  *runtime.Runtime
+	Cluster  *cluster.Cluster
+	Endpoint *transport.Endpoint
+	// Members is the fake membership this node's cluster follows.
+	Members *Members
+	// Boot is the boot id of the current life; Life counts restarts.
+	Boot  uint64
+	Life  int
+	Alive bool
+}
+
+// New starts n nodes named "n0".."n<n-1>", connects every pair and waits
+// until every session is up.
+func New(t testing.TB, n int, opts ...Option) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Net: memnet.New(), cuts: map[[2]int]bool{}}
+	c.opts.hosts = []runtime.HostConfig{{ID: DefaultHost}}
+	for _, o := range opts {
+		o(&c.opts)
+	}
+	t.Cleanup(c.stopAll)
+	for i := range n {
+		node := &Node{Index: i, Name: fmt.Sprintf("n%d", i), Members: &Members{}}
+		c.nodes = append(c.nodes, node)
+		if err := c.start(node); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range c.nodes {
+		for _, b := range c.nodes {
+			if a != b {
+				a.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberUp, Node: b.Name, Addr: b.Endpoint.Addr(), Boot: b.Boot})
+			}
+		}
+	}
+	c.WaitConnected()
+	return c
+}
+
+// Node returns node i.
+func (c *Cluster) Node(i int) *Node { return c.nodes[i] }
+
+// Len returns the number of nodes.
+func (c *Cluster) Len() int { return len(c.nodes) }
+
+// start builds and starts a life of node.
+func (c *Cluster) start(node *Node) error {
+	o := &c.opts
+	log := o.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tc := transport.DefaultConfig()
+	tc.Name, tc.Cluster, tc.BindAddr = node.Name, "clustertest", node.Name
+	tc.DialTimeout, tc.HandshakeTimeout = 2*time.Second, 2*time.Second
+	tc.ReadTimeout, tc.KeepAlive = 5*time.Second, time.Second
+	tc.BackoffMax = 100 * time.Millisecond
+	tc.Logger = log
+	if o.transport != nil {
+		o.transport(&tc)
+	}
+	ep, err := transport.New(tc, c.Net.Host(node.Name))
+	if err != nil {
+		return fmt.Errorf("clustertest: %s: %w", node.Name, err)
+	}
+	cc := cluster.DefaultConfig()
+	cc.Node, cc.Members, cc.Logger = node.Name, node.Members, log
+	if o.authorize != nil {
+		cc.Authorizer = o.authorize(node.Name)
+	}
+	if o.cluster != nil {
+		o.cluster(&cc)
+	}
+	cl, err := cluster.New(cc, ep)
+	if err != nil {
+		ep.Close()
+		return err
+	}
+	rc := runtime.DefaultConfig()
+	rc.Node, rc.Workers, rc.Hosts, rc.Catalog = node.Name, 2, o.hosts, o.catalog
+	rc.Router, rc.Logger = cl, log
+	// Distinct sequence ranges per life: a restarted node never reuses a
+	// PID of an earlier life, however fast the test restarts it.
+	rc.SeqStart = uint64(node.Life+1) << 40
+	rt, err := runtime.New(rc)
+	if err != nil {
+		ep.Close()
+		return err
+	}
+	cl.Bind(rt)
+	rt.Start()
+	if err := ep.Start(); err != nil {
+		stopRuntime(rt)
+		return err
+	}
+	if err := cl.Start(); err != nil {
+		ep.Close()
+		stopRuntime(rt)
+		return err
+	}
+	node.Runtime, node.Cluster, node.Endpoint, node.Boot, node.Alive = rt, cl, ep, ep.Boot(), true
+	return nil
+}
+
+// stop ends node's life at once: its cluster stops routing, its endpoint
+// closes (queued frames are lost), its runtime stops.
+func (c *Cluster) stop(node *Node) {
+	if !node.Alive {
+		return
+	}
+	node.Alive = false
+	node.Cluster.Stop()
+	node.Endpoint.Close()
+	stopRuntime(node.Runtime)
+}
+
+func stopRuntime(rt *runtime.Runtime) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rt.Stop(ctx)
+}
+
+func (c *Cluster) stopAll() {
+	for _, n := range c.nodes {
+		if n.Alive {
+			n.Cluster.Stop()
+		}
+	}
+	for _, n := range c.nodes {
+		if n.Alive {
+			n.Endpoint.Close()
+		}
+	}
+	for _, n := range c.nodes {
+		if n.Alive {
+			n.Alive = false
+			stopRuntime(n.Runtime)
+		}
+	}
+}
+
+// Partition cuts node a off from the nodes in others (from every other
+// node when none is given), at the network: connections reset, dials
+// fail. No member event is sent, so the nodes queue traffic for each
+// other (up to the transport's send queue) until Heal.
+func (c *Cluster) Partition(a int, others ...int) {
+	if len(others) == 0 {
+		for i := range c.nodes {
+			if i != a {
+				others = append(others, i)
+			}
+		}
+	}
+	for _, b := range others {
+		c.Net.Partition(c.nodes[a].Name, c.nodes[b].Name)
+		c.cuts[pair(a, b)] = true
+	}
+}
+
+// Heal undoes every Partition between live nodes and waits until their
+// sessions are up again.
+func (c *Cluster) Heal() {
+	for p := range c.cuts {
+		if c.nodes[p[0]].Alive && c.nodes[p[1]].Alive {
+			c.Net.Heal(c.nodes[p[0]].Name, c.nodes[p[1]].Name)
+			delete(c.cuts, p)
+		}
+	}
+	c.WaitConnected()
+}
+
+func pair(a, b int) [2]int {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]int{a, b}
+}
+
+// Kill stops node i abruptly — nothing more leaves it — and tells every
+// other node that it failed (as memberlist would), so their links and
+// monitors to its processes fire with noconnection.
+func (c *Cluster) Kill(i int) {
+	node := c.nodes[i]
+	if !node.Alive {
+		return
+	}
+	c.isolate(i)
+	c.stop(node)
+	for _, o := range c.nodes {
+		if o.Alive {
+			o.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberFailed, Node: node.Name, Boot: node.Boot})
+		}
+	}
+}
+
+// isolate cuts node i off from every node at the network.
+func (c *Cluster) isolate(i int) {
+	for j, o := range c.nodes {
+		if j != i {
+			c.Net.Partition(c.nodes[i].Name, o.Name)
+		}
+	}
+}
+
+// Restart starts a new life of node i: same name and address, a new boot
+// id, PIDs that never repeat the old ones. A live node is first stopped
+// abruptly with no member event, so the others learn of the restart from
+// the new boot id (node down for the old life, then up). The new life is
+// told about the others, the others about it, and Restart waits for the
+// sessions.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	node := c.nodes[i]
+	if node.Alive {
+		c.isolate(i)
+		c.stop(node)
+	}
+	node.Life++
+	node.Members = &Members{}
+	if err := c.start(node); err != nil {
+		c.t.Fatal(err)
+	}
+	for j, o := range c.nodes {
+		if j == i || !o.Alive {
+			continue
+		}
+		if !c.cuts[pair(i, j)] {
+			c.Net.Heal(node.Name, o.Name)
+		}
+		o.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberUp, Node: node.Name, Addr: node.Endpoint.Addr(), Boot: node.Boot})
+		node.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberUp, Node: o.Name, Addr: o.Endpoint.Addr(), Boot: o.Boot})
+	}
+	c.WaitConnected()
+}
+
+// WaitConnected waits until every pair of live, unpartitioned nodes has
+// its sessions up both ways, each side having dialed the other.
+func (c *Cluster) WaitConnected() {
+	c.t.Helper()
+	Eventually(c.t, "sessions up", func() bool {
+		for i, a := range c.nodes {
+			if !a.Alive {
+				continue
+			}
+			peers := map[string]transport.PeerStats{}
+			for _, p := range a.Endpoint.Stats().Peers {
+				peers[p.Name] = p
+			}
+			for j, b := range c.nodes {
+				if i == j || !b.Alive || c.cuts[pair(i, j)] {
+					continue
+				}
+				p := peers[b.Name]
+				if p.Boot != b.Boot || p.Connects == 0 || !a.Cluster.PeerUp(b.Name) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// Eventually polls cond until it holds or WaitTimeout passes.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(WaitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("clustertest: timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Members is a fake member-events source (cluster.MemberSource) the
+// harness drives.
+type Members struct {
+	mu   sync.Mutex // held while emitting: events are delivered one at a time
+	subs map[int]func(cluster.MemberEvent)
+	next int
+}
+
+var _ cluster.MemberSource = (*Members)(nil)
+
+// Subscribe implements cluster.MemberSource.
+func (m *Members) Subscribe(f func(cluster.MemberEvent)) (stop func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subs == nil {
+		m.subs = map[int]func(cluster.MemberEvent){}
+	}
+	id := m.next
+	m.next++
+	m.subs[id] = f
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.subs, id)
+	}
+}
+
+// Emit delivers ev to every subscriber, in subscription order, and
+// returns when they have handled it.
+func (m *Members) Emit(ev cluster.MemberEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := 0; id < m.next; id++ {
+		if f, ok := m.subs[id]; ok {
+			f(ev)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Package cluster joins one node's runtime to the others: it is the
+// runtime's Router for PIDs of other nodes, the handler of the internode
+// transport's cluster stream (stream 1), and the place where membership
+// and transport session events become runtime.NodeDown.
+//
+// # Wiring
+//
+// The runtime takes its Router at construction and the cluster needs the
+// runtime for inbound traffic, so the cycle is broken with Bind:
+//
+//	ep, _ := transport.New(tcfg, network)       // not started
+//	cl, _ := cluster.New(ccfg, ep)              // registers stream 1 and the session hooks
+//	rt, _ := runtime.New(runtime.Config{..., Router: cl})
+//	cl.Bind(rt)                                 // before any traffic
+//	rt.Start(); ep.Start(); cl.Start()          // Start subscribes to ccfg.Members
+//	...
+//	rt.Stop(ctx); ep.Close(); cl.Stop()         // exits still reach peers, then silence
+//
+// The node name must be the same in the three configs, and the boot id in
+// the member events must be the transport endpoint's (ep.Boot()).
+// Membership is not imported: node/ converts cluster/membership's events
+// to MemberEvent and calls HandleMember (or provides a MemberSource).
+//
+// # Outbound
+//
+// Route encodes an envelope (cluster/wire) and queues it on the transport
+// for the PID's node. The transport keeps per-peer order and replays
+// across reconnects, and the runtime routes a process's signals from the
+// goroutine running it, so order per (sender, receiver) holds across the
+// network, and an EXIT follows every message its process sent. A node
+// never seen is runtime.ErrUnknownNode (NOT_FOUND); a known node that is
+// down is runtime.ErrNoRoute (dropped and counted for sends; noconnection
+// for links and monitors). While a peer is merely unreachable (a
+// partition no member event has confirmed), envelopes wait in the
+// transport's bounded queue; overflowing it abandons the session, which
+// is a node-down.
+//
+// Spawn sends a spawn request and waits for the reply (Config.SpawnTimeout).
+//
+// # Inbound
+//
+// The transport calls the stream handler once per frame, one peer at a
+// time, in send order; the handler decodes and, for envelopes, checks that
+// they are addressed to this node and come from a process of the sending
+// node, asks the Authorizer, and calls runtime.Deliver. So per-sender
+// order is kept on this side too. Spawn requests are checked (the spawn
+// action on the entry, process.host on the host), run with runtime.Spawn,
+// get their link and monitor to the remote parent set up, and answered.
+// Denied traffic is dropped (a denied spawn is answered with
+// PERMISSION_DENIED), counted, and logged at most once per
+// Config.DenyLogInterval per (sender host, target host).
+//
+// # Node down
+//
+// A pure core (peerTable) decides, from member events (up with address
+// and boot id, failed, left) and transport session events (up, lost),
+// when a peer life ends. Each ending calls runtime.NodeDown exactly once,
+// after routing to the node has stopped (so a link made meanwhile fails at
+// once rather than slipping past NodeDown), fails the remote spawns
+// waiting on it, and, for membership decisions, abandons the transport
+// session (the peer then reports the loss too, so both sides fire
+// noconnection). A new boot id is the old life's end and a new life's
+// start. A life ended by membership comes back only through membership.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. Route and Spawn take no lock
+// shared with the event path beyond atomics; membership and session events
+// are applied one at a time under one mutex, in the order they arrive.
+// The cluster starts no goroutines of its own.
+package cluster

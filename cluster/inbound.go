@@ -1,0 +1,147 @@
+package cluster
+
+import (
+	"github.com/wippyd/wippyd/cluster/wire"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/transport"
+)
+
+// inbound is the pooled state of decoding one frame: a wire decoder (with
+// its interned strings) and the messages it decodes into, reused so a
+// steady stream of envelopes allocates only for payloads.
+type inbound struct {
+	dec   *wire.Decoder
+	env   wire.Envelope
+	rtEnv runtime.Envelope
+	req   wire.SpawnRequest
+	rep   wire.SpawnReply
+}
+
+// handle is the transport handler of the cluster stream. The transport
+// calls it for one peer at a time, in the order that peer sent its
+// frames, and so envelopes reach the runtime in send order.
+func (c *Cluster) handle(from transport.Peer, body []byte) {
+	rt := c.runtime()
+	if rt == nil || c.stopped.Load() {
+		c.ctr.drop(dropNotReady)
+		return
+	}
+	typ, err := wire.TypeOf(body)
+	if err != nil {
+		c.ctr.drop(dropDecode)
+		c.logMalformed(from.Name, "frame", err.Error())
+		return
+	}
+	in := c.decoders.Get().(*inbound)
+	defer c.decoders.Put(in)
+	nodes := wire.Nodes{Sender: from.Name, Receiver: c.node}
+	switch typ {
+	case wire.TypeEnvelope:
+		if err := in.dec.DecodeEnvelope(body, nodes, &in.env); err != nil {
+			c.ctr.drop(dropDecode)
+			c.logMalformed(from.Name, "envelope", err.Error())
+			return
+		}
+		c.deliver(rt, from.Name, in)
+		in.env = wire.Envelope{}
+		in.rtEnv = runtime.Envelope{}
+	case wire.TypeSpawnRequest:
+		if err := in.dec.DecodeSpawnRequest(body, nodes, &in.req); err != nil {
+			c.ctr.drop(dropDecode)
+			c.logMalformed(from.Name, "spawn request", err.Error())
+			return
+		}
+		c.serveSpawn(rt, from, &in.req)
+		in.req = wire.SpawnRequest{}
+	case wire.TypeSpawnReply:
+		if err := in.dec.DecodeSpawnReply(body, nodes, &in.rep); err != nil {
+			c.ctr.drop(dropDecode)
+			c.logMalformed(from.Name, "spawn reply", err.Error())
+			return
+		}
+		c.completeSpawn(from.Name, &in.rep)
+		in.rep = wire.SpawnReply{}
+	}
+}
+
+// deliver checks a decoded envelope and hands it to the runtime.
+func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
+	w := &in.env
+	kind := runtime.SignalKind(w.Kind)
+	switch {
+	case w.To.Node != c.node:
+		c.ctr.drop(dropDecode)
+		c.logMalformed(peer, "envelope for another node", w.To.String())
+		return
+	case !w.From.IsZero() && w.From.Node != peer:
+		// Only the sending node's processes speak through its session.
+		c.ctr.drop(dropDecode)
+		c.logMalformed(peer, "envelope from a process of another node", w.From.String())
+		return
+	case kind < runtime.SigMessage || kind > runtime.SigTerminate:
+		c.ctr.drop(dropDecode)
+		c.logMalformed(peer, "envelope of an unknown kind", kind)
+		return
+	}
+	if az := c.cfg.Authorizer; az != nil {
+		if action := actionOf(kind); action != "" {
+			r := Request{Action: action, Sender: senderOf(peer, w.From, w.Actor, w.Scope), Target: w.To}
+			if err := az.Authorize(&r); err != nil {
+				c.denied(&r, w.To.Host, err)
+				return
+			}
+		}
+	}
+	in.rtEnv = runtime.Envelope{Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err}
+	rt.Deliver(&in.rtEnv)
+	if r := (*c.routes.Load())[peer]; r != nil {
+		r.recv.Add(1)
+	} else {
+		c.ctr.recvOther.Add(1)
+	}
+}
+
+// authorizeSpawn checks a remote spawn: the spawn action on the entry,
+// then the host action on the host.
+func (c *Cluster) authorizeSpawn(peer string, m *wire.SpawnRequest) error {
+	az := c.cfg.Authorizer
+	if az == nil {
+		return nil
+	}
+	action := ActionSpawn
+	switch {
+	case m.Link:
+		action = ActionSpawnLinked
+	case m.Monitor:
+		action = ActionSpawnMonitored
+	}
+	r := Request{Action: action, Sender: senderOf(peer, m.From, m.Actor, m.Scope), Resource: m.Entry}
+	if err := az.Authorize(&r); err != nil {
+		return c.denied(&r, m.Host, err)
+	}
+	r.Action, r.Resource = ActionHost, m.Host
+	if err := az.Authorize(&r); err != nil {
+		return c.denied(&r, m.Host, err)
+	}
+	return nil
+}
+
+// denied counts and (throttled) logs a denial; it returns the error a
+// remote spawn answers with.
+func (c *Cluster) denied(r *Request, targetHost string, err error) error {
+	c.ctr.drop(dropPolicy)
+	if c.denyLog.allow(r.Sender.Host, targetHost) {
+		c.log.Warn("cluster: remote traffic denied by policy",
+			"peer", r.Sender.Node, "sender_host", r.Sender.Host, "target_host", targetHost,
+			"action", r.Action, "sender", r.Sender.PID.String(), "target", r.Target.String(), "resource", r.Resource, "err", err)
+	}
+	return deniedError(r, err)
+}
+
+// logMalformed logs a bad frame from peer, at most once per interval per
+// peer and kind of problem.
+func (c *Cluster) logMalformed(peer, what string, detail any) {
+	if c.denyLog.allow("\x00malformed:"+peer, what) {
+		c.log.Warn("cluster: dropped malformed traffic", "peer", peer, "what", what, "detail", detail)
+	}
+}

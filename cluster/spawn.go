@@ -1,0 +1,215 @@
+package cluster
+
+import (
+	"errors"
+	"time"
+
+	"github.com/wippyd/wippyd/cluster/wire"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/transport"
+)
+
+// spawnCall is a remote spawn awaiting its reply.
+type spawnCall struct {
+	node string
+	ch   chan spawnResult // buffered 1: whoever completes the call never blocks
+}
+
+type spawnResult struct {
+	pid pid.PID
+	err error
+}
+
+// Spawn implements runtime.Router: it asks node to start req there and
+// waits for the answer, at most Config.SpawnTimeout. req.Host is the host
+// id on that node. Errors: NOT_FOUND for a node never seen, UNAVAILABLE
+// for one down or unreachable (or that goes down meanwhile, with
+// noconnection), TIMEOUT when no answer came, and otherwise the error the
+// target node gave (NOT_FOUND for an unknown entry or host,
+// PERMISSION_DENIED when its policy forbids the spawn).
+//
+// The target sets up Link and Monitor with from as the child starts, so
+// a child that fails at once still reports its own reason to a monitor.
+// Spawn blocks the calling goroutine for a round trip.
+func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.PID, error) {
+	if req.Entry == "" || req.Behavior != nil {
+		return pid.PID{}, ErrRemoteBehavior
+	}
+	r := (*c.routes.Load())[node]
+	if r == nil {
+		return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrUnknownNode.Retryable, "%w: %s", ErrUnknownNode, node)
+	}
+	if c.stopped.Load() {
+		return pid.PID{}, ErrStopped
+	}
+	id := c.nextID.Add(1)
+	call := &spawnCall{node: node, ch: make(chan spawnResult, 1)}
+	c.pmu.Lock()
+	c.pending[id] = call
+	c.pmu.Unlock()
+	// Checked after registering: a NodeDown from now on fails the call.
+	if !r.up.Load() {
+		c.dropCall(id)
+		return pid.PID{}, unreachable(node)
+	}
+	w := wire.SpawnRequest{
+		ID: id, From: from, Entry: req.Entry, Host: req.Host, Args: req.Args,
+		Link: req.Link, Monitor: req.Monitor, Name: req.Name,
+	}
+	if m := req.Message; m != nil {
+		w.Message = &wire.Message{Topic: m.Topic, Payload: m.Payload}
+	}
+	enc := c.getEncoder()
+	body, err := enc.enc.AppendSpawnRequest(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, &w)
+	if err == nil {
+		enc.buf = body
+		err = c.ep.Send(node, transport.StreamCluster, body)
+		if err != nil {
+			err = c.sendError(node, err)
+		}
+	} else {
+		err = proc.Errorf(proc.KindInvalid, ErrEncode.Retryable, "%w: %v", ErrEncode, err)
+	}
+	c.putEncoder(enc)
+	if err != nil {
+		c.dropCall(id)
+		if errors.Is(err, runtime.ErrNoRoute) {
+			return pid.PID{}, unreachable(node)
+		}
+		return pid.PID{}, err
+	}
+	c.ctr.spawnsOut.Add(1)
+	t := time.NewTimer(c.cfg.SpawnTimeout)
+	defer t.Stop()
+	select {
+	case res := <-call.ch:
+		return res.pid, res.err
+	case <-t.C:
+		if c.dropCall(id) {
+			return pid.PID{}, proc.Errorf(proc.KindTimeout, ErrSpawnTimeout.Retryable, "%w: %s after %v", ErrSpawnTimeout, node, c.cfg.SpawnTimeout)
+		}
+		res := <-call.ch // completed just now
+		return res.pid, res.err
+	}
+}
+
+// unreachable is the UNAVAILABLE error of a remote spawn on a node that
+// cannot be reached.
+func unreachable(node string) error {
+	return proc.Errorf(proc.KindUnavailable, ErrUnreachable.Retryable, "%w: %s", ErrUnreachable, node)
+}
+
+// dropCall forgets a pending call; it reports whether it was still there.
+func (c *Cluster) dropCall(id uint64) bool {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if _, ok := c.pending[id]; !ok {
+		return false
+	}
+	delete(c.pending, id)
+	return true
+}
+
+// failPending fails the calls to node ("" = every call) with err.
+func (c *Cluster) failPending(node string, err *proc.Error) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	for id, call := range c.pending {
+		if node == "" || call.node == node {
+			delete(c.pending, id)
+			call.ch <- spawnResult{err: proc.Errorf(err.Kind, err.Retryable, "remote spawn on %s: %w", call.node, err)}
+		}
+	}
+}
+
+// completeSpawn hands a reply to its waiting call.
+func (c *Cluster) completeSpawn(from string, m *wire.SpawnReply) {
+	c.pmu.Lock()
+	call, ok := c.pending[m.ID]
+	if ok && call.node == from {
+		delete(c.pending, m.ID)
+	}
+	c.pmu.Unlock()
+	if !ok || call.node != from {
+		c.ctr.lateReply.Add(1)
+		c.log.Debug("cluster: spawn reply without a waiting call", "peer", from, "id", m.ID, "pid", m.PID.String())
+		return
+	}
+	res := spawnResult{pid: m.PID}
+	if m.Err != nil {
+		res.err = m.Err
+	}
+	call.ch <- res
+}
+
+// serveSpawn runs a spawn request from another node: the policy check,
+// then the spawn on this node's runtime, the relations with the parent,
+// and the reply. It runs on the peer's delivery goroutine, so signals the
+// parent sends after the reply reach the child after it exists.
+func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnRequest) {
+	c.ctr.spawnsIn.Add(1)
+	reply := wire.SpawnReply{ID: m.ID}
+	if !m.From.IsZero() && m.From.Node != from.Name {
+		c.ctr.drop(dropDecode)
+		c.logMalformed(from.Name, "spawn request from a process of another node", m.From.String())
+		reply.Err = proc.Errorf(proc.KindInvalid, msg.False, "cluster: parent %s is not a process of %s", m.From, from.Name)
+		c.reply(from.Name, &reply)
+		return
+	}
+	if err := c.authorizeSpawn(from.Name, m); err != nil {
+		reply.Err = proc.AsError(err)
+		c.reply(from.Name, &reply)
+		return
+	}
+	req := proc.SpawnRequest{Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name}
+	if m.Message != nil {
+		req.Message = &proc.Delivery{Kind: proc.DeliveryMessage, From: m.From, Topic: m.Message.Topic, Payload: m.Message.Payload}
+	}
+	child, err := rt.Spawn(req)
+	if err != nil {
+		reply.Err = proc.AsError(err)
+		c.reply(from.Name, &reply)
+		return
+	}
+	if !m.From.IsZero() {
+		// As if the parent's link and monitor signals had arrived first:
+		// a child that ends before the reply arrives still reports to its
+		// parent (the parent's runtime makes the same request again when
+		// the reply comes; both are idempotent).
+		if m.Link {
+			rt.Deliver(&runtime.Envelope{Kind: runtime.SigLink, From: m.From, To: child})
+		}
+		if m.Monitor {
+			rt.Deliver(&runtime.Envelope{Kind: runtime.SigMonitor, From: m.From, To: child})
+		}
+	}
+	reply.PID = child
+	c.reply(from.Name, &reply)
+}
+
+func (c *Cluster) reply(node string, m *wire.SpawnReply) {
+	enc := c.getEncoder()
+	body, err := enc.enc.AppendSpawnReply(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, m)
+	if err != nil {
+		if m.Err == nil {
+			c.putEncoder(enc)
+			c.log.Error("cluster: spawn reply not encoded", "peer", node, "id", m.ID, "err", err)
+			return
+		}
+		// Only an error whose details cannot be encoded gets here: send
+		// it without them.
+		m.Err = proc.NewError(m.Err.Kind, m.Err.Message, m.Err.Retryable)
+		body, err = enc.enc.AppendSpawnReply(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, m)
+	}
+	if err == nil {
+		enc.buf = body
+		err = c.ep.Send(node, transport.StreamCluster, body)
+	}
+	c.putEncoder(enc)
+	if err != nil {
+		c.log.Warn("cluster: spawn reply not sent", "peer", node, "id", m.ID, "err", err)
+	}
+}
