@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -312,4 +314,30 @@ func permutations(s []string) [][]string {
 		}
 	}
 	return out
+}
+
+// TestWipedNodeRejoins: a node restarted with an empty data dir does not
+// bootstrap a cluster of its own (the others report Raft state); the
+// leader brings it back up to date.
+func TestWipedNodeRejoins(t *testing.T) {
+	c := startCluster(t, 3, onDisk)
+	leader := c.waitLeader(c.names...)
+	ctx := ctxT(t, 20*time.Second)
+	p := ppid(leader, 1)
+	if err := c.reg(leader).Register(ctx, "kept", p); err != nil {
+		t.Fatal(err)
+	}
+	f := c.followers(leader)[0]
+	c.kill(f)
+	if err := os.RemoveAll(filepath.Join(c.dir, f)); err != nil {
+		t.Fatal(err)
+	}
+	c.start(f)
+	c.resolves(f, "kept", p)
+	if got := c.waitLeader(c.names...); got == f {
+		t.Fatalf("the wiped node leads")
+	}
+	if s := c.servers(f); len(s) != 3 || countVoters(s) != 3 {
+		t.Fatalf("wiped node's configuration %v", s)
+	}
 }

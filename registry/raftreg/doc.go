@@ -35,10 +35,16 @@
 //   - A change that was proposed but not confirmed in time fails with
 //     registry.ErrUnknownOutcome (also UNAVAILABLE). After such a Register
 //     the registry proposes UnregisterIfOwned(name, pid), retried until it
-//     commits, so the name ends up with its first writer or free. A
+//     commits, so the name ends up with its first writer or free; a new
+//     Register of the same name and PID cancels that follow-up first. A
 //     forwarded proposal carries its sender's deadline and the leader
 //     refuses it once the deadline passed, so a request delayed in a
-//     partition cannot commit after the conditional unregister.
+//     partition cannot commit after the conditional unregister (this
+//     assumes clocks agree to well within ApplyTimeout).
+//   - Register and the releases are idempotent, so when the leader they
+//     went to is lost they are sent again to the next one: a register
+//     during a failover usually gets a definite answer once a new leader
+//     is elected. Unregister is not resent: it reports an unknown outcome.
 //   - Lookup and List are linearizable. The leader reads its own table
 //     once it has applied a no-op entry of its term (so it holds every
 //     committed entry) and after a quorum confirmed its leadership
@@ -75,9 +81,11 @@
 // # Raft
 //
 // hashicorp/raft v1.8.0; log and stable store in raft-boltdb/v2 v2.3.0
-// (DataDir/<Node>/raft.db, behind a 512-entry log cache), two file
-// snapshots in DataDir/<Node>/snapshots. Heartbeat/election/leader lease
-// 200/200/100 ms, BatchApplyCh, prevote, ShutdownOnRemove off.
+// (DataDir/<Node>/raft.db, freelist not synced, behind a 512-entry log
+// cache), two file snapshots in DataDir/<Node>/snapshots. Heartbeat,
+// election and leader lease 200/200/100 ms, BatchApplyCh, prevote,
+// ShutdownOnRemove off (a node removed while wrongly declared dead stays a
+// quiet follower until the leader adds it back).
 //
 // Raft's RPCs travel on the raft stream of the internode transport, one
 // message per request and one per response (raftTransport), not raft's
@@ -89,8 +97,25 @@
 // Log entries hold an fsm command, or nothing (the leader's no-op). The
 // entry's Extensions carry the proposing node's proposal id: the
 // proposer's state machine hands the result to the waiting caller when it
-// applies the entry. The registry never waits on raft's futures, which
-// can stay unresolved forever when raft shuts down with them queued.
+// applies the entry. The registry never waits on apply, barrier or
+// configuration futures: raft leaves a future unresolved forever when it
+// shuts down with the future still in one of its buffered queues (apply,
+// FSM), and a goroutine waiting on it would leak. The one future waited on,
+// VerifyLeader's, is drained before raft shuts down (its queue is buffered
+// too).
+//
+// # Limits
+//
+//   - Pending releases live in memory: a node that restarts before its
+//     releases commit forgets them. The names then stay until the owner's
+//     node is declared dead (or restarts: the runtime reports a new boot
+//     id as node-down and node-up, and the leader releases the node's
+//     names; a process of the new life that registered before that release
+//     commits loses its name and is revoked).
+//   - Reads from a follower cost a round trip to the leader plus a
+//     leadership check; Resolve is the fast, local, possibly stale path.
+//   - A node restarted on its data dir serves its old table only after a
+//     leader tells it the commit index (raft-boltdb does not track it).
 //
 // # Concurrency
 //

@@ -36,7 +36,8 @@ func (r *Registry) gate() error {
 // ALREADY_EXISTS, UNAVAILABLE (no leader or quorum; nothing was
 // proposed), or UNAVAILABLE wrapping registry.ErrUnknownOutcome (proposed,
 // not confirmed), after which the registry releases the name again if p
-// holds it (a conditional unregister, retried until it commits).
+// holds it (a conditional unregister, retried until it commits, cancelled
+// by the next Register of the same name and PID).
 func (r *Registry) Register(ctx context.Context, name string, p pid.PID) error {
 	if err := registry.ValidateName(name); err != nil {
 		return wrap(err, name)
