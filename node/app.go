@@ -27,7 +27,8 @@ func hostsOf(reg *entry.Registry) (hosts []runtime.HostConfig, terminals []*entr
 		if e.Host == nil {
 			continue
 		}
-		h := runtime.HostConfig{ID: e.ID, MaxProcesses: e.Host.MaxProcesses, MaxMailbox: e.Host.MaxMailbox, CancelTimeout: e.Host.CancelTimeout}
+		h := runtime.HostConfig{ID: e.ID, MaxProcesses: e.Host.MaxProcesses, MaxMailbox: e.Host.MaxMailbox, CancelTimeout: e.Host.CancelTimeout,
+			Workers: e.Host.Workers, LocalQueueSize: e.Host.LocalQueueSize, QueueSize: e.Host.QueueSize}
 		if e.Host.Terminal {
 			h.MaxProcesses = 1 // a terminal host runs one process at a time
 			terminals = append(terminals, e)

@@ -29,6 +29,15 @@ type HostConfig struct {
 	// CancelTimeout terminates a cancelled process that has not ended after
 	// this long; 0 = never.
 	CancelTimeout time.Duration
+	// Workers > 0 gives the host a worker pool of its own, so its processes
+	// never compete with other hosts' for workers; 0 shares the node pool.
+	Workers int
+	// LocalQueueSize is the per-worker run queue of the host's own pool
+	// (0 = 256); it has no effect on a host sharing the node pool.
+	LocalQueueSize int
+	// QueueSize bounds processes spawned on the host that have not run yet;
+	// 0 = no bound. A full queue refuses spawns with a retryable UNAVAILABLE.
+	QueueSize int
 	// Policies are the host's security policies (its `security: {policies,
 	// groups}`, resolved with host.Resolve): they apply to every action of
 	// the host's processes and to every action aimed at one of them (SPEC
@@ -114,7 +123,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("host with an empty id"))
 		case seen[h.ID]:
 			errs = append(errs, fmt.Errorf("host %s defined twice", h.ID))
-		case h.MaxProcesses < 0 || h.MaxMailbox < 0 || h.CancelTimeout < 0:
+		case h.MaxProcesses < 0 || h.MaxMailbox < 0 || h.CancelTimeout < 0 || h.Workers < 0 || h.LocalQueueSize < 0 || h.QueueSize < 0:
 			errs = append(errs, fmt.Errorf("host %s: negative limit", h.ID))
 		case slices.Contains(h.Policies, nil):
 			errs = append(errs, fmt.Errorf("host %s: nil policy", h.ID))

@@ -19,6 +19,8 @@ var (
 	ErrUnknownHost = proc.NewError(proc.KindNotFound, "unknown host", msg.False)
 	// ErrHostFull: the host is at max_processes.
 	ErrHostFull = proc.NewError(proc.KindUnavailable, "host is full", msg.True)
+	// ErrHostQueueFull: the host's queue_size of not-yet-run spawns is reached.
+	ErrHostQueueFull = proc.NewError(proc.KindUnavailable, "host spawn queue is full", msg.True)
 	// ErrMailboxFull: the receiver's mailbox is at the host's max_mailbox.
 	ErrMailboxFull = proc.NewError(proc.KindUnavailable, "mailbox full", msg.True)
 	// ErrNameTaken: the name is registered to another process.

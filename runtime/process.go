@@ -27,6 +27,7 @@ type process struct {
 	sec   *identity
 	state atomic.Uint32
 	trap  atomic.Bool
+	fresh bool // runner: spawned and not yet run (counted in host.pending)
 	kill  atomic.Pointer[proc.Error]
 	mbox  mailbox.Mailbox[proc.Delivery]
 
@@ -74,6 +75,10 @@ func (p *process) Run(w *sched.Worker) {
 		panic("runtime: process run while not ready: " + proc.State(p.state.Load()).String())
 	}
 	p.w = w
+	if p.fresh {
+		p.fresh = false
+		p.host.pending.Add(-1)
+	}
 	if k := p.kill.Load(); k != nil {
 		p.finish(proc.Result{Err: k}, true)
 		return

@@ -19,17 +19,20 @@ import (
 
 // host is one process host at run time.
 type host struct {
-	cfg    HostConfig
-	meta   map[string]string // meta.host and meta.node of its processes' checks; read-only
-	count  atomic.Int64
-	spawns counter
+	cfg     HostConfig
+	meta    map[string]string // meta.host and meta.node of its processes' checks; read-only
+	sched   *sched.Scheduler  // the node pool, or the host's own
+	count   atomic.Int64
+	pending atomic.Int64 // spawned, not yet run (for QueueSize)
+	spawns  counter
 }
 
 // Runtime is one node's process runtime.
 type Runtime struct {
 	cfg    Config
 	log    *slog.Logger
-	sched  *sched.Scheduler
+	sched  *sched.Scheduler   // the node pool
+	pools  []*sched.Scheduler // hosts' own pools
 	router Router
 	procs  *table
 	names  names
@@ -79,7 +82,15 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	rt.open = !cfg.StrictMode
 	for i, h := range cfg.Hosts {
-		rt.hosts[h.ID] = &host{cfg: h, meta: hostMeta(h.ID, cfg.Node)}
+		rt.hosts[h.ID] = &host{cfg: h, meta: hostMeta(h.ID, cfg.Node), sched: s}
+		if h.Workers > 0 {
+			own, err := sched.New(sched.Config{Workers: h.Workers, LocalQueueSize: h.LocalQueueSize, Slice: cfg.Slice, Logger: cfg.Logger})
+			if err != nil {
+				return nil, fmt.Errorf("host %s: %w", h.ID, err)
+			}
+			rt.hosts[h.ID].sched = own
+			rt.pools = append(rt.pools, own)
+		}
 		if len(h.Policies) > 0 {
 			rt.open = false
 		}
@@ -107,6 +118,9 @@ func (rt *Runtime) Node() string { return rt.cfg.Node }
 func (rt *Runtime) Start() {
 	if rt.started.CompareAndSwap(false, true) {
 		rt.sched.Start()
+		for _, s := range rt.pools {
+			s.Start()
+		}
 	}
 }
 
@@ -132,6 +146,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 			cancel()
 		}
 		rt.sched.Stop()
+		for _, s := range rt.pools {
+			s.Stop()
+		}
 	})
 	return err
 }
@@ -235,6 +252,12 @@ func (rt *Runtime) State(p pid.PID) (proc.State, bool) {
 func (rt *Runtime) Counters() Snapshot {
 	c := &rt.counters
 	st := rt.sched.Stats()
+	for _, s := range rt.pools {
+		ps := s.Stats()
+		st.Steals += ps.Steals
+		st.HandOffs += ps.HandOffs
+		st.RunQueue += ps.RunQueue
+	}
 	s := Snapshot{
 		Spawns: c.spawns.Load(), SentLocal: c.sentLocal.Load(), SentRemote: c.sentRemote.Load(),
 		ReceivedLocal: c.recvLocal.Load(), ReceivedRemote: c.recvRemote.Load(),
@@ -369,7 +392,13 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		b.Kill(ErrHostFull)
 		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
 	}
-	p := &process{rt: rt, host: h, beh: b, sec: id}
+	if n := h.pending.Add(1); h.cfg.QueueSize > 0 && n > int64(h.cfg.QueueSize) {
+		h.pending.Add(-1)
+		h.count.Add(-1)
+		b.Kill(ErrHostQueueFull)
+		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostQueueFull.Retryable, "host spawn queue is full: %s", h.cfg.ID)
+	}
+	p := &process{rt: rt, host: h, beh: b, sec: id, fresh: true}
 	p.intr, _ = b.(proc.Interrupter)
 	p.Init(p)
 	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}
@@ -379,6 +408,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		if err := rt.registerLocal(req.Name, p); err != nil {
 			rt.procs.del(p.pid.Seq)
 			h.count.Add(-1)
+			h.pending.Add(-1)
 			b.Kill(err)
 			return pid.PID{}, err
 		}
@@ -400,12 +430,12 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		p.mbox.Push(d, 0)
 	}
 	slot := 0
+	var w *sched.Worker
 	if parent != nil && parent.w != nil {
 		slot = parent.w.Slot()
-		parent.w.Ready(&p.Task)
-	} else {
-		rt.sched.Submit(&p.Task)
+		w = parent.w
 	}
+	rt.enqueue(w, p)
 	rt.counters.spawns.add(slot, 1)
 	h.spawns.add(slot, 1)
 	return p.pid, nil
@@ -501,11 +531,7 @@ func (rt *Runtime) wake(w *sched.Worker, p *process) {
 			return
 		}
 		if p.state.CompareAndSwap(s, uint32(proc.Ready)) {
-			if w != nil {
-				w.Ready(&p.Task)
-			} else {
-				rt.sched.Submit(&p.Task)
-			}
+			rt.enqueue(w, p)
 			return
 		}
 	}
@@ -520,3 +546,14 @@ func slotOf(w *sched.Worker) int {
 
 // String describes the runtime for logs.
 func (rt *Runtime) String() string { return fmt.Sprintf("runtime(%s)", rt.cfg.Node) }
+
+// enqueue queues a ready p on its host's pool: next on w when w works for
+// that pool (a hand-off stays on a warm worker), else on the pool's global
+// queue.
+func (rt *Runtime) enqueue(w *sched.Worker, p *process) {
+	if w != nil && w.Scheduler() == p.host.sched {
+		w.Ready(&p.Task)
+		return
+	}
+	p.host.sched.Submit(&p.Task)
+}
