@@ -133,6 +133,75 @@ func BenchmarkLookup(b *testing.B) {
 				reportLatency(b, ds)
 			})
 		}
+		// The alternative design for follower reads: ask the leader for
+		// its applied index, wait until the local replica has it, read
+		// locally. With no writes going on, the replica is already there.
+		b.Run("follower-readindex", func(b *testing.B) {
+			r := c.reg(f)
+			ds := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				rep, err := r.read(ctx, request{op: opReadIndex})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.table.waitIndex(ctx, rep.index); err != nil {
+					b.Fatal(err)
+				}
+				if got, ok := r.table.lookup("x"); !ok || got != p {
+					b.Fatal(got)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, ds)
+		})
+		// Both follower designs again while a writer registers names on
+		// the leader without pause: the read index then waits for the
+		// replica to learn the commit index and apply.
+		for _, mode := range []string{"follower-busy", "follower-readindex-busy"} {
+			b.Run(mode, func(b *testing.B) {
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						_ = c.reg(leader).Register(ctx, fmt.Sprint("busy", i), p)
+					}
+				}()
+				r := c.reg(f)
+				ds := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for range b.N {
+					start := time.Now()
+					if mode == "follower-busy" {
+						if _, err := r.Lookup(ctx, "x"); err != nil {
+							b.Fatal(err)
+						}
+					} else {
+						rep, err := r.read(ctx, request{op: opReadIndex})
+						if err == nil {
+							err = r.table.waitIndex(ctx, rep.index)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					ds = append(ds, time.Since(start))
+				}
+				b.StopTimer()
+				close(stop)
+				wg.Wait()
+				reportLatency(b, ds)
+			})
+		}
 		b.Run("follower-parallel", func(b *testing.B) {
 			r := c.reg(f)
 			b.SetParallelism(32) // 64 goroutines on 2 cores
