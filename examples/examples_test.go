@@ -92,6 +92,7 @@ var examples = []example{
 	{name: "channels", dir: "channels", args: []string{"-x", "chans:main"}, golden: "golden.txt"},
 	{name: "upgrade", dir: "upgrade", args: []string{"-x", "upg:console"}, stdin: "stdin.txt", golden: "golden.txt"},
 	{name: "errors", dir: "errors", args: []string{"-x", "errs:main"}, golden: "golden.txt"},
+	{name: "sandbox", dir: "sandbox", args: []string{"-x", "app:main"}, golden: "golden.txt"},
 }
 
 func TestExamples(t *testing.T) {

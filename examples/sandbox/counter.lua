@@ -1,0 +1,25 @@
+-- The system process: registers the name "counter" and counts every
+-- message and every event (EXIT, LINK_DOWN, CANCEL) it receives. Links
+-- are trapped, so a link that got through would show up as an event
+-- rather than take it down. A "count" query is answered with the totals
+-- so far, not counting the query itself.
+local function main()
+  local ok, err = process.registry.register("counter")
+  if not ok then return nil, err end
+  process.set_options{trap_links = true}
+
+  local inbox, events = process.inbox(), process.events()
+  local messages, seen_events = 0, 0
+  while true do
+    local r = channel.select{inbox:case_receive(), events:case_receive()}
+    if r.channel == events then
+      seen_events = seen_events + 1
+    elseif r.value:topic() == "count" then
+      process.send(r.value:from(), "count", {messages = messages, events = seen_events})
+    else
+      messages = messages + 1
+    end
+  end
+end
+
+return {main = main}
