@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wippyd/wippyd/cluster/wire"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -55,11 +54,14 @@ type Request struct {
 	Resource string
 }
 
-// Authorizer decides whether this node lets a remote sender do something:
-// node/ implements it with the policy evaluator (the caller's scope, its
-// host's policies and the target host's policies). It is called on the
-// transport's delivery goroutine of the sending peer, once per inbound
-// envelope or spawn check, so it must be fast and must not block.
+// Authorizer is an extra check of inbound traffic, before the runtime's
+// own: runtime.Deliver checks every signal, and the cluster calls
+// runtime.AuthorizeRemoteSpawn for every spawn request, against this
+// node's policies (SPEC section 8), so a node needs no Authorizer for
+// that. Use one for rules about peers that policies cannot express. It is
+// called on the transport's delivery goroutine of the sending peer, once
+// per inbound envelope or spawn check, so it must be fast and must not
+// block.
 type Authorizer interface {
 	// Authorize returns nil to allow r, an error to deny it.
 	Authorize(r *Request) error
@@ -94,12 +96,11 @@ func actionOf(k runtime.SignalKind) string {
 }
 
 // senderOf builds the policy view of a sender from wire fields.
-func senderOf(node string, from pid.PID, a *wire.Actor, scope []string) Sender {
-	s := Sender{Node: node, PID: from, Host: from.Host, Scope: scope}
-	if a != nil {
-		s.Actor = &host.Actor{ID: a.ID, Meta: a.Meta}
+func senderOf(node string, from pid.PID, fromHost string, a *host.Actor, scope []string) Sender {
+	if fromHost == "" {
+		fromHost = from.Host
 	}
-	return s
+	return Sender{Node: node, PID: from, Host: fromHost, Actor: a, Scope: scope}
 }
 
 // throttle lets one log line through per key per interval.

@@ -36,6 +36,9 @@ type Runtime interface {
 	Deliver(e *runtime.Envelope)
 	NodeDown(node string)
 	Spawn(req proc.SpawnRequest) (pid.PID, error)
+	// AuthorizeRemoteSpawn checks a spawn a caller on another node asks
+	// for, with every check a local spawn of req gets.
+	AuthorizeRemoteSpawn(c runtime.RemoteCaller, req proc.SpawnRequest) error
 }
 
 var _ Runtime = (*runtime.Runtime)(nil)

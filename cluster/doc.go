@@ -42,13 +42,17 @@
 // The transport calls the stream handler once per frame, one peer at a
 // time, in send order; the handler decodes and, for envelopes, checks that
 // they are addressed to this node and come from a process of the sending
-// node, asks the Authorizer, and calls runtime.Deliver. So per-sender
-// order is kept on this side too. Spawn requests are checked (the spawn
-// action on the entry, process.host on the host), run with runtime.Spawn,
-// get their link and monitor to the remote parent set up, and answered.
-// Denied traffic is dropped (a denied spawn is answered with
-// PERMISSION_DENIED), counted, and logged at most once per
-// Config.DenyLogInterval per (sender host, target host).
+// node, and calls runtime.Deliver, which checks the signal against this
+// node's policies with the sender's actor, scope ids and host that
+// travelled with it (SPEC section 8; denials are dropped, counted and
+// logged by the runtime). So per-sender order is kept on this side too.
+// A spawn request is checked with runtime.AuthorizeRemoteSpawn (with the
+// child's identity, which the child then gets), run with runtime.Spawn,
+// given its link and monitor to the remote parent (as preauthorized
+// signals: process.spawn.linked/.monitored allowed them), and answered;
+// a refused one is answered with PERMISSION_DENIED, counted and logged at
+// most once per Config.DenyLogInterval per (sender host, target host).
+// An optional Authorizer runs before those checks for rules of its own.
 //
 // # Node down
 //

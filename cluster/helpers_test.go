@@ -136,6 +136,15 @@ func catalog() native.Catalog {
 	return native.Catalog{
 		"test:echo":   func([]msg.Value) (native.Process, error) { return echo{}, nil },
 		"test:failer": func([]msg.Value) (native.Process, error) { return failer{}, nil },
+		"test:whoami": func([]msg.Value) (native.Process, error) {
+			return native.MessageFunc(func(c *native.Ctx, m native.Message) error {
+				id := "<none>"
+				if a := c.Env().Actor(); a != nil {
+					id = a.ID
+				}
+				return c.Send(m.From, "whoami", msg.String(id))
+			}), nil
+		},
 		"test:args": func(args []msg.Value) (native.Process, error) {
 			return native.MessageFunc(func(c *native.Ctx, m native.Message) error {
 				return c.Send(m.From, "args", msg.List(args...))

@@ -85,14 +85,20 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 	}
 	if az := c.cfg.Authorizer; az != nil {
 		if action := actionOf(kind); action != "" {
-			r := Request{Action: action, Sender: senderOf(peer, w.From, w.Actor, w.Scope), Target: w.To}
+			r := Request{Action: action, Sender: senderOf(peer, w.From, w.FromHost, w.Actor, w.ScopeIDs), Target: w.To}
 			if err := az.Authorize(&r); err != nil {
 				c.denied(&r, w.To.Host, err)
 				return
 			}
 		}
 	}
-	in.rtEnv = runtime.Envelope{Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err}
+	// The runtime checks the signal against this node's policies with the
+	// identity it carries (Preauthorized stays false: nothing a peer sends
+	// skips that check).
+	in.rtEnv = runtime.Envelope{
+		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
+		Actor: w.Actor, ScopeIDs: w.ScopeIDs, FromHost: w.FromHost,
+	}
 	rt.Deliver(&in.rtEnv)
 	if r := (*c.routes.Load())[peer]; r != nil {
 		r.recv.Add(1)
@@ -101,21 +107,15 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 	}
 }
 
-// authorizeSpawn checks a remote spawn: the spawn action on the entry,
-// then the host action on the host.
+// authorizeSpawn runs the Authorizer (if any) on a remote spawn: the
+// spawn action on the entry, then the host action on the host. The
+// runtime's own check follows (serveSpawn).
 func (c *Cluster) authorizeSpawn(peer string, m *wire.SpawnRequest) error {
 	az := c.cfg.Authorizer
 	if az == nil {
 		return nil
 	}
-	action := ActionSpawn
-	switch {
-	case m.Link:
-		action = ActionSpawnLinked
-	case m.Monitor:
-		action = ActionSpawnMonitored
-	}
-	r := Request{Action: action, Sender: senderOf(peer, m.From, m.Actor, m.Scope), Resource: m.Entry}
+	r := Request{Action: spawnAction(m), Sender: senderOf(peer, m.From, "", m.Actor, m.ScopeIDs), Resource: m.Entry}
 	if err := az.Authorize(&r); err != nil {
 		return c.denied(&r, m.Host, err)
 	}
@@ -124,6 +124,17 @@ func (c *Cluster) authorizeSpawn(peer string, m *wire.SpawnRequest) error {
 		return c.denied(&r, m.Host, err)
 	}
 	return nil
+}
+
+// spawnAction is the action a spawn request is checked as.
+func spawnAction(m *wire.SpawnRequest) string {
+	switch {
+	case m.Link:
+		return ActionSpawnLinked
+	case m.Monitor:
+		return ActionSpawnMonitored
+	}
+	return ActionSpawn
 }
 
 // denied counts and (throttled) logs a denial; it returns the error a

@@ -10,6 +10,8 @@ import (
 
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/clustertest"
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -174,4 +176,118 @@ func TestPolicyDeniesRemoteTraffic(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 	_ = pid.PID{}
+}
+
+// TestRuntimePolicyOnRemoteTraffic: the receiving runtime checks traffic
+// from another node against its own policies with the identity that
+// travelled with it — the sender's actor, scope ids and host — so a remote
+// node cannot make a process do what the target's policy forbids.
+func TestRuntimePolicyOnRemoteTraffic(t *testing.T) {
+	// On n1, host app:system refuses everything aimed at it, and spawns
+	// into it, to callers that are not admins.
+	noSystem, err := host.NewPolicy(host.Policy{
+		ID:        "test:no-system",
+		Actions:   []string{"process.send", "process.terminate", "process.cancel", "process.link", "process.monitor", "process.host"},
+		Resources: []string{"app:system"},
+		Effect:    host.Deny,
+		Conditions: []host.Condition{
+			{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A policy id the sender's node knows as harmless and n1 as a deny of
+	// sends from callers that carry it: ids are resolved by the receiver.
+	harmless, _ := host.NewPolicy(host.Policy{ID: "test:muted", Actions: []string{"env.get"}, Resources: []string{"*"}, Effect: host.Allow})
+	muted, _ := host.NewPolicy(host.Policy{ID: "test:muted", Actions: []string{"process.send"}, Resources: []string{"*"}, Effect: host.Deny})
+	c := clustertest.New(t, 2,
+		clustertest.Hosts("app:system"),
+		clustertest.Catalog(catalog()),
+		clustertest.RuntimeConfig(func(node string, rc *runtime.Config) {
+			rc.Policies = map[string]*host.Policy{"test:muted": harmless}
+			if node == "n1" {
+				rc.Policies = map[string]*host.Policy{"test:muted": muted}
+				for i := range rc.Hosts {
+					if rc.Hosts[i].ID == "app:system" {
+						rc.Hosts[i].Policies = []*host.Policy{noSystem}
+					}
+				}
+			}
+		}))
+	rt0, rt1 := c.Node(0).Runtime, c.Node(1).Runtime
+	sys := newProbe()
+	sysPID := sys.spawn(t, rt1, "app:system")
+	open := newProbe()
+	openPID := open.spawn(t, rt1)
+
+	admin := &host.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}
+	user := &host.Actor{ID: "bob", Meta: map[string]any{"role": "user"}}
+	sendAs := func(a *host.Actor, scope []string, to pid.PID, text string) {
+		t.Helper()
+		done := make(chan error, 1)
+		_, err := rt0.Spawn(proc.SpawnRequest{Actor: a, ScopeIDs: scope, Behavior: native.New(&probe{ch: make(chan any, 1), init: func(ctx *native.Ctx) error {
+			done <- ctx.Send(to, "do", msg.String(text))
+			ctx.Stop(msg.Nil)
+			return nil
+		}})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("send as %v: %v", a, err)
+		}
+	}
+	before := rt1.Counters().Dropped[runtime.DropPolicy]
+	sendAs(user, nil, sysPID, "from user")
+	sendAs(nil, nil, sysPID, "from nobody")
+	sendAs(admin, []string{"test:muted"}, openPID, "admin, muted")
+	sendAs(admin, nil, sysPID, "from admin")
+	if m := recv[native.Message](t, sys.ch); !msg.Equal(m.Payload, msg.String("from admin")) {
+		t.Fatalf("system process got %v first", m.Payload)
+	}
+	expectNothing(t, sys.ch, 0)
+	expectNothing(t, open.ch, 0)
+	if got := rt1.Counters().Dropped[runtime.DropPolicy] - before; got != 3 {
+		t.Fatalf("n1 dropped %d for policy, want 3", got)
+	}
+
+	// Remote spawns into app:system: a user is refused, an admin allowed,
+	// and the child runs as the admin.
+	spawnAs := func(a *host.Actor) (pid.PID, error) {
+		t.Helper()
+		type result struct {
+			child pid.PID
+			err   error
+		}
+		res := make(chan result, 1)
+		p := &probe{ch: make(chan any, 4)}
+		p.init = func(ctx *native.Ctx) error {
+			child, err := ctx.Spawn(proc.SpawnRequest{Entry: "test:whoami", Host: "n1@app:system"})
+			if err == nil {
+				ctx.Send(child, "who", msg.Nil)
+			}
+			res <- result{child, err}
+			return nil
+		}
+		if _, err := rt0.Spawn(proc.SpawnRequest{Actor: a, Behavior: native.New(p)}); err != nil {
+			t.Fatal(err)
+		}
+		r := <-res
+		if r.err == nil {
+			if m := recv[native.Message](t, p.ch); !msg.Equal(m.Payload, msg.String(a.ID)) {
+				t.Fatalf("remote child runs as %v, want %s", m.Payload, a.ID)
+			}
+		}
+		return r.child, r.err
+	}
+	if _, err := spawnAs(user); errKind(err) != proc.KindPermissionDenied {
+		t.Fatalf("user spawn into app:system: %v", err)
+	}
+	if child, err := spawnAs(admin); err != nil || child.Node != "n1" || child.Host != "app:system" {
+		t.Fatalf("admin spawn: %v %v", child, err)
+	}
+	if got := c.Node(1).Cluster.Stats().Dropped[cluster.DropPolicy]; got != 1 {
+		t.Fatalf("cluster policy drops %d, want 1 (the refused spawn)", got)
+	}
 }

@@ -55,9 +55,10 @@ func (c *Cluster) Route(e *runtime.Envelope) error {
 		c.ctr.drop(dropNodeDown)
 		return runtime.ErrNoRoute
 	}
-	w := wire.Envelope{Kind: uint8(e.Kind), From: e.From, To: e.To, Topic: e.Topic, Payload: e.Payload, Err: e.Err}
-	// The runtime's Envelope does not carry the sender's actor and scope
-	// yet; when it does, they go into w.Actor and w.Scope here.
+	w := wire.Envelope{
+		Kind: uint8(e.Kind), From: e.From, To: e.To, Topic: e.Topic, Payload: e.Payload, Err: e.Err,
+		Actor: e.Actor, ScopeIDs: e.ScopeIDs, FromHost: e.FromHost,
+	}
 	enc := c.getEncoder()
 	body, err := enc.enc.AppendEnvelope(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, &w)
 	if err != nil {

@@ -31,9 +31,10 @@ type spawnResult struct {
 // target node gave (NOT_FOUND for an unknown entry or host,
 // PERMISSION_DENIED when its policy forbids the spawn).
 //
-// The target sets up Link and Monitor with from as the child starts, so
-// a child that fails at once still reports its own reason to a monitor.
-// Spawn blocks the calling goroutine for a round trip.
+// req.Actor and req.ScopeIDs, the child's identity, travel with the
+// request: the target node checks the spawn with them and gives them to
+// the child. The target sets up Link and Monitor with from right after the
+// child is created. Spawn blocks the calling goroutine for a round trip.
 func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.PID, error) {
 	if req.Entry == "" || req.Behavior != nil {
 		return pid.PID{}, ErrRemoteBehavior
@@ -58,6 +59,7 @@ func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.P
 	w := wire.SpawnRequest{
 		ID: id, From: from, Entry: req.Entry, Host: req.Host, Args: req.Args,
 		Link: req.Link, Monitor: req.Monitor, Name: req.Name,
+		Actor: req.Actor, ScopeIDs: req.ScopeIDs,
 	}
 	if m := req.Message; m != nil {
 		w.Message = &wire.Message{Topic: m.Topic, Payload: m.Payload}
@@ -164,9 +166,20 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 		c.reply(from.Name, &reply)
 		return
 	}
-	req := proc.SpawnRequest{Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name}
+	req := proc.SpawnRequest{
+		Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name,
+		Link: m.Link, Monitor: m.Monitor, // for the check; a spawn from outside ignores them
+		Actor: m.Actor, ScopeIDs: m.ScopeIDs,
+	}
 	if m.Message != nil {
 		req.Message = &proc.Delivery{Kind: proc.DeliveryMessage, From: m.From, Topic: m.Message.Topic, Payload: m.Message.Payload}
+	}
+	caller := runtime.RemoteCaller{Node: from.Name, Host: m.From.Host, Actor: m.Actor, ScopeIDs: m.ScopeIDs}
+	if err := rt.AuthorizeRemoteSpawn(caller, req); err != nil {
+		r := Request{Action: spawnAction(m), Sender: senderOf(from.Name, m.From, "", m.Actor, m.ScopeIDs), Resource: m.Entry}
+		reply.Err = proc.AsError(c.denied(&r, m.Host, err))
+		c.reply(from.Name, &reply)
+		return
 	}
 	child, err := rt.Spawn(req)
 	if err != nil {
@@ -175,15 +188,16 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 		return
 	}
 	if !m.From.IsZero() {
-		// As if the parent's link and monitor signals had arrived first:
-		// a child that ends before the reply arrives still reports to its
-		// parent (the parent's runtime makes the same request again when
-		// the reply comes; both are idempotent).
+		// As if the parent's link and monitor signals had arrived first,
+		// already allowed by process.spawn.linked/.monitored: a child that
+		// ends before the reply arrives still reports to its parent (the
+		// parent's runtime makes the same request again when the reply
+		// comes; both are idempotent).
 		if m.Link {
-			rt.Deliver(&runtime.Envelope{Kind: runtime.SigLink, From: m.From, To: child})
+			rt.Deliver(&runtime.Envelope{Kind: runtime.SigLink, From: m.From, To: child, Preauthorized: true})
 		}
 		if m.Monitor {
-			rt.Deliver(&runtime.Envelope{Kind: runtime.SigMonitor, From: m.From, To: child})
+			rt.Deliver(&runtime.Envelope{Kind: runtime.SigMonitor, From: m.From, To: child, Preauthorized: true})
 		}
 	}
 	reply.PID = child

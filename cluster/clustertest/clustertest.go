@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type options struct {
 	authorize func(node string) cluster.Authorizer
 	transport func(*transport.Config)
 	cluster   func(*cluster.Config)
+	runtime   func(node string, c *runtime.Config)
 	logger    *slog.Logger
 }
 
@@ -54,6 +56,12 @@ func Authorizers(f func(node string) cluster.Authorizer) Option {
 
 // TransportConfig changes every node's transport config.
 func TransportConfig(f func(*transport.Config)) Option { return func(o *options) { o.transport = f } }
+
+// RuntimeConfig changes the runtime config of the node called node (its
+// hosts, policies, strict mode...), at every start.
+func RuntimeConfig(f func(node string, c *runtime.Config)) Option {
+	return func(o *options) { o.runtime = f }
+}
 
 // ClusterConfig changes every node's cluster config.
 func ClusterConfig(f func(*cluster.Config)) Option { return func(o *options) { o.cluster = f } }
@@ -153,11 +161,14 @@ func (c *Cluster) start(node *Node) error {
 		return err
 	}
 	rc := runtime.DefaultConfig()
-	rc.Node, rc.Workers, rc.Hosts, rc.Catalog = node.Name, 2, o.hosts, o.catalog
+	rc.Node, rc.Workers, rc.Hosts, rc.Catalog = node.Name, 2, slices.Clone(o.hosts), o.catalog
 	rc.Router, rc.Logger = cl, log
 	// Distinct sequence ranges per life: a restarted node never reuses a
 	// PID of an earlier life, however fast the test restarts it.
 	rc.SeqStart = uint64(node.Life+1) << 40
+	if o.runtime != nil {
+		o.runtime(node.Name, &rc)
+	}
 	rt, err := runtime.New(rc)
 	if err != nil {
 		ep.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -40,6 +41,18 @@ type Decoder struct {
 	// repeats them byte for byte, and equal bytes decode to equal values.
 	from, to pidCache
 	topic    strCache
+	actorC   actorCache
+	scopeC   scopeCache
+}
+
+type actorCache struct {
+	raw []byte
+	a   *host.Actor
+}
+
+type scopeCache struct {
+	raw []byte
+	s   []string
 }
 
 type pidCache struct {
@@ -94,11 +107,18 @@ func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
 		if m.Err, err = d.errField(); err != nil {
 			return err
 		}
-		if m.Actor, err = d.actor(); err != nil {
+		if m.Actor, err = d.cachedActor(); err != nil {
 			return err
 		}
-		if m.Scope, err = d.scope(); err != nil {
+		if m.ScopeIDs, err = d.cachedScope(); err != nil {
 			return err
+		}
+		if isNil, err := d.nilNext("from host"); err != nil {
+			return err
+		} else if !isNil {
+			if m.FromHost, err = d.str("from host", true); err != nil {
+				return err
+			}
 		}
 		return d.skip(extra)
 	})
@@ -143,7 +163,7 @@ func (d *Decoder) DecodeSpawnRequest(body []byte, n Nodes, m *SpawnRequest) erro
 		if m.Actor, err = d.actor(); err != nil {
 			return err
 		}
-		if m.Scope, err = d.scope(); err != nil {
+		if m.ScopeIDs, err = d.scope(); err != nil {
 			return err
 		}
 		return d.skip(extra)
@@ -487,7 +507,42 @@ func (d *Decoder) message() (*Message, error) {
 	return m, d.skip(extra)
 }
 
-func (d *Decoder) actor() (*Actor, error) {
+// cachedActor reads an actor, or returns the one decoded last when the
+// next bytes are its encoding (actors are read-only once decoded).
+func (d *Decoder) cachedActor() (*host.Actor, error) {
+	at := d.offset()
+	c := &d.actorC
+	if len(c.raw) > 0 && bytes.HasPrefix(d.body[at:], c.raw) {
+		d.advance(len(c.raw))
+		return c.a, nil
+	}
+	a, err := d.actor()
+	if err == nil && a != nil {
+		if raw := d.body[at:d.offset()]; len(raw) <= maxCachedRaw {
+			c.raw, c.a = append(c.raw[:0], raw...), a
+		}
+	}
+	return a, err
+}
+
+// cachedScope is cachedActor for scope ids.
+func (d *Decoder) cachedScope() ([]string, error) {
+	at := d.offset()
+	c := &d.scopeC
+	if len(c.raw) > 0 && bytes.HasPrefix(d.body[at:], c.raw) {
+		d.advance(len(c.raw))
+		return c.s, nil
+	}
+	s, err := d.scope()
+	if err == nil && s != nil {
+		if raw := d.body[at:d.offset()]; len(raw) <= maxCachedRaw {
+			c.raw, c.s = append(c.raw[:0], raw...), s
+		}
+	}
+	return s, err
+}
+
+func (d *Decoder) actor() (*host.Actor, error) {
 	if isNil, err := d.nilNext("actor"); err != nil || isNil {
 		return nil, err
 	}
@@ -495,7 +550,7 @@ func (d *Decoder) actor() (*Actor, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Actor{}
+	a := &host.Actor{}
 	if a.ID, err = d.str("actor id", true); err != nil {
 		return nil, err
 	}

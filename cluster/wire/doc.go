@@ -10,7 +10,8 @@
 // appended.
 //
 //	1 Envelope      [kind uint, from pid, to pid, topic str, payload value,
-//	                 err nil|error, actor nil|actor, scope nil|[str...]]
+//	                 err nil|error, actor nil|actor, scope nil|[str...],
+//	                 from host nil|str (nil: the host of from)]
 //	2 SpawnRequest  [id uint, from pid, entry str, host str, args [value...],
 //	                 flags uint, name str, message nil|[topic str, payload value],
 //	                 actor nil|actor, scope nil|[str...]]

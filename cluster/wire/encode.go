@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -19,6 +20,11 @@ type Encoder struct {
 	w     appendWriter
 	nodes Nodes
 	keys  []string
+	// The last actor encoded and its bytes: actors are shared by every
+	// process that runs as them and never change, so a stream of messages
+	// from one process encodes its actor once.
+	lastActor *host.Actor
+	actorRaw  []byte
 }
 
 // NewEncoder returns an Encoder.
@@ -73,7 +79,13 @@ func (e *Encoder) AppendEnvelope(b []byte, n Nodes, m *Envelope) ([]byte, error)
 		if err := e.actor(m.Actor); err != nil {
 			return err
 		}
-		return e.scope(m.Scope)
+		if err := e.scope(m.ScopeIDs); err != nil {
+			return err
+		}
+		if m.FromHost == "" || m.FromHost == m.From.Host {
+			return e.enc.EncodeNil()
+		}
+		return e.str(m.FromHost)
 	})
 }
 
@@ -124,7 +136,7 @@ func (e *Encoder) AppendSpawnRequest(b []byte, n Nodes, m *SpawnRequest) ([]byte
 		if err := e.actor(m.Actor); err != nil {
 			return err
 		}
-		return e.scope(m.Scope)
+		return e.scope(m.ScopeIDs)
 	})
 }
 
@@ -189,10 +201,25 @@ func (e *Encoder) err(pe *proc.Error) error {
 	return msg.Encode(e.enc, pe.Value())
 }
 
-func (e *Encoder) actor(a *Actor) error {
+func (e *Encoder) actor(a *host.Actor) error {
 	if a == nil {
 		return e.enc.EncodeNil()
 	}
+	if a == e.lastActor {
+		e.w.b = append(e.w.b, e.actorRaw...)
+		return nil
+	}
+	start := len(e.w.b)
+	if err := e.actorBody(a); err != nil {
+		return err
+	}
+	if raw := e.w.b[start:]; len(raw) <= maxCachedRaw {
+		e.lastActor, e.actorRaw = a, append(e.actorRaw[:0], raw...)
+	}
+	return nil
+}
+
+func (e *Encoder) actorBody(a *host.Actor) error {
 	e.enc.EncodeArrayLen(actorFields)
 	if err := e.str(a.ID); err != nil {
 		return err

@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -50,28 +51,28 @@ type Nodes struct {
 	Sender, Receiver string
 }
 
-// Actor is the identity a sender runs as. Meta values are scalars: nil,
-// bool, any Go integer or float type, or string; they decode as nil, bool,
-// int64 (uint64 above math.MaxInt64), float64 and string.
-type Actor struct {
-	ID   string
-	Meta map[string]any
-}
-
 // Envelope is a signal from one process to another: a message, an EXIT, a
 // link failure, a link or monitor request, a cancel or a terminate. It
-// carries the sender's actor and scope (policy ids) so the receiving node
-// can run its policy check; the sender's host is From.Host.
+// carries the sender's actor, scope (policy ids) and host so the
+// receiving node can run its policy check.
+//
+// Actor meta values are scalars: nil, bool, any Go integer or float type,
+// or string; they decode as nil, bool, int64 (uint64 above
+// math.MaxInt64), float64 and string. A decoded Actor and ScopeIDs slice
+// may be shared with earlier messages of the same decoder: read-only.
 type Envelope struct {
 	// Kind is the runtime's SignalKind (never 0).
-	Kind    uint8
-	From    pid.PID
-	To      pid.PID
-	Topic   string
-	Payload msg.Value
-	Err     *proc.Error
-	Actor   *Actor
-	Scope   []string
+	Kind     uint8
+	From     pid.PID
+	To       pid.PID
+	Topic    string
+	Payload  msg.Value
+	Err      *proc.Error
+	Actor    *host.Actor
+	ScopeIDs []string
+	// FromHost is the sender's host id when it is not From.Host (the
+	// wire carries nil then, and the decoder leaves it "").
+	FromHost string
 }
 
 // SpawnRequest asks the receiving node to start a process.
@@ -92,8 +93,10 @@ type SpawnRequest struct {
 	Name string
 	// Message is delivered to the child before anything else.
 	Message *Message
-	Actor   *Actor
-	Scope   []string
+	// Actor and ScopeIDs are the child's identity: the actor it runs as
+	// and the ids of its policies, checked and given by the target node.
+	Actor    *host.Actor
+	ScopeIDs []string
 }
 
 // Message is a topic and payload, as in a spawn request's first message.
@@ -118,7 +121,7 @@ const (
 // Field counts of each message's array: what this version writes and the
 // least it accepts.
 const (
-	envelopeFields     = 8
+	envelopeFields     = 9
 	spawnRequestFields = 10
 	spawnReplyFields   = 3
 	pidFields          = 3

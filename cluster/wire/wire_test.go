@@ -10,6 +10,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/wippyd/wippyd/cluster/wire"
+	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -145,10 +146,10 @@ func TestEncodeErrors(t *testing.T) {
 	prefix := []byte{1, 2, 3}
 	cases := map[string]*wire.Envelope{
 		"kind 0":      {Kind: 0},
-		"meta slice":  {Kind: 1, Actor: &wire.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
+		"meta slice":  {Kind: 1, Actor: &host.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
 		"deep":        {Kind: 1, Payload: deep(msg.MaxDepth + 1)},
 		"bad error":   {Kind: 2, Err: &proc.Error{Kind: "X", Retryable: 9}},
-		"meta struct": {Kind: 1, Actor: &wire.Actor{Meta: map[string]any{"x": struct{}{}}}},
+		"meta struct": {Kind: 1, Actor: &host.Actor{Meta: map[string]any{"x": struct{}{}}}},
 	}
 	for name, m := range cases {
 		out, err := e.AppendEnvelope(prefix, nodes, m)
@@ -185,7 +186,7 @@ func TestMetaScalars(t *testing.T) {
 		"u": int64(5), "u8": int64(200), "u16": int64(60000), "u32": int64(1 << 31), "u64": uint64(math.MaxUint64),
 		"f32": 1.5, "f64": -2.25, "s": "x", "b": false, "n": nil,
 	}
-	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &wire.Actor{ID: "a", Meta: meta}})
+	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &host.Actor{ID: "a", Meta: meta}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,18 +225,24 @@ func TestHostile(t *testing.T) {
 	}
 	lies := map[string][]byte{
 		"array32 of 4G":       {1, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"topic of 4G":         {1, 0x98, 1, 0xc0, 0xc0, 0xdb, 0xff, 0xff, 0xff, 0xff},
-		"scope of 4G":         {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"meta of 4G":          {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0},
-		"kind 0":              {1, 0x98, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
-		"kind 256":            {1, 0x98, 0xcd, 1, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
-		"negative kind":       {1, 0x98, 0xff, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
-		"node shorthand 2":    {1, 0x98, 1, 0x93, 2, 0xa1, 'h', 1, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0},
-		"error field not err": {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 1, 0xc0, 0xc0},
-		"dup meta key":        {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x82, 0xa1, 'k', 1, 0xa1, 'k', 2, 0xc0},
-		"meta list value":     {1, 0x98, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x81, 0xa1, 'k', 0x90, 0xc0},
-		"deep extra field":    append(append([]byte{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 1<<16)...), 0xc0),
+		"topic of 4G":         {1, 0x99, 1, 0xc0, 0xc0, 0xdb, 0xff, 0xff, 0xff, 0xff},
+		"scope of 4G":         {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"meta of 4G":          {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0},
+		"kind 0":              {1, 0x99, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"kind 256":            {1, 0x99, 0xcd, 1, 0, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"negative kind":       {1, 0x99, 0xff, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"node shorthand 2":    {1, 0x99, 1, 0x93, 2, 0xa1, 'h', 1, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"error field not err": {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 1, 0xc0, 0xc0, 0xc0},
+		"dup meta key":        {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x82, 0xa1, 'k', 1, 0xa1, 'k', 2, 0xc0, 0xc0},
+		"meta list value":     {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x81, 0xa1, 'k', 0x90, 0xc0, 0xc0},
+		"deep extra field":    append(append([]byte{1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 1<<16)...), 0xc0),
 		"wrong type":          {2, 0x93, 1, 0xc0, 0xc0},
+		"from host not a str": {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0x01},
+	}
+	ok := []byte{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}
+	var env wire.Envelope
+	if err := d.DecodeEnvelope(ok, nodes, &env); err != nil {
+		t.Fatalf("control body: %v", err)
 	}
 	for name, body := range lies {
 		var env wire.Envelope
@@ -305,8 +312,11 @@ func TestDecoderCaches(t *testing.T) {
 	pids := []pid.PID{fromPID, toPID, thirdPID, {Node: "n1", Host: "app:processes", Seq: 0x4b}, {}}
 	topics := []string{"a", "b", "", "a"}
 	pairs := []wire.Nodes{nodes, {Sender: "n2", Receiver: "n1"}, {Sender: "n3", Receiver: "n1"}}
-	for i := range 500 {
-		m := &wire.Envelope{Kind: 1, From: pids[i%len(pids)], To: pids[(i/3)%len(pids)], Topic: topics[(i/7)%len(topics)], Payload: msg.Int(int64(i))}
+	actors := []*host.Actor{nil, {ID: "a", Meta: map[string]any{"k": int64(1)}}, {ID: "a", Meta: map[string]any{"k": int64(2)}}, {ID: "b"}}
+	scopes := [][]string{nil, {"p1"}, {"p1", "p2"}, {}}
+	for i := range 1000 {
+		m := &wire.Envelope{Kind: 1, From: pids[i%len(pids)], To: pids[(i/3)%len(pids)], Topic: topics[(i/7)%len(topics)], Payload: msg.Int(int64(i)),
+			Actor: actors[(i/2)%len(actors)], ScopeIDs: scopes[(i/5)%len(scopes)]}
 		n := pairs[(i/11)%len(pairs)]
 		body, err := e.AppendEnvelope(nil, n, m)
 		if err != nil {
@@ -319,7 +329,7 @@ func TestDecoderCaches(t *testing.T) {
 		if err := wire.NewDecoder().DecodeEnvelope(body, n, &want); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) {
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Actor, m.Actor) {
 			t.Fatalf("message %d: cached decoder gave %+v, fresh one %+v", i, got, want)
 		}
 	}
