@@ -120,12 +120,14 @@ func (r *Registry) serveForward(from string, id uint64, rb *rbuf) {
 		return
 	}
 	send := func(rep reply) { _ = r.fwd.reply(from, id, func(w *wbuf) { putReply(w, rep) }) }
-	if q.op == opStatus {
-		send(reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()})
-		return
-	}
+	// Before Start this node cannot tell whether it has Raft state on
+	// disk, so it must not answer the status query "fresh".
 	if !r.running() || r.raft() == nil {
 		send(reply{code: codeUnavailable})
+		return
+	}
+	if q.op == opStatus {
+		send(reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()})
 		return
 	}
 	select {

@@ -66,7 +66,13 @@ func TestReleaseRetried(t *testing.T) {
 	c.resolves(f, "svc", p)
 	c.partition([]string{f}, rest)
 	c.reg(f).ReleasePID(p)
-	time.Sleep(time.Second) // several failed attempts
+	eventually(t, 10*time.Second, "three failed attempts", func() bool {
+		q := &c.reg(f).rel
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		j := q.jobs[jobKey{kind: jobReleasePID, pid: p}]
+		return j != nil && j.attempts >= 3
+	})
 	if got, ok := c.reg(leader).Resolve("svc"); !ok || got != p {
 		t.Fatalf("released without quorum? %v %v", got, ok)
 	}
