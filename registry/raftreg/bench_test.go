@@ -19,6 +19,13 @@ func benchNets(b *testing.B, f func(b *testing.B, opts ...clusterOpt)) {
 	b.Run("tcp", func(b *testing.B) { f(b, onDisk, overTCP) })
 }
 
+// benchNetsNoDisk adds a run with the Raft state in memory, which tells
+// the cost of the disk from the rest.
+func benchNetsNoDisk(b *testing.B, f func(b *testing.B, opts ...clusterOpt)) {
+	benchNets(b, f)
+	b.Run("memnet-nodisk", func(b *testing.B) { f(b) })
+}
+
 // reportLatency reports the median and 99th percentile of ds.
 func reportLatency(b *testing.B, ds []time.Duration) {
 	if len(ds) == 0 {
@@ -32,7 +39,7 @@ func reportLatency(b *testing.B, ds []time.Duration) {
 // BenchmarkRegister: one client registering distinct names, durable, on
 // the leader and through a follower.
 func BenchmarkRegister(b *testing.B) {
-	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+	benchNetsNoDisk(b, func(b *testing.B, opts ...clusterOpt) {
 		for _, via := range []string{"leader", "follower"} {
 			b.Run(via, func(b *testing.B) {
 				c := startCluster(b, 3, opts...)
@@ -62,7 +69,7 @@ func BenchmarkRegister(b *testing.B) {
 // BenchmarkRegisterParallel: 64 clients registering distinct names at
 // once, spread over the three nodes; ops/s is the throughput.
 func BenchmarkRegisterParallel(b *testing.B) {
-	benchNets(b, func(b *testing.B, opts ...clusterOpt) {
+	benchNetsNoDisk(b, func(b *testing.B, opts ...clusterOpt) {
 		for _, spread := range []string{"leader", "all"} {
 			b.Run(spread, func(b *testing.B) {
 				c := startCluster(b, 3, opts...)
