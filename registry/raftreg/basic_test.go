@@ -43,3 +43,21 @@ func TestRegisterLookupEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestInvalidArguments(t *testing.T) {
+	c := startCluster(t, 1, withConfig(func(cfg *Config) { cfg.BootstrapExpect = 1 }))
+	r := c.reg("n1")
+	ctx := ctxT(t, 5*time.Second)
+	long := string(make([]byte, registry.MaxNameLen+1))
+	for i, err := range []error{
+		r.Register(ctx, "", ppid("n1", 1)),
+		r.Register(ctx, long, ppid("n1", 1)),
+		r.Register(ctx, "x", ppid("", 1)),
+		r.Unregister(ctx, "x", ppid("n1", 0)),
+		func() error { _, err := r.Lookup(ctx, ""); return err }(),
+	} {
+		if e := proc.AsError(err); e.Kind != proc.KindInvalid {
+			t.Errorf("%d: %v (%s)", i, err, e.Kind)
+		}
+	}
+}

@@ -104,7 +104,7 @@ func (r *Registry) Unregister(ctx context.Context, name string, owner pid.PID) e
 func (r *Registry) change(ctx context.Context, cmd fsm.Command, idempotent bool) (result, error) {
 	data, err := fsm.EncodeCommand(cmd)
 	if err != nil {
-		return result{}, registry.ErrInvalidName
+		return result{}, err // wraps registry.ErrInvalidName or ErrInvalidPID
 	}
 	maybe := false // some attempt may have been proposed
 	fail := func() (result, error) {
