@@ -21,6 +21,7 @@ const (
 	ActionSpawn          = "process.spawn"
 	ActionSpawnLinked    = "process.spawn.linked"
 	ActionSpawnMonitored = "process.spawn.monitored"
+	ActionExec           = "process.exec"
 	ActionHost           = "process.host"
 )
 

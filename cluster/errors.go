@@ -10,10 +10,6 @@ import (
 // ErrConfig wraps every Config.Validate failure.
 var ErrConfig = errors.New("cluster: invalid config")
 
-// ErrNotBound: inbound traffic or a call before Bind gave the cluster its
-// runtime.
-var ErrNotBound = errors.New("cluster: no runtime bound")
-
 // Errors returned to processes (proc.Error kinds, SPEC section 10).
 var (
 	// ErrUnknownNode: a remote spawn on a node never seen.

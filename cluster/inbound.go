@@ -129,6 +129,8 @@ func (c *Cluster) authorizeSpawn(peer string, m *wire.SpawnRequest) error {
 // spawnAction is the action a spawn request is checked as.
 func spawnAction(m *wire.SpawnRequest) string {
 	switch {
+	case m.Exec:
+		return ActionExec
 	case m.Link:
 		return ActionSpawnLinked
 	case m.Monitor:

@@ -58,7 +58,7 @@ func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.P
 	}
 	w := wire.SpawnRequest{
 		ID: id, From: from, Entry: req.Entry, Host: req.Host, Args: req.Args,
-		Link: req.Link, Monitor: req.Monitor, Name: req.Name,
+		Link: req.Link, Monitor: req.Monitor, Exec: req.Exec, Name: req.Name,
 		Actor: req.Actor, ScopeIDs: req.ScopeIDs,
 	}
 	if m := req.Message; m != nil {
@@ -169,6 +169,7 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 	req := proc.SpawnRequest{
 		Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name,
 		Link: m.Link, Monitor: m.Monitor, // for the check; a spawn from outside ignores them
+		Exec:  m.Exec,
 		Actor: m.Actor, ScopeIDs: m.ScopeIDs,
 	}
 	if m.Message != nil {

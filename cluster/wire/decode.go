@@ -153,7 +153,7 @@ func (d *Decoder) DecodeSpawnRequest(body []byte, n Nodes, m *SpawnRequest) erro
 			return err
 		}
 		// Unknown flag bits are a later version's: ignored.
-		m.Link, m.Monitor = flags&flagLink != 0, flags&flagMonitor != 0
+		m.Link, m.Monitor, m.Exec = flags&flagLink != 0, flags&flagMonitor != 0, flags&flagExec != 0
 		if m.Name, err = d.str("name", false); err != nil {
 			return err
 		}

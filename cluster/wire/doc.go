@@ -23,7 +23,7 @@
 //	node   str | 0 (the node that sent the frame) | 1 (the node receiving it)
 //	actor  [id str, meta nil|{str: nil|bool|int|float|str}]
 //	value  a msg.Value as runtime/msg encodes it (errors are its ExtError)
-//	flags  bit 0: link the parent, bit 1: the parent monitors
+//	flags  bit 0: link the parent, bit 1: the parent monitors, bit 2: exec
 //
 // The two node shorthands keep the common case — a signal from a process
 // of the sending node to one of the receiving node — free of node names,

@@ -118,6 +118,9 @@ func (e *Encoder) AppendSpawnRequest(b []byte, n Nodes, m *SpawnRequest) ([]byte
 		if m.Monitor {
 			flags |= flagMonitor
 		}
+		if m.Exec {
+			flags |= flagExec
+		}
 		e.enc.EncodeUint(flags)
 		if err := e.str(m.Name); err != nil {
 			return err

@@ -48,6 +48,7 @@ func samples() []sample {
 			Actor:   actor, ScopeIDs: []string{"app:sandbox"},
 		}},
 		{"spawn_request_bare", &wire.SpawnRequest{ID: 1 << 40, Entry: "app:main", Monitor: true}},
+		{"spawn_request_exec", &wire.SpawnRequest{ID: 2, Entry: "app:tool", Host: "app:terminal", Exec: true, Args: []msg.Value{msg.String("-v")}}},
 		{"spawn_reply_pid", &wire.SpawnReply{ID: 9, PID: pid.PID{Node: "n1", Host: "app:processes", Seq: 0x55}}},
 		{"spawn_reply_error", &wire.SpawnReply{ID: 10, Err: &proc.Error{Kind: proc.KindNotFound, Message: "unknown host: x", Retryable: msg.False, Details: msg.String("d")}}},
 	}

@@ -89,6 +89,8 @@ type SpawnRequest struct {
 	// Link and Monitor set up the relations with From as the child starts.
 	Link    bool
 	Monitor bool
+	// Exec marks a process.exec spawn (checked as process.exec).
+	Exec bool
 	// Name registers the child under a local name of the receiving node.
 	Name string
 	// Message is delivered to the child before anything else.
@@ -116,6 +118,7 @@ type SpawnReply struct {
 const (
 	flagLink    = 1 << 0
 	flagMonitor = 1 << 1
+	flagExec    = 1 << 2
 )
 
 // Field counts of each message's array: what this version writes and the
