@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -213,14 +212,4 @@ func (n *Node) RestartService(id string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownService, id)
 	}
 	return n.services.restart(id)
-}
-
-// sortedKeys returns m's keys sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -178,8 +178,11 @@ func (p *clusterParts) status(st *Status) {
 
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 	if p.ml != nil {
+		// memberlist never reports suspicion to its delegates, so there is
+		// no "suspect" series: a suspected member counts as alive until it
+		// is declared dead (docs/configuration.md).
 		counts := p.ml.Counts()
-		for state, v := range map[string]int{"alive": counts.Alive, "suspect": 0, "dead": counts.Dead, "left": counts.Left} {
+		for state, v := range map[string]int{"alive": counts.Alive, "dead": counts.Dead, "left": counts.Left} {
 			ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v), state)
 		}
 	}

@@ -66,8 +66,9 @@ func (w *execWatcher) HandleEvent(c *native.Ctx, e native.Event) error {
 			c.Stop(msg.Nil)
 		}
 	case proc.DeliveryCancel:
-		// The node is stopping: end the program too, and report it.
-		c.Terminate(*w.child)
+		// The node is stopping: the program gets its own CANCEL and may
+		// clean up; keep waiting for its EXIT (the runtime terminates what
+		// is still running after the stop's grace period).
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -242,4 +243,58 @@ end}`), 0o644)
 	if r.code != 0 || r.stdout != want {
 		t.Fatalf("got %d %q (stderr %q), want %q", r.code, r.stdout, r.stderr, want)
 	}
+}
+
+// SIGTERM during a -x program: it gets CANCEL, may clean up, and its return
+// value is the exit status.
+func TestRunProgramCleansUpOnSIGTERM(t *testing.T) {
+	dir := app(t, `
+local io = require("io")
+return {main = function()
+  io.print("waiting")
+  local ev = process.events():receive()
+  io.print("cleanup after " .. ev.kind)
+  return 3
+end}`, "io")
+	var buf, errb bytes.Buffer
+	out := &syncWriter{w: &buf}
+	sigs := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- runCmd([]string{"--src", dir, "-x", "app:main"}, strings.NewReader(""), out, &errb, nil, sigs)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "waiting") {
+		if time.Now().After(deadline) {
+			t.Fatalf("program never started: %q", errb.String())
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+	sigs <- syscall.SIGTERM
+	select {
+	case code := <-done:
+		if code != 3 || !strings.Contains(out.String(), "cleanup after CANCEL") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("did not stop on SIGTERM")
+	}
+}
+
+// syncWriter lets the test read what a running program has written.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -98,7 +98,7 @@ func (t *terminal) write(w io.Writer, s string) error {
 
 func ioWriteTo(stderr bool, sep, end string) glua.LGFunction {
 	return func(L *glua.LState) int {
-		_, t, err := termOf(L)
+		p, t, err := termOf(L)
 		if t == nil {
 			return fail(L, glua.LNil, err)
 		}
@@ -108,6 +108,7 @@ func ioWriteTo(stderr bool, sep, end string) glua.LGFunction {
 				return ioFailed(L, errors.New("no stdout"))
 			}
 			w = t.out
+			p.termDirty = true // flushed when the process's turn ends
 		}
 		if err := t.write(w, joinArgs(L, sep)+end); err != nil {
 			return ioFailed(L, err)

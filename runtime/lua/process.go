@@ -30,6 +30,10 @@ type process struct {
 	src   *Source
 	proto *glua.FunctionProto
 	args  []msg.Value // arguments of main until the first Step
+	// termDirty: this turn wrote to the terminal's stdout. Output is
+	// buffered within a turn and flushed when the turn ends, so what a
+	// program printed is visible whenever it waits (not only at exit).
+	termDirty bool
 
 	done atomic.Pointer[chan struct{}] // set by Interrupt
 
@@ -166,6 +170,10 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 			p.finish(res)
 		}
 		p.env = nil
+		if p.termDirty {
+			p.termDirty = false
+			_ = p.eng.Flush()
+		}
 	}()
 	if p.L == nil {
 		p.self = env.Self()
