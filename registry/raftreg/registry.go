@@ -43,7 +43,7 @@ type Registry struct {
 	leaderBC broadcast             // leader changes (observed, gained, lost, ready)
 	members  broadcast             // PeerSource changes
 	verify   verifier
-	propSeq  atomic.Uint64 // proposal ids; random start, so a restarted node never reuses one
+	propSeq  atomic.Uint64 // proposal ids; a random 63-bit start, so the ids of a past life replayed from the log do not match new ones
 
 	fwdSlots chan struct{}
 	rel      releaser
@@ -211,7 +211,8 @@ func (r *Registry) raftConfig(hlog hclog.Logger) *raft.Config {
 // others elect a new one), calls in flight fail, watchers end with
 // registry.ErrClosed, the stores close. Pending releases that did not
 // commit are dropped here; the leader's reconciliation releases the names
-// of this node if it stays away. Close is idempotent.
+// of this node if it stays away. Close is idempotent; call it after Start
+// returned (or instead of Start), not while Start runs.
 func (r *Registry) Close() error {
 	r.state.Store(stateClosed)
 	return r.closeOnce()
