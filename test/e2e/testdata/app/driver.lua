@@ -68,7 +68,8 @@ local function main(count)
   local m = expect("result", "30s")
   if not m then return nil, "no result from the sink within 30s" end
   local res = m:payload():data()
-  say(string.format("received %d in order: %s", res.count, tostring(res.ordered)))
+  say(string.format("received %d in order: %s, last %d, all from me: %s",
+    res.count, tostring(res.ordered), res.last, tostring(res.from == process.pid())))
   say(string.format("elapsed_ms %d", math.floor(time.now():sub(t0):milliseconds())))
 
   -- 2. links and monitors to processes on n3
@@ -102,6 +103,9 @@ local function main(count)
       if ev.from == sleeper and (ev.kind == process.event.EXIT or ev.kind == process.event.LINK_DOWN) then
         left = left - 1
         say(string.format("client %s: %s", ev.kind, tostring(ev.result and ev.result.error)))
+      else
+        -- e.g. the sink's link firing: it exited normally, so nothing is due
+        say(string.format("unexpected event %s from %s", tostring(ev.kind), tostring(ev.from)))
       end
     else
       local msg = r.value
