@@ -12,6 +12,7 @@ import (
 
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/tcp"
@@ -30,6 +31,7 @@ type clusterParts struct {
 	ml    *membership.Membership
 	role  membership.Role
 	joins []string
+	names *raftreg.Registry // nil with cluster.raft.enabled false
 }
 
 // newBootID draws the random 64-bit id of this node's life.
@@ -83,6 +85,11 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	if p.cl, err = cluster.New(ccfg, ep); err != nil {
 		return nil, err
 	}
+	if c.Raft.Enabled {
+		if p.names, err = newNames(p, cfg, client); err != nil {
+			return nil, fmt.Errorf("raft registry: %w", err)
+		}
+	}
 	return p, nil
 }
 
@@ -118,6 +125,11 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 	if err := p.ml.Start(); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
+	if p.names != nil {
+		if err := p.names.Start(); err != nil {
+			return fmt.Errorf("raft registry: %w", err)
+		}
+	}
 	p.n.log.Info("cluster ports", "internode", p.ep.Addr(), "membership", p.ml.Local().Addr.String(), "boot", p.boot)
 	if len(p.joins) > 0 {
 		if n, err := p.ml.Join(p.joins...); err != nil {
@@ -141,6 +153,11 @@ func (p *clusterParts) leave() {
 }
 
 func (p *clusterParts) stop() {
+	if p.names != nil {
+		if err := p.names.Close(); err != nil {
+			p.n.log.Warn("raft registry close", "err", err)
+		}
+	}
 	p.cl.Stop()
 	if err := p.ep.Close(); err != nil {
 		p.n.log.Warn("internode transport close", "err", err)
@@ -164,6 +181,7 @@ func (p *clusterParts) joined() bool {
 }
 
 func (p *clusterParts) status(st *Status) {
+	p.raftStatus(st)
 	if p.ml == nil {
 		return
 	}
@@ -177,6 +195,7 @@ func (p *clusterParts) status(st *Status) {
 }
 
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
+	p.collectRaft(c, ch)
 	if p.ml != nil {
 		// memberlist never reports suspicion to its delegates, so there is
 		// no "suspect" series: a suspected member counts as alive until it

@@ -155,11 +155,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		}
 		nd.cluster = parts
 		rcfg.Router = parts.cl
-		if cfg.Cluster.Raft.Enabled {
-			// registry/raftreg is built and tested but not yet composed
-			// here: say so instead of ignoring the setting.
-			o.logger.Warn("cluster.raft is not wired into the node yet: CONSISTENT names answer UNAVAILABLE (no cluster registry)")
+		if parts.names != nil {
+			rcfg.Names = parts.names
+			nd.readyHooks = append(nd.readyHooks, parts.leaderKnown)
 		}
+
 		nd.readyHooks = append(nd.readyHooks, parts.joined)
 		nd.statusHooks = append(nd.statusHooks, parts.status)
 		nd.extras = append(nd.extras, parts)

@@ -1,0 +1,89 @@
+package node
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/registry/raftreg"
+	"github.com/wippyd/wippyd/runtime"
+)
+
+var _ runtime.NameService = (*raftreg.Registry)(nil)
+
+// newNames builds the cluster-wide name registry over the internode
+// transport's raft and forwarding streams (before the transport starts).
+func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, error) {
+	rc := raftreg.DefaultConfig()
+	rc.Node = cfg.Node.Name
+	rc.DataDir = cfg.Cluster.Raft.DataDir
+	rc.Voter = !client
+	rc.BootstrapExpect = cfg.Cluster.Raft.BootstrapExpect
+	rc.MaxVoters = cfg.Cluster.Raft.MaxVoters
+	rc.ApplyTimeout = cfg.Cluster.Raft.ApplyTimeout
+	rc.Logger = p.n.log
+	return raftreg.New(rc, p.ep, &raftPeers{p: p})
+}
+
+// raftPeers adapts membership to the registry's peer source: Raft voters
+// follow membership. It reads the membership built at start; before that
+// it knows no members.
+type raftPeers struct {
+	p  *clusterParts
+	mu sync.Mutex
+}
+
+func (r *raftPeers) Members() []raftreg.Member {
+	if r.p.ml == nil {
+		return nil
+	}
+	var out []raftreg.Member
+	for _, m := range r.p.ml.Members() {
+		st := raftreg.MemberAlive
+		switch m.State {
+		case membership.StateDead:
+			st = raftreg.MemberDead
+		case membership.StateLeft:
+			st = raftreg.MemberLeft
+		}
+		out = append(out, raftreg.Member{Name: m.Name, Voter: m.Meta.RaftRole == membership.RoleVoter, State: st})
+	}
+	return out
+}
+
+func (r *raftPeers) OnChange(f func()) (cancel func()) {
+	if r.p.ml == nil {
+		return func() {}
+	}
+	return r.p.ml.Subscribe(func(membership.Event) { f() })
+}
+
+// leaderKnown: the registry has a Raft leader (readiness).
+func (p *clusterParts) leaderKnown() bool {
+	return p.names == nil || p.names.Stats().Leader != ""
+}
+
+func (p *clusterParts) raftStatus(st *Status) {
+	if p.names == nil {
+		return
+	}
+	s := p.names.Stats()
+	states := [...]string{"follower", "candidate", "leader", "shutdown"}
+	state := "unknown"
+	if int(s.RaftState) < len(states) {
+		state = states[s.RaftState]
+	}
+	st.Raft = &RaftStatus{State: state, Leader: s.Leader, CommitIndex: s.CommitIndex}
+	st.Names["consistent"] = s.Names
+}
+
+func (p *clusterParts) collectRaft(c *collector, ch chan<- prometheus.Metric) {
+	if p.names == nil {
+		return
+	}
+	s := p.names.Stats()
+	ch <- prometheus.MustNewConstMetric(c.raftState, prometheus.GaugeValue, float64(s.RaftState))
+	ch <- prometheus.MustNewConstMetric(c.raftCommit, prometheus.GaugeValue, float64(s.CommitIndex))
+	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(s.Names), "consistent")
+}
