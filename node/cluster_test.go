@@ -219,6 +219,59 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
+	// A process registers through its Env; another process of another node
+	// cannot unregister it; the owner can.
+	results := make(chan error, 4)
+	claimant, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(ctx *native.Ctx, m native.Message) error {
+		cn := ctx.Env().(proc.ClusterNames)
+		switch m.Topic {
+		case "claim":
+			results <- cn.RegisterConsistent("job", pid.PID{})
+		case "drop":
+			results <- cn.UnregisterConsistent("job")
+		}
+		return nil
+	}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(ctx *native.Ctx, m native.Message) error {
+		cn := ctx.Env().(proc.ClusterNames)
+		switch m.Topic {
+		case "claim":
+			results <- cn.RegisterConsistent("job", pid.PID{})
+		case "drop":
+			results <- cn.UnregisterConsistent("job")
+		}
+		return nil
+	}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(who pid.PID, rt interface {
+		Send(from, to pid.PID, topic string, payload msg.Value) error
+	}, topic, wantKind string) {
+		t.Helper()
+		rt.Send(pid.PID{}, who, topic, msg.Nil)
+		select {
+		case err := <-results:
+			if kind := ""; err != nil {
+				kind = proc.AsError(err).Kind
+				if kind != wantKind {
+					t.Fatalf("%s: %v, want %s", topic, err, wantKind)
+				}
+			} else if wantKind != "" {
+				t.Fatalf("%s succeeded, want %s", topic, wantKind)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: no answer", topic)
+		}
+	}
+	step(claimant, b.Runtime(), "claim", "")
+	step(other, c.Runtime(), "claim", proc.KindAlreadyExists)
+	step(other, c.Runtime(), "drop", proc.KindPermissionDenied)
+	step(claimant, b.Runtime(), "drop", "")
+	step(other, c.Runtime(), "claim", "")
 	if st := a.Status(); st.Raft == nil || st.Raft.Leader == "" {
 		t.Fatalf("status raft %+v", st.Raft)
 	}

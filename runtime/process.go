@@ -357,9 +357,64 @@ func (p *process) AuthorizeTarget(action string, target pid.PID, name string) er
 }
 
 func (p *process) Lookup(name string) (pid.PID, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return p.rt.Lookup(ctx, name)
+	var (
+		id  pid.PID
+		err error
+	)
+	lookup := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
+		defer cancel()
+		id, err = p.rt.Lookup(ctx, name)
+	}
+	if p.rt.cfg.Names != nil {
+		p.Blocking(lookup) // a linearizable read is a network round trip
+	} else {
+		lookup()
+	}
+	return id, err
+}
+
+// nameTimeout bounds a call to the cluster name service from a process; the
+// service itself answers within its apply timeout.
+const nameTimeout = 30 * time.Second
+
+var _ proc.ClusterNames = (*process)(nil)
+
+// ErrNoClusterRegistry answers CONSISTENT calls on a node without one.
+var ErrNoClusterRegistry = proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
+
+// RegisterConsistent implements proc.ClusterNames.
+func (p *process) RegisterConsistent(name string, target pid.PID) error {
+	if p.rt.cfg.Names == nil {
+		return ErrNoClusterRegistry
+	}
+	if name == "" {
+		return ErrBadName
+	}
+	if target.IsZero() {
+		target = p.pid
+	}
+	var err error
+	p.Blocking(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
+		defer cancel()
+		err = p.rt.cfg.Names.Register(ctx, name, target)
+	})
+	return err
+}
+
+// UnregisterConsistent implements proc.ClusterNames.
+func (p *process) UnregisterConsistent(name string) error {
+	if p.rt.cfg.Names == nil {
+		return ErrNoClusterRegistry
+	}
+	var err error
+	p.Blocking(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
+		defer cancel()
+		err = p.rt.cfg.Names.Unregister(ctx, name, p.pid)
+	})
+	return err
 }
 
 func (p *process) StartTimer(d time.Duration) proc.TimerID {

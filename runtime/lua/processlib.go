@@ -367,22 +367,42 @@ func regRegister(L *glua.LState) int {
 			return fail(L, glua.LNil, err)
 		}
 	}
-	if err := scopeError(scope); err != nil {
-		return fail(L, glua.LNil, err)
+	var err error
+	if scope == scopeConsistent {
+		err = clusterNames(p).RegisterConsistent(name, target)
+	} else if err = scopeError(scope); err == nil {
+		err = p.env.Register(name, target)
 	}
-	if err := p.env.Register(name, target); err != nil {
+	if err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	L.Push(glua.LTrue)
 	return 1
 }
 
+// clusterNames is the Env's cluster-wide registry, or one answering
+// UNAVAILABLE "no cluster registry".
+func clusterNames(p *process) proc.ClusterNames {
+	if cn, ok := p.env.(proc.ClusterNames); ok {
+		return cn
+	}
+	return noClusterNames{}
+}
+
+type noClusterNames struct{}
+
+func (noClusterNames) RegisterConsistent(string, pid.PID) error {
+	return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
+}
+
+func (noClusterNames) UnregisterConsistent(string) error {
+	return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
+}
+
 func scopeError(scope int) error {
 	switch scope {
 	case scopeLocal:
 		return nil
-	case scopeConsistent:
-		return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
 	}
 	return invalidf("scope not supported")
 }
@@ -406,10 +426,13 @@ func regUnregister(L *glua.LState) int {
 			return fail(L, glua.LFalse, err)
 		}
 	}
-	if err := scopeError(scope); err != nil {
-		return fail(L, glua.LFalse, err)
+	var err error
+	if scope == scopeConsistent {
+		err = clusterNames(p).UnregisterConsistent(name)
+	} else if err = scopeError(scope); err == nil {
+		err = p.env.Unregister(name)
 	}
-	if err := p.env.Unregister(name); err != nil {
+	if err != nil {
 		return fail(L, glua.LFalse, err)
 	}
 	L.Push(glua.LTrue)

@@ -195,3 +195,16 @@ type Env interface {
 	// policy on the name is honoured.
 	AuthorizeTarget(action string, target pid.PID, name string) error
 }
+
+// ClusterNames is implemented by an Env whose node has a cluster-wide
+// (CONSISTENT) name registry. Both calls may wait for a Raft commit (up to
+// the registry's apply timeout); an Env without a registry answers
+// UNAVAILABLE, not retryable ("no cluster registry").
+type ClusterNames interface {
+	// RegisterConsistent claims name for p cluster-wide: first write wins,
+	// the loser gets ALREADY_EXISTS.
+	RegisterConsistent(name string, p pid.PID) error
+	// UnregisterConsistent releases a name this process owns
+	// (PERMISSION_DENIED when another process owns it).
+	UnregisterConsistent(name string) error
+}
