@@ -276,3 +276,19 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		t.Fatalf("status raft %+v", st.Raft)
 	}
 }
+
+// The cluster figures of `wippyd bench` run and give sane values.
+func TestBenchClusterRuns(t *testing.T) {
+	res, err := benchCluster(2_000, 50, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("results %v", res)
+	}
+	for _, r := range res {
+		if !(r.Value > 0) {
+			t.Errorf("%s = %v", r.Name, r.Value)
+		}
+	}
+}

@@ -293,7 +293,8 @@ func (n *Node) Stop(ctx context.Context) error {
 type BenchResult = benchmark.Result
 
 // Bench runs the built-in benchmark suite (quick: small sizes): the
-// runtime core with Go-native processes, then Lua processes. Each workload
+// runtime core with Go-native processes, Lua processes, then two
+// clustered nodes in this process over loopback. Each workload
 // runs once untimed, then `rounds` times; the median is reported.
 func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	o, lo := benchmark.Full(), benchmark.FullLua()
@@ -308,7 +309,11 @@ func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(res, lres...), nil
+	cres, err := BenchCluster(quick)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(res, lres...), cres...), nil
 }
 
 // AdminAddr returns the address the admin endpoint listens on ("" when off).
@@ -328,7 +333,7 @@ func BenchNames() []string {
 	for _, w := range benchmark.Lua {
 		names = append(names, w.Name)
 	}
-	return names
+	return append(names, "remote_msgs_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
 }
 
 // MembershipAddr returns the address this node's memberlist listens on

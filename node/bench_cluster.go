@@ -1,0 +1,267 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/host"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/native"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// benchPair starts two clustered nodes in this process on loopback ports,
+// with an allow policy on their hosts so every send is policy-checked.
+func benchPair(profile string) (a, b *Node, stop func(), err error) {
+	allow, err := host.NewPolicy(host.Policy{ID: "bench:allow", Actions: []string{"*"}, Resources: []string{"*"}, Effect: host.Allow})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mk := func(name string, join ...string) (*Node, error) {
+		cfg := DefaultConfig()
+		cfg.Node.Name = name
+		cfg.Admin.Addr = ""
+		cfg.Cluster.Enabled = true
+		cfg.Cluster.Raft.Enabled = false
+		cfg.Cluster.Membership.BindAddr = "127.0.0.1"
+		cfg.Cluster.Membership.BindPort = 0
+		cfg.Cluster.Membership.Profile = profile
+		cfg.Cluster.Membership.JoinAddrs = join
+		cfg.Cluster.Internode.Port = 0
+		n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			WithHosts(runtime.HostConfig{ID: DefaultHost, Policies: []*host.Policy{allow}}))
+		if err != nil {
+			return nil, err
+		}
+		return n, n.Start()
+	}
+	if a, err = mk("bench-a"); err != nil {
+		return nil, nil, nil, err
+	}
+	if b, err = mk("bench-b", a.MembershipAddr()); err != nil {
+		a.Stop(context.Background())
+		return nil, nil, nil, err
+	}
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		b.Stop(ctx)
+		a.Stop(ctx)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !(a.cluster.cl.PeerUp("bench-b") && b.cluster.cl.PeerUp("bench-a")) {
+		if time.Now().After(deadline) {
+			stop()
+			return nil, nil, nil, errors.New("bench: nodes never saw each other")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return a, b, stop, nil
+}
+
+// remoteSender sends n 64-byte payloads to one receiver, in chunks.
+type remoteSender struct {
+	to      pid.PID
+	left    int
+	payload msg.Value
+}
+
+func (s *remoteSender) Init(c *native.Ctx, _ []msg.Value) error { return s.chunk(c) }
+func (s *remoteSender) HandleMessage(c *native.Ctx, _ native.Message) error {
+	return s.chunk(c)
+}
+func (s *remoteSender) chunk(c *native.Ctx) error {
+	k := min(s.left, 512)
+	for i := 0; i < k; i++ {
+		if err := c.Send(s.to, "m", s.payload); err != nil {
+			return err
+		}
+	}
+	s.left -= k
+	if s.left == 0 {
+		c.Stop(msg.Nil)
+		return nil
+	}
+	return c.Send(c.Self(), "more", msg.Nil)
+}
+
+// RemoteThroughput: one Go-native sender on one node to one Go-native
+// receiver on another, 64-byte payloads, policy checks on
+// (remote_msgs_per_s).
+func RemoteThroughput(n int) (BenchResult, error) {
+	a, b, stop, err := benchPair("fast")
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer stop()
+	done := make(chan struct{})
+	left := n
+	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
+		if left--; left == 0 {
+			close(done)
+		}
+		return nil
+	}))})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	start := time.Now()
+	payload := msg.String(strings.Repeat("x", 64))
+	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&remoteSender{to: recv, left: n, payload: payload})}); err != nil {
+		return BenchResult{}, err
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		return BenchResult{}, fmt.Errorf("remote_msgs_per_s: %d of %d arrived", n-left, n)
+	}
+	return BenchResult{Name: "remote_msgs_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// pinger measures request/reply round trips to a remote echo.
+type pinger struct {
+	to    pid.PID
+	left  int
+	sent  time.Time
+	rtts  []time.Duration
+	done  chan struct{}
+	value msg.Value
+}
+
+func (p *pinger) Init(c *native.Ctx, _ []msg.Value) error {
+	p.sent = time.Now()
+	return c.Send(p.to, "ping", p.value)
+}
+
+func (p *pinger) HandleMessage(c *native.Ctx, _ native.Message) error {
+	p.rtts = append(p.rtts, time.Since(p.sent))
+	if p.left--; p.left == 0 {
+		close(p.done)
+		c.Stop(msg.Nil)
+		return nil
+	}
+	p.sent = time.Now()
+	return c.Send(p.to, "ping", p.value)
+}
+
+// RemoteRTT is the p50 of request/reply between native processes on two
+// nodes (remote_rtt_us).
+func RemoteRTT(n int) (BenchResult, error) {
+	a, b, stop, err := benchPair("fast")
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer stop()
+	echo, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
+		return c.Send(m.From, "pong", m.Payload)
+	}))})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	p := &pinger{to: echo, left: n, done: make(chan struct{}), value: msg.String(strings.Repeat("x", 64))}
+	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(p)}); err != nil {
+		return BenchResult{}, err
+	}
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Minute):
+		return BenchResult{}, errors.New("remote_rtt_us: replies never all came")
+	}
+	sort.Slice(p.rtts, func(i, j int) bool { return p.rtts[i] < p.rtts[j] })
+	return BenchResult{Name: "remote_rtt_us", Value: float64(p.rtts[len(p.rtts)/2].Microseconds()), Unit: "us"}, nil
+}
+
+// NodeDownDetect is the time from a node's abrupt end (memberlist and
+// transport shut without a leave, as a SIGKILL) until a monitor on the
+// other node fires with noconnection (nodedown_detect_ms, lan profile;
+// nodedown_detect_fast_ms with the fast profile).
+func NodeDownDetect(profile string) (BenchResult, error) {
+	a, b, stop, err := benchPair(profile)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer stop()
+	target, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	fired := make(chan error, 1)
+	ready := make(chan struct{})
+	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&monitorOnce{target: target, ready: ready, fired: fired})}); err != nil {
+		return BenchResult{}, err
+	}
+	<-ready
+	start := time.Now()
+	b.cluster.ml.Shutdown()
+	b.cluster.ep.Close()
+	select {
+	case err := <-fired:
+		if !errors.Is(err, proc.ErrNoConnection) {
+			return BenchResult{}, fmt.Errorf("nodedown: monitor fired with %v", err)
+		}
+	case <-time.After(time.Minute):
+		return BenchResult{}, errors.New("nodedown: monitor never fired")
+	}
+	name := "nodedown_detect_ms"
+	if profile == "fast" {
+		name = "nodedown_detect_fast_ms"
+	}
+	return BenchResult{Name: name, Value: float64(time.Since(start).Milliseconds()), Unit: "ms"}, nil
+}
+
+type monitorOnce struct {
+	target pid.PID
+	ready  chan struct{}
+	fired  chan error
+}
+
+func (m *monitorOnce) Init(c *native.Ctx, _ []msg.Value) error {
+	err := c.Monitor(m.target)
+	close(m.ready)
+	return err
+}
+func (m *monitorOnce) HandleMessage(*native.Ctx, native.Message) error { return nil }
+func (m *monitorOnce) HandleEvent(c *native.Ctx, e native.Event) error {
+	if e.Kind == proc.DeliveryExit {
+		m.fired <- e.Err
+		c.Stop(msg.Nil)
+	}
+	return nil
+}
+
+// BenchCluster runs the cluster figures (quick: fewer messages, and the
+// lan detection time, several seconds, is skipped).
+func BenchCluster(quick bool) ([]BenchResult, error) {
+	if quick {
+		return benchCluster(200_000, 1_000, false)
+	}
+	return benchCluster(2_000_000, 5_000, true)
+}
+
+func benchCluster(n, rtts int, lan bool) ([]BenchResult, error) {
+	runs := []func() (BenchResult, error){
+		func() (BenchResult, error) { return RemoteThroughput(n) },
+		func() (BenchResult, error) { return RemoteRTT(rtts) },
+		func() (BenchResult, error) { return NodeDownDetect("fast") },
+	}
+	if lan {
+		runs = append(runs, func() (BenchResult, error) { return NodeDownDetect("lan") })
+	}
+	var out []BenchResult
+	for _, f := range runs {
+		r, err := f()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
