@@ -1,0 +1,138 @@
+-- Runs on every node as a service. Only one process in the cluster holds
+-- the CONSISTENT name "coordinator"; the others retry every second and take
+-- over once the name is free (its holder ended or its node died).
+--
+-- The coordinator runs rounds: it splits 1..JOBS*STEP into JOBS ranges,
+-- spawns one monitored worker per range, round-robin over the nodes, and
+-- adds up the results. A worker whose node dies is reported by its monitor
+-- with a `noconnection` error; its job is spawned again on the next node.
+local time = require("time")
+local logger = require("logger")
+local env = require("env")
+
+local JOBS, STEP = 6, 1000
+
+-- Set when the node stops the service (a CANCEL event).
+local cancelled = false
+
+-- Sleep for d, or less if the service is being stopped; false then.
+local function pause(d)
+  local events, t = process.events(), time.after(d)
+  while true do
+    local r = channel.select{events:case_receive(), t:case_receive()}
+    if r.channel == t then return true end
+    if r.value.kind == process.event.CANCEL then
+      cancelled = true
+      return false
+    end
+  end
+end
+
+local function node_of(pid)
+  return string.match(tostring(pid), "^{([^@|]+)@") or "?"
+end
+
+local function nodes()
+  local list = {}
+  for n in string.gmatch(env.get("NODES") or "", "[^,%s]+") do
+    list[#list + 1] = n
+  end
+  return list
+end
+
+-- Wait for the name; ALREADY_EXISTS (someone else has it) and UNAVAILABLE
+-- (no Raft quorum yet) both mean: try again later.
+local function claim()
+  local me = process.pid()
+  local waiting = false
+  while true do
+    local ok, err = process.registry.register("coordinator", me, process.registry.CONSISTENT)
+    if ok then
+      logger:info("became coordinator")
+      return true
+    end
+    if not waiting then
+      logger:info("standby", {reason = tostring(err)})
+      waiting = true
+    end
+    if not pause("1s") then return false end
+  end
+end
+
+-- Spawn job j, trying each node from `start` on; returns the worker's pid.
+local function spawn_job(list, j, start)
+  local from, to = (j - 1) * STEP + 1, j * STEP
+  for k = 0, #list - 1 do
+    local node = list[(start + k - 1) % #list + 1]
+    local pid, err = process.spawn_monitored("app:worker", node .. "@app:processes", process.pid(), j, from, to)
+    if pid then return pid end
+    logger:warn("spawn failed", {job = j, node = node, error = tostring(err)})
+  end
+  return nil
+end
+
+local function round(n, list)
+  local inbox, events = process.inbox(), process.events()
+  local running, sums, by_node, respawned = {}, {}, {}, 0
+  local left = JOBS
+  for j = 1, JOBS do
+    local pid = spawn_job(list, j, j)
+    if not pid then return nil, "no node accepted job " .. j end
+    running[pid] = {job = j, next = j + 1}
+  end
+  local deadline = time.after("20s")
+  while left > 0 do
+    local r = channel.select{inbox:case_receive(), events:case_receive(), deadline:case_receive()}
+    if r.channel == deadline then
+      return nil, string.format("round %d: %d jobs unfinished after 20s", n, left)
+    elseif r.channel == inbox then
+      local m = r.value
+      if m:topic() == "result" then
+        local d = m:payload():data()
+        if sums[d.job] == nil then
+          sums[d.job] = d.sum
+          left = left - 1
+          local node = node_of(d.pid)
+          by_node[node] = (by_node[node] or 0) + 1
+        end
+      end
+    else
+      local ev = r.value
+      local w = running[ev.from]
+      if ev.kind == process.event.CANCEL then
+        cancelled = true
+        return nil, "cancelled"
+      elseif w and ev.kind == process.event.EXIT then
+        running[ev.from] = nil
+        local err = ev.result and ev.result.error
+        if err and sums[w.job] == nil then
+          logger:warn("worker lost", {job = w.job, node = node_of(ev.from), error = tostring(err)})
+          local pid = spawn_job(list, w.job, w.next)
+          if not pid then return nil, "no node accepted job " .. w.job end
+          running[pid] = {job = w.job, next = w.next + 1}
+          respawned = respawned + 1
+        end
+      end
+    end
+  end
+  local total = 0
+  for j = 1, JOBS do total = total + sums[j] end
+  local spread = {}
+  for node, c in pairs(by_node) do spread[#spread + 1] = node .. "=" .. c end
+  table.sort(spread)
+  logger:info("round done", {round = n, total = total, jobs_by_node = table.concat(spread, ","), respawned = respawned})
+  return total
+end
+
+local function main()
+  if not claim() then return "stopped" end
+  local n = 0
+  while true do
+    n = n + 1
+    local _, err = round(n, nodes())
+    if cancelled or not pause("2s") then return "stopped" end
+    if err then logger:error("round failed", {error = err}) end
+  end
+end
+
+return {main = main}
