@@ -86,9 +86,12 @@ healthy() {
   [[ $names -ge 1 ]] || return 1
 }
 
-coordinators() { # nodes whose log says "became coordinator", since $1 (docker logs --since)
+now() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; } # for docker logs --since
+
+coordinators() { # nodes (but $2) whose log says "became coordinator" since $1
   local n
   for n in n1 n2 n3; do
+    [[ $n != "${2:-}" ]] || continue
     if docker logs --since "$1" "$(container "$n")" 2>&1 | grep -c 'msg="became coordinator"' >/dev/null; then echo "$n"; fi
   done
 }
@@ -102,7 +105,7 @@ docker build -q -t wippyd:dev . >/dev/null 2>&1
 "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 
 log "starting n1 n2 n3"
-T0=$(date +%s)
+T0=$(now)
 "${COMPOSE[@]}" up -d >/dev/null 2>&1
 
 # 0. the cluster forms
@@ -114,7 +117,7 @@ echo "    coordinator on $COORD"
 
 # 1. kill the coordinator's node
 log "scenario 1: docker kill $COORD"
-T1=$(date +%s)
+T1=$(now)
 docker kill "$(container "$COORD")" >/dev/null
 dead_seen() {
   local n line
@@ -125,9 +128,10 @@ dead_seen() {
   done
 }
 wait_for 30 "${OTHERS[*]} see $COORD dead and keep a raft leader" dead_seen
-took_over() { [[ -n $(coordinators "$T1") ]]; }
+took_over() { [[ -n $(coordinators "$T1" "$COORD") ]]; }
 wait_for 30 "the name coordinator was released and taken over" took_over
-NEWCOORD=$(coordinators "$T1" | head -n1)
+NEWCOORD=$(coordinators "$T1" "$COORD")
+NEWCOORD=${NEWCOORD%%$'\n'*}
 echo "    coordinator now on ${NEWCOORD:-?}"
 round_after() { docker logs --since "$T1" "$(container "${NEWCOORD:-n1}")" 2>&1 | grep -c 'msg="round done"' >/dev/null; }
 wait_for 30 "the new coordinator completes a round without $COORD" round_after
