@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/wippyd/wippyd/runtime/entry"
 	"os"
 	"slices"
 	"strconv"
@@ -466,34 +467,5 @@ func printable(s string) string {
 	return s
 }
 
-// suggest returns the candidate closest to s when it is a likely typo.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 4
-	for _, c := range candidates {
-		if d := distance(s, c); d > 0 && d < bestD && 4*d <= len(s) {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// suggest returns the key closest to s when it is a likely typo.
+func suggest(s string, candidates []string) string { return entry.Suggest(s, candidates, 4) }

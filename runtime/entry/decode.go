@@ -571,10 +571,16 @@ func (c *checker) scalar(n *yaml.Node, path *valuePath) (msg.Value, bool) {
 }
 
 // suggest returns the candidate closest to s when it is a likely typo.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
+func suggest(s string, candidates []string) string { return Suggest(s, candidates, 3) }
+
+// Suggest returns the candidate closest to s when it is a likely typo: at
+// an edit distance under limit, and at most one edit per limit characters
+// of s. It returns "" when none is close enough. (Used for "did you mean"
+// hints here and in the node's configuration errors.)
+func Suggest(s string, candidates []string, limit int) string {
+	best, bestD := "", limit
 	for _, c := range candidates {
-		if d := distance(s, c); d > 0 && d < bestD && 3*d <= len(s) {
+		if d := distance(s, c); d > 0 && d < bestD && limit*d <= len(s) {
 			best, bestD = c, d
 		}
 	}
