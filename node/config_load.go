@@ -3,7 +3,6 @@ package node
 import (
 	"errors"
 	"fmt"
-	"github.com/wippyd/wippyd/runtime/entry"
 	"os"
 	"slices"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wippyd/wippyd/runtime/entry"
 )
 
 // LoadOptions says where LoadConfig reads settings from. Precedence:
