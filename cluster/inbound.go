@@ -99,12 +99,14 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
 		Actor: w.Actor, ScopeIDs: w.ScopeIDs, FromHost: w.FromHost,
 	}
-	rt.Deliver(&in.rtEnv)
+	// Counted before delivery: the receiver may answer before Deliver
+	// returns, and the count must not lag what the sender sees.
 	if r := (*c.routes.Load())[peer]; r != nil {
 		r.recv.Add(1)
 	} else {
 		c.ctr.recvOther.Add(1)
 	}
+	rt.Deliver(&in.rtEnv)
 }
 
 // authorizeSpawn runs the Authorizer (if any) on a remote spawn: the

@@ -18,6 +18,10 @@ package cluster
 //     again. A new boot id, seen either way, is a new life, up at once.
 //   - Session losses this side caused (ErrAbandoned) are the echo of a
 //     down already decided, and are ignored.
+//   - A boot id once replaced by another never comes back (it is drawn at
+//     each start), so news about it is stale and ignored: membership and
+//     the transport report independently, and a session-up of the old life
+//     may arrive after membership announced the new one.
 //   - A node never seen (neither member nor session) is unknown; one seen
 //     and down is known.
 type peerTable struct {
@@ -30,6 +34,34 @@ type peerState struct {
 	up         bool
 	memberDown bool   // the current life was downed by membership
 	addr       string // last internode address membership gave
+	past       [pastLives]uint64
+	npast      int
+}
+
+// pastLives is how many replaced boot ids a peer remembers; stale news
+// older than that many restarts is not expected.
+const pastLives = 8
+
+// isPast reports whether boot is a replaced life of p.
+func (p *peerState) isPast(boot uint64) bool {
+	if boot == 0 {
+		return false
+	}
+	for _, b := range p.past {
+		if b == boot {
+			return true
+		}
+	}
+	return false
+}
+
+// replace makes boot the current life, remembering the one it replaces.
+func (p *peerState) replace(boot uint64) {
+	if p.boot != 0 && boot != p.boot {
+		p.past[p.npast%pastLives] = p.boot
+		p.npast++
+	}
+	p.boot = boot
 }
 
 type effectKind uint8
@@ -64,13 +96,16 @@ func (t *peerTable) memberUp(node, addr string, boot uint64) []effect {
 		t.peers[node] = p
 		out = append(out, effect{kind: effKnown, node: node})
 	}
+	if p.isPast(boot) {
+		return out
+	}
 	if p.up && boot != 0 && p.boot != 0 && boot != p.boot {
 		// A restart membership saw first: the old life is gone.
 		out = append(out, effect{kind: effDown, node: node, boot: p.boot}, effect{kind: effAbandon, node: node})
 		p.up = false
 	}
 	if boot != 0 {
-		p.boot = boot
+		p.replace(boot)
 	}
 	if !p.up {
 		p.up, p.memberDown = true, false
@@ -93,7 +128,10 @@ func (t *peerTable) memberDown(node string, boot uint64) []effect {
 		return []effect{{kind: effKnown, node: node}}
 	}
 	if boot != 0 && p.boot != 0 && boot != p.boot {
-		return nil // news about an older life
+		// News about an older life, or about one this side has not seen
+		// up (it failed before its up reached us): the current life
+		// stands either way.
+		return nil
 	}
 	p.memberDown = true
 	if !p.up {
@@ -114,6 +152,9 @@ func (t *peerTable) sessionUp(node string, boot uint64) []effect {
 		t.peers[node] = p
 		out = append(out, effect{kind: effKnown, node: node})
 	}
+	if p.isPast(boot) {
+		return out
+	}
 	switch {
 	case p.boot != 0 && boot != p.boot:
 		// A new life: whatever the old one was doing, it is over.
@@ -126,7 +167,8 @@ func (t *peerTable) sessionUp(node string, boot uint64) []effect {
 	case p.memberDown:
 		return out // membership said this life is gone; only it can revive it
 	}
-	p.boot, p.up, p.memberDown = boot, true, false
+	p.replace(boot)
+	p.up, p.memberDown = true, false
 	return append(out, effect{kind: effUp, node: node, boot: boot})
 }
 

@@ -78,6 +78,22 @@ func TestPeerTable(t *testing.T) {
 			{ev: "sup", boot: 4},
 			{ev: "sup", boot: 5, want: []effect{up(5)}},
 		}},
+		{"stale session up of the old life after membership saw the new one", []step{
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 2, addr: "b:1", want: []effect{down(1), abandon, up(2)}},
+			{ev: "sup", boot: 1}, // queued by the transport before the restart
+			{ev: "sup", boot: 2},
+			{ev: "up", boot: 1, addr: "b:1"}, // membership lagging behind
+			{ev: "failed", boot: 2, want: []effect{down(2), abandon}},
+			{ev: "sup", boot: 1},
+			{ev: "up", boot: 3, addr: "b:1", want: []effect{up(3)}},
+		}},
+		{"stale member up of the old life after the transport saw the new one", []step{
+			{ev: "sup", boot: 1, want: []effect{known, up(1)}},
+			{ev: "sup", boot: 2, want: []effect{down(1), up(2)}},
+			{ev: "up", boot: 1, addr: "b:1"},
+			{ev: "up", boot: 2, addr: "b:1", want: []effect{connect("b:1")}},
+		}},
 		{"our own abandon is ignored", []step{
 			{ev: "sup", boot: 1, want: []effect{known, up(1)}},
 			{ev: "sabandoned", boot: 1},

@@ -66,12 +66,15 @@ func (c *Cluster) Route(e *runtime.Envelope) error {
 		return proc.Errorf(proc.KindInvalid, ErrEncode.Retryable, "%w: %v", ErrEncode, err)
 	}
 	enc.buf = body
+	// Counted before the transport has it, so the count never lags what
+	// the peer may already have seen.
+	r.sent.Add(1)
 	err = c.ep.Send(node, transport.StreamCluster, body)
 	c.putEncoder(enc)
 	if err != nil {
+		r.sent.Add(^uint64(0))
 		return c.sendError(node, err)
 	}
-	r.sent.Add(1)
 	return nil
 }
 

