@@ -329,6 +329,24 @@ func (s *Scheduler) startM(p *P) *M {
 	return m
 }
 
+// handedOff marks M.since when the slot was claimed during a task.
+const handedOff = -1
+
+// claim hands p to a new goroutine if m is still running the task that
+// started at since (see M.since): a worker between tasks is never replaced.
+func (s *Scheduler) claim(p *P, m *M, since int64) bool {
+	if since <= 0 || s.stopping.Load() || !m.since.CompareAndSwap(since, handedOff) {
+		return false
+	}
+	if !s.handOff(p, m) {
+		// Not handed off after all (stopping, or m no longer owns p): the
+		// task's end must still find its start value.
+		m.since.Store(since)
+		return false
+	}
+	return true
+}
+
 // handOff gives p to a new worker goroutine if m still owns it.
 func (s *Scheduler) handOff(p *P, m *M) bool {
 	if s.stopping.Load() {
@@ -372,8 +390,8 @@ func (s *Scheduler) sysmon() {
 		for _, p := range s.ps {
 			m := p.m.Load()
 			since := m.since.Load()
-			if since != 0 && now-since > int64(s.cfg.Slice) {
-				if s.handOff(p, m) {
+			if since > 0 && now-since > int64(s.cfg.Slice) {
+				if s.claim(p, m, since) {
 					s.cfg.Logger.Debug("sched: hand-off of a slot held past its slice", "slot", p.id, "held", time.Duration(now-since))
 				}
 			}

@@ -242,3 +242,28 @@ func BenchmarkReadyChain(b *testing.B) {
 	s.Submit(&newTask(step).Task)
 	<-done
 }
+
+// Tasks that end around the time slice race the monitor's hand-off: a
+// worker that has just finished (and may park) must never also lose its
+// slot, or two goroutines serve it and wake-ups get lost. Every round must
+// complete.
+func TestHandOffRaceLosesNoWakeups(t *testing.T) {
+	s := start(t, Config{Workers: 2, Slice: 200 * time.Microsecond})
+	for round := 0; round < 1500; round++ {
+		done := make(chan struct{})
+		spin := time.Duration(50+round%300) * time.Microsecond
+		s.Submit(&newTask(func(w *Worker) {
+			for end := time.Now().Add(spin); time.Now().Before(end); {
+			}
+			w.Ready(&newTask(func(*Worker) { close(done) }).Task)
+		}).Task)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: a readied task was never run (hand-offs %d)", round, s.Stats().HandOffs)
+		}
+	}
+	if s.Stats().HandOffs == 0 {
+		t.Fatal("no hand-off happened: the test did not exercise the race")
+	}
+}

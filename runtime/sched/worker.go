@@ -130,15 +130,21 @@ func (p *P) nextStealable() bool {
 		return true
 	}
 	since := m.since.Load()
-	return since == 0 || p.s.Now()-since > int64(p.s.cfg.Slice/10)
+	return since <= 0 || p.s.Now()-since > int64(p.s.cfg.Slice/10)
 }
 
 // M is a worker goroutine. It runs tasks for its slot until it loses the
 // slot (hand-off) or the scheduler stops.
 type M struct {
-	p     *P
-	s     *Scheduler
-	since atomic.Int64 // when the current task started; 0 between tasks
+	p *P
+	s *Scheduler
+	// since is when the current task started; 0 between tasks; handedOff
+	// once the slot was claimed for a new goroutine during the task. The
+	// task's end (CAS start -> 0) and a hand-off (CAS start -> handedOff)
+	// race on it, so exactly one wins: a worker that finished its task can
+	// never lose its slot afterwards (it might be parked by then), and one
+	// whose slot was claimed exits right after its task.
+	since atomic.Int64
 	rnd   *rand.Rand
 	timer *time.Timer
 	// Local is free for the tasks run on this goroutine (a reusable batch
@@ -181,7 +187,7 @@ func (m *M) Yield(t *Task) {
 // new worker goroutine so the rest of the queue keeps moving. The task goes
 // on, without a slot, when f returns; its worker goroutine exits after it.
 func (m *M) Blocking(f func()) {
-	m.s.handOff(m.p, m)
+	m.s.claim(m.p, m, m.since.Load())
 	f()
 }
 
@@ -199,10 +205,13 @@ func (m *M) loop() {
 			}
 			continue
 		}
-		m.since.Store(m.s.Now() | 1)
+		start := m.s.Now() | 1
+		m.since.Store(start)
 		t.r.Run(m)
-		m.since.Store(0)
 		m.s.executed.Add(1)
+		if !m.since.CompareAndSwap(start, 0) {
+			return // the slot went to a new goroutine during the task
+		}
 	}
 }
 
