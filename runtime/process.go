@@ -59,6 +59,29 @@ func (p *process) relations() *relations {
 	return p.rel
 }
 
+// relKind names one of a process's relation sets.
+type relKind uint8
+
+const (
+	relLinks relKind = iota
+	relMonitoredBy
+	relMonitoring
+)
+
+// forget removes other from p's relation set kind and reports whether it
+// was there.
+func (p *process) forget(kind relKind, other pid.PID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rel == nil {
+		return false
+	}
+	set := [...]map[pid.PID]struct{}{p.rel.links, p.rel.monitoredBy, p.rel.monitoring}[kind]
+	_, ok := set[other]
+	delete(set, other)
+	return ok
+}
+
 func addTo(m *map[pid.PID]struct{}, k pid.PID) {
 	if *m == nil {
 		*m = make(map[pid.PID]struct{}, 1)
@@ -173,15 +196,7 @@ func (p *process) filter(batch []proc.Delivery) []proc.Delivery {
 			}
 			delete(p.timers, proc.TimerID(id))
 		case proc.DeliveryExit:
-			p.mu.Lock()
-			ok := false
-			if p.rel != nil {
-				if _, ok = p.rel.monitoring[d.From]; ok {
-					delete(p.rel.monitoring, d.From)
-				}
-			}
-			p.mu.Unlock()
-			if !ok {
+			if !p.forget(relMonitoring, d.From) {
 				continue
 			}
 		}

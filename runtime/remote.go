@@ -80,11 +80,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 		}
 	case SigUnlink:
 		if to != nil {
-			to.mu.Lock()
-			if to.rel != nil {
-				delete(to.rel.links, e.From)
-			}
-			to.mu.Unlock()
+			to.forget(relLinks, e.From)
 		}
 	case SigMonitor:
 		if to == nil || !rt.addRemoteRelation(to, e.From, true) {
@@ -92,11 +88,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 		}
 	case SigDemonitor:
 		if to != nil {
-			to.mu.Lock()
-			if to.rel != nil {
-				delete(to.rel.monitoredBy, e.From)
-			}
-			to.mu.Unlock()
+			to.forget(relMonitoredBy, e.From)
 		}
 	case SigCancel:
 		reason, _ := e.Payload.AsString()

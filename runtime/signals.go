@@ -74,21 +74,19 @@ func (rt *Runtime) addRemoteRelation(b *process, from pid.PID, monitor bool) boo
 }
 
 func (rt *Runtime) unlink(a *process, target pid.PID) {
-	a.mu.Lock()
-	if a.rel != nil {
-		delete(a.rel.links, target)
-	}
-	a.mu.Unlock()
+	rt.dropRelation(a, target, relLinks, relLinks, SigUnlink)
+}
+
+// dropRelation removes a's relation with target (kept in a's set mine and
+// target's set theirs), telling target's node when it is remote.
+func (rt *Runtime) dropRelation(a *process, target pid.PID, mine, theirs relKind, sig SignalKind) {
+	a.forget(mine, target)
 	if !rt.isLocal(target) {
-		_ = rt.router.Route(stamp(&Envelope{Kind: SigUnlink, From: a.pid, To: target}, a))
+		_ = rt.router.Route(stamp(&Envelope{Kind: sig, From: a.pid, To: target}, a))
 		return
 	}
 	if b := rt.local(target); b != nil {
-		b.mu.Lock()
-		if b.rel != nil {
-			delete(b.rel.links, a.pid)
-		}
-		b.mu.Unlock()
+		b.forget(theirs, a.pid)
 	}
 }
 
@@ -128,22 +126,7 @@ func (rt *Runtime) monitor(a *process, target pid.PID) {
 }
 
 func (rt *Runtime) unmonitor(a *process, target pid.PID) {
-	a.mu.Lock()
-	if a.rel != nil {
-		delete(a.rel.monitoring, target)
-	}
-	a.mu.Unlock()
-	if !rt.isLocal(target) {
-		_ = rt.router.Route(stamp(&Envelope{Kind: SigDemonitor, From: a.pid, To: target}, a))
-		return
-	}
-	if b := rt.local(target); b != nil {
-		b.mu.Lock()
-		if b.rel != nil {
-			delete(b.rel.monitoredBy, a.pid)
-		}
-		b.mu.Unlock()
-	}
+	rt.dropRelation(a, target, relMonitoring, relMonitoredBy, SigDemonitor)
 }
 
 // linkExit applies the failure of from (err) to its linked local process
@@ -202,11 +185,7 @@ func (rt *Runtime) notifyExit(p *process, rel *relations, value msg.Value, err *
 		if !rt.isLocal(other) {
 			_ = rt.router.Route(stamp(&Envelope{Kind: SigDemonitor, From: p.pid, To: other}, p))
 		} else if o := rt.local(other); o != nil {
-			o.mu.Lock()
-			if o.rel != nil {
-				delete(o.rel.monitoredBy, p.pid)
-			}
-			o.mu.Unlock()
+			o.forget(relMonitoredBy, p.pid)
 		}
 	}
 	rt.unindexRemote(p, rel)
