@@ -60,7 +60,7 @@ func printStatus(w io.Writer, st node.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nHOST\tPROCESSES\tSPAWNS\tSTATES")
 	for _, h := range st.Hosts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", h.ID, h.Processes, h.Spawns, nonZeroInt(h.ByState))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", h.ID, h.Processes, h.Spawns, nonZero(h.ByState))
 	}
 	if len(st.Services) > 0 {
 		fmt.Fprintln(tw, "\nSERVICE\tSTATE\tPID\tRESTARTS\tLAST ERROR")
@@ -80,18 +80,8 @@ func printStatus(w io.Writer, st node.Status) {
 	}
 }
 
-func nonZero(m map[string]uint64) string {
-	var parts []string
-	for k, v := range m {
-		if v > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", k, v))
-		}
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, " ")
-}
-
-func nonZeroInt(m map[string]int) string {
+// nonZero lists m's non-zero entries as sorted "key=value" pairs.
+func nonZero[V int | uint64](m map[string]V) string {
 	var parts []string
 	for k, v := range m {
 		if v > 0 {
