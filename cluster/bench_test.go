@@ -47,10 +47,6 @@ func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
 		}
 		rc := runtime.DefaultConfig()
 		rc.Node, rc.Workers, rc.Router = name, 2, cl
-		// No time-slice hand-offs: under load the scheduler (as of this
-		// writing) can lose a wake-up after a hand-off and strand a ready
-		// process; the benchmark measures the cluster path, not that.
-		rc.Slice = time.Hour
 		rt, err := runtime.New(rc)
 		if err != nil {
 			b.Fatal(err)

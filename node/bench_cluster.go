@@ -64,47 +64,7 @@ func benchPair(profile string) (a, b *Node, stop func(), err error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Warm up: the pair must carry a round trip before anything is timed.
-	// Right after two nodes first connect, the transport can restart the
-	// session once (both sides dialing at once), and the router then sees
-	// the peer down for an instant; a send in that instant is dropped.
-	if err := warmUp(a, b, deadline); err != nil {
-		stop()
-		return nil, nil, nil, err
-	}
 	return a, b, stop, nil
-}
-
-// warmUp sends pings from a to an echo on b until one comes back.
-func warmUp(a, b *Node, deadline time.Time) error {
-	echo, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
-		return c.Send(m.From, "pong", m.Payload)
-	}))})
-	if err != nil {
-		return err
-	}
-	defer b.Runtime().Terminate(echo)
-	got := make(chan struct{}, 1)
-	me, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
-		select {
-		case got <- struct{}{}:
-		default:
-		}
-		return nil
-	}))})
-	if err != nil {
-		return err
-	}
-	defer a.Runtime().Terminate(me)
-	for time.Now().Before(deadline) {
-		a.Runtime().Send(me, echo, "ping", msg.Nil)
-		select {
-		case <-got:
-			return nil
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return errors.New("bench: no round trip between the nodes")
 }
 
 // remoteSender sends n 64-byte payloads to one receiver, in chunks, with

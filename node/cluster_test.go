@@ -69,9 +69,6 @@ func TestTwoNodesMessageAndNodeDown(t *testing.T) {
 		return len(a.Status().Members) == 2 && len(b.Status().Members) == 2 && a.Ready() && b.Ready() &&
 			a.cluster.cl.PeerUp("b") && b.cluster.cl.PeerUp("a")
 	})
-	if err := warmUp(b, a, time.Now().Add(20*time.Second)); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan native.Message, 1)
 	recv, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
 		got <- m
@@ -167,11 +164,6 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 	eventually(t, "three ready nodes with a Raft leader", func() bool {
 		return a.Ready() && b.Ready() && c.Ready() && a.cluster.cl.PeerUp("c") && c.cluster.cl.PeerUp("a")
 	})
-	for _, pair := range [][2]*Node{{a, b}, {b, c}, {c, a}} {
-		if err := warmUp(pair[0], pair[1], time.Now().Add(20*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	got := make(chan native.Message, 1)
 	owner, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(ctx *native.Ctx, m native.Message) error {
 		got <- m

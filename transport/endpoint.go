@@ -36,6 +36,10 @@ type Endpoint struct {
 	ln      net.Listener
 	addr    string // advertised to peers
 	peers   map[string]*peer
+	// reserved holds the generation an inbound handshake promised a peer
+	// not created yet, so that a Connect racing with it creates the peer
+	// with that same generation instead of a second one.
+	reserved map[string]*reservation
 
 	// tmu guards the goroutine and connection trackers; it is a leaf lock,
 	// so a peer may start goroutines while holding its own lock.
@@ -67,13 +71,14 @@ func New(cfg Config, nw Network) (*Endpoint, error) {
 	}
 	cfg.SecretKey = slices.Clone(cfg.SecretKey)
 	e := &Endpoint{
-		cfg:     cfg,
-		nw:      nw,
-		log:     cfg.Logger,
-		boot:    cfg.BootID,
-		peers:   map[string]*peer{},
-		conns:   map[net.Conn]struct{}{},
-		pending: make(chan struct{}, cfg.MaxPendingHandshakes),
+		cfg:      cfg,
+		nw:       nw,
+		log:      cfg.Logger,
+		boot:     cfg.BootID,
+		peers:    map[string]*peer{},
+		reserved: map[string]*reservation{},
+		conns:    map[net.Conn]struct{}{},
+		pending:  make(chan struct{}, cfg.MaxPendingHandshakes),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -358,7 +363,9 @@ func (e *Endpoint) peerFor(name string, gen uint64) (*peer, error) {
 	}
 	p := e.peers[name]
 	if p == nil {
-		if gen == 0 {
+		if r := e.reserved[name]; r != nil {
+			gen = r.gen
+		} else if gen == 0 {
 			gen = e.gens.Add(1)
 		}
 		p = newPeer(e, name, gen)
@@ -371,6 +378,43 @@ func (e *Endpoint) peerFor(name string, gen uint64) (*peer, error) {
 	p.forgotten = false
 	p.mu.Unlock()
 	return p, nil
+}
+
+// reservation is a generation promised to a peer not created yet, held
+// by refs inbound handshakes.
+type reservation struct {
+	gen  uint64
+	refs int
+}
+
+// knownOrReserve returns the peer named name if there is one; if not, it
+// reserves the generation such a peer will be created with, whoever
+// creates it, and returns it. A reservation must be given back with
+// unreserve.
+func (e *Endpoint) knownOrReserve(name string) (*peer, uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.peers[name]; p != nil {
+		return p, 0
+	}
+	r := e.reserved[name]
+	if r == nil {
+		r = &reservation{gen: e.gens.Add(1)}
+		e.reserved[name] = r
+	}
+	r.refs++
+	return nil, r.gen
+}
+
+// unreserve gives back a reservation made by knownOrReserve.
+func (e *Endpoint) unreserve(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := e.reserved[name]; r != nil {
+		if r.refs--; r.refs == 0 {
+			delete(e.reserved, name)
+		}
+	}
 }
 
 // revive returns p, brought back if it was forgotten, or errRetry if it

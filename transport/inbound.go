@@ -85,14 +85,16 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, 
 	// The welcome promises a generation and a resume point; attachIn
 	// checks both still hold once the dialer has proved itself. A peer not
 	// met yet is created only then, with the generation reserved here.
-	gen, next := uint64(0), uint64(0)
-	known := e.lookup(h.From)
+	// A Connect racing with this handshake creates the peer with the
+	// reserved generation, so the promise holds whichever comes first.
+	next := uint64(0)
+	known, gen := e.knownOrReserve(h.From)
 	if known != nil {
 		known.mu.Lock()
 		gen, next = known.s.gen, known.s.nextFrom(h.Boot, h.Gen)
 		known.mu.Unlock()
 	} else {
-		gen = e.gens.Add(1)
+		defer e.unreserve(h.From)
 	}
 	w := welcome{
 		Version: version, Cluster: e.cfg.Cluster, Name: e.cfg.Name,

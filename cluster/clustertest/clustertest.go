@@ -120,15 +120,6 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 	for i := range n {
 		names[i] = fmt.Sprintf("n%d", i)
 	}
-	// Every node learns of every other before any of them can connect:
-	// the transport mishandles a first handshake that races with Connect
-	// for the same peer (a spurious session loss, or a pair that never
-	// connects), so the harness keeps first contact out of that race.
-	for i := range names {
-		for j := i + 1; j < n; j++ {
-			c.Net.Partition(names[i], names[j])
-		}
-	}
 	for i := range n {
 		node := &Node{Index: i, Name: names[i], Members: &Members{}}
 		c.nodes = append(c.nodes, node)
@@ -141,11 +132,6 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 			if a != b {
 				a.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberUp, Node: b.Name, Addr: b.Endpoint.Addr(), Boot: b.Boot})
 			}
-		}
-	}
-	for i := range names {
-		for j := i + 1; j < n; j++ {
-			c.Net.Heal(names[i], names[j])
 		}
 	}
 	c.WaitConnected()
@@ -197,11 +183,6 @@ func (c *Cluster) start(node *Node) error {
 	// Distinct sequence ranges per life: a restarted node never reuses a
 	// PID of an earlier life, however fast the test restarts it.
 	rc.SeqStart = uint64(node.Life+1) << 40
-	// No time-slice hand-offs by default: the scheduler can lose a
-	// wake-up after one (a ready process stays queued with every worker
-	// parked), which stalls a test now and then under load. Remove once
-	// runtime/sched is fixed; RuntimeConfig can set Slice meanwhile.
-	rc.Slice = time.Hour
 	if o.runtime != nil {
 		o.runtime(node.Name, &rc)
 	}

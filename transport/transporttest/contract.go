@@ -40,6 +40,7 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"Lifecycle", testLifecycle},
 		{"Backpressure", testBackpressure},
 		{"Churn", testChurn},
+		{"SimultaneousConnect", testSimultaneousConnect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newNet(t)) })
@@ -609,6 +610,50 @@ func testChurn(t *testing.T, nw Net) {
 	checkSessions(t, b, "a", a.EP.Boot())
 	if n := len(a.Rec.Select("lost", "b")); n < 30 {
 		t.Fatalf("a saw %d losses for 30 abandonments", n)
+	}
+}
+
+// testSimultaneousConnect has two endpoints that have never met Connect
+// to each other at the same moment, as two nodes do when membership tells
+// both about the other, and send at once: whichever connection's
+// handshake lands first, one session comes up on each side, it is never
+// lost, and every frame arrives in order.
+func testSimultaneousConnect(t *testing.T, nw Net) {
+	const rounds, frames = 40, 50
+	for r := range rounds {
+		a := NewNode(t, nw, fmt.Sprintf("sa%d", r))
+		b := NewNode(t, nw, fmt.Sprintf("sb%d", r))
+		var wg sync.WaitGroup
+		for _, pair := range [][2]*Node{{a, b}, {b, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := pair[0].EP.Connect(pair[1].Name, pair[1].EP.Addr()); err != nil {
+					t.Errorf("connect: %v", err)
+					return
+				}
+				for i := range uint64(frames) {
+					if err := pair[0].EP.Send(pair[1].Name, transport.StreamCluster, Seq(i)); err != nil {
+						t.Errorf("%s send: %v", pair[0].Name, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		Eventually(t, "all frames", func() bool { return countData(a, b.Name) == frames && countData(b, a.Name) == frames })
+		checkOrder(t, a, b.Name, transport.StreamCluster, frames)
+		checkOrder(t, b, a.Name, transport.StreamCluster, frames)
+		for _, n := range []*Node{a, b} {
+			if l := n.Rec.Select("lost", ""); len(l) != 0 {
+				t.Fatalf("round %d: %s lost a session: %+v", r, n.Name, l[0].Event)
+			}
+			if u := n.Rec.Select("up", ""); len(u) != 1 {
+				t.Fatalf("round %d: %s saw %d session-up events, want 1", r, n.Name, len(u))
+			}
+		}
+		a.EP.Close()
+		b.EP.Close()
 	}
 }
 
