@@ -36,6 +36,8 @@ type Runtime interface {
 	Deliver(e *runtime.Envelope)
 	NodeDown(node string)
 	Spawn(req proc.SpawnRequest) (pid.PID, error)
+	SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error)
+	RelateRemote(parent, child pid.PID, link, monitor bool)
 	// AuthorizeRemoteSpawn checks a spawn a caller on another node asks
 	// for, with every check a local spawn of req gets.
 	AuthorizeRemoteSpawn(c runtime.RemoteCaller, req proc.SpawnRequest) error

@@ -218,6 +218,92 @@ func TestRemoteSpawnMonitoredLinked(t *testing.T) {
 	_ = parent
 }
 
+// TestRemoteSpawnChildEndsAtOnce: a child of spawn_monitored or
+// spawn_linked on another node that fails as it starts reports its own
+// reason to the parent, exactly once: never "no process", never lost.
+func TestRemoteSpawnChildEndsAtOnce(t *testing.T) {
+	c := clustertest.New(t, 2, clustertest.Catalog(catalog()))
+	rt0 := c.Node(0).Runtime
+	const n = 50
+	p := newProbe()
+	p.trap = true
+	children := map[pid.PID]proc.DeliveryKind{}
+	var spawnErr error
+	p.init = func(ctx *native.Ctx) error {
+		for i := range 2 * n {
+			req := proc.SpawnRequest{Entry: "test:quitter", Host: "n1@app:processes", Monitor: i%2 == 0, Link: i%2 == 1}
+			child, err := ctx.Spawn(req)
+			if err != nil {
+				spawnErr = err
+				return nil
+			}
+			children[child] = proc.DeliveryExit
+			if req.Link {
+				children[child] = proc.DeliveryLinkDown
+			}
+		}
+		return nil
+	}
+	p.spawnReady(t, rt0)
+	if spawnErr != nil {
+		t.Fatal(spawnErr)
+	}
+	for range 2 * n {
+		ev := recv[native.Event](t, p.ch)
+		want, ok := children[ev.From]
+		if !ok || ev.Kind != want || ev.Err == nil || ev.Err.Error() != "early" {
+			t.Fatalf("event %+v (err %v), want kind %v with reason early from a child not reported yet", ev, ev.Err, want)
+		}
+		delete(children, ev.From)
+	}
+	expectNothing(t, p.ch, 100*time.Millisecond)
+}
+
+// TestRemoteSpawnFreesWorker: a process waiting for a remote spawn's
+// answer does not hold its worker; on a one-worker node, other processes
+// keep running meanwhile. (The time slice is out of reach, so only the
+// spawn's own hand-off can free the worker.)
+func TestRemoteSpawnFreesWorker(t *testing.T) {
+	c := clustertest.New(t, 2, clustertest.Catalog(catalog()),
+		clustertest.RuntimeConfig(func(_ string, rc *runtime.Config) { rc.Workers, rc.Slice = 1, time.Hour }),
+		clustertest.ClusterConfig(func(cc *cluster.Config) { cc.SpawnTimeout = 30 * time.Second }))
+	rt0 := c.Node(0).Runtime
+	echo := newProbe()
+	echo.on = func(ctx *native.Ctx, m native.Message) error { return ctx.Send(m.From, "pong", msg.Nil) }
+	echoPID := echo.spawnReady(t, rt0)
+	c.Partition(0, 1)
+	spawned := make(chan error, 1)
+	waiter := newProbe()
+	waiter.on = func(ctx *native.Ctx, m native.Message) error {
+		_, err := ctx.Spawn(proc.SpawnRequest{Entry: "test:echo", Host: "n1@app:processes"})
+		spawned <- err
+		return nil
+	}
+	waiterPID := waiter.spawnReady(t, rt0)
+	rt0.Send(pid.PID{}, waiterPID, "go", msg.Nil)
+	clustertest.Eventually(t, "spawn request queued", func() bool { return c.Node(0).Cluster.Stats().SpawnsSent == 1 })
+	pinger := newProbe()
+	pingerPID := pinger.spawnReady(t, rt0)
+	rt0.Send(pingerPID, echoPID, "ping", msg.Nil)
+	if m := recv[native.Message](t, pinger.ch); m.Topic != "pong" {
+		t.Fatalf("got %+v", m)
+	}
+	select {
+	case err := <-spawned:
+		t.Fatalf("spawn returned across a partition: %v", err)
+	default:
+	}
+	c.Heal()
+	select {
+	case err := <-spawned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("spawn did not complete after the heal")
+	}
+}
+
 // TestRemoteLinkCrash: a process linked to a process of another node dies
 // when that one fails, with "link down: <pid>"; a trapping one gets
 // LINK_DOWN with the remote reason.

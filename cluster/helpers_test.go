@@ -131,11 +131,20 @@ func (failer) HandleMessage(c *native.Ctx, m native.Message) error {
 	return nil
 }
 
+// quitter fails with "early" as it starts, before it could be sent anything.
+type quitter struct{}
+
+func (quitter) Init(*native.Ctx, []msg.Value) error {
+	return proc.NewError(proc.KindInternal, "early", msg.False)
+}
+func (quitter) HandleMessage(*native.Ctx, native.Message) error { return nil }
+
 // catalog has the entries remote spawns use.
 func catalog() native.Catalog {
 	return native.Catalog{
-		"test:echo":   func([]msg.Value) (native.Process, error) { return echo{}, nil },
-		"test:failer": func([]msg.Value) (native.Process, error) { return failer{}, nil },
+		"test:echo":    func([]msg.Value) (native.Process, error) { return echo{}, nil },
+		"test:failer":  func([]msg.Value) (native.Process, error) { return failer{}, nil },
+		"test:quitter": func([]msg.Value) (native.Process, error) { return quitter{}, nil },
 		"test:whoami": func([]msg.Value) (native.Process, error) {
 			return native.MessageFunc(func(c *native.Ctx, m native.Message) error {
 				id := "<none>"

@@ -14,8 +14,10 @@ import (
 
 // spawnCall is a remote spawn awaiting its reply.
 type spawnCall struct {
-	node string
-	ch   chan spawnResult // buffered 1: whoever completes the call never blocks
+	node          string
+	from          pid.PID // the parent
+	link, monitor bool
+	ch            chan spawnResult // buffered 1: whoever completes the call never blocks
 }
 
 type spawnResult struct {
@@ -33,8 +35,11 @@ type spawnResult struct {
 //
 // req.Actor and req.ScopeIDs, the child's identity, travel with the
 // request: the target node checks the spawn with them and gives them to
-// the child. The target sets up Link and Monitor with from right after the
-// child is created. Spawn blocks the calling goroutine for a round trip.
+// the child. The target sets up Link and Monitor with from before the
+// child first runs, and answers before the child can send anything; this
+// side records them (Runtime.RelateRemote) while handling the answer, in
+// order with what the child sends next. Spawn blocks the calling goroutine
+// for a round trip (the runtime calls it inside Blocking).
 func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.PID, error) {
 	if req.Entry == "" || req.Behavior != nil {
 		return pid.PID{}, ErrRemoteBehavior
@@ -47,7 +52,7 @@ func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.P
 		return pid.PID{}, ErrStopped
 	}
 	id := c.nextID.Add(1)
-	call := &spawnCall{node: node, ch: make(chan spawnResult, 1)}
+	call := &spawnCall{node: node, from: from, link: req.Link, monitor: req.Monitor, ch: make(chan spawnResult, 1)}
 	c.pmu.Lock()
 	c.pending[id] = call
 	c.pmu.Unlock()
@@ -143,6 +148,8 @@ func (c *Cluster) completeSpawn(from string, m *wire.SpawnReply) {
 	res := spawnResult{pid: m.PID}
 	if m.Err != nil {
 		res.err = m.Err
+	} else if rt := c.runtime(); rt != nil && !call.from.IsZero() {
+		rt.RelateRemote(call.from, m.PID, call.link, call.monitor)
 	}
 	call.ch <- res
 }
@@ -182,27 +189,28 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 		c.reply(from.Name, &reply)
 		return
 	}
-	child, err := rt.Spawn(req)
+	// The child is related to its parent (already allowed by
+	// process.spawn.linked/.monitored) before it runs, and the reply is
+	// queued before the child can send anything: whatever the child does,
+	// however fast it ends, reaches the parent's node after the reply.
+	var err error
+	if m.From.IsZero() {
+		req.Link, req.Monitor = false, false
+		var child pid.PID
+		if child, err = rt.Spawn(req); err == nil {
+			reply.PID = child
+			c.reply(from.Name, &reply)
+		}
+	} else {
+		_, err = rt.SpawnFor(m.From, req, func(child pid.PID) {
+			reply.PID = child
+			c.reply(from.Name, &reply)
+		})
+	}
 	if err != nil {
 		reply.Err = proc.AsError(err)
 		c.reply(from.Name, &reply)
-		return
 	}
-	if !m.From.IsZero() {
-		// As if the parent's link and monitor signals had arrived first,
-		// already allowed by process.spawn.linked/.monitored: a child that
-		// ends before the reply arrives still reports to its parent (the
-		// parent's runtime makes the same request again when the reply
-		// comes; both are idempotent).
-		if m.Link {
-			rt.Deliver(&runtime.Envelope{Kind: runtime.SigLink, From: m.From, To: child, Preauthorized: true})
-		}
-		if m.Monitor {
-			rt.Deliver(&runtime.Envelope{Kind: runtime.SigMonitor, From: m.From, To: child, Preauthorized: true})
-		}
-	}
-	reply.PID = child
-	c.reply(from.Name, &reply)
 }
 
 func (c *Cluster) reply(node string, m *wire.SpawnReply) {

@@ -271,7 +271,7 @@ func (p *process) SendName(name, topic string, payload msg.Value) error {
 	return p.rt.send(p, p.pid, to, name, topic, payload)
 }
 
-func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req) }
+func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req, nil) }
 
 func (p *process) Link(to pid.PID) error {
 	if err := p.rt.authorizeTarget(p, proc.ActionLink, to, ""); err != nil {

@@ -170,7 +170,65 @@ func (rt *Runtime) waitEmpty(ctx context.Context) bool {
 // Spawn starts a process from outside any process (parent is the zero PID:
 // Link and Monitor are ignored).
 func (rt *Runtime) Spawn(req proc.SpawnRequest) (pid.PID, error) {
-	return rt.spawn(nil, req)
+	return rt.spawn(nil, req, nil)
+}
+
+// SpawnFor starts req from outside any process on behalf of parent, a
+// process of another node whose node has checked and asked for the spawn.
+// With req.Link or req.Monitor the child is linked to, or monitored by,
+// parent before it first runs, so it reports to parent however soon it
+// ends. created, if not nil, is called with the child's PID before the
+// child first runs: what it sends to parent's node (the spawn's reply)
+// goes ahead of anything the child sends.
+func (rt *Runtime) SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error) {
+	if rt.isLocal(parent) {
+		return pid.PID{}, proc.Errorf(proc.KindInvalid, msg.False, "runtime: SpawnFor with a local parent %s", parent)
+	}
+	return rt.spawn(nil, req, &remoteParent{pid: parent, created: created})
+}
+
+// remoteParent is the parent of a spawn asked for by another node.
+type remoteParent struct {
+	pid     pid.PID
+	created func(pid.PID)
+}
+
+// RelateRemote records, for the local process parent, the link and/or
+// monitor a spawn on another node set up with child there (see SpawnFor).
+// A Router calls it while handling the spawn's answer, before any later
+// signal from child's node is delivered, so that an EXIT the child sends
+// right after it starts finds the relation in place. If parent has ended
+// meanwhile, child's node is told: the link fails with noproc and the
+// monitor is removed.
+func (rt *Runtime) RelateRemote(parent, child pid.PID, link, monitor bool) {
+	if !link && !monitor {
+		return
+	}
+	p := rt.local(parent)
+	ok := false
+	if p != nil {
+		p.mu.Lock()
+		if ok = !p.dead; ok {
+			r := p.relations()
+			if link {
+				addTo(&r.links, child)
+			}
+			if monitor {
+				addTo(&r.monitoring, child)
+			}
+		}
+		p.mu.Unlock()
+	}
+	if ok {
+		rt.indexRemote(child.Node, p)
+		return
+	}
+	if link {
+		_ = rt.router.Route(&Envelope{Kind: SigLinkExit, From: parent, To: child, Err: proc.ErrNoProcess})
+	}
+	if monitor {
+		_ = rt.router.Route(&Envelope{Kind: SigDemonitor, From: parent, To: child})
+	}
 }
 
 // Send sends from outside any process; from may be the zero PID. Calls
@@ -322,9 +380,10 @@ func splitHost(h string) (node, id string) {
 	return "", h
 }
 
-// spawn starts a process for parent (nil from outside). A parent's spawn
+// spawn starts a process for parent (nil from outside; rp names the
+// parent on another node of a spawn that node asked for). A parent's spawn
 // is checked (SPEC section 8) before anything is created.
-func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error) {
+func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParent) (pid.PID, error) {
 	if rt.stopping.Load() {
 		return pid.PID{}, ErrStopped
 	}
@@ -333,7 +392,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		return pid.PID{}, err
 	}
 	node, hostID := splitHost(req.Host)
-	if node != "" && node != rt.cfg.Node {
+	if node != "" && node != rt.cfg.Node && rp == nil {
 		var from pid.PID
 		if parent != nil {
 			from = parent.pid
@@ -349,19 +408,16 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		if id != nil {
 			req.Actor, req.ScopeIDs = id.actor, id.ids
 		}
-		child, err := rt.router.Spawn(node, from, req)
-		if err != nil {
-			return pid.PID{}, err
-		}
+		// The router records the link and monitor (RelateRemote) in order
+		// with the child's signals. The round trip must not hold a worker.
+		var child pid.PID
+		call := func() { child, err = rt.router.Spawn(node, from, req) }
 		if parent != nil {
-			if req.Link {
-				rt.link(parent, child)
-			}
-			if req.Monitor {
-				rt.monitor(parent, child)
-			}
+			parent.Blocking(call)
+		} else {
+			call()
 		}
-		return child, nil
+		return child, err
 	}
 	h := rt.first
 	if hostID != "" {
@@ -419,6 +475,17 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest) (pid.PID, error
 		}
 		if req.Monitor {
 			rt.monitor(parent, p.pid)
+		}
+	}
+	if rp != nil {
+		if req.Link {
+			rt.addRemoteRelation(p, rp.pid, false)
+		}
+		if req.Monitor {
+			rt.addRemoteRelation(p, rp.pid, true)
+		}
+		if rp.created != nil {
+			rp.created(p.pid)
 		}
 	}
 	if req.Message != nil {

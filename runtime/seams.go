@@ -71,6 +71,11 @@ type Router interface {
 	// policies; req.Actor and req.ScopeIDs are the child's identity
 	// (the actor it runs as and the ids of its policies), for the target
 	// node to check the spawn again and give the child (req.Scope is nil).
+	// With req.Link or req.Monitor, the target node relates the child to
+	// from before it runs (Runtime.SpawnFor) and the router records the
+	// relation on this side with Runtime.RelateRemote while handling the
+	// answer, before any later signal from that node. It is called inside
+	// the caller's Blocking: it may wait for the round trip.
 	Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.PID, error)
 }
 
