@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/benchmark"
 	"github.com/wippyd/wippyd/runtime/host"
+	"github.com/wippyd/wippyd/runtime/lua"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -20,7 +22,7 @@ import (
 
 // benchPair starts two clustered nodes in this process on loopback ports,
 // with an allow policy on their hosts so every send is policy-checked.
-func benchPair(profile string) (a, b *Node, stop func(), err error) {
+func benchPair(profile string, opts ...Option) (a, b *Node, stop func(), err error) {
 	allow, err := host.NewPolicy(host.Policy{ID: "bench:allow", Actions: []string{"*"}, Resources: []string{"*"}, Effect: host.Allow})
 	if err != nil {
 		return nil, nil, nil, err
@@ -36,8 +38,8 @@ func benchPair(profile string) (a, b *Node, stop func(), err error) {
 		cfg.Cluster.Membership.Profile = profile
 		cfg.Cluster.Membership.JoinAddrs = join
 		cfg.Cluster.Internode.Port = 0
-		n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-			WithHosts(runtime.HostConfig{ID: DefaultHost, Policies: []*host.Policy{allow}}))
+		n, err := New(cfg, append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			WithHosts(runtime.HostConfig{ID: DefaultHost, Policies: []*host.Policy{allow}})}, opts...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -143,6 +145,83 @@ func RemoteThroughput(n int) (BenchResult, error) {
 		return BenchResult{}, fmt.Errorf("remote_msgs_per_s: %d of %d arrived", got, n)
 	}
 	return BenchResult{Name: "remote_msgs_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// remoteLuaSources are the processes of remote_msgs_lua_per_s, written as
+// a Wippy user writes them: the sender keeps at most window messages
+// unacknowledged, the receiver acknowledges every ack_every and tells
+// done_to when it has them all.
+var remoteLuaSources = benchmark.Sources{
+	"bench:remote_sender": `
+local function main(to, n, window)
+  local payload = string.rep("x", 64)
+  local inbox = process.inbox()
+  local sent, acked = 0, 0
+  while sent < n do
+    local limit = math.min(n, acked + window)
+    while sent < limit do
+      process.send(to, "m", payload)
+      sent = sent + 1
+    end
+    while sent < n and sent - acked >= window do
+      acked = inbox:receive():payload():data()
+    end
+  end
+end
+return {main = main}`,
+	"bench:remote_receiver": `
+local function main(n, ack_every, done_to)
+  local inbox = process.inbox()
+  local got = 0
+  while got < n do
+    local m = inbox:receive()
+    got = got + 1
+    if got % ack_every == 0 then
+      process.send(m:from(), "ack", got)
+    end
+  end
+  process.send(done_to, "done", got)
+end
+return {main = main}`,
+}
+
+// RemoteThroughputLua is RemoteThroughput with Lua processes at both ends
+// (remote_msgs_lua_per_s).
+func RemoteThroughputLua(n int) (BenchResult, error) {
+	eng, err := lua.New(lua.Config{Catalog: remoteLuaSources, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	a, b, stop, err := benchPair("fast", WithCatalog(eng))
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer stop()
+	done := make(chan struct{})
+	waiter, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
+		close(done)
+		return nil
+	}))})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	const window, ackEvery = 65536, 8192
+	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_receiver",
+		Args: []msg.Value{msg.Int(int64(n)), msg.Int(ackEvery), msg.String(waiter.String())}})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	start := time.Now()
+	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_sender",
+		Args: []msg.Value{msg.String(recv.String()), msg.Int(int64(n)), msg.Int(window)}}); err != nil {
+		return BenchResult{}, err
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		return BenchResult{}, fmt.Errorf("remote_msgs_lua_per_s: not all of %d messages arrived", n)
+	}
+	return BenchResult{Name: "remote_msgs_lua_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 
 // pinger measures request/reply round trips to a remote echo.
@@ -268,6 +347,7 @@ func BenchCluster(quick bool) ([]BenchResult, error) {
 func benchCluster(n, rtts int, lan bool) ([]BenchResult, error) {
 	runs := []func() (BenchResult, error){
 		func() (BenchResult, error) { return RemoteThroughput(n) },
+		func() (BenchResult, error) { return RemoteThroughputLua(n / 4) },
 		func() (BenchResult, error) { return RemoteRTT(rtts) },
 		func() (BenchResult, error) { return NodeDownDetect("fast") },
 	}

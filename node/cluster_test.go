@@ -283,12 +283,13 @@ func TestBenchClusterRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 3 {
+	want := []string{"remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms"}
+	if len(res) != len(want) {
 		t.Fatalf("results %v", res)
 	}
-	for _, r := range res {
-		if !(r.Value > 0) {
-			t.Errorf("%s = %v", r.Name, r.Value)
+	for i, r := range res {
+		if r.Name != want[i] || !(r.Value > 0) {
+			t.Errorf("result %d: %s = %v, want %s > 0", i, r.Name, r.Value, want[i])
 		}
 	}
 }

@@ -333,7 +333,7 @@ func BenchNames() []string {
 	for _, w := range benchmark.Lua {
 		names = append(names, w.Name)
 	}
-	return append(names, "remote_msgs_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
+	return append(names, "remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
 }
 
 // MembershipAddr returns the address this node's memberlist listens on

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime"
@@ -83,21 +82,24 @@ return {main = function(n)
 end}`,
 }
 
-// luaCatalog serves the benchmark's Lua sources.
-type luaCatalog struct{ mu sync.Mutex }
+// Sources is a lua.Catalog of in-memory benchmark sources: entry id to
+// code whose module returns a table with a main function.
+type Sources map[string]string
 
-func (c *luaCatalog) Source(id string) (*lua.Source, error) {
-	code, ok := luaSources[id]
+// Source implements lua.Catalog.
+func (s Sources) Source(id string) (*lua.Source, error) {
+	code, ok := s[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", lua.ErrEntry, id)
 	}
 	return &lua.Source{ID: id, Path: id + ".lua", Code: []byte(code), Method: "main"}, nil
 }
 
-func (c *luaCatalog) Reload(id string) (*lua.Source, error) { return c.Source(id) }
+// Reload implements lua.Catalog.
+func (s Sources) Reload(id string) (*lua.Source, error) { return s.Source(id) }
 
 func newLuaRuntime(workers int) (*runtime.Runtime, error) {
-	eng, err := lua.New(lua.Config{Catalog: &luaCatalog{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := lua.New(lua.Config{Catalog: Sources(luaSources), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, err
 	}
