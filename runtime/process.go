@@ -38,6 +38,7 @@ type process struct {
 	timers   map[proc.TimerID]*sched.Timer // runner
 
 	recvWait atomic.Pointer[chan struct{}] // set while Receive waits on the worker goroutine
+	str      atomic.Pointer[string]        // pid.String(), made on first use (policy checks)
 
 	mu   sync.Mutex
 	dead bool       // mu
@@ -50,6 +51,16 @@ type relations struct {
 	monitoredBy map[pid.PID]struct{} // processes that get our EXIT
 	monitoring  map[pid.PID]struct{} // processes whose EXIT we expect
 	names       []string
+}
+
+// pidString returns p.pid.String(), formatted once.
+func (p *process) pidString() string {
+	if s := p.str.Load(); s != nil {
+		return *s
+	}
+	s := p.pid.String()
+	p.str.Store(&s)
+	return s
 }
 
 func (p *process) relations() *relations {

@@ -40,6 +40,10 @@ type Runtime struct {
 	first  *host
 	seq    atomic.Uint64
 
+	metas     sync.Map     // [2]string{node, host} -> map[string]string (remoteMeta)
+	metaCount atomic.Int64 // entries offered to metas
+	lastMeta  atomic.Pointer[remoteMetaEntry]
+
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
 

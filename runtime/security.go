@@ -160,7 +160,11 @@ func (rt *Runtime) checkTarget(id *identity, caller *host, meta map[string]strin
 		return nil
 	}
 	res := make([]string, 0, 3)
-	res = append(res, target.String())
+	if tp := rt.local(target); tp != nil {
+		res = append(res, tp.pidString())
+	} else {
+		res = append(res, target.String())
+	}
 	if name != "" {
 		res = append(res, name)
 	}
@@ -341,8 +345,39 @@ func (rt *Runtime) remoteIdentity(c *RemoteCaller) (*identity, map[string]string
 	if c.Actor != nil || len(scope) > 0 {
 		id = &identity{chain: sec.Chain{{Actor: c.Actor, Scope: scope}}}
 	}
-	return id, map[string]string{"host": c.Host, "node": c.Node}, nil
+	return id, rt.remoteMeta(c.Node, c.Host), nil
 }
+
+// remoteMeta returns the (read-only) meta of a remote caller's host, kept
+// per (node, host) for the first maxRemoteMetas pairs seen: policy
+// conditions read it for every signal.
+func (rt *Runtime) remoteMeta(node, hostID string) map[string]string {
+	if l := rt.lastMeta.Load(); l != nil && l.node == node && l.host == hostID {
+		return l.m // signals come in runs from one sender
+	}
+	key := [2]string{node, hostID}
+	var m map[string]string
+	if v, ok := rt.metas.Load(key); ok {
+		m = v.(map[string]string)
+	} else {
+		m = map[string]string{"host": hostID, "node": node}
+		if rt.metaCount.Add(1) > maxRemoteMetas {
+			return m
+		}
+		rt.metas.Store(key, m)
+	}
+	rt.lastMeta.Store(&remoteMetaEntry{node: node, host: hostID, m: m})
+	return m
+}
+
+// remoteMetaEntry is the last meta remoteMeta returned.
+type remoteMetaEntry struct {
+	node, host string
+	m          map[string]string
+}
+
+// maxRemoteMetas bounds remoteMeta's cache (peers name the hosts).
+const maxRemoteMetas = 4096
 
 // AuthorizeRemote runs the check of SPEC section 8 for one action a caller
 // on another node asks of this node, as it runs for a local caller: the

@@ -26,22 +26,19 @@ func (p PID) String() string {
 	if p.IsZero() {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(len(p.Node) + len(p.Host) + 16)
-	b.WriteByte('{')
+	var stack [96]byte // one allocation, the string, for typical names
+	b := append(stack[:0], '{')
 	if p.Node != "" {
-		b.WriteString(p.Node)
-		b.WriteByte('@')
+		b = append(append(b, p.Node...), '@')
 	}
-	b.WriteString(p.Host)
-	b.WriteString("|0x")
-	hex := strconv.FormatUint(p.Seq, 16)
-	for i := len(hex); i < 5; i++ {
-		b.WriteByte('0')
+	b = append(append(b, p.Host...), "|0x"...)
+	var hex [16]byte
+	h := strconv.AppendUint(hex[:0], p.Seq, 16)
+	for i := len(h); i < 5; i++ {
+		b = append(b, '0')
 	}
-	b.WriteString(hex)
-	b.WriteByte('}')
-	return b.String()
+	b = append(append(b, h...), '}')
+	return string(b)
 }
 
 // Parse reads a PID in the form String writes. The node part is optional;
