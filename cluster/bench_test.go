@@ -67,10 +67,8 @@ func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
 		return n
 	}
 	a, c := start("a"), start("b")
-	// b learns a's address from a's handshake (one-sided Connect): two
-	// endpoints connecting to each other at once can race in the
-	// transport's first handshake.
-	c.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "a", Boot: a.ep.Boot()})
+	// Both learn of the other at once, as membership tells them.
+	c.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "a", Addr: a.ep.Addr(), Boot: a.ep.Boot()})
 	a.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "b", Addr: c.ep.Addr(), Boot: c.ep.Boot()})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
