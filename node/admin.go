@@ -61,7 +61,23 @@ type RaftStatus struct {
 	State       string `json:"state"`
 	Leader      string `json:"leader"`
 	CommitIndex uint64 `json:"commit_index"`
+	// Names are the CONSISTENT names in this node's replica with their
+	// owners, sorted by name: what this node believes, which a node cut
+	// off from the quorum may not share with the others. When the replica
+	// holds more than MaxStatusNames, Names is empty and NamesOmitted
+	// counts them (names.consistent has the count either way).
+	Names        []NameStatus `json:"names"`
+	NamesOmitted int          `json:"names_omitted,omitempty"`
 }
+
+// NameStatus is one CONSISTENT name and the PID that holds it.
+type NameStatus struct {
+	Name string `json:"name"`
+	PID  string `json:"pid"`
+}
+
+// MaxStatusNames bounds the CONSISTENT names /v1/status lists.
+const MaxStatusNames = 100
 
 // MessageStatus are message counters.
 type MessageStatus struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -145,5 +146,64 @@ func TestAdminPathsAndMethods(t *testing.T) {
 func TestAdminDefaultsToLoopback(t *testing.T) {
 	if a := DefaultConfig().Admin.Addr; !strings.HasPrefix(a, "127.0.0.1:") {
 		t.Fatalf("default admin address %q is not loopback", a)
+	}
+}
+
+// /v1/status lists the CONSISTENT names of the node's replica with their
+// owners, sorted, and only counts them past MaxStatusNames.
+func TestStatusListsConsistentNames(t *testing.T) {
+	n := clusterNodeWith(t, "solo", func(c *Config) {
+		c.Admin.Addr = "127.0.0.1:0"
+		c.Cluster.Raft.Enabled = true
+		c.Cluster.Raft.DataDir = t.TempDir()
+		c.Cluster.Raft.BootstrapExpect = 1
+	})
+	eventually(t, "a ready node leading its own Raft", n.Ready)
+	idle := native.MessageFunc(func(*native.Ctx, native.Message) error { return nil })
+	spawn := func() pid.PID {
+		t.Helper()
+		p, err := n.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(idle)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	register := func(name string, p pid.PID) {
+		t.Helper()
+		if err := n.cluster.names.Register(ctx, name, p); err != nil {
+			t.Fatalf("register %s: %v", name, err)
+		}
+	}
+	status := func() (Status, string) {
+		t.Helper()
+		code, body := get(t, n, "GET", "/v1/status")
+		var st Status
+		if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || st.Raft == nil {
+			t.Fatalf("status %d %v:\n%s", code, err, body)
+		}
+		return st, body
+	}
+
+	if st, body := status(); len(st.Raft.Names) != 0 || !strings.Contains(body, `"names": []`) {
+		t.Fatalf("an empty replica lists %v:\n%s", st.Raft.Names, body)
+	}
+	p1, p2 := spawn(), spawn()
+	register("zeta", p1)
+	register("alpha", p2)
+	register("mid", p1)
+	st, _ := status()
+	want := []NameStatus{{"alpha", p2.String()}, {"mid", p1.String()}, {"zeta", p1.String()}}
+	if fmt.Sprint(st.Raft.Names) != fmt.Sprint(want) || st.Raft.NamesOmitted != 0 || st.Names["consistent"] != 3 {
+		t.Fatalf("names %v (omitted %d, count %d), want %v", st.Raft.Names, st.Raft.NamesOmitted, st.Names["consistent"], want)
+	}
+
+	for i := len(want); i <= MaxStatusNames; i++ {
+		register(fmt.Sprintf("bulk-%03d", i), p1)
+	}
+	st, _ = status()
+	if len(st.Raft.Names) != 0 || st.Raft.NamesOmitted != MaxStatusNames+1 || st.Names["consistent"] != MaxStatusNames+1 {
+		t.Fatalf("past the bound: %d listed, %d omitted, count %d", len(st.Raft.Names), st.Raft.NamesOmitted, st.Names["consistent"])
 	}
 }

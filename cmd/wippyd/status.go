@@ -75,8 +75,20 @@ func printStatus(w io.Writer, st node.Status) {
 		}
 	}
 	tw.Flush()
-	if st.Raft != nil {
-		fmt.Fprintf(w, "\nraft: %s, leader %s, commit index %d\n", st.Raft.State, st.Raft.Leader, st.Raft.CommitIndex)
+	if st.Raft == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nraft: %s, leader %s, commit index %d\n", st.Raft.State, st.Raft.Leader, st.Raft.CommitIndex)
+	if st.Raft.NamesOmitted > 0 {
+		fmt.Fprintf(w, "%d consistent names (listed up to %d)\n", st.Raft.NamesOmitted, node.MaxStatusNames)
+	}
+	if len(st.Raft.Names) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nCONSISTENT NAME\tOWNER")
+		for _, n := range st.Raft.Names {
+			fmt.Fprintf(tw, "%s\t%s\n", n.Name, n.PID)
+		}
+		tw.Flush()
 	}
 }
 
