@@ -6,23 +6,38 @@
 -- spawns one monitored worker per range, round-robin over the nodes, and
 -- adds up the results. A worker whose node dies is reported by its monitor
 -- with a `noconnection` error; its job is spawned again on the next node.
+--
+-- A coordinator whose node was cut off from the others does not know that
+-- they declared its node dead, released the name and let a standby take
+-- over: it keeps running rounds on the nodes it still reaches. When the
+-- partition heals, the cluster tells it with a CANCEL whose reason is
+-- "name revoked: coordinator"; it steps down and waits as a standby.
 local time = require("time")
 local logger = require("logger")
 local env = require("env")
 
 local JOBS, STEP = 6, 1000
 
--- Set when the node stops the service (a CANCEL event).
-local cancelled = false
+-- Set by a CANCEL event: cancelled when the node stops the service,
+-- revoked when the cluster took the name back.
+local cancelled, revoked = false, false
 
--- Sleep for d, or less if the service is being stopped; false then.
+local function on_cancel(ev)
+  if string.find(ev.reason or "", "^name revoked") then
+    revoked = true
+  else
+    cancelled = true
+  end
+end
+
+-- Sleep for d; cut short (false) by a CANCEL.
 local function pause(d)
   local events, t = process.events(), time.after(d)
   while true do
     local r = channel.select{events:case_receive(), t:case_receive()}
     if r.channel == t then return true end
     if r.value.kind == process.event.CANCEL then
-      cancelled = true
+      on_cancel(r.value)
       return false
     end
   end
@@ -55,16 +70,17 @@ local function claim()
       logger:info("standby", {reason = tostring(err)})
       waiting = true
     end
-    if not pause("1s") then return false end
+    if not pause("1s") and cancelled then return false end
   end
 end
 
--- Spawn job j, trying each node from `start` on; returns the worker's pid.
-local function spawn_job(list, j, start)
+-- Spawn job j of round n, trying each node from `start` on; returns the
+-- worker's pid.
+local function spawn_job(list, n, j, start)
   local from, to = (j - 1) * STEP + 1, j * STEP
   for k = 0, #list - 1 do
     local node = list[(start + k - 1) % #list + 1]
-    local pid, err = process.spawn_monitored("app:worker", node .. "@app:processes", process.pid(), j, from, to)
+    local pid, err = process.spawn_monitored("app:worker", node .. "@app:processes", process.pid(), n, j, from, to)
     if pid then return pid end
     logger:warn("spawn failed", {job = j, node = node, error = tostring(err)})
   end
@@ -76,7 +92,7 @@ local function round(n, list)
   local running, sums, by_node, respawned = {}, {}, {}, 0
   local left = JOBS
   for j = 1, JOBS do
-    local pid = spawn_job(list, j, j)
+    local pid = spawn_job(list, n, j, j)
     if not pid then return nil, "no node accepted job " .. j end
     running[pid] = {job = j, next = j + 1}
   end
@@ -89,7 +105,9 @@ local function round(n, list)
       local m = r.value
       if m:topic() == "result" then
         local d = m:payload():data()
-        if sums[d.job] == nil then
+        -- A worker of an abandoned round (failed, or stepped down from)
+        -- may still report: only this round's results count.
+        if d.round == n and sums[d.job] == nil then
           sums[d.job] = d.sum
           left = left - 1
           local node = node_of(d.pid)
@@ -100,14 +118,14 @@ local function round(n, list)
       local ev = r.value
       local w = running[ev.from]
       if ev.kind == process.event.CANCEL then
-        cancelled = true
+        on_cancel(ev)
         return nil, "cancelled"
       elseif w and ev.kind == process.event.EXIT then
         running[ev.from] = nil
         local err = ev.result and ev.result.error
         if err and sums[w.job] == nil then
           logger:warn("worker lost", {job = w.job, node = node_of(ev.from), error = tostring(err)})
-          local pid = spawn_job(list, w.job, w.next)
+          local pid = spawn_job(list, n, w.job, w.next)
           if not pid then return nil, "no node accepted job " .. w.job end
           running[pid] = {job = w.job, next = w.next + 1}
           respawned = respawned + 1
@@ -124,15 +142,24 @@ local function round(n, list)
   return total
 end
 
+-- Hold the name and run rounds until the service stops or the name is
+-- revoked; then claim it again, as a standby. Round numbers keep counting
+-- across claims so that late results of an old round are never mistaken
+-- for new ones.
 local function main()
-  if not claim() then return "stopped" end
   local n = 0
-  while true do
-    n = n + 1
-    local _, err = round(n, nodes())
-    if cancelled or not pause("2s") then return "stopped" end
-    if err then logger:error("round failed", {error = err}) end
+  while claim() do
+    while not (cancelled or revoked) do
+      n = n + 1
+      local _, err = round(n, nodes())
+      if err and not (cancelled or revoked) then logger:error("round failed", {error = err}) end
+      if not (cancelled or revoked) then pause("2s") end
+    end
+    if cancelled then break end
+    logger:warn("stepped down", {reason = "name revoked"})
+    revoked = false
   end
+  return "stopped"
 end
 
 return {main = main}
