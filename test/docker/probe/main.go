@@ -2,15 +2,20 @@
 // for test/docker/run.sh:
 //
 //	probe 127.0.0.1:17961
-//	node=n1 ready=true alive=n1,n2,n3 dead= raft=follower leader=n3 consistent=1
+//	node=n1 ready=true alive=n1,n2,n3 dead= raft=follower leader=n3 consistent=1 owners=coordinator={n2@app:processes|0x1a2b300001}
 //
-// It exits 1 (printing "unreachable") when the endpoint cannot be read.
+// owners lists the CONSISTENT names of the node's replica as name=pid,
+// sorted by name, with each name query-escaped (so it holds no space,
+// comma or "="); owners=? when the node lists none because it holds more
+// than the status bound. It exits 1 (printing "unreachable") when the
+// endpoint cannot be read.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -27,6 +32,11 @@ type status struct {
 	Raft *struct {
 		State  string `json:"state"`
 		Leader string `json:"leader"`
+		Names  []struct {
+			Name string `json:"name"`
+			PID  string `json:"pid"`
+		} `json:"names"`
+		NamesOmitted int `json:"names_omitted"`
 	} `json:"raft"`
 	Names map[string]int `json:"names"`
 }
@@ -58,10 +68,19 @@ func main() {
 	}
 	sort.Strings(alive)
 	sort.Strings(dead)
-	state, leader := "none", ""
+	state, leader, owners := "none", "", ""
 	if st.Raft != nil {
 		state, leader = st.Raft.State, st.Raft.Leader
+		var list []string
+		for _, n := range st.Raft.Names {
+			list = append(list, url.QueryEscape(n.Name)+"="+n.PID)
+		}
+		sort.Strings(list)
+		owners = strings.Join(list, ",")
+		if st.Raft.NamesOmitted > 0 {
+			owners = "?"
+		}
 	}
-	fmt.Printf("node=%s ready=%t alive=%s dead=%s raft=%s leader=%s consistent=%d\n",
-		st.Node, st.Ready, strings.Join(alive, ","), strings.Join(dead, ","), state, leader, st.Names["consistent"])
+	fmt.Printf("node=%s ready=%t alive=%s dead=%s raft=%s leader=%s consistent=%d owners=%s\n",
+		st.Node, st.Ready, strings.Join(alive, ","), strings.Join(dead, ","), state, leader, st.Names["consistent"], owners)
 }
