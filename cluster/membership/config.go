@@ -84,7 +84,8 @@ type Config struct {
 
 	// Logger receives this package's logs, and memberlist's own log lines
 	// at debug level (attribute "memberlist_level" keeps memberlist's
-	// level). Default: discard.
+	// level). memberlist's failed-probe line is read for suspicion
+	// whatever the level (see the package doc). Default: discard.
 	Logger *slog.Logger
 	// Transport replaces memberlist's UDP/TCP transport (tests wrap
 	// memberlist.NetTransport to cut the network). Its FinalAdvertiseAddr
@@ -203,8 +204,8 @@ func (c *Config) memberlistConfig(d *delegate) *memberlist.Config {
 	// another address (an ephemeral port, a new container). memberlist's
 	// default (never, until it forgets the dead node) would keep it out.
 	mc.DeadNodeReclaimTime = time.Millisecond
-	mc.Delegate, mc.Events, mc.Alive = d, d, d
-	mc.Logger = newLogBridge(c.Logger)
+	mc.Delegate, mc.Events, mc.Alive, mc.Ping = d, d, d, d
+	mc.Logger = newLogBridge(c.Logger, d.probeFailed)
 	if c.tune != nil {
 		c.tune(mc)
 	}

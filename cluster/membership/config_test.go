@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +96,7 @@ func TestProfiles(t *testing.T) {
 
 func TestLogBridge(t *testing.T) {
 	var buf bytes.Buffer
-	l := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	l := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
 	l.Printf("[WARN] memberlist: Refuting a suspect message (from: %s)", "n2")
 	got := buf.String()
 	if !strings.Contains(got, "level=DEBUG") || !strings.Contains(got, `msg="Refuting a suspect message (from: n2)"`) ||
@@ -103,10 +104,37 @@ func TestLogBridge(t *testing.T) {
 		t.Errorf("bridged line = %q", got)
 	}
 	buf.Reset()
-	quiet := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	quiet := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})), nil)
 	quiet.Printf("[ERR] memberlist: something")
 	if buf.Len() != 0 {
 		t.Errorf("debug line logged at info: %q", buf.String())
+	}
+}
+
+// TestLogBridgeFailedProbe: the failed-probe line reaches probeFailed
+// whatever the log level, with names that contain spaces or the phrase
+// itself; near misses do not. That memberlist still writes this line is
+// checked by TestSuspectBeforeFailed, with real memberlist.
+func TestLogBridgeFailedProbe(t *testing.T) {
+	var got []string
+	l := newLogBridge(slog.New(slog.DiscardHandler), func(name string) { got = append(got, name) })
+	for _, line := range []string{
+		"[INFO] memberlist: Suspect n3 has failed, no acks received",
+		"[INFO] memberlist: Suspect node with spaces has failed, no acks received\r",
+		"[INFO] memberlist: Suspect Suspect x has failed, no acks received has failed, no acks received",
+		"memberlist: Suspect bare has failed, no acks received",
+		"[INFO] memberlist: Suspect  has failed, no acks received",
+		"[INFO] memberlist: Suspect n3 has failed, no acks received (extra)",
+		"[INFO] memberlist: Marking n3 as failed, suspect timeout reached (0 peer confirmations)",
+		"[WARN] memberlist: Refuting a suspect message (from: n3)",
+		"[INFO] memberlist: suspect n3 has failed, no acks received",
+		"",
+	} {
+		l.Print(line)
+	}
+	want := []string{"n3", "node with spaces", "Suspect x has failed, no acks received", "bare"}
+	if !slices.Equal(got, want) {
+		t.Errorf("failed probes = %q, want %q", got, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package membership
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -17,6 +18,7 @@ var (
 	_ memberlist.Delegate      = (*delegate)(nil)
 	_ memberlist.EventDelegate = (*delegate)(nil)
 	_ memberlist.AliveDelegate = (*delegate)(nil)
+	_ memberlist.PingDelegate  = (*delegate)(nil)
 )
 
 // NodeMeta returns this node's meta. Its size is fixed and checked at
@@ -54,6 +56,20 @@ func (d *delegate) NotifyAlive(n *memberlist.Node) error {
 	}
 	return nil
 }
+
+// AckPayload adds nothing to this node's acks.
+func (d *delegate) AckPayload() []byte { return nil }
+
+// NotifyPingComplete: a direct probe by this node got its ack in time.
+// memberlist calls it for nothing else (not for indirect probes, TCP
+// fallback probes or Memberlist.Ping), on its probe goroutine, without
+// its node lock.
+func (d *delegate) NotifyPingComplete(n *memberlist.Node, rtt time.Duration, payload []byte) {
+	d.m.onProbeAnswered(n.Name)
+}
+
+// probeFailed: memberlist logged that a probe by this node got no ack.
+func (d *delegate) probeFailed(name string) { d.m.onProbeFailed(name) }
 
 // nodeInfoOf reads a memberlist node. Call it inside the callback: the
 // node belongs to memberlist.

@@ -25,14 +25,22 @@
 //   - EventJoined: a life became alive: a new name, a new boot id, or a
 //     life declared dead that came back (partition healed, false
 //     suspicion; same boot id).
-//   - EventUpdated: an alive life changed address or meta.
+//   - EventUpdated: a life that is up changed address or meta.
 //   - EventFailed: a life ended without announcing it: crash, partition,
 //     or a restart noticed through a new boot id (Event.Restart). A new
-//     boot id seen while the old life is still alive gives EventFailed
+//     boot id seen while the old life is still up gives EventFailed
 //     (Restart) for the old life, then EventJoined for the new one: down,
 //     then up.
 //   - EventLeft: a life ended after announcing it was leaving.
 //   - EventReaped: a dead or left member dropped after Config.ReapAfter.
+//   - EventSuspected: this node's probe of an alive life failed; the
+//     member is StateSuspect (see Suspicion below).
+//   - EventCleared: a suspect life answered this node's direct probe; it
+//     is StateAlive again.
+//
+// A life is up while it is alive or suspect (State.Up): suspicion never
+// ends a life, only EventFailed and EventLeft do, so a consumer that acts
+// on node-down handles those two and may ignore the suspicion events.
 //
 // This node is a member too: its first event is its own EventJoined, and a
 // Leave ends with its own EventLeft.
@@ -53,7 +61,7 @@
 // visible to delegates: its Node.State is never filled in, and NotifyLeave
 // looks the same for a leave and a crash. So Leave first sends an
 // intent-to-leave user message (message.go), naming the leaving life, to
-// every alive member directly over memberlist's TCP channel, and queues it
+// every up member directly over memberlist's TCP channel, and queues it
 // for gossip; every node that applies it relays it by gossip too. Leave
 // then waits until the gossip copy has been handed out to its retransmit
 // limit, because memberlist puts its own messages first in a packet and a
@@ -76,7 +84,7 @@
 //     label as associated data); a node with another key, or none, cannot
 //     join.
 //   - Rejoin: every Config.RejoinInterval the node contacts the dead members
-//     it remembers and the join addresses that are not alive members (its
+//     it remembers and the join addresses that are not up members (its
 //     own address skipped). memberlist stops talking to dead nodes after
 //     GossipToTheDeadTime (30s lan, 15s local), so without this a
 //     partition that lasted longer stays split after it heals. Members
@@ -84,9 +92,38 @@
 //   - A dead node's name may be taken by a new address at once
 //     (memberlist's DeadNodeReclaimTime), so a node restarted on another
 //     address or port joins as soon as the old life is declared dead.
-//   - memberlist does not report suspicion to delegates, so there is no
-//     suspect state: a suspected member stays alive until memberlist
-//     declares it dead.
+//
+// # Suspicion
+//
+// StateSuspect is this node's own view: its failure-detector probe of the
+// member got no ack (not directly, not through the members asked to probe
+// it, not over TCP), and since then the member has not answered a direct
+// probe of this node, been declared dead or left, or come back as a new
+// life. memberlist tells its delegates neither that it suspects a node
+// nor that the node refuted it, so this package watches this node's
+// probes instead. A failed probe shows in memberlist's log: it writes
+// "Suspect <name> has failed, no acks received" just before it suspects
+// the node (logbridge.go reads it from the logger this package gives
+// memberlist, whatever the log level). An answer is memberlist's
+// PingDelegate: NotifyPingComplete, called for a direct probe acked in
+// time. So:
+//
+//   - Suspicion that other members gossip, or that a push/pull brings, does
+//     not make a member suspect here; memberlist may suspect it, and
+//     declare it dead, without this node's own probe failing. The Suspect
+//     count is what this node's probes saw, not the cluster's view.
+//   - A suspect stays suspect until this node probes it again and gets a
+//     direct ack, even if it refuted the suspicion by gossip in between:
+//     memberlist probes members in turn, one per probe interval, so that
+//     takes up to a round of probes (about the member count times the
+//     probe interval). An answer only to an indirect or TCP probe does not
+//     clear it (memberlist reports neither).
+//   - The failed-probe line carries a name, not a boot id: a probe of an
+//     old life that fails after the new life joined marks the new one
+//     suspect, until its next answer.
+//
+// The suspicion tests (TestSuspectBeforeFailed) see suspicion only through
+// that log line, so they fail if a memberlist upgrade rewords it.
 //
 // # Profiles and failure detection
 //
@@ -96,6 +133,8 @@
 // 6.8s, with 3 or 5 nodes. Most of it is memberlist's suspicion time,
 // SuspicionMult x ProbeInterval for clusters under 10 nodes; from 5 nodes
 // on it can stretch 6x when other members cannot confirm the suspicion.
+// A node that probed the dead member itself reports it EventSuspected
+// first, for about that suspicion time.
 //
 // # Consumers
 //
@@ -103,8 +142,8 @@
 // (raftreg.PeerSource) declare their own interfaces with their own types;
 // node adapts this package to them (Subscribe, Members; Member.Meta has the
 // boot id and Member.InternodeAddr the transport address; Voters and
-// Clients list the alive members by raft role), so no add-on imports
-// another.
+// Clients list the up members by raft role), so no add-on imports
+// another. Both treat a suspect member as up.
 //
 // # Concurrency
 //
@@ -115,6 +154,7 @@
 // own goroutines may outlive its Shutdown by up to a probe interval or a
 // TCP timeout (timers it does not stop). Transitions are decided by the
 // pure table (table.go: no goroutines, no clock), driven by the delegate
-// callbacks under one mutex: memberlist calls them on several goroutines
-// and under its own lock, so they cannot wait for an owner goroutine.
+// callbacks (and the failed-probe log line) under one mutex: memberlist
+// calls them on several goroutines and under its own lock, so they cannot
+// wait for an owner goroutine.
 package membership

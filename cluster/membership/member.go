@@ -12,21 +12,33 @@ import (
 type State uint8
 
 const (
-	// StateAlive: memberlist considers the node up (this includes the time
-	// memberlist suspects it but has not declared it dead: memberlist does
-	// not report suspicion to its delegates).
+	// StateAlive: memberlist considers the node up, and this node's own
+	// probes of it succeed (or failed and it has answered one since).
 	StateAlive State = iota + 1
 	// StateDead: the node's life ended without announcing it: a crash, a
 	// partition, or a restart seen as a new boot id.
 	StateDead
 	// StateLeft: the node's life ended after it announced it was leaving.
 	StateLeft
+	// StateSuspect: this node's own failure-detector probe of the node
+	// failed (no ack, directly, through other members or over TCP), and
+	// the node has not answered a direct probe of this node since, nor
+	// been declared dead or left, nor come back as a new life. The life is
+	// still up (State.Up): a suspect member is a member, only EventFailed
+	// and EventLeft end it. Suspicion that other members gossip does not
+	// make a member suspect here (see the package doc).
+	StateSuspect
 )
+
+// Up reports whether the life is still a member: alive or suspect.
+func (s State) Up() bool { return s == StateAlive || s == StateSuspect }
 
 func (s State) String() string {
 	switch s {
 	case StateAlive:
 		return "alive"
+	case StateSuspect:
+		return "suspect"
 	case StateDead:
 		return "dead"
 	case StateLeft:
@@ -43,10 +55,10 @@ type Member struct {
 	Addr netip.AddrPort
 	// Meta is what the node advertised; Meta.BootID names this life.
 	Meta Meta
-	// State is alive, dead or left.
+	// State is alive, suspect, dead or left.
 	State State
 	// Leaving is set once the node announced it is leaving (its
-	// intent-to-leave arrived) while it is still alive.
+	// intent-to-leave arrived) while it is still up (alive or suspect).
 	Leaving bool
 	// Since is when State last changed, by this node's clock.
 	Since time.Time
@@ -74,7 +86,8 @@ const (
 	// time, a new life (new boot id), or a life declared dead that turned
 	// out to be alive (a healed partition, a false suspicion).
 	EventJoined EventKind = iota + 1
-	// EventUpdated: an alive life changed address or meta, same boot id.
+	// EventUpdated: a life that is up changed address or meta, same boot
+	// id. A suspect member stays suspect.
 	EventUpdated
 	// EventFailed: a life ended without announcing it. Links and monitors
 	// to its processes fire noconnection.
@@ -84,6 +97,13 @@ const (
 	// EventReaped: a dead or left member was dropped from the table after
 	// Config.ReapAfter; it is no longer retried.
 	EventReaped
+	// EventSuspected: this node's probe of an alive life failed; the
+	// member is StateSuspect. It is still up: consumers that act on
+	// failures wait for EventFailed or EventLeft.
+	EventSuspected
+	// EventCleared: a suspect life answered this node's direct probe; it
+	// is StateAlive again.
+	EventCleared
 )
 
 func (k EventKind) String() string {
@@ -98,6 +118,10 @@ func (k EventKind) String() string {
 		return "left"
 	case EventReaped:
 		return "reaped"
+	case EventSuspected:
+		return "suspected"
+	case EventCleared:
+		return "cleared"
 	}
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
@@ -126,9 +150,12 @@ func (e Event) String() string {
 	return s
 }
 
-// Counts are the members by state, for metrics.
+// Counts are the members by state, for metrics. Alive, Suspect, Dead and
+// Left add up to the members in the table; Alive + Suspect are the members
+// that are up.
 type Counts struct {
-	Alive, Dead, Left int
-	// Leaving counts the alive members that announced they are leaving.
+	Alive, Suspect, Dead, Left int
+	// Leaving counts the up members (alive or suspect) that announced they
+	// are leaving.
 	Leaving int
 }

@@ -55,8 +55,9 @@ type Membership struct {
 	meta  []byte
 	d     *delegate
 	bcast *memberlist.TransmitLimitedQueue
-	// aliveN is the number of alive members, read by bcast to scale
-	// retransmissions without taking mu.
+	// aliveN is the number of up members (alive or suspect, as memberlist
+	// counts them), read by bcast to scale retransmissions without taking
+	// mu.
 	aliveN atomic.Int64
 
 	// lifeMu serialises Start, Leave and Shutdown (memberlist's Leave
@@ -219,7 +220,7 @@ func (m *Membership) Join(addrs ...string) (int, error) {
 }
 
 // Leave leaves the cluster gracefully, so the others report EventLeft
-// rather than EventFailed: it sends an intent-to-leave to every alive
+// rather than EventFailed: it sends an intent-to-leave to every up
 // member directly over TCP and by gossip, waits until the gossip copy has
 // been handed out (its retransmit limit, about two gossip intervals), then
 // has memberlist announce the departure, waiting at most timeout (which
@@ -246,7 +247,7 @@ func (m *Membership) Leave(timeout time.Duration) error {
 	m.tbl.intent(in)
 	var peers []*memberlist.Node
 	for _, mem := range m.tbl.snapshot() {
-		if mem.State == StateAlive && mem.Name != m.cfg.Name {
+		if mem.State.Up() && mem.Name != m.cfg.Name {
 			ip := mem.Addr.Addr()
 			peers = append(peers, &memberlist.Node{Name: mem.Name, Addr: ip.AsSlice(), Port: mem.Addr.Port()})
 		}
@@ -381,7 +382,8 @@ func (m *Membership) emitLocked(evs []Event) {
 	if len(evs) == 0 {
 		return
 	}
-	m.aliveN.Store(int64(m.tbl.counts().Alive))
+	c := m.tbl.counts()
+	m.aliveN.Store(int64(c.Alive + c.Suspect))
 	if m.phase == phaseClosed {
 		return
 	}
@@ -422,6 +424,30 @@ func (m *Membership) onDown(name string) {
 	defer m.mu.Unlock()
 	if m.phase != phaseClosed {
 		m.emitLocked(m.tbl.down(name, now))
+	}
+}
+
+// onProbeFailed handles this node's failed probe of name, learned from
+// memberlist's log (logbridge.go). It runs on memberlist's probe
+// goroutine, inside its logger's Write, so like the delegates it only
+// updates the table and queues events.
+func (m *Membership) onProbeFailed(name string) {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.phase != phaseClosed {
+		m.emitLocked(m.tbl.probeFailed(name, now))
+	}
+}
+
+// onProbeAnswered handles an ack to this node's direct probe of name
+// (memberlist's PingDelegate), once per successful probe of any member.
+func (m *Membership) onProbeAnswered(name string) {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.phase != phaseClosed {
+		m.emitLocked(m.tbl.probeAnswered(name, now))
 	}
 }
 
@@ -474,7 +500,7 @@ func (m *Membership) rejoinLoop() {
 }
 
 // rejoin reaps old members, then contacts the dead members and the join
-// addresses that are not alive members, so a partition heals and a node
+// addresses that are not up members, so a partition heals and a node
 // that started before its seeds finds them.
 func (m *Membership) rejoin(now time.Time) {
 	m.mu.Lock()
@@ -491,7 +517,7 @@ func (m *Membership) rejoin(now time.Time) {
 		targets = append(targets, a.String())
 	}
 	for _, mem := range m.tbl.snapshot() {
-		if mem.State == StateAlive {
+		if mem.State.Up() {
 			seen[mem.Addr.String()] = true
 		}
 	}
@@ -567,7 +593,7 @@ func (m *Membership) isSelfLocked(addr string) bool {
 }
 
 // Members returns every member in the table, this node included, sorted
-// by name: alive ones, and dead or left ones not reaped yet.
+// by name: alive and suspect ones, and dead or left ones not reaped yet.
 func (m *Membership) Members() []Member {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -593,16 +619,16 @@ func (m *Membership) Local() Member {
 	return Member{Name: m.cfg.Name, Meta: m.cfg.Meta}
 }
 
-// Voters returns the names of the alive members, this node included, that
-// advertise RoleVoter, sorted.
+// Voters returns the names of the up members (alive or suspect), this node
+// included, that advertise RoleVoter, sorted.
 func (m *Membership) Voters() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.tbl.names(RoleVoter)
 }
 
-// Clients returns the names of the alive members that advertise
-// RoleClient, sorted.
+// Clients returns the names of the up members (alive or suspect) that
+// advertise RoleClient, sorted.
 func (m *Membership) Clients() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -22,8 +22,9 @@ type nodeInfo struct {
 //
 // It keeps one entry per name: the latest life seen. memberlist reports
 // transitions per name; the table adds what memberlist cannot tell: a new
-// boot id is a new life (the old one is reported failed), and a departure
-// announced by an intent-to-leave is a leave, not a failure.
+// boot id is a new life (the old one is reported failed), a departure
+// announced by an intent-to-leave is a leave, not a failure, and a failed
+// probe by this node makes an alive life suspect until it answers one.
 type table struct {
 	self    string
 	members map[string]Member
@@ -34,6 +35,8 @@ func newTable(self string) *table {
 }
 
 // alive applies memberlist's NotifyJoin or NotifyUpdate: the node n is up.
+// It does not clear a suspicion: memberlist sends it for a new address or
+// meta, which says nothing about this node's probes.
 func (t *table) alive(n nodeInfo, now time.Time) []Event {
 	next := Member{Name: n.Name, Addr: n.Addr, Meta: n.Meta, State: StateAlive, Since: now}
 	cur, ok := t.members[n.Name]
@@ -42,10 +45,10 @@ func (t *table) alive(n nodeInfo, now time.Time) []Event {
 		t.members[n.Name] = next
 		return []Event{{Kind: EventJoined, Member: next}}
 	case cur.Meta.BootID != n.Meta.BootID:
-		// A new life. If the old one was still alive here, it ended
+		// A new life. If the old one was still up here, it ended
 		// unannounced (the node restarted before anyone noticed).
 		var evs []Event
-		if cur.State == StateAlive {
+		if cur.State.Up() {
 			kind := EventFailed
 			cur.State = StateDead
 			if cur.Leaving {
@@ -56,14 +59,14 @@ func (t *table) alive(n nodeInfo, now time.Time) []Event {
 		}
 		t.members[n.Name] = next
 		return append(evs, Event{Kind: EventJoined, Member: next})
-	case cur.State != StateAlive:
+	case !cur.State.Up():
 		// The same life back: a healed partition or a false suspicion.
 		t.members[n.Name] = next
 		return []Event{{Kind: EventJoined, Member: next}}
 	case cur.Addr == n.Addr && cur.Meta == n.Meta:
 		return nil
 	default:
-		next.Since, next.Leaving = cur.Since, cur.Leaving
+		next.State, next.Since, next.Leaving = cur.State, cur.Since, cur.Leaving
 		t.members[n.Name] = next
 		return []Event{{Kind: EventUpdated, Member: next}}
 	}
@@ -73,7 +76,7 @@ func (t *table) alive(n nodeInfo, now time.Time) []Event {
 // that is a leave or a failure is decided by the intent seen before it.
 func (t *table) down(name string, now time.Time) []Event {
 	cur, ok := t.members[name]
-	if !ok || cur.State != StateAlive {
+	if !ok || !cur.State.Up() {
 		return nil
 	}
 	kind := EventFailed
@@ -86,13 +89,39 @@ func (t *table) down(name string, now time.Time) []Event {
 	return []Event{{Kind: kind, Member: cur}}
 }
 
+// probeFailed applies a probe of name by this node that got no ack: an
+// alive member becomes suspect. A member already suspect, dead, left or
+// unknown, or this node itself, is left alone.
+func (t *table) probeFailed(name string, now time.Time) []Event {
+	cur, ok := t.members[name]
+	if !ok || name == t.self || cur.State != StateAlive {
+		return nil
+	}
+	cur.State, cur.Since = StateSuspect, now
+	t.members[name] = cur
+	return []Event{{Kind: EventSuspected, Member: cur}}
+}
+
+// probeAnswered applies an ack to a direct probe of name by this node: a
+// suspect member is alive again. It is called for every successful probe,
+// so for any other member it changes nothing.
+func (t *table) probeAnswered(name string, now time.Time) []Event {
+	cur, ok := t.members[name]
+	if !ok || cur.State != StateSuspect {
+		return nil
+	}
+	cur.State, cur.Since = StateAlive, now
+	t.members[name] = cur
+	return []Event{{Kind: EventCleared, Member: cur}}
+}
+
 // intent applies an intent-to-leave. It counts only for the life it names
-// and only while that life is alive: an intent arriving after the
-// departure was already reported changes nothing. It reports whether the
-// intent applied.
+// and only while that life is up: an intent arriving after the departure
+// was already reported changes nothing. It reports whether the intent
+// applied.
 func (t *table) intent(in intent) bool {
 	cur, ok := t.members[in.Name]
-	if !ok || cur.State != StateAlive || cur.Meta.BootID != in.Boot || cur.Leaving {
+	if !ok || !cur.State.Up() || cur.Meta.BootID != in.Boot || cur.Leaving {
 		return false
 	}
 	cur.Leaving = true
@@ -105,7 +134,7 @@ func (t *table) intent(in intent) bool {
 func (t *table) reap(now time.Time, after time.Duration) []Event {
 	var evs []Event
 	for name, m := range t.members {
-		if name != t.self && m.State != StateAlive && now.Sub(m.Since) >= after {
+		if name != t.self && !m.State.Up() && now.Sub(m.Since) >= after {
 			delete(t.members, name)
 			evs = append(evs, Event{Kind: EventReaped, Member: m})
 		}
@@ -143,12 +172,12 @@ func (t *table) snapshot() []Member {
 	return ms
 }
 
-// names returns the names of the alive members with the given role,
-// sorted.
+// names returns the names of the up members (alive or suspect) with the
+// given role, sorted.
 func (t *table) names(role Role) []string {
 	var names []string
 	for _, m := range t.members {
-		if m.State == StateAlive && m.Meta.RaftRole == role {
+		if m.State.Up() && m.Meta.RaftRole == role {
 			names = append(names, m.Name)
 		}
 	}
@@ -159,12 +188,14 @@ func (t *table) names(role Role) []string {
 func (t *table) counts() Counts {
 	var c Counts
 	for _, m := range t.members {
+		if m.State.Up() && m.Leaving {
+			c.Leaving++
+		}
 		switch m.State {
 		case StateAlive:
 			c.Alive++
-			if m.Leaving {
-				c.Leaving++
-			}
+		case StateSuspect:
+			c.Suspect++
 		case StateDead:
 			c.Dead++
 		case StateLeft:
