@@ -177,7 +177,8 @@ func (p *clusterParts) joined() bool {
 	if len(p.joins) == 0 {
 		return true
 	}
-	return p.ml.Counts().Alive > 1
+	c := p.ml.Counts()
+	return c.Alive+c.Suspect > 1 // a suspect member is still a member
 }
 
 func (p *clusterParts) status(st *Status) {
@@ -187,8 +188,8 @@ func (p *clusterParts) status(st *Status) {
 	}
 	for _, m := range p.ml.Members() {
 		state := m.State.String()
-		if m.Leaving && m.State == membership.StateAlive {
-			state = "leaving"
+		if m.Leaving && m.State.Up() {
+			state = "leaving" // alive or suspect: it said it is going
 		}
 		st.Members = append(st.Members, MemberStatus{Name: m.Name, Addr: m.Addr.String(), State: state})
 	}
@@ -197,11 +198,10 @@ func (p *clusterParts) status(st *Status) {
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 	p.collectRaft(c, ch)
 	if p.ml != nil {
-		// memberlist never reports suspicion to its delegates, so there is
-		// no "suspect" series: a suspected member counts as alive until it
-		// is declared dead (docs/configuration.md).
+		// The states partition the members: a suspect (this node's probe
+		// of it failed, it has not answered since) is not counted alive.
 		counts := p.ml.Counts()
-		for state, v := range map[string]int{"alive": counts.Alive, "dead": counts.Dead, "left": counts.Left} {
+		for state, v := range map[string]int{"alive": counts.Alive, "suspect": counts.Suspect, "dead": counts.Dead, "left": counts.Left} {
 			ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v), state)
 		}
 	}

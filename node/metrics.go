@@ -37,7 +37,7 @@ func newCollector(n *Node) *collector {
 		runqueue:   d("runqueue_length", "Runnable processes waiting in all run queues."),
 		names:      d("registry_names", "Registered names, by scope.", "scope"),
 		restarts:   d("service_restarts_total", "Service restarts, by service.", "service"),
-		members:    d("cluster_members", "Cluster members, by state.", "state"),
+		members:    d("cluster_members", "Cluster members in this node's view, by state: alive, suspect (this node's probe got no ack, not declared dead yet), dead, left.", "state"),
 		raftState:  d("raft_state", "Raft state: 0 follower, 1 candidate, 2 leader, 3 shutdown."),
 		raftCommit: d("raft_commit_index", "Raft commit index."),
 		ibytes:     d("internode_bytes_total", "Internode bytes, by peer and direction.", "peer", "direction"),
