@@ -2,12 +2,13 @@
 // for test/docker/run.sh:
 //
 //	probe 127.0.0.1:17961
-//	node=n1 ready=true alive=n1,n2,n3 dead= raft=follower leader=n3 consistent=1 owners=coordinator={n2@app:processes|0x1a2b300001}
+//	node=n1 ready=true alive=n1,n2,n3 dead= other= raft=follower leader=n3 consistent=1 owners=coordinator={n2@app:processes|0x1a2b300001}
 //
-// owners lists the CONSISTENT names of the node's replica as name=pid,
-// sorted by name, with each name query-escaped (so it holds no space,
-// comma or "="); owners=? when the node lists none because it holds more
-// than the status bound. It exits 1 (printing "unreachable") when the
+// dead lists dead and left members; other, members in another state
+// (suspect, leaving) as name:state. owners lists the CONSISTENT names of
+// the node's replica as name=pid, sorted by name, with each name
+// query-escaped (so it holds no space, comma or "="); owners=? when the
+// node lists none because it holds more than the status bound. It exits 1 (printing "unreachable") when the
 // endpoint cannot be read.
 package main
 
@@ -58,16 +59,22 @@ func main() {
 		fmt.Println("unreachable")
 		os.Exit(1)
 	}
-	var alive, dead []string
+	// Suspect and leaving members are still members: neither alive nor
+	// dead here, listed as other.
+	var alive, dead, other []string
 	for _, m := range st.Members {
-		if m.State == "alive" {
+		switch m.State {
+		case "alive":
 			alive = append(alive, m.Name)
-		} else {
+		case "dead", "left":
 			dead = append(dead, m.Name)
+		default:
+			other = append(other, m.Name+":"+m.State)
 		}
 	}
 	sort.Strings(alive)
 	sort.Strings(dead)
+	sort.Strings(other)
 	state, leader, owners := "none", "", ""
 	if st.Raft != nil {
 		state, leader = st.Raft.State, st.Raft.Leader
@@ -81,6 +88,6 @@ func main() {
 			owners = "?"
 		}
 	}
-	fmt.Printf("node=%s ready=%t alive=%s dead=%s raft=%s leader=%s consistent=%d owners=%s\n",
-		st.Node, st.Ready, strings.Join(alive, ","), strings.Join(dead, ","), state, leader, st.Names["consistent"], owners)
+	fmt.Printf("node=%s ready=%t alive=%s dead=%s other=%s raft=%s leader=%s consistent=%d owners=%s\n",
+		st.Node, st.Ready, strings.Join(alive, ","), strings.Join(dead, ","), strings.Join(other, ","), state, leader, st.Names["consistent"], owners)
 }
