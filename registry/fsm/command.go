@@ -20,6 +20,9 @@ const (
 	OpUnregisterIfOwned Op = 3
 	OpReleasePID        Op = 4
 	OpReleaseNode       Op = 5
+	// OpBatch is the first byte of a batch (EncodeBatch): several commands
+	// in one log entry. It is not a command: DecodeCommand refuses it.
+	OpBatch Op = 6
 )
 
 func (o Op) String() string {
@@ -34,6 +37,8 @@ func (o Op) String() string {
 		return "release-pid"
 	case OpReleaseNode:
 		return "release-node"
+	case OpBatch:
+		return "batch"
 	}
 	return "Op(" + strconv.Itoa(int(o)) + ")"
 }

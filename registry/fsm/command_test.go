@@ -225,7 +225,7 @@ func TestDecodeCommandHostileAlloc(t *testing.T) {
 func TestOpString(t *testing.T) {
 	want := map[Op]string{
 		OpRegister: "register", OpUnregister: "unregister", OpUnregisterIfOwned: "unregister-if-owned",
-		OpReleasePID: "release-pid", OpReleaseNode: "release-node", 0: "Op(0)", 200: "Op(200)",
+		OpReleasePID: "release-pid", OpReleaseNode: "release-node", OpBatch: "batch", 0: "Op(0)", 200: "Op(200)",
 	}
 	for op, s := range want {
 		if op.String() != s {

@@ -4,9 +4,10 @@
 //
 // # Use
 //
-// The leader encodes a command with EncodeCommand and proposes the bytes;
-// every replica decodes the committed entry with DecodeCommand and applies
-// it with Apply(index, cmd). Apply returns a Result: the error for the
+// The leader encodes a command with EncodeCommand and proposes the bytes,
+// alone or with others in a batch (EncodeBatch); every replica decodes the
+// committed entry with DecodeCommand (DecodeBatch) and applies it with
+// Apply(index, cmd) (ApplyBatch(index, cmds)). Apply returns a Result: the error for the
 // proposer (registry.ErrAlreadyExists, ErrNotFound, ErrNotOwner) and the
 // changes, as registry.Events, which the caller forwards to its watchers.
 // Snapshot and Restore save and load the whole table; Restore also returns
@@ -36,8 +37,9 @@
 //     replica can hold what another would refuse.
 //   - Releasing a PID or a node costs the number of its names (secondary
 //     indexes by PID and by node), never a scan of the table.
-//   - Index() only grows through Apply; an Apply at an index not above it
-//     is refused with ErrStaleIndex. A Restore sets it to the snapshot's.
+//   - Index() only grows through Apply and ApplyBatch; an Apply at an
+//     index not above it is refused with ErrStaleIndex. A Restore sets it
+//     to the snapshot's.
 //   - The decoders (DecodeCommand, Restore) are safe on hostile input: no
 //     panic, no allocation beyond what the input's own length justifies,
 //     and only the exact bytes the encoders write are accepted, so
@@ -46,8 +48,11 @@
 // # Encoding
 //
 // Commands are one op byte followed by msgpack values in a fixed order (see
-// EncodeCommand); a snapshot is a magic and version followed by msgpack
-// values (see Snapshot). Both are written with msgpack.Encoder primitives,
+// EncodeCommand). A batch, several commands carried by one log entry, is
+// the OpBatch byte, a count and the commands (see EncodeBatch); its
+// commands apply with ApplyBatch, all at the entry's index. A snapshot is
+// a magic and version followed by msgpack values (see Snapshot). All are
+// written with msgpack.Encoder primitives,
 // without reflection. Op numbers and the snapshot version are stored in
 // Raft logs and snapshots: never renumber them; a changed command is a new
 // Op, a changed snapshot layout a new version.

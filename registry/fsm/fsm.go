@@ -72,9 +72,39 @@ func (f *FSM) Len() int { return len(f.names) }
 // no map iteration order reaches the table or the result.
 func (f *FSM) Apply(index uint64, cmd Command) Result {
 	if index <= f.index {
-		return Result{Err: fmt.Errorf("%w: %d after %d", ErrStaleIndex, index, f.index)}
+		return Result{Err: f.stale(index)}
 	}
 	f.index = index
+	return f.apply(index, cmd)
+}
+
+// ApplyBatch applies cmds, the commands of one log entry (a batch, see
+// EncodeBatch), in order and all at index, and returns their outcomes in
+// the same order: the same results and changes as Apply of each command in
+// turn, except that every change carries index. index must be greater
+// than Index(); otherwise every result is ErrStaleIndex and nothing
+// changes.
+func (f *FSM) ApplyBatch(index uint64, cmds []Command) []Result {
+	out := make([]Result, len(cmds))
+	if index <= f.index {
+		for i := range out {
+			out[i].Err = f.stale(index)
+		}
+		return out
+	}
+	f.index = index
+	for i, cmd := range cmds {
+		out[i] = f.apply(index, cmd)
+	}
+	return out
+}
+
+func (f *FSM) stale(index uint64) error {
+	return fmt.Errorf("%w: %d after %d", ErrStaleIndex, index, f.index)
+}
+
+// apply applies cmd at index, which is already Index().
+func (f *FSM) apply(index uint64, cmd Command) Result {
 	if err := check(cmd); err != nil {
 		return Result{Err: err}
 	}
