@@ -61,7 +61,8 @@ type Config struct {
 	// SnapshotThreshold and SnapshotInterval decide when the table is
 	// snapshotted and the log truncated; TrailingLogs entries stay after a
 	// snapshot so that a briefly absent follower catches up from the log.
-	// Defaults 8192, 2m, 10240 (raft's).
+	// Both count log entries, and under load one entry is a batch of up to
+	// 16 KiB of commands (batch.go). Defaults 8192, 2m, 10240 (raft's).
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64

@@ -94,10 +94,15 @@
 // AppendEntries pipelining (MaxRPCsInFlight = 1 in raft's terms).
 // Snapshots go in acknowledged chunks of SnapshotChunk bytes.
 //
-// Log entries hold an fsm command, or nothing (the leader's no-op). The
-// entry's Extensions carry the proposing node's proposal id: the
-// proposer's state machine hands the result to the waiting caller when it
-// applies the entry. The registry never waits on apply, barrier or
+// Log entries hold a batch of fsm commands, a single command (entries
+// written before batching), or nothing (the leader's no-op). The leader
+// proposes commands, its own and those forwarded to it, in batches: one
+// batch entry in flight at a time, holding what queued while the previous
+// one was written, replicated and applied (group commit: a lone command
+// goes at once, many share one disk write on every replica). The entry's
+// Extensions carry the proposing node's proposal ids: the proposer's
+// state machine hands each result to its waiting caller when it applies
+// the entry. The registry never waits on apply, barrier or
 // configuration futures: raft leaves a future unresolved forever when it
 // shuts down with the future still in one of its buffered queues (apply,
 // FSM), and a goroutine waiting on it would leak. The one future waited on,

@@ -11,31 +11,36 @@ import (
 
 // proposeLocal proposes data (an fsm command, or nil for the no-op) on
 // this node, which leads in epoch e, and waits for the entry to be applied
-// here. It never waits on raft's futures: a future can stay unresolved
-// forever when raft shuts down with it in a queue, and waiting on it would
-// leak the goroutine. The result comes from the state machine (table.deliver,
-// matched by the proposal id in the entry's Extensions); a leadership that
-// ends, ctx or Close end the wait with an error meaning "maybe proposed":
-// errLost, the ctx error or errStopped.
+// here. A command goes through the epoch's batching (batch.go); the no-op
+// goes to raft directly. It never waits on raft's futures: a future can
+// stay unresolved forever when raft shuts down with it in a queue, and
+// waiting on it would leak the goroutine. The result comes from the state
+// machine (table.deliver, matched by the proposal id in the entry's
+// Extensions); a leadership that ends, ctx or Close end the wait with an
+// error meaning "maybe proposed": errLost, the ctx error or errStopped.
 func (r *Registry) proposeLocal(ctx context.Context, e *epoch, data []byte) (result, error) {
-	rf := r.raft()
 	id := r.propSeq.Add(1)
 	ch := r.table.expect(id)
 	defer r.table.drop(id)
-	var ext [8]byte
-	binary.BigEndian.PutUint64(ext[:], id)
-	timeout := r.cfg.ApplyTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = time.Until(d)
+	deadline := time.Now().Add(r.cfg.ApplyTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
+	timeout := time.Until(deadline)
 	if timeout <= 0 {
 		return result{}, context.DeadlineExceeded
 	}
-	// The future is dropped on purpose (see above). An entry that raft
-	// refuses (not leader any more, queue full until timeout) never
-	// applies: the wait ends with e.lost or ctx, as for an entry lost in a
-	// leader change.
-	_ = rf.ApplyLog(raft.Log{Data: data, Extensions: ext[:]}, timeout)
+	if data != nil {
+		e.props.add(proposal{id: id, data: data, deadline: deadline})
+	} else {
+		// The future is dropped on purpose (see above). An entry that
+		// raft refuses (not leader any more, queue full until timeout)
+		// never applies: the wait ends with e.lost or ctx, as for an
+		// entry lost in a leader change.
+		var ext [8]byte
+		binary.BigEndian.PutUint64(ext[:], id)
+		_ = r.raft().ApplyLog(raft.Log{Extensions: ext[:]}, timeout)
+	}
 	select {
 	case res := <-ch:
 		return res, nil

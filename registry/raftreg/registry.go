@@ -71,11 +71,13 @@ const (
 
 // epoch is one leadership of this node: lost closes when it ends, ready
 // when the leader's no-op entry of this term is applied here, so the local
-// table holds every entry committed before the term began.
+// table holds every entry committed before the term began. props queues
+// the commands proposed during it (batch.go).
 type epoch struct {
 	term  uint64
 	lost  chan struct{}
 	ready chan struct{}
+	props *proposals
 }
 
 // holder tracks a local process that registered names through this node,
@@ -279,7 +281,7 @@ func (r *Registry) watchLeader(obs chan raft.Observation) {
 }
 
 // leaderLoop follows raft's leadership signal: each leadership is an
-// epoch, served by a goroutine (lead) that ends with it.
+// epoch, served by goroutines (serveEpoch) that end with it.
 func (r *Registry) leaderLoop() {
 	rf := r.raft()
 	var cur *epoch
@@ -301,11 +303,11 @@ func (r *Registry) leaderLoop() {
 			if !isLeader {
 				continue
 			}
-			cur = &epoch{term: rf.CurrentTerm(), lost: make(chan struct{}), ready: make(chan struct{})}
+			cur = &epoch{term: rf.CurrentTerm(), lost: make(chan struct{}), ready: make(chan struct{}), props: newProposals()}
 			done = make(chan struct{})
 			r.lead.Store(cur)
 			e := cur
-			if !r.track.start(func() { defer close(done); r.leadEpoch(e) }) {
+			if !r.track.start(func() { defer close(done); r.serveEpoch(e) }) {
 				close(done)
 			}
 			r.leaderBC.notify()
@@ -315,6 +317,17 @@ func (r *Registry) leaderLoop() {
 			return
 		}
 	}
+}
+
+// serveEpoch runs the goroutines of leadership e, batchLoop and
+// leadEpoch, until it ends.
+func (r *Registry) serveEpoch(e *epoch) {
+	batching := make(chan struct{})
+	if !r.track.start(func() { defer close(batching); r.batchLoop(e) }) {
+		close(batching)
+	}
+	r.leadEpoch(e)
+	<-batching
 }
 
 // OnRevoke implements runtime.NameService: f is called, from the goroutine

@@ -14,13 +14,20 @@ import (
 	"github.com/wippyd/wippyd/runtime/pid"
 )
 
-// Log entries. Data is an fsm command (fsm.EncodeCommand) or empty: an
-// empty entry is a no-op that a new leader commits to learn that every
-// earlier entry is applied (its barrier). Extensions is empty or the
-// 8-byte big-endian id of the proposal on the node that made it, which
-// that node uses to hand the result to the waiting caller; other nodes
-// ignore it. This layout is stored in Raft logs: change it only with a new
-// marker that old entries cannot have.
+// Log entries. Data is one of:
+//
+//   - empty: a no-op that a new leader commits to learn that every earlier
+//     entry is applied (its barrier);
+//   - an fsm command (fsm.EncodeCommand), as written before batching;
+//   - a batch of commands (fsm.EncodeBatch, first byte fsm.OpBatch), all
+//     applied at the entry's index (batch.go).
+//
+// Extensions carry big-endian 8-byte proposal ids of the node that
+// proposed the entry, which that node uses to hand results to the waiting
+// callers; other nodes ignore them. A no-op or a single command has its
+// id or nothing; a batch has its own id, then one per command in order,
+// or nothing. This layout is stored in Raft logs: change it only with a
+// new marker that old entries cannot have.
 
 // result is the outcome of one committed entry.
 type result struct {
@@ -95,6 +102,10 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
+		if fsm.IsBatch(l.Data) {
+			revokes = t.applyBatchLocked(l, revokes)
+			continue
+		}
 		res := result{index: l.Index}
 		if len(l.Data) > 0 {
 			cmd, err := fsm.DecodeCommand(l.Data)
@@ -117,6 +128,38 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	t.mu.Unlock()
 	t.runRevokes(revokes)
 	return out
+}
+
+// applyBatchLocked applies a batch entry and hands each command's result
+// to its caller, then the entry's own id its index; t.mu is held for
+// writing.
+func (t *table) applyBatchLocked(l *raft.Log, revokes []registry.Event) []registry.Event {
+	cmds, err := fsm.DecodeBatch(l.Data)
+	ids := l.Extensions
+	if err != nil {
+		t.bad.Add(1)
+		for k := 8; k+8 <= len(ids); k += 8 {
+			t.deliver(ids[k:k+8], result{err: err, index: l.Index})
+		}
+		if len(ids) >= 8 {
+			t.deliver(ids[:8], result{index: l.Index})
+		}
+		return revokes
+	}
+	if len(ids) != 8*(len(cmds)+1) {
+		ids = nil
+	}
+	for k, r := range t.f.ApplyBatch(l.Index, cmds) {
+		t.publishLocked(r.Changes)
+		revokes = t.collectRevokes(revokes, r.Changes)
+		if ids != nil {
+			t.deliver(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index})
+		}
+	}
+	if ids != nil {
+		t.deliver(ids[:8], result{index: l.Index})
+	}
+	return revokes
 }
 
 func (t *table) deliver(ext []byte, res result) {

@@ -1,0 +1,195 @@
+package raftreg
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/registry/fsm"
+)
+
+// Group commit. Raft's leader writes what its apply queue holds when its
+// loop comes round, so proposals arriving one by one (each client resumes
+// when its previous result is applied) became many small entries: with 64
+// clients, most disk writes on the leader held one entry and the others
+// waited behind them. Instead, the proposals of a leadership queue here and
+// one goroutine proposes them as batch entries (fsm.EncodeBatch), one
+// entry in flight at a time: each holds everything that queued while the
+// previous one was written, replicated and applied. A lone proposal finds
+// nothing in flight and goes at once, so a single client waits no longer
+// than before; under load the batches grow with the load. Every change is
+// still on a quorum's disks before its caller hears of it.
+//
+// One entry in flight alone splits steady clients into two groups that
+// alternate: the callers of the batch just applied come back a moment
+// after the next batch left with the others. So after a batch of n > 1
+// commands is applied, the next one waits until n more proposals arrived
+// (usually the same callers), but at most gatherShare of the time that
+// batch took: 64 clients then share one batch instead of two of 32, for
+// up to 1/gatherShare more latency while there is concurrency.
+
+// maxBatchBytes bounds the commands of one batch entry, so that an
+// AppendEntries of raft's 64 entries (1 MiB) stays within a snapshot chunk
+// and well under the transport's frame limit.
+const maxBatchBytes = 16 << 10
+
+// gatherShare: the wait for the callers of the last batch to come back is
+// at most its commit time divided by this.
+const gatherShare = 8
+
+// batchItemOverhead is what a command adds to a batch besides its bytes:
+// its bin header.
+const batchItemOverhead = 3
+
+// proposal is one command waiting for its batch.
+type proposal struct {
+	id       uint64 // the proposal id its caller waits on
+	data     []byte // fsm.EncodeCommand form
+	deadline time.Time
+}
+
+// proposals is the queue of one leadership, filled by proposeLocal and
+// drained by batchLoop.
+type proposals struct {
+	mu    sync.Mutex
+	queue []proposal
+	added uint64        // proposals ever added
+	wake  chan struct{} // 1-buffered
+}
+
+func newProposals() *proposals { return &proposals{wake: make(chan struct{}, 1)} }
+
+func (p *proposals) add(q proposal) {
+	p.mu.Lock()
+	p.queue = append(p.queue, q)
+	p.added++
+	p.mu.Unlock()
+	signal(p.wake)
+}
+
+// take removes and returns the next batch: queued proposals in order, up
+// to maxBytes of commands (at least one). Proposals whose deadline passed
+// are dropped, never proposed: their callers gave up, and a forwarded
+// request must not commit after its sender's deadline (see forward.go).
+func (p *proposals) take(now time.Time, maxBytes int) []proposal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []proposal
+	size, i := 0, 0
+	for ; i < len(p.queue); i++ {
+		q := p.queue[i]
+		if !now.Before(q.deadline) {
+			continue
+		}
+		if len(out) > 0 && size+len(q.data)+batchItemOverhead > maxBytes {
+			break
+		}
+		out = append(out, q)
+		size += len(q.data) + batchItemOverhead
+	}
+	n := copy(p.queue, p.queue[i:])
+	clear(p.queue[n:])
+	p.queue = p.queue[:n]
+	return out
+}
+
+// batchLoop proposes the queued proposals of leadership e as batch
+// entries, one in flight at a time, until the leadership ends. Proposals
+// still queued then are dropped; their callers see e.lost.
+func (r *Registry) batchLoop(e *epoch) {
+	rf := r.raft()
+	for {
+		select {
+		case <-e.props.wake:
+		case <-e.lost:
+			return
+		case <-r.stopping:
+			return
+		}
+		for {
+			b := e.props.take(time.Now(), maxBatchBytes)
+			if len(b) == 0 {
+				break
+			}
+			start := time.Now()
+			if !r.submit(rf, e, b) {
+				return
+			}
+			if len(b) > 1 && !r.gather(e, uint64(len(b)), time.Since(start)/gatherShare) {
+				return
+			}
+		}
+	}
+}
+
+// gather waits until n more proposals were added to e's queue, or for
+// limit; it reports false when the leadership or the registry ends.
+func (r *Registry) gather(e *epoch, n uint64, limit time.Duration) bool {
+	p := e.props
+	p.mu.Lock()
+	target := p.added + n
+	p.mu.Unlock()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		enough := p.added >= target
+		p.mu.Unlock()
+		if enough {
+			return true
+		}
+		select {
+		case <-p.wake:
+		case <-t.C:
+			return true
+		case <-e.lost:
+			return false
+		case <-r.stopping:
+			return false
+		}
+	}
+}
+
+// submit proposes b as one entry and waits until it is applied here, the
+// leadership ends (false) or ApplyTimeout passes. Like proposeLocal it
+// never waits on raft's future. The entry's Extensions are the batch's own
+// proposal id, then its commands' in order (see table.go).
+func (r *Registry) submit(rf *raft.Raft, e *epoch, b []proposal) bool {
+	cmds := make([][]byte, len(b))
+	ext := make([]byte, 8, 8*(len(b)+1))
+	bid := r.propSeq.Add(1)
+	binary.BigEndian.PutUint64(ext, bid)
+	for i, q := range b {
+		cmds[i] = q.data
+		ext = binary.BigEndian.AppendUint64(ext, q.id)
+	}
+	data, err := fsm.EncodeBatch(cmds)
+	if err != nil {
+		// Not reached: every proposal is one encoded command, and take
+		// keeps a batch far below fsm.MaxBatchSize. Fail the callers
+		// rather than leave them waiting.
+		r.log.Error("batch not encoded", "err", err)
+		for i := range b {
+			r.table.deliver(ext[8*(i+1):8*(i+2)], result{err: err})
+		}
+		return true
+	}
+	ch := r.table.expect(bid)
+	defer r.table.drop(bid)
+	_ = rf.ApplyLog(raft.Log{Data: data, Extensions: ext}, r.cfg.ApplyTimeout)
+	t := time.NewTimer(r.cfg.ApplyTimeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		// Not committed in time (no quorum, or raft refused it): let the
+		// next batch go behind it, as separate proposals would.
+		return true
+	case <-e.lost:
+		return false
+	case <-r.stopping:
+		return false
+	}
+}
