@@ -294,8 +294,9 @@ type BenchResult = benchmark.Result
 
 // Bench runs the built-in benchmark suite (quick: small sizes): the
 // runtime core with Go-native processes, Lua processes, then two
-// clustered nodes in this process over loopback. Each workload
-// runs once untimed, then `rounds` times; the median is reported.
+// clustered nodes in this process over loopback, then the cluster-wide
+// name registry on three nodes with Raft. Each runtime workload runs once
+// untimed, then `rounds` times; the median is reported.
 func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	o, lo := benchmark.Full(), benchmark.FullLua()
 	if quick {
@@ -313,7 +314,11 @@ func Bench(quick bool, rounds int) ([]BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append(res, lres...), cres...), nil
+	rres, err := BenchRegistry(quick)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(res, lres...), cres...), rres...), nil
 }
 
 // AdminAddr returns the address the admin endpoint listens on ("" when off).
@@ -333,7 +338,8 @@ func BenchNames() []string {
 	for _, w := range benchmark.Lua {
 		names = append(names, w.Name)
 	}
-	return append(names, "remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
+	names = append(names, "remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
+	return append(names, "registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_failover_ms")
 }
 
 // MembershipAddr returns the address this node's memberlist listens on

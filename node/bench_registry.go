@@ -1,0 +1,328 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// The cluster-wide name registry figures: three clustered nodes with Raft
+// in this process, on loopback ports, each node's Raft log in raft-boltdb
+// (fsync per commit) under one temporary directory, so the three replicas
+// share one disk. Calls go through each node's name service, the path a
+// process's process.registry.register(..., CONSISTENT) takes.
+
+// registrySizes are the iterations of one registry benchmark run.
+type registrySizes struct {
+	registers int // timed registers of one client (registry_register_p50_us)
+	ops       int // registers and unregisters of the 64 clients (registry_ops_per_s)
+	lookups   int // timed lookups from a follower (registry_lookup_p50_us)
+	failovers int // clusters whose leader is killed; the median is reported
+}
+
+// registryClients is the number of concurrent clients of registry_ops_per_s.
+const registryClients = 64
+
+// BenchRegistry runs the registry figures (quick: fewer iterations and one
+// failover instead of three).
+func BenchRegistry(quick bool) ([]BenchResult, error) {
+	if quick {
+		return benchRegistry(registrySizes{registers: 300, ops: 6_000, lookups: 500, failovers: 1})
+	}
+	return benchRegistry(registrySizes{registers: 2_000, ops: 60_000, lookups: 5_000, failovers: 3})
+}
+
+func benchRegistry(sz registrySizes) ([]BenchResult, error) {
+	trio, err := startRegistryTrio()
+	if err != nil {
+		return nil, err
+	}
+	var out []BenchResult
+	for _, f := range []func(*registryTrio) (BenchResult, error){
+		func(t *registryTrio) (BenchResult, error) { return registryRegisterP50(t, sz.registers) },
+		func(t *registryTrio) (BenchResult, error) { return registryThroughput(t, sz.ops) },
+		func(t *registryTrio) (BenchResult, error) { return registryLookupP50(t, sz.lookups) },
+	} {
+		r, err := f(trio)
+		if err != nil {
+			trio.stop()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	trio.stop()
+	fo, err := registryFailover(sz.failovers)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, fo), nil
+}
+
+// registryTrio is three clustered nodes with Raft, agreeing on a leader.
+type registryTrio struct {
+	nodes []*Node
+	dir   string
+}
+
+// startRegistryTrio starts the nodes (the second and third join the
+// first), waits until they agree on a leader, and warms every node's path
+// to it with a register and an unregister.
+func startRegistryTrio() (*registryTrio, error) {
+	dir, err := os.MkdirTemp("", "wippyd-bench-raft-")
+	if err != nil {
+		return nil, err
+	}
+	t := &registryTrio{dir: dir}
+	mk := func(name string, join ...string) error {
+		cfg := DefaultConfig()
+		cfg.Node.Name = name
+		cfg.Admin.Addr = ""
+		cfg.Cluster.Enabled = true
+		cfg.Cluster.Raft.DataDir = dir
+		cfg.Cluster.Membership.BindAddr = "127.0.0.1"
+		cfg.Cluster.Membership.BindPort = 0
+		cfg.Cluster.Membership.JoinAddrs = join
+		cfg.Cluster.Internode.Port = 0
+		n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		if err != nil {
+			return err
+		}
+		t.nodes = append(t.nodes, n)
+		return n.Start()
+	}
+	for i, name := range []string{"reg-a", "reg-b", "reg-c"} {
+		var join []string
+		if i > 0 {
+			join = []string{t.nodes[0].MembershipAddr()}
+		}
+		if err := mk(name, join...); err != nil {
+			t.stop()
+			return nil, fmt.Errorf("registry bench: starting %s: %w", name, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for t.leader() == nil {
+		if time.Now().After(deadline) {
+			t.stop()
+			return nil, errors.New("registry bench: the nodes never agreed on a Raft leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, n := range t.nodes {
+		p := benchPID(n, 1)
+		err := n.cluster.names.Register(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+		if err == nil {
+			err = n.cluster.names.Unregister(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+		}
+		if err != nil {
+			t.stop()
+			return nil, fmt.Errorf("registry bench: warm-up on %s: %w", n.cfg.Node.Name, err)
+		}
+	}
+	return t, nil
+}
+
+// leader returns the node all three see as the Raft leader, nil while
+// they do not agree.
+func (t *registryTrio) leader() *Node {
+	var name string
+	for _, n := range t.nodes {
+		l := n.cluster.names.Stats().Leader
+		if l == "" || name != "" && l != name {
+			return nil
+		}
+		name = l
+	}
+	for _, n := range t.nodes {
+		if n.cfg.Node.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+func (t *registryTrio) follower() *Node {
+	l := t.leader()
+	for _, n := range t.nodes {
+		if l != nil && n != l {
+			return n
+		}
+	}
+	return nil
+}
+
+// stop stops the nodes, one after the other (a node leaving while the
+// others stop too waits out memberlist's leave timeout), and removes their
+// Raft directories.
+func (t *registryTrio) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, n := range slices.Backward(t.nodes) {
+		_ = n.Stop(ctx)
+	}
+	_ = os.RemoveAll(t.dir)
+}
+
+// benchPID is a PID of node n (the registry checks the shape only).
+func benchPID(n *Node, seq int) pid.PID {
+	return pid.PID{Node: n.cfg.Node.Name, Host: DefaultHost, Seq: uint64(seq)}
+}
+
+func p50(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// registryRegisterP50: one client on a follower (its registers are
+// forwarded to the leader, as for two nodes in three) registers distinct
+// names; the median time until the register is committed and applied
+// (registry_register_p50_us).
+func registryRegisterP50(t *registryTrio, n int) (BenchResult, error) {
+	f := t.follower()
+	if f == nil {
+		return BenchResult{}, errors.New("registry_register_p50_us: no leader")
+	}
+	p := benchPID(f, 2)
+	ds := make([]time.Duration, 0, n)
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		err := f.cluster.names.Register(ctx, "bench:reg:"+strconv.Itoa(i), p)
+		ds = append(ds, time.Since(start))
+		cancel()
+		if err != nil {
+			return BenchResult{}, fmt.Errorf("registry_register_p50_us: %w", err)
+		}
+	}
+	return BenchResult{Name: "registry_register_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+}
+
+// registryThroughput: 64 clients, spread evenly over the three nodes (two
+// thirds forwarded to the leader), each registering a name and
+// unregistering it again; every register and unregister counts as one op
+// (registry_ops_per_s).
+func registryThroughput(t *registryTrio, total int) (BenchResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ops   int
+		first error
+	)
+	per := total / registryClients
+	start := time.Now()
+	for c := range registryClients {
+		n := t.nodes[c%len(t.nodes)]
+		p := benchPID(n, 100+c)
+		wg.Go(func() {
+			done := 0
+			var err error
+			for k := 0; done < per && err == nil; k++ {
+				name := "bench:ops:" + strconv.Itoa(c) + ":" + strconv.Itoa(k)
+				if err = n.cluster.names.Register(ctx, name, p); err == nil {
+					done++
+					if err = n.cluster.names.Unregister(ctx, name, p); err == nil {
+						done++
+					}
+				}
+			}
+			mu.Lock()
+			ops += done
+			if err != nil && first == nil {
+				first = err
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if first != nil {
+		return BenchResult{}, fmt.Errorf("registry_ops_per_s: %w", first)
+	}
+	return BenchResult{Name: "registry_ops_per_s", Value: float64(ops) / elapsed.Seconds(), Unit: "ops/s"}, nil
+}
+
+// registryLookupP50: linearizable lookups by one client on a follower,
+// which forwards them to the leader; the leader answers once a quorum
+// confirmed its leadership (registry_lookup_p50_us).
+func registryLookupP50(t *registryTrio, n int) (BenchResult, error) {
+	l, f := t.leader(), t.follower()
+	if l == nil || f == nil {
+		return BenchResult{}, errors.New("registry_lookup_p50_us: no leader")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := benchPID(l, 3)
+	if err := l.cluster.names.Register(ctx, "bench:lookup", p); err != nil {
+		return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
+	}
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		got, err := f.cluster.names.Lookup(ctx, "bench:lookup")
+		ds = append(ds, time.Since(start))
+		switch {
+		case err != nil:
+			return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
+		case got != p:
+			return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: lookup gave %v, want %v", got, p)
+		}
+	}
+	return BenchResult{Name: "registry_lookup_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+}
+
+// registryFailover: on a fresh trio, the leader's internode transport and
+// memberlist are shut without a goodbye (what its peers see of a SIGKILL);
+// the time until a register on a survivor succeeds, election included
+// (registry_failover_ms; the median of runs clusters).
+func registryFailover(runs int) (BenchResult, error) {
+	ds := make([]time.Duration, 0, runs)
+	for range runs {
+		d, err := registryFailoverOnce()
+		if err != nil {
+			return BenchResult{}, fmt.Errorf("registry_failover_ms: %w", err)
+		}
+		ds = append(ds, d)
+	}
+	return BenchResult{Name: "registry_failover_ms", Value: float64(p50(ds).Milliseconds()), Unit: "ms"}, nil
+}
+
+func registryFailoverOnce() (time.Duration, error) {
+	t, err := startRegistryTrio()
+	if err != nil {
+		return 0, err
+	}
+	defer t.stop()
+	l, s := t.leader(), t.follower()
+	if l == nil || s == nil {
+		return 0, errors.New("no leader")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := benchPID(s, 4)
+	start := time.Now()
+	_ = l.cluster.ep.Close()
+	_ = l.cluster.ml.Shutdown()
+	for {
+		err := s.cluster.names.Register(ctx, "bench:failover", p)
+		switch {
+		case err == nil:
+			return time.Since(start), nil
+		case !errors.Is(err, registry.ErrUnavailable) || ctx.Err() != nil:
+			return 0, err
+		}
+	}
+}
