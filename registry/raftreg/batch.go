@@ -50,7 +50,10 @@ type proposal struct {
 }
 
 // proposals is the queue of one leadership, filled by proposeLocal and
-// drained by batchLoop.
+// drained by batchLoop. It holds one proposal per caller waiting for its
+// result, so the callers bound it, as they bounded raft's apply queue
+// before: forwarded requests by MaxForwarded, releases by ReleaseParallel,
+// plus the local callers of Register and Unregister.
 type proposals struct {
 	mu    sync.Mutex
 	queue []proposal
