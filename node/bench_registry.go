@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
 )
 
 // The cluster-wide name registry figures: three clustered nodes with Raft
@@ -121,8 +123,10 @@ func startRegistryTrio() (*registryTrio, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, n := range t.nodes {
-		p := benchPID(n, 1)
-		err := n.cluster.names.Register(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+		p, err := benchPID(n)
+		if err == nil {
+			err = n.cluster.names.Register(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+		}
 		if err == nil {
 			err = n.cluster.names.Unregister(ctx, "bench:warm:"+n.cfg.Node.Name, p)
 		}
@@ -175,9 +179,11 @@ func (t *registryTrio) stop() {
 	_ = os.RemoveAll(t.dir)
 }
 
-// benchPID is a PID of node n (the registry checks the shape only).
-func benchPID(n *Node, seq int) pid.PID {
-	return pid.PID{Node: n.cfg.Node.Name, Host: DefaultHost, Seq: uint64(seq)}
+// benchPID starts an idle process on node n for names to belong to: a
+// name given to a PID its node does not run is released as soon as that
+// node's replica applies it (OnClaim).
+func benchPID(n *Node) (pid.PID, error) {
+	return n.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
 }
 
 func p50(ds []time.Duration) time.Duration {
@@ -194,7 +200,10 @@ func registryRegisterP50(t *registryTrio, n int) (BenchResult, error) {
 	if f == nil {
 		return BenchResult{}, errors.New("registry_register_p50_us: no leader")
 	}
-	p := benchPID(f, 2)
+	p, err := benchPID(f)
+	if err != nil {
+		return BenchResult{}, fmt.Errorf("registry_register_p50_us: %w", err)
+	}
 	ds := make([]time.Duration, 0, n)
 	for i := range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -226,7 +235,10 @@ func registryThroughput(t *registryTrio, total int) (BenchResult, error) {
 	start := time.Now()
 	for c := range registryClients {
 		n := t.nodes[c%len(t.nodes)]
-		p := benchPID(n, 100+c)
+		p, err := benchPID(n)
+		if err != nil {
+			return BenchResult{}, fmt.Errorf("registry_ops_per_s: %w", err)
+		}
 		wg.Go(func() {
 			done := 0
 			var err error
@@ -265,8 +277,11 @@ func registryLookupP50(t *registryTrio, n int) (BenchResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p := benchPID(l, 3)
-	if err := l.cluster.names.Register(ctx, "bench:lookup", p); err != nil {
+	p, err := benchPID(l)
+	if err == nil {
+		err = l.cluster.names.Register(ctx, "bench:lookup", p)
+	}
+	if err != nil {
 		return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
 	}
 	ds := make([]time.Duration, 0, n)
@@ -312,7 +327,10 @@ func registryFailoverOnce() (time.Duration, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p := benchPID(s, 4)
+	p, err := benchPID(s)
+	if err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	_ = l.cluster.ep.Close()
 	_ = l.cluster.ml.Shutdown()

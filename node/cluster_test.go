@@ -174,10 +174,6 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Registered through the owner's own node, as a process's own
-	// registration is (a registration of another node's process through a
-	// third node is not released at exit if that node's replica lags: see
-	// the registry issue notes).
 	if err := a.cluster.names.Register(ctx, "svc", owner); err != nil {
 		t.Fatalf("register: %v", err)
 	}
@@ -219,6 +215,26 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
+	// A name registered through a third node for a process of b that has
+	// already ended (b released its names at exit, finding none) is
+	// released when b's replica applies it.
+	gone, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Runtime().Terminate(gone)
+	eventually(t, "the process ended", func() bool { return !b.Runtime().Alive(gone) })
+	if err := c.cluster.names.Register(ctx, "late", gone); err != nil {
+		t.Fatalf("register for an ended process: %v", err)
+	}
+	eventually(t, "the name of the ended process released everywhere", func() bool {
+		for _, n := range []*Node{a, b, c} {
+			if _, ok := n.cluster.names.Resolve("late"); ok {
+				return false
+			}
+		}
+		return true
+	})
 	// A process registers through its Env; another process of another node
 	// cannot unregister it; the owner can.
 	results := make(chan error, 4)

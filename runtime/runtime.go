@@ -111,6 +111,11 @@ func New(cfg Config) (*Runtime, error) {
 		cfg.Names.OnRevoke(func(name string, p pid.PID) {
 			rt.cancel(nil, pid.PID{}, p, "name revoked: "+name, nil)
 		})
+		cfg.Names.OnClaim(func(name string, p pid.PID) {
+			if rt.local(p) == nil {
+				cfg.Names.ReleasePID(p)
+			}
+		})
 	}
 	return rt, nil
 }

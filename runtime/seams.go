@@ -111,4 +111,10 @@ type NameService interface {
 	// OnRevoke sets the callback for a name of a live local process that
 	// the cluster released (its node was wrongly declared dead).
 	OnRevoke(func(name string, p pid.PID))
+	// OnClaim sets the callback for a name this node's replica has just
+	// given to a process of this node (a committed registration, possibly
+	// made from another node). The runtime releases the names of a process
+	// that no longer exists: it ended before the registration committed,
+	// when ReleasePID found nothing to release yet.
+	OnClaim(func(name string, p pid.PID))
 }

@@ -54,3 +54,6 @@ func (Disabled) ReleaseNode(string) {}
 
 // OnRevoke implements runtime.NameService.
 func (Disabled) OnRevoke(func(string, pid.PID)) {}
+
+// OnClaim implements runtime.NameService.
+func (Disabled) OnClaim(func(string, pid.PID)) {}

@@ -65,6 +65,11 @@
 //     did not ask for it (a node-down release, or a snapshot without it),
 //     the OnRevoke callback runs; the runtime sends CANCEL
 //     "name revoked: <name>" to the process if it still lives.
+//   - When an applied entry gives a name to a process of this node, the
+//     OnClaim callback runs; the runtime releases the names of a process it
+//     no longer runs. This covers a registration committed after its
+//     process ended (one made through another node, which this node's
+//     ReleasePID could not see yet, or one that named a dead PID).
 //   - Voters follow membership on the leader: alive voter-eligible members
 //     become voters up to MaxVoters, the others non-voters (run -x clients
 //     too, so they have a replica to Resolve from); members declared dead

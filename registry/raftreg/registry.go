@@ -342,6 +342,18 @@ func (r *Registry) OnRevoke(f func(name string, p pid.PID)) {
 	r.table.revoke.Store(&f)
 }
 
+// OnClaim implements runtime.NameService: f is called, from the goroutine
+// applying Raft entries, for each name this replica gives to a process of
+// this node (a registration committed, or a snapshot installed that has
+// it). f must not block; it may call ReleasePID.
+func (r *Registry) OnClaim(f func(name string, p pid.PID)) {
+	if f == nil {
+		r.table.claim.Store(nil)
+		return
+	}
+	r.table.claim.Store(&f)
+}
+
 // Resolve implements runtime.NameService: the local replica, fast and
 // possibly stale; it works without quorum.
 func (r *Registry) Resolve(name string) (pid.PID, bool) { return r.table.lookup(name) }

@@ -266,3 +266,48 @@ func TestExpiredForwardNotProposed(t *testing.T) {
 		t.Fatalf("lookup: %v %v", got, err)
 	}
 }
+
+// TestClaimReleasesEndedProcess: another node registers a name for a
+// process of f that has already ended (f's ReleasePID found nothing to
+// release then). When f's replica applies the registration, OnClaim
+// tells it; its runtime finds no such process and releases the name.
+func TestClaimReleasesEndedProcess(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	other := c.followers(leader)[1]
+	ctx := ctxT(t, 20*time.Second)
+	live, dead := ppid(f, 1), ppid(f, 2)
+	claims := make(chan string, 16)
+	c.reg(f).OnClaim(func(name string, p pid.PID) {
+		claims <- name + " " + p.String()
+		if p != live {
+			c.reg(f).ReleasePID(p) // what the runtime does for a PID it does not run
+		}
+	})
+	c.reg(f).ReleasePID(dead) // ended, holding nothing yet
+	if err := c.reg(other).Register(ctx, "kept", live); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reg(other).Register(ctx, "stale", dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reg(leader).Register(ctx, "elsewhere", ppid(other, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range c.names {
+		c.resolves(node, "stale", pid.PID{})
+		c.resolves(node, "kept", live)
+		c.resolves(node, "elsewhere", ppid(other, 1))
+	}
+	got := []string{<-claims, <-claims}
+	slices.Sort(got)
+	if want := []string{"kept " + live.String(), "stale " + dead.String()}; !slices.Equal(got, want) {
+		t.Fatalf("claims %v, want %v", got, want)
+	}
+	select {
+	case extra := <-claims:
+		t.Fatalf("claim for a name of another node's process: %s", extra)
+	default:
+	}
+}

@@ -53,6 +53,7 @@ type table struct {
 	waiting map[uint64]chan result
 
 	revoke  atomic.Pointer[func(string, pid.PID)]
+	claim   atomic.Pointer[func(string, pid.PID)]
 	names   atomic.Int64
 	revoked atomic.Uint64
 	bad     atomic.Uint64 // entries that did not decode (a bug, or a newer node's format)
@@ -176,28 +177,42 @@ func (t *table) deliver(ext []byte, res result) {
 	}
 }
 
-// collectRevokes keeps the releases that took a name from a process of
-// this node by a decision of the cluster (node down, or a snapshot that no
-// longer has it) rather than by the process itself.
+// collectRevokes keeps what the hooks hear of: the releases that took a
+// name from a process of this node by a decision of the cluster (node
+// down, or a snapshot that no longer has it) rather than by the process
+// itself (OnRevoke), and the names given to processes of this node
+// (OnClaim).
 func (t *table) collectRevokes(acc []registry.Event, evs []registry.Event) []registry.Event {
 	for _, ev := range evs {
-		if ev.Kind == registry.EventUnregistered && ev.PID.Node == t.node &&
-			(ev.Cause == registry.CauseNodeDown || ev.Cause == registry.CauseRestore) {
+		if ev.PID.Node != t.node {
+			continue
+		}
+		switch {
+		case ev.Kind == registry.EventRegistered,
+			ev.Kind == registry.EventUnregistered && (ev.Cause == registry.CauseNodeDown || ev.Cause == registry.CauseRestore):
 			acc = append(acc, ev)
 		}
 	}
 	return acc
 }
 
+// runRevokes runs the hooks for what collectRevokes kept, in order.
 func (t *table) runRevokes(evs []registry.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	f := t.revoke.Load()
+	revoke, claim := t.revoke.Load(), t.claim.Load()
 	for _, ev := range evs {
-		t.revoked.Add(1)
-		if f != nil {
-			(*f)(ev.Name, ev.PID)
+		switch {
+		case ev.Kind == registry.EventRegistered:
+			if claim != nil {
+				(*claim)(ev.Name, ev.PID)
+			}
+		default:
+			t.revoked.Add(1)
+			if revoke != nil {
+				(*revoke)(ev.Name, ev.PID)
+			}
 		}
 	}
 }
