@@ -1,13 +1,11 @@
 package node
 
 import (
-	"context"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wippyd/wippyd/cluster/membership"
-	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 )
@@ -77,41 +75,24 @@ func (p *clusterParts) raftStatus(st *Status) {
 		state = states[s.RaftState]
 	}
 	st.Raft = &RaftStatus{State: state, Leader: s.Leader, CommitIndex: s.CommitIndex}
-	st.Raft.Names, st.Raft.NamesOmitted = replicaNames(p.names, s.Names)
+	st.Raft.Names, st.Raft.NamesOmitted = replicaNames(p.names)
 	st.Names["consistent"] = s.Names
 }
 
 // replicaNames lists the names of this node's replica with their owners,
-// sorted by name; past MaxStatusNames (count is the replica's size) it
-// only counts them. It reads the replica through the opening sync of a
-// watcher, the table as it stands here, and asks nothing of the leader,
-// so it answers in a minority partition too and never waits.
-func replicaNames(r *raftreg.Registry, count int) ([]NameStatus, int) {
-	names := []NameStatus{}
-	if count > MaxStatusNames {
-		return names, count
+// sorted by name; past MaxStatusNames it only counts them. It reads the
+// local replica and asks nothing of the leader, so it answers in a
+// minority partition too and never waits.
+func replicaNames(r *raftreg.Registry) ([]NameStatus, int) {
+	entries, n := r.Local(MaxStatusNames)
+	names := make([]NameStatus, 0, len(entries))
+	if n > MaxStatusNames {
+		return names, n
 	}
-	w, err := r.Watch(context.Background())
-	if err != nil {
-		return names, 0 // closed: stopping
+	for _, e := range entries {
+		names = append(names, NameStatus{Name: e.Name, PID: e.PID.String()})
 	}
-	defer w.Stop()
-	// The sync events are queued before Watch returns; anything after
-	// them is a later change.
-	for {
-		select {
-		case ev, ok := <-w.Events():
-			if ok && ev.Cause == registry.CauseSync {
-				names = append(names, NameStatus{Name: ev.Name, PID: ev.PID.String()})
-				continue
-			}
-		default:
-		}
-		if len(names) > MaxStatusNames {
-			return []NameStatus{}, len(names)
-		}
-		return names, 0
-	}
+	return names, 0
 }
 
 func (p *clusterParts) collectRaft(c *collector, ch chan<- prometheus.Metric) {

@@ -342,6 +342,14 @@ func (r *Registry) OnRevoke(f func(name string, p pid.PID)) {
 	r.table.revoke.Store(&f)
 }
 
+// Local returns the names of this node's replica with their owners, sorted
+// by name, when it holds at most limit of them (nil otherwise), and how
+// many it holds. It asks nothing of the leader: it answers in a minority
+// partition too, possibly stale, and never waits.
+func (r *Registry) Local(limit int) ([]registry.Entry, int) {
+	return r.table.listUpTo(limit)
+}
+
 // OnClaim implements runtime.NameService: f is called, from the goroutine
 // applying Raft entries, for each name this replica gives to a process of
 // this node (a registration committed, or a snapshot installed that has

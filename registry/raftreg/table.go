@@ -286,6 +286,18 @@ func (t *table) list() []registry.Entry {
 	return t.f.List()
 }
 
+// listUpTo is list when the replica holds at most limit names; otherwise
+// nil. It also returns the replica's size.
+func (t *table) listUpTo(limit int) ([]registry.Entry, int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if n := t.f.Len(); n > limit {
+		return nil, n
+	}
+	l := t.f.List()
+	return l, len(l)
+}
+
 func (t *table) holds(p pid.PID) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
