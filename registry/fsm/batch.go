@@ -2,7 +2,6 @@ package fsm
 
 import (
 	"fmt"
-	"io"
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -109,43 +108,11 @@ func (w *writer) bin(b []byte) {
 // binBytes reads a bin of 1 to limit bytes and returns its bytes within
 // the input.
 func (r *reader) binBytes(limit int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	c, err := r.dec.PeekCode()
-	if err != nil {
-		r.fail("unexpected end")
-		return nil
-	}
-	if !msgpcode.IsBin(c) {
-		r.fail("want a bin, got code 0x%02x", c)
-		return nil
-	}
-	n, err := r.dec.DecodeBytesLen()
-	if err != nil {
-		r.fail("unexpected end")
-		return nil
-	}
-	switch {
-	case n <= 0:
+	b := r.rawBytes("bin", msgpcode.IsBin, shortestBinCode, limit)
+	if r.err == nil && len(b) == 0 {
 		r.fail("empty bin")
-		return nil
-	case n > limit:
-		r.fail("bin of %d bytes, limit %d", n, limit)
-		return nil
-	case c != shortestBinCode(n):
-		r.fail("bin header not in its shortest form")
-		return nil
-	case n > r.remaining():
-		r.fail("bin of %d bytes, %d left", n, r.remaining())
-		return nil
 	}
-	off := len(r.src) - r.remaining()
-	if _, err := r.in.Seek(int64(n), io.SeekCurrent); err != nil {
-		r.fail("seek: %v", err)
-		return nil
-	}
-	return r.src[off : off+n : off+n]
+	return b
 }
 
 // shortestBinCode is the header code msgpack.Encoder writes for a bin of n

@@ -174,6 +174,14 @@ func (r *reader) strIntern(limit int, seen map[string]string) string {
 // strBytes reads a string and returns its bytes within the input; nil for
 // an empty string or on error.
 func (r *reader) strBytes(limit int) []byte {
+	return r.rawBytes("string", msgpcode.IsString, shortestStrCode, limit)
+}
+
+// rawBytes reads a value of a kind (a string or a bin: is tells its codes,
+// shortest the one header its length allows) of at most limit bytes, and
+// returns its bytes within the input, so the caller's copy is the only
+// allocation, and of a size already checked; nil when empty or on error.
+func (r *reader) rawBytes(kind string, is func(byte) bool, shortest func(int) byte, limit int) []byte {
 	if r.err != nil {
 		return nil
 	}
@@ -182,8 +190,8 @@ func (r *reader) strBytes(limit int) []byte {
 		r.fail("unexpected end")
 		return nil
 	}
-	if !msgpcode.IsString(c) {
-		r.fail("want a string, got code 0x%02x", c)
+	if !is(c) {
+		r.fail("want a %s, got code 0x%02x", kind, c)
 		return nil
 	}
 	n, err := r.dec.DecodeBytesLen()
@@ -193,19 +201,17 @@ func (r *reader) strBytes(limit int) []byte {
 	}
 	switch {
 	case n > limit:
-		r.fail("string of %d bytes, limit %d", n, limit)
+		r.fail("%s of %d bytes, limit %d", kind, n, limit)
 		return nil
-	case c != shortestStrCode(n):
-		r.fail("string header not in its shortest form")
+	case c != shortest(n):
+		r.fail("%s header not in its shortest form", kind)
 		return nil
 	case n > r.remaining():
-		r.fail("string of %d bytes, %d left", n, r.remaining())
+		r.fail("%s of %d bytes, %d left", kind, n, r.remaining())
 		return nil
-	case n == 0:
+	case n <= 0:
 		return nil
 	}
-	// Take the bytes straight from the input, so the caller's copy is
-	// the only allocation, and of a size already checked.
 	off := len(r.src) - r.remaining()
 	if _, err := r.in.Seek(int64(n), io.SeekCurrent); err != nil {
 		r.fail("seek: %v", err)
