@@ -20,6 +20,20 @@ import (
 	"github.com/wippyd/wippyd/runtime/proc"
 )
 
+// benchNodeConfig is the configuration of a benchmark node: clustered on
+// 127.0.0.1 with ephemeral ports, joining join, no admin endpoint.
+func benchNodeConfig(name string, join []string) Config {
+	cfg := DefaultConfig()
+	cfg.Node.Name = name
+	cfg.Admin.Addr = ""
+	cfg.Cluster.Enabled = true
+	cfg.Cluster.Membership.BindAddr = "127.0.0.1"
+	cfg.Cluster.Membership.BindPort = 0
+	cfg.Cluster.Membership.JoinAddrs = join
+	cfg.Cluster.Internode.Port = 0
+	return cfg
+}
+
 // benchPair starts two clustered nodes in this process on loopback ports,
 // with an allow policy on their hosts so every send is policy-checked.
 func benchPair(profile string, opts ...Option) (a, b *Node, stop func(), err error) {
@@ -28,16 +42,9 @@ func benchPair(profile string, opts ...Option) (a, b *Node, stop func(), err err
 		return nil, nil, nil, err
 	}
 	mk := func(name string, join ...string) (*Node, error) {
-		cfg := DefaultConfig()
-		cfg.Node.Name = name
-		cfg.Admin.Addr = ""
-		cfg.Cluster.Enabled = true
+		cfg := benchNodeConfig(name, join)
 		cfg.Cluster.Raft.Enabled = false
-		cfg.Cluster.Membership.BindAddr = "127.0.0.1"
-		cfg.Cluster.Membership.BindPort = 0
 		cfg.Cluster.Membership.Profile = profile
-		cfg.Cluster.Membership.JoinAddrs = join
-		cfg.Cluster.Internode.Port = 0
 		n, err := New(cfg, append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 			WithHosts(runtime.HostConfig{ID: DefaultHost, Policies: []*host.Policy{allow}})}, opts...)...)
 		if err != nil {

@@ -86,15 +86,8 @@ func startRegistryTrio() (*registryTrio, error) {
 	}
 	t := &registryTrio{dir: dir}
 	mk := func(name string, join ...string) error {
-		cfg := DefaultConfig()
-		cfg.Node.Name = name
-		cfg.Admin.Addr = ""
-		cfg.Cluster.Enabled = true
+		cfg := benchNodeConfig(name, join)
 		cfg.Cluster.Raft.DataDir = dir
-		cfg.Cluster.Membership.BindAddr = "127.0.0.1"
-		cfg.Cluster.Membership.BindPort = 0
-		cfg.Cluster.Membership.JoinAddrs = join
-		cfg.Cluster.Internode.Port = 0
 		n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		if err != nil {
 			return err
