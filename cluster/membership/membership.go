@@ -410,21 +410,11 @@ func (m *Membership) onAlive(n *memberlist.Node) {
 		m.badMeta(n.Name, err)
 		return
 	}
-	now := time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.phase != phaseClosed {
-		m.emitLocked(m.tbl.alive(info, now))
-	}
+	m.update(func(now time.Time) []Event { return m.tbl.alive(info, now) })
 }
 
 func (m *Membership) onDown(name string) {
-	now := time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.phase != phaseClosed {
-		m.emitLocked(m.tbl.down(name, now))
-	}
+	m.update(func(now time.Time) []Event { return m.tbl.down(name, now) })
 }
 
 // onProbeFailed handles this node's failed probe of name, learned from
@@ -432,22 +422,23 @@ func (m *Membership) onDown(name string) {
 // goroutine, inside its logger's Write, so like the delegates it only
 // updates the table and queues events.
 func (m *Membership) onProbeFailed(name string) {
-	now := time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.phase != phaseClosed {
-		m.emitLocked(m.tbl.probeFailed(name, now))
-	}
+	m.update(func(now time.Time) []Event { return m.tbl.probeFailed(name, now) })
 }
 
 // onProbeAnswered handles an ack to this node's direct probe of name
 // (memberlist's PingDelegate), once per successful probe of any member.
 func (m *Membership) onProbeAnswered(name string) {
+	m.update(func(now time.Time) []Event { return m.tbl.probeAnswered(name, now) })
+}
+
+// update applies a change to the table, unless the membership is closed,
+// and queues the events it makes.
+func (m *Membership) update(change func(now time.Time) []Event) {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.phase != phaseClosed {
-		m.emitLocked(m.tbl.probeAnswered(name, now))
+		m.emitLocked(change(now))
 	}
 }
 
