@@ -28,8 +28,11 @@ type process struct {
 	state atomic.Uint32
 	trap  atomic.Bool
 	fresh bool // runner: spawned and not yet run (counted in host.pending)
-	kill  atomic.Pointer[proc.Error]
-	mbox  mailbox.Mailbox[proc.Delivery]
+	// yieldTurn: runner; a send of this turn found a long mailbox (see
+	// backlogYield), so the turn ends after the current step.
+	yieldTurn bool
+	kill      atomic.Pointer[proc.Error]
+	mbox      mailbox.Mailbox[proc.Delivery]
 
 	intr     proc.Interrupter              // set at spawn, immutable
 	beh      proc.Behavior                 // runner
@@ -135,10 +138,11 @@ func (p *process) Run(w *sched.Worker) {
 		st, res = p.step(batch)
 		clear(raw)
 		buf.b = raw[:0]
-		if st != proc.StatusIdle || quota <= 0 || p.mbox.Len() == 0 || p.kill.Load() != nil {
+		if st != proc.StatusIdle || quota <= 0 || p.mbox.Len() == 0 || p.kill.Load() != nil || p.yieldTurn {
 			break
 		}
 	}
+	p.yieldTurn = false
 	if cap(buf.b) > 2*maxChunk {
 		buf.b = nil
 	}

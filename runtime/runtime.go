@@ -553,8 +553,19 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 		rt.counters.drop(slot, DropNoProcess, 1)
 		return nil
 	}
-	return rt.push(w, p, proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: payload}, false)
+	err := rt.push(w, p, proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: payload}, false)
+	if src != nil && src != p && p.mbox.Len() > backlogYield {
+		src.yieldTurn = true
+	}
+	return err
 }
+
+// backlogYield is the mailbox length past which a sender's turn ends after
+// the delivery it is handling (as Erlang charges a send to a long queue):
+// the senders of a flooded receiver then take turns of one delivery each
+// instead of a whole budget, so the receiver gets the worker often enough
+// to keep its backlog, and the memory and GC work it costs, bounded.
+const backlogYield = 4096
 
 // push puts d into p's mailbox and wakes p. A message into a full mailbox
 // is refused with a retryable UNAVAILABLE; into an ended process it is

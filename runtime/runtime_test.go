@@ -361,6 +361,58 @@ func TestFairness(t *testing.T) {
 	}
 }
 
+// A sender to a flooded mailbox gives up its turn after the delivery it
+// is handling, so the receiver runs often enough to keep its backlog near
+// the threshold. Without that, one worker runs the sender for a whole
+// budget of deliveries (128 here, each sending 100) before the receiver
+// gets a turn.
+func TestFloodedReceiverGetsTurns(t *testing.T) {
+	rt := newRuntime(t, func(c *runtime.Config) { c.Workers = 1; c.Slice = time.Hour })
+	const chunks, per = 400, 100
+	done := make(chan struct{})
+	got := 0
+	recvPID, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(&fn{msg: func(c *native.Ctx, m native.Message) error {
+		if got++; got == chunks*per {
+			close(done)
+		}
+		return nil
+	}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deepest, left := 0, chunks
+	_, err = rt.Spawn(proc.SpawnRequest{Behavior: native.New(&fn{
+		init: func(c *native.Ctx, _ []msg.Value) error { return c.Send(c.Self(), "more", msg.Nil) },
+		msg: func(c *native.Ctx, m native.Message) error {
+			for i := range per {
+				if err := c.Send(recvPID, "m", msg.Int(int64(i))); err != nil {
+					return err
+				}
+			}
+			deepest = max(deepest, rt.MailboxDepthMax())
+			if left--; left == 0 {
+				c.Stop(msg.Nil)
+				return nil
+			}
+			return c.Send(c.Self(), "more", msg.Nil)
+		},
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("receiver got %d of %d", got, chunks*per)
+	}
+	// The receiver drains half its backlog per turn: it stays within
+	// twice the threshold (4,096) plus a chunk.
+	t.Logf("deepest backlog %d", deepest)
+	if deepest > 2*4096+2*per {
+		t.Fatalf("receiver's backlog reached %d", deepest)
+	}
+}
+
 // An EXIT is seen after every message the exiting process sent to its
 // monitor, with many processes exiting concurrently.
 func TestExitAfterMessages(t *testing.T) {
