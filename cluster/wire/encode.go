@@ -17,7 +17,7 @@ import (
 // keeps its msgpack encoder and a scratch slice for sorting meta keys.
 type Encoder struct {
 	enc   *msgpack.Encoder
-	w     appendWriter
+	w     msg.AppendWriter
 	nodes Nodes
 	keys  []string
 	// The last actor encoded and its bytes: actors are shared by every
@@ -32,24 +32,6 @@ func NewEncoder() *Encoder {
 	e := &Encoder{}
 	e.enc = msgpack.NewEncoder(&e.w)
 	return e
-}
-
-// appendWriter appends what the msgpack encoder writes to a slice.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
-
-func (w *appendWriter) WriteString(s string) (int, error) {
-	w.b = append(w.b, s...)
-	return len(s), nil
-}
-
-func (w *appendWriter) WriteByte(c byte) error {
-	w.b = append(w.b, c)
-	return nil
 }
 
 // AppendEnvelope appends m, sent from n.Sender to n.Receiver, to b. On
@@ -159,10 +141,10 @@ func (e *Encoder) AppendSpawnReply(b []byte, n Nodes, m *SpawnReply) ([]byte, er
 // writer never fails, so errors come only from invalid content.
 func (e *Encoder) run(b []byte, t Type, n Nodes, body func() error) ([]byte, error) {
 	e.nodes = n
-	e.w.b = append(b, byte(t))
+	e.w.B = append(b, byte(t))
 	err := body()
-	out := e.w.b
-	e.w.b = nil
+	out := e.w.B
+	e.w.B = nil
 	if err != nil {
 		return b, fmt.Errorf("%w: %v: %w", ErrEncode, t, err)
 	}
@@ -209,14 +191,14 @@ func (e *Encoder) actor(a *host.Actor) error {
 		return e.enc.EncodeNil()
 	}
 	if a == e.lastActor {
-		e.w.b = append(e.w.b, e.actorRaw...)
+		e.w.B = append(e.w.B, e.actorRaw...)
 		return nil
 	}
-	start := len(e.w.b)
+	start := len(e.w.B)
 	if err := e.actorBody(a); err != nil {
 		return err
 	}
-	if raw := e.w.b[start:]; len(raw) <= maxCachedRaw {
+	if raw := e.w.B[start:]; len(raw) <= maxCachedRaw {
 		e.lastActor, e.actorRaw = a, append(e.actorRaw[:0], raw...)
 	}
 	return nil

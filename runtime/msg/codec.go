@@ -26,7 +26,7 @@ var (
 	_ msgpack.CustomEncoder   = Value{}
 	_ msgpack.CustomDecoder   = (*Value)(nil)
 	_ encoding.BinaryAppender = Value{}
-	_ io.StringWriter         = (*appendWriter)(nil)
+	_ io.StringWriter         = (*AppendWriter)(nil)
 )
 
 // Encode writes v to enc. enc must use msgpack's default string and float
@@ -43,10 +43,10 @@ func (v Value) EncodeMsgpack(enc *msgpack.Encoder) error { return encode(enc, v,
 // encoding.BinaryAppender. On error it returns b unchanged in length.
 func (v Value) AppendBinary(b []byte) ([]byte, error) {
 	e := encoders.Get().(*pooledEncoder)
-	e.w.b = b
+	e.w.B = b
 	err := encode(e.enc, v, 0)
-	out := e.w.b
-	e.w.b = nil
+	out := e.w.B
+	e.w.B = nil
 	encoders.Put(e)
 	if err != nil {
 		return b, err
@@ -68,7 +68,7 @@ func Marshal(v Value) ([]byte, error) {
 // so taking one from the pool costs no Reset.
 type pooledEncoder struct {
 	enc *msgpack.Encoder
-	w   appendWriter
+	w   AppendWriter
 }
 
 var encoders = sync.Pool{New: func() any {
@@ -77,21 +77,23 @@ var encoders = sync.Pool{New: func() any {
 	return e
 }}
 
-// appendWriter appends to a byte slice; it is the writer of pooled encoders.
-type appendWriter struct{ b []byte }
+// AppendWriter is an io.Writer (with WriteString and WriteByte, which a
+// msgpack.Encoder uses when present) that appends to B: bound to an
+// encoder once, it lets the encoder append to any slice by setting B.
+type AppendWriter struct{ B []byte }
 
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
+func (w *AppendWriter) Write(p []byte) (int, error) {
+	w.B = append(w.B, p...)
 	return len(p), nil
 }
 
-func (w *appendWriter) WriteString(s string) (int, error) {
-	w.b = append(w.b, s...)
+func (w *AppendWriter) WriteString(s string) (int, error) {
+	w.B = append(w.B, s...)
 	return len(s), nil
 }
 
-func (w *appendWriter) WriteByte(c byte) error {
-	w.b = append(w.b, c)
+func (w *AppendWriter) WriteByte(c byte) error {
+	w.B = append(w.B, c)
 	return nil
 }
 
