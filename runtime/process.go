@@ -90,10 +90,15 @@ func (p *process) forget(kind relKind, other pid.PID) bool {
 	if p.rel == nil {
 		return false
 	}
-	set := [...]map[pid.PID]struct{}{p.rel.links, p.rel.monitoredBy, p.rel.monitoring}[kind]
+	set := *p.rel.set(kind)
 	_, ok := set[other]
 	delete(set, other)
 	return ok
+}
+
+// set returns the relation set kind.
+func (r *relations) set(kind relKind) *map[pid.PID]struct{} {
+	return [...]*map[pid.PID]struct{}{&r.links, &r.monitoredBy, &r.monitoring}[kind]
 }
 
 func addTo(m *map[pid.PID]struct{}, k pid.PID) {

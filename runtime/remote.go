@@ -75,7 +75,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 	case SigLinkExit:
 		rt.linkExit(nil, e.To, e.From, e.Err, false)
 	case SigLink:
-		if to == nil || !rt.addRemoteRelation(to, e.From, false) {
+		if to == nil || !rt.addRemoteRelation(to, e.From, relLinks) {
 			_ = rt.router.Route(&Envelope{Kind: SigLinkExit, From: e.To, To: e.From, Err: proc.ErrNoProcess})
 		}
 	case SigUnlink:
@@ -83,7 +83,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 			to.forget(relLinks, e.From)
 		}
 	case SigMonitor:
-		if to == nil || !rt.addRemoteRelation(to, e.From, true) {
+		if to == nil || !rt.addRemoteRelation(to, e.From, relMonitoredBy) {
 			_ = rt.router.Route(&Envelope{Kind: SigExit, From: e.To, To: e.From, Err: proc.ErrNoProcess})
 		}
 	case SigDemonitor:

@@ -210,32 +210,11 @@ type remoteParent struct {
 // meanwhile, child's node is told: the link fails with noproc and the
 // monitor is removed.
 func (rt *Runtime) RelateRemote(parent, child pid.PID, link, monitor bool) {
-	if !link && !monitor {
-		return
-	}
 	p := rt.local(parent)
-	ok := false
-	if p != nil {
-		p.mu.Lock()
-		if ok = !p.dead; ok {
-			r := p.relations()
-			if link {
-				addTo(&r.links, child)
-			}
-			if monitor {
-				addTo(&r.monitoring, child)
-			}
-		}
-		p.mu.Unlock()
-	}
-	if ok {
-		rt.indexRemote(child.Node, p)
-		return
-	}
-	if link {
+	if link && (p == nil || !rt.addRemoteRelation(p, child, relLinks)) {
 		_ = rt.router.Route(&Envelope{Kind: SigLinkExit, From: parent, To: child, Err: proc.ErrNoProcess})
 	}
-	if monitor {
+	if monitor && (p == nil || !rt.addRemoteRelation(p, child, relMonitoring)) {
 		_ = rt.router.Route(&Envelope{Kind: SigDemonitor, From: parent, To: child})
 	}
 }
@@ -488,10 +467,10 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	}
 	if rp != nil {
 		if req.Link {
-			rt.addRemoteRelation(p, rp.pid, false)
+			rt.addRemoteRelation(p, rp.pid, relLinks)
 		}
 		if req.Monitor {
-			rt.addRemoteRelation(p, rp.pid, true)
+			rt.addRemoteRelation(p, rp.pid, relMonitoredBy)
 		}
 		if rp.created != nil {
 			rp.created(p.pid)

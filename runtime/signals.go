@@ -55,21 +55,17 @@ func (rt *Runtime) addLink(a, b *process) bool {
 	return ok
 }
 
-// addRemoteRelation records on local b a relation with remote process from.
-// It reports false when b has ended.
-func (rt *Runtime) addRemoteRelation(b *process, from pid.PID, monitor bool) bool {
+// addRemoteRelation records other, a remote process, in local b's
+// relation set kind. It reports false when b has ended.
+func (rt *Runtime) addRemoteRelation(b *process, other pid.PID, kind relKind) bool {
 	b.mu.Lock()
 	if b.dead {
 		b.mu.Unlock()
 		return false
 	}
-	if monitor {
-		addTo(&b.relations().monitoredBy, from)
-	} else {
-		addTo(&b.relations().links, from)
-	}
+	addTo(b.relations().set(kind), other)
 	b.mu.Unlock()
-	rt.indexRemote(from.Node, b)
+	rt.indexRemote(other.Node, b)
 	return true
 }
 
