@@ -94,17 +94,17 @@ func (t *table) Apply(l *raft.Log) any {
 }
 
 // ApplyBatch implements raft.BatchingFSM: one lock for the batch, then the
-// results, watchers and revokes in log order.
+// results, watchers and hooks (OnRevoke, OnClaim) in log order.
 func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
-	var revokes []registry.Event
+	var hooked []registry.Event
 	t.mu.Lock()
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
 			continue
 		}
 		if fsm.IsBatch(l.Data) {
-			revokes = t.applyBatchLocked(l, revokes)
+			hooked = t.applyBatchLocked(l, hooked)
 			continue
 		}
 		res := result{index: l.Index}
@@ -117,7 +117,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 				r := t.f.Apply(l.Index, cmd)
 				res.err, res.owner = r.Err, r.Owner
 				t.publishLocked(r.Changes)
-				revokes = t.collectRevokes(revokes, r.Changes)
+				hooked = t.collectHooked(hooked, r.Changes)
 			}
 		}
 		out[i] = res
@@ -127,14 +127,14 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	close(t.applied)
 	t.applied = make(chan struct{})
 	t.mu.Unlock()
-	t.runRevokes(revokes)
+	t.runHooks(hooked)
 	return out
 }
 
 // applyBatchLocked applies a batch entry and hands each command's result
 // to its caller, then the entry's own id its index; t.mu is held for
 // writing.
-func (t *table) applyBatchLocked(l *raft.Log, revokes []registry.Event) []registry.Event {
+func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event) []registry.Event {
 	cmds, err := fsm.DecodeBatch(l.Data)
 	ids := l.Extensions
 	if err != nil {
@@ -145,14 +145,14 @@ func (t *table) applyBatchLocked(l *raft.Log, revokes []registry.Event) []regist
 		if len(ids) >= 8 {
 			t.deliver(ids[:8], result{index: l.Index})
 		}
-		return revokes
+		return hooked
 	}
 	if len(ids) != 8*(len(cmds)+1) {
 		ids = nil
 	}
 	for k, r := range t.f.ApplyBatch(l.Index, cmds) {
 		t.publishLocked(r.Changes)
-		revokes = t.collectRevokes(revokes, r.Changes)
+		hooked = t.collectHooked(hooked, r.Changes)
 		if ids != nil {
 			t.deliver(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index})
 		}
@@ -160,7 +160,7 @@ func (t *table) applyBatchLocked(l *raft.Log, revokes []registry.Event) []regist
 	if ids != nil {
 		t.deliver(ids[:8], result{index: l.Index})
 	}
-	return revokes
+	return hooked
 }
 
 func (t *table) deliver(ext []byte, res result) {
@@ -177,12 +177,12 @@ func (t *table) deliver(ext []byte, res result) {
 	}
 }
 
-// collectRevokes keeps what the hooks hear of: the releases that took a
+// collectHooked keeps what the hooks hear of: the releases that took a
 // name from a process of this node by a decision of the cluster (node
 // down, or a snapshot that no longer has it) rather than by the process
 // itself (OnRevoke), and the names given to processes of this node
 // (OnClaim).
-func (t *table) collectRevokes(acc []registry.Event, evs []registry.Event) []registry.Event {
+func (t *table) collectHooked(acc []registry.Event, evs []registry.Event) []registry.Event {
 	for _, ev := range evs {
 		if ev.PID.Node != t.node {
 			continue
@@ -196,8 +196,8 @@ func (t *table) collectRevokes(acc []registry.Event, evs []registry.Event) []reg
 	return acc
 }
 
-// runRevokes runs the hooks for what collectRevokes kept, in order.
-func (t *table) runRevokes(evs []registry.Event) {
+// runHooks runs the hooks for what collectHooked kept, in order.
+func (t *table) runHooks(evs []registry.Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -248,7 +248,7 @@ func (t *table) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	t.runRevokes(t.collectRevokes(nil, evs))
+	t.runHooks(t.collectHooked(nil, evs))
 	return nil
 }
 
