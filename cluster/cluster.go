@@ -35,7 +35,6 @@ var _ Endpoint = (*transport.Endpoint)(nil)
 type Runtime interface {
 	Deliver(e *runtime.Envelope)
 	NodeDown(node string)
-	Spawn(req proc.SpawnRequest) (pid.PID, error)
 	SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error)
 	RelateRemote(parent, child pid.PID, link, monitor bool)
 	// AuthorizeRemoteSpawn checks a spawn a caller on another node asks

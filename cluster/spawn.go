@@ -193,20 +193,10 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 	// process.spawn.linked/.monitored) before it runs, and the reply is
 	// queued before the child can send anything: whatever the child does,
 	// however fast it ends, reaches the parent's node after the reply.
-	var err error
-	if m.From.IsZero() {
-		req.Link, req.Monitor = false, false
-		var child pid.PID
-		if child, err = rt.Spawn(req); err == nil {
-			reply.PID = child
-			c.reply(from.Name, &reply)
-		}
-	} else {
-		_, err = rt.SpawnFor(m.From, req, func(child pid.PID) {
-			reply.PID = child
-			c.reply(from.Name, &reply)
-		})
-	}
+	_, err := rt.SpawnFor(m.From, req, func(child pid.PID) {
+		reply.PID = child
+		c.reply(from.Name, &reply)
+	})
 	if err != nil {
 		reply.Err = proc.AsError(err)
 		c.reply(from.Name, &reply)

@@ -182,21 +182,23 @@ func (rt *Runtime) Spawn(req proc.SpawnRequest) (pid.PID, error) {
 	return rt.spawn(nil, req, nil)
 }
 
-// SpawnFor starts req from outside any process on behalf of parent, a
-// process of another node whose node has checked and asked for the spawn.
-// With req.Link or req.Monitor the child is linked to, or monitored by,
-// parent before it first runs, so it reports to parent however soon it
-// ends. created, if not nil, is called with the child's PID before the
-// child first runs: what it sends to parent's node (the spawn's reply)
-// goes ahead of anything the child sends.
+// SpawnFor starts req from outside any process on behalf of another node
+// that has checked and asked for the spawn, for parent, a process of that
+// node (or the zero PID: none). With a parent and req.Link or req.Monitor
+// the child is linked to, or monitored by, parent before it first runs, so
+// it reports to parent however soon it ends. created, if not nil, is
+// called with the child's PID before the child first runs: what it sends
+// to the asking node (the spawn's reply) goes ahead of anything the child
+// sends.
 func (rt *Runtime) SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error) {
-	if rt.isLocal(parent) {
+	if !parent.IsZero() && rt.isLocal(parent) {
 		return pid.PID{}, proc.Errorf(proc.KindInvalid, msg.False, "runtime: SpawnFor with a local parent %s", parent)
 	}
 	return rt.spawn(nil, req, &remoteParent{pid: parent, created: created})
 }
 
-// remoteParent is the parent of a spawn asked for by another node.
+// remoteParent is a spawn asked for by another node: its parent there
+// (zero: none) and the callback SpawnFor was given.
 type remoteParent struct {
 	pid     pid.PID
 	created func(pid.PID)
@@ -368,8 +370,8 @@ func splitHost(h string) (node, id string) {
 	return "", h
 }
 
-// spawn starts a process for parent (nil from outside; rp names the
-// parent on another node of a spawn that node asked for). A parent's spawn
+// spawn starts a process for parent (nil from outside; rp is set for a
+// spawn another node asked for, see SpawnFor). A parent's spawn
 // is checked (SPEC section 8) before anything is created.
 func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParent) (pid.PID, error) {
 	if rt.stopping.Load() {
@@ -466,10 +468,10 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 		}
 	}
 	if rp != nil {
-		if req.Link {
+		if req.Link && !rp.pid.IsZero() {
 			rt.addRemoteRelation(p, rp.pid, relLinks)
 		}
-		if req.Monitor {
+		if req.Monitor && !rp.pid.IsZero() {
 			rt.addRemoteRelation(p, rp.pid, relMonitoredBy)
 		}
 		if rp.created != nil {
