@@ -93,26 +93,26 @@ func (t *table) down(name string, now time.Time) []Event {
 // alive member becomes suspect. A member already suspect, dead, left or
 // unknown, or this node itself, is left alone.
 func (t *table) probeFailed(name string, now time.Time) []Event {
-	cur, ok := t.members[name]
-	if !ok || name == t.self || cur.State != StateAlive {
-		return nil
-	}
-	cur.State, cur.Since = StateSuspect, now
-	t.members[name] = cur
-	return []Event{{Kind: EventSuspected, Member: cur}}
+	return t.move(name, StateAlive, StateSuspect, EventSuspected, now)
 }
 
 // probeAnswered applies an ack to a direct probe of name by this node: a
 // suspect member is alive again. It is called for every successful probe,
 // so for any other member it changes nothing.
 func (t *table) probeAnswered(name string, now time.Time) []Event {
+	return t.move(name, StateSuspect, StateAlive, EventCleared, now)
+}
+
+// move changes member name (not this node) from state from to state to,
+// reported as an event of kind; any other member is left alone.
+func (t *table) move(name string, from, to State, kind EventKind, now time.Time) []Event {
 	cur, ok := t.members[name]
-	if !ok || cur.State != StateSuspect {
+	if !ok || name == t.self || cur.State != from {
 		return nil
 	}
-	cur.State, cur.Since = StateAlive, now
+	cur.State, cur.Since = to, now
 	t.members[name] = cur
-	return []Event{{Kind: EventCleared, Member: cur}}
+	return []Event{{Kind: kind, Member: cur}}
 }
 
 // intent applies an intent-to-leave. It counts only for the life it names
