@@ -1,6 +1,8 @@
 package sched
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,5 +267,43 @@ func TestHandOffRaceLosesNoWakeups(t *testing.T) {
 	}
 	if s.Stats().HandOffs == 0 {
 		t.Fatal("no hand-off happened: the test did not exercise the race")
+	}
+}
+
+// A task that never returns must not hold Stop forever: StopWithin gives up
+// when its context ends and says how many goroutines it left behind.
+func TestStopWithinLeavesAStuckTask(t *testing.T) {
+	s, err := New(Config{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	release, entered := make(chan struct{}), make(chan struct{})
+	s.Submit(&newTask(func(*Worker) { close(entered); <-release }).Task)
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	if stuck := s.StopWithin(ctx); stuck != 1 {
+		t.Fatalf("StopWithin reported %d stuck goroutines, want 1", stuck)
+	}
+	if el := time.Since(begin); el > 5*time.Second {
+		t.Fatalf("StopWithin took %v", el)
+	}
+	close(release)
+	if stuck := s.StopWithin(context.Background()); stuck != 0 {
+		t.Fatalf("after the task returned: %d stuck", stuck)
+	}
+}
+
+func TestWorkerBounds(t *testing.T) {
+	for _, c := range []Config{{Workers: MaxWorkers + 1}, {LocalQueueSize: MaxLocalQueueSize + 1}} {
+		if _, err := New(c); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: err %v, want ErrConfig", c, err)
+		}
+	}
+	s, err := New(Config{Workers: MaxWorkers, LocalQueueSize: MaxLocalQueueSize})
+	if err != nil || s.Workers() != MaxWorkers {
+		t.Fatalf("at the bounds: %v, %d workers", err, s.Workers())
 	}
 }

@@ -193,6 +193,7 @@ func (m *M) Blocking(f func()) {
 
 func (m *M) loop() {
 	defer m.s.wg.Done()
+	defer m.s.live.Add(-1)
 	p := m.p
 	for {
 		if p.m.Load() != m || m.s.stopping.Load() {
