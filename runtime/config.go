@@ -81,6 +81,12 @@ type Config struct {
 	SeqStart uint64
 	// Logger receives runtime logs; nil discards them.
 	Logger *slog.Logger
+	// StopGrace is how long a process of a host without cancel_timeout
+	// has to end after the CANCEL of Stop before it is terminated; 0 =
+	// DefaultStopGrace (1s). A process that waits on its inbox and ignores
+	// CANCEL (the usual worker) holds the stop this long; one that must
+	// clean up for longer runs on a host with a cancel_timeout.
+	StopGrace time.Duration
 
 	// StrictMode denies an action that no policy decides (SPEC section 8,
 	// security.strict_mode). Default false: undecided is allowed. On, every
@@ -110,8 +116,8 @@ func (c Config) Validate() error {
 	if c.Node == "" {
 		errs = append(errs, errors.New("node name is empty"))
 	}
-	if c.Workers < 0 || c.LocalQueueSize < 0 || c.Slice < 0 || c.Budget < 0 || c.DenyLogInterval < 0 {
-		errs = append(errs, errors.New("workers, queue size, slice and budget must not be negative"))
+	if c.Workers < 0 || c.LocalQueueSize < 0 || c.Slice < 0 || c.Budget < 0 || c.DenyLogInterval < 0 || c.StopGrace < 0 {
+		errs = append(errs, errors.New("workers, queue size, slice, budget and stop grace must not be negative"))
 	}
 	if len(c.Hosts) == 0 {
 		errs = append(errs, errors.New("no hosts"))

@@ -118,8 +118,8 @@ func (p *process) Run(w *sched.Worker) {
 	}
 	p.w = w
 	if p.fresh {
+		p.host.ran(p)
 		p.fresh = false
-		p.host.pending.Add(-1)
 	}
 	if k := p.kill.Load(); k != nil {
 		p.finish(proc.Result{Err: k}, true)
@@ -240,7 +240,7 @@ func (p *process) finish(res proc.Result, killed bool) {
 		rt.counters.drop(slotOf(p.w), DropUnread, uint64(len(rest)))
 	}
 	rt.procs.del(p.pid.Seq)
-	p.host.count.Add(-1)
+	p.host.release(p)
 	for _, t := range p.timers {
 		t.Stop()
 	}

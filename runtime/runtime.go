@@ -27,6 +27,43 @@ type host struct {
 	spawns  counter
 }
 
+// admit counts p, a new process, on h: live (count) and not yet run
+// (pending). A process of the node's own (internal) is not counted: the
+// host's max_processes and queue_size are the app's limits.
+func (h *host) admit(p *process) error {
+	if p.internal() {
+		return nil
+	}
+	if n := h.count.Add(1); h.cfg.MaxProcesses > 0 && n > int64(h.cfg.MaxProcesses) {
+		h.count.Add(-1)
+		return proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
+	}
+	if n := h.pending.Add(1); h.cfg.QueueSize > 0 && n > int64(h.cfg.QueueSize) {
+		h.pending.Add(-1)
+		h.count.Add(-1)
+		return proc.Errorf(proc.KindUnavailable, ErrHostQueueFull.Retryable, "host spawn queue is full: %s", h.cfg.ID)
+	}
+	return nil
+}
+
+// ran is p's first turn: it no longer waits in h's queue.
+func (h *host) ran(p *process) {
+	if !p.internal() {
+		h.pending.Add(-1)
+	}
+}
+
+// release uncounts p, which has ended (or never started), from h.
+func (h *host) release(p *process) {
+	if p.internal() {
+		return
+	}
+	h.count.Add(-1)
+	if p.fresh {
+		h.pending.Add(-1)
+	}
+}
+
 // Runtime is one node's process runtime.
 type Runtime struct {
 	cfg    Config
@@ -63,6 +100,9 @@ type Runtime struct {
 func New(cfg Config) (*Runtime, error) {
 	if cfg.Budget == 0 {
 		cfg.Budget = 128
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = DefaultStopGrace
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -131,49 +171,6 @@ func (rt *Runtime) Start() {
 			s.Start()
 		}
 	}
-}
-
-// Stop ends the runtime: new spawns are refused, every process gets a
-// CANCEL ("runtime stopping"); processes still alive when ctx is done are
-// terminated; then the scheduler stops. It returns ctx's error when it had
-// to terminate processes. Stop is idempotent.
-func (rt *Runtime) Stop(ctx context.Context) error {
-	var err error
-	rt.stopOnce.Do(func() {
-		rt.stopping.Store(true)
-		rt.procs.each(func(p *process) { rt.cancel(nil, pid.PID{}, p.pid, "runtime stopping", nil) })
-		if !rt.waitEmpty(ctx) {
-			err = ctx.Err()
-			rt.procs.each(func(p *process) { rt.kill(p, proc.ErrTerminated, nil) })
-			// Terminated processes end at their next turn; a Go-native
-			// callback that never returns cannot be forced, so give up
-			// after a short wait rather than hang the node.
-			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			if !rt.waitEmpty(wctx) {
-				rt.log.Warn("runtime: processes still running at stop", "count", rt.procs.len())
-			}
-			cancel()
-		}
-		rt.sched.Stop()
-		for _, s := range rt.pools {
-			s.Stop()
-		}
-	})
-	return err
-}
-
-// waitEmpty waits until the process table is empty or ctx is done.
-func (rt *Runtime) waitEmpty(ctx context.Context) bool {
-	for rt.procs.len() > 0 {
-		select {
-		case <-rt.exited:
-		case <-ctx.Done():
-			return rt.procs.len() == 0
-		case <-time.After(50 * time.Millisecond):
-			// re-check: the exited signal is a hint, coalesced
-		}
-	}
-	return true
 }
 
 // Spawn starts a process from outside any process (parent is the zero PID:
@@ -433,18 +430,11 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 			return pid.PID{}, err
 		}
 	}
-	if n := h.count.Add(1); h.cfg.MaxProcesses > 0 && n > int64(h.cfg.MaxProcesses) {
-		h.count.Add(-1)
-		b.Kill(ErrHostFull)
-		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostFull.Retryable, "host is full: %s", h.cfg.ID)
-	}
-	if n := h.pending.Add(1); h.cfg.QueueSize > 0 && n > int64(h.cfg.QueueSize) {
-		h.pending.Add(-1)
-		h.count.Add(-1)
-		b.Kill(ErrHostQueueFull)
-		return pid.PID{}, proc.Errorf(proc.KindUnavailable, ErrHostQueueFull.Retryable, "host spawn queue is full: %s", h.cfg.ID)
-	}
 	p := &process{rt: rt, host: h, beh: b, sec: id, fresh: true}
+	if err := h.admit(p); err != nil {
+		b.Kill(err)
+		return pid.PID{}, err
+	}
 	p.intr, _ = b.(proc.Interrupter)
 	p.Init(p)
 	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}
@@ -453,8 +443,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	if req.Name != "" {
 		if err := rt.registerLocal(req.Name, p); err != nil {
 			rt.procs.del(p.pid.Seq)
-			h.count.Add(-1)
-			h.pending.Add(-1)
+			h.release(p)
 			b.Kill(err)
 			return pid.PID{}, err
 		}
@@ -553,7 +542,7 @@ const backlogYield = 4096
 // dropped and counted.
 func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote bool) error {
 	limit := 0
-	if d.Kind == proc.DeliveryMessage {
+	if d.Kind == proc.DeliveryMessage && !p.internal() {
 		limit = p.host.cfg.MaxMailbox
 	}
 	wasEmpty, err := p.mbox.Push(d, limit)

@@ -198,9 +198,22 @@ func errOrNil(e *proc.Error) error {
 // kill marks p to end with reason and wakes it; a running behaviour that can
 // be interrupted is told at once.
 func (rt *Runtime) kill(p *process, reason *proc.Error, w *sched.Worker) {
-	if !p.kill.CompareAndSwap(nil, reason) {
-		return
+	if p.kill.CompareAndSwap(nil, reason) {
+		rt.killed(p, w)
 	}
+}
+
+// cancelKill terminates p for outliving its grace after a CANCEL, counted
+// (before p can end) unless p was already being killed.
+func (rt *Runtime) cancelKill(p *process, w *sched.Worker) {
+	if p.kill.CompareAndSwap(nil, proc.ErrTerminated) {
+		rt.counters.cancelKilled.add(slotOf(w), 1)
+		rt.killed(p, w)
+	}
+}
+
+// killed wakes p, just marked to end.
+func (rt *Runtime) killed(p *process, w *sched.Worker) {
 	p.signalReceiver()
 	if proc.State(p.state.Load()) == proc.Running {
 		if p.intr != nil {
@@ -260,10 +273,7 @@ func (c cancelTimeout) Fire(w *sched.Worker, _ uint64) {
 	if proc.State(c.p.state.Load()) == proc.Complete {
 		return
 	}
-	if c.p.kill.Load() == nil {
-		c.rt.counters.cancelKilled.add(slotOf(w), 1)
-	}
-	c.rt.kill(c.p, proc.ErrTerminated, w)
+	c.rt.cancelKill(c.p, w)
 }
 
 func isNoRoute(err error) bool { return errors.Is(err, ErrNoRoute) }
