@@ -34,6 +34,15 @@ func (n *Node) Exec(ctx context.Context, entryID, host string, args []msg.Value)
 		return o.res, o.err
 	case <-ctx.Done():
 		return proc.Result{}, ctx.Err()
+	case <-n.stopDone:
+		// The watcher stops last, after the program: its report is
+		// queued by now if it ever comes.
+		select {
+		case o := <-done:
+			return o.res, o.err
+		default:
+			return proc.Result{}, fmt.Errorf("%w before the program reported its end", ErrStopped)
+		}
 	}
 }
 

@@ -26,8 +26,13 @@ var Version = "0.1.0-dev"
 // then (a service's own start_timeout applies within it).
 const serviceStartLimit = 5 * time.Minute
 
-// ErrStarted is returned by Start on a node already started.
-var ErrStarted = errors.New("node: already started")
+var (
+	// ErrStarted is returned by Start on a node already started.
+	ErrStarted = errors.New("node: already started")
+	// ErrStopped: the node stopped (or began to) before the call was done:
+	// Start cut short by Stop, Exec whose program never reported its end.
+	ErrStopped = errors.New("node: stopped")
+)
 
 // DefaultHost is the host every node has when its app defines none.
 const DefaultHost = "app:processes"
@@ -89,7 +94,12 @@ type Node struct {
 	cluster     *clusterParts   // nil on a standalone node
 	admin       *admin
 
-	mu       sync.Mutex
+	// Stop cancels startCtx, so that a Start waiting for slow services
+	// returns at once and the stop begins.
+	startCtx    context.Context
+	cancelStart context.CancelFunc
+
+	mu       sync.Mutex // held by Start throughout
 	started  bool
 	stopOnce sync.Once
 	stopDone chan struct{}
@@ -109,6 +119,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		o.logger = NewLogger(cfg.Log)
 	}
 	nd := &Node{cfg: cfg, log: o.logger, app: o.app, stopDone: make(chan struct{})}
+	nd.startCtx, nd.cancelStart = context.WithCancel(context.Background())
 	catalog := o.catalog
 	var terminals []string
 	if o.app != nil {
@@ -216,12 +227,18 @@ func (n *Node) Config() Config { return n.cfg }
 // Logger returns the node's logger.
 func (n *Node) Logger() *slog.Logger { return n.log }
 
-// Start starts the node.
+// Start starts the node: the runtime, the admin endpoint, the cluster,
+// then the services with auto_start (Start returns once each is running,
+// has failed or keeps restarting). A Stop during Start cuts it short:
+// Start then returns an error wrapping ErrStopped and the stop goes on.
 func (n *Node) Start() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started {
 		return ErrStarted
+	}
+	if n.startCtx.Err() != nil {
+		return fmt.Errorf("%w before start", ErrStopped)
 	}
 	n.started = true
 	n.startedAt = time.Now()
@@ -234,30 +251,42 @@ func (n *Node) Start() error {
 		}
 		n.admin = a
 	}
-	if n.cluster != nil {
+	if n.cluster != nil && n.startCtx.Err() == nil {
 		if err := n.cluster.start(n.cfg, n.rt); err != nil {
 			return fmt.Errorf("node: cluster: %w", err)
 		}
 	}
-	if n.services != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), serviceStartLimit)
+	if n.services != nil && n.startCtx.Err() == nil {
+		ctx, cancel := context.WithTimeout(n.startCtx, serviceStartLimit)
 		err := n.services.start(ctx)
 		cancel()
-		if err != nil {
+		if err != nil && n.startCtx.Err() == nil {
 			return fmt.Errorf("node: services: %w", err)
 		}
+	}
+	if n.startCtx.Err() != nil {
+		return fmt.Errorf("%w during start", ErrStopped)
 	}
 	n.ready.Store(true)
 	n.log.Info("node started", "node", n.cfg.Node.Name, "version", Version)
 	return nil
 }
 
-// Stop stops the node: processes get CANCEL and until ctx is done to end,
-// then are terminated. Every call waits for the one stop to complete and
-// returns its result.
+// Stop stops the node: services in reverse dependency order (each gets
+// CANCEL and its stop_timeout), the cluster leave, then the runtime:
+// every other process gets CANCEL and its host's cancel_timeout (1s on a
+// host without one) to end, then is terminated; processes still running
+// when ctx ends are terminated at once. A Stop while Start runs cuts the
+// start short and begins once Start has returned. Stop gives up on
+// processes that do not end when terminated (a Go-native callback that
+// never returns) after a few seconds and reports them. Every call waits
+// for the one stop to complete and returns its result.
 func (n *Node) Stop(ctx context.Context) error {
+	n.cancelStart()
 	n.stopOnce.Do(func() {
 		defer close(n.stopDone)
+		n.mu.Lock() // wait for a Start in progress
+		n.mu.Unlock()
 		n.ready.Store(false)
 		var err error
 		if n.services != nil {

@@ -63,3 +63,27 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatalf("New with a bad config: %v", err)
 	}
 }
+
+// A Stop before Start leaves nothing running, and the Start after it
+// refuses instead of starting a stopped node.
+func TestStopBeforeStart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Node.Name = "t1"
+	cfg.Node.Workers = 2
+	cfg.Admin.Addr = "127.0.0.1:0"
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Start after Stop: %v, want ErrStopped", err)
+	}
+	if n.AdminAddr() != "" {
+		t.Fatal("the admin endpoint was started after the stop")
+	}
+}

@@ -11,14 +11,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/wippyd/wippyd/node"
 )
-
-// stopGrace bounds a graceful stop: processes still running after it are
-// terminated. Services' own stop_timeout applies within it.
-const stopGrace = 30 * time.Second
 
 type setFlags []string
 
@@ -45,32 +40,104 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 		fmt.Fprintln(stderr, "wippyd run: --host needs -x")
 		return 2
 	}
-	cfg, err := node.LoadConfig(node.LoadOptions{File: *cfgFile, Env: environ, Set: sets, OneShot: *exec != ""})
+	o := &runOptions{src: *src, config: *cfgFile, sets: sets, exec: *exec, host: *host, args: fs.Args(),
+		environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	n, logger, termHost, code := prepare(o)
+	if n == nil {
+		return code
+	}
+	// Signals are watched from before the start: one during a slow
+	// service start begins the stop at once.
+	s := watch(n, logger, signals)
+	var err error
+	if s.run(func() { err = n.Start() }) {
+		return s.killedStatus()
+	}
+	if err != nil {
+		s.stop()
+		if forced := s.wait(); forced >= 0 {
+			return forced
+		}
+		if s.signalled() && o.exec == "" {
+			return 0 // stopped as asked
+		}
+		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
+		return 1
+	}
+	if o.exec == "" {
+		<-s.begun
+		if forced := s.wait(); forced >= 0 {
+			return forced
+		}
+		return 0
+	}
+	return execute(n, s, o.exec, termHost, o.args, stdout, stderr)
+}
+
+// execute runs the -x program, stops the node when it ends (or when a
+// signal begins the stop: the program gets CANCEL like every process) and
+// returns the exit status.
+func execute(n *node.Node, s *stopper, entry, host string, args []string, stdout, stderr io.Writer) int {
+	var report func() int // prints how the program ended, returns the status
+	if s.run(func() {
+		res, err := n.Exec(context.Background(), entry, host, node.StringArgs(args))
+		report = func() int {
+			if err != nil {
+				fmt.Fprintf(stderr, "wippyd run: %v\n", err)
+				return 1
+			}
+			code, out, errText := node.ExitStatus(res)
+			io.WriteString(stdout, out)
+			io.WriteString(stderr, errText)
+			return code
+		}
+	}) {
+		return s.killedStatus()
+	}
+	s.stop()
+	if forced := s.wait(); forced >= 0 {
+		return forced
+	}
+	return report()
+}
+
+// runOptions are the flags, arguments and I/O of one `wippyd run`.
+type runOptions struct {
+	src, config, exec, host string
+	sets, args, environ     []string
+	stdin                   io.Reader
+	stdout, stderr          io.Writer
+}
+
+// prepare loads the config and the source tree and builds the node; on a
+// problem it prints it and returns a nil node and the exit status (2).
+// An empty o.exec becomes the demo's entry when the demo app runs.
+func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
+	stderr := o.stderr
+	cfg, err := node.LoadConfig(node.LoadOptions{File: o.config, Env: o.environ, Set: o.sets, OneShot: o.exec != ""})
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return 2
+		return nil, nil, "", 2
 	}
-	app, demo, err := loadApp(*src)
+	app, demo, err := loadApp(o.src)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
-		return 2
+		return nil, nil, "", 2
 	}
-	if demo && *exec == "" {
-		*exec = node.DemoEntry
-	}
-	if *exec != "" {
-		if err := node.CheckRunnable(app, *exec); err != nil {
-			fmt.Fprintf(stderr, "wippyd run: -x: %v\n", err)
-			return 2
-		}
+	if demo && o.exec == "" {
+		o.exec = node.DemoEntry
 	}
 	logLevel := cfg.Log.SlogLevel()
 	termHost := ""
-	if *exec != "" {
+	if o.exec != "" {
+		if err := node.CheckRunnable(app, o.exec); err != nil {
+			fmt.Fprintf(stderr, "wippyd run: -x: %v\n", err)
+			return nil, nil, "", 2
+		}
 		var hide bool
-		if termHost, hide, err = node.TerminalHost(app, *host); err != nil {
+		if termHost, hide, err = node.TerminalHost(app, o.host); err != nil {
 			fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-			return 2
+			return nil, nil, "", 2
 		}
 		if hide {
 			logLevel = slog.LevelError
@@ -81,54 +148,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 		logger.Warn("entry skipped", "problem", w.String())
 	}
 	opts := []node.Option{node.WithApp(app), node.WithLogger(logger),
-		node.WithTerminal(&node.Terminal{Stdin: stdin, Stdout: stdout, Stderr: stderr, Args: fs.Args()})}
-	if *exec != "" {
+		node.WithTerminal(&node.Terminal{Stdin: o.stdin, Stdout: o.stdout, Stderr: stderr, Args: o.args})}
+	if o.exec != "" {
 		opts = append(opts, node.AsClient()) // a one-shot program is never a Raft voter
 	}
 	n, err := node.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return 2
+		return nil, nil, "", 2
 	}
-	if err := n.Start(); err != nil {
-		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return 1
-	}
-	stop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-		defer cancel()
-		return n.Stop(ctx)
-	}
-	if *exec == "" {
-		sig := <-signals
-		logger.Info("stopping", "signal", sig.String())
-		if err := stop(); err != nil {
-			logger.Error("stop", "err", err)
-		}
-		return 0
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case sig := <-signals:
-			logger.Info("stopping", "signal", sig.String())
-			stop() // the -x process gets CANCEL like every other
-		case <-ctx.Done():
-		}
-	}()
-	res, err := n.Exec(ctx, *exec, termHost, node.StringArgs(fs.Args()))
-	if serr := stop(); serr != nil {
-		logger.Error("stop", "err", serr)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return 1
-	}
-	code, out, errText := node.ExitStatus(res)
-	io.WriteString(stdout, out)
-	io.WriteString(stderr, errText)
-	return code
+	return n, logger, termHost, 0
 }
 
 // loadApp loads --src, else ./src, else the embedded demo.

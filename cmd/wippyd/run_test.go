@@ -298,3 +298,63 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// The node's own -x watcher takes no slot of an app's host: with
+// max_processes 1 on the only process host, the program's one worker
+// starts.
+func TestRunWatcherTakesNoAppSlot(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"app.yaml": `version: "1.0"
+namespace: app
+entries:
+  - {name: processes, kind: process.host, host: {max_processes: 1}}
+  - {name: main, kind: process.lua, source: file://main.lua, method: main, modules: [io]}
+  - {name: worker, kind: process.lua, source: file://worker.lua, method: main}
+`,
+		"worker.lua": `return {main = function() process.inbox():receive() end}`,
+		"main.lua": `
+local io = require("io")
+return {main = function()
+  local _, err = process.spawn("app:worker", "app:processes")
+  io.print(err and tostring(err) or "spawned")
+  local _, err2 = process.spawn("app:worker", "app:processes")
+  io.print(err2 and "second refused" or "second spawned")
+end}`,
+	})
+	r := runWith(t, "", "run", "--src", dir, "-x", "app:main")
+	if want := "spawned\nsecond refused\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("got %d %q (stderr %q), want 0 %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// At the end of a -x program, processes on a host with a cancel_timeout
+// get that long to clean up after their CANCEL.
+func TestRunStopHonoursCancelTimeout(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"app.yaml": `version: "1.0"
+namespace: app
+entries:
+  - {name: processes, kind: process.host, host: {cancel_timeout: 3s}}
+  - {name: main, kind: process.lua, source: file://main.lua, method: main}
+  - {name: worker, kind: process.lua, source: file://worker.lua, method: main, modules: [time, logger]}
+`,
+		"worker.lua": `
+local time = require("time")
+local logger = require("logger")
+return {main = function()
+  process.events():receive()
+  time.sleep("1500ms")
+  logger:info("worker cleaned up")
+end}`,
+		"main.lua": `return {main = function() process.spawn("app:worker", "app:processes") end}`,
+	})
+	begin := time.Now()
+	r := runWith(t, "", "run", "--src", dir, "-x", "app:main")
+	el := time.Since(begin)
+	if r.code != 0 || !strings.Contains(r.stderr, "worker cleaned up") || strings.Contains(r.stderr, "level=ERROR") {
+		t.Fatalf("exit %d after %v, stderr:\n%s", r.code, el, r.stderr)
+	}
+	if el > 4*time.Second {
+		t.Fatalf("took %v", el)
+	}
+}
