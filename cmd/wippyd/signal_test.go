@@ -193,20 +193,23 @@ func writeApp(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// stubbornApp has one service that ignores CANCEL and may take its whole
-// stop_timeout to be terminated.
-const stubbornApp = `version: "1.0"
+// oneServiceApp is an app with one service of app:svc (svc.lua) with the
+// given lifecycle.
+func oneServiceApp(lifecycle string) string {
+	return `version: "1.0"
 namespace: app
 entries:
   - {name: processes, kind: process.host}
   - {name: svc, kind: process.lua, source: file://svc.lua, method: main, modules: [logger]}
-  - name: stubborn
+  - name: one
     kind: process.service
     process: app:svc
     host: app:processes
-    lifecycle: {auto_start: true, stop_timeout: 25s}
-`
+    lifecycle: ` + lifecycle + "\n"
+}
 
+// stubbornLua is a service that ignores CANCEL, so it takes its whole
+// stop_timeout to be terminated.
 const stubbornLua = `
 local logger = require("logger")
 return {main = function()
@@ -218,7 +221,7 @@ end}
 // Only the first signal is acted on: a second one while the node stops
 // ends it at once, with 128 + the signal's number.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
-	dir := writeApp(t, map[string]string{"app.yaml": stubbornApp, "svc.lua": stubbornLua})
+	dir := writeApp(t, map[string]string{"app.yaml": oneServiceApp("{auto_start: true, stop_timeout: 25s}"), "svc.lua": stubbornLua})
 	d := startDaemon(t, "run", "--src", dir, "--set", "admin.addr=")
 	d.next("msg=\"node started\"")
 	d.signal(syscall.SIGTERM)
@@ -240,17 +243,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 // instead of after the start (here the start would take a minute).
 func TestSIGTERMDuringSlowServiceStart(t *testing.T) {
 	dir := writeApp(t, map[string]string{
-		"app.yaml": `version: "1.0"
-namespace: app
-entries:
-  - {name: processes, kind: process.host}
-  - {name: svc, kind: process.lua, source: file://svc.lua, method: main, modules: [logger]}
-  - name: slow
-    kind: process.service
-    process: app:svc
-    host: app:processes
-    lifecycle: {auto_start: true, start_timeout: 60s, stop_timeout: 1s}
-`,
+		"app.yaml": oneServiceApp("{auto_start: true, start_timeout: 60s, stop_timeout: 1s}"),
 		"svc.lua": `
 local logger = require("logger")
 logger:info("loading a slow chunk")
