@@ -11,6 +11,11 @@ if [ -n "$bad" ]; then
   echo "gofmt would change:"; echo "$bad"; exit 1
 fi
 
+echo "== go mod tidy"
+if ! go mod tidy -diff; then
+  echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1
+fi
+
 echo "== go vet"
 go vet ./...
 

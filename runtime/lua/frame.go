@@ -17,6 +17,16 @@ import (
 // pinned gopher-lua version; checkLayout verifies the mirror field by field
 // when an Engine is built, so a dependency upgrade that changes the layout
 // fails loudly instead of reading garbage.
+//
+// The mirror is written for one gopher-lua release, pinnedGopherLua (also
+// noted in go.mod). checkLayout catches a changed layout, not a changed
+// meaning (a field renamed in place, a frame pushed differently), so a test
+// fails whenever the build's gopher-lua is not the pinned one: an upgrade
+// means reading the new callFrame and LState, then moving the pin.
+
+// pinnedGopherLua is the gopher-lua release frame and reset were checked
+// against.
+const pinnedGopherLua = "v1.1.2"
 
 // frame mirrors gopher-lua's callFrame.
 type frame struct {
