@@ -86,8 +86,9 @@ func newLuaCatalog(reg *entry.Registry) *luaCatalog {
 }
 
 func luaSource(e *entry.Entry, s entry.Source) *lua.Source {
+	ch, _ := s.Compiled.(*lua.Chunk) // nil for an app loaded without compileLua
 	return &lua.Source{
-		ID: e.ID, Path: s.Name, Code: s.Code, Hash: s.Hash,
+		ID: e.ID, Path: s.Name, Code: s.Code, Hash: s.Hash, Chunk: ch,
 		Method: e.Lua.Method, Modules: e.Lua.Modules, Imports: e.Lua.Imports,
 	}
 }
@@ -226,10 +227,24 @@ type Terminal = lua.Terminal
 
 // LoadApp loads every *.yaml under dir. Its error, when the tree has
 // problems, lists each as "file:line: entry-id: message", one per line.
-func LoadApp(dir string) (*App, error) { return entry.Load(dir) }
+func LoadApp(dir string) (*App, error) { return entry.Load(dir, compileLua) }
 
 // LoadDemoApp loads the embedded demo app.
-func LoadDemoApp() (*App, error) { return entry.LoadFS(DemoApp(), ".") }
+func LoadDemoApp() (*App, error) { return entry.LoadFS(DemoApp(), ".", compileLua) }
+
+// compileLua is the loader's Lua compiler: the engine's, its syntax errors
+// as problems at their line. What it returns reaches the engine in
+// lua.Source.Chunk, so each source is compiled once.
+func compileLua(code []byte, name string) (any, error) {
+	ch, err := lua.Compile(code, name)
+	if se, ok := errors.AsType[*lua.SyntaxError](err); ok {
+		return nil, &entry.CodeError{Line: se.Line, Message: se.Message}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
 
 // CheckRunnable reports whether id names a process.lua entry of app.
 func CheckRunnable(app *App, id string) error {

@@ -35,7 +35,7 @@ func TestServiceFailsThenRestartsOverAdmin(t *testing.T) {
 	app, err := entry.LoadFS(fstest.MapFS{
 		"app.yaml":  {Data: []byte(failingApp)},
 		"crash.lua": {Data: []byte(`return {main = function() process.inbox():receive(); error("always") end}`)},
-	}, ".")
+	}, ".", compileLua)
 	if err != nil {
 		t.Fatal(err)
 	}

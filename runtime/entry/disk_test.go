@@ -30,7 +30,7 @@ func TestLoadDiskAndReload(t *testing.T) {
 		".git/cfg.yaml":    "not: [valid",
 		"notes/readme.txt": "hello",
 	})
-	r, err := Load(dir)
+	r, err := Load(dir, compileLua)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestLoadDiskAndReload(t *testing.T) {
 
 	// Unchanged file: same hash.
 	same, err := r.Reload("app:w")
-	if err != nil || same.Hash != old.Hash || same.Proto == nil || same.URI != old.URI || same.Path != old.Path {
+	if err != nil || same.Hash != old.Hash || same.Compiled == nil || same.URI != old.URI || same.Path != old.Path {
 		t.Fatalf("Reload unchanged = %+v, %v", same, err)
 	}
 
@@ -56,7 +56,7 @@ func TestLoadDiskAndReload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	if src.Hash == old.Hash || !strings.Contains(string(src.Code), "return 2") || src.Proto == nil {
+	if src.Hash == old.Hash || !strings.Contains(string(src.Code), "return 2") || src.Compiled == nil {
 		t.Errorf("Reload = %+v", src)
 	}
 	if w2, _ := r.Get("app:w"); w2.Lua.Source.Hash != old.Hash {
@@ -95,7 +95,7 @@ func TestLoadDiskAndReload(t *testing.T) {
 
 func TestLoadMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nope")
-	_, err := Load(dir)
+	_, err := Load(dir, compileLua)
 	var le *LoadErrors
 	if !errors.As(err, &le) || len(le.Problems) != 1 || !strings.HasPrefix(le.Error(), dir+": cannot read: ") {
 		t.Fatalf("Load missing dir = %v", err)

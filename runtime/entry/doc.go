@@ -1,8 +1,11 @@
 // Package entry loads a wippyd source tree: the YAML entry files of a Wippy
 // app and the Lua code they name, into a validated Registry.
 //
-// Use Load(dir) for a directory on disk (what `wippyd run --src` does) or
-// LoadFS for an fs.FS (tests, an embedded app). Every *.yaml and *.yml file
+// Use Load(dir, compile) for a directory on disk (what `wippyd run --src`
+// does) or LoadFS for an fs.FS (tests, an embedded app). compile is the Lua
+// engine's compiler (package node passes it): each Lua source file is
+// compiled once at load, and the engine runs what it made without
+// compiling again. This package does not know the language. Every *.yaml and *.yml file
 // under the root is read, recursively; names starting with a dot are
 // skipped. A file holds
 //
@@ -27,7 +30,8 @@
 //
 // Invariants of a returned Registry: every reference names an entry of an
 // accepted kind; requires and imports have no cycles; Services() lists each
-// service after those it requires; every Lua source compiled.
+// service after those it requires; every Lua source compiled (when Load
+// was given a compiler).
 //
 // A Registry never changes after loading and is safe for concurrent use.
 // Entries it returns are shared and must not be modified. Reload reads one

@@ -4,8 +4,6 @@ import (
 	"regexp"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/wippyd/wippyd/runtime/msg"
 )
 
@@ -67,9 +65,10 @@ type Source struct {
 	Name string
 	Code []byte
 	Hash string // lower-case hex sha256 of Code
-	// Proto is Code compiled by gopher-lua. A FunctionProto is read-only
-	// and may be shared by any number of LStates.
-	Proto *lua.FunctionProto
+	// Compiled is what the CompileLua given to Load made of Code (for a
+	// node, the Lua engine's compiled chunk, run without compiling again);
+	// nil when loaded without one.
+	Compiled any
 
 	fsPath string // where Reload reads it again
 }

@@ -11,7 +11,7 @@ import (
 // loadProblems loads files and returns the problems as printed.
 func loadProblems(t *testing.T, files map[string]string) []string {
 	t.Helper()
-	r, err := LoadFS(tree(files), ".")
+	r, err := LoadFS(tree(files), ".", compileLua)
 	if err == nil {
 		t.Fatalf("load succeeded with %d entries, want problems", len(r.All()))
 	}

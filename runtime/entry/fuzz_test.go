@@ -33,7 +33,7 @@ func FuzzLoad(f *testing.F) {
 			"lib/lib.yml":      {Data: []byte(libApp)},
 			"lib/strings.lua":  {Data: []byte("return {}\n")},
 		}
-		r, err := LoadFS(fsys, ".")
+		r, err := LoadFS(fsys, ".", compileLua)
 		if err != nil {
 			checkLoadErrors(t, fsys, err)
 			return
@@ -82,7 +82,7 @@ func checkRegistry(t *testing.T, r *Registry) {
 		var sec []Security
 		switch {
 		case e.Lua != nil:
-			if e.Lua.Source.Proto == nil || len(e.Lua.Source.Hash) != 64 {
+			if e.Lua.Source.Compiled == nil || len(e.Lua.Source.Hash) != 64 {
 				t.Errorf("%s: source not compiled", e.ID)
 			}
 			for alias, id := range e.Lua.Imports {

@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // and compares everything reported with testdata/broken.golden.
 func TestGoldenBrokenTree(t *testing.T) {
 	dir := filepath.Join("testdata", "broken")
-	_, err := Load(dir)
+	_, err := Load(dir, compileLua)
 	var le *LoadErrors
 	if !errors.As(err, &le) {
 		t.Fatalf("Load: %v, want *LoadErrors", err)

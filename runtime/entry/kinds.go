@@ -79,15 +79,15 @@ func (k *kindReader) lua() {
 	}
 	res, ok := k.l.sources[p]
 	if !ok {
-		res.src, res.err = readSource(k.l.fsys, uri, p, k.l.display(p), k.l.abs(p))
+		res.src, res.err = readSource(k.l.fsys, k.l.compile, uri, p, k.l.display(p), k.l.abs(p))
 		k.l.sources[p] = res
 	}
 	lu.Source = res.src
 	lu.Source.URI = uri
-	var le *luaError
+	var ce *CodeError
 	switch {
-	case errors.As(res.err, &le):
-		k.l.probs = append(k.l.probs, Problem{File: res.src.Name, Line: le.Line, EntryID: k.e.ID, Message: le.Message})
+	case errors.As(res.err, &ce):
+		k.l.probs = append(k.l.probs, Problem{File: res.src.Name, Line: ce.Line, EntryID: k.e.ID, Message: ce.Message})
 	case res.err != nil:
 		k.c.errorf(srcLine, "%v", res.err)
 	}

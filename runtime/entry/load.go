@@ -17,14 +17,16 @@ import (
 )
 
 // Load reads every *.yaml and *.yml file under dir, recursively, skipping
-// files and directories whose name starts with a dot. On any problem it
-// returns a nil Registry and a *LoadErrors listing all of them.
-func Load(dir string) (*Registry, error) {
+// files and directories whose name starts with a dot, and compiles each Lua
+// source file once with compile (nil: Lua code is read, not checked; bad
+// code then fails where it is run). On any problem it returns a nil
+// Registry and a *LoadErrors listing all of them.
+func Load(dir string, compile CompileLua) (*Registry, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, &LoadErrors{Problems: []Problem{{File: dir, Message: err.Error()}}}
 	}
-	l := newLoader(os.DirFS(abs),
+	l := newLoader(os.DirFS(abs), compile,
 		func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) },
 		func(p string) string { return filepath.Join(abs, filepath.FromSlash(p)) })
 	return l.run(".")
@@ -32,9 +34,9 @@ func Load(dir string) (*Registry, error) {
 
 // LoadFS is Load for a file system: it reads the tree under root. Paths in
 // problems and Source.Path are paths inside fsys.
-func LoadFS(fsys fs.FS, root string) (*Registry, error) {
+func LoadFS(fsys fs.FS, root string, compile CompileLua) (*Registry, error) {
 	same := func(p string) string { return p }
-	return newLoader(fsys, same, same).run(root)
+	return newLoader(fsys, compile, same, same).run(root)
 }
 
 // declared is one entry declaration seen in the tree, implemented or not.
@@ -72,6 +74,7 @@ type sourceResult struct {
 
 type loader struct {
 	fsys    fs.FS
+	compile CompileLua
 	display func(string) string
 	abs     func(string) string
 
@@ -84,8 +87,8 @@ type loader struct {
 	sources map[string]sourceResult
 }
 
-func newLoader(fsys fs.FS, display, abs func(string) string) *loader {
-	return &loader{fsys: fsys, display: display, abs: abs,
+func newLoader(fsys fs.FS, compile CompileLua, display, abs func(string) string) *loader {
+	return &loader{fsys: fsys, compile: compile, display: display, abs: abs,
 		inGroup: map[string]bool{}, sources: map[string]sourceResult{}}
 }
 

@@ -3,6 +3,7 @@ package entry
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -107,7 +108,7 @@ func fullTree() fstest.MapFS {
 
 func mustLoad(t *testing.T, fsys fstest.MapFS) *Registry {
 	t.Helper()
-	r, err := LoadFS(fsys, ".")
+	r, err := LoadFS(fsys, ".", compileLua)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -144,7 +145,7 @@ func TestLoadFullTree(t *testing.T) {
 	}
 	src := w.Lua.Source
 	if string(src.Code) != goodLua || src.Path != "app/worker.lua" || src.Name != "app/worker.lua" ||
-		src.URI != "file://worker.lua" || src.Proto == nil {
+		src.URI != "file://worker.lua" || src.Compiled == nil {
 		t.Errorf("source = %+v", src)
 	}
 	if sum := sha256.Sum256([]byte(goodLua)); src.Hash != hex.EncodeToString(sum[:]) {
@@ -261,4 +262,52 @@ func problemStrings(ps []Problem) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+// Each source file is compiled once, however many entries use it, with
+// the CompileLua given to Load; what it returns is kept, a CodeError goes
+// to its line of the Lua file, any other error to the entry's source
+// field; without a CompileLua the code is only read.
+func TestLoadCompilesEachSourceOnce(t *testing.T) {
+	fsys := tree(map[string]string{
+		"a.yaml": head + procEntry +
+			"  - {name: q, kind: process.lua, source: file://p.lua}\n" +
+			"  - {name: r, kind: process.lua,\n     source: file://r.lua}\n",
+		"p.lua": "return {}",
+		"r.lua": "-- r",
+	})
+	calls := map[string]int{}
+	compile := func(code []byte, name string) (any, error) {
+		calls[name]++
+		if name == "r.lua" {
+			return nil, errors.New("out of registers")
+		}
+		return "compiled " + string(code), nil
+	}
+	_, err := LoadFS(fsys, ".", compile)
+	var le *LoadErrors
+	if !errors.As(err, &le) || !slices.Equal(problemStrings(le.Problems), []string{"a.yaml:7: app:r: out of registers"}) {
+		t.Fatalf("load: %v", err)
+	}
+	if calls["p.lua"] != 1 || calls["r.lua"] != 1 {
+		t.Errorf("compile calls %v, want one per file", calls)
+	}
+	delete(fsys, "r.lua")
+	fsys["a.yaml"].Data = []byte(head + procEntry + "  - {name: q, kind: process.lua, source: file://p.lua}\n")
+	r, err := LoadFS(fsys, ".", compile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"app:p", "app:q"} {
+		if e, _ := r.Get(id); e.Lua.Source.Compiled != "compiled return {}" {
+			t.Errorf("%s compiled = %v", id, e.Lua.Source.Compiled)
+		}
+	}
+	r, err = LoadFS(tree(map[string]string{"a.yaml": head + procEntry, "p.lua": "return {"}), ".", nil)
+	if err != nil {
+		t.Fatalf("without a compiler the code is not checked: %v", err)
+	}
+	if e, _ := r.Get("app:p"); e.Lua.Source.Compiled != nil || string(e.Lua.Source.Code) != "return {" {
+		t.Errorf("source without a compiler = %+v", e.Lua.Source)
+	}
 }

@@ -1,7 +1,6 @@
 package entry
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,9 +8,6 @@ import (
 	"io/fs"
 	"path"
 	"strings"
-
-	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 )
 
 const sourceScheme = "file://"
@@ -33,60 +29,28 @@ func sourcePath(uri, yamlPath string) (string, error) {
 	return p, nil
 }
 
-// luaError is a Lua syntax or compile error at a line of a source file.
-type luaError struct {
+// CompileLua compiles the code of one Lua source file at load, so bad code
+// is reported with the tree's other problems; name is the chunk name (the
+// file's path as problems show it). It returns the compiled form, kept in
+// Source.Compiled for the engine that runs the code, or the error of bad
+// code: a *CodeError puts the problem at its line of the file, any other
+// error at the entry. The node passes the Lua engine's compiler; this
+// package does not know the language.
+type CompileLua func(code []byte, name string) (compiled any, err error)
+
+// CodeError is Lua code that does not compile: the line of its file
+// (1-based) and what is wrong.
+type CodeError struct {
 	Line    int
 	Message string
 }
 
-func (e *luaError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
+func (e *CodeError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
 
-// compile parses and compiles code with gopher-lua; name is the chunk name.
-func compile(code []byte, name string) (proto *lua.FunctionProto, err error) {
-	defer func() {
-		// gopher-lua reports errors by panicking; a panic it does not
-		// recover itself must not take the loader down.
-		if r := recover(); r != nil {
-			proto, err = nil, &luaError{Line: 1, Message: fmt.Sprintf("lua: internal compiler error: %v", r)}
-		}
-	}()
-	chunk, err := parse.Parse(bytes.NewReader(code), name)
-	if err != nil {
-		var pe *parse.Error
-		if errors.As(err, &pe) {
-			line := pe.Pos.Line
-			msg := "lua syntax error: " + strings.TrimSpace(pe.Message)
-			if line <= 0 {
-				line = lastLine(code)
-				msg += " at end of file"
-			} else if pe.Token != "" {
-				msg += fmt.Sprintf(" near '%s'", clip(pe.Token))
-			}
-			return nil, &luaError{Line: line, Message: msg}
-		}
-		return nil, &luaError{Line: 1, Message: "lua syntax error: " + strings.TrimSpace(err.Error())}
-	}
-	proto, err = lua.Compile(chunk, name)
-	if err != nil {
-		var ce *lua.CompileError
-		if errors.As(err, &ce) {
-			// The compiler puts errors found at the end of a chunk one
-			// past its last line.
-			return nil, &luaError{Line: min(max(ce.Line, 1), lastLine(code)), Message: "lua compile error: " + ce.Message}
-		}
-		return nil, &luaError{Line: 1, Message: "lua compile error: " + err.Error()}
-	}
-	return proto, nil
-}
-
-// lastLine is the number of the last line of code.
-func lastLine(code []byte) int {
-	return bytes.Count(bytes.TrimSuffix(code, []byte("\n")), []byte("\n")) + 1
-}
-
-// readSource reads and compiles the Lua file at p. The error is a
-// *luaError for bad code, another error when the file cannot be read.
-func readSource(fsys fs.FS, uri, p, display, abs string) (Source, error) {
+// readSource reads the Lua file at p and compiles it with compile (nil: not
+// at all). The error is the compiler's for bad code, another error when the
+// file cannot be read.
+func readSource(fsys fs.FS, compile CompileLua, uri, p, display, abs string) (Source, error) {
 	code, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -96,7 +60,9 @@ func readSource(fsys fs.FS, uri, p, display, abs string) (Source, error) {
 	}
 	sum := sha256.Sum256(code)
 	src := Source{URI: uri, Path: abs, Name: display, Code: code, Hash: hex.EncodeToString(sum[:]), fsPath: p}
-	src.Proto, err = compile(code, display)
+	if compile != nil {
+		src.Compiled, err = compile(code, display)
+	}
 	return src, err
 }
 

@@ -12,6 +12,7 @@ import (
 // Load and is safe for concurrent use.
 type Registry struct {
 	fsys     fs.FS
+	compile  CompileLua // what Load compiled Lua sources with, for Reload
 	byID     map[string]*Entry
 	all      []*Entry // by id
 	byKind   map[string][]*Entry
@@ -21,7 +22,7 @@ type Registry struct {
 }
 
 func (l *loader) registry() *Registry {
-	r := &Registry{fsys: l.fsys, byID: map[string]*Entry{}, byKind: map[string][]*Entry{},
+	r := &Registry{fsys: l.fsys, compile: l.compile, byID: map[string]*Entry{}, byKind: map[string][]*Entry{},
 		skipped: map[string]string{}, warnings: sortProblems(l.warns)}
 	for _, d := range l.decls {
 		if d.skipped {
@@ -71,7 +72,8 @@ func (r *Registry) Skipped(id string) (kind string, ok bool) {
 }
 
 // Reload reads the source of the Lua entry id again from where it was
-// loaded, and compiles it: the new code for a hot upgrade. It leaves the
+// loaded, and compiles it with the CompileLua given to Load: the new code
+// for a hot upgrade. It leaves the
 // Registry unchanged. A syntax error, or a file that cannot be read, is a
 // *LoadErrors with one problem.
 func (r *Registry) Reload(id string) (Source, error) {
@@ -83,11 +85,11 @@ func (r *Registry) Reload(id string) (Source, error) {
 		return Source{}, fmt.Errorf("%w: %s is a %s", ErrNotLua, id, e.Kind)
 	}
 	old := e.Lua.Source
-	src, err := readSource(r.fsys, old.URI, old.fsPath, old.Name, old.Path)
-	var le *luaError
+	src, err := readSource(r.fsys, r.compile, old.URI, old.fsPath, old.Name, old.Path)
+	var ce *CodeError
 	switch {
-	case errors.As(err, &le):
-		return Source{}, &LoadErrors{Problems: sortProblems([]Problem{{File: old.Name, Line: le.Line, EntryID: id, Message: le.Message}})}
+	case errors.As(err, &ce):
+		return Source{}, &LoadErrors{Problems: sortProblems([]Problem{{File: old.Name, Line: ce.Line, EntryID: id, Message: ce.Message}})}
 	case err != nil:
 		return Source{}, &LoadErrors{Problems: sortProblems([]Problem{{File: e.File, Line: e.Line, EntryID: id, Message: err.Error()}})}
 	}

@@ -11,7 +11,10 @@
 //
 // The Catalog gives the engine an entry's source (code, method, modules
 // allowlist, imports) and reloads it from disk for process.upgrade(nil).
-// Compiled prototypes are cached per (entry, source hash) and shared by
+// A loader compiles each source once with Compile (the node's entry loader
+// does, so syntax errors are found at load) and hands the Chunk over in
+// Source.Chunk; a Source without one is compiled at its first spawn.
+// Compiled prototypes are cached per (entry, source version) and shared by
 // every process.
 //
 // # How a process runs

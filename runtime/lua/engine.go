@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
@@ -26,6 +24,9 @@ type Source struct {
 	Method  string            // function of the returned table that runs as main ("" for a library)
 	Modules []string          // require() allowlist
 	Imports map[string]string // require(alias) -> library entry id
+	// Chunk is Code compiled by Compile (a loader that checked the code
+	// has it); nil lets the engine compile Code at the first spawn.
+	Chunk *Chunk
 }
 
 // A Source must not be changed once handed to the engine: a reloaded entry
@@ -197,8 +198,8 @@ func (e *Engine) Behavior(entryID string, args []msg.Value) (proc.Behavior, erro
 	return newProcess(e, src, proto, args), nil
 }
 
-// compile returns the prototype of src, from the cache when this version
-// was compiled before.
+// compile returns the prototype of src: the Chunk it carries, or the
+// cached one when this version was seen before, or Code compiled now.
 func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
 	e.protoMu.RLock()
 	c, ok := e.protos[src.ID]
@@ -206,43 +207,35 @@ func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
 	if ok && c.src == src {
 		return c.proto, nil // the very Source compiled last time: no hashing
 	}
+	var proto *glua.FunctionProto
 	hash := src.Hash
-	if hash == "" {
-		sum := sha256.Sum256(src.Code)
-		hash = hex.EncodeToString(sum[:])
+	switch {
+	case src.Chunk != nil:
+		proto = src.Chunk.proto
+	default:
+		if hash == "" {
+			sum := sha256.Sum256(src.Code)
+			hash = hex.EncodeToString(sum[:])
+		}
+		if ok && c.hash == hash {
+			return c.proto, nil
+		}
+		name := src.Path
+		if name == "" {
+			name = src.ID
+		}
+		ch, err := Compile(src.Code, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrCompile, src.ID, err)
+		}
+		proto = ch.proto
 	}
-	if ok && c.hash == hash {
-		return c.proto, nil
-	}
-	name := src.Path
-	if name == "" {
-		name = src.ID
-	}
-	chunk, err := parse.Parse(strings.NewReader(string(src.Code)), name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCompile, src.ID, err)
-	}
-	proto, err := glua.Compile(chunk, name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCompile, src.ID, err)
-	}
-	noArgTable(proto)
 	e.protoMu.Lock()
 	// Only the latest version of an entry stays cached; processes running
 	// an older one hold their own reference to it.
 	e.protos[src.ID] = compiled{src: src, hash: hash, proto: proto}
 	e.protoMu.Unlock()
 	return proto, nil
-}
-
-// noArgTable clears the Lua 5.0 `arg` flag of vararg functions that do not
-// use `...` (every chunk): gopher-lua would build an `arg` table at each
-// call, 2 KiB a time, that Lua 5.1 code never reads.
-func noArgTable(p *glua.FunctionProto) {
-	p.IsVarArg &^= glua.VarArgNeedsArg
-	for _, c := range p.FunctionPrototypes {
-		noArgTable(c)
-	}
 }
 
 // newState returns a process's main state: a pooled or new state (minimum

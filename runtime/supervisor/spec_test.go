@@ -44,7 +44,7 @@ func loadSpecs(t *testing.T, files map[string]string) ([]supervisor.ServiceSpec,
 	for p, s := range files {
 		fsys[p] = &fstest.MapFile{Data: []byte(s)}
 	}
-	reg, err := entry.LoadFS(fsys, ".")
+	reg, err := entry.LoadFS(fsys, ".", nil) // specs only: the Lua code is not run
 	if err != nil {
 		return nil, err
 	}
