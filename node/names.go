@@ -6,11 +6,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 )
 
-var _ runtime.NameService = (*raftreg.Registry)(nil)
+var (
+	_ runtime.NameService = (*raftreg.Registry)(nil)
+	_ runtime.NameService = raftreg.Disabled{}
+)
+
+// Names returns the cluster-wide name table (the CONSISTENT scope), the
+// one process.registry reaches: on a node without one (standalone, or
+// cluster.raft.enabled false) every call fails with
+// registry.ErrNoClusterRegistry.
+func (n *Node) Names() registry.Registry {
+	if n.cluster == nil || n.cluster.names == nil {
+		return raftreg.Disabled{}
+	}
+	return n.cluster.names
+}
 
 // newNames builds the cluster-wide name registry over the internode
 // transport's raft and forwarding streams (before the transport starts).

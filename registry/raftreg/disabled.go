@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/wippyd/wippyd/registry"
-	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/pid"
 )
 
@@ -19,10 +18,7 @@ import (
 // is for code that wants a registry.Registry regardless.
 type Disabled struct{}
 
-var (
-	_ registry.Registry   = Disabled{}
-	_ runtime.NameService = Disabled{}
-)
+var _ registry.Registry = Disabled{} // and runtime.NameService, asserted in package node
 
 func noRegistry(name string) error { return wrap(registry.ErrNoClusterRegistry, name) }
 

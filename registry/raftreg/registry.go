@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/wippyd/wippyd/registry"
-	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/transport"
 )
@@ -90,10 +89,9 @@ type holder struct {
 	released bool // ReleasePID was called
 }
 
-var (
-	_ registry.Registry   = (*Registry)(nil)
-	_ runtime.NameService = (*Registry)(nil)
-)
+// package node asserts that *Registry is a runtime.NameService, so this
+// package needs nothing of the runtime but its value types.
+var _ registry.Registry = (*Registry)(nil)
 
 // New returns a registry for cfg.Node and registers its handlers on the
 // raft and registry streams of streams, which must not be started yet.
