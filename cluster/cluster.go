@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -278,4 +279,17 @@ func (c *Cluster) routeFor(node string) *route {
 func (c *Cluster) PeerUp(node string) bool {
 	r := (*c.routes.Load())[node]
 	return r != nil && r.up.Load()
+}
+
+// Nodes returns the nodes routed to now, sorted: those a send reaches
+// (Erlang's nodes()).
+func (c *Cluster) Nodes() []string {
+	var out []string
+	for name, r := range *c.routes.Load() {
+		if r.up.Load() {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,8 @@ type clusterParts struct {
 	role  membership.Role
 	joins []string
 	names *raftreg.Registry // nil with cluster.raft.enabled false
+
+	isolated atomic.Bool // Isolate was called: no leave at Stop
 }
 
 // newBootID draws the random 64-bit id of this node's life.
@@ -145,10 +148,23 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 // stop leaves gracefully (so peers see a leave, not a crash), then stops
 // the router, transport and memberlist.
 func (p *clusterParts) leave() {
-	if p.ml != nil {
+	if p.ml != nil && !p.isolated.Load() {
 		if err := p.ml.Leave(leaveTimeout); err != nil {
 			p.n.log.Warn("cluster leave", "err", err)
 		}
+	}
+}
+
+// isolate shuts memberlist and the transport without a goodbye (Isolate).
+func (p *clusterParts) isolate() {
+	p.isolated.Store(true)
+	if p.ml != nil {
+		if err := p.ml.Shutdown(); err != nil {
+			p.n.log.Warn("membership shutdown", "err", err)
+		}
+	}
+	if err := p.ep.Close(); err != nil {
+		p.n.log.Warn("internode transport close", "err", err)
 	}
 }
 

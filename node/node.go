@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/benchmark"
 	"github.com/wippyd/wippyd/runtime/entry"
 	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua"
@@ -318,57 +317,12 @@ func (n *Node) Stop(ctx context.Context) error {
 	return n.stopErr
 }
 
-// BenchResult is one figure of the built-in benchmark suite.
-type BenchResult = benchmark.Result
-
-// Bench runs the built-in benchmark suite (quick: small sizes): the
-// runtime core with Go-native processes, Lua processes, then two
-// clustered nodes in this process over loopback, then the cluster-wide
-// name registry on three nodes with Raft. Each runtime workload runs once
-// untimed, then `rounds` times; the median is reported.
-func Bench(quick bool, rounds int) ([]BenchResult, error) {
-	o, lo := benchmark.Full(), benchmark.FullLua()
-	if quick {
-		o, lo = benchmark.Quick(), benchmark.QuickLua()
-	}
-	res, err := benchmark.RunAll(benchmark.Native, o, rounds)
-	if err != nil {
-		return nil, err
-	}
-	lres, err := benchmark.RunLua(benchmark.Lua, lo, rounds)
-	if err != nil {
-		return nil, err
-	}
-	cres, err := BenchCluster(quick)
-	if err != nil {
-		return nil, err
-	}
-	rres, err := BenchRegistry(quick)
-	if err != nil {
-		return nil, err
-	}
-	return append(append(append(res, lres...), cres...), rres...), nil
-}
-
 // AdminAddr returns the address the admin endpoint listens on ("" when off).
 func (n *Node) AdminAddr() string {
 	if n.admin == nil {
 		return ""
 	}
 	return n.admin.ln.Addr().String()
-}
-
-// BenchNames lists the figures Bench reports, in order.
-func BenchNames() []string {
-	var names []string
-	for _, w := range benchmark.Native {
-		names = append(names, w.Name)
-	}
-	for _, w := range benchmark.Lua {
-		names = append(names, w.Name)
-	}
-	names = append(names, "remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms", "nodedown_detect_ms")
-	return append(names, "registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_failover_ms")
 }
 
 // MembershipAddr returns the address this node's memberlist listens on
@@ -378,4 +332,29 @@ func (n *Node) MembershipAddr() string {
 		return ""
 	}
 	return n.cluster.ml.Local().Addr.String()
+}
+
+// Nodes returns the other nodes this node routes to now, sorted: an
+// internode session with each is up and a send reaches it (Erlang's
+// nodes()). Nil on a standalone node.
+func (n *Node) Nodes() []string {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.cl.Nodes()
+}
+
+// Isolate cuts the node off its cluster the way a crash or a network
+// partition does: memberlist and the internode transport shut at once,
+// with no leave broadcast, so peers learn of it only by failed probes
+// (their monitors of its processes fire with noconnection, a Raft leader
+// among them is replaced by election). The node's processes keep running
+// alone; Stop still stops them. It cannot be undone, and does nothing on
+// a standalone node. It is a failure drill for tests and measurements.
+func (n *Node) Isolate() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cluster != nil {
+		n.cluster.isolate()
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -53,6 +54,20 @@ func TestNodeLifecycle(t *testing.T) {
 	}
 	if err := n.Stop(ctx); err != nil {
 		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+// A standalone node routes to no other node, has no cluster-wide name
+// table, and has nothing to isolate.
+func TestStandaloneClusterAPI(t *testing.T) {
+	n := startAdminNode(t)
+	n.Isolate()
+	if got := n.Nodes(); got != nil {
+		t.Errorf("Nodes() = %v, want nil", got)
+	}
+	err := n.Names().Register(context.Background(), "x", pid.PID{Node: "adm", Host: DefaultHost, Seq: 1})
+	if !errors.Is(err, registry.ErrNoClusterRegistry) {
+		t.Errorf("Names().Register: %v, want ErrNoClusterRegistry", err)
 	}
 }
 

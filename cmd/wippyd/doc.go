@@ -6,6 +6,7 @@
 //	wippyd version
 //
 // It turns flags, the config file and WIPPY_* variables into a node.Config,
-// builds the node (it imports package node only), handles SIGINT/SIGTERM,
-// and maps how a `run -x` program ended to the exit status (SPEC section 2).
+// builds the node (package node; package bench only for `wippyd bench`),
+// handles SIGINT/SIGTERM, and maps how a `run -x` program ended to the exit
+// status (SPEC section 2).
 package main

@@ -9,6 +9,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/wippyd/wippyd/bench"
 	"github.com/wippyd/wippyd/node"
 )
 
@@ -34,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "wippyd %s\n", node.Version)
 		return 0
 	case "bench":
-		return bench(args[1:], stdout, stderr, node.Bench)
+		return benchCmd(args[1:], stdout, stderr, bench.Run)
 	case "status":
 		return statusCmd(args[1:], stdout, stderr)
 	case "run":
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func bench(args []string, stdout, stderr io.Writer, runBench func(quick bool, rounds int) ([]node.BenchResult, error)) int {
+func benchCmd(args []string, stdout, stderr io.Writer, runBench func(quick bool, rounds int) ([]bench.Result, error)) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: a fast check, noisier figures")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wippyd/wippyd/node"
+	"github.com/wippyd/wippyd/bench"
 )
 
 func TestVersionAndUsage(t *testing.T) {
@@ -27,14 +27,14 @@ func TestVersionAndUsage(t *testing.T) {
 
 // The JSON output is an array of {name, value, unit}.
 func TestBenchJSONShape(t *testing.T) {
-	fake := func(quick bool, rounds int) ([]node.BenchResult, error) {
+	fake := func(quick bool, rounds int) ([]bench.Result, error) {
 		if !quick || rounds != 2 {
 			t.Errorf("flags not passed: quick=%v rounds=%d", quick, rounds)
 		}
-		return []node.BenchResult{{Name: "spawn_native_ns", Value: 512.5, Unit: "ns"}}, nil
+		return []bench.Result{{Name: "spawn_native_ns", Value: 512.5, Unit: "ns"}}, nil
 	}
 	var out, errb bytes.Buffer
-	if code := bench([]string{"--quick", "--json", "--rounds", "2"}, &out, &errb, fake); code != 0 {
+	if code := benchCmd([]string{"--quick", "--json", "--rounds", "2"}, &out, &errb, fake); code != 0 {
 		t.Fatalf("bench: %d %s", code, errb.String())
 	}
 	var res []map[string]any
@@ -49,7 +49,7 @@ func TestBenchJSONShape(t *testing.T) {
 // The suite reports every figure the issues name.
 func TestBenchNames(t *testing.T) {
 	have := map[string]bool{}
-	for _, n := range node.BenchNames() {
+	for _, n := range bench.Names() {
 		have[n] = true
 	}
 	for _, name := range []string{"spawn_native_ns", "idle_native_bytes", "ring_native_msgs_per_s", "fanin_native_msgs_per_s",

@@ -1,17 +1,16 @@
-package node
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/wippyd/wippyd/node"
 	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -35,25 +34,28 @@ type registrySizes struct {
 // registryClients is the number of concurrent clients of registry_ops_per_s.
 const registryClients = 64
 
-// BenchRegistry runs the registry figures (quick: fewer iterations and one
+// registryNames are the registry figures, in the order they run.
+var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_failover_ms"}
+
+// Registry runs the registry figures (quick: fewer iterations and one
 // failover instead of three).
-func BenchRegistry(quick bool) ([]BenchResult, error) {
+func Registry(quick bool) ([]Result, error) {
 	if quick {
 		return benchRegistry(registrySizes{registers: 300, ops: 6_000, lookups: 500, failovers: 1})
 	}
 	return benchRegistry(registrySizes{registers: 2_000, ops: 60_000, lookups: 5_000, failovers: 3})
 }
 
-func benchRegistry(sz registrySizes) ([]BenchResult, error) {
+func benchRegistry(sz registrySizes) ([]Result, error) {
 	trio, err := startRegistryTrio()
 	if err != nil {
 		return nil, err
 	}
-	var out []BenchResult
-	for _, f := range []func(*registryTrio) (BenchResult, error){
-		func(t *registryTrio) (BenchResult, error) { return registryRegisterP50(t, sz.registers) },
-		func(t *registryTrio) (BenchResult, error) { return registryThroughput(t, sz.ops) },
-		func(t *registryTrio) (BenchResult, error) { return registryLookupP50(t, sz.lookups) },
+	var out []Result
+	for _, f := range []func(*registryTrio) (Result, error){
+		func(t *registryTrio) (Result, error) { return registryRegisterP50(t, sz.registers) },
+		func(t *registryTrio) (Result, error) { return registryThroughput(t, sz.ops) },
+		func(t *registryTrio) (Result, error) { return registryLookupP50(t, sz.lookups) },
 	} {
 		r, err := f(trio)
 		if err != nil {
@@ -72,7 +74,7 @@ func benchRegistry(sz registrySizes) ([]BenchResult, error) {
 
 // registryTrio is three clustered nodes with Raft, agreeing on a leader.
 type registryTrio struct {
-	nodes []*Node
+	nodes []*node.Node
 	dir   string
 }
 
@@ -88,7 +90,7 @@ func startRegistryTrio() (*registryTrio, error) {
 	mk := func(name string, join ...string) error {
 		cfg := benchNodeConfig(name, join)
 		cfg.Cluster.Raft.DataDir = dir
-		n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		n, err := node.New(cfg, node.WithLogger(discard()))
 		if err != nil {
 			return err
 		}
@@ -118,14 +120,14 @@ func startRegistryTrio() (*registryTrio, error) {
 	for _, n := range t.nodes {
 		p, err := benchPID(n)
 		if err == nil {
-			err = n.cluster.names.Register(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+			err = n.Names().Register(ctx, "bench:warm:"+n.Config().Node.Name, p)
 		}
 		if err == nil {
-			err = n.cluster.names.Unregister(ctx, "bench:warm:"+n.cfg.Node.Name, p)
+			err = n.Names().Unregister(ctx, "bench:warm:"+n.Config().Node.Name, p)
 		}
 		if err != nil {
 			t.stop()
-			return nil, fmt.Errorf("registry bench: warm-up on %s: %w", n.cfg.Node.Name, err)
+			return nil, fmt.Errorf("registry bench: warm-up on %s: %w", n.Config().Node.Name, err)
 		}
 	}
 	return t, nil
@@ -133,24 +135,32 @@ func startRegistryTrio() (*registryTrio, error) {
 
 // leader returns the node all three see as the Raft leader, nil while
 // they do not agree.
-func (t *registryTrio) leader() *Node {
+func (t *registryTrio) leader() *node.Node {
 	var name string
 	for _, n := range t.nodes {
-		l := n.cluster.names.Stats().Leader
+		l := raftLeader(n)
 		if l == "" || name != "" && l != name {
 			return nil
 		}
 		name = l
 	}
 	for _, n := range t.nodes {
-		if n.cfg.Node.Name == name {
+		if n.Config().Node.Name == name {
 			return n
 		}
 	}
 	return nil
 }
 
-func (t *registryTrio) follower() *Node {
+// raftLeader is the Raft leader n knows of, "" if none.
+func raftLeader(n *node.Node) string {
+	if r := n.Status().Raft; r != nil {
+		return r.Leader
+	}
+	return ""
+}
+
+func (t *registryTrio) follower() *node.Node {
 	l := t.leader()
 	for _, n := range t.nodes {
 		if l != nil && n != l {
@@ -175,7 +185,7 @@ func (t *registryTrio) stop() {
 // benchPID starts an idle process on node n for names to belong to: a
 // name given to a PID its node does not run is released as soon as that
 // node's replica applies it (OnClaim).
-func benchPID(n *Node) (pid.PID, error) {
+func benchPID(n *node.Node) (pid.PID, error) {
 	return n.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
 }
 
@@ -188,34 +198,34 @@ func p50(ds []time.Duration) time.Duration {
 // forwarded to the leader, as for two nodes in three) registers distinct
 // names; the median time until the register is committed and applied
 // (registry_register_p50_us).
-func registryRegisterP50(t *registryTrio, n int) (BenchResult, error) {
+func registryRegisterP50(t *registryTrio, n int) (Result, error) {
 	f := t.follower()
 	if f == nil {
-		return BenchResult{}, errors.New("registry_register_p50_us: no leader")
+		return Result{}, errors.New("registry_register_p50_us: no leader")
 	}
 	p, err := benchPID(f)
 	if err != nil {
-		return BenchResult{}, fmt.Errorf("registry_register_p50_us: %w", err)
+		return Result{}, fmt.Errorf("registry_register_p50_us: %w", err)
 	}
 	ds := make([]time.Duration, 0, n)
 	for i := range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		start := time.Now()
-		err := f.cluster.names.Register(ctx, "bench:reg:"+strconv.Itoa(i), p)
+		err := f.Names().Register(ctx, "bench:reg:"+strconv.Itoa(i), p)
 		ds = append(ds, time.Since(start))
 		cancel()
 		if err != nil {
-			return BenchResult{}, fmt.Errorf("registry_register_p50_us: %w", err)
+			return Result{}, fmt.Errorf("registry_register_p50_us: %w", err)
 		}
 	}
-	return BenchResult{Name: "registry_register_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+	return Result{Name: "registry_register_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
 }
 
 // registryThroughput: 64 clients, spread evenly over the three nodes (two
 // thirds forwarded to the leader), each registering a name and
 // unregistering it again; every register and unregister counts as one op
 // (registry_ops_per_s).
-func registryThroughput(t *registryTrio, total int) (BenchResult, error) {
+func registryThroughput(t *registryTrio, total int) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var (
@@ -230,16 +240,16 @@ func registryThroughput(t *registryTrio, total int) (BenchResult, error) {
 		n := t.nodes[c%len(t.nodes)]
 		p, err := benchPID(n)
 		if err != nil {
-			return BenchResult{}, fmt.Errorf("registry_ops_per_s: %w", err)
+			return Result{}, fmt.Errorf("registry_ops_per_s: %w", err)
 		}
 		wg.Go(func() {
 			done := 0
 			var err error
 			for k := 0; done < per && err == nil; k++ {
 				name := "bench:ops:" + strconv.Itoa(c) + ":" + strconv.Itoa(k)
-				if err = n.cluster.names.Register(ctx, name, p); err == nil {
+				if err = n.Names().Register(ctx, name, p); err == nil {
 					done++
-					if err = n.cluster.names.Unregister(ctx, name, p); err == nil {
+					if err = n.Names().Unregister(ctx, name, p); err == nil {
 						done++
 					}
 				}
@@ -255,57 +265,57 @@ func registryThroughput(t *registryTrio, total int) (BenchResult, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	if first != nil {
-		return BenchResult{}, fmt.Errorf("registry_ops_per_s: %w", first)
+		return Result{}, fmt.Errorf("registry_ops_per_s: %w", first)
 	}
-	return BenchResult{Name: "registry_ops_per_s", Value: float64(ops) / elapsed.Seconds(), Unit: "ops/s"}, nil
+	return Result{Name: "registry_ops_per_s", Value: float64(ops) / elapsed.Seconds(), Unit: "ops/s"}, nil
 }
 
 // registryLookupP50: linearizable lookups by one client on a follower,
 // which forwards them to the leader; the leader answers once a quorum
 // confirmed its leadership (registry_lookup_p50_us).
-func registryLookupP50(t *registryTrio, n int) (BenchResult, error) {
+func registryLookupP50(t *registryTrio, n int) (Result, error) {
 	l, f := t.leader(), t.follower()
 	if l == nil || f == nil {
-		return BenchResult{}, errors.New("registry_lookup_p50_us: no leader")
+		return Result{}, errors.New("registry_lookup_p50_us: no leader")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p, err := benchPID(l)
 	if err == nil {
-		err = l.cluster.names.Register(ctx, "bench:lookup", p)
+		err = l.Names().Register(ctx, "bench:lookup", p)
 	}
 	if err != nil {
-		return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
+		return Result{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
 	}
 	ds := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
-		got, err := f.cluster.names.Lookup(ctx, "bench:lookup")
+		got, err := f.Names().Lookup(ctx, "bench:lookup")
 		ds = append(ds, time.Since(start))
 		switch {
 		case err != nil:
-			return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
+			return Result{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
 		case got != p:
-			return BenchResult{}, fmt.Errorf("registry_lookup_p50_us: lookup gave %v, want %v", got, p)
+			return Result{}, fmt.Errorf("registry_lookup_p50_us: lookup gave %v, want %v", got, p)
 		}
 	}
-	return BenchResult{Name: "registry_lookup_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+	return Result{Name: "registry_lookup_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
 }
 
 // registryFailover: on a fresh trio, the leader's internode transport and
 // memberlist are shut without a goodbye (what its peers see of a SIGKILL);
 // the time until a register on a survivor succeeds, election included
 // (registry_failover_ms; the median of runs clusters).
-func registryFailover(runs int) (BenchResult, error) {
+func registryFailover(runs int) (Result, error) {
 	ds := make([]time.Duration, 0, runs)
 	for range runs {
 		d, err := registryFailoverOnce()
 		if err != nil {
-			return BenchResult{}, fmt.Errorf("registry_failover_ms: %w", err)
+			return Result{}, fmt.Errorf("registry_failover_ms: %w", err)
 		}
 		ds = append(ds, d)
 	}
-	return BenchResult{Name: "registry_failover_ms", Value: float64(p50(ds).Milliseconds()), Unit: "ms"}, nil
+	return Result{Name: "registry_failover_ms", Value: float64(p50(ds).Milliseconds()), Unit: "ms"}, nil
 }
 
 func registryFailoverOnce() (time.Duration, error) {
@@ -325,10 +335,9 @@ func registryFailoverOnce() (time.Duration, error) {
 		return 0, err
 	}
 	start := time.Now()
-	_ = l.cluster.ep.Close()
-	_ = l.cluster.ml.Shutdown()
+	l.Isolate()
 	for {
-		err := s.cluster.names.Register(ctx, "bench:failover", p)
+		err := s.Names().Register(ctx, "bench:failover", p)
 		switch {
 		case err == nil:
 			return time.Since(start), nil

@@ -1,4 +1,4 @@
-package benchmark
+package bench
 
 import (
 	"testing"
@@ -12,6 +12,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestWorkloadsRun(t *testing.T) {
 	o := Options{Workers: 2, Spawns: 2000, Idle: 2000, RingSize: 200, RingTokens: 20, RingHops: 200, FanSenders: 20, FanPer: 200}
 	res, err := RunAll(Native, o, 1)
+	checkResults(t, res, err)
+}
+
+// checkResults fails unless every figure is positive and has a unit.
+func checkResults(t *testing.T, res []Result, err error) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +28,7 @@ func TestWorkloadsRun(t *testing.T) {
 	}
 }
 
-func bench(b *testing.B, w func(Options) (Result, error), o Options) {
+func bench[O any](b *testing.B, w func(O) (Result, error), o O) {
 	var last Result
 	for i := 0; i < b.N; i++ {
 		r, err := w(o)
@@ -44,31 +50,12 @@ func TestLuaWorkloadsRun(t *testing.T) {
 	o := LuaOptions{Workers: 2, Idle: 500, Spawns: 500, RingSize: 50, ColdRingSize: 200, RingTokens: 10, RingHops: 50,
 		ColdHops: 20, Pcalls: 1000, SpawnReply: 500}
 	res, err := RunLua(Lua, o, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if !(r.Value > 0) || r.Unit == "" {
-			t.Errorf("%s = %v %s", r.Name, r.Value, r.Unit)
-		}
-	}
+	checkResults(t, res, err)
 }
 
-func luaBench(b *testing.B, w func(LuaOptions) (Result, error)) {
-	var last Result
-	for i := 0; i < b.N; i++ {
-		r, err := w(QuickLua())
-		if err != nil {
-			b.Fatal(err)
-		}
-		last = r
-	}
-	b.ReportMetric(last.Value, last.Unit)
-}
-
-func BenchmarkIdleLua(b *testing.B)       { luaBench(b, IdleLua) }
-func BenchmarkSpawnLua(b *testing.B)      { luaBench(b, SpawnLua) }
-func BenchmarkRingLua(b *testing.B)       { luaBench(b, RingLua) }
-func BenchmarkRingLuaCold(b *testing.B)   { luaBench(b, RingLuaCold) }
-func BenchmarkPcallYield(b *testing.B)    { luaBench(b, PcallYield) }
-func BenchmarkSpawnReplyLua(b *testing.B) { luaBench(b, SpawnReplyLua) }
+func BenchmarkIdleLua(b *testing.B)       { bench(b, IdleLua, QuickLua()) }
+func BenchmarkSpawnLua(b *testing.B)      { bench(b, SpawnLua, QuickLua()) }
+func BenchmarkRingLua(b *testing.B)       { bench(b, RingLua, QuickLua()) }
+func BenchmarkRingLuaCold(b *testing.B)   { bench(b, RingLuaCold, QuickLua()) }
+func BenchmarkPcallYield(b *testing.B)    { bench(b, PcallYield, QuickLua()) }
+func BenchmarkSpawnReplyLua(b *testing.B) { bench(b, SpawnReplyLua, QuickLua()) }

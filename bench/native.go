@@ -1,10 +1,9 @@
-package benchmark
+package bench
 
 import (
 	"context"
 	"fmt"
 	gort "runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,13 +14,6 @@ import (
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
-
-// Result is one figure.
-type Result struct {
-	Name  string  `json:"name"`
-	Value float64 `json:"value"`
-	Unit  string  `json:"unit"`
-}
 
 // Options size the workloads.
 type Options struct {
@@ -135,14 +127,24 @@ func (s *spawner) Init(c *native.Ctx, _ []msg.Value) error { return s.batch(c) }
 func (s *spawner) HandleMessage(c *native.Ctx, _ native.Message) error { return s.batch(c) }
 
 func (s *spawner) batch(c *native.Ctx) error {
-	k := min(s.n, 256)
-	for i := 0; i < k; i++ {
-		if _, err := c.Spawn(proc.SpawnRequest{Behavior: native.New(s.child)}); err != nil {
+	return inChunks(c, &s.n, 256, func(int) error {
+		_, err := c.Spawn(proc.SpawnRequest{Behavior: native.New(s.child)})
+		return err
+	})
+}
+
+// inChunks does size of the left units of work (fewer at the end) with do,
+// then ends the process when none is left or sends itself "more" so the
+// rest runs in a later turn and other processes run in between.
+func inChunks(c *native.Ctx, left *int, size int, do func(i int) error) error {
+	k := min(*left, size)
+	for i := range k {
+		if err := do(i); err != nil {
 			return err
 		}
 	}
-	s.n -= k
-	if s.n == 0 {
+	*left -= k
+	if *left == 0 {
 		c.Stop(msg.Nil)
 		return nil
 	}
@@ -157,38 +159,50 @@ func Idle(o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer stop(rt)
+	return idleBytes("idle_native_bytes", rt, o.Idle, func() proc.SpawnRequest {
+		return proc.SpawnRequest{Behavior: native.New(quitter{})}
+	})
+}
+
+// idleBytes spawns n processes with what req returns, waits until all
+// are parked, and reports the heap growth per process, after GC, less
+// the benchmark's own bookkeeping (name: the figure). It ends them again.
+func idleBytes(name string, rt *runtime.Runtime, n int, req func() proc.SpawnRequest) (Result, error) {
 	before := heap()
-	pids := make([]pid.PID, o.Idle)
+	pids := make([]pid.PID, n)
+	var err error
 	for i := range pids {
-		if pids[i], err = rt.Spawn(proc.SpawnRequest{Behavior: native.New(quitter{})}); err != nil {
+		if pids[i], err = rt.Spawn(req()); err != nil {
 			return Result{}, err
 		}
 	}
-	for !allIdle(rt, pids) {
-		time.Sleep(time.Millisecond)
+	deadline := time.Now().Add(2 * time.Minute)
+	for !parked(rt, n) {
+		if time.Now().After(deadline) {
+			return Result{}, fmt.Errorf("%s: processes never all parked", name)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	after := heap()
-	per := float64(int64(after)-int64(before))/float64(o.Idle) - pidSliceCost
+	per := float64(int64(heap())-int64(before))/float64(n) - pidSliceCost
 	for _, p := range pids {
 		rt.Send(pid.PID{}, p, "quit", msg.Nil)
 	}
 	gort.KeepAlive(pids)
-	return Result{"idle_native_bytes", per, "bytes"}, nil
+	return Result{name, per, "bytes"}, nil
 }
 
 // pidSliceCost is the benchmark's own bookkeeping per process (the pids
 // slice), subtracted from the delta.
 const pidSliceCost = float64(40)
 
-func allIdle(rt *runtime.Runtime, pids []pid.PID) bool {
-	for _, p := range pids[len(pids)-min(len(pids), 100):] {
-		if s, ok := rt.State(p); ok && s != proc.Idle {
-			return false
-		}
+// parked reports whether n processes of rt wait for a message.
+func parked(rt *runtime.Runtime, n int) bool {
+	idle := 0
+	for _, byState := range rt.StateCounts() {
+		idle += byState[proc.Idle]
 	}
-	return rt.Counters().RunQueue == 0
+	return idle >= n
 }
-
 func heap() uint64 {
 	var m gort.MemStats
 	gort.GC()
@@ -311,30 +325,21 @@ func (s *fanSender) Init(c *native.Ctx, _ []msg.Value) error { return s.chunk(c)
 func (s *fanSender) HandleMessage(c *native.Ctx, _ native.Message) error { return s.chunk(c) }
 
 func (s *fanSender) chunk(c *native.Ctx) error {
-	k := min(s.left, 100)
-	for i := 0; i < k; i++ {
-		if err := c.Send(*s.to, "m", msg.Int(int64(i))); err != nil {
-			return err
-		}
-	}
-	s.left -= k
-	if s.left == 0 {
-		c.Stop(msg.Nil)
-		return nil
-	}
-	return c.Send(c.Self(), "more", msg.Nil)
+	return inChunks(c, &s.left, 100, func(i int) error { return c.Send(*s.to, "m", msg.Int(int64(i))) })
 }
 
-type fanReceiver struct {
+// collector counts n messages, then closes done.
+type collector struct {
 	left int
 	done chan struct{}
 }
 
-func (r *fanReceiver) HandleMessage(c *native.Ctx, _ native.Message) error {
-	r.left--
-	if r.left == 0 {
-		close(r.done)
-		c.Stop(msg.Nil)
+func newCollector(n int) *collector { return &collector{left: n, done: make(chan struct{})} }
+
+func (c *collector) HandleMessage(*native.Ctx, native.Message) error {
+	c.left--
+	if c.left == 0 {
+		close(c.done)
 	}
 	return nil
 }
@@ -347,7 +352,7 @@ func FanIn(o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer stop(rt)
-	recv := &fanReceiver{left: o.FanSenders * o.FanPer, done: make(chan struct{})}
+	recv := newCollector(o.FanSenders * o.FanPer)
 	to, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(recv)})
 	if err != nil {
 		return Result{}, err
@@ -363,12 +368,6 @@ func FanIn(o Options) (Result, error) {
 	return Result{"fanin_native_msgs_per_s", float64(o.FanSenders*o.FanPer) / el.Seconds(), "msgs/s"}, nil
 }
 
-// Workload is one named benchmark.
-type Workload struct {
-	Name string
-	Run  func(Options) (Result, error)
-}
-
 // Native are the runtime-core workloads, in the order they run.
 var Native = []Workload{
 	{"spawn_native_ns", Spawn},
@@ -376,45 +375,4 @@ var Native = []Workload{
 	{"ring_native_msgs_per_s", Ring},
 	{"baseline_chan_ring_msgs_per_s", ChanRing},
 	{"fanin_native_msgs_per_s", FanIn},
-}
-
-// RunAll runs workloads `rounds` times each (interleaved, so noise hits them
-// alike) and reports each one's median.
-func RunAll(ws []Workload, o Options, rounds int) ([]Result, error) {
-	if rounds < 1 {
-		rounds = 1
-	}
-	// One untimed round first: the first run in a fresh process pays for
-	// heap growth and GC pacing, not for the runtime.
-	for _, w := range ws {
-		if _, err := w.Run(o); err != nil {
-			return nil, fmt.Errorf("%s (warm-up): %w", w.Name, err)
-		}
-	}
-	vals := make([][]float64, len(ws))
-	units := make([]string, len(ws))
-	for r := 0; r < rounds; r++ {
-		for i, w := range ws {
-			res, err := w.Run(o)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", w.Name, err)
-			}
-			vals[i] = append(vals[i], res.Value)
-			units[i] = res.Unit
-		}
-	}
-	out := make([]Result, len(ws))
-	for i, w := range ws {
-		out[i] = Result{Name: w.Name, Value: median(vals[i]), Unit: units[i]}
-	}
-	return out, nil
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -1,9 +1,7 @@
-package benchmark
+package bench
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime"
@@ -99,7 +97,7 @@ func (s Sources) Source(id string) (*lua.Source, error) {
 func (s Sources) Reload(id string) (*lua.Source, error) { return s.Source(id) }
 
 func newLuaRuntime(workers int) (*runtime.Runtime, error) {
-	eng, err := lua.New(lua.Config{Catalog: Sources(luaSources), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := lua.New(lua.Config{Catalog: Sources(luaSources), Logger: discard()})
 	if err != nil {
 		return nil, err
 	}
@@ -115,20 +113,6 @@ func newLuaRuntime(workers int) (*runtime.Runtime, error) {
 	return rt, nil
 }
 
-// collector counts n messages, then closes done.
-type collector struct {
-	left int
-	done chan struct{}
-}
-
-func (c *collector) HandleMessage(ctx *native.Ctx, _ native.Message) error {
-	c.left--
-	if c.left == 0 {
-		close(c.done)
-	}
-	return nil
-}
-
 // IdleLua measures what the runtime holds per parked Lua process
 // (idle_lua_bytes): processes blocked in process.inbox():receive().
 func IdleLua(o LuaOptions) (Result, error) {
@@ -137,22 +121,7 @@ func IdleLua(o LuaOptions) (Result, error) {
 		return Result{}, err
 	}
 	defer stop(rt)
-	before := heap()
-	pids := make([]pid.PID, o.Idle)
-	for i := range pids {
-		if pids[i], err = rt.Spawn(proc.SpawnRequest{Entry: "bench:idle"}); err != nil {
-			return Result{}, err
-		}
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for rt.StateCounts()["app:processes"][proc.Idle] < o.Idle {
-		if time.Now().After(deadline) {
-			return Result{}, fmt.Errorf("idle_lua_bytes: processes never all parked")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	per := float64(int64(heap())-int64(before))/float64(o.Idle) - pidSliceCost
-	return Result{"idle_lua_bytes", per, "bytes"}, nil
+	return idleBytes("idle_lua_bytes", rt, o.Idle, func() proc.SpawnRequest { return proc.SpawnRequest{Entry: "bench:idle"} })
 }
 
 // SpawnLua measures spawn of a Lua process whose main returns at once,
@@ -193,7 +162,7 @@ func luaRing(name string, workers, size, tokens, hops int) (Result, error) {
 		return Result{}, err
 	}
 	defer stop(rt)
-	col := &collector{left: tokens, done: make(chan struct{})}
+	col := newCollector(tokens)
 	cp, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(col)})
 	if err != nil {
 		return Result{}, err
@@ -290,7 +259,7 @@ func SpawnReplyLua(o LuaOptions) (Result, error) {
 		return Result{}, err
 	}
 	defer stop(rt)
-	col := &collector{left: o.SpawnReply, done: make(chan struct{})}
+	col := newCollector(o.SpawnReply)
 	cp, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(col)})
 	if err != nil {
 		return Result{}, err

@@ -1,17 +1,16 @@
-package node
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/wippyd/wippyd/node"
 	"github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/benchmark"
 	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua"
 	"github.com/wippyd/wippyd/runtime/msg"
@@ -22,8 +21,8 @@ import (
 
 // benchNodeConfig is the configuration of a benchmark node: clustered on
 // 127.0.0.1 with ephemeral ports, joining join, no admin endpoint.
-func benchNodeConfig(name string, join []string) Config {
-	cfg := DefaultConfig()
+func benchNodeConfig(name string, join []string) node.Config {
+	cfg := node.DefaultConfig()
 	cfg.Node.Name = name
 	cfg.Admin.Addr = ""
 	cfg.Cluster.Enabled = true
@@ -36,17 +35,17 @@ func benchNodeConfig(name string, join []string) Config {
 
 // benchPair starts two clustered nodes in this process on loopback ports,
 // with an allow policy on their hosts so every send is policy-checked.
-func benchPair(profile string, opts ...Option) (a, b *Node, stop func(), err error) {
+func benchPair(profile string, opts ...node.Option) (a, b *node.Node, stop func(), err error) {
 	allow, err := host.NewPolicy(host.Policy{ID: "bench:allow", Actions: []string{"*"}, Resources: []string{"*"}, Effect: host.Allow})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	mk := func(name string, join ...string) (*Node, error) {
+	mk := func(name string, join ...string) (*node.Node, error) {
 		cfg := benchNodeConfig(name, join)
 		cfg.Cluster.Raft.Enabled = false
 		cfg.Cluster.Membership.Profile = profile
-		n, err := New(cfg, append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-			WithHosts(runtime.HostConfig{ID: DefaultHost, Policies: []*host.Policy{allow}})}, opts...)...)
+		n, err := node.New(cfg, append([]node.Option{node.WithLogger(discard()),
+			node.WithHosts(runtime.HostConfig{ID: node.DefaultHost, Policies: []*host.Policy{allow}})}, opts...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +65,7 @@ func benchPair(profile string, opts ...Option) (a, b *Node, stop func(), err err
 		a.Stop(ctx)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !(a.cluster.cl.PeerUp("bench-b") && b.cluster.cl.PeerUp("bench-a")) {
+	for !(slices.Contains(a.Nodes(), "bench-b") && slices.Contains(b.Nodes(), "bench-a")) {
 		if time.Now().After(deadline) {
 			stop()
 			return nil, nil, nil, errors.New("bench: nodes never saw each other")
@@ -119,10 +118,10 @@ func (s *remoteSender) fill(c *native.Ctx) error {
 // RemoteThroughput: one Go-native sender on one node to one Go-native
 // receiver on another, 64-byte payloads, policy checks on, the sender
 // keeping at most 65,536 messages unacknowledged (remote_msgs_per_s).
-func RemoteThroughput(n int) (BenchResult, error) {
+func RemoteThroughput(n int) (Result, error) {
 	a, b, stop, err := benchPair("fast")
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	defer stop()
 	done := make(chan struct{})
@@ -139,26 +138,26 @@ func RemoteThroughput(n int) (BenchResult, error) {
 		return nil
 	}))})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	start := time.Now()
 	payload := msg.String(strings.Repeat("x", 64))
 	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&remoteSender{to: recv, left: n, window: 65536, payload: payload})}); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		return BenchResult{}, fmt.Errorf("remote_msgs_per_s: %d of %d arrived", got, n)
+		return Result{}, fmt.Errorf("remote_msgs_per_s: %d of %d arrived", got, n)
 	}
-	return BenchResult{Name: "remote_msgs_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+	return Result{Name: "remote_msgs_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 
 // remoteLuaSources are the processes of remote_msgs_lua_per_s, written as
 // a Wippy user writes them: the sender keeps at most window messages
 // unacknowledged, the receiver acknowledges every ack_every and tells
 // done_to when it has them all.
-var remoteLuaSources = benchmark.Sources{
+var remoteLuaSources = Sources{
 	"bench:remote_sender": `
 local function main(to, n, window)
   local payload = string.rep("x", 64)
@@ -194,14 +193,14 @@ return {main = main}`,
 
 // RemoteThroughputLua is RemoteThroughput with Lua processes at both ends
 // (remote_msgs_lua_per_s).
-func RemoteThroughputLua(n int) (BenchResult, error) {
-	eng, err := lua.New(lua.Config{Catalog: remoteLuaSources, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+func RemoteThroughputLua(n int) (Result, error) {
+	eng, err := lua.New(lua.Config{Catalog: remoteLuaSources, Logger: discard()})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
-	a, b, stop, err := benchPair("fast", WithCatalog(eng))
+	a, b, stop, err := benchPair("fast", node.WithCatalog(eng))
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	defer stop()
 	done := make(chan struct{})
@@ -210,25 +209,25 @@ func RemoteThroughputLua(n int) (BenchResult, error) {
 		return nil
 	}))})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	const window, ackEvery = 65536, 8192
 	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_receiver",
 		Args: []msg.Value{msg.Int(int64(n)), msg.Int(ackEvery), msg.String(waiter.String())}})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	start := time.Now()
 	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_sender",
 		Args: []msg.Value{msg.String(recv.String()), msg.Int(int64(n)), msg.Int(window)}}); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		return BenchResult{}, fmt.Errorf("remote_msgs_lua_per_s: not all of %d messages arrived", n)
+		return Result{}, fmt.Errorf("remote_msgs_lua_per_s: not all of %d messages arrived", n)
 	}
-	return BenchResult{Name: "remote_msgs_lua_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+	return Result{Name: "remote_msgs_lua_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 
 // pinger measures request/reply round trips to a remote echo.
@@ -259,67 +258,66 @@ func (p *pinger) HandleMessage(c *native.Ctx, _ native.Message) error {
 
 // RemoteRTT is the p50 of request/reply between native processes on two
 // nodes (remote_rtt_us).
-func RemoteRTT(n int) (BenchResult, error) {
+func RemoteRTT(n int) (Result, error) {
 	a, b, stop, err := benchPair("fast")
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	defer stop()
 	echo, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
 		return c.Send(m.From, "pong", m.Payload)
 	}))})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	p := &pinger{to: echo, left: n, done: make(chan struct{}), value: msg.String(strings.Repeat("x", 64))}
 	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(p)}); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	select {
 	case <-p.done:
 	case <-time.After(2 * time.Minute):
-		return BenchResult{}, errors.New("remote_rtt_us: replies never all came")
+		return Result{}, errors.New("remote_rtt_us: replies never all came")
 	}
 	sort.Slice(p.rtts, func(i, j int) bool { return p.rtts[i] < p.rtts[j] })
-	return BenchResult{Name: "remote_rtt_us", Value: float64(p.rtts[len(p.rtts)/2].Microseconds()), Unit: "us"}, nil
+	return Result{Name: "remote_rtt_us", Value: float64(p.rtts[len(p.rtts)/2].Microseconds()), Unit: "us"}, nil
 }
 
 // NodeDownDetect is the time from a node's abrupt end (memberlist and
 // transport shut without a leave, as a SIGKILL) until a monitor on the
 // other node fires with noconnection (nodedown_detect_ms, lan profile;
 // nodedown_detect_fast_ms with the fast profile).
-func NodeDownDetect(profile string) (BenchResult, error) {
+func NodeDownDetect(profile string) (Result, error) {
 	a, b, stop, err := benchPair(profile)
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	defer stop()
 	target, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	fired := make(chan error, 1)
 	ready := make(chan struct{})
 	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&monitorOnce{target: target, ready: ready, fired: fired})}); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	<-ready
 	start := time.Now()
-	b.cluster.ml.Shutdown()
-	b.cluster.ep.Close()
+	b.Isolate()
 	select {
 	case err := <-fired:
 		if !errors.Is(err, proc.ErrNoConnection) {
-			return BenchResult{}, fmt.Errorf("nodedown: monitor fired with %v", err)
+			return Result{}, fmt.Errorf("nodedown: monitor fired with %v", err)
 		}
 	case <-time.After(time.Minute):
-		return BenchResult{}, errors.New("nodedown: monitor never fired")
+		return Result{}, errors.New("nodedown: monitor never fired")
 	}
 	name := "nodedown_detect_ms"
 	if profile == "fast" {
 		name = "nodedown_detect_fast_ms"
 	}
-	return BenchResult{Name: name, Value: float64(time.Since(start).Milliseconds()), Unit: "ms"}, nil
+	return Result{Name: name, Value: float64(time.Since(start).Milliseconds()), Unit: "ms"}, nil
 }
 
 type monitorOnce struct {
@@ -342,30 +340,52 @@ func (m *monitorOnce) HandleEvent(c *native.Ctx, e native.Event) error {
 	return nil
 }
 
-// BenchCluster runs the cluster figures (quick: fewer messages, and the
-// lan detection time, several seconds, is skipped).
-func BenchCluster(quick bool) ([]BenchResult, error) {
-	if quick {
-		return benchCluster(200_000, 1_000, false)
-	}
-	return benchCluster(2_000_000, 5_000, true)
+// clusterSizes size the cluster figures.
+type clusterSizes struct {
+	msgs int  // messages of remote_msgs_per_s (a quarter for the Lua one)
+	rtts int  // round trips of remote_rtt_us
+	lan  bool // also nodedown_detect_ms, several seconds
 }
 
-func benchCluster(n, rtts int, lan bool) ([]BenchResult, error) {
-	runs := []func() (BenchResult, error){
-		func() (BenchResult, error) { return RemoteThroughput(n) },
-		func() (BenchResult, error) { return RemoteThroughputLua(n / 4) },
-		func() (BenchResult, error) { return RemoteRTT(rtts) },
-		func() (BenchResult, error) { return NodeDownDetect("fast") },
+// figure is one named measurement that sizes itself.
+type figure struct {
+	name string
+	run  func() (Result, error)
+}
+
+// clusterFigures are the cluster figures, in the order they run.
+func clusterFigures(sz clusterSizes) []figure {
+	fs := []figure{
+		{"remote_msgs_per_s", func() (Result, error) { return RemoteThroughput(sz.msgs) }},
+		{"remote_msgs_lua_per_s", func() (Result, error) { return RemoteThroughputLua(sz.msgs / 4) }},
+		{"remote_rtt_us", func() (Result, error) { return RemoteRTT(sz.rtts) }},
+		{"nodedown_detect_fast_ms", func() (Result, error) { return NodeDownDetect("fast") }},
 	}
-	if lan {
-		runs = append(runs, func() (BenchResult, error) { return NodeDownDetect("lan") })
+	if sz.lan {
+		fs = append(fs, figure{"nodedown_detect_ms", func() (Result, error) { return NodeDownDetect("lan") }})
 	}
-	var out []BenchResult
-	for _, f := range runs {
-		r, err := f()
+	return fs
+}
+
+// Cluster runs the cluster figures (quick: fewer messages, and the lan
+// detection time, several seconds, is skipped).
+func Cluster(quick bool) ([]Result, error) {
+	if quick {
+		return runFigures(clusterFigures(clusterSizes{msgs: 200_000, rtts: 1_000}))
+	}
+	return runFigures(clusterFigures(clusterSizes{msgs: 2_000_000, rtts: 5_000, lan: true}))
+}
+
+// runFigures runs fs in turn and checks each reports under its name.
+func runFigures(fs []figure) ([]Result, error) {
+	var out []Result
+	for _, f := range fs {
+		r, err := f.run()
 		if err != nil {
 			return nil, err
+		}
+		if r.Name != f.name {
+			return nil, fmt.Errorf("bench: figure %s reported as %s", f.name, r.Name)
 		}
 		out = append(out, r)
 	}
