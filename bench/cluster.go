@@ -11,12 +11,12 @@ import (
 
 	"github.com/wippyd/wippyd/node"
 	"github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // benchNodeConfig is the configuration of a benchmark node: clustered on
@@ -36,7 +36,7 @@ func benchNodeConfig(name string, join []string) node.Config {
 // benchPair starts two clustered nodes in this process on loopback ports,
 // with an allow policy on their hosts so every send is policy-checked.
 func benchPair(profile string, opts ...node.Option) (a, b *node.Node, stop func(), err error) {
-	allow, err := host.NewPolicy(host.Policy{ID: "bench:allow", Actions: []string{"*"}, Resources: []string{"*"}, Effect: host.Allow})
+	allow, err := security.Compile(security.PolicySpec{ID: "bench:allow", Actions: []string{"*"}, Resources: []string{"*"}, Effect: security.Allow})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -45,7 +45,7 @@ func benchPair(profile string, opts ...node.Option) (a, b *node.Node, stop func(
 		cfg.Cluster.Raft.Enabled = false
 		cfg.Cluster.Membership.Profile = profile
 		n, err := node.New(cfg, append([]node.Option{node.WithLogger(discard()),
-			node.WithHosts(runtime.HostConfig{ID: node.DefaultHost, Policies: []*host.Policy{allow}})}, opts...)...)
+			node.WithHosts(runtime.HostConfig{ID: node.DefaultHost, Policies: []*security.Policy{allow}})}, opts...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -38,9 +39,9 @@ type Runtime interface {
 	NodeDown(node string)
 	SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error)
 	RelateRemote(parent, child pid.PID, link, monitor bool)
-	// AuthorizeRemoteSpawn checks a spawn a caller on another node asks
-	// for, with every check a local spawn of req gets.
-	AuthorizeRemoteSpawn(c runtime.RemoteCaller, req proc.SpawnRequest) error
+	// Guard is the node's permission checks: a spawn request is checked
+	// with it before it reaches SpawnFor (Deliver checks envelopes).
+	Guard() *security.Guard
 }
 
 var _ Runtime = (*runtime.Runtime)(nil)

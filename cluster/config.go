@@ -16,9 +16,6 @@ type Config struct {
 	// late reply is logged and otherwise ignored). Default 5s. Shorter
 	// fails faster on a silent node; longer tolerates a slow catalog.
 	SpawnTimeout time.Duration
-	// Authorizer checks every inbound envelope and spawn request against
-	// this node's policy. nil allows everything.
-	Authorizer Authorizer
 	// DenyLogInterval is the least time between two log lines about
 	// denied traffic for one (sender host, target host) pair, and between
 	// two about malformed frames from one peer. Default 1 minute.

@@ -46,13 +46,14 @@
 // node's policies with the sender's actor, scope ids and host that
 // travelled with it (SPEC section 8; denials are dropped, counted and
 // logged by the runtime). So per-sender order is kept on this side too.
-// A spawn request is checked with runtime.AuthorizeRemoteSpawn (with the
-// child's identity, which the child then gets), run with runtime.Spawn,
-// given its link and monitor to the remote parent (as preauthorized
-// signals: process.spawn.linked/.monitored allowed them), and answered;
-// a refused one is answered with PERMISSION_DENIED, counted and logged at
-// most once per Config.DenyLogInterval per (sender host, target host).
-// An optional Authorizer runs before those checks for rules of its own.
+// A spawn request is checked with the runtime's guard
+// (security.Guard.AuthorizeRemoteSpawn, with the child's identity, which
+// the child then gets), run with runtime.SpawnFor, which relates the child
+// to its remote parent (process.spawn.linked/.monitored allowed that), and
+// answered; a refused one is answered with PERMISSION_DENIED, counted and
+// logged at most once per Config.DenyLogInterval per (sender host, target
+// host). Every permission decision is the guard's: the cluster adds none
+// of its own.
 //
 // # Node down
 //

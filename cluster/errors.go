@@ -30,16 +30,4 @@ var (
 	ErrEncode = proc.NewError(proc.KindInvalid, "cannot encode for another node", msg.False)
 	// ErrStopped: the cluster was stopped.
 	ErrStopped = proc.NewError(proc.KindUnavailable, "cluster stopped", msg.False)
-	// ErrDenied is what a remote spawn that the target node's policy
-	// forbids returns (wrapped by the Authorizer's own error, if any).
-	ErrDenied = proc.NewError(proc.KindPermissionDenied, "permission denied", msg.False)
 )
-
-// deniedError is the PERMISSION_DENIED error of a denied request: the
-// Authorizer's error when it is one, otherwise ErrDenied naming the action.
-func deniedError(r *Request, err error) error {
-	if pe := proc.AsError(err); pe.Kind == proc.KindPermissionDenied {
-		return pe
-	}
-	return proc.Errorf(proc.KindPermissionDenied, ErrDenied.Retryable, "%w: %s on %s", ErrDenied, r.Action, r.Resource)
-}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"github.com/wippyd/wippyd/cluster/wire"
 	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -83,15 +84,6 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 		c.logMalformed(peer, "envelope of an unknown kind", kind)
 		return
 	}
-	if az := c.cfg.Authorizer; az != nil {
-		if action := actionOf(kind); action != "" {
-			r := Request{Action: action, Sender: senderOf(peer, w.From, w.FromHost, w.Actor, w.ScopeIDs), Target: w.To}
-			if err := az.Authorize(&r); err != nil {
-				c.denied(&r, w.To.Host, err)
-				return
-			}
-		}
-	}
 	// The runtime checks the signal against this node's policies with the
 	// identity it carries (Preauthorized stays false: nothing a peer sends
 	// skips that check).
@@ -109,48 +101,17 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 	rt.Deliver(&in.rtEnv)
 }
 
-// authorizeSpawn runs the Authorizer (if any) on a remote spawn: the
-// spawn action on the entry, then the host action on the host. The
-// runtime's own check follows (serveSpawn).
-func (c *Cluster) authorizeSpawn(peer string, m *wire.SpawnRequest) error {
-	az := c.cfg.Authorizer
-	if az == nil {
-		return nil
-	}
-	r := Request{Action: spawnAction(m), Sender: senderOf(peer, m.From, "", m.Actor, m.ScopeIDs), Resource: m.Entry}
-	if err := az.Authorize(&r); err != nil {
-		return c.denied(&r, m.Host, err)
-	}
-	r.Action, r.Resource = ActionHost, m.Host
-	if err := az.Authorize(&r); err != nil {
-		return c.denied(&r, m.Host, err)
-	}
-	return nil
-}
-
-// spawnAction is the action a spawn request is checked as.
-func spawnAction(m *wire.SpawnRequest) string {
-	switch {
-	case m.Exec:
-		return ActionExec
-	case m.Link:
-		return ActionSpawnLinked
-	case m.Monitor:
-		return ActionSpawnMonitored
-	}
-	return ActionSpawn
-}
-
-// denied counts and (throttled) logs a denial; it returns the error a
-// remote spawn answers with.
-func (c *Cluster) denied(r *Request, targetHost string, err error) error {
+// deniedSpawn counts and (throttled) logs a spawn request that this
+// node's policy refused; it returns the PERMISSION_DENIED error to answer
+// with.
+func (c *Cluster) deniedSpawn(peer string, m *wire.SpawnRequest, err error) *proc.Error {
 	c.ctr.drop(dropPolicy)
-	if c.denyLog.allow(r.Sender.Host, targetHost) {
+	if c.denyLog.allow(m.From.Host, m.Host) {
 		c.log.Warn("cluster: remote traffic denied by policy",
-			"peer", r.Sender.Node, "sender_host", r.Sender.Host, "target_host", targetHost,
-			"action", r.Action, "sender", r.Sender.PID.String(), "target", r.Target.String(), "resource", r.Resource, "err", err)
+			"peer", peer, "sender_host", m.From.Host, "target_host", m.Host,
+			"sender", m.From.String(), "entry", m.Entry, "err", err)
 	}
-	return deniedError(r, err)
+	return proc.PermissionDenied(err)
 }
 
 // logMalformed logs a bad frame from peer, at most once per interval per

@@ -9,6 +9,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -168,11 +169,6 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 		c.reply(from.Name, &reply)
 		return
 	}
-	if err := c.authorizeSpawn(from.Name, m); err != nil {
-		reply.Err = proc.AsError(err)
-		c.reply(from.Name, &reply)
-		return
-	}
 	req := proc.SpawnRequest{
 		Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name,
 		Link: m.Link, Monitor: m.Monitor, // for the check; a spawn from outside ignores them
@@ -182,10 +178,10 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 	if m.Message != nil {
 		req.Message = &proc.Delivery{Kind: proc.DeliveryMessage, From: m.From, Topic: m.Message.Topic, Payload: m.Message.Payload}
 	}
-	caller := runtime.RemoteCaller{Node: from.Name, Host: m.From.Host, Actor: m.Actor, ScopeIDs: m.ScopeIDs}
-	if err := rt.AuthorizeRemoteSpawn(caller, req); err != nil {
-		r := Request{Action: spawnAction(m), Sender: senderOf(from.Name, m.From, "", m.Actor, m.ScopeIDs), Resource: m.Entry}
-		reply.Err = proc.AsError(c.denied(&r, m.Host, err))
+	caller := security.RemoteCaller{Node: from.Name, Host: m.From.Host, Actor: m.Actor, ScopeIDs: m.ScopeIDs}
+	check := req.Security()
+	if err := rt.Guard().AuthorizeRemoteSpawn(caller, &check, req.Host); err != nil {
+		reply.Err = c.deniedSpawn(from.Name, m, err)
 		c.reply(from.Name, &reply)
 		return
 	}

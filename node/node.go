@@ -12,8 +12,8 @@ import (
 
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/entry"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Version is the wippyd version, set at build time with
@@ -83,7 +83,7 @@ type Node struct {
 	app         *entry.Registry
 	lua         *lua.Engine
 	terminals   map[string]bool // terminal host ids
-	policies    map[string]*host.Policy
+	policies    map[string]*security.Policy
 	startedAt   time.Time
 	ready       atomic.Bool
 	readyHooks  []func() bool   // extra readiness conditions (cluster, raft)
@@ -176,10 +176,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	}
 	rcfg.StrictMode = cfg.Security.StrictMode
 	if o.app != nil {
-		table, err := policyTable(o.app)
-		if err != nil {
-			return nil, fmt.Errorf("node: policies: %w", err)
-		}
+		table := policyTable(o.app)
 		if err := applyHostPolicies(o.app, o.hosts, table); err != nil {
 			return nil, fmt.Errorf("node: policies: %w", err)
 		}

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"time"
 
-	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // ErrConfig wraps every configuration problem.
@@ -39,10 +39,10 @@ type HostConfig struct {
 	// 0 = no bound. A full queue refuses spawns with a retryable UNAVAILABLE.
 	QueueSize int
 	// Policies are the host's security policies (its `security: {policies,
-	// groups}`, resolved with host.Resolve): they apply to every action of
+	// groups}`, resolved with security.Resolve): they apply to every action of
 	// the host's processes and to every action aimed at one of them (SPEC
 	// section 8). nil = none. Shared read-only.
-	Policies []*sec.Policy
+	Policies []*security.Policy
 }
 
 // Catalog creates behaviours for entry ids (Lua entries, Go-native ones).
@@ -94,11 +94,11 @@ type Config struct {
 	// whose policies were written for it.
 	StrictMode bool
 	// Policies is the node's policy table by id (every security.policy
-	// entry, built with host.NewPolicy). Policy ids that travel with
+	// entry, compiled with security.Compile). Policy ids that travel with
 	// traffic from other nodes, and SpawnRequest.ScopeIDs, are resolved
 	// against it; an id it lacks denies (a deny must never go missing).
 	// nil = no policies known by id. Shared read-only.
-	Policies map[string]*sec.Policy
+	Policies map[string]*security.Policy
 	// DenyLogInterval is the least time between two log lines about denied
 	// traffic from other nodes for one (sender host, target host) pair;
 	// 0 = one minute. Denials are counted regardless.
@@ -137,7 +137,7 @@ func (c Config) Validate() error {
 		seen[h.ID] = true
 	}
 	for _, id := range slices.Sorted(maps.Keys(c.Policies)) {
-		if p := c.Policies[id]; p == nil || p.ID != id {
+		if p := c.Policies[id]; p == nil || p.ID() != id {
 			errs = append(errs, fmt.Errorf("policy table: entry %s does not hold the policy of that id", id))
 		}
 	}

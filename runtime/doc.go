@@ -26,13 +26,14 @@
 // runtime never imports the cluster.
 //
 // Security (SPEC section 8, docs/security.md): every process runs with an
-// identity — an actor and a scope of policies, plus the layers of any
-// spawner that narrowed it — set at spawn: given by the caller from
-// outside, inherited from the parent, or narrowed by the parent
-// (SpawnRequest.Actor/Scope, which needs process.security). Every call a
-// process makes through its Env is checked before it has any effect, with
-// the policies of its scope, its host and, for a call aimed at a process,
-// the target's host; a refusal is a PERMISSION_DENIED error and the target
+// identity (a security.Identity: an actor and a scope of policies, plus
+// the layers of any spawner that narrowed it) set at spawn: given by the
+// caller from outside, inherited from the parent, or narrowed by the
+// parent (SpawnRequest.Actor/Scope, which needs process.security). Every
+// call a process makes through its Env is checked before it has any
+// effect by the runtime's security.Guard (Runtime.Guard), with the
+// policies of its scope, its host and, for a call aimed at a process, the
+// target's host; a refusal is a PERMISSION_DENIED error and the target
 // sees nothing. Envelopes to other nodes carry the sender's identity, and
 // Deliver runs the same check on arrival, dropping and counting what is
 // denied. Calls from outside any process (Runtime.Send, Spawn, ...) are the

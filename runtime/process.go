@@ -6,12 +6,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/mailbox"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/sched"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // process is one live process. Fields marked "runner" are touched only by
@@ -24,7 +24,7 @@ type process struct {
 	// sec is set at spawn and immutable; nil: no actor, no policies. (It
 	// took the place of an entry id nothing read, which keeps the struct
 	// in the 288-byte size class.)
-	sec   *identity
+	sec   *security.Identity
 	state atomic.Uint32
 	trap  atomic.Bool
 	fresh bool // runner: spawned and not yet run (counted in host.pending)
@@ -294,7 +294,7 @@ func (p *process) SendName(name, topic string, payload msg.Value) error {
 func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req, nil) }
 
 func (p *process) Link(to pid.PID) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionLink, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionLink, to, ""); err != nil {
 		return err
 	}
 	p.rt.link(p, to)
@@ -302,7 +302,7 @@ func (p *process) Link(to pid.PID) error {
 }
 
 func (p *process) Unlink(to pid.PID) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionUnlink, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionUnlink, to, ""); err != nil {
 		return err
 	}
 	p.rt.unlink(p, to)
@@ -310,7 +310,7 @@ func (p *process) Unlink(to pid.PID) error {
 }
 
 func (p *process) Monitor(to pid.PID) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionMonitor, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionMonitor, to, ""); err != nil {
 		return err
 	}
 	p.rt.monitor(p, to)
@@ -318,7 +318,7 @@ func (p *process) Monitor(to pid.PID) error {
 }
 
 func (p *process) Unmonitor(to pid.PID) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionUnmonitor, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionUnmonitor, to, ""); err != nil {
 		return err
 	}
 	p.rt.unmonitor(p, to)
@@ -326,14 +326,14 @@ func (p *process) Unmonitor(to pid.PID) error {
 }
 
 func (p *process) Terminate(to pid.PID) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionTerminate, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionTerminate, to, ""); err != nil {
 		return err
 	}
 	return p.rt.terminate(p, p.pid, to, p.w)
 }
 
 func (p *process) Cancel(to pid.PID, reason string) error {
-	if err := p.rt.authorizeTarget(p, proc.ActionCancel, to, ""); err != nil {
+	if err := p.authorizeTarget(security.ActionCancel, to, ""); err != nil {
 		return err
 	}
 	return p.rt.cancel(p, p.pid, to, reason, p.w)
@@ -348,47 +348,35 @@ func (p *process) Register(name string, target pid.PID) error {
 		target = p.pid
 	}
 	if target != p.pid {
-		if err := p.rt.authorizeTarget(p, proc.ActionRegisterForeign, target, ""); err != nil {
+		if err := p.authorizeTarget(security.ActionRegisterForeign, target, ""); err != nil {
 			return err
 		}
 	}
-	if err := p.rt.authorize(p, proc.ActionRegisterLocal, name); err != nil {
+	if err := p.authorize(security.ActionRegisterLocal, name); err != nil {
 		return err
 	}
 	return p.rt.Register(name, target)
 }
 
 func (p *process) Unregister(name string) error {
-	if err := p.rt.authorize(p, proc.ActionUnregisterLocal, name); err != nil {
+	if err := p.authorize(security.ActionUnregisterLocal, name); err != nil {
 		return err
 	}
 	return p.rt.unregisterLocal(name)
 }
 
-func (p *process) Actor() *sec.Actor {
-	if p.sec == nil {
-		return nil
-	}
-	return p.sec.actor
+func (p *process) Actor() *security.Actor { return p.sec.Actor() }
+
+func (p *process) Can(action security.Action, resource string, meta map[string]string) bool {
+	return p.rt.guard.Can(p.caller(), action, resource, meta)
 }
 
-func (p *process) Can(action, resource string, meta map[string]string) bool {
-	if p.rt.exempt(p) {
-		return true
-	}
-	req := sec.Request{Action: action, Resources: []string{resource}, Meta: canMeta(meta, p.host.meta)}
-	if p.sec == nil {
-		return sec.Check(nil, p.host.cfg.Policies, nil, req, p.rt.cfg.StrictMode) == nil
-	}
-	return sec.CheckNarrowed(p.sec.chain, p.host.cfg.Policies, nil, req, p.rt.cfg.StrictMode) == nil
+func (p *process) Authorize(action security.Action, resource string) error {
+	return p.authorize(action, resource)
 }
 
-func (p *process) Authorize(action, resource string) error {
-	return p.rt.authorize(p, action, resource)
-}
-
-func (p *process) AuthorizeTarget(action string, target pid.PID, name string) error {
-	return p.rt.authorizeTarget(p, action, target, name)
+func (p *process) AuthorizeTarget(action security.Action, target pid.PID, name string) error {
+	return p.authorizeTarget(action, target, name)
 }
 
 func (p *process) Lookup(name string) (pid.PID, error) {

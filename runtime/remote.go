@@ -50,13 +50,14 @@ func (rt *Runtime) unindexRemote(p *process, rel *relations) {
 // A message, link, monitor, cancel or terminate is first checked as the
 // same call of a local process would be (SPEC section 8), with the
 // sender's actor, scope ids and host the envelope carries (see
-// AuthorizeRemote); a denied one is dropped, counted as dropped with
-// reason "policy", and logged at most once per DenyLogInterval per
-// (sender host, target host) pair. The target sees nothing of it.
+// security.Guard.AuthorizeRemote); a denied one is dropped, counted as
+// dropped with reason "policy", and logged at most once per
+// DenyLogInterval per (sender host, target host) pair. The target sees
+// nothing of it.
 func (rt *Runtime) Deliver(e *Envelope) {
 	if action := remoteAction(e.Kind); action != "" && !e.Preauthorized {
-		if err := rt.AuthorizeRemote(callerOf(e), action, e.To, ""); err != nil {
-			rt.dropDenied(e, err)
+		if err := rt.guard.AuthorizeRemote(callerOf(e), action, e.To, ""); err != nil {
+			rt.dropDenied(e, proc.Refusal(err))
 			return
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,13 +14,14 @@ import (
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/sched"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // host is one process host at run time.
 type host struct {
 	cfg     HostConfig
-	meta    map[string]string // meta.host and meta.node of its processes' checks; read-only
-	sched   *sched.Scheduler  // the node pool, or the host's own
+	sec     *security.Host   // the host as the guard sees it
+	sched   *sched.Scheduler // the node pool, or the host's own
 	count   atomic.Int64
 	pending atomic.Int64 // spawned, not yet run (for QueueSize)
 	spawns  counter
@@ -76,17 +76,11 @@ type Runtime struct {
 	hosts  map[string]*host
 	first  *host
 	seq    atomic.Uint64
-
-	metas     sync.Map     // [2]string{node, host} -> map[string]string (remoteMeta)
-	metaCount atomic.Int64 // entries offered to metas
-	lastMeta  atomic.Pointer[remoteMetaEntry]
+	guard  *security.Guard
 
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
 
-	// open is set when no policy can refuse anything but a process's own
-	// scope: strict mode is off and no host has policies (see exempt).
-	open    bool
 	denyLog denyLog
 
 	stopping atomic.Bool
@@ -124,9 +118,9 @@ func New(cfg Config) (*Runtime, error) {
 	if rt.router == nil {
 		rt.router = standaloneRouter{}
 	}
-	rt.open = !cfg.StrictMode
+	rt.guard = newGuard(&cfg, rt.pidText)
 	for i, h := range cfg.Hosts {
-		rt.hosts[h.ID] = &host{cfg: h, meta: hostMeta(h.ID, cfg.Node), sched: s}
+		rt.hosts[h.ID] = &host{cfg: h, sec: rt.guard.Host(h.ID), sched: s}
 		if h.Workers > 0 {
 			own, err := sched.New(sched.Config{Workers: h.Workers, LocalQueueSize: h.LocalQueueSize, Slice: cfg.Slice, Logger: cfg.Logger})
 			if err != nil {
@@ -134,9 +128,6 @@ func New(cfg Config) (*Runtime, error) {
 			}
 			rt.hosts[h.ID].sched = own
 			rt.pools = append(rt.pools, own)
-		}
-		if len(h.Policies) > 0 {
-			rt.open = false
 		}
 		if i == 0 {
 			rt.first = rt.hosts[h.ID]
@@ -159,6 +150,21 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	return rt, nil
 }
+
+// newGuard returns the guard of cfg's policies and hosts.
+func newGuard(cfg *Config, pidText func(pid.PID) string) *security.Guard {
+	hosts := make([]security.HostPolicies, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		hosts[i] = security.HostPolicies{ID: h.ID, Policies: h.Policies}
+	}
+	return security.NewGuard(security.GuardConfig{
+		Node: cfg.Node, StrictMode: cfg.StrictMode, Policies: cfg.Policies, Hosts: hosts, PIDText: pidText,
+	})
+}
+
+// Guard returns the node's permission checks (SPEC section 8): the
+// cluster asks it about traffic from other nodes.
+func (rt *Runtime) Guard() *security.Guard { return rt.guard }
 
 // Node returns this node's name.
 func (rt *Runtime) Node() string { return rt.cfg.Node }
@@ -307,7 +313,7 @@ func (rt *Runtime) Counters() Snapshot {
 		Spawns: c.spawns.Load(), SentLocal: c.sentLocal.Load(), SentRemote: c.sentRemote.Load(),
 		ReceivedLocal: c.recvLocal.Load(), ReceivedRemote: c.recvRemote.Load(),
 		Steals: st.Steals, HandOffs: st.HandOffs, RunQueue: st.RunQueue,
-		Processes: rt.procs.len(), CancelTerminated: c.cancelKilled.Load(), Denied: c.denied.Load(),
+		Processes: rt.procs.len(), CancelTerminated: c.cancelKilled.Load(), Denied: rt.guard.Denied(),
 		Exits: map[string]uint64{}, Dropped: map[string]uint64{},
 		ProcessesByHost: map[string]int{}, SpawnsByHost: map[string]uint64{},
 	}
@@ -359,14 +365,6 @@ func (rt *Runtime) local(p pid.PID) *process {
 	return pr
 }
 
-// splitHost splits "node@host" into its parts; a host id alone has no node.
-func splitHost(h string) (node, id string) {
-	if i := strings.IndexByte(h, '@'); i >= 0 {
-		return h[:i], h[i+1:]
-	}
-	return "", h
-}
-
 // spawn starts a process for parent (nil from outside; rp is set for a
 // spawn another node asked for, see SpawnFor). A parent's spawn
 // is checked (SPEC section 8) before anything is created.
@@ -374,27 +372,29 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	if rt.stopping.Load() {
 		return pid.PID{}, ErrStopped
 	}
-	id, err := rt.childIdentity(parent, &req)
-	if err != nil {
-		return pid.PID{}, err
+	sreq := req.Security()
+	var pc *security.Caller
+	if parent != nil {
+		c := parent.caller()
+		pc = &c
 	}
-	node, hostID := splitHost(req.Host)
+	id, err := rt.guard.Child(pc, &sreq)
+	if err != nil {
+		return pid.PID{}, proc.Refusal(err)
+	}
+	node, hostID := pid.SplitHost(req.Host)
 	if node != "" && node != rt.cfg.Node && rp == nil {
 		var from pid.PID
 		if parent != nil {
 			from = parent.pid
-			if !rt.exempt(parent) {
-				if err := rt.checkSpawn(parent.sec, parent.host, parent.host.meta, &req, hostID, rt.hosts[hostID]); err != nil {
-					return pid.PID{}, err
-				}
+			if err := rt.guard.AuthorizeSpawn(*pc, &sreq, hostID); err != nil {
+				return pid.PID{}, proc.Refusal(err)
 			}
 		}
 		// The child's identity travels flat: its actor and the ids of
 		// every policy of its chain (see identity).
 		req.Host, req.Actor, req.Scope, req.ScopeIDs = hostID, nil, nil, nil
-		if id != nil {
-			req.Actor, req.ScopeIDs = id.actor, id.ids
-		}
+		req.Actor, req.ScopeIDs = id.Actor(), id.PolicyIDs()
 		// The router records the link and monitor (RelateRemote) in order
 		// with the child's signals. The round trip must not hold a worker.
 		var child pid.PID
@@ -415,9 +415,9 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	if h == nil {
 		return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrUnknownHost.Retryable, "unknown host: %s", hostID)
 	}
-	if parent != nil && !rt.exempt(parent) {
-		if err := rt.checkSpawn(parent.sec, parent.host, parent.host.meta, &req, h.cfg.ID, h); err != nil {
-			return pid.PID{}, err
+	if parent != nil {
+		if err := rt.guard.AuthorizeSpawn(*pc, &sreq, h.cfg.ID); err != nil {
+			return pid.PID{}, proc.Refusal(err)
 		}
 	}
 	b := req.Behavior
@@ -496,8 +496,8 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 	var w *sched.Worker
 	if src != nil {
 		w = src.w
-		if !rt.exempt(src) {
-			if err := rt.checkTarget(src.sec, src.host, src.host.meta, proc.ActionSend, to, name); err != nil {
+		if !rt.guard.Exempt(src.sec) {
+			if err := src.checkTarget(security.ActionSend, to, name); err != nil {
 				return err
 			}
 		}

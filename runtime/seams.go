@@ -3,10 +3,10 @@ package runtime
 import (
 	"context"
 
-	sec "github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // SignalKind is what an Envelope carries between nodes.
@@ -43,7 +43,7 @@ type Envelope struct {
 	// actor are shared with the sending process.
 	//
 	// Actor is the actor the sender runs as; nil for none.
-	Actor *sec.Actor
+	Actor *security.Actor
 	// ScopeIDs are the ids of the sender's policies (of every layer of a
 	// narrowed context), resolved by the receiving node against its own
 	// policy table.

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 const (
@@ -23,9 +23,9 @@ const (
 	hostSandbox = "app:sandbox"
 )
 
-func policy(t testing.TB, id string, effect host.Effect, actions, resources []string, conds ...host.Condition) *host.Policy {
+func policy(t testing.TB, id string, effect security.Effect, actions, resources []string, conds ...security.Condition) *security.Policy {
 	t.Helper()
-	p, err := host.NewPolicy(host.Policy{ID: id, Actions: actions, Resources: resources, Effect: effect, Conditions: conds})
+	p, err := security.Compile(security.PolicySpec{ID: id, Actions: actions, Resources: resources, Effect: effect, Conditions: conds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +34,20 @@ func policy(t testing.TB, id string, effect host.Effect, actions, resources []st
 
 func strs(s ...string) []string { return s }
 
+func acts(as ...security.Action) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return out
+}
+
 // secConfig describes a runtime for a security test: policies of the
 // three hosts, strict mode and the policy table.
 type secConfig struct {
-	procs, system, sandbox []*host.Policy
+	procs, system, sandbox []*security.Policy
 	strict                 bool
-	table                  []*host.Policy
+	table                  []*security.Policy
 	router                 runtime.Router
 }
 
@@ -54,9 +62,9 @@ func newSecRuntime(t testing.TB, sc secConfig) *runtime.Runtime {
 		c.StrictMode = sc.strict
 		c.Router = sc.router
 		if len(sc.table) > 0 {
-			c.Policies = map[string]*host.Policy{}
+			c.Policies = map[string]*security.Policy{}
 			for _, p := range sc.table {
-				c.Policies[p.ID] = p
+				c.Policies[p.ID()] = p
 			}
 		}
 	})
@@ -106,8 +114,8 @@ func wantDenied(t testing.TB, what string, err error) {
 	if e == nil || e.Kind != proc.KindPermissionDenied {
 		t.Fatalf("%s: got %v, want PERMISSION_DENIED", what, err)
 	}
-	if !errors.Is(err, host.ErrPermissionDenied) {
-		t.Fatalf("%s: %v does not wrap host.ErrPermissionDenied", what, err)
+	if !errors.Is(err, security.ErrPermissionDenied) {
+		t.Fatalf("%s: %v does not wrap security.ErrPermissionDenied", what, err)
 	}
 }
 
@@ -144,36 +152,36 @@ func firstIsMarker(t testing.TB, rt *runtime.Runtime, p *probe, to pid.PID) {
 func TestTargetActionsDeniedFromEachSource(t *testing.T) {
 	type action struct {
 		name string
-		act  string
+		act  security.Action
 		do   func(c *native.Ctx, to pid.PID) error
 	}
 	actions := []action{
-		{"send", proc.ActionSend, func(c *native.Ctx, to pid.PID) error { return c.Send(to, "x", msg.Nil) }},
-		{"terminate", proc.ActionTerminate, func(c *native.Ctx, to pid.PID) error { return c.Terminate(to) }},
-		{"cancel", proc.ActionCancel, func(c *native.Ctx, to pid.PID) error { return c.Cancel(to, "go") }},
-		{"monitor", proc.ActionMonitor, func(c *native.Ctx, to pid.PID) error { return c.Monitor(to) }},
-		{"unmonitor", proc.ActionUnmonitor, func(c *native.Ctx, to pid.PID) error { return c.Unmonitor(to) }},
-		{"link", proc.ActionLink, func(c *native.Ctx, to pid.PID) error { c.TrapLinks(true); return c.Link(to) }},
-		{"unlink", proc.ActionUnlink, func(c *native.Ctx, to pid.PID) error { return c.Unlink(to) }},
+		{"send", security.ActionSend, func(c *native.Ctx, to pid.PID) error { return c.Send(to, "x", msg.Nil) }},
+		{"terminate", security.ActionTerminate, func(c *native.Ctx, to pid.PID) error { return c.Terminate(to) }},
+		{"cancel", security.ActionCancel, func(c *native.Ctx, to pid.PID) error { return c.Cancel(to, "go") }},
+		{"monitor", security.ActionMonitor, func(c *native.Ctx, to pid.PID) error { return c.Monitor(to) }},
+		{"unmonitor", security.ActionUnmonitor, func(c *native.Ctx, to pid.PID) error { return c.Unmonitor(to) }},
+		{"link", security.ActionLink, func(c *native.Ctx, to pid.PID) error { c.TrapLinks(true); return c.Link(to) }},
+		{"unlink", security.ActionUnlink, func(c *native.Ctx, to pid.PID) error { return c.Unlink(to) }},
 	}
 	sources := []struct {
 		name string
 		make func(t *testing.T, act string) (secConfig, proc.SpawnRequest)
 	}{
 		{"caller scope", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
-			return secConfig{}, proc.SpawnRequest{Host: hostProcs, Scope: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}
+			return secConfig{}, proc.SpawnRequest{Host: hostProcs, Scope: []*security.Policy{policy(t, "app:deny", security.Deny, strs(act), strs(hostSystem))}}
 		}},
 		{"caller host", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
-			return secConfig{sandbox: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostSandbox}
+			return secConfig{sandbox: []*security.Policy{policy(t, "app:deny", security.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostSandbox}
 		}},
 		{"target host", func(t *testing.T, act string) (secConfig, proc.SpawnRequest) {
-			return secConfig{system: []*host.Policy{policy(t, "app:deny", host.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostProcs}
+			return secConfig{system: []*security.Policy{policy(t, "app:deny", security.Deny, strs(act), strs(hostSystem))}}, proc.SpawnRequest{Host: hostProcs}
 		}},
 	}
 	for _, a := range actions {
 		for _, src := range sources {
 			t.Run(a.name+"/"+src.name, func(t *testing.T) {
-				sc, caller := src.make(t, a.act)
+				sc, caller := src.make(t, string(a.act))
 				rt := newSecRuntime(t, sc)
 				sys, sysPID := target(t, rt, hostSystem, false)
 				other, otherPID := target(t, rt, hostProcs, false)
@@ -200,9 +208,12 @@ func TestTargetActionsDeniedFromEachSource(t *testing.T) {
 // an allowed one would give an EXIT or LINK_DOWN at once, before the
 // marker the process sends itself.
 func TestDeniedRelationIsNotMade(t *testing.T) {
-	for _, tc := range []struct{ name, act string }{{"monitor", proc.ActionMonitor}, {"link", proc.ActionLink}} {
+	for _, tc := range []struct {
+		name string
+		act  security.Action
+	}{{"monitor", security.ActionMonitor}, {"link", security.ActionLink}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:deny", host.Deny, strs(tc.act), strs(hostSystem))}})
+			rt := newSecRuntime(t, secConfig{system: []*security.Policy{policy(t, "app:deny", security.Deny, acts(tc.act), strs(hostSystem))}})
 			dead := pid.PID{Node: "n1", Host: hostSystem, Seq: 3}
 			got := make(chan any, 4)
 			var callErr error
@@ -234,17 +245,17 @@ func TestDeniedRelationIsNotMade(t *testing.T) {
 }
 
 func TestDenyWinsOverAllow(t *testing.T) {
-	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
-	rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))}})
+	allowAll := policy(t, "app:all", security.Allow, strs("*"), strs("*"))
+	rt := newSecRuntime(t, secConfig{system: []*security.Policy{policy(t, "app:no-send", security.Deny, acts(security.ActionSend), strs(hostSystem))}})
 	sys, sysPID := target(t, rt, hostSystem, false)
-	wantDenied(t, "allow in scope, deny on target host", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowAll}}, func(c *native.Ctx) error {
+	wantDenied(t, "allow in scope, deny on target host", as(t, rt, proc.SpawnRequest{Scope: []*security.Policy{allowAll}}, func(c *native.Ctx) error {
 		return c.Send(sysPID, "x", msg.Nil)
 	}))
 	firstIsMarker(t, rt, sys, sysPID)
 	// The order of policies in one list does not matter either.
-	denyFirst := []*host.Policy{policy(t, "app:a-deny", host.Deny, strs(proc.ActionSend), strs("*")), allowAll}
-	allowFirst := []*host.Policy{allowAll, policy(t, "app:z-deny", host.Deny, strs(proc.ActionSend), strs("*"))}
-	for _, scope := range [][]*host.Policy{denyFirst, allowFirst} {
+	denyFirst := []*security.Policy{policy(t, "app:a-deny", security.Deny, acts(security.ActionSend), strs("*")), allowAll}
+	allowFirst := []*security.Policy{allowAll, policy(t, "app:z-deny", security.Deny, acts(security.ActionSend), strs("*"))}
+	for _, scope := range [][]*security.Policy{denyFirst, allowFirst} {
 		wantDenied(t, "deny and allow in one scope", as(t, rt, proc.SpawnRequest{Scope: scope}, func(c *native.Ctx) error {
 			return c.Send(sysPID, "x", msg.Nil)
 		}))
@@ -258,11 +269,11 @@ func TestStrictMode(t *testing.T) {
 		return c.Send(sysPID, "x", msg.Nil)
 	}))
 	firstIsMarker(t, rt, sys, sysPID)
-	allowSend := policy(t, "app:send", host.Allow, strs(proc.ActionSend), strs(hostSystem))
-	wantAllowed(t, "allowed send in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowSend}}, func(c *native.Ctx) error {
+	allowSend := policy(t, "app:send", security.Allow, acts(security.ActionSend), strs(hostSystem))
+	wantAllowed(t, "allowed send in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*security.Policy{allowSend}}, func(c *native.Ctx) error {
 		return c.Send(sysPID, "x", msg.Nil)
 	}))
-	wantDenied(t, "a spawn nothing allows in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*host.Policy{allowSend}}, func(c *native.Ctx) error {
+	wantDenied(t, "a spawn nothing allows in strict mode", as(t, rt, proc.SpawnRequest{Scope: []*security.Policy{allowSend}}, func(c *native.Ctx) error {
 		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Behavior: native.New(&fn{})})
 		return err
 	}))
@@ -276,8 +287,8 @@ func TestStrictMode(t *testing.T) {
 // host; a deny on a name forbids sends by that name only.
 func TestSendByName(t *testing.T) {
 	rt := newSecRuntime(t, secConfig{
-		system: []*host.Policy{policy(t, "app:no-system", host.Deny, strs(proc.ActionSend), strs(hostSystem, hostSystem+".*"))},
-		procs:  []*host.Policy{policy(t, "app:no-secret", host.Deny, strs(proc.ActionSend), strs("secret"))},
+		system: []*security.Policy{policy(t, "app:no-system", security.Deny, acts(security.ActionSend), strs(hostSystem, hostSystem+".*"))},
+		procs:  []*security.Policy{policy(t, "app:no-secret", security.Deny, acts(security.ActionSend), strs("secret"))},
 	})
 	sys, sysPID := target(t, rt, hostSystem, false)
 	other, otherPID := target(t, rt, hostProcs, false)
@@ -307,64 +318,64 @@ func TestSendByName(t *testing.T) {
 	// AuthorizeTarget lets a behaviour that resolved a name itself honour
 	// a policy on the name (the Lua process does so for link, monitor...).
 	wantDenied(t, "terminate by name", as(t, rt, proc.SpawnRequest{
-		Scope: []*host.Policy{policy(t, "app:keep", host.Deny, strs(proc.ActionTerminate), strs("public"))},
+		Scope: []*security.Policy{policy(t, "app:keep", security.Deny, acts(security.ActionTerminate), strs("public"))},
 	}, func(c *native.Ctx) error {
-		return c.Env().AuthorizeTarget(proc.ActionTerminate, otherPID, "public")
+		return c.Env().AuthorizeTarget(security.ActionTerminate, otherPID, "public")
 	}))
 }
 
 // Conditions see the caller's host and node as meta.host and meta.node,
 // and the actor's id and meta.
 func TestConditions(t *testing.T) {
-	fromSandbox := policy(t, "app:no-sandbox", host.Deny, strs(proc.ActionSend), strs(hostSystem),
-		host.Condition{Field: "meta.host", Operator: host.OpEq, Value: hostSandbox})
-	notAdmin := policy(t, "app:admins", host.Deny, strs(proc.ActionTerminate), strs(hostSystem),
-		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
-	onNode := policy(t, "app:node", host.Deny, strs(proc.ActionCancel), strs("*"),
-		host.Condition{Field: "meta.node", Operator: host.OpEq, Value: "n1"})
-	rt := newSecRuntime(t, secConfig{system: []*host.Policy{fromSandbox, notAdmin, onNode}})
+	fromSandbox := policy(t, "app:no-sandbox", security.Deny, acts(security.ActionSend), strs(hostSystem),
+		security.Condition{Field: "meta.host", Operator: security.OpEq, Value: hostSandbox})
+	notAdmin := policy(t, "app:admins", security.Deny, acts(security.ActionTerminate), strs(hostSystem),
+		security.Condition{Field: "actor.meta.role", Operator: security.OpNe, Value: "admin"})
+	onNode := policy(t, "app:node", security.Deny, acts(security.ActionCancel), strs("*"),
+		security.Condition{Field: "meta.node", Operator: security.OpEq, Value: "n1"})
+	rt := newSecRuntime(t, secConfig{system: []*security.Policy{fromSandbox, notAdmin, onNode}})
 	_, sysPID := target(t, rt, hostSystem, false)
 	send := func(c *native.Ctx) error { return c.Send(sysPID, "x", msg.Nil) }
 	wantDenied(t, "send from app:sandbox", as(t, rt, proc.SpawnRequest{Host: hostSandbox}, send))
 	wantAllowed(t, "send from app:processes", as(t, rt, proc.SpawnRequest{Host: hostProcs}, send))
 	wantDenied(t, "cancel on node n1", as(t, rt, proc.SpawnRequest{}, func(c *native.Ctx) error { return c.Cancel(sysPID, "") }))
-	terminate := func(c *native.Ctx) error { return c.Env().AuthorizeTarget(proc.ActionTerminate, sysPID, "") }
+	terminate := func(c *native.Ctx) error { return c.Env().AuthorizeTarget(security.ActionTerminate, sysPID, "") }
 	wantDenied(t, "terminate with no actor", as(t, rt, proc.SpawnRequest{}, terminate))
-	wantDenied(t, "terminate as a guest", as(t, rt, proc.SpawnRequest{Actor: &host.Actor{ID: "u", Meta: map[string]any{"role": "guest"}}}, terminate))
-	wantAllowed(t, "terminate as an admin", as(t, rt, proc.SpawnRequest{Actor: &host.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}}, terminate))
+	wantDenied(t, "terminate as a guest", as(t, rt, proc.SpawnRequest{Actor: &security.Actor{ID: "u", Meta: map[string]any{"role": "guest"}}}, terminate))
+	wantAllowed(t, "terminate as an admin", as(t, rt, proc.SpawnRequest{Actor: &security.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}}, terminate))
 }
 
 func TestSpawnChecks(t *testing.T) {
 	beh := func() proc.Behavior { return native.New(&fn{}) }
 	tests := []struct {
 		name    string
-		deny    *host.Policy
+		deny    *security.Policy
 		denied  proc.SpawnRequest
 		allowed proc.SpawnRequest
 	}{
-		{"entry", policy(t, "d", host.Deny, strs(proc.ActionSpawn), strs("app:secret")),
+		{"entry", policy(t, "d", security.Deny, acts(security.ActionSpawn), strs("app:secret")),
 			proc.SpawnRequest{Entry: "app:secret"}, proc.SpawnRequest{Entry: "app:worker"}},
-		{"entry wildcard covers the variants", policy(t, "d", host.Deny, strs("process.spawn*"), strs("app:secret")),
+		{"entry wildcard covers the variants", policy(t, "d", security.Deny, strs("process.spawn*"), strs("app:secret")),
 			proc.SpawnRequest{Entry: "app:secret", Link: true}, proc.SpawnRequest{Entry: "app:worker", Link: true}},
-		{"linked", policy(t, "d", host.Deny, strs(proc.ActionSpawnLinked), strs("*")),
+		{"linked", policy(t, "d", security.Deny, acts(security.ActionSpawnLinked), strs("*")),
 			proc.SpawnRequest{Entry: "app:w", Link: true}, proc.SpawnRequest{Entry: "app:w"}},
-		{"monitored", policy(t, "d", host.Deny, strs(proc.ActionSpawnMonitored), strs("*")),
+		{"monitored", policy(t, "d", security.Deny, acts(security.ActionSpawnMonitored), strs("*")),
 			proc.SpawnRequest{Entry: "app:w", Monitor: true}, proc.SpawnRequest{Entry: "app:w", Link: true}},
-		{"linked and monitored", policy(t, "d", host.Deny, strs(proc.ActionSpawnMonitored), strs("*")),
+		{"linked and monitored", policy(t, "d", security.Deny, acts(security.ActionSpawnMonitored), strs("*")),
 			proc.SpawnRequest{Entry: "app:w", Link: true, Monitor: true}, proc.SpawnRequest{Entry: "app:w"}},
-		{"exec", policy(t, "d", host.Deny, strs(proc.ActionExec), strs("app:w")),
+		{"exec", policy(t, "d", security.Deny, acts(security.ActionExec), strs("app:w")),
 			proc.SpawnRequest{Entry: "app:w", Exec: true, Monitor: true}, proc.SpawnRequest{Entry: "app:w", Monitor: true}},
-		{"host", policy(t, "d", host.Deny, strs(proc.ActionHost), strs(hostSystem)),
+		{"host", policy(t, "d", security.Deny, acts(security.ActionHost), strs(hostSystem)),
 			proc.SpawnRequest{Entry: "app:w", Host: hostSystem}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
-		{"default host", policy(t, "d", host.Deny, strs(proc.ActionHost), strs(hostSandbox)),
+		{"default host", policy(t, "d", security.Deny, acts(security.ActionHost), strs(hostSandbox)),
 			proc.SpawnRequest{Entry: "app:w"}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
-		{"child name", policy(t, "d", host.Deny, strs(proc.ActionRegisterLocal), strs("boss")),
+		{"child name", policy(t, "d", security.Deny, acts(security.ActionRegisterLocal), strs("boss")),
 			proc.SpawnRequest{Entry: "app:w", Name: "boss"}, proc.SpawnRequest{Entry: "app:w", Name: "worker"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := newSecRuntime(t, secConfig{})
-			caller := proc.SpawnRequest{Host: hostSandbox, Scope: []*host.Policy{tc.deny}}
+			caller := proc.SpawnRequest{Host: hostSandbox, Scope: []*security.Policy{tc.deny}}
 			before := rt.Counters().SpawnsByHost
 			wantDenied(t, "spawn", as(t, rt, caller, func(c *native.Ctx) error {
 				req := tc.denied
@@ -390,7 +401,7 @@ func TestSpawnChecks(t *testing.T) {
 		})
 	}
 	// A host can refuse spawns onto itself with its own policies.
-	rt := newSecRuntime(t, secConfig{system: []*host.Policy{policy(t, "app:closed", host.Deny, strs(proc.ActionHost), strs(hostSystem))}})
+	rt := newSecRuntime(t, secConfig{system: []*security.Policy{policy(t, "app:closed", security.Deny, acts(security.ActionHost), strs(hostSystem))}})
 	wantDenied(t, "spawn onto a closed host", as(t, rt, proc.SpawnRequest{}, func(c *native.Ctx) error {
 		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Host: hostSystem, Behavior: beh()})
 		return err
@@ -398,10 +409,10 @@ func TestSpawnChecks(t *testing.T) {
 }
 
 func TestRegistryChecks(t *testing.T) {
-	scope := []*host.Policy{
-		policy(t, "app:no-secret", host.Deny, strs(proc.ActionRegisterLocal), strs("secret")),
-		policy(t, "app:no-foreign", host.Deny, strs(proc.ActionRegisterForeign), strs(hostSystem)),
-		policy(t, "app:no-drop", host.Deny, strs(proc.ActionUnregisterLocal), strs("kept")),
+	scope := []*security.Policy{
+		policy(t, "app:no-secret", security.Deny, acts(security.ActionRegisterLocal), strs("secret")),
+		policy(t, "app:no-foreign", security.Deny, acts(security.ActionRegisterForeign), strs(hostSystem)),
+		policy(t, "app:no-drop", security.Deny, acts(security.ActionUnregisterLocal), strs("kept")),
 	}
 	rt := newSecRuntime(t, secConfig{})
 	_, sysPID := target(t, rt, hostSystem, false)
@@ -430,14 +441,14 @@ func TestRegistryChecks(t *testing.T) {
 func TestChildInherits(t *testing.T) {
 	rt := newSecRuntime(t, secConfig{})
 	_, sysPID := target(t, rt, hostSystem, false)
-	actor := &host.Actor{ID: "svc", Meta: map[string]any{"role": "worker"}}
-	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))
+	actor := &security.Actor{ID: "svc", Meta: map[string]any{"role": "worker"}}
+	noSend := policy(t, "app:no-send", security.Deny, acts(security.ActionSend), strs(hostSystem))
 	type seen struct {
-		actor *host.Actor
+		actor *security.Actor
 		err   error
 	}
 	ch := make(chan seen, 1)
-	err := as(t, rt, proc.SpawnRequest{Actor: actor, Scope: []*host.Policy{noSend}}, func(c *native.Ctx) error {
+	err := as(t, rt, proc.SpawnRequest{Actor: actor, Scope: []*security.Policy{noSend}}, func(c *native.Ctx) error {
 		if c.Env().Actor() != actor {
 			t.Errorf("root actor %v", c.Env().Actor())
 		}
@@ -459,12 +470,12 @@ func TestChildInherits(t *testing.T) {
 // Narrowing: with_actor needs process.security, and a narrowed child may
 // do an action only when its own context and every spawner's allow it.
 func TestNarrowingNeverWidens(t *testing.T) {
-	admin := &host.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}
-	guest := &host.Actor{ID: "guest", Meta: map[string]any{"role": "guest"}}
-	adminsOnly := policy(t, "app:admins", host.Deny, strs(proc.ActionSend), strs(hostSystem),
-		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
-	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
-	noSecurity := policy(t, "app:no-security", host.Deny, strs(proc.ActionSecurity), strs("*"))
+	admin := &security.Actor{ID: "root", Meta: map[string]any{"role": "admin"}}
+	guest := &security.Actor{ID: "guest", Meta: map[string]any{"role": "guest"}}
+	adminsOnly := policy(t, "app:admins", security.Deny, acts(security.ActionSend), strs(hostSystem),
+		security.Condition{Field: "actor.meta.role", Operator: security.OpNe, Value: "admin"})
+	allowAll := policy(t, "app:all", security.Allow, strs("*"), strs("*"))
+	noSecurity := policy(t, "app:no-security", security.Deny, acts(security.ActionSecurity), strs("*"))
 	tests := []struct {
 		name   string
 		strict bool
@@ -476,17 +487,17 @@ func TestNarrowingNeverWidens(t *testing.T) {
 		{"no actor narrowed to admin", false, proc.SpawnRequest{}, proc.SpawnRequest{Actor: admin}, false, true},
 		{"guest narrowed to admin", false, proc.SpawnRequest{Actor: guest}, proc.SpawnRequest{Actor: admin}, false, true},
 		{"admin narrowed to guest", false, proc.SpawnRequest{Actor: admin}, proc.SpawnRequest{Actor: guest}, false, true},
-		{"admin narrowed to admin", false, proc.SpawnRequest{Actor: admin}, proc.SpawnRequest{Actor: &host.Actor{ID: "root2", Meta: map[string]any{"role": "admin"}}}, true, true},
-		{"strict: allow-all scope on a parent with none", true, proc.SpawnRequest{Actor: admin, Scope: []*host.Policy{policy(t, "app:sec", host.Allow, strs(proc.ActionSecurity, proc.ActionSpawn, proc.ActionHost), strs("*"))}},
-			proc.SpawnRequest{Scope: []*host.Policy{allowAll}}, false, true},
-		{"process.security denied", false, proc.SpawnRequest{Actor: admin, Scope: []*host.Policy{noSecurity}}, proc.SpawnRequest{Actor: admin}, false, false},
+		{"admin narrowed to admin", false, proc.SpawnRequest{Actor: admin}, proc.SpawnRequest{Actor: &security.Actor{ID: "root2", Meta: map[string]any{"role": "admin"}}}, true, true},
+		{"strict: allow-all scope on a parent with none", true, proc.SpawnRequest{Actor: admin, Scope: []*security.Policy{policy(t, "app:sec", security.Allow, acts(security.ActionSecurity, security.ActionSpawn, security.ActionHost), strs("*"))}},
+			proc.SpawnRequest{Scope: []*security.Policy{allowAll}}, false, true},
+		{"process.security denied", false, proc.SpawnRequest{Actor: admin, Scope: []*security.Policy{noSecurity}}, proc.SpawnRequest{Actor: admin}, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := newSecRuntime(t, secConfig{strict: tc.strict, system: []*host.Policy{adminsOnly}})
+			rt := newSecRuntime(t, secConfig{strict: tc.strict, system: []*security.Policy{adminsOnly}})
 			_, sysPID := target(t, rt, hostSystem, false)
 			ch := make(chan error, 1)
-			var childActor *host.Actor
+			var childActor *security.Actor
 			err := as(t, rt, tc.parent, func(c *native.Ctx) error {
 				req := tc.child
 				req.Entry = "app:child"
@@ -519,22 +530,23 @@ func TestNarrowingNeverWidens(t *testing.T) {
 
 // Env.Can and Env.Authorize answer for the caller's own policies.
 func TestCanAndAuthorize(t *testing.T) {
-	rt := newSecRuntime(t, secConfig{sandbox: []*host.Policy{policy(t, "app:no-io", host.Deny, strs(proc.ActionIO), strs("*"))}})
-	scope := []*host.Policy{
-		policy(t, "app:env", host.Deny, strs(proc.ActionEnvGet), strs("SECRET")),
-		policy(t, "app:tenant", host.Deny, strs("data.read"), strs("*"),
-			host.Condition{Field: "meta.tenant", Operator: host.OpNe, Value: "t1"}),
+	rt := newSecRuntime(t, secConfig{sandbox: []*security.Policy{policy(t, "app:no-io", security.Deny, acts(security.ActionIO), strs("*"))}})
+	scope := []*security.Policy{
+		policy(t, "app:env", security.Deny, acts(security.ActionEnvGet), strs("SECRET")),
+		policy(t, "app:tenant", security.Deny, strs("data.read"), strs("*"),
+			security.Condition{Field: "meta.tenant", Operator: security.OpNe, Value: "t1"}),
 	}
 	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox, Scope: scope}, func(c *native.Ctx) error {
 		env := c.Env()
 		for _, tc := range []struct {
-			action, resource string
-			meta             map[string]string
-			want             bool
+			action   security.Action
+			resource string
+			meta     map[string]string
+			want     bool
 		}{
-			{proc.ActionEnvGet, "SECRET", nil, false},
-			{proc.ActionEnvGet, "PORT", nil, true},
-			{proc.ActionIO, hostSandbox, nil, false},
+			{security.ActionEnvGet, "SECRET", nil, false},
+			{security.ActionEnvGet, "PORT", nil, true},
+			{security.ActionIO, hostSandbox, nil, false},
 			{"data.read", "x", map[string]string{"tenant": "t1"}, true},
 			{"data.read", "x", map[string]string{"tenant": "t2"}, false},
 			{"data.read", "x", nil, false},
@@ -543,10 +555,10 @@ func TestCanAndAuthorize(t *testing.T) {
 				t.Errorf("Can(%s, %s, %v) = %v, want %v", tc.action, tc.resource, tc.meta, got, tc.want)
 			}
 		}
-		wantDenied(t, "Authorize env.get SECRET", env.Authorize(proc.ActionEnvGet, "SECRET"))
-		wantAllowed(t, "Authorize env.get PORT", env.Authorize(proc.ActionEnvGet, "PORT"))
+		wantDenied(t, "Authorize env.get SECRET", env.Authorize(security.ActionEnvGet, "SECRET"))
+		wantAllowed(t, "Authorize env.get PORT", env.Authorize(security.ActionEnvGet, "PORT"))
 		// The runtime's facts win over a caller's meta.
-		if env.Can(proc.ActionIO, hostSandbox, map[string]string{"host": hostProcs}) {
+		if env.Can(security.ActionIO, hostSandbox, map[string]string{"host": hostProcs}) {
 			t.Error("meta.host from the caller overrode the runtime's")
 		}
 		return nil
@@ -580,12 +592,12 @@ func (r *captureRouter) Spawn(node string, _ pid.PID, req proc.SpawnRequest) (pi
 func TestRemoteTrafficCarriesIdentity(t *testing.T) {
 	r := &captureRouter{}
 	rt := newSecRuntime(t, secConfig{router: r})
-	actor := &host.Actor{ID: "svc"}
-	a := policy(t, "app:a", host.Allow, strs("x.*"), strs("*"))
-	b := policy(t, "app:b", host.Deny, strs(proc.ActionSend), strs("{n2@app:system|0x00009}"))
+	actor := &security.Actor{ID: "svc"}
+	a := policy(t, "app:a", security.Allow, strs("x.*"), strs("*"))
+	b := policy(t, "app:b", security.Deny, acts(security.ActionSend), strs("{n2@app:system|0x00009}"))
 	remote := pid.PID{Node: "n2", Host: hostProcs, Seq: 7}
-	narrowTo := &host.Actor{ID: "narrow"}
-	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox, Actor: actor, Scope: []*host.Policy{b, a}}, func(c *native.Ctx) error {
+	narrowTo := &security.Actor{ID: "narrow"}
+	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox, Actor: actor, Scope: []*security.Policy{b, a}}, func(c *native.Ctx) error {
 		wantAllowed(t, "remote send", c.Send(remote, "t", msg.Int(1)))
 		wantDenied(t, "remote send checked here", c.Send(pid.PID{Node: "n2", Host: hostSystem, Seq: 9}, "t", msg.Nil))
 		wantAllowed(t, "remote monitor", c.Monitor(remote))
@@ -593,7 +605,7 @@ func TestRemoteTrafficCarriesIdentity(t *testing.T) {
 			return err
 		}
 		_, err := c.Spawn(proc.SpawnRequest{Entry: "app:w", Host: "n2@" + hostProcs, Actor: narrowTo,
-			Scope: []*host.Policy{policy(t, "app:c", host.Allow, strs("y"), strs("*"))}})
+			Scope: []*security.Policy{policy(t, "app:c", security.Allow, strs("y"), strs("*"))}})
 		return err
 	})
 	wantAllowed(t, "calls", err)
@@ -627,11 +639,11 @@ func TestRemoteTrafficCarriesIdentity(t *testing.T) {
 // Inbound traffic is checked with the identity it carries; a denied
 // signal is dropped, counted, and the target sees nothing.
 func TestDeliverChecksRemoteTraffic(t *testing.T) {
-	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend, proc.ActionTerminate), strs(hostSystem))
-	guests := policy(t, "app:guests", host.Deny, strs(proc.ActionCancel), strs("*"),
-		host.Condition{Field: "actor.id", Operator: host.OpEq, Value: "guest"})
-	sandboxed := policy(t, "app:sandboxed", host.Deny, strs(proc.ActionMonitor), strs("*"))
-	rt := newSecRuntime(t, secConfig{table: []*host.Policy{noSend, guests}, sandbox: []*host.Policy{sandboxed}})
+	noSend := policy(t, "app:no-send", security.Deny, acts(security.ActionSend, security.ActionTerminate), strs(hostSystem))
+	guests := policy(t, "app:guests", security.Deny, acts(security.ActionCancel), strs("*"),
+		security.Condition{Field: "actor.id", Operator: security.OpEq, Value: "guest"})
+	sandboxed := policy(t, "app:sandboxed", security.Deny, acts(security.ActionMonitor), strs("*"))
+	rt := newSecRuntime(t, secConfig{table: []*security.Policy{noSend, guests}, sandbox: []*security.Policy{sandboxed}})
 	sys, sysPID := target(t, rt, hostSystem, true)
 	from := pid.PID{Node: "n2", Host: hostProcs, Seq: 5}
 	dropped := func() uint64 { return rt.Counters().Dropped[runtime.DropPolicy] }
@@ -643,9 +655,9 @@ func TestDeliverChecksRemoteTraffic(t *testing.T) {
 		{"send, scope denies", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:no-send")}, true},
 		{"terminate, scope denies", runtime.Envelope{Kind: runtime.SigTerminate, ScopeIDs: strs("app:no-send")}, true},
 		{"unknown policy id", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:nowhere")}, true},
-		{"cancel by guest", runtime.Envelope{Kind: runtime.SigCancel, Actor: &host.Actor{ID: "guest"}, ScopeIDs: strs("app:guests")}, true},
+		{"cancel by guest", runtime.Envelope{Kind: runtime.SigCancel, Actor: &security.Actor{ID: "guest"}, ScopeIDs: strs("app:guests")}, true},
 		{"monitor from a sandbox host", runtime.Envelope{Kind: runtime.SigMonitor, FromHost: hostSandbox, ScopeIDs: strs("app:guests")}, true},
-		{"cancel by another actor", runtime.Envelope{Kind: runtime.SigCancel, Actor: &host.Actor{ID: "svc"}, ScopeIDs: strs("app:guests"), Payload: msg.String("r")}, false},
+		{"cancel by another actor", runtime.Envelope{Kind: runtime.SigCancel, Actor: &security.Actor{ID: "svc"}, ScopeIDs: strs("app:guests"), Payload: msg.String("r")}, false},
 		{"send, no scope", runtime.Envelope{Kind: runtime.SigMessage, Topic: "ok"}, false},
 	}
 	for _, tc := range tests {
@@ -680,19 +692,23 @@ func TestDeliverChecksRemoteTraffic(t *testing.T) {
 		})
 	}
 	// A remote spawn is checked as a local one would be.
-	err := rt.AuthorizeRemoteSpawn(runtime.RemoteCaller{Node: "n2", Host: hostProcs, ScopeIDs: strs("app:guests"), Actor: &host.Actor{ID: "x"}},
-		proc.SpawnRequest{Entry: "app:w", Host: hostSandbox})
+	spawn := (&proc.SpawnRequest{Entry: "app:w"}).Security()
+	err := rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", Host: hostProcs, ScopeIDs: strs("app:guests"), Actor: &security.Actor{ID: "x"}},
+		&spawn, hostSandbox)
 	wantAllowed(t, "remote spawn", err)
-	wantDenied(t, "remote spawn with an unknown policy", rt.AuthorizeRemoteSpawn(runtime.RemoteCaller{Node: "n2", ScopeIDs: strs("app:gone")}, proc.SpawnRequest{Entry: "app:w"}))
+	err = rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", ScopeIDs: strs("app:gone")}, &spawn, "")
+	if !errors.Is(err, security.ErrPermissionDenied) {
+		t.Fatalf("remote spawn with an unknown policy: %v, want denied", err)
+	}
 }
 
 // A remote spawn's child gets the identity the request carries, its scope
 // ids resolved against the node's table.
 func TestSpawnWithScopeIDs(t *testing.T) {
-	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs(hostSystem))
-	rt := newSecRuntime(t, secConfig{table: []*host.Policy{noSend}})
+	noSend := policy(t, "app:no-send", security.Deny, acts(security.ActionSend), strs(hostSystem))
+	rt := newSecRuntime(t, secConfig{table: []*security.Policy{noSend}})
 	_, sysPID := target(t, rt, hostSystem, false)
-	actor := &host.Actor{ID: "remote"}
+	actor := &security.Actor{ID: "remote"}
 	wantDenied(t, "child of a remote spawn", as(t, rt, proc.SpawnRequest{Actor: actor, ScopeIDs: strs("app:no-send")}, func(c *native.Ctx) error {
 		if c.Env().Actor() != actor {
 			t.Errorf("actor %v", c.Env().Actor())
@@ -705,11 +721,11 @@ func TestSpawnWithScopeIDs(t *testing.T) {
 }
 
 func TestConfigRejectsBadPolicies(t *testing.T) {
-	p := policy(t, "app:p", host.Allow, strs("*"), strs("*"))
+	p := policy(t, "app:p", security.Allow, strs("*"), strs("*"))
 	for name, mod := range map[string]func(*runtime.Config){
-		"nil host policy":   func(c *runtime.Config) { c.Hosts[0].Policies = []*host.Policy{nil} },
-		"table id mismatch": func(c *runtime.Config) { c.Policies = map[string]*host.Policy{"app:q": p} },
-		"nil table entry":   func(c *runtime.Config) { c.Policies = map[string]*host.Policy{"app:p": nil} },
+		"nil host policy":   func(c *runtime.Config) { c.Hosts[0].Policies = []*security.Policy{nil} },
+		"table id mismatch": func(c *runtime.Config) { c.Policies = map[string]*security.Policy{"app:q": p} },
+		"nil table entry":   func(c *runtime.Config) { c.Policies = map[string]*security.Policy{"app:p": nil} },
 	} {
 		cfg := runtime.DefaultConfig()
 		mod(&cfg)
@@ -723,15 +739,15 @@ func TestConfigRejectsBadPolicies(t *testing.T) {
 // policy anywhere (the checks are skipped), with a scope whose policy does
 // not match, and with a deny on the target's host that does not match.
 func BenchmarkSendPolicy(b *testing.B) {
-	other := policy(b, "app:other", host.Deny, strs("process.spawn"), strs("app:x"))
+	other := policy(b, "app:other", security.Deny, strs("process.spawn"), strs("app:x"))
 	for _, bc := range []struct {
 		name  string
 		sc    secConfig
-		scope []*host.Policy
+		scope []*security.Policy
 	}{
 		{"none", secConfig{}, nil},
-		{"scope", secConfig{}, []*host.Policy{other}},
-		{"target_host", secConfig{system: []*host.Policy{policy(b, "app:sys", host.Deny, strs(proc.ActionSend), strs("app:nowhere"))}}, nil},
+		{"scope", secConfig{}, []*security.Policy{other}},
+		{"target_host", secConfig{system: []*security.Policy{policy(b, "app:sys", security.Deny, acts(security.ActionSend), strs("app:nowhere"))}}, nil},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			rt := newSecRuntime(b, bc.sc)
@@ -761,12 +777,12 @@ func BenchmarkSendPolicy(b *testing.B) {
 // and its children get the identity their request gives, not a narrowing
 // of its own: a service started by it runs as its own actor.
 func TestSystemProcess(t *testing.T) {
-	adminsOnly := policy(t, "app:admins", host.Deny, strs(proc.ActionSend), strs(hostSystem),
-		host.Condition{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"})
-	allowAll := policy(t, "app:all", host.Allow, strs("*"), strs("*"))
-	rt := newSecRuntime(t, secConfig{strict: true, system: []*host.Policy{adminsOnly}})
+	adminsOnly := policy(t, "app:admins", security.Deny, acts(security.ActionSend), strs(hostSystem),
+		security.Condition{Field: "actor.meta.role", Operator: security.OpNe, Value: "admin"})
+	allowAll := policy(t, "app:all", security.Allow, strs("*"), strs("*"))
+	rt := newSecRuntime(t, secConfig{strict: true, system: []*security.Policy{adminsOnly}})
 	_, sysPID := target(t, rt, hostSystem, false)
-	admin := &host.Actor{ID: "svc", Meta: map[string]any{"role": "admin"}}
+	admin := &security.Actor{ID: "svc", Meta: map[string]any{"role": "admin"}}
 	ch := make(chan error, 2)
 	child := func(c *native.Ctx, _ []msg.Value) error {
 		ch <- c.Send(sysPID, "x", msg.Nil)
@@ -775,7 +791,7 @@ func TestSystemProcess(t *testing.T) {
 	}
 	err := as(t, rt, proc.SpawnRequest{System: true}, func(c *native.Ctx) error {
 		wantAllowed(t, "system send in strict mode", c.Send(sysPID, "x", msg.Nil))
-		if _, err := c.Spawn(proc.SpawnRequest{Entry: "app:svc", Actor: admin, Scope: []*host.Policy{allowAll}, Behavior: native.New(&fn{init: child})}); err != nil {
+		if _, err := c.Spawn(proc.SpawnRequest{Entry: "app:svc", Actor: admin, Scope: []*security.Policy{allowAll}, Behavior: native.New(&fn{init: child})}); err != nil {
 			return err
 		}
 		// A plain child of a system process has no identity, not the
@@ -832,11 +848,11 @@ func (s *syncBuffer) lines(substr string) int {
 // Denied remote traffic is logged once per (sender host, target host)
 // pair per interval, and counted every time.
 func TestDeniedTrafficLogThrottled(t *testing.T) {
-	noSend := policy(t, "app:no-send", host.Deny, strs(proc.ActionSend), strs("*"))
+	noSend := policy(t, "app:no-send", security.Deny, acts(security.ActionSend), strs("*"))
 	logs := &syncBuffer{}
 	rt := newRuntime(t, func(c *runtime.Config) {
 		c.Hosts = []runtime.HostConfig{{ID: hostProcs}, {ID: hostSystem}}
-		c.Policies = map[string]*host.Policy{noSend.ID: noSend}
+		c.Policies = map[string]*security.Policy{noSend.ID(): noSend}
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	_, a := target(t, rt, hostProcs, false)
@@ -847,7 +863,7 @@ func TestDeniedTrafficLogThrottled(t *testing.T) {
 		to       pid.PID
 	}{{"app:x", a}, {"app:x", a}, {"app:x", a}, {"app:x", b}, {"app:y", a}, {"app:y", a}} {
 		rt.Deliver(&runtime.Envelope{Kind: runtime.SigMessage, From: pid.PID{Node: "n2", Host: tc.fromHost, Seq: 1}, To: tc.to,
-			Topic: "x", ScopeIDs: strs(noSend.ID)})
+			Topic: "x", ScopeIDs: strs(noSend.ID())})
 	}
 	if got := rt.Counters().Dropped[runtime.DropPolicy] - before; got != 6 {
 		t.Fatalf("dropped[policy] +%d, want +6", got)

@@ -173,4 +173,4 @@ func (rt *Runtime) waitEmpty(ctx context.Context) bool {
 // internal reports whether p is one of the node's own processes
 // (SpawnRequest.System): it never counts against its host's limits and
 // stops last.
-func (p *process) internal() bool { return p.sec != nil && p.sec.system }
+func (p *process) internal() bool { return p.sec.System() }

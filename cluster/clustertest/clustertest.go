@@ -28,7 +28,6 @@ type Option func(*options)
 type options struct {
 	hosts     []runtime.HostConfig
 	catalog   runtime.Catalog
-	authorize func(node string) cluster.Authorizer
 	transport func(*transport.Config)
 	cluster   func(*cluster.Config)
 	runtime   func(node string, c *runtime.Config)
@@ -46,12 +45,6 @@ func Hosts(ids ...string) Option {
 			o.hosts = append(o.hosts, runtime.HostConfig{ID: id})
 		}
 	}
-}
-
-// Authorizers sets the inbound policy check of each node, by node name
-// (nil = allow all).
-func Authorizers(f func(node string) cluster.Authorizer) Option {
-	return func(o *options) { o.authorize = f }
 }
 
 // TransportConfig changes every node's transport config.
@@ -166,9 +159,6 @@ func (c *Cluster) start(node *Node) error {
 	}
 	cc := cluster.DefaultConfig()
 	cc.Node, cc.Members, cc.Logger = node.Name, node.Members, log
-	if o.authorize != nil {
-		cc.Authorizer = o.authorize(node.Name)
-	}
 	if o.cluster != nil {
 		o.cluster(&cc)
 	}

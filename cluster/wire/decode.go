@@ -10,10 +10,10 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Interning bounds: strings up to internMax bytes are interned, in a table
@@ -47,7 +47,7 @@ type Decoder struct {
 
 type actorCache struct {
 	raw []byte
-	a   *host.Actor
+	a   *security.Actor
 }
 
 type scopeCache struct {
@@ -509,7 +509,7 @@ func (d *Decoder) message() (*Message, error) {
 
 // cachedActor reads an actor, or returns the one decoded last when the
 // next bytes are its encoding (actors are read-only once decoded).
-func (d *Decoder) cachedActor() (*host.Actor, error) {
+func (d *Decoder) cachedActor() (*security.Actor, error) {
 	at := d.offset()
 	c := &d.actorC
 	if len(c.raw) > 0 && bytes.HasPrefix(d.body[at:], c.raw) {
@@ -542,7 +542,7 @@ func (d *Decoder) cachedScope() ([]string, error) {
 	return s, err
 }
 
-func (d *Decoder) actor() (*host.Actor, error) {
+func (d *Decoder) actor() (*security.Actor, error) {
 	if isNil, err := d.nilNext("actor"); err != nil || isNil {
 		return nil, err
 	}
@@ -550,7 +550,7 @@ func (d *Decoder) actor() (*host.Actor, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &host.Actor{}
+	a := &security.Actor{}
 	if a.ID, err = d.str("actor id", true); err != nil {
 		return nil, err
 	}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Encoder appends messages to byte slices. Reuse one per goroutine: it
@@ -23,7 +23,7 @@ type Encoder struct {
 	// The last actor encoded and its bytes: actors are shared by every
 	// process that runs as them and never change, so a stream of messages
 	// from one process encodes its actor once.
-	lastActor *host.Actor
+	lastActor *security.Actor
 	actorRaw  []byte
 }
 
@@ -186,7 +186,7 @@ func (e *Encoder) err(pe *proc.Error) error {
 	return msg.Encode(e.enc, pe.Value())
 }
 
-func (e *Encoder) actor(a *host.Actor) error {
+func (e *Encoder) actor(a *security.Actor) error {
 	if a == nil {
 		return e.enc.EncodeNil()
 	}
@@ -204,7 +204,7 @@ func (e *Encoder) actor(a *host.Actor) error {
 	return nil
 }
 
-func (e *Encoder) actorBody(a *host.Actor) error {
+func (e *Encoder) actorBody(a *security.Actor) error {
 	e.enc.EncodeArrayLen(actorFields)
 	if err := e.str(a.ID); err != nil {
 		return err

@@ -2,10 +2,10 @@ package wire_test
 
 import (
 	"github.com/wippyd/wippyd/cluster/wire"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // nodes are the ends every test frame travels between.
@@ -30,7 +30,7 @@ func samples() []sample {
 		msg.Pair{Key: msg.String("text"), Val: msg.String("hello")},
 		msg.Pair{Key: msg.String("who"), Val: msg.PIDValue(thirdPID)},
 	)
-	actor := &host.Actor{ID: "user:42", Meta: map[string]any{"role": "admin", "level": int64(3), "ratio": 0.5, "on": true, "none": nil}}
+	actor := &security.Actor{ID: "user:42", Meta: map[string]any{"role": "admin", "level": int64(3), "ratio": 0.5, "on": true, "none": nil}}
 	return []sample{
 		{"envelope_message", &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "greet", Payload: payload}},
 		{"envelope_message_no_sender", &wire.Envelope{Kind: 1, To: toPID, Topic: "t", Payload: msg.Bytes(make([]byte, 64))}},
@@ -39,7 +39,7 @@ func samples() []sample {
 		{"envelope_link_exit", &wire.Envelope{Kind: 3, From: fromPID, To: toPID, Err: proc.LinkDown(thirdPID)}},
 		{"envelope_cancel_third_node", &wire.Envelope{Kind: 8, From: thirdPID, To: toPID, Payload: msg.String("shutdown")}},
 		{"envelope_actor_scope", &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "x", Actor: actor, ScopeIDs: []string{"app:no-system", "app:sandbox"}}},
-		{"envelope_actor_no_meta", &wire.Envelope{Kind: 4, From: fromPID, To: toPID, Actor: &host.Actor{ID: "svc"}, ScopeIDs: []string{}}},
+		{"envelope_actor_no_meta", &wire.Envelope{Kind: 4, From: fromPID, To: toPID, Actor: &security.Actor{ID: "svc"}, ScopeIDs: []string{}}},
 		{"envelope_from_host", &wire.Envelope{Kind: 1, To: toPID, Topic: "t", FromHost: "app:terminal"}},
 		{"spawn_request", &wire.SpawnRequest{
 			ID: 9, From: fromPID, Entry: "app.workers:handler", Host: "app:processes",

@@ -3,10 +3,10 @@ package wire
 import (
 	"fmt"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Type is the first byte of every message. The values are part of the
@@ -68,7 +68,7 @@ type Envelope struct {
 	Topic    string
 	Payload  msg.Value
 	Err      *proc.Error
-	Actor    *host.Actor
+	Actor    *security.Actor
 	ScopeIDs []string
 	// FromHost is the sender's host id when it is not From.Host (the
 	// wire carries nil then, and the decoder leaves it "").
@@ -97,7 +97,7 @@ type SpawnRequest struct {
 	Message *Message
 	// Actor and ScopeIDs are the child's identity: the actor it runs as
 	// and the ids of its policies, checked and given by the target node.
-	Actor    *host.Actor
+	Actor    *security.Actor
 	ScopeIDs []string
 }
 

@@ -10,10 +10,10 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/wippyd/wippyd/cluster/wire"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -146,10 +146,10 @@ func TestEncodeErrors(t *testing.T) {
 	prefix := []byte{1, 2, 3}
 	cases := map[string]*wire.Envelope{
 		"kind 0":      {Kind: 0},
-		"meta slice":  {Kind: 1, Actor: &host.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
+		"meta slice":  {Kind: 1, Actor: &security.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
 		"deep":        {Kind: 1, Payload: deep(msg.MaxDepth + 1)},
 		"bad error":   {Kind: 2, Err: &proc.Error{Kind: "X", Retryable: 9}},
-		"meta struct": {Kind: 1, Actor: &host.Actor{Meta: map[string]any{"x": struct{}{}}}},
+		"meta struct": {Kind: 1, Actor: &security.Actor{Meta: map[string]any{"x": struct{}{}}}},
 	}
 	for name, m := range cases {
 		out, err := e.AppendEnvelope(prefix, nodes, m)
@@ -186,7 +186,7 @@ func TestMetaScalars(t *testing.T) {
 		"u": int64(5), "u8": int64(200), "u16": int64(60000), "u32": int64(1 << 31), "u64": uint64(math.MaxUint64),
 		"f32": 1.5, "f64": -2.25, "s": "x", "b": false, "n": nil,
 	}
-	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &host.Actor{ID: "a", Meta: meta}})
+	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &security.Actor{ID: "a", Meta: meta}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestDecoderCaches(t *testing.T) {
 	pids := []pid.PID{fromPID, toPID, thirdPID, {Node: "n1", Host: "app:processes", Seq: 0x4b}, {}}
 	topics := []string{"a", "b", "", "a"}
 	pairs := []wire.Nodes{nodes, {Sender: "n2", Receiver: "n1"}, {Sender: "n3", Receiver: "n1"}}
-	actors := []*host.Actor{nil, {ID: "a", Meta: map[string]any{"k": int64(1)}}, {ID: "a", Meta: map[string]any{"k": int64(2)}}, {ID: "b"}}
+	actors := []*security.Actor{nil, {ID: "a", Meta: map[string]any{"k": int64(1)}}, {ID: "a", Meta: map[string]any{"k": int64(2)}}, {ID: "b"}}
 	scopes := [][]string{nil, {"p1"}, {"p1", "p2"}, {}}
 	for i := range 1000 {
 		m := &wire.Envelope{Kind: 1, From: pids[i%len(pids)], To: pids[(i/3)%len(pids)], Topic: topics[(i/7)%len(topics)], Payload: msg.Int(int64(i)),

@@ -1,10 +1,10 @@
 package entry
 
 import (
-	"regexp"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Entry kinds wippyd implements. Every other kind with a dot-separated
@@ -38,11 +38,11 @@ type Entry struct {
 	// Meta is the entry's free-form meta mapping (nil Value when absent).
 	Meta msg.Value
 
-	Lua     *Lua         // process.lua, library.lua
-	Host    *Host        // process.host, terminal.host
-	Service *Service     // process.service
-	Policy  *Policy      // security.policy
-	Env     *EnvVariable // env.variable
+	Lua     *Lua             // process.lua, library.lua
+	Host    *Host            // process.host, terminal.host
+	Service *Service         // process.service
+	Policy  *security.Policy // security.policy, compiled
+	Env     *EnvVariable     // env.variable
 }
 
 // Lua is a process.lua or library.lua entry.
@@ -114,8 +114,9 @@ type Service struct {
 	StopTimeout     time.Duration
 	StableThreshold time.Duration
 	Restart         Restart
-	// Actor is the identity the service runs as; nil = none.
-	Actor    *Actor
+	// Actor is the identity the service runs as; nil = none. Its meta
+	// values are plain Go values (see security.Actor).
+	Actor    *security.Actor
 	Security Security
 }
 
@@ -140,61 +141,6 @@ const (
 	DefaultBackoffFactor   = 2.0
 	DefaultJitter          = 0.1
 )
-
-// Actor is a service identity.
-type Actor struct {
-	ID   string
-	Meta map[string]msg.Value
-}
-
-// Effect is a policy's effect.
-type Effect string
-
-// Policy effects.
-const (
-	Allow Effect = "allow"
-	Deny  Effect = "deny"
-)
-
-// Operator is a condition operator.
-type Operator string
-
-// Condition operators.
-const (
-	OpEq      Operator = "eq"
-	OpNe      Operator = "ne"
-	OpLt      Operator = "lt"
-	OpLte     Operator = "lte"
-	OpGt      Operator = "gt"
-	OpGte     Operator = "gte"
-	OpIn      Operator = "in"
-	OpMatches Operator = "matches"
-)
-
-// Policy is a security.policy entry.
-type Policy struct {
-	// Actions the policy covers; "*" alone covers every action.
-	Actions []string
-	// Resources it covers; a trailing "*" is a prefix wildcard.
-	Resources  []string
-	Effect     Effect
-	Conditions []Condition
-	// Groups are the policy groups the policy belongs to.
-	Groups []string
-}
-
-// Condition is one policy condition; all of a policy's conditions must hold.
-type Condition struct {
-	Field    string
-	Operator Operator
-	// Value is the literal operand, used when ValueFrom is empty. For "in"
-	// it is a list.
-	Value msg.Value
-	// ValueFrom names another field whose value is the operand.
-	ValueFrom string
-	// Regexp is Value compiled, for "matches" with a literal Value.
-	Regexp *regexp.Regexp
-}
 
 // EnvVariable is an env.variable entry.
 type EnvVariable struct {

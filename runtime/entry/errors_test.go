@@ -171,6 +171,18 @@ func TestLoadProblems(t *testing.T) {
 			},
 		},
 		{
+			// What only compiling finds is reported at load too, one
+			// line per problem.
+			name: "policy that does not compile",
+			files: map[string]string{"a.yaml": head +
+				"  - name: pol\n    kind: security.policy\n    policy:\n      actions: [\"process.*.send\"]\n      resources: [\"*\"]\n      effect: deny\n      conditions:\n" +
+				"        - {field: action, operator: in, value: [[a]]}\n"},
+			want: []string{
+				"a.yaml:4: app:pol: policy: security: invalid policy: app:pol: condition 1: in: element 1 is not a scalar ([]interface {})",
+				"a.yaml:4: app:pol: policy: security: invalid policy: app:pol: pattern \"process.*.send\" in actions: '*' is only allowed at the end",
+			},
+		},
+		{
 			name: "dangling references",
 			files: map[string]string{"a.yaml": head + hostEntry + procEntry +
 				"  - {name: q, kind: process.lua, source: file://p.lua, imports: {x: nope, y: p, z: 'bad ref'}}\n" +

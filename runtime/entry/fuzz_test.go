@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // FuzzLoad loads one fuzzed YAML file beside fixed Lua files and a fixed
@@ -108,8 +110,8 @@ func checkRegistry(t *testing.T, r *Registry) {
 		case e.Host != nil:
 			sec = append(sec, e.Host.Security)
 		case e.Policy != nil:
-			if e.Policy.Effect != Allow && e.Policy.Effect != Deny {
-				t.Errorf("%s: effect %q", e.ID, e.Policy.Effect)
+			if eff := e.Policy.Effect(); eff != security.Allow && eff != security.Deny || e.Policy.ID() != e.ID {
+				t.Errorf("%s: effect %q, id %q", e.ID, eff, e.Policy.ID())
 			}
 		case e.Env != nil:
 		default:

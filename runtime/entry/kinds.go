@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // kindReader decodes the kind-specific fields of one entry.
@@ -226,34 +226,59 @@ func (k *kindReader) restart(r *fields, rs *Restart) {
 	}
 }
 
-func (k *kindReader) actor(sec *fields) *Actor {
+func (k *kindReader) actor(sec *fields) *security.Actor {
 	af := sec.sub("actor", nil)
 	if af == nil {
 		return nil
 	}
 	defer af.done()
-	a := &Actor{}
+	a := &security.Actor{Meta: map[string]any{}}
 	a.ID, _ = af.str("id", true)
 	if mn, line := af.node("meta"); mn != nil {
 		mf := k.c.mapping(mn, join(af.path, "meta"))
 		if mf == nil {
 			return a
 		}
-		a.Meta = make(map[string]msg.Value, len(mf.list))
 		for _, fl := range mf.list {
 			if fl.line == 0 {
 				fl.line = line
 			}
-			a.Meta[fl.key], _ = k.c.value(fl.val, &valuePath{key: join(mf.path, fl.key)}, 2)
+			v, _ := k.c.value(fl.val, &valuePath{key: join(mf.path, fl.key)}, 2)
+			a.Meta[fl.key] = plainValue(v)
 		}
 	}
 	return a
 }
 
+// policy reads a security.policy entry and compiles it: the entry holds
+// the compiled policy, so a policy that loads is one the node can use.
 func (k *kindReader) policy() {
-	f := k.f
-	p := &Policy{}
+	before := len(*k.c.probs)
+	spec := k.policySpec()
+	if len(*k.c.probs) > before {
+		return
+	}
+	p, err := security.Compile(spec)
+	if err != nil {
+		for _, e := range unjoin(err) {
+			k.c.errorf(k.f.line, "policy: %v", e)
+		}
+		return
+	}
 	k.e.Policy = p
+}
+
+// unjoin returns the errors err joins, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func (k *kindReader) policySpec() security.PolicySpec {
+	f := k.f
+	p := security.PolicySpec{ID: k.e.ID}
 	groups, _ := f.strings("groups", false)
 	p.Groups = groups
 	for _, g := range groups {
@@ -264,25 +289,25 @@ func (k *kindReader) policy() {
 		if !f.has("policy") {
 			f.missing("policy")
 		}
-		return
+		return p
 	}
 	defer pf.done()
 	p.Actions = k.nonEmpty(pf, "actions")
 	p.Resources = k.nonEmpty(pf, "resources")
 	switch eff, line := pf.str("effect", true); eff {
 	case "":
-	case string(Allow), string(Deny):
-		p.Effect = Effect(eff)
+	case string(security.Allow), string(security.Deny):
+		p.Effect = security.Effect(eff)
 	default:
 		k.c.errorf(line, "policy.effect: unknown effect %q (want allow or deny)", clip(eff))
 	}
 	list, line := pf.node("conditions")
 	if list == nil {
-		return
+		return p
 	}
 	if list.Kind != yaml.SequenceNode {
 		pf.wrongType("conditions", line, "a list", list)
-		return
+		return p
 	}
 	for i, item := range list.Content {
 		cf := k.c.mapping(item, fmt.Sprintf("policy.conditions[%d]", i))
@@ -294,6 +319,7 @@ func (k *kindReader) policy() {
 		}
 		cf.done()
 	}
+	return p
 }
 
 // nonEmpty reads a required string-or-list field that may not be empty.
@@ -313,26 +339,26 @@ func (k *kindReader) nonEmpty(f *fields, key string) []string {
 	return list
 }
 
-var operators = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "matches"}
-
-func (k *kindReader) condition(cf *fields) (Condition, bool) {
-	var c Condition
+// condition reads one policy condition. Its checks are the ones Compile
+// makes, reported at the line of the field at fault.
+func (k *kindReader) condition(cf *fields) (security.Condition, bool) {
+	var c security.Condition
 	ok := true
 	field, line := cf.str("field", true)
-	if field != "" && !validField(field) {
+	if field != "" && !security.ValidField(field) {
 		k.c.errorf(line, "%s.field: unknown field %q (want actor.id, actor.meta.*, action, resource or meta.*)", cf.path, clip(field))
 		ok = false
 	}
 	c.Field = field
 	op, opLine := cf.str("operator", true)
+	c.Operator = security.Operator(op)
 	switch {
 	case op == "":
 		ok = false
-	case !slices.Contains(operators, op):
-		k.c.errorf(opLine, "%s.operator: unknown operator %q (want %s)", cf.path, clip(op), strings.Join(operators, ", "))
+	case !c.Operator.Valid():
+		k.c.errorf(opLine, "%s.operator: unknown operator %q (want %s)", cf.path, clip(op), operatorList())
 		ok = false
 	}
-	c.Operator = Operator(op)
 	hasValue, hasFrom := cf.has("value"), cf.has("value_from")
 	switch {
 	case hasValue && hasFrom:
@@ -345,7 +371,7 @@ func (k *kindReader) condition(cf *fields) (Condition, bool) {
 		return c, false
 	case hasFrom:
 		from, fromLine := cf.str("value_from", true)
-		if from != "" && !validField(from) {
+		if from != "" && !security.ValidField(from) {
 			k.c.errorf(fromLine, "%s.value_from: unknown field %q (want actor.id, actor.meta.*, action, resource or meta.*)", cf.path, clip(from))
 			ok = false
 		}
@@ -353,41 +379,63 @@ func (k *kindReader) condition(cf *fields) (Condition, bool) {
 		return c, ok && from != ""
 	}
 	v, vLine, _ := cf.value("value")
-	c.Value = v
+	c.Value = plainValue(v)
 	switch c.Operator {
-	case OpIn:
+	case security.OpIn:
 		if v.Kind() != msg.KindList {
 			k.c.errorf(vLine, "%s.value: operator in wants a list", cf.path)
 			ok = false
 		}
-	case OpMatches:
+	case security.OpMatches:
 		s, isStr := v.AsString()
 		if !isStr {
 			k.c.errorf(vLine, "%s.value: operator matches wants a regular expression string", cf.path)
 			return c, false
 		}
-		re, err := regexp.Compile(s)
-		if err != nil {
+		if _, err := regexp.Compile(s); err != nil {
 			k.c.errorf(vLine, "%s.value: bad regular expression: %v", cf.path, err)
 			return c, false
 		}
-		c.Regexp = re
 	}
 	return c, ok
 }
 
-// validField reports whether s names a field a condition can read.
-func validField(s string) bool {
-	switch s {
-	case "actor.id", "action", "resource":
-		return true
+// operatorList names the condition operators for messages.
+func operatorList() string {
+	ops := security.Operators()
+	names := make([]string, len(ops))
+	for i, op := range ops {
+		names[i] = string(op)
 	}
-	for _, prefix := range []string{"actor.meta.", "meta."} {
-		if rest, ok := strings.CutPrefix(s, prefix); ok && rest != "" {
-			return true
+	return strings.Join(names, ", ")
+}
+
+// plainValue turns a YAML value into the Go scalar, or list of scalars,
+// that policy conditions and actor meta hold.
+func plainValue(v msg.Value) any {
+	switch v.Kind() {
+	case msg.KindBool:
+		b, _ := v.AsBool()
+		return b
+	case msg.KindInt:
+		i, _ := v.AsInt()
+		return i
+	case msg.KindFloat:
+		f, _ := v.AsFloat()
+		return f
+	case msg.KindString:
+		s, _ := v.AsString()
+		return s
+	case msg.KindList:
+		var out []any
+		for _, it := range v.Items() {
+			out = append(out, plainValue(it))
 		}
+		return out
+	case msg.KindNil:
+		return nil
 	}
-	return false
+	return v.String()
 }
 
 func (k *kindReader) env() {

@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // tree builds an in-memory source tree from path -> content.
@@ -174,7 +176,7 @@ func TestLoadFullTree(t *testing.T) {
 			t.Errorf("input[%d] = %v, want %v", i, s.Input[i], wantInput[i])
 		}
 	}
-	if s.Actor == nil || s.Actor.ID != "system" || !msg.Equal(s.Actor.Meta["role"], msg.String("admin")) {
+	if s.Actor == nil || s.Actor.ID != "system" || s.Actor.Meta["role"] != "admin" {
 		t.Errorf("actor = %+v", s.Actor)
 	}
 	if !slices.Equal(s.Security.Policies, []string{"app:no-system"}) || !slices.Equal(s.Security.Groups, []string{"sandbox"}) {
@@ -190,28 +192,28 @@ func TestLoadFullTree(t *testing.T) {
 	}
 
 	p, _ := r.Get("app:no-system")
-	pol := p.Policy
-	if pol.Effect != Deny || !slices.Equal(pol.Actions, []string{"process.send", "process.spawn"}) ||
+	pol := p.Policy.Spec()
+	if pol.ID != "app:no-system" || pol.Effect != security.Deny || !slices.Equal(pol.Actions, []string{"process.send", "process.spawn"}) ||
 		!slices.Equal(pol.Resources, []string{"app:system.*"}) || !slices.Equal(pol.Groups, []string{"sandbox"}) ||
 		len(pol.Conditions) != 4 {
-		t.Fatalf("policy = %+v", *pol)
+		t.Fatalf("policy = %+v", pol)
 	}
 	c := pol.Conditions
-	if c[0].Field != "actor.meta.role" || c[0].Operator != OpNe || !msg.Equal(c[0].Value, msg.String("admin")) {
+	if c[0].Field != "actor.meta.role" || c[0].Operator != security.OpNe || c[0].Value != "admin" {
 		t.Errorf("cond 0 = %+v", c[0])
 	}
-	if c[1].ValueFrom != "meta.owner" || !c[1].Value.IsNil() {
+	if c[1].ValueFrom != "meta.owner" || c[1].Value != nil {
 		t.Errorf("cond 1 = %+v", c[1])
 	}
-	if c[2].Regexp == nil || !c[2].Regexp.MatchString("app:x") {
+	if re, _ := c[2].Value.(string); c[2].Operator != security.OpMatches || !regexp.MustCompile(re).MatchString("app:x") {
 		t.Errorf("cond 2 = %+v", c[2])
 	}
-	if c[3].Operator != OpIn || c[3].Value.Len() != 1 {
+	if l, _ := c[3].Value.([]any); c[3].Operator != security.OpIn || len(l) != 1 {
 		t.Errorf("cond 3 = %+v", c[3])
 	}
 	all, _ := r.Get("app:allow-all")
-	if !slices.Equal(all.Policy.Actions, []string{"*"}) || all.Policy.Effect != Allow {
-		t.Errorf("allow-all = %+v", *all.Policy)
+	if spec := all.Policy.Spec(); !slices.Equal(spec.Actions, []string{"*"}) || spec.Effect != security.Allow {
+		t.Errorf("allow-all = %+v", spec)
 	}
 
 	env, _ := r.Get("app:port")

@@ -12,11 +12,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -92,7 +92,7 @@ type fakeEnv struct {
 	noRecv   bool
 	later    []proc.Delivery // what Receive hands out before firing timers
 	received int             // Receive calls
-	actor    *host.Actor
+	actor    *security.Actor
 	// deny, when set, decides every security check: a non-nil error
 	// refuses action on resource (for a target, its PID string or the
 	// name used).
@@ -188,22 +188,22 @@ func (e *fakeEnv) StopTimer(id proc.TimerID) bool {
 	delete(e.timers, id)
 	return ok
 }
-func (e *fakeEnv) Blocking(f func())  { e.blocking++; f() }
-func (e *fakeEnv) Actor() *host.Actor { return e.actor }
-func (e *fakeEnv) Can(action, resource string, _ map[string]string) bool {
+func (e *fakeEnv) Blocking(f func())      { e.blocking++; f() }
+func (e *fakeEnv) Actor() *security.Actor { return e.actor }
+func (e *fakeEnv) Can(action security.Action, resource string, _ map[string]string) bool {
 	return e.Authorize(action, resource) == nil
 }
-func (e *fakeEnv) Authorize(action, resource string) error {
-	e.checked = append(e.checked, action+" "+resource)
+func (e *fakeEnv) Authorize(action security.Action, resource string) error {
+	e.checked = append(e.checked, string(action)+" "+resource)
 	if e.deny == nil {
 		return nil
 	}
-	if err := e.deny(action, resource); err != nil {
+	if err := e.deny(string(action), resource); err != nil {
 		return proc.PermissionDenied(err)
 	}
 	return nil
 }
-func (e *fakeEnv) AuthorizeTarget(action string, target pid.PID, name string) error {
+func (e *fakeEnv) AuthorizeTarget(action security.Action, target pid.PID, name string) error {
 	if name != "" {
 		return e.Authorize(action, name)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // The `io` module: the node's terminal, for processes on a terminal host.
@@ -65,7 +66,7 @@ func termOf(L *glua.LState) (*process, *terminal, error) {
 	if p.eng.term == nil || !p.eng.terminal[p.self.Host] {
 		return p, nil, proc.NewError(proc.KindUnavailable, "io: not a terminal host", msg.False)
 	}
-	if err := p.env.Authorize(proc.ActionIO, p.self.Host); err != nil {
+	if err := p.env.Authorize(security.ActionIO, p.self.Host); err != nil {
 		return p, nil, err
 	}
 	return p, p.eng.term, nil
@@ -195,7 +196,7 @@ func ioRead(L *glua.LState) int {
 func ioArgs(L *glua.LState) int {
 	p := procOf(L)
 	t := L.CreateTable(0, 0)
-	if err := p.env.Authorize(proc.ActionIO, p.self.Host); err != nil {
+	if err := p.env.Authorize(security.ActionIO, p.self.Host); err != nil {
 		L.Push(t)
 		L.Push(lualib.NewError(L, proc.AsError(err)))
 		return 2

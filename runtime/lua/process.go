@@ -12,6 +12,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // errInterrupted is the context error of an interrupted process; the Lua
@@ -81,12 +82,12 @@ func (p *process) Logger() *slog.Logger {
 func (p *process) Env() lualib.EnvStore { return p.eng.cfg.Env }
 
 // Authorize implements lualib.Authorizer with the runtime's check.
-func (p *process) Authorize(action, resource string) error {
+func (p *process) Authorize(action security.Action, resource string) error {
 	return p.env.Authorize(action, resource)
 }
 
 // Can implements lualib.Authorizer.
-func (p *process) Can(action, resource string, meta map[string]string) bool {
+func (p *process) Can(action security.Action, resource string, meta map[string]string) bool {
 	return p.env.Can(action, resource, meta)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // The `process` global.
@@ -198,7 +199,7 @@ func procExec(L *glua.LState) int {
 // control wraps a call on a destination: (true) or (first, err). A
 // destination given by name is resolved here, so the name is checked
 // against action's policies first (the runtime then checks the PID).
-func control(first glua.LValue, action string, call func(p *process, to pid.PID, L *glua.LState) error) glua.LGFunction {
+func control(first glua.LValue, action security.Action, call func(p *process, to pid.PID, L *glua.LState) error) glua.LGFunction {
 	return func(L *glua.LState) int {
 		p := procOf(L)
 		dest := L.CheckString(1)
@@ -218,16 +219,16 @@ func control(first glua.LValue, action string, call func(p *process, to pid.PID,
 }
 
 var (
-	procMonitor   = control(glua.LNil, proc.ActionMonitor, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Monitor(to) })
-	procUnmonitor = control(glua.LNil, proc.ActionUnmonitor, func(p *process, to pid.PID, _ *glua.LState) error {
+	procMonitor   = control(glua.LNil, security.ActionMonitor, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Monitor(to) })
+	procUnmonitor = control(glua.LNil, security.ActionUnmonitor, func(p *process, to pid.PID, _ *glua.LState) error {
 		return p.env.Unmonitor(to)
 	})
-	procLink      = control(glua.LNil, proc.ActionLink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Link(to) })
-	procUnlink    = control(glua.LNil, proc.ActionUnlink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unlink(to) })
-	procTerminate = control(glua.LFalse, proc.ActionTerminate, func(p *process, to pid.PID, _ *glua.LState) error {
+	procLink      = control(glua.LNil, security.ActionLink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Link(to) })
+	procUnlink    = control(glua.LNil, security.ActionUnlink, func(p *process, to pid.PID, _ *glua.LState) error { return p.env.Unlink(to) })
+	procTerminate = control(glua.LFalse, security.ActionTerminate, func(p *process, to pid.PID, _ *glua.LState) error {
 		return p.env.Terminate(to)
 	})
-	procCancel = control(glua.LFalse, proc.ActionCancel, func(p *process, to pid.PID, L *glua.LState) error {
+	procCancel = control(glua.LFalse, security.ActionCancel, func(p *process, to pid.PID, L *glua.LState) error {
 		return p.env.Cancel(to, L.OptString(2, ""))
 	})
 )
@@ -359,11 +360,11 @@ func regRegister(L *glua.LState) int {
 		// The runtime checks local registrations itself; a cluster-wide
 		// one is checked here, before the name service is reached.
 		if target != p.self {
-			if err := p.env.AuthorizeTarget(proc.ActionRegisterForeign, target, ""); err != nil {
+			if err := p.env.AuthorizeTarget(security.ActionRegisterForeign, target, ""); err != nil {
 				return fail(L, glua.LNil, err)
 			}
 		}
-		if err := p.env.Authorize(proc.ActionRegisterConsistent, name); err != nil {
+		if err := p.env.Authorize(security.ActionRegisterConsistent, name); err != nil {
 			return fail(L, glua.LNil, err)
 		}
 	}
@@ -422,7 +423,7 @@ func regUnregister(L *glua.LState) int {
 	name := L.CheckString(1)
 	scope := L.OptInt(2, scopeLocal)
 	if scope == scopeConsistent {
-		if err := p.env.Authorize(proc.ActionUnregisterConsistent, name); err != nil {
+		if err := p.env.Authorize(security.ActionUnregisterConsistent, name); err != nil {
 			return fail(L, glua.LFalse, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // require, print and process.upgrade: the functions that deal with
@@ -148,7 +149,7 @@ func procUpgrade(L *glua.LState) int {
 	} else {
 		// Upgrading to another entry is checked as spawning it.
 		entry := L.CheckString(1)
-		if req.err = p.env.Authorize(proc.ActionSpawn, entry); req.err == nil {
+		if req.err = p.env.Authorize(security.ActionSpawn, entry); req.err == nil {
 			req.src, req.err = p.eng.cfg.Catalog.Source(entry)
 		}
 	}

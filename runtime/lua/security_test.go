@@ -9,11 +9,11 @@ import (
 	"time"
 
 	rt "github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 var errNo = errors.New("denied by the test")
@@ -37,7 +37,7 @@ func runMain(t *testing.T, h *harness, code string, modules ...string) proc.Resu
 
 func TestSecurityModule(t *testing.T) {
 	h := newHarness(t)
-	h.env.actor = &host.Actor{ID: "svc", Meta: map[string]any{"role": "admin", "level": int64(3), "tags": []string{"a", "b"}}}
+	h.env.actor = &security.Actor{ID: "svc", Meta: map[string]any{"role": "admin", "level": int64(3), "tags": []string{"a", "b"}}}
 	h.env.deny = denyOnly("data.read secret")
 	res := runMain(t, h, `
 local security = require("security")
@@ -94,14 +94,14 @@ end}`, "security")
 		s[1].Actor != s[0].Actor || s[1].Name != "w2" || s[2].Actor != nil {
 		t.Fatalf("spawns %+v", s)
 	}
-	if !slices.Contains(h.env.checked, proc.ActionSecurity+" "+proc.ResourceSecurity) ||
-		!slices.Contains(h.env.checked, proc.ActionContext+" "+proc.ResourceContext) {
+	if !slices.Contains(h.env.checked, string(security.ActionSecurity)+" "+security.ResourceSecurity) ||
+		!slices.Contains(h.env.checked, string(security.ActionContext)+" "+security.ResourceContext) {
 		t.Fatalf("checks made: %v", h.env.checked)
 	}
 
 	// Denied builders return nil and a PERMISSION_DENIED error object.
 	h = newHarness(t)
-	h.env.deny = denyOnly(proc.ActionSecurity + " " + proc.ResourceSecurity)
+	h.env.deny = denyOnly(string(security.ActionSecurity) + " " + security.ResourceSecurity)
 	res = runMain(t, h, `
 local security = require("security")
 return {main = function()
@@ -112,7 +112,7 @@ end}`, "security")
 		t.Fatalf("denied with_actor: %v %v", res.Value, res.Err)
 	}
 	h = newHarness(t)
-	h.env.deny = denyOnly(proc.ActionContext + " " + proc.ResourceContext)
+	h.env.deny = denyOnly(string(security.ActionContext) + " " + security.ResourceContext)
 	res = runMain(t, h, `return {main = function()
   local sp, err = process.with_context({a = 1})
   return {sp == nil, err:kind()}
@@ -171,7 +171,7 @@ end}`)
 
 func TestRegistryConsistentIsChecked(t *testing.T) {
 	h := newHarness(t)
-	h.env.deny = denyOnly(proc.ActionRegisterConsistent+" cache", proc.ActionUnregisterConsistent+" cache")
+	h.env.deny = denyOnly(string(security.ActionRegisterConsistent)+" cache", string(security.ActionUnregisterConsistent)+" cache")
 	res := runMain(t, h, `return {main = function()
   local a, e1 = process.registry.register("cache", process.registry.CONSISTENT)
   local b, e2 = process.registry.unregister("cache", process.registry.CONSISTENT)
@@ -186,7 +186,7 @@ end}`)
 func TestUpgradeIsCheckedAsSpawn(t *testing.T) {
 	h := newHarness(t)
 	h.cat.add("t:other", `return {main = function() return "upgraded" end}`)
-	h.env.deny = denyOnly(proc.ActionSpawn + " t:other")
+	h.env.deny = denyOnly(string(security.ActionSpawn) + " t:other")
 	res := runMain(t, h, `return {main = function() process.upgrade("t:other") end}`)
 	if e := proc.AsError(res.Err); e == nil || e.Kind != proc.KindPermissionDenied {
 		t.Fatalf("upgrade to a denied entry ended with %v %v", res.Value, res.Err)
@@ -201,7 +201,7 @@ func TestEnvIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.eng = eng
-	h.env.deny = denyOnly(proc.ActionEnvGet+" SECRET", proc.ActionEnvSet+" PORT")
+	h.env.deny = denyOnly(string(security.ActionEnvGet)+" SECRET", string(security.ActionEnvSet)+" PORT")
 	res := runMain(t, h, `
 local env = require("env")
 return {main = function()
@@ -244,7 +244,7 @@ return {main = function()
 end}`, "io")
 	env := newFakeEnv()
 	env.self.Host = "app:term"
-	env.deny = denyOnly(proc.ActionIO + " app:term")
+	env.deny = denyOnly(string(security.ActionIO) + " app:term")
 	b, err := eng.Behavior("t:io", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +260,9 @@ end}`, "io")
 	}
 }
 
-func mustPolicy(t *testing.T, spec host.Policy) *host.Policy {
+func mustPolicy(t *testing.T, spec security.PolicySpec) *security.Policy {
 	t.Helper()
-	p, err := host.NewPolicy(spec)
+	p, err := security.Compile(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,12 +273,12 @@ func mustPolicy(t *testing.T, spec host.Policy) *host.Policy {
 // error object and the target sees nothing; with_actor narrows and never
 // widens; children inherit their parent's actor.
 func TestRuntimeSecurity(t *testing.T) {
-	adminsOnly := mustPolicy(t, host.Policy{ID: "app:admins-only", Effect: host.Deny,
-		Actions: []string{proc.ActionSend}, Resources: []string{"app:system"},
-		Conditions: []host.Condition{{Field: "actor.meta.role", Operator: host.OpNe, Value: "admin"}}})
-	closed := mustPolicy(t, host.Policy{ID: "app:closed", Effect: host.Deny, Actions: []string{proc.ActionHost}, Resources: []string{"app:system"}})
+	adminsOnly := mustPolicy(t, security.PolicySpec{ID: "app:admins-only", Effect: security.Deny,
+		Actions: []string{string(security.ActionSend)}, Resources: []string{"app:system"},
+		Conditions: []security.Condition{{Field: "actor.meta.role", Operator: security.OpNe, Value: "admin"}}})
+	closed := mustPolicy(t, security.PolicySpec{ID: "app:closed", Effect: security.Deny, Actions: []string{string(security.ActionHost)}, Resources: []string{"app:system"}})
 	n := newNodeWith(t, 2, func(c *rt.Config) {
-		c.Hosts = []rt.HostConfig{{ID: "app:processes"}, {ID: "app:system", Policies: []*host.Policy{adminsOnly, closed}}}
+		c.Hosts = []rt.HostConfig{{ID: "app:processes"}, {ID: "app:system", Policies: []*security.Policy{adminsOnly, closed}}}
 	})
 	n.cat.add("t:child", `
 local security = require("security")
@@ -320,7 +320,7 @@ end}`, "security")
 			sys, sysOut := n.observeOn("app:system")
 			reply, replyOut := n.observe(nil)
 			_, err := n.rt.Spawn(proc.SpawnRequest{Entry: "t:parent", Host: "app:processes",
-				Actor: &host.Actor{ID: "root", Meta: map[string]any{"role": tc.role}},
+				Actor: &security.Actor{ID: "root", Meta: map[string]any{"role": tc.role}},
 				Args:  []msg.Value{msg.String(sys.String()), msg.String(reply.String())}})
 			if err != nil {
 				t.Fatal(err)

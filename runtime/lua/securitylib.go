@@ -8,7 +8,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
-	"github.com/wippyd/wippyd/runtime/host"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // The `security` module (SPEC section 8, LUA-API section 11b): the
@@ -20,7 +20,7 @@ import (
 const maxActorMeta = 64
 
 // pushActor pushes an actor object, or nil.
-func (p *process) pushActor(L *glua.LState, a *host.Actor) {
+func (p *process) pushActor(L *glua.LState, a *security.Actor) {
 	if a == nil {
 		L.Push(glua.LNil)
 		return
@@ -29,9 +29,9 @@ func (p *process) pushActor(L *glua.LState, a *host.Actor) {
 }
 
 // checkActor returns the actor object at n, raising for anything else.
-func checkActor(L *glua.LState, n int) *host.Actor {
+func checkActor(L *glua.LState, n int) *security.Actor {
 	if ud, ok := L.Get(n).(*glua.LUserData); ok {
-		if a, ok := ud.Value.(*host.Actor); ok {
+		if a, ok := ud.Value.(*security.Actor); ok {
 			return a
 		}
 	}
@@ -53,7 +53,7 @@ func secNewActor(L *glua.LState) int {
 	if id == "" {
 		return fail(L, glua.LNil, invalidf("actor id must be a non-empty string"))
 	}
-	a := &host.Actor{ID: id}
+	a := &security.Actor{ID: id}
 	switch t := L.Get(2).(type) {
 	case *glua.LNilType:
 	case *glua.LTable:
@@ -207,7 +207,7 @@ func secCan(L *glua.LState) int {
 	} else if L.Get(3) != glua.LNil {
 		L.ArgError(3, "meta must be a table")
 	}
-	L.Push(glua.LBool(p.env.Can(action, resource, meta)))
+	L.Push(glua.LBool(p.env.Can(security.Action(action), resource, meta)))
 	return 1
 }
 

@@ -3,10 +3,10 @@ package lua
 import (
 	glua "github.com/yuin/gopher-lua"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // spawner is the immutable builder process.with_context returns: every
@@ -15,7 +15,7 @@ type spawner struct {
 	context map[string]msg.Value // context values for the child (not carried yet: see doc.go)
 	name    string
 	message *proc.Delivery
-	actor   *host.Actor // run the child as this actor (narrowing)
+	actor   *security.Actor // run the child as this actor (narrowing)
 }
 
 func (s *spawner) clone() *spawner {
@@ -61,7 +61,7 @@ func mergeContext(L *glua.LState, s *spawner, n int) error {
 
 func procWithContext(L *glua.LState) int {
 	p := procOf(L)
-	if err := p.env.Authorize(proc.ActionContext, proc.ResourceContext); err != nil {
+	if err := p.env.Authorize(security.ActionContext, security.ResourceContext); err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	s := &spawner{context: make(map[string]msg.Value)}
@@ -74,7 +74,7 @@ func procWithContext(L *glua.LState) int {
 func spWithContext(L *glua.LState) int {
 	p := procOf(L)
 	s := checkSpawner(L).clone()
-	if err := p.env.Authorize(proc.ActionContext, proc.ResourceContext); err != nil {
+	if err := p.env.Authorize(security.ActionContext, security.ResourceContext); err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	if err := mergeContext(L, s, 2); err != nil {
@@ -91,7 +91,7 @@ func spWithActor(L *glua.LState) int {
 	p := procOf(L)
 	s := checkSpawner(L).clone()
 	a := checkActor(L, 2)
-	if err := p.env.Authorize(proc.ActionSecurity, proc.ResourceSecurity); err != nil {
+	if err := p.env.Authorize(security.ActionSecurity, security.ResourceSecurity); err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	s.actor = a

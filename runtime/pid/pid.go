@@ -17,6 +17,20 @@ type PID struct {
 	Seq  uint64 // per-node sequence number, never reused within a node's life
 }
 
+// SplitHost splits a host address, "node@host" (a host of another node)
+// or "host" (no node), into its node and host id.
+func SplitHost(s string) (node, host string) {
+	node, host, _ = cutHost(s)
+	return node, host
+}
+
+func cutHost(s string) (node, host string, found bool) {
+	if at := strings.IndexByte(s, '@'); at >= 0 {
+		return s[:at], s[at+1:], true
+	}
+	return "", s, false
+}
+
 // IsZero reports whether p is the zero PID.
 func (p PID) IsZero() bool { return p.Seq == 0 && p.Node == "" && p.Host == "" }
 
@@ -68,13 +82,10 @@ func Parse(s string) (PID, error) {
 	}
 	var p PID
 	p.Seq = seq
-	if at := strings.IndexByte(left, '@'); at >= 0 {
-		p.Node, p.Host = left[:at], left[at+1:]
-		if p.Node == "" {
-			return PID{}, fmt.Errorf("%w: %q: empty node", ErrSyntax, s)
-		}
-	} else {
-		p.Host = left
+	var node bool
+	p.Node, p.Host, node = cutHost(left)
+	if node && p.Node == "" {
+		return PID{}, fmt.Errorf("%w: %q: empty node", ErrSyntax, s)
 	}
 	if p.Host == "" || strings.ContainsAny(p.Host, "{}@") || strings.ContainsAny(p.Node, "{}") {
 		return PID{}, fmt.Errorf("%w: %q: host", ErrSyntax, s)

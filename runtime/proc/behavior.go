@@ -3,9 +3,9 @@ package proc
 import (
 	"time"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Status is what a Step returns: how the process goes on.
@@ -111,8 +111,8 @@ type SpawnRequest struct {
 	// identity as given; all empty is a child with no actor and no
 	// policies. ScopeIDs are resolved against the runtime's policy table
 	// (an unknown id refuses the spawn with PERMISSION_DENIED).
-	Actor    *host.Actor
-	Scope    []*host.Policy
+	Actor    *security.Actor
+	Scope    []*security.Policy
 	ScopeIDs []string
 	// System starts a process that acts for the node itself (a supervisor
 	// watcher, the -x watcher): its calls are not checked, and the
@@ -176,24 +176,24 @@ type Env interface {
 	// see (terminal I/O, env variables) and the security module.
 
 	// Actor is the actor this process runs as; nil when it has none.
-	Actor() *host.Actor
+	Actor() *security.Actor
 	// Can reports whether this process may do action on resource, by its
 	// own policies (its scope, its spawner chain, its host's policies);
 	// meta adds request facts for meta.* conditions (meta.host and
 	// meta.node are always the caller's own). It does not apply a target
 	// host's policies.
-	Can(action, resource string, meta map[string]string) bool
+	Can(action security.Action, resource string, meta map[string]string) bool
 	// Authorize checks an action that is not aimed at a process (io,
 	// env.get, env.set, process.context, ...): nil when allowed, a
 	// PERMISSION_DENIED *Error otherwise.
-	Authorize(action, resource string) error
+	Authorize(action security.Action, resource string) error
 	// AuthorizeTarget checks an action aimed at process target, reached
 	// by name ("" when addressed by PID), as the runtime checks it: the
 	// target PID, the name and the target's host id are matched, and the
 	// target host's policies apply. A behaviour that resolves a name
 	// itself before Link, Monitor, Terminate, ... calls it so that a
 	// policy on the name is honoured.
-	AuthorizeTarget(action string, target pid.PID, name string) error
+	AuthorizeTarget(action security.Action, target pid.PID, name string) error
 }
 
 // ClusterNames is implemented by an Env whose node has a cluster-wide

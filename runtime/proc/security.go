@@ -2,49 +2,30 @@ package proc
 
 import (
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
-// Actions the runtime checks (SPEC section 8), with Wippy's names. The
-// resource each is checked on is given beside it; a target-directed action
-// is matched against the target PID string, the name used (if any) and the
-// target's host id.
-const (
-	ActionSpawn          = "process.spawn"           // entry id
-	ActionSpawnMonitored = "process.spawn.monitored" // entry id
-	ActionSpawnLinked    = "process.spawn.linked"    // entry id
-	ActionExec           = "process.exec"            // entry id
-	ActionHost           = "process.host"            // target host id
-
-	ActionSend      = "process.send"      // target
-	ActionTerminate = "process.terminate" // target
-	ActionCancel    = "process.cancel"    // target
-	ActionMonitor   = "process.monitor"   // target
-	ActionUnmonitor = "process.unmonitor" // target
-	ActionLink      = "process.link"      // target
-	ActionUnlink    = "process.unlink"    // target
-
-	ActionContext  = "process.context"  // "context": process.with_context
-	ActionSecurity = "process.security" // "security": narrowing a child's actor or scope
-
-	ActionRegisterLocal        = "process.registry.register.local"        // name
-	ActionRegisterConsistent   = "process.registry.register.consistent"   // name
-	ActionUnregisterLocal      = "process.registry.unregister.local"      // name
-	ActionUnregisterConsistent = "process.registry.unregister.consistent" // name
-	ActionRegisterForeign      = "process.registry.foreign"               // target: registering another PID
-
-	ActionEnvGet = "env.get" // variable name
-	ActionEnvSet = "env.set" // variable name
-	ActionIO     = "io"      // the terminal host's id
-)
-
-// Resources of the spawner builder permissions.
-const (
-	ResourceContext  = "context"
-	ResourceSecurity = "security"
-)
-
-// PermissionDenied turns a policy refusal (a *host.DeniedError, or any
-// error) into a PERMISSION_DENIED error object that wraps it.
+// PermissionDenied turns a refusal (an error wrapping
+// security.ErrPermissionDenied) into a PERMISSION_DENIED error object that
+// wraps it.
 func PermissionDenied(cause error) *Error {
 	return &Error{Kind: KindPermissionDenied, Message: cause.Error(), Retryable: msg.False, cause: cause}
+}
+
+// Refusal is the error a process gets for a guard's answer: nil when
+// allowed, otherwise a PERMISSION_DENIED error wrapping the refusal.
+func Refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	return PermissionDenied(err)
+}
+
+// Security returns what the guard checks of r: the spawn actions, the
+// child's name and the identity r sets.
+func (r *SpawnRequest) Security() security.Spawn {
+	return security.Spawn{
+		Entry: r.Entry, Name: r.Name, Exec: r.Exec, Link: r.Link, Monitor: r.Monitor,
+		System: r.System, Actor: r.Actor, Scope: r.Scope, ScopeIDs: r.ScopeIDs,
+	}
 }

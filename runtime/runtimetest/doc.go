@@ -35,12 +35,14 @@
 // behaviour's own code or from another goroutine, which also interrupts a
 // proc.Interrupter).
 //
-// Policies are checked as a node checks them (SPEC section 8) when the
-// options give any: WithActor, WithScope or WithChain set the process's
-// security context, WithHostPolicies the policies of its host and of the
-// hosts its calls aim at, WithStrictMode denies what no policy decides. A
-// denied call returns PERMISSION_DENIED and is not recorded; Env.Actor,
-// Env.Can and Env.Authorize answer from the same context.
+// Policies are checked by the node's own checks, a security.Guard (SPEC
+// section 8), when the options give any: WithActor, WithScope or WithChain
+// set the process's security context, WithHostPolicies the policies of its
+// host and of the hosts its calls aim at, WithPolicies the policy table
+// that SpawnRequest.ScopeIDs are resolved against, WithStrictMode denies
+// what no policy decides. A denied call returns PERMISSION_DENIED and is
+// not recorded; Env.Actor, Env.Can and Env.Authorize answer from the same
+// context.
 //
 // What is not simulated: there is no scheduling (Steps run on the calling
 // goroutine, one at a time, in the order the test drives them), no mailbox

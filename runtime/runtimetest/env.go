@@ -8,6 +8,7 @@ import (
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // env is the proc.Env of one Step. It expires when the Step returns, so a
@@ -75,7 +76,7 @@ func (e *env) Link(p pid.PID) error {
 	if !e.live("Link") {
 		return ErrEnvExpired
 	}
-	if err := e.h.decideTarget(proc.ActionLink, p, ""); err != nil {
+	if err := e.h.decideTarget(security.ActionLink, p, ""); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpLink, To: p}); err != nil {
@@ -89,7 +90,7 @@ func (e *env) Unlink(p pid.PID) error {
 	if !e.live("Unlink") {
 		return ErrEnvExpired
 	}
-	if err := e.h.decideTarget(proc.ActionUnlink, p, ""); err != nil {
+	if err := e.h.decideTarget(security.ActionUnlink, p, ""); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpUnlink, To: p}); err != nil {
@@ -103,7 +104,7 @@ func (e *env) Monitor(p pid.PID) error {
 	if !e.live("Monitor") {
 		return ErrEnvExpired
 	}
-	if err := e.h.decideTarget(proc.ActionMonitor, p, ""); err != nil {
+	if err := e.h.decideTarget(security.ActionMonitor, p, ""); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpMonitor, To: p}); err != nil {
@@ -117,7 +118,7 @@ func (e *env) Unmonitor(p pid.PID) error {
 	if !e.live("Unmonitor") {
 		return ErrEnvExpired
 	}
-	if err := e.h.decideTarget(proc.ActionUnmonitor, p, ""); err != nil {
+	if err := e.h.decideTarget(security.ActionUnmonitor, p, ""); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpUnmonitor, To: p}); err != nil {
@@ -132,7 +133,7 @@ func (e *env) Terminate(p pid.PID) error {
 		return ErrEnvExpired
 	}
 	h := e.h
-	if err := h.decideTarget(proc.ActionTerminate, p, ""); err != nil {
+	if err := h.decideTarget(security.ActionTerminate, p, ""); err != nil {
 		return err
 	}
 	if err := h.fault(Call{Op: OpTerminate, To: p}); err != nil {
@@ -150,7 +151,7 @@ func (e *env) Cancel(p pid.PID, reason string) error {
 		return ErrEnvExpired
 	}
 	h := e.h
-	if err := h.decideTarget(proc.ActionCancel, p, ""); err != nil {
+	if err := h.decideTarget(security.ActionCancel, p, ""); err != nil {
 		return err
 	}
 	if err := h.fault(Call{Op: OpCancel, To: p, Reason: reason}); err != nil {
@@ -177,11 +178,11 @@ func (e *env) Register(name string, p pid.PID) error {
 		p = e.h.self
 	}
 	if p != e.h.self {
-		if err := e.h.decideTarget(proc.ActionRegisterForeign, p, ""); err != nil {
+		if err := e.h.decideTarget(security.ActionRegisterForeign, p, ""); err != nil {
 			return err
 		}
 	}
-	if err := e.h.decide(proc.ActionRegisterLocal, "", name); err != nil {
+	if err := e.h.decide(security.ActionRegisterLocal, name); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpRegister, To: p, Name: name}); err != nil {
@@ -195,7 +196,7 @@ func (e *env) Unregister(name string) error {
 		return ErrEnvExpired
 	}
 	h := e.h
-	if err := h.decide(proc.ActionUnregisterLocal, "", name); err != nil {
+	if err := h.decide(security.ActionUnregisterLocal, name); err != nil {
 		return err
 	}
 	if err := h.fault(Call{Op: OpUnregister, Name: name}); err != nil {
@@ -281,7 +282,7 @@ func (h *Harness) send(to pid.PID, name, topic string, payload msg.Value) error 
 	if topic == "" || topic[0] == '@' {
 		return errBadTopic
 	}
-	if err := h.decideTarget(proc.ActionSend, to, name); err != nil {
+	if err := h.decideTarget(security.ActionSend, to, name); err != nil {
 		return err
 	}
 	op := OpSend

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // TB is the part of testing.TB the harness uses; *testing.T, *testing.B and
@@ -64,9 +64,12 @@ type Harness struct {
 	faults    []func(Call) error
 	stepLimit int
 
-	chain        host.Chain                // the process's security context
-	hostPolicies map[string][]*host.Policy // by host id
+	chain        security.Chain                // the process's security context
+	hostPolicies map[string][]*security.Policy // by host id
+	table        map[string]*security.Policy   // the policy table, by id
 	strict       bool
+	guard        *security.Guard // made by New from the above
+	caller       security.Caller // the process as guard sees it
 
 	started bool
 	done    bool
@@ -117,6 +120,7 @@ func New(t TB, b proc.Behavior, opts ...Option) *Harness {
 		h.host = h.self.Host
 	}
 	h.childSeq = h.self.Seq
+	h.initGuard()
 	if b == nil {
 		t.Fatalf("runtimetest: New: nil behavior")
 	} else if h.self.IsZero() {

@@ -1,12 +1,12 @@
 package runtimetest
 
 import (
-	"fmt"
-	"strings"
+	"maps"
+	"slices"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Security: the harness checks the process's calls as a node does (SPEC
@@ -14,28 +14,28 @@ import (
 // none (the default) every call is allowed, as on a node with no policies.
 
 // WithActor makes the process run as a. Default: no actor.
-func WithActor(a *host.Actor) Option {
+func WithActor(a *security.Actor) Option {
 	return func(h *Harness) { h.chain = setLayer(h.chain, a, nil, true, false) }
 }
 
 // WithScope gives the process its own policies (its scope). Default: none.
-func WithScope(policies ...*host.Policy) Option {
+func WithScope(policies ...*security.Policy) Option {
 	return func(h *Harness) { h.chain = setLayer(h.chain, nil, policies, false, true) }
 }
 
 // WithChain gives the process a narrowed security context: the layers of
-// the spawners that narrowed it, outermost first (see host.Chain). It
+// the spawners that narrowed it, outermost first (see security.Chain). It
 // replaces WithActor and WithScope.
-func WithChain(c host.Chain) Option {
+func WithChain(c security.Chain) Option {
 	return func(h *Harness) { h.chain = c }
 }
 
 // WithHostPolicies sets the policies of host id: the process's own host
 // (WithHost) or a host its calls aim at.
-func WithHostPolicies(id string, policies ...*host.Policy) Option {
+func WithHostPolicies(id string, policies ...*security.Policy) Option {
 	return func(h *Harness) {
 		if h.hostPolicies == nil {
-			h.hostPolicies = map[string][]*host.Policy{}
+			h.hostPolicies = map[string][]*security.Policy{}
 		}
 		h.hostPolicies[id] = policies
 	}
@@ -47,9 +47,9 @@ func WithStrictMode() Option {
 }
 
 // setLayer sets the actor or the scope of a single-layer chain.
-func setLayer(c host.Chain, a *host.Actor, s []*host.Policy, setActor, setScope bool) host.Chain {
+func setLayer(c security.Chain, a *security.Actor, s []*security.Policy, setActor, setScope bool) security.Chain {
 	if len(c) == 0 {
-		c = host.Chain{{}}
+		c = security.Chain{{}}
 	}
 	l := c[len(c)-1]
 	if setActor {
@@ -58,107 +58,83 @@ func setLayer(c host.Chain, a *host.Actor, s []*host.Policy, setActor, setScope 
 	if setScope {
 		l.Scope = s
 	}
-	out := append(host.Chain(nil), c...)
+	out := append(security.Chain(nil), c...)
 	out[len(out)-1] = l
 	return out
 }
 
-// decide runs one check; target is the host whose policies apply as the
-// target's ("" for none).
-func (h *Harness) decide(action, target string, resources ...string) error {
-	req := host.Request{Action: action, Resources: resources, Meta: map[string]string{"host": h.host, "node": h.self.Node}}
-	var targetPol []*host.Policy
-	if target != "" {
-		targetPol = h.hostPolicies[target]
+// WithPolicies gives the node's policy table, by id: the policies that
+// SpawnRequest.ScopeIDs may name. Default: none (an id refuses the spawn,
+// as on a node that does not know it).
+func WithPolicies(policies ...*security.Policy) Option {
+	return func(h *Harness) {
+		h.table = map[string]*security.Policy{}
+		for _, p := range policies {
+			h.table[p.ID()] = p
+		}
 	}
-	if err := host.CheckNarrowed(h.chain, h.hostPolicies[h.host], targetPol, req, h.strict); err != nil {
-		return proc.PermissionDenied(err)
+}
+
+// initGuard makes the checks of the harness's node from the options: the
+// same security.Guard a runtime asks.
+func (h *Harness) initGuard() {
+	hosts := []security.HostPolicies{{ID: h.host, Policies: h.hostPolicies[h.host]}}
+	for _, id := range slices.Sorted(maps.Keys(h.hostPolicies)) {
+		if id != h.host {
+			hosts = append(hosts, security.HostPolicies{ID: id, Policies: h.hostPolicies[id]})
+		}
 	}
-	return nil
+	h.guard = security.NewGuard(security.GuardConfig{Node: h.self.Node, StrictMode: h.strict, Policies: h.table, Hosts: hosts})
+	h.caller = security.Caller{Identity: security.NewIdentity(h.chain), Host: h.guard.Host(h.host)}
+}
+
+// decide checks an action that is not aimed at a process.
+func (h *Harness) decide(action security.Action, resource string) error {
+	return proc.Refusal(h.guard.Authorize(h.caller, action, resource))
 }
 
 // decideTarget checks an action aimed at process p reached by name.
-func (h *Harness) decideTarget(action string, p pid.PID, name string) error {
-	res := []string{p.String()}
-	if name != "" {
-		res = append(res, name)
-	}
-	if p.Host != "" {
-		res = append(res, p.Host)
-	}
-	return h.decide(action, p.Host, res...)
+func (h *Harness) decideTarget(action security.Action, p pid.PID, name string) error {
+	return proc.Refusal(h.guard.AuthorizeTarget(h.caller, action, p, name))
 }
 
-// decideSpawn checks a spawn as the runtime does.
+// decideSpawn checks a spawn as the runtime does: the identity the child
+// would get, then the spawn itself on the host it names (the process's
+// own when none).
 func (h *Harness) decideSpawn(req proc.SpawnRequest) error {
-	if req.System {
-		return proc.PermissionDenied(fmt.Errorf("%w: only the node starts system processes", host.ErrPermissionDenied))
+	s := req.Security()
+	if _, err := h.guard.Child(&h.caller, &s); err != nil {
+		return proc.Refusal(err)
 	}
-	actions := []string{proc.ActionSpawn}
-	switch {
-	case req.Exec:
-		actions = []string{proc.ActionExec}
-	default:
-		if req.Link {
-			actions = append(actions, proc.ActionSpawnLinked)
-		}
-		if req.Monitor {
-			actions = append(actions, proc.ActionSpawnMonitored)
-		}
+	_, hostID := pid.SplitHost(req.Host)
+	if hostID == "" {
+		hostID = h.host
 	}
-	for _, a := range actions {
-		if err := h.decide(a, "", req.Entry); err != nil {
-			return err
-		}
-	}
-	if req.Name != "" {
-		if err := h.decide(proc.ActionRegisterLocal, "", req.Name); err != nil {
-			return err
-		}
-	}
-	if req.Actor != nil || len(req.Scope) > 0 || len(req.ScopeIDs) > 0 {
-		if err := h.decide(proc.ActionSecurity, "", proc.ResourceSecurity); err != nil {
-			return err
-		}
-	}
-	hostID := h.host
-	if at := strings.IndexByte(req.Host, '@'); at >= 0 {
-		hostID = req.Host[at+1:]
-	} else if req.Host != "" {
-		hostID = req.Host
-	}
-	return h.decide(proc.ActionHost, hostID, hostID)
+	return proc.Refusal(h.guard.AuthorizeSpawn(h.caller, &s, hostID))
 }
 
-func (e *env) Actor() *host.Actor {
+func (e *env) Actor() *security.Actor {
 	if !e.live("Actor") {
 		return nil
 	}
 	return e.h.chain.Actor()
 }
 
-func (e *env) Can(action, resource string, meta map[string]string) bool {
+func (e *env) Can(action security.Action, resource string, meta map[string]string) bool {
 	if !e.live("Can") {
 		return false
 	}
-	h := e.h
-	m := map[string]string{}
-	for k, v := range meta {
-		m[k] = v
-	}
-	m["host"], m["node"] = h.host, h.self.Node
-	req := host.Request{Action: action, Resources: []string{resource}, Meta: m}
-	return host.CheckNarrowed(h.chain, h.hostPolicies[h.host], nil, req, h.strict) == nil
+	return e.h.guard.Can(e.h.caller, action, resource, meta)
 }
 
-func (e *env) Authorize(action, resource string) error {
+func (e *env) Authorize(action security.Action, resource string) error {
 	if !e.live("Authorize") {
 		return ErrEnvExpired
 	}
-	return e.h.decide(action, "", resource)
+	return e.h.decide(action, resource)
 }
 
-func (e *env) AuthorizeTarget(action string, target pid.PID, name string) error {
+func (e *env) AuthorizeTarget(action security.Action, target pid.PID, name string) error {
 	if !e.live("AuthorizeTarget") {
 		return ErrEnvExpired
 	}

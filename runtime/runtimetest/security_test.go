@@ -3,17 +3,17 @@ package runtimetest_test
 import (
 	"testing"
 
-	"github.com/wippyd/wippyd/runtime/host"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/runtimetest"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
-func mustPolicy(t *testing.T, id string, effect host.Effect, action, resource string) *host.Policy {
+func mustPolicy(t *testing.T, id string, effect security.Effect, action security.Action, resource string) *security.Policy {
 	t.Helper()
-	p, err := host.NewPolicy(host.Policy{ID: id, Actions: []string{action}, Resources: []string{resource}, Effect: effect})
+	p, err := security.Compile(security.PolicySpec{ID: id, Actions: []string{string(action)}, Resources: []string{resource}, Effect: effect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +30,9 @@ func isDenied(err error) bool {
 func TestHarnessChecksPolicies(t *testing.T) {
 	sys := pid.PID{Node: runtimetest.DefaultNode, Host: "app:system", Seq: 50}
 	other := pid.PID{Node: runtimetest.DefaultNode, Host: "app:other", Seq: 51}
-	actor := &host.Actor{ID: "svc"}
+	actor := &security.Actor{ID: "svc"}
 	errs := map[string]error{}
-	var seen *host.Actor
+	var seen *security.Actor
 	var can, canEnv bool
 	h := runtimetest.New(t, native.New(&fn{init: func(c *native.Ctx, _ []msg.Value) error {
 		env := c.Env()
@@ -43,15 +43,15 @@ func TestHarnessChecksPolicies(t *testing.T) {
 		errs["monitor system"] = c.Monitor(sys)
 		_, errs["spawn secret"] = c.Spawn(proc.SpawnRequest{Entry: "app:secret"})
 		_, errs["spawn worker"] = c.Spawn(proc.SpawnRequest{Entry: "app:worker"})
-		errs["env.get"] = env.Authorize(proc.ActionEnvGet, "TOKEN")
-		can = env.Can(proc.ActionEnvGet, "TOKEN", nil)
-		canEnv = env.Can(proc.ActionEnvGet, "PORT", nil)
+		errs["env.get"] = env.Authorize(security.ActionEnvGet, "TOKEN")
+		can = env.Can(security.ActionEnvGet, "TOKEN", nil)
+		canEnv = env.Can(security.ActionEnvGet, "PORT", nil)
 		return nil
 	}}),
 		runtimetest.WithActor(actor),
-		runtimetest.WithScope(mustPolicy(t, "app:no-secret", host.Deny, proc.ActionSpawn, "app:secret"),
-			mustPolicy(t, "app:no-token", host.Deny, proc.ActionEnvGet, "TOKEN")),
-		runtimetest.WithHostPolicies("app:system", mustPolicy(t, "app:closed", host.Deny, "process.*", "app:system")),
+		runtimetest.WithScope(mustPolicy(t, "app:no-secret", security.Deny, security.ActionSpawn, "app:secret"),
+			mustPolicy(t, "app:no-token", security.Deny, security.ActionEnvGet, "TOKEN")),
+		runtimetest.WithHostPolicies("app:system", mustPolicy(t, "app:closed", security.Deny, "process.*", "app:system")),
 	)
 	h.Start()
 	if seen != actor {
@@ -84,7 +84,7 @@ func TestHarnessStrictMode(t *testing.T) {
 		undecided = c.Cancel(to, "")
 		allowed = c.Send(to, "x", msg.Nil)
 		return nil
-	}}), runtimetest.WithStrictMode(), runtimetest.WithScope(mustPolicy(t, "app:send", host.Allow, proc.ActionSend, "*")))
+	}}), runtimetest.WithStrictMode(), runtimetest.WithScope(mustPolicy(t, "app:send", security.Allow, security.ActionSend, "*")))
 	h.Start()
 	if !isDenied(undecided) || allowed != nil {
 		t.Fatalf("strict: cancel %v, send %v", undecided, allowed)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // EnvStore holds env variables as one process sees them (Host.Env). The
@@ -98,7 +99,7 @@ func envStore(L *lua.LState) (EnvStore, *proc.Error) {
 }
 
 // envAuthorize checks action on key for the process bound to L.
-func envAuthorize(L *lua.LState, action, key string) *proc.Error {
+func envAuthorize(L *lua.LState, action security.Action, key string) *proc.Error {
 	if a, ok := HostOf(L).(Authorizer); ok {
 		if err := a.Authorize(action, key); err != nil {
 			return proc.AsError(err)
@@ -115,7 +116,7 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			if key == "" {
 				return lib.pushErr(L, invalid(ErrEmptyKey, "env variable name"))
 			}
-			if perr := envAuthorize(L, proc.ActionEnvGet, key); perr != nil {
+			if perr := envAuthorize(L, security.ActionEnvGet, key); perr != nil {
 				return lib.pushErr(L, perr)
 			}
 			s, perr := envStore(L)
@@ -134,7 +135,7 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			if key == "" {
 				return lib.pushErr(L, invalid(ErrEmptyKey, "env variable name"))
 			}
-			if perr := envAuthorize(L, proc.ActionEnvSet, key); perr != nil {
+			if perr := envAuthorize(L, security.ActionEnvSet, key); perr != nil {
 				return lib.pushErr(L, perr)
 			}
 			s, perr := envStore(L)
@@ -159,7 +160,7 @@ func (lib *Lib) openEnv(L *lua.LState) *lua.LTable {
 			az, _ := HostOf(L).(Authorizer)
 			t := L.CreateTable(0, len(all))
 			for k, v := range all {
-				if az == nil || az.Can(proc.ActionEnvGet, k, nil) {
+				if az == nil || az.Can(security.ActionEnvGet, k, nil) {
 					t.RawSetString(k, lua.LString(v))
 				}
 			}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 // Clock is the source of wall and monotonic time for os.time, os.date,
@@ -54,9 +56,9 @@ type Host interface {
 type Authorizer interface {
 	// Authorize returns nil when the process may do action on resource,
 	// else a PERMISSION_DENIED *proc.Error.
-	Authorize(action, resource string) error
+	Authorize(action security.Action, resource string) error
 	// Can reports the same without counting a refusal.
-	Can(action, resource string, meta map[string]string) bool
+	Can(action security.Action, resource string, meta map[string]string) bool
 }
 
 // RegistryKey is the key of L.G.Registry under which Bind stores the

@@ -1,0 +1,97 @@
+package security
+
+import "slices"
+
+// Action is the name of something a process may be allowed or refused
+// (SPEC section 8), with Wippy's names. Policies match actions with
+// patterns ("process.*"); a call is checked as exactly one action.
+type Action string
+
+// The actions the node checks. Each one is listed in actionTable with
+// the resource it is checked on; a constant without a row there fails the
+// package's tests, and so does a row that docs/security.md does not list.
+const (
+	ActionSpawn          Action = "process.spawn"
+	ActionSpawnMonitored Action = "process.spawn.monitored"
+	ActionSpawnLinked    Action = "process.spawn.linked"
+	ActionExec           Action = "process.exec"
+	ActionHost           Action = "process.host"
+
+	ActionSend      Action = "process.send"
+	ActionTerminate Action = "process.terminate"
+	ActionCancel    Action = "process.cancel"
+	ActionMonitor   Action = "process.monitor"
+	ActionUnmonitor Action = "process.unmonitor"
+	ActionLink      Action = "process.link"
+	ActionUnlink    Action = "process.unlink"
+
+	ActionContext  Action = "process.context"
+	ActionSecurity Action = "process.security"
+
+	ActionRegisterLocal        Action = "process.registry.register.local"
+	ActionRegisterConsistent   Action = "process.registry.register.consistent"
+	ActionUnregisterLocal      Action = "process.registry.unregister.local"
+	ActionUnregisterConsistent Action = "process.registry.unregister.consistent"
+	ActionRegisterForeign      Action = "process.registry.foreign"
+
+	ActionEnvGet Action = "env.get"
+	ActionEnvSet Action = "env.set"
+	ActionIO     Action = "io"
+)
+
+// Fixed resources of the actions that have no object of their own.
+const (
+	ResourceContext  = "context"  // ActionContext
+	ResourceSecurity = "security" // ActionSecurity
+)
+
+// Resource says what an action is checked on.
+type Resource uint8
+
+// Resources of actions.
+const (
+	OnEntry    Resource = iota + 1 // the entry id spawned
+	OnTarget                       // a process: its PID text, the name used (if any) and its host id; the target host's policies apply
+	OnHost                         // the host id spawned on; that host's policies apply
+	OnName                         // the name registered or released
+	OnVariable                     // the environment variable's name
+	OnFixed                        // a fixed word: ResourceContext or ResourceSecurity
+	OnTerminal                     // the terminal host's id
+)
+
+// ActionInfo describes one action the node checks.
+type ActionInfo struct {
+	Action   Action
+	Resource Resource
+}
+
+// actionTable is every action the node checks, in the order of
+// docs/security.md. New actions (process groups, system calls, locks,
+// name scopes) are added here and to the constants above.
+var actionTable = [...]ActionInfo{
+	{ActionSpawn, OnEntry},
+	{ActionSpawnLinked, OnEntry},
+	{ActionSpawnMonitored, OnEntry},
+	{ActionExec, OnEntry},
+	{ActionHost, OnHost},
+	{ActionSend, OnTarget},
+	{ActionTerminate, OnTarget},
+	{ActionCancel, OnTarget},
+	{ActionMonitor, OnTarget},
+	{ActionUnmonitor, OnTarget},
+	{ActionLink, OnTarget},
+	{ActionUnlink, OnTarget},
+	{ActionContext, OnFixed},
+	{ActionSecurity, OnFixed},
+	{ActionRegisterLocal, OnName},
+	{ActionRegisterConsistent, OnName},
+	{ActionUnregisterLocal, OnName},
+	{ActionUnregisterConsistent, OnName},
+	{ActionRegisterForeign, OnTarget},
+	{ActionEnvGet, OnVariable},
+	{ActionEnvSet, OnVariable},
+	{ActionIO, OnTerminal},
+}
+
+// Actions returns every action the node checks.
+func Actions() []ActionInfo { return slices.Clone(actionTable[:]) }

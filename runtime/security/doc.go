@@ -1,0 +1,52 @@
+// Package security is everything a node knows about permissions (SPEC
+// section 8): the actions it checks, the policies that decide them, the
+// identities processes run with, and the Guard that answers every
+// question. It imports nothing of the runtime but PIDs, so the runtime,
+// the Lua library, the test kit and the cluster all use the one copy.
+//
+// # Declared and compiled policies
+//
+// A PolicySpec is a policy as declared (a security.policy entry, plain
+// data). Compile checks it and returns a *Policy, the only form evaluation
+// reads; the zero Policy matches nothing. Resolve turns the policy ids and
+// groups a host, service or scope lists into a Scope.
+//
+// # Evaluation
+//
+// The pure evaluator answers "may this actor do this action on this
+// resource?" over the policies that apply to one call:
+//
+//	err := security.Check(callerScope, callerHostPolicies, targetHostPolicies,
+//		security.Request{
+//			Actor:     actor,                    // nil when the process has none
+//			Action:    security.ActionSend,
+//			Resources: []string{pidText, name, targetHostID},
+//			Meta:      map[string]string{"host": callerHost, "node": nodeName},
+//		}, strictMode)
+//	if errors.Is(err, security.ErrPermissionDenied) { ... }
+//
+// The rule: any matching deny denies; otherwise any matching allow allows;
+// otherwise the outcome is undefined, which is allowed unless strict mode is
+// on. A process started with a narrowed context carries a Chain of
+// (actor, scope) layers; CheckNarrowed requires every layer to allow, so a
+// narrowing can only remove permissions.
+//
+// # The guard
+//
+// A Guard holds one node's policy table, hosts and strict mode, and
+// decides the calls of its processes (Caller: an Identity and a Host),
+// the identity of each child (Child), and what other nodes ask
+// (RemoteCaller). Every refusal wraps ErrPermissionDenied and is counted.
+//
+// The files: action.go (the action table), spec.go (declared policies),
+// policy.go (compiled policies, scopes), condition.go and scalar.go
+// (conditions and their comparisons), evaluate.go (the evaluator),
+// identity.go (actors, chains, identities), guard.go and remote.go (the
+// node's checks).
+//
+// Invariants: evaluation is deterministic and does no I/O, reads no clock
+// and keeps no state; deny always wins over allow, whatever the order of
+// policies or layers; a field that is absent satisfies only ne. Compiled
+// policies, scopes, chains, identities and actors are immutable and safe
+// for concurrent use from any number of goroutines, and so is a Guard.
+package security

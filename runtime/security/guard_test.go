@@ -1,0 +1,153 @@
+package security
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+func newGuard(t testing.TB, strict bool, table []*Policy, hosts ...HostPolicies) *Guard {
+	t.Helper()
+	m := map[string]*Policy{}
+	for _, p := range table {
+		m[p.ID()] = p
+	}
+	return NewGuard(GuardConfig{Node: "n1", StrictMode: strict, Policies: m, Hosts: hosts})
+}
+
+func TestGuardExempt(t *testing.T) {
+	scoped := NewIdentity(Chain{{Scope: []*Policy{allow(t, "a", list("*"), list("*"))}}})
+	actorOnly := NewIdentity(Chain{{Actor: &Actor{ID: "x"}}})
+	closed := HostPolicies{ID: "app:h", Policies: []*Policy{deny(t, "d", list("x"), list("*"))}}
+	tests := []struct {
+		name string
+		g    *Guard
+		id   *Identity
+		want bool
+	}{
+		{"open, no identity", newGuard(t, false, nil, HostPolicies{ID: "app:h"}), nil, true},
+		{"open, actor only", newGuard(t, false, nil, HostPolicies{ID: "app:h"}), actorOnly, true},
+		{"open, scoped", newGuard(t, false, nil, HostPolicies{ID: "app:h"}), scoped, false},
+		{"strict", newGuard(t, true, nil, HostPolicies{ID: "app:h"}), nil, false},
+		{"host policies", newGuard(t, false, nil, closed), nil, false},
+		{"system", newGuard(t, true, nil, closed), systemIdentity, true},
+	}
+	for _, tt := range tests {
+		if got := tt.g.Exempt(tt.id); got != tt.want {
+			t.Errorf("%s: Exempt = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestGuardChild: the identity a child gets, and what a spawn needs to
+// give it one.
+func TestGuardChild(t *testing.T) {
+	known := allow(t, "app:known", list("*"), list("*"))
+	noSecurity := deny(t, "app:no-security", list(string(ActionSecurity)), list("*"))
+	g := newGuard(t, false, []*Policy{known}, HostPolicies{ID: "app:h"})
+	h := g.Host("app:h")
+	parentActor := &Actor{ID: "parent"}
+	parent := &Caller{Identity: NewIdentity(Chain{{Actor: parentActor, Scope: []*Policy{known}}}), Host: h}
+	bare := &Caller{Host: h}
+	child := &Actor{ID: "child"}
+
+	id, err := g.Child(nil, &Spawn{Actor: child, ScopeIDs: list("app:known")})
+	if err != nil || id.Actor() != child || len(id.Chain()) != 1 || fmt.Sprint(id.PolicyIDs()) != "[app:known]" {
+		t.Fatalf("from outside: %+v %v", id, err)
+	}
+	if id, err := g.Child(parent, &Spawn{}); err != nil || id != parent.Identity {
+		t.Fatalf("plain child does not inherit: %+v %v", id, err)
+	}
+	id, err = g.Child(parent, &Spawn{Actor: child})
+	if err != nil || id.Actor() != child || len(id.Chain()) != 2 || id.Chain()[1].Scope[0] != known {
+		t.Fatalf("narrowed child: %+v %v", id, err)
+	}
+	// A parent with no identity still counts as a layer.
+	if id, err := g.Child(bare, &Spawn{Actor: child}); err != nil || len(id.Chain()) != 2 || id.Chain()[0].Actor != nil {
+		t.Fatalf("narrowing a parent with none: %+v %v", id, err)
+	}
+	before := g.Denied()
+	if _, err := g.Child(nil, &Spawn{ScopeIDs: list("app:gone")}); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("unknown scope id: %v", err)
+	}
+	if _, err := g.Child(bare, &Spawn{System: true}); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("system from a process: %v", err)
+	}
+	if id, err := g.Child(nil, &Spawn{System: true}); err != nil || !id.System() {
+		t.Fatalf("system from outside: %+v %v", id, err)
+	}
+	sys := &Caller{Identity: systemIdentity, Host: h}
+	if id, err := g.Child(sys, &Spawn{Actor: child}); err != nil || len(id.Chain()) != 1 || id.System() {
+		t.Fatalf("a system parent spawns as the node: %+v %v", id, err)
+	}
+	guarded := newGuard(t, false, nil, HostPolicies{ID: "app:h", Policies: []*Policy{noSecurity}})
+	if _, err := guarded.Child(&Caller{Host: guarded.Host("app:h")}, &Spawn{Actor: child}); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("narrowing without process.security: %v", err)
+	}
+	if got := g.Denied() - before; got != 2 {
+		t.Fatalf("%d refusals counted, want 2", got)
+	}
+}
+
+// TestGuardRemoteSpawnHost: the host a remote spawn names is checked with
+// that host's policies however it is written, so "node@host" cannot slip
+// past them.
+func TestGuardRemoteSpawnHost(t *testing.T) {
+	closed := deny(t, "app:closed", list(string(ActionHost)), list("app:system"))
+	g := newGuard(t, false, []*Policy{closed}, HostPolicies{ID: "app:procs"}, HostPolicies{ID: "app:system", Policies: []*Policy{closed}})
+	caller := RemoteCaller{Node: "n2", Host: "app:procs"}
+	s := &Spawn{Entry: "app:w"}
+	for _, host := range []string{"app:system", "n1@app:system"} {
+		var de *DeniedError
+		if err := g.AuthorizeRemoteSpawn(caller, s, host); !errors.As(err, &de) || de.Action != ActionHost || de.Resource != "app:system" {
+			t.Errorf("spawn on %q: %v, want process.host denied on app:system", host, err)
+		}
+	}
+	for _, host := range []string{"", "app:procs", "n1@app:procs"} {
+		if err := g.AuthorizeRemoteSpawn(caller, s, host); err != nil {
+			t.Errorf("spawn on %q: %v", host, err)
+		}
+	}
+}
+
+// TestGuardTargetResources: an action aimed at a process is matched
+// against its PID text (as PIDText gives it), the name used and its host.
+func TestGuardTargetResources(t *testing.T) {
+	target := pid.PID{Node: "n1", Host: "app:system", Seq: 7}
+	for _, res := range []string{"pid-text", "cache", "app:system"} {
+		p := deny(t, "d", list(string(ActionSend)), list(res))
+		g := NewGuard(GuardConfig{Node: "n1", Hosts: []HostPolicies{{ID: "app:procs", Policies: []*Policy{p}}},
+			PIDText: func(q pid.PID) string {
+				if q == target {
+					return "pid-text"
+				}
+				return q.String()
+			}})
+		c := Caller{Host: g.Host("app:procs")}
+		if err := g.AuthorizeTarget(c, ActionSend, target, "cache"); !errors.Is(err, ErrPermissionDenied) {
+			t.Errorf("deny on %s: %v", res, err)
+		}
+		if err := g.AuthorizeTarget(c, ActionSend, pid.PID{Node: "n1", Host: "app:procs", Seq: 7}, ""); err != nil {
+			t.Errorf("deny on %s refused another target: %v", res, err)
+		}
+	}
+}
+
+// TestGuardRemoteMetaBounded: the meta kept for remote callers stops
+// growing at its bound, and answers stay right past it.
+func TestGuardRemoteMetaBounded(t *testing.T) {
+	var r remoteMetas
+	for i := range maxRemoteMetas + 100 {
+		m := r.get("n2", fmt.Sprint("h", i))
+		if m["host"] != fmt.Sprint("h", i) || m["node"] != "n2" {
+			t.Fatalf("meta %v", m)
+		}
+	}
+	n := 0
+	r.m.Range(func(any, any) bool { n++; return true })
+	if n != maxRemoteMetas {
+		t.Fatalf("%d metas kept, want %d", n, maxRemoteMetas)
+	}
+}

@@ -1,0 +1,124 @@
+package security
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/wippyd/wippyd/runtime/pid"
+)
+
+// RemoteCaller is who, on another node, asks this node for something: the
+// sender identity an envelope or a remote spawn carries. It is trusted
+// only from peers that passed the cluster's authenticated handshake.
+type RemoteCaller struct {
+	// Node is the sending node (the authenticated peer).
+	Node string
+	// Host is the sender's host id; "" from outside any process.
+	Host string
+	// Actor is the sender's actor; nil for none.
+	Actor *Actor
+	// ScopeIDs are the ids of the sender's policies.
+	ScopeIDs []string
+}
+
+// AuthorizeRemote runs the check of SPEC section 8 for one action a caller
+// on another node asks of this node, as it runs for a local caller: the
+// caller's policies (its scope ids resolved against the policy table; an
+// unknown id denies), the policies of this node's host with the caller's
+// host id, and for a target, the target host's. target is the local
+// process acted on (resource is then the name used, or ""); for an action
+// not aimed at a process, target is the zero PID and resource the entry id
+// (process.spawn*, process.exec) or host id (process.host, whose host's
+// policies apply).
+func (g *Guard) AuthorizeRemote(c RemoteCaller, action Action, target pid.PID, resource string) error {
+	if g.open && len(c.ScopeIDs) == 0 {
+		return nil
+	}
+	a, err := g.remote(&c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !target.IsZero():
+		return g.target(&a, action, target, resource)
+	case action == ActionHost:
+		return g.decide(&a, g.hosts[resource], action, []string{resource})
+	}
+	return g.decide(&a, nil, action, []string{resource})
+}
+
+// AuthorizeRemoteSpawn checks a spawn a caller on another node asks for,
+// with every check a local spawn of s gets: the spawn actions (or
+// process.exec) on the entry, process.registry.register.local on the name,
+// and process.host on host ("node@host" or a host id; "" = this node's
+// default host).
+func (g *Guard) AuthorizeRemoteSpawn(c RemoteCaller, s *Spawn, host string) error {
+	if g.open && len(c.ScopeIDs) == 0 {
+		return nil
+	}
+	a, err := g.remote(&c)
+	if err != nil {
+		return err
+	}
+	_, hostID := pid.SplitHost(host)
+	if hostID == "" && g.first != nil {
+		hostID = g.first.id
+	}
+	return g.spawn(&a, s, hostID)
+}
+
+// remote resolves a remote caller on this node: one layer of its actor and
+// the policies its ids name, the policies of this node's host of its host
+// id, and its meta.
+func (g *Guard) remote(c *RemoteCaller) (asker, error) {
+	scope, err := g.scopeOf(nil, c.ScopeIDs)
+	if err != nil {
+		return asker{}, err
+	}
+	a := asker{meta: g.metas.get(c.Node, c.Host)}
+	if h := g.hosts[c.Host]; h != nil {
+		a.host = h.policies
+	}
+	if c.Actor != nil || len(scope) > 0 {
+		a.id = &Identity{chain: Chain{{Actor: c.Actor, Scope: scope}}}
+	}
+	return a, nil
+}
+
+// remoteMetas keeps the (read-only) meta of remote callers' hosts per
+// (node, host), for the first maxRemoteMetas pairs seen: policy conditions
+// read it for every signal from another node.
+type remoteMetas struct {
+	m     sync.Map     // [2]string{node, host} -> map[string]string
+	count atomic.Int64 // entries offered to m
+	last  atomic.Pointer[remoteMeta]
+}
+
+// get returns the meta of a caller on host of node.
+func (r *remoteMetas) get(node, host string) map[string]string {
+	if l := r.last.Load(); l != nil && l.node == node && l.host == host {
+		return l.m // signals come in runs from one sender
+	}
+	key := [2]string{node, host}
+	var m map[string]string
+	if v, ok := r.m.Load(key); ok {
+		m = v.(map[string]string)
+	} else {
+		m = map[string]string{"host": host, "node": node}
+		if r.count.Add(1) > maxRemoteMetas {
+			return m
+		}
+		r.m.Store(key, m)
+	}
+	r.last.Store(&remoteMeta{node: node, host: host, m: m})
+	return m
+}
+
+// remoteMeta is the last meta remoteMetas returned.
+type remoteMeta struct {
+	node, host string
+	m          map[string]string
+}
+
+// maxRemoteMetas bounds remoteMetas (peers name the hosts).
+const maxRemoteMetas = 4096
