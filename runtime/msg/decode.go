@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -36,6 +37,7 @@ func Decode(dec *msgpack.Decoder) (Value, error) {
 	}
 	d := decoders.Get().(*decoder)
 	d.dec, d.src, d.floor, d.start = dec, src, 0, src.Len()
+	d.budget = DecodeBudget(d.start)
 	v, err := d.value(0)
 	d.release()
 	return v, err
@@ -56,13 +58,13 @@ func (v *Value) DecodeMsgpack(dec *msgpack.Decoder) error {
 // Unmarshal decodes the one Value that b holds; bytes after it are an error
 // (ErrTrailing). The Value shares no memory with b. On error it returns Nil.
 //
-// Decoding allocates in proportion to the input, at most about 100 bytes of
-// memory per input byte (an empty list is one byte on the wire and a Value
-// plus a slice header in memory): bound the size of what you accept.
+// Decoding allocates at most DecodeBudget(len(b)) bytes: input that would
+// need more is refused with ErrBudget before the allocation is made.
 func Unmarshal(b []byte) (Value, error) {
 	d := decoders.Get().(*decoder)
 	d.r.Reset(b)
 	d.dec, d.src, d.floor, d.start, d.raw = d.own, &d.r, 0, len(b), b
+	d.budget = DecodeBudget(len(b))
 	v, err := d.value(0)
 	if err == nil && d.r.Len() != 0 {
 		v, err = Nil, fmt.Errorf("%w: %d bytes at offset %d", ErrTrailing, d.r.Len(), d.offset())
@@ -85,6 +87,45 @@ type decoder struct {
 	own   *msgpack.Decoder // reads r; used by Unmarshal
 	r     bytes.Reader
 	raw   []byte // what r reads, for Unmarshal to copy strings out directly
+	// budget is what the value may still allocate, in bytes.
+	budget int
+}
+
+// The decode memory budget. A Value is 48 bytes, so one-byte elements (a
+// list of small integers, of empty strings) cost 48 bytes per input byte,
+// an empty list or map 72 (its slot and its boxed slice header), while
+// ordinary data (maps with string keys, floats, longer strings) stays
+// under 32. The budget lets every input use 32 bytes per byte and adds a
+// fixed megabyte, so only large inputs made mostly of one-byte elements
+// are refused: a 16 MiB frame decodes into at most 513 MiB instead of
+// about 1.2 GiB, whatever its shape.
+const (
+	// DecodeBytesPerByte is the memory a decode may use per input byte.
+	DecodeBytesPerByte = 32
+	// DecodeBaseBytes is the memory any decode may use on top of that.
+	DecodeBaseBytes = 1 << 20
+)
+
+// DecodeBudget is the most memory Unmarshal or Decode allocates for n
+// bytes of input (allocator rounding aside).
+func DecodeBudget(n int) int { return DecodeBaseBytes + DecodeBytesPerByte*n }
+
+// Sizes the decoder charges to the budget.
+const (
+	valueSize = int(unsafe.Sizeof(Value{}))
+	pairSize  = int(unsafe.Sizeof(Pair{}))
+	boxSize   = int(unsafe.Sizeof([]Value(nil))) // a slice stored in Value.x
+	pidSize   = int(unsafe.Sizeof(pid.PID{}))
+	errSize   = int(unsafe.Sizeof(ErrorValue{}))
+)
+
+// charge takes n bytes from the budget, or refuses the value at offset at.
+func (d *decoder) charge(n, at int) error {
+	if n > d.budget {
+		return fmt.Errorf("%w: value at offset %d needs %d more bytes, %d of %d left", ErrBudget, at, n, d.budget, DecodeBudget(d.start))
+	}
+	d.budget -= n
+	return nil
 }
 
 const scratchSize = 4 << 10
@@ -254,6 +295,9 @@ func (d *decoder) str() (string, error) {
 	if n == 0 {
 		return "", nil
 	}
+	if err := d.charge(n, at); err != nil {
+		return "", err
+	}
 	if d.raw != nil {
 		// Unmarshal knows the input: one copy, no reads through interfaces.
 		off := len(d.raw) - d.r.Len()
@@ -290,6 +334,9 @@ func (d *decoder) list(depth int) (Value, error) {
 	if n < 0 || n > d.left() {
 		return Nil, fmt.Errorf("%w: array of %d at offset %d, %d bytes left", ErrLength, uint32(n), at, d.left())
 	}
+	if err := d.charge(boxSize+n*valueSize, at); err != nil {
+		return Nil, err
+	}
 	items := make([]Value, n)
 	for i := range items {
 		if items[i], err = d.value(depth + 1); err != nil {
@@ -311,6 +358,9 @@ func (d *decoder) mapValue(depth int) (Value, error) {
 	// Every entry takes at least two bytes.
 	if n < 0 || n > d.left()/2 {
 		return Nil, fmt.Errorf("%w: map of %d at offset %d, %d bytes left", ErrLength, uint32(n), at, d.left())
+	}
+	if err := d.charge(boxSize+n*pairSize, at); err != nil {
+		return Nil, err
 	}
 	pairs := make([]Pair, n)
 	for i := range pairs {
@@ -395,6 +445,13 @@ func (d *decoder) ext(depth int) (Value, error) {
 	}
 	if n < 0 || n > d.left() {
 		return Nil, fmt.Errorf("%w: ext of %d bytes at offset %d, %d bytes left", ErrLength, uint32(n), at, d.left())
+	}
+	size := pidSize
+	if id == ExtError {
+		size = errSize
+	}
+	if err := d.charge(size, at); err != nil {
+		return Nil, err
 	}
 	outer := d.floor
 	d.floor = d.src.Len() - n

@@ -36,7 +36,8 @@
 //
 // Decoding is safe on hostile input: it does not panic, it checks every
 // length prefix against the bytes left before allocating, and it allocates
-// in proportion to the input. Unmarshal rejects trailing bytes; Decode leaves
+// at most DecodeBudget of the input's size (32 bytes per input byte plus
+// 1 MiB), refusing with ErrBudget what would need more. Unmarshal rejects trailing bytes; Decode leaves
 // them to the caller.
 //
 // All functions are safe for concurrent use. An Encoder or Decoder passed in

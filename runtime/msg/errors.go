@@ -31,6 +31,9 @@ var (
 	// ErrTooLarge is returned when encoding a string, bytes, list or map
 	// longer than msgpack's limit of 2^32-1.
 	ErrTooLarge = errors.New("msg: value too large for msgpack")
+	// ErrBudget is returned when decoding would allocate more than
+	// DecodeBudget of the input's size.
+	ErrBudget = errors.New("msg: decoded value would exceed the memory budget")
 	// ErrSource is returned by Decode for a msgpack.Decoder whose reader does
 	// not report how many bytes are left.
 	ErrSource = errors.New("msg: decoder source must report its length")
