@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,8 +73,18 @@ func (l LogConfig) SlogLevel() slog.Level {
 type AdminConfig struct {
 	// Addr is the HTTP listen address of /healthz, /readyz, /metrics and
 	// /v1/status. Default "127.0.0.1:7960"; "" turns it off; port 0 picks a
-	// free port. LoadOptions.OneShot makes the default "".
+	// free port. LoadOptions.OneShot makes the default "". An address
+	// other than the loopback needs a token.
 	Addr string
+	// Token is the bearer token every mutating call must carry
+	// (`Authorization: Bearer <token>`), and every /v1 read when Addr is
+	// not the loopback; /healthz, /readyz and /metrics stay open. At least
+	// 16 printable characters. Default "": mutating calls are taken from
+	// the loopback only, same-origin. Prefer TokenFile.
+	Token string
+	// TokenFile names a file holding the token (surrounding whitespace
+	// ignored). Default "". Not both.
+	TokenFile string
 }
 
 // ClusterConfig is the cluster section.
@@ -84,7 +93,11 @@ type ClusterConfig struct {
 	Enabled bool
 	// Name is the memberlist label and the handshake's cluster id: nodes
 	// of two clusters on one network never merge. Default "wippy".
-	Name       string
+	Name string
+	// Insecure lets a cluster without a secret listen beyond the loopback,
+	// for a network where every host is trusted; logged as a warning at
+	// every start. Default false: such a node refuses to start.
+	Insecure   bool
 	Membership MembershipConfig
 	Internode  InternodeConfig
 	Raft       RaftConfig
@@ -106,24 +119,16 @@ type MembershipConfig struct {
 	// (probe interval 200ms, probe timeout 100ms, suspicion multiplier 2:
 	// a crash detected in under 3s, more false suspicion under load).
 	Profile string
-	// SecretKey is base64 of 16, 24 or 32 bytes. It encrypts gossip and
-	// authenticates internode connections. Default "": neither.
+	// SecretKey is the cluster secret, base64 of 16, 24 or 32 bytes (make
+	// one with `head -c 32 /dev/urandom | base64`). Keys derived from it
+	// encrypt and authenticate gossip and every internode connection.
+	// Default "": neither. It shows in the process list or environment it
+	// is given in: prefer SecretFile.
 	SecretKey string
-}
-
-// Key returns SecretKey decoded; nil when it is empty.
-func (m MembershipConfig) Key() ([]byte, error) {
-	if m.SecretKey == "" {
-		return nil, nil
-	}
-	key, err := base64.StdEncoding.DecodeString(m.SecretKey)
-	if err != nil {
-		return nil, errors.New("not valid base64")
-	}
-	if n := len(key); n != 16 && n != 24 && n != 32 {
-		return nil, fmt.Errorf("decodes to %d bytes, want 16, 24 or 32", n)
-	}
-	return key, nil
+	// SecretFile names a file holding the secret in SecretKey's form
+	// (surrounding whitespace ignored). Read at start; it should be
+	// readable by the node's user only. Default "". Not both.
+	SecretFile string
 }
 
 // InternodeConfig configures the TCP transport between nodes.
@@ -278,6 +283,7 @@ func (c Config) problems() []error {
 			bad("admin.addr", "%v", err)
 		}
 	}
+	c.adminTokenProblems(bad)
 	cl := c.Cluster
 	if cl.Name == "" {
 		bad("cluster.name", "must not be empty")
@@ -302,9 +308,7 @@ func (c Config) problems() []error {
 	if err := checkEnum(m.Profile, profiles); err != nil {
 		bad("cluster.membership.profile", "%v", err)
 	}
-	if _, err := m.Key(); err != nil {
-		bad("cluster.membership.secret_key", "%v", err)
-	}
+	c.clusterKeyProblems(bad)
 	in := cl.Internode
 	if err := checkPort(in.Port); err != nil {
 		bad("cluster.internode.port", "%v", err)

@@ -54,7 +54,7 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 23 || keys[len(keys)-1] != "env.*" {
+	if len(keys) != 27 || keys[len(keys)-1] != "env.*" {
 		t.Fatalf("Keys() = %v", keys)
 	}
 	seen := map[string]string{}
@@ -79,11 +79,17 @@ func TestKeysAndEnvNames(t *testing.T) {
 // TestEveryKeySettable sets every key through each source and checks the
 // field changed, so no key in the table is dead.
 func TestEveryKeySettable(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, tokenFile := filepath.Join(dir, "cluster.key"), filepath.Join(dir, "admin.token")
+	os.WriteFile(keyFile, []byte("MDEyMzQ1Njc4OWFiY2RlZg==\n"), 0o600)
+	os.WriteFile(tokenFile, []byte("0123456789abcdef0123\n"), 0o600)
 	values := map[string]string{
 		"node.name": "n1", "node.workers": "3", "security.strict_mode": "true",
-		"log.level": "debug", "log.format": "json", "admin.addr": "0.0.0.0:0",
-		"cluster.enabled": "true", "cluster.name": "prod",
+		"log.level": "debug", "log.format": "json", "admin.addr": "127.0.0.2:0",
+		"admin.token": "0123456789abcdef", "admin.token_file": tokenFile,
+		"cluster.enabled": "true", "cluster.name": "prod", "cluster.insecure": "true",
 		"cluster.membership.bind_addr": "127.0.0.1", "cluster.membership.bind_port": "0",
+		"cluster.membership.secret_file":    keyFile,
 		"cluster.membership.advertise_addr": "10.0.0.1", "cluster.membership.join_addrs": "a:1,b:2",
 		"cluster.membership.profile": "fast", "cluster.membership.secret_key": "MDEyMzQ1Njc4OWFiY2RlZg==",
 		"cluster.internode.port": "0", "cluster.internode.max_frame": "1MiB",
@@ -121,6 +127,10 @@ func TestEveryKeySettable(t *testing.T) {
 				opts.Env = []string{EnvName(key) + "=" + v}
 			case "set":
 				opts.Set = []string{key + "=" + v}
+			}
+			if key == "cluster.enabled" {
+				// A cluster on every interface needs a secret or this.
+				opts.Set = append(opts.Set, "cluster.insecure=true")
 			}
 			c, err := LoadConfig(opts)
 			if err != nil {
@@ -239,7 +249,7 @@ func TestSyntax(t *testing.T) {
 			func(c Config) bool {
 				return slices.Equal(c.Cluster.Membership.JoinAddrs, []string{"n1:7946", "n2:7946"})
 			}},
-		{"bool forms", LoadOptions{Env: []string{"WIPPY_CLUSTER_ENABLED=1", "WIPPY_SECURITY_STRICT_MODE=TRUE"}},
+		{"bool forms", LoadOptions{Env: []string{"WIPPY_CLUSTER_ENABLED=1", "WIPPY_SECURITY_STRICT_MODE=TRUE", "WIPPY_CLUSTER_MEMBERSHIP_BIND_ADDR=127.0.0.1"}},
 			func(c Config) bool { return c.Cluster.Enabled && c.Security.StrictMode }},
 		{"env name case", LoadOptions{Env: []string{"WIPPY_ENV_apiKey=e"}, Set: []string{"env.Db_Url=s", "env.X=a=b"}},
 			func(c Config) bool {
@@ -376,7 +386,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			opts: LoadOptions{Set: []string{"cluster.raft.bootstrap_expect=7", "cluster.internode.send_queue_bytes=1MiB",
 				"cluster.membership.secret_key=not base64!"}},
 			want: []string{
-				"cluster.membership.secret_key: not valid base64",
+				"cluster.membership.secret_key: not valid base64 (make one with: head -c 32 /dev/urandom | base64)",
 				"cluster.internode.send_queue_bytes: must be at least max_frame (16MiB), got 1MiB",
 				"cluster.raft.bootstrap_expect: 7 exceeds max_voters (5)",
 			},

@@ -238,10 +238,13 @@ func (n *Node) Start() error {
 	}
 	n.started = true
 	n.startedAt = time.Now()
+	for _, w := range n.cfg.Warnings() {
+		n.log.Warn("unsafe configuration", "problem", w)
+	}
 	n.rt.Start()
 	// The admin endpoint serves from start-up, before the cluster forms.
-	if addr := n.cfg.Admin.Addr; addr != "" {
-		a, err := n.startAdmin(addr)
+	if n.cfg.Admin.Addr != "" {
+		a, err := n.startAdmin(n.cfg.Admin)
 		if err != nil {
 			return fmt.Errorf("node: admin endpoint: %w", err)
 		}

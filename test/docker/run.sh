@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Three-node wippyd cluster in docker-compose (examples/cluster), checked
 # from the host through the published admin ports and, where a node is cut
-# off, from inside its container:
+# off, from inside its container. The cluster secret and the admin token
+# are files made here and mounted into the containers (docker-compose.yml).
 #   0. the nodes form a cluster: 3 alive members, one Raft leader, and every
-#      replica names the same owner for the CONSISTENT name "coordinator"
+#      replica names the same owner for the CONSISTENT name "coordinator";
+#      no node warns about its configuration; /v1/status refuses a request
+#      without the admin token; a rogue node with no key and one with a
+#      wrong key, started on the cluster's network, never become members
 #   1. docker kill the coordinator's node: the others see it dead, a leader
 #      remains, the name is released and taken over, the new coordinator
 #      completes a round; the killed node is started again
@@ -47,8 +51,10 @@ fi
 
 WORK=$(mktemp -d)
 HOLDER="" # pid of the background client holding a name
+ROGUES=(rogue-nokey rogue-badkey)
 cleanup() {
   if [[ -n $HOLDER ]]; then kill "$HOLDER" 2>/dev/null || true; fi
+  for r in "${ROGUES[@]}"; do docker rm -f "${PROJECT}_$r" >/dev/null 2>&1 || true; done
   "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -66,8 +72,16 @@ stop_test() {
 
 container() { echo "${PROJECT}_$1_1"; }
 
+# The secrets: 32 random bytes in base64 each, readable by their owner
+# only, in a directory docker-compose.yml reads through WIPPYD_SECRETS_DIR.
+SECRETS="$WORK/secrets"
+mkdir -m 700 "$SECRETS"
+(umask 077
+  for f in cluster.key admin.token rogue.key; do head -c 32 /dev/urandom | base64 >"$SECRETS/$f"; done)
+export WIPPYD_SECRETS_DIR="$SECRETS"
+
 # probe NODE: one status line, or "unreachable".
-probe() { "$WORK/probe" "127.0.0.1:${PORT[$1]}" 2>/dev/null || true; }
+probe() { "$WORK/probe" -token-file "$SECRETS/admin.token" "127.0.0.1:${PORT[$1]}" 2>/dev/null || true; }
 field() { # field LINE KEY
   local -a kvs
   local kv
@@ -136,7 +150,10 @@ healthy() {
 
 now() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; } # for docker logs --since
 logged() { # logged NODE SINCE PATTERN: NODE's log has PATTERN since SINCE
-  docker logs --since "$2" "$(container "$1")" 2>&1 | grep -q -- "$3"
+  logged_c "$(container "$1")" "$2" "$3"
+}
+logged_c() { # logged_c CONTAINER SINCE PATTERN
+  docker logs --since "$2" "$1" 2>&1 | grep -q -- "$3"
 }
 
 # client NODE NAME [--set K=V]...: sets CLIENT to the command that runs
@@ -167,6 +184,46 @@ log "starting n1 n2 n3"
 
 # 0. the cluster forms
 wait_for 60 "3 nodes ready, 3 alive members, one raft leader, one owner of every name" healthy n1 n2 n3
+warned=""
+for n in n1 n2 n3; do
+  if docker logs "$(container "$n")" 2>&1 | grep -q 'unsafe configuration'; then warned+=" $n"; fi
+done
+if [[ -z $warned ]]; then pass "no node warns about its configuration"; else fail "unsafe configuration logged by$warned"; fi
+if [[ $("$WORK/probe" "127.0.0.1:${PORT[n1]}" 2>/dev/null) == unreachable ]]; then
+  pass "/v1/status without the admin token is refused"
+else
+  fail "/v1/status answered without the admin token"
+fi
+
+# Rogue nodes on the cluster's network try to join through every node: one
+# with no key (told it may run without one), one with a key of its own.
+log "rogue nodes: no key, wrong key"
+rogue() { # rogue NAME FLAGS...: start a node on the network, not a member
+  local name=$1
+  shift
+  docker run -d --name "${PROJECT}_$name" --network "$NET" \
+    -v "$SECRETS/rogue.key:/run/secrets/rogue_key:ro" wippyd:dev run --src /app/claim \
+    --set node.name="$name" --set cluster.enabled=true --set cluster.raft.enabled=false \
+    --set cluster.membership.join_addrs=n1:7946,n2:7946,n3:7946 --set admin.addr= "$@" >/dev/null
+}
+T0=$(now)
+rogue rogue-nokey --set cluster.insecure=true
+rogue rogue-badkey --set cluster.membership.secret_file=/run/secrets/rogue_key
+refused() { # both rogues have given up their first join
+  local r
+  for r in "${ROGUES[@]}"; do logged_c "${PROJECT}_$r" "$T0" 'cluster join failed' || return 1; done
+}
+wait_for 30 "both rogue nodes fail to join" refused
+member_seen=""
+for n in n1 n2 n3; do
+  line=$(probe "$n")
+  for r in "${ROGUES[@]}"; do
+    if [[ $line == *"$r"* ]]; then member_seen+=" $r@$n"; fi
+  done
+done
+if [[ -z $member_seen ]]; then pass "no node lists a rogue node"; else fail "rogue nodes listed:$member_seen"; fi
+for r in "${ROGUES[@]}"; do docker rm -f "${PROJECT}_$r" >/dev/null; done
+
 COORD=$(node_of "$(agreed coordinator n1 n2 n3)")
 mapfile -t OTHERS < <(printf '%s\n' n1 n2 n3 | grep -vx "$COORD")
 echo "    coordinator on $COORD"

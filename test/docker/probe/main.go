@@ -1,7 +1,7 @@
 // Command probe prints one line summarising a wippyd node's GET /v1/status,
 // for test/docker/run.sh:
 //
-//	probe 127.0.0.1:17961
+//	probe [-token-file FILE] 127.0.0.1:17961
 //	node=n1 ready=true alive=n1,n2,n3 dead= other= raft=follower leader=n3 consistent=1 owners=coordinator={n2@app:processes|0x1a2b300001}
 //
 // dead lists dead and left members; other, members in another state
@@ -9,11 +9,13 @@
 // the node's replica as name=pid, sorted by name, with each name
 // query-escaped (so it holds no space, comma or "="); owners=? when the
 // node lists none because it holds more than the status bound. It exits 1 (printing "unreachable") when the
-// endpoint cannot be read.
+// endpoint cannot be read. -token-file sends the admin token the file
+// holds, which a node listening beyond the loopback asks for.
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -43,12 +45,27 @@ type status struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe HOST:PORT")
+	tokenFile := flag.String("token-file", "", "file holding the admin token")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: probe [-token-file FILE] HOST:PORT")
 		os.Exit(2)
 	}
+	req, err := http.NewRequest(http.MethodGet, "http://"+flag.Arg(0)+"/v1/status", nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if *tokenFile != "" {
+		token, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	}
 	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + os.Args[1] + "/v1/status")
+	resp, err := c.Do(req)
 	if err != nil {
 		fmt.Println("unreachable")
 		os.Exit(1)
