@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -140,19 +141,33 @@ func (n *Node) Ready() bool {
 type admin struct {
 	n   *Node
 	srv *http.Server
-	ln  net.Listener
+	ln  *connLimit
 	reg *prometheus.Registry
 }
 
-// startAdmin listens on addr and serves until stop.
-func (n *Node) startAdmin(addr string) (*admin, error) {
-	ln, err := net.Listen("tcp", addr)
+// startAdmin listens on cfg.Addr and serves until stop.
+func (n *Node) startAdmin(cfg AdminConfig) (*admin, error) {
+	a := &admin{n: n, reg: newRegistry(n)}
+	h, err := newGuard(cfg, a.handler())
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{n: n, ln: ln, reg: newRegistry(n)}
-	a.srv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go a.srv.Serve(ln)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	a.ln = newConnLimit(ln, adminMaxConns)
+	a.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		ReadTimeout:       adminReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
+		ConnState:         a.ln.track,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+	go a.srv.Serve(a.ln)
 	n.log.Info("admin endpoint listening", "addr", ln.Addr().String())
 	return a, nil
 }

@@ -16,7 +16,8 @@ import (
 const usage = `usage:
   wippyd run     [--src DIR] [--config FILE] [--set KEY=VALUE]... [-x ENTRY [--host HOST]] [ARGS...]
   wippyd bench   [--quick] [--json] [--rounds N]   built-in benchmark suite
-  wippyd status  [--addr HOST:PORT]                 summary of a running node's /v1/status
+  wippyd status  [--addr HOST:PORT] [--config FILE] [--token-file FILE]
+                                                    summary of a running node's /v1/status
   wippyd version
 `
 
@@ -37,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr, bench.Run)
 	case "status":
-		return statusCmd(args[1:], stdout, stderr)
+		return statusCmd(args[1:], stdout, stderr, os.Environ())
 	case "run":
 		return runCmd(args[1:], os.Stdin, stdout, stderr, os.Environ(), osSignals())
 	case "help", "-h", "--help":

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,18 +17,47 @@ import (
 )
 
 // statusCmd is `wippyd status`: a readable summary of a node's /v1/status.
-func statusCmd(args []string, stdout, stderr io.Writer) int {
+// The admin token, when the node needs one, comes from --token-file, or
+// from the node's configuration (--config, WIPPY_ADMIN_TOKEN_FILE,
+// WIPPY_ADMIN_TOKEN), as `wippyd run` reads it.
+func statusCmd(args []string, stdout, stderr io.Writer, environ []string) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:7960", "the node's admin address")
+	addr := fs.String("addr", "", "the node's admin address (default: admin.addr of the configuration, on the loopback)")
+	cfgFile := fs.String("config", "", "the node's YAML config file, for admin.addr and admin.token_file")
+	tokenFile := fs.String("token-file", "", "file holding the admin token")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	cfg, err := node.LoadConfig(node.LoadOptions{File: *cfgFile, Env: environ})
+	if err != nil {
+		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
+		return 2
+	}
+	if *tokenFile != "" {
+		cfg.Admin.Token, cfg.Admin.TokenFile = "", *tokenFile
+	}
+	token, err := cfg.Admin.BearerToken()
+	if err != nil {
+		fmt.Fprintf(stderr, "wippyd status: admin token: %v\n", err)
+		return 2
+	}
+	if *addr == "" {
+		*addr = dialAddr(cfg.Admin.Addr)
+	}
+	req, err := http.NewRequest(http.MethodGet, "http://"+*addr+"/v1/status", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
+		return 2
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get("http://" + *addr + "/v1/status")
+	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
 		return 1
@@ -44,6 +74,19 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	printStatus(stdout, st)
 	return 0
+}
+
+// dialAddr is where to reach an admin endpoint listening on listen: an
+// unspecified host (every interface) is reached on the loopback.
+func dialAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return node.DefaultAdminAddr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func printStatus(w io.Writer, st node.Status) {

@@ -2,6 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,5 +45,58 @@ func TestPrintStatusNamesOmitted(t *testing.T) {
 	}
 	if strings.Contains(out, "CONSISTENT NAME") {
 		t.Errorf("empty name table printed:\n%s", out)
+	}
+}
+
+// status sends the admin token from --token-file, or from the node's
+// configuration (here WIPPY_ADMIN_TOKEN_FILE).
+func TestStatusSendsToken(t *testing.T) {
+	const token = "status-token-0123456789"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(node.Status{Node: "n9", Ready: true})
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		environ []string
+		code    int
+	}{
+		{"no token", []string{"--addr", addr}, nil, 1},
+		{"--token-file", []string{"--addr", addr, "--token-file", file}, nil, 0},
+		{"environment", []string{"--addr", addr}, []string{"WIPPY_ADMIN_TOKEN_FILE=" + file}, 0},
+		{"missing file", []string{"--addr", addr, "--token-file", file + ".nope"}, nil, 2},
+	} {
+		var out, errOut bytes.Buffer
+		code := statusCmd(tc.args, &out, &errOut, tc.environ)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d (%s)", tc.name, code, tc.code, errOut.String())
+		}
+		if code == 0 && !strings.Contains(out.String(), "node n9") {
+			t.Errorf("%s: output %q", tc.name, out.String())
+		}
+		if strings.Contains(errOut.String(), token) {
+			t.Errorf("%s: the token is printed: %s", tc.name, errOut.String())
+		}
+	}
+}
+
+func TestStatusDialAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:7960": "127.0.0.1:7960", "0.0.0.0:7961": "127.0.0.1:7961", ":7962": "127.0.0.1:7962",
+		"[::]:7963": "127.0.0.1:7963", "10.0.0.5:7964": "10.0.0.5:7964", "": node.DefaultAdminAddr,
+	} {
+		if got := dialAddr(in); got != want {
+			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
