@@ -35,7 +35,25 @@ type clusterParts struct {
 	names *raftreg.Registry // nil with cluster.raft.enabled false
 
 	isolated atomic.Bool // Isolate was called: no leave at Stop
+	// member is ml for the transport's membership questions, which come
+	// from its goroutines from Start on, before ml exists.
+	member atomic.Pointer[membership.Membership]
 }
+
+// IsMember answers the transport: a peer life is a member while this
+// node's member table lists that name with that boot id and the life has
+// not left. A dead life still counts (it may be cut off and coming back;
+// only membership revives it in the cluster layer).
+func (p *clusterParts) IsMember(name string, boot uint64) bool {
+	ml := p.member.Load()
+	if ml == nil {
+		return false
+	}
+	m, ok := ml.Member(name)
+	return ok && m.Meta.BootID == boot && m.State != membership.StateLeft
+}
+
+var _ transport.Members = (*clusterParts)(nil)
 
 // newBootID draws the random 64-bit id of this node's life.
 func newBootID() uint64 {
@@ -69,15 +87,15 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	tc.MaxFrame = int(c.Internode.MaxFrame)
 	tc.SendQueueBytes = int64(c.Internode.SendQueueBytes)
 	tc.Logger = n.log
+	p := &clusterParts{n: n, boot: tc.BootID, joins: c.Membership.JoinAddrs, role: membership.RoleVoter}
+	tc.Members = p
 	nw, err := tcp.New(tcp.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}
-	ep, err := transport.New(tc, nw)
-	if err != nil {
+	if p.ep, err = transport.New(tc, nw); err != nil {
 		return nil, err
 	}
-	p := &clusterParts{n: n, boot: tc.BootID, ep: ep, joins: c.Membership.JoinAddrs, role: membership.RoleVoter}
 	if client || !c.Raft.Enabled {
 		p.role = membership.RoleClient
 	}
@@ -85,7 +103,7 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	ccfg.Node = cfg.Node.Name
 	ccfg.Logger = n.log
 	ccfg.Members = memberEvents{p}
-	if p.cl, err = cluster.New(ccfg, ep); err != nil {
+	if p.cl, err = cluster.New(ccfg, p.ep); err != nil {
 		return nil, err
 	}
 	if c.Raft.Enabled {
@@ -122,6 +140,7 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 	if p.ml, err = membership.New(mc); err != nil {
 		return err
 	}
+	p.member.Store(p.ml)
 	if err := p.cl.Start(); err != nil {
 		return err
 	}

@@ -60,8 +60,10 @@ type Config struct {
 
 	// DialTimeout bounds one connection attempt. Default 5s.
 	DialTimeout time.Duration
-	// HandshakeTimeout bounds the handshake after connecting or accepting.
-	// Default 5s.
+	// HandshakeTimeout bounds the handshake after connecting or accepting:
+	// a peer needs a round trip or two, so this only has to cover slow
+	// links and pauses; longer lets an idle connection hold a pending slot
+	// longer. Default 2s.
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds one write; a peer that does not read for this
 	// long is disconnected (and reconnected). Default 10s.
@@ -78,11 +80,26 @@ type Config struct {
 	// back to BackoffMin after a successful handshake. Defaults 10ms, 5s.
 	BackoffMin, BackoffMax time.Duration
 	// MaxPendingHandshakes bounds inbound connections still in their
-	// handshake; more are closed at once. Default 64.
+	// handshake, MaxPendingPerSource those from one address (IP, port
+	// ignored). A connection over either bound closes the oldest pending
+	// one (of its own address first), so connections that never complete
+	// a handshake cannot keep peers out. Defaults 64 and 8.
 	MaxPendingHandshakes int
+	MaxPendingPerSource  int
+
+	// Members, when set, is asked about every peer life presented in a
+	// handshake: one it does not list is refused (see Members). Default
+	// nil: every peer that passes the handshake is accepted.
+	Members Members
 
 	// Logger receives connection failures and refusals. Default: discard.
 	Logger *slog.Logger
+	// WarnBurst bounds the warnings of one kind (a refused handshake, a
+	// dropped connection, an evicted one) written in any 10 seconds; the
+	// rest are counted, and the next one written says how many were
+	// suppressed, so a flood of bad connections is not a flood of lines.
+	// Default 5.
+	WarnBurst int
 }
 
 // DefaultConfig returns a Config with every default filled in and Name
@@ -97,13 +114,15 @@ func DefaultConfig() Config {
 		SendQueueBytes:       64 << 20,
 		RecvQueueBytes:       16 << 20,
 		DialTimeout:          5 * time.Second,
-		HandshakeTimeout:     5 * time.Second,
+		HandshakeTimeout:     2 * time.Second,
 		WriteTimeout:         10 * time.Second,
 		ReadTimeout:          15 * time.Second,
 		KeepAlive:            5 * time.Second,
 		BackoffMin:           10 * time.Millisecond,
 		BackoffMax:           5 * time.Second,
 		MaxPendingHandshakes: 64,
+		MaxPendingPerSource:  8,
+		WarnBurst:            5,
 	}
 }
 
@@ -137,8 +156,10 @@ func (c *Config) Validate() error {
 		return bad("keep-alive %v must be positive and below read timeout %v", c.KeepAlive, c.ReadTimeout)
 	case c.BackoffMin <= 0 || c.BackoffMax < c.BackoffMin:
 		return bad("backoff %v..%v", c.BackoffMin, c.BackoffMax)
-	case c.MaxPendingHandshakes <= 0:
+	case c.MaxPendingHandshakes <= 0 || c.MaxPendingPerSource <= 0:
 		return bad("max pending handshakes must be positive")
+	case c.WarnBurst <= 0:
+		return bad("warn burst must be positive")
 	}
 	return nil
 }

@@ -55,7 +55,8 @@ type Endpoint struct {
 	stopped   atomic.Bool   // set when Close begins
 	gens      atomic.Uint64 // last session generation handed out
 	wg        sync.WaitGroup
-	pending   chan struct{} // one token per inbound handshake in progress
+	adm       *admission // inbound connections in their handshake
+	warn      *logLimiter
 	closeOnce sync.Once
 	ctr       counters
 }
@@ -78,12 +79,13 @@ func New(cfg Config, nw Network) (*Endpoint, error) {
 		peers:    map[string]*peer{},
 		reserved: map[string]*reservation{},
 		conns:    map[net.Conn]struct{}{},
-		pending:  make(chan struct{}, cfg.MaxPendingHandshakes),
+		adm:      newAdmission(cfg.MaxPendingPerSource, cfg.MaxPendingHandshakes),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.log = e.log.With("node", cfg.Name)
+	e.warn = newLogLimiter(e.log, cfg.WarnBurst)
 	for e.boot == 0 {
 		e.boot = randUint64()
 	}
@@ -295,6 +297,7 @@ func (e *Endpoint) Stats() Stats {
 	st := Stats{
 		Dropped:           make(map[DropReason]uint64, numDropReasons),
 		HandshakeFailures: e.ctr.handshakeFailures.Load(),
+		HandshakesEvicted: e.ctr.handshakesEvicted.Load(),
 		ProtocolErrors:    e.ctr.protocolErrors.Load(),
 		Accepted:          e.ctr.accepted.Load(),
 	}
@@ -495,15 +498,19 @@ func (e *Endpoint) release(c net.Conn) {
 
 func (e *Endpoint) isClosed() bool { return e.stopped.Load() }
 
-// logConnError logs why a connection ended, quietly when the endpoint
-// closing or a session reset caused it.
+// logConnError logs why a connection ended: quietly when the endpoint
+// closing or a session reset caused it, else as a throttled warning.
 func (e *Endpoint) logConnError(msg string, err error, args ...any) {
-	level := slog.LevelWarn
+	args = append(args, "err", err)
 	switch {
 	case e.isClosed(), errors.Is(err, errStaleConn), errors.Is(err, errRetry), errors.Is(err, net.ErrClosed):
-		level = slog.LevelDebug
+		e.log.Debug(msg, args...)
+	case errors.Is(err, ErrNotMember):
+		// Also what a node just started meets until membership has seen it.
+		e.warn.Log(slog.LevelInfo, msg, args...)
+	default:
+		e.warn.Log(slog.LevelWarn, msg, args...)
 	}
-	e.log.Log(context.Background(), level, msg, append(args, "err", err)...)
 }
 
 func randUint64() uint64 {

@@ -59,6 +59,10 @@ var (
 	ErrClusterMismatch = errors.New("transport: cluster name mismatch")
 	// ErrVersionMismatch: the protocol version ranges do not overlap.
 	ErrVersionMismatch = errors.New("transport: no common protocol version")
+	// ErrNotMember: the peer's name and boot id are not a current member
+	// (Config.Members); a node just started is refused until membership
+	// has seen it, and retries.
+	ErrNotMember = errors.New("transport: not a cluster member")
 	// ErrRejected: the peer refused the handshake; the error text carries
 	// the peer's reason.
 	ErrRejected = errors.New("transport: rejected by peer")

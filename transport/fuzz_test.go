@@ -119,7 +119,7 @@ func FuzzAccept(f *testing.F) {
 			client.Close()
 		}()
 		e.track(server)
-		e.pending <- struct{}{}
+		e.adm.admit(server)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		served := make(chan struct{})

@@ -75,6 +75,7 @@ const (
 	rejectAuth     rejectCode = 4
 	rejectName     rejectCode = 5 // wrong node, or a node connecting to itself
 	rejectRetry    rejectCode = 6 // session changed during the handshake; dial again
+	rejectMember   rejectCode = 7 // not a member (yet): the name or boot id is not in the member table
 )
 
 func (c rejectCode) err() error {
@@ -87,6 +88,8 @@ func (c rejectCode) err() error {
 		return ErrAuth
 	case rejectProtocol:
 		return ErrProtocol
+	case rejectMember:
+		return ErrNotMember
 	}
 	return ErrHandshake
 }
@@ -104,6 +107,8 @@ func codeOf(err error) rejectCode {
 		return rejectName
 	case errors.Is(err, errRetry):
 		return rejectRetry
+	case errors.Is(err, ErrNotMember):
+		return rejectMember
 	}
 	return rejectProtocol
 }

@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -17,7 +18,7 @@ func (e *Endpoint) acceptLoop() {
 				return
 			}
 			// Out of descriptors and the like: wait, then try again.
-			e.log.Warn("transport accept failed", "err", err)
+			e.warn.Log(slog.LevelWarn, "transport accept failed", "err", err)
 			t := time.NewTimer(bo.next())
 			select {
 			case <-t.C:
@@ -29,17 +30,15 @@ func (e *Endpoint) acceptLoop() {
 		}
 		bo.reset()
 		e.ctr.accepted.Add(1)
-		select {
-		case e.pending <- struct{}{}:
-		default:
-			e.ctr.handshakeFailures.Add(1)
-			e.log.Warn("transport too many pending handshakes, connection closed", "remote", conn.RemoteAddr().String())
-			conn.Close()
-			continue
-		}
 		if !e.track(conn) {
 			conn.Close()
 			return
+		}
+		for _, old := range e.adm.admit(conn) {
+			e.ctr.handshakesEvicted.Add(1)
+			e.warn.Log(slog.LevelWarn, "transport too many pending handshakes, oldest closed",
+				"remote", old.RemoteAddr().String(), "new", conn.RemoteAddr().String())
+			old.Close()
 		}
 		if !e.spawn(func() { e.serveInbound(conn) }) {
 			e.release(conn)
@@ -52,7 +51,7 @@ func (e *Endpoint) acceptLoop() {
 func (e *Endpoint) serveInbound(conn net.Conn) {
 	defer e.release(conn)
 	p, fr, epoch, err := e.acceptHandshake(conn)
-	<-e.pending
+	e.adm.done(conn)
 	if err != nil {
 		if !errors.Is(err, errRetry) && !e.isClosed() {
 			e.ctr.handshakeFailures.Add(1)
@@ -79,6 +78,9 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, 
 		return nil, nil, 0, refuse(conn, err)
 	}
 	version, err := e.checkHello(h)
+	if err == nil {
+		err = e.checkMember(h.From, h.Boot)
+	}
 	if err != nil {
 		return nil, nil, 0, refuse(conn, fmt.Errorf("from %q: %w", h.From, err))
 	}
@@ -138,6 +140,14 @@ func (e *Endpoint) checkHello(h *hello) (uint16, error) {
 		return 0, fmt.Errorf("%w: peer wants %q, this is %q", errWrongName, h.To, e.cfg.Name)
 	}
 	return negotiate(e.cfg.MinVersion, e.cfg.MaxVersion, h.VMin, h.VMax)
+}
+
+// checkMember refuses a peer life Config.Members does not list.
+func (e *Endpoint) checkMember(name string, boot uint64) error {
+	if e.cfg.Members == nil || e.cfg.Members.IsMember(name, boot) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s/%016x", ErrNotMember, name, boot)
 }
 
 // attachIn reconciles the session with an authenticated hello and makes

@@ -343,6 +343,9 @@ func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
 	if err == nil {
 		err = p.checkWelcome(w)
 	}
+	if err == nil {
+		err = e.checkMember(w.Name, w.Boot)
+	}
 	if err != nil {
 		return nil, 0, refuse(conn, err)
 	}

@@ -65,6 +65,10 @@ type Stats struct {
 	// HandshakeFailures counts connections (either direction) whose
 	// handshake failed or was refused.
 	HandshakeFailures uint64
+	// HandshakesEvicted counts inbound connections closed in their
+	// handshake to make room for newer ones (MaxPendingPerSource,
+	// MaxPendingHandshakes). Also counted in HandshakeFailures.
+	HandshakesEvicted uint64
 	// ProtocolErrors counts established connections dropped for a
 	// malformed, oversized or out-of-sequence frame.
 	ProtocolErrors uint64
@@ -98,6 +102,7 @@ type PeerStats struct {
 type counters struct {
 	dropped           [numDropReasons]atomic.Uint64
 	handshakeFailures atomic.Uint64
+	handshakesEvicted atomic.Uint64
 	protocolErrors    atomic.Uint64
 	accepted          atomic.Uint64
 }

@@ -39,6 +39,19 @@ func (s StreamType) String() string {
 	return fmt.Sprintf("stream(%d)", uint8(s))
 }
 
+// Members tells an endpoint which node lives belong to the cluster (in
+// wippyd, cluster/membership's table, which only nodes holding the
+// cluster secret can join). An endpoint with Members refuses a handshake
+// from a name or boot id it does not list, in either direction, so a
+// made-up name never becomes a peer (no session, no dialing, no counters),
+// and a stranger claiming a member's name with a new boot id cannot make
+// the endpoint drop that member's session.
+type Members interface {
+	// IsMember reports whether the node name, in the life boot, is a
+	// current member.
+	IsMember(name string, boot uint64) bool
+}
+
 // Peer names one life of a remote node: its name and the boot id it drew
 // when it started.
 type Peer struct {

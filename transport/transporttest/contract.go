@@ -41,6 +41,9 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"Backpressure", testBackpressure},
 		{"Churn", testChurn},
 		{"SimultaneousConnect", testSimultaneousConnect},
+		{"ForgedHello", testForgedHello},
+		{"GhostNames", testGhostNames},
+		{"HandshakeFlood", testHandshakeFlood},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newNet(t)) })

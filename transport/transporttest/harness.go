@@ -194,6 +194,7 @@ func TestConfig(name, bindAddr string) transport.Config {
 	cfg.ReadTimeout = 5 * time.Second
 	cfg.KeepAlive = time.Second
 	cfg.BackoffMax = 100 * time.Millisecond
+	cfg.WarnBurst = 1000 // tests look for each refusal in the log
 	return cfg
 }
 
