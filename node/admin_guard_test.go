@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,28 +13,6 @@ import (
 )
 
 const adminTestToken = "s3cret-admin-token-0123"
-
-func startAdminNodeWith(t *testing.T, edit func(*Config)) *Node {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Node.Name = "adm"
-	cfg.Node.Workers = 2
-	cfg.Admin.Addr = "127.0.0.1:0"
-	edit(&cfg)
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.Stop(ctx)
-	})
-	return n
-}
 
 // call makes one request with the given headers ("Host" sets the Host).
 func call(t *testing.T, n *Node, method, path string, headers map[string]string) int {

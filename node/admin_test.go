@@ -20,23 +20,17 @@ import (
 
 func startAdminNode(t *testing.T) *Node {
 	t.Helper()
+	return startAdminNodeWith(t, func(*Config) {})
+}
+
+func startAdminNodeWith(t *testing.T, edit func(*Config)) *Node {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Node.Name = "adm"
 	cfg.Node.Workers = 2
 	cfg.Admin.Addr = "127.0.0.1:0"
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.Stop(ctx)
-	})
-	return n
+	edit(&cfg)
+	return startTestNode(t, cfg)
 }
 
 func get(t *testing.T, n *Node, method, path string) (int, string) {

@@ -3,7 +3,6 @@ package node
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,28 +89,12 @@ func TestForgedHelloDoesNotCutPeerOff(t *testing.T) {
 func TestGhostNamesCreateNoPeers(t *testing.T) {
 	a, b := twoNodes(t, func(*Config) {})
 	const ghosts = 2000
-	nw := rawTCP(t)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				h := transporttest.NewHello(DefaultClusterName, fmt.Sprintf("ghost-%d", i), "a")
-				h["vmax"] = uint16(2)
-				h["addr"] = b.MembershipAddr() // somewhere that answers, not a's internode port
-				r := transporttest.DialRaw(t, nw, a.cluster.ep.Addr())
-				r.Handshake(h, nil)
-				r.Conn.Close()
-			}
-		}()
-	}
-	for i := range ghosts {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	transporttest.SendHellos(t, rawTCP(t), a.cluster.ep.Addr(), ghosts, func(i int) transporttest.Hello {
+		h := transporttest.NewHello(DefaultClusterName, fmt.Sprintf("ghost-%d", i), "a")
+		h["vmax"] = uint16(2)
+		h["addr"] = b.MembershipAddr() // somewhere that answers, not a's internode port
+		return h
+	})
 	var names []string
 	for _, p := range a.cluster.ep.Stats().Peers {
 		names = append(names, p.Name)

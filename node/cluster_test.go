@@ -34,7 +34,13 @@ func clusterNodeWith(t *testing.T, name string, mod func(*Config), join ...strin
 	cfg.Cluster.Membership.JoinAddrs = join
 	cfg.Cluster.Internode.Port = 0
 	mod(&cfg)
-	n, err := New(cfg, WithLogger(testLogger(t)))
+	return startTestNode(t, cfg, WithLogger(testLogger(t)))
+}
+
+// startTestNode builds and starts a node, stopped when the test ends.
+func startTestNode(t *testing.T, cfg Config, opts ...Option) *Node {
+	t.Helper()
+	n, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

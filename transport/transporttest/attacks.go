@@ -95,28 +95,11 @@ func testGhostNames(t *testing.T, nw Net) {
 	b := NewNode(t, countedNet{Net: nw, host: "b", nw: dials}, "b", WithMembers(&members),
 		WithConfig(func(c *transport.Config) { c.WarnBurst = 5 }))
 	members.Add(b)
-	evil := nw.Host("evil")
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				h := NewHello("test", fmt.Sprintf("ghost-%d", i), "b")
-				h["addr"] = b.EP.Addr() // "dial me back" at an address that answers
-				r := DialRaw(t, evil, b.EP.Addr())
-				r.WriteFrame(FrameHello, mustMsgpack(t, map[string]any(h)))
-				r.ExpectClosed()
-				r.Conn.Close()
-			}
-		}()
-	}
-	for i := range ghosts {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	SendHellos(t, nw.Host("evil"), b.EP.Addr(), ghosts, func(i int) Hello {
+		h := NewHello("test", fmt.Sprintf("ghost-%d", i), "b")
+		h["addr"] = b.EP.Addr() // "dial me back" at an address that answers
+		return h
+	})
 	st := b.EP.Stats()
 	if len(st.Peers) != 0 {
 		t.Fatalf("%d peers after %d ghost hellos, e.g. %+v", len(st.Peers), ghosts, st.Peers[0])
@@ -130,6 +113,32 @@ func testGhostNames(t *testing.T, nw Net) {
 	if n := len(b.Logs.Find("handshake failed")); n > 5 {
 		t.Fatalf("%d log lines for %d refusals, want at most 5 in 10s", n, ghosts)
 	}
+}
+
+// SendHellos sends n hellos to addr, hello(i) the i-th, each on a
+// connection of its own that it then reads until the endpoint closes it
+// (four at a time).
+func SendHellos(t testing.TB, nw transport.Network, addr string, n int, hello func(i int) Hello) {
+	t.Helper()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := DialRaw(t, nw, addr)
+				r.WriteFrame(FrameHello, mustMsgpack(t, map[string]any(hello(i))))
+				r.ExpectClosed()
+				r.Conn.Close()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // countingHost counts the dials of a network.
