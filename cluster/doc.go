@@ -73,4 +73,31 @@
 // shared with the event path beyond atomics; membership and session events
 // are applied one at a time under one mutex, in the order they arrive.
 // The cluster starts no goroutines of its own.
+//
+// # Lock order
+//
+// The cluster's locks are mu, which orders peer events, pmu, which guards
+// the remote spawns awaiting a reply, and the log throttle's, a leaf. pmu
+// is held only for map operations and the (never blocking) completion of a
+// waiting call. mu is held while a peer event's effects are carried out,
+// and those call out of the cluster:
+//
+//	membership subscription → Cluster.mu → runtime (NodeDown: its own locks,
+//	                                        and NameService.ReleaseNode, which only queues)
+//	                                     → Cluster.pmu (failing the spawns waiting on the node)
+//	                                     → transport endpoint (Abandon, Connect)
+//
+// This holds because nothing that those call back into takes mu again
+// while holding a lock of its own: the runtime holds no lock when it calls
+// Route or Spawn (see the runtime's Lock order), the transport calls the
+// stream handler and the session hooks with none of its locks held and
+// queues the session-lost event of Abandon for its delivery goroutine
+// rather than calling the hook inside Abandon, and membership calls
+// HandleMember from its delivery goroutine holding only that
+// subscription's lock. The inbound and outbound paths take no lock but
+// pmu, briefly: an envelope or a spawn request reaches the runtime, and a
+// reply or a Route reaches the transport, with no cluster lock held.
+// Stop calls the membership subscription's cancel outside mu, since cancel
+// waits for a running HandleMember; Stats asks the transport for its
+// figures before it takes mu.
 package cluster

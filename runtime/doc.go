@@ -44,4 +44,35 @@
 // idle or blocked to ready (a CAS), so exactly one worker runs it at a time
 // and its Behavior needs no locks. Relations (links, monitors, names) of a
 // process are guarded by its mutex and are torn down once, when it ends.
+//
+// # Lock order
+//
+// Most of a process's state needs no lock: only the goroutine running its
+// turn touches it. The locks there are, and every way two of them nest
+// ("a → b": b is taken while a is held):
+//
+//   - names.mu → process.mu: registering a local name records it in the
+//     process's relations under the registry's lock, so a name and its
+//     owner's record change together and a process that has ended (dead,
+//     under process.mu) cannot gain one. Unregistering releases names.mu
+//     before it takes process.mu.
+//   - process.mu → process.mu: only a local link holds two processes'
+//     locks, taken in the order of their PID sequence numbers, lowest
+//     first (addLink). Nothing else holds two.
+//   - Leaves, held only for a few map or slice operations and never while
+//     taking another lock: remoteMu (the index of relations with other
+//     nodes; NodeDown reads it, releases it, then locks each process), the
+//     process table's shard locks, each mailbox's lock, the deny-log
+//     throttle and the guard's caches.
+//   - In runtime/sched, a worker slot's lock is held while taking the
+//     global queue's lock (a full ring spills half of itself there); the
+//     idle list's lock is a leaf. Processes run and timers fire with no
+//     scheduler lock held.
+//
+// No runtime lock is held while the runtime calls out: the scheduler
+// (waking or queueing a process), the Router (Route, Spawn), the
+// NameService, the Catalog, a behaviour, or SpawnFor's created callback.
+// So those may call back into the runtime (Deliver, NodeDown,
+// RelateRemote, a spawn) without deadlock, and a lock of theirs is never
+// ordered against one of the runtime's.
 package runtime
