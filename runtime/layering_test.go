@@ -9,8 +9,8 @@ import (
 const module = "github.com/wippyd/wippyd"
 
 // goList runs go list with template f over pattern and returns one line per
-// package.
-func goList(t *testing.T, f string, pattern ...string) []string {
+// package, failing on fewer than least lines (too little to be right).
+func goList(t *testing.T, least int, f string, pattern ...string) []string {
 	t.Helper()
 	args := append([]string{"list", "-f", f}, pattern...)
 	out, err := exec.Command("go", args...).CombinedOutput()
@@ -18,7 +18,7 @@ func goList(t *testing.T, f string, pattern ...string) []string {
 		t.Fatalf("go %v: %v\n%s", args, err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) < 10 {
+	if len(lines) < least {
 		t.Fatalf("go list returned too little to be right: %v", lines)
 	}
 	return lines
@@ -35,7 +35,7 @@ func TestRuntimeImportsNoClusterCode(t *testing.T) {
 		"github.com/hashicorp/memberlist", "github.com/hashicorp/raft",
 		module + "/cluster", module + "/transport", module + "/registry", module + "/node", module + "/bench",
 	}
-	for _, d := range goList(t, "{{.ImportPath}}", "-deps", module+"/runtime/...") {
+	for _, d := range goList(t, 10, "{{.ImportPath}}", "-deps", module+"/runtime/...") {
 		for _, f := range forbidden {
 			if under(d, f) {
 				t.Errorf("runtime/... depends on %s", d)
@@ -48,7 +48,7 @@ func TestRuntimeImportsNoClusterCode(t *testing.T) {
 // everything else reach Lua through it, so the unsafe reads of
 // gopher-lua's internals (runtime/lua/frame.go) have one owner.
 func TestOnlyLuaEngineImportsGopherLua(t *testing.T) {
-	for _, line := range goList(t, "{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}", module+"/...") {
+	for _, line := range goList(t, 10, "{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}", module+"/...") {
 		p, imports, _ := strings.Cut(line, ":")
 		if under(p, module+"/runtime/lua") {
 			continue
@@ -64,7 +64,7 @@ func TestOnlyLuaEngineImportsGopherLua(t *testing.T) {
 // The benchmark suite sits above the product: no package depends on it
 // but the command that runs it (`wippyd bench`).
 func TestNothingDependsOnBench(t *testing.T) {
-	for _, line := range goList(t, "{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}", module+"/...") {
+	for _, line := range goList(t, 10, "{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}", module+"/...") {
 		p, deps, _ := strings.Cut(line, ":")
 		if under(p, module+"/bench") || p == module+"/cmd/wippyd" {
 			continue
@@ -81,9 +81,22 @@ func TestNothingDependsOnBench(t *testing.T) {
 // not the runtime itself: package node asserts that raftreg's registries
 // are runtime.NameServices.
 func TestRegistryDoesNotImportRuntime(t *testing.T) {
-	for _, d := range goList(t, "{{.ImportPath}}", "-deps", module+"/registry/...") {
+	for _, d := range goList(t, 10, "{{.ImportPath}}", "-deps", module+"/registry/...") {
 		if d == module+"/runtime" {
 			t.Errorf("registry/... depends on %s", d)
+		}
+	}
+}
+
+// The module's internal packages are leaves every layer may use: they
+// import nothing else of the module.
+func TestInternalIsALeaf(t *testing.T) {
+	for _, line := range goList(t, 1, "{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}", module+"/internal/...") {
+		p, deps, _ := strings.Cut(line, ":")
+		for _, d := range strings.Fields(deps) {
+			if under(d, module) && !under(d, module+"/internal") {
+				t.Errorf("%s depends on %s", p, d)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -15,38 +16,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// Our encoders must produce msgpack a general library reads back.
-func TestEncodersAreMsgpack(t *testing.T) {
-	for _, v := range []uint64{0, 1, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxUint64} {
-		b := appendUint(nil, v)
-		if len(b) != uintSize(v) {
-			t.Errorf("uintSize(%d) = %d, encoded %d bytes", v, uintSize(v), len(b))
-		}
-		var got uint64
-		if err := msgpack.Unmarshal(b, &got); err != nil || got != v {
-			t.Errorf("uint %d: msgpack read %d, %v", v, got, err)
-		}
-		r := mpReader{b: b}
-		if back, err := r.readUint(); err != nil || back != v || !r.done() {
-			t.Errorf("uint %d: read back %d, %v", v, back, err)
-		}
-	}
-	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
-		s := string(bytes.Repeat([]byte{'x'}, n))
-		var got string
-		if err := msgpack.Unmarshal(appendStr(nil, s), &got); err != nil || got != s {
-			t.Errorf("str of %d: %v", n, err)
-		}
-		p := []byte(s)
-		b := appendBin(nil, p)
-		if len(b) != binHeaderSize(n)+n {
-			t.Errorf("binHeaderSize(%d) wrong", n)
-		}
-		var gotb []byte
-		if err := msgpack.Unmarshal(b, &gotb); err != nil || !bytes.Equal(gotb, p) {
-			t.Errorf("bin of %d: %v", n, err)
-		}
-	}
+// The frame and handshake bodies are msgpack a general library reads.
+func TestBodiesAreMsgpack(t *testing.T) {
 	frame := appendData(nil, 300, StreamRaft, []byte("hello"))
 	var fields []any
 	if err := msgpack.Unmarshal(frame[headerSize:], &fields); err != nil {
@@ -82,53 +53,28 @@ func toU64(v any) uint64 {
 	return math.MaxUint64
 }
 
-// skip must pass over anything a general encoder writes.
-func TestSkipEveryType(t *testing.T) {
-	values := []any{
-		nil, true, false, 1, -1, -200, 300, -70000, int64(math.MinInt64), uint64(math.MaxUint64),
-		float32(1.5), 2.5, "", "short", string(bytes.Repeat([]byte{'s'}, 300)),
-		[]byte{}, bytes.Repeat([]byte{1}, 70000), []any{1, "x", []any{nil}}, map[string]any{"a": 1, "b": []any{}},
-		make([]any, 20), msgpack.RawMessage{0xd4, 1, 2}, msgpack.RawMessage{0xc7, 3, 1, 1, 2, 3},
+// Every kind of bad body is a protocol error, with the field it was in.
+func TestDecodersRefuse(t *testing.T) {
+	cases := map[string]error{
+		"data, two fields": func() error { _, _, _, err := decodeData([]byte{0x92, 1, 1}); return err }(),
+		"data, stream 0":   func() error { _, _, _, err := decodeData([]byte{0x93, 1, 0, 0xc4, 0}); return err }(),
+		"data, stream 256": func() error { _, _, _, err := decodeData([]byte{0x93, 1, 0xcd, 1, 0, 0xc4, 0}); return err }(),
+		"data, truncated":  func() error { _, _, _, err := decodeData([]byte{0x93, 1, 1, 0xc4, 9}); return err }(),
+		"ack, negative":    func() error { _, err := decodeAck([]byte{0x91, 0xff}); return err }(),
+		"hello, not a map": func() error { _, err := decodeHello([]byte{0x90}); return err }(),
+		"hello, vmax 70000": func() error {
+			_, err := decodeHello([]byte{0x81, 0xa4, 'v', 'm', 'a', 'x', 0xce, 0, 1, 0x11, 0x70})
+			return err
+		}(),
+		"proof, reserved": func() error { _, err := decodeProof([]byte{0x81, 0xa1, 'x', 0xc1}); return err }(),
 	}
-	for _, v := range values {
-		b, err := msgpack.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
+	for name, err := range cases {
+		if !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v, want a protocol error", name, err)
 		}
-		r := mpReader{b: append(b, 0x2a)}
-		if err := r.skip(0); err != nil || r.rest() != 1 {
-			t.Errorf("skip %T %x: %v, %d bytes left", v, b[:min(len(b), 8)], err, r.rest())
-		}
 	}
-	deep := append(bytes.Repeat([]byte{0x91}, maxSkipDepth+2), 0)
-	r := mpReader{b: deep}
-	if err := r.skip(0); !errors.Is(err, ErrProtocol) {
-		t.Fatalf("deep nesting: %v", err)
-	}
-}
-
-func TestReaderRejects(t *testing.T) {
-	cases := []struct {
-		name string
-		in   []byte
-		read func(*mpReader) error
-	}{
-		{"negative int", []byte{0xd0, 0xff}, func(r *mpReader) error { _, err := r.readUint(); return err }},
-		{"negative fixint", []byte{0xff}, func(r *mpReader) error { _, err := r.readUint(); return err }},
-		{"short uint", []byte{0xcf, 1}, func(r *mpReader) error { _, err := r.readUint(); return err }},
-		{"bin longer than input", []byte{0xc6, 0xff, 0xff, 0xff, 0xff}, func(r *mpReader) error { _, err := r.readBin(); return err }},
-		{"str longer than input", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'}, func(r *mpReader) error { _, err := r.readStr(); return err }},
-		{"map longer than input", []byte{0xdf, 0xff, 0xff, 0xff, 0xff, 1, 1}, func(r *mpReader) error { _, err := r.readMapLen(); return err }},
-		{"array longer than input", []byte{0xdd, 0, 1, 0, 0}, func(r *mpReader) error { _, err := r.readArrayLen(); return err }},
-		{"reserved byte", []byte{0xc1}, func(r *mpReader) error { return r.skip(0) }},
-		{"ext longer than input", []byte{0xc9, 0xff, 0xff, 0xff, 0xff, 1}, func(r *mpReader) error { return r.skip(0) }},
-		{"empty", nil, func(r *mpReader) error { _, err := r.readBool(); return err }},
-		{"not bool", []byte{0x01}, func(r *mpReader) error { _, err := r.readBool(); return err }},
-	}
-	for _, c := range cases {
-		if err := c.read(&mpReader{b: c.in}); !errors.Is(err, ErrProtocol) {
-			t.Errorf("%s: %v, want a protocol error", c.name, err)
-		}
+	if _, err := decodeHello([]byte{0x81, 0xa4, 'v', 'm', 'a', 'x', 0xce, 0, 1, 0x11, 0x70}); err == nil || !strings.Contains(err.Error(), `field "vmax"`) {
+		t.Errorf("error does not name the field: %v", err)
 	}
 }
 

@@ -72,8 +72,6 @@ var (
 )
 
 var (
-	errTruncated = fmt.Errorf("%w: truncated msgpack", ErrProtocol)
-	errBadValue  = fmt.Errorf("%w: bad msgpack value", ErrProtocol)
 	errWrongName = fmt.Errorf("%w: unexpected node name", ErrHandshake)
 	errRetry     = fmt.Errorf("%w: session changed during handshake", ErrHandshake)
 )

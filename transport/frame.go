@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
+
+	"github.com/wippyd/wippyd/internal/msgp"
 )
 
 // frameType is the byte after the length. Values are part of the wire
@@ -62,68 +65,62 @@ func appendFrame(b []byte, t frameType, body []byte) []byte {
 
 // dataBodySize is the size of a data frame body carrying payload.
 func dataBodySize(seq uint64, stream StreamType, payload int) int {
-	return 1 + uintSize(seq) + uintSize(uint64(stream)) + binHeaderSize(payload) + payload
+	return 1 + msgp.UintSize(seq) + msgp.UintSize(uint64(stream)) + msgp.BinHeaderSize(payload) + payload
 }
 
 // appendData appends a data frame: msgpack [seq, stream, bin payload].
 func appendData(b []byte, seq uint64, stream StreamType, payload []byte) []byte {
-	b = appendHeader(b, frameData, dataBodySize(seq, stream, len(payload)))
-	b = append(b, 0x93)
-	b = appendUint(b, seq)
-	b = appendUint(b, uint64(stream))
-	return appendBin(b, payload)
+	w := msgp.Writer{B: appendHeader(b, frameData, dataBodySize(seq, stream, len(payload)))}
+	w.ArrayHeader(3)
+	w.Uint(seq)
+	w.Uint(uint64(stream))
+	w.Bin(payload)
+	return w.B
 }
 
 // decodeData splits a data frame body. payload aliases body.
 func decodeData(body []byte) (seq uint64, stream StreamType, payload []byte, err error) {
-	r := mpReader{b: body}
-	n, err := r.readArrayLen()
-	if err != nil {
+	r := msgp.NewReader(body)
+	if n := r.ArrayLen(math.MaxInt, 1); n != 3 && r.Err() == nil {
+		r.Fail("data frame has %d fields", n)
+	}
+	seq = r.Uint()
+	if st := r.Uint(); st > 255 || st == 0 && r.Err() == nil {
+		r.Fail("stream type %d", st)
+	} else {
+		stream = StreamType(st)
+	}
+	payload = r.Bytes(math.MaxInt)
+	if err := protocolError(r.End()); err != nil {
 		return 0, 0, nil, err
 	}
-	if n != 3 {
-		return 0, 0, nil, fmt.Errorf("%w: data frame has %d fields", ErrProtocol, n)
+	return seq, stream, payload, nil
+}
+
+// protocolError makes a decoding failure an ErrProtocol.
+func protocolError(err error) error {
+	if err == nil {
+		return nil
 	}
-	if seq, err = r.readUint(); err != nil {
-		return 0, 0, nil, err
-	}
-	st, err := r.readUint()
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	if st == 0 || st > 255 {
-		return 0, 0, nil, fmt.Errorf("%w: stream type %d", ErrProtocol, st)
-	}
-	if payload, err = r.readBin(); err != nil {
-		return 0, 0, nil, err
-	}
-	if !r.done() {
-		return 0, 0, nil, fmt.Errorf("%w: trailing bytes in data frame", ErrProtocol)
-	}
-	return seq, StreamType(st), payload, nil
+	return fmt.Errorf("%w: %w", ErrProtocol, err)
 }
 
 // appendAck appends an ack frame: msgpack [next], next being the first
 // sequence number not yet received.
 func appendAck(b []byte, next uint64) []byte {
-	b = appendHeader(b, frameAck, 1+uintSize(next))
-	return appendUint(append(b, 0x91), next)
+	w := msgp.Writer{B: appendHeader(b, frameAck, 1+msgp.UintSize(next))}
+	w.ArrayHeader(1)
+	w.Uint(next)
+	return w.B
 }
 
 func decodeAck(body []byte) (uint64, error) {
-	r := mpReader{b: body}
-	n, err := r.readArrayLen()
-	if err != nil {
-		return 0, err
+	r := msgp.NewReader(body)
+	if n := r.ArrayLen(math.MaxInt, 1); n != 1 && r.Err() == nil {
+		r.Fail("ack frame has %d fields", n)
 	}
-	if n != 1 {
-		return 0, fmt.Errorf("%w: ack frame has %d fields", ErrProtocol, n)
-	}
-	next, err := r.readUint()
-	if err == nil && !r.done() {
-		err = fmt.Errorf("%w: trailing bytes in ack frame", ErrProtocol)
-	}
-	return next, err
+	next := r.Uint()
+	return next, protocolError(r.End())
 }
 
 // pingFrame is the whole keep-alive frame: an empty msgpack array.
@@ -132,14 +129,9 @@ var pingFrame = []byte{0, 0, 0, 1, byte(framePing), 0x90}
 // checkPing accepts any single msgpack value, so a later version may put
 // something in a ping without breaking this one.
 func checkPing(body []byte) error {
-	r := mpReader{b: body}
-	if err := r.skip(0); err != nil {
-		return err
-	}
-	if !r.done() {
-		return fmt.Errorf("%w: trailing bytes in ping frame", ErrProtocol)
-	}
-	return nil
+	r := msgp.NewReader(body)
+	r.Skip()
+	return protocolError(r.End())
 }
 
 // frameReader cuts frames out of a byte stream. It reads into chunks of

@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+
+	"github.com/wippyd/wippyd/internal/msgp"
 )
 
 // The handshake, three frames and a proof each way:
@@ -114,53 +117,65 @@ func codeOf(err error) rejectCode {
 }
 
 func (h *hello) encode() []byte {
-	b := appendMapHeader(make([]byte, 0, 160+len(h.Cluster)+len(h.From)+len(h.To)+len(h.Addr)), 11)
-	b = appendUint(appendStr(b, "vmin"), uint64(h.VMin))
-	b = appendUint(appendStr(b, "vmax"), uint64(h.VMax))
-	b = appendStr(appendStr(b, "cluster"), h.Cluster)
-	b = appendStr(appendStr(b, "from"), h.From)
-	b = appendStr(appendStr(b, "to"), h.To)
-	b = appendUint(appendStr(b, "boot"), h.Boot)
-	b = appendUint(appendStr(b, "gen"), h.Gen)
-	b = appendStr(appendStr(b, "addr"), h.Addr)
-	b = appendBin(appendStr(b, "nonce"), h.Nonce)
-	b = appendUint(appendStr(b, "maxframe"), h.MaxFrame)
-	return appendStreamSet(appendStr(b, "streams"), &h.Streams)
+	w := msgp.Writer{B: make([]byte, 0, 160+len(h.Cluster)+len(h.From)+len(h.To)+len(h.Addr))}
+	w.MapHeader(11)
+	w.Str("vmin")
+	w.Uint(uint64(h.VMin))
+	w.Str("vmax")
+	w.Uint(uint64(h.VMax))
+	w.Str("cluster")
+	w.Str(h.Cluster)
+	w.Str("from")
+	w.Str(h.From)
+	w.Str("to")
+	w.Str(h.To)
+	w.Str("boot")
+	w.Uint(h.Boot)
+	w.Str("gen")
+	w.Uint(h.Gen)
+	w.Str("addr")
+	w.Str(h.Addr)
+	w.Str("nonce")
+	w.Bin(h.Nonce)
+	w.Str("maxframe")
+	w.Uint(h.MaxFrame)
+	w.Str("streams")
+	w.Bin(h.Streams[:])
+	return w.B
 }
 
 func decodeHello(body []byte) (*hello, error) {
 	h := new(hello)
 	var seen fieldSet
-	err := decodeMap(body, func(k string, r *mpReader) (bool, error) {
-		var err error
+	err := decodeMap(body, func(k string, r *msgp.Reader) bool {
 		switch k {
 		case "vmin":
-			h.VMin, err = readUint16(r)
+			h.VMin = readUint16(r)
 		case "vmax":
-			h.VMax, err = readUint16(r)
+			h.VMax = readUint16(r)
 		case "cluster":
-			h.Cluster, err = readName(r)
+			h.Cluster = r.Str(maxNameLen)
 		case "from":
-			h.From, err = readName(r)
+			h.From = r.Str(maxNameLen)
 		case "to":
-			h.To, err = readName(r)
+			h.To = r.Str(maxNameLen)
 		case "boot":
-			h.Boot, err = r.readUint()
+			h.Boot = r.Uint()
 		case "gen":
-			h.Gen, err = r.readUint()
+			h.Gen = r.Uint()
 		case "addr":
-			h.Addr, err = readName(r)
+			h.Addr = r.Str(maxNameLen)
 		case "nonce":
-			h.Nonce, err = readNonce(r)
+			h.Nonce = readNonce(r)
 		case "streams":
-			h.Streams, err = readStreams(r)
+			h.Streams = readStreams(r)
 		case "maxframe":
-			h.MaxFrame, err = r.readUint()
+			h.MaxFrame = r.Uint()
 		default:
-			return false, nil
+			return false
 		}
 		seen.add(k)
-		return true, err
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -175,47 +190,57 @@ func decodeHello(body []byte) (*hello, error) {
 }
 
 func (w *welcome) encode() []byte {
-	b := appendMapHeader(make([]byte, 0, 160+len(w.Cluster)+len(w.Name)), 9)
-	b = appendUint(appendStr(b, "v"), uint64(w.Version))
-	b = appendStr(appendStr(b, "cluster"), w.Cluster)
-	b = appendStr(appendStr(b, "name"), w.Name)
-	b = appendUint(appendStr(b, "boot"), w.Boot)
-	b = appendUint(appendStr(b, "gen"), w.Gen)
-	b = appendUint(appendStr(b, "next"), w.Next)
-	b = appendBin(appendStr(b, "nonce"), w.Nonce)
-	b = appendUint(appendStr(b, "maxframe"), w.MaxFrame)
-	return appendStreamSet(appendStr(b, "streams"), &w.Streams)
+	mw := msgp.Writer{B: make([]byte, 0, 160+len(w.Cluster)+len(w.Name))}
+	mw.MapHeader(9)
+	mw.Str("v")
+	mw.Uint(uint64(w.Version))
+	mw.Str("cluster")
+	mw.Str(w.Cluster)
+	mw.Str("name")
+	mw.Str(w.Name)
+	mw.Str("boot")
+	mw.Uint(w.Boot)
+	mw.Str("gen")
+	mw.Uint(w.Gen)
+	mw.Str("next")
+	mw.Uint(w.Next)
+	mw.Str("nonce")
+	mw.Bin(w.Nonce)
+	mw.Str("maxframe")
+	mw.Uint(w.MaxFrame)
+	mw.Str("streams")
+	mw.Bin(w.Streams[:])
+	return mw.B
 }
 
 func decodeWelcome(body []byte) (*welcome, error) {
 	w := new(welcome)
 	var seen fieldSet
-	err := decodeMap(body, func(k string, r *mpReader) (bool, error) {
-		var err error
+	err := decodeMap(body, func(k string, r *msgp.Reader) bool {
 		switch k {
 		case "v":
-			w.Version, err = readUint16(r)
+			w.Version = readUint16(r)
 		case "cluster":
-			w.Cluster, err = readName(r)
+			w.Cluster = r.Str(maxNameLen)
 		case "name":
-			w.Name, err = readName(r)
+			w.Name = r.Str(maxNameLen)
 		case "boot":
-			w.Boot, err = r.readUint()
+			w.Boot = r.Uint()
 		case "gen":
-			w.Gen, err = r.readUint()
+			w.Gen = r.Uint()
 		case "next":
-			w.Next, err = r.readUint()
+			w.Next = r.Uint()
 		case "nonce":
-			w.Nonce, err = readNonce(r)
+			w.Nonce = readNonce(r)
 		case "streams":
-			w.Streams, err = readStreams(r)
+			w.Streams = readStreams(r)
 		case "maxframe":
-			w.MaxFrame, err = r.readUint()
+			w.MaxFrame = r.Uint()
 		default:
-			return false, nil
+			return false
 		}
 		seen.add(k)
-		return true, err
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -230,20 +255,23 @@ func decodeWelcome(body []byte) (*welcome, error) {
 }
 
 func encodeProof(mac []byte) []byte {
-	return appendBin(appendStr(appendMapHeader(nil, 1), "mac"), mac)
+	var w msgp.Writer
+	w.MapHeader(1)
+	w.Str("mac")
+	w.Bin(mac)
+	return w.B
 }
 
 func decodeProof(body []byte) ([]byte, error) {
 	var mac []byte
 	var seen fieldSet
-	err := decodeMap(body, func(k string, r *mpReader) (bool, error) {
+	err := decodeMap(body, func(k string, r *msgp.Reader) bool {
 		if k != "mac" {
-			return false, nil
+			return false
 		}
 		seen.add(k)
-		var err error
-		mac, err = r.readBin()
-		return true, err
+		mac = r.Bytes(math.MaxInt)
+		return true
 	})
 	if err == nil {
 		err = seen.require("proof", "mac")
@@ -255,25 +283,28 @@ func encodeReject(code rejectCode, reason string) []byte {
 	if len(reason) > maxNameLen {
 		reason = reason[:maxNameLen]
 	}
-	b := appendMapHeader(nil, 2)
-	b = appendUint(appendStr(b, "code"), uint64(code))
-	return appendStr(appendStr(b, "reason"), reason)
+	var w msgp.Writer
+	w.MapHeader(2)
+	w.Str("code")
+	w.Uint(uint64(code))
+	w.Str("reason")
+	w.Str(reason)
+	return w.B
 }
 
 func decodeReject(body []byte) (rejectCode, string, error) {
 	var code uint64
 	var reason string
-	err := decodeMap(body, func(k string, r *mpReader) (bool, error) {
-		var err error
+	err := decodeMap(body, func(k string, r *msgp.Reader) bool {
 		switch k {
 		case "code":
-			code, err = r.readUint()
+			code = r.Uint()
 		case "reason":
-			reason, err = readName(r)
+			reason = r.Str(maxNameLen)
 		default:
-			return false, nil
+			return false
 		}
-		return true, err
+		return true
 	})
 	if code > 255 {
 		code = 0
@@ -291,32 +322,23 @@ func rejectError(body []byte) error {
 }
 
 // decodeMap walks a msgpack map with string keys, handing each value to
-// field; values field does not handle are skipped.
-func decodeMap(body []byte, field func(k string, r *mpReader) (bool, error)) error {
-	r := mpReader{b: body}
-	n, err := r.readMapLen()
-	if err != nil {
-		return err
-	}
+// field; values field does not handle (it returns false) are skipped.
+func decodeMap(body []byte, field func(k string, r *msgp.Reader) bool) error {
+	r := msgp.NewReader(body)
+	n := r.MapLen(math.MaxInt)
 	for range n {
-		k, err := readName(&r)
-		if err != nil {
-			return err
+		k := r.Str(maxNameLen)
+		if r.Err() != nil {
+			break
 		}
-		ok, err := field(k, &r)
-		if err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
+		if !field(k, &r) {
+			r.Skip()
 		}
-		if !ok {
-			if err := r.skip(0); err != nil {
-				return err
-			}
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("%w: field %q: %w", ErrProtocol, k, err)
 		}
 	}
-	if !r.done() {
-		return fmt.Errorf("%w: trailing bytes after map", ErrProtocol)
-	}
-	return nil
+	return protocolError(r.End())
 }
 
 // fieldSet records which keys a message carried.
@@ -338,41 +360,30 @@ func (s fieldSet) require(msg string, keys ...string) error {
 	return nil
 }
 
-func readUint16(r *mpReader) (uint16, error) {
-	v, err := r.readUint()
-	if err == nil && v > 0xffff {
-		err = fmt.Errorf("%w: %d does not fit 16 bits", ErrProtocol, v)
+func readUint16(r *msgp.Reader) uint16 {
+	v := r.Uint()
+	if v > math.MaxUint16 {
+		r.Fail("%d does not fit 16 bits", v)
 	}
-	return uint16(v), err
+	return uint16(v)
 }
 
-// readName reads a string of at most maxNameLen bytes.
-func readName(r *mpReader) (string, error) {
-	n, err := r.strLen()
-	if err != nil {
-		return "", err
+func readNonce(r *msgp.Reader) []byte {
+	p := r.Bytes(maxNonceSize)
+	if len(p) < nonceSize {
+		r.Fail("%d-byte nonce", len(p))
 	}
-	if n > maxNameLen {
-		return "", fmt.Errorf("%w: %d-byte string", ErrProtocol, n)
-	}
-	p, err := r.take(n)
-	return string(p), err
+	return p
 }
 
-func readNonce(r *mpReader) ([]byte, error) {
-	p, err := r.readBin()
-	if err == nil && (len(p) < nonceSize || len(p) > maxNonceSize) {
-		err = fmt.Errorf("%w: %d-byte nonce", ErrProtocol, len(p))
+func readStreams(r *msgp.Reader) streamSet {
+	var s streamSet
+	if p := r.Bytes(len(s)); len(p) == len(s) {
+		copy(s[:], p)
+	} else {
+		r.Fail("stream set of %d bytes", len(p))
 	}
-	return p, err
-}
-
-func readStreams(r *mpReader) (streamSet, error) {
-	p, err := r.readBin()
-	if err != nil {
-		return streamSet{}, err
-	}
-	return parseStreamSet(p)
+	return s
 }
 
 // negotiate returns the highest version in both ranges.

@@ -90,16 +90,3 @@ type streamSet [32]byte
 
 func (s *streamSet) add(t StreamType)      { s[t/8] |= 1 << (t % 8) }
 func (s *streamSet) has(t StreamType) bool { return s[t/8]&(1<<(t%8)) != 0 }
-
-func appendStreamSet(b []byte, s *streamSet) []byte {
-	return appendBin(b, s[:])
-}
-
-func parseStreamSet(p []byte) (streamSet, error) {
-	var s streamSet
-	if len(p) != len(s) {
-		return s, fmt.Errorf("%w: stream set of %d bytes", ErrProtocol, len(p))
-	}
-	copy(s[:], p)
-	return s, nil
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -17,7 +18,7 @@ import (
 // keeps its msgpack encoder and a scratch slice for sorting meta keys.
 type Encoder struct {
 	enc   *msgpack.Encoder
-	w     msg.AppendWriter
+	w     msgp.Writer
 	nodes Nodes
 	keys  []string
 	// The last actor encoded and its bytes: actors are shared by every

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/wippyd/wippyd/internal/msgp"
 )
 
 // bootstrapRetry is the pause between two bootstrap attempts when nothing
@@ -94,7 +96,7 @@ func (r *Registry) othersFresh(members map[string]Member) bool {
 }
 
 func (r *Registry) peerFresh(name string) bool {
-	body, err := r.fwd.call(name, func(w *wbuf) { w.raw(opStatus); w.int(0) }, r.cfg.RPCTimeout, r.stopping)
+	body, err := r.fwd.call(name, func(w *msgp.Writer) { w.WriteByte(opStatus); w.Int(0) }, r.cfg.RPCTimeout, r.stopping)
 	if err != nil {
 		return false
 	}

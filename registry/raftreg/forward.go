@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/registry/fsm"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -55,26 +56,26 @@ type reply struct {
 	flag   bool // opStatus: this node has Raft state
 }
 
-func putReply(w *wbuf, rep reply) {
-	w.uint(uint64(rep.code))
-	w.str(rep.pid.Node)
-	w.str(rep.pid.Host)
-	w.uint(rep.pid.Seq)
-	w.str(rep.leader)
-	w.uint(rep.index)
-	w.bool(rep.flag)
+func putReply(w *msgp.Writer, rep reply) {
+	w.Uint(uint64(rep.code))
+	w.Str(rep.pid.Node)
+	w.Str(rep.pid.Host)
+	w.Uint(rep.pid.Seq)
+	w.Str(rep.leader)
+	w.Uint(rep.index)
+	w.Bool(rep.flag)
 }
 
 func decodeReply(b []byte) (reply, error) {
-	r := rbuf{b: b}
-	rep := reply{code: uint8(min(r.uint(), 255))}
-	rep.pid.Node = r.str(registry.MaxNodeLen)
-	rep.pid.Host = r.str(registry.MaxHostLen)
-	rep.pid.Seq = r.uint()
-	rep.leader = r.str(registry.MaxNodeLen)
-	rep.index = r.uint()
-	rep.flag = r.bool()
-	return rep, r.end()
+	r := msgp.NewReader(b)
+	rep := reply{code: uint8(min(r.Uint(), 255))}
+	rep.pid.Node = r.Str(registry.MaxNodeLen)
+	rep.pid.Host = r.Str(registry.MaxHostLen)
+	rep.pid.Seq = r.Uint()
+	rep.leader = r.Str(registry.MaxNodeLen)
+	rep.index = r.Uint()
+	rep.flag = r.Bool()
+	return rep, r.End()
 }
 
 // request is a decoded request.
@@ -85,27 +86,27 @@ type request struct {
 	name     string
 }
 
-func putRequest(w *wbuf, q request) {
-	w.raw(q.op)
-	w.int(q.deadline)
+func putRequest(w *msgp.Writer, q request) {
+	w.WriteByte(q.op)
+	w.Int(q.deadline)
 	switch q.op {
 	case opApply:
-		w.bin(q.data)
+		w.Bin(q.data)
 	case opLookup:
-		w.str(q.name)
+		w.Str(q.name)
 	}
 }
 
-func getRequest(r *rbuf) request {
-	q := request{op: r.byte(), deadline: r.int()}
+func getRequest(r *msgp.Reader) request {
+	q := request{op: r.Byte(), deadline: r.Int()}
 	switch q.op {
 	case opApply:
-		q.data = r.bin(fsm.MaxCommandSize)
+		q.data = r.BytesCopy(fsm.MaxCommandSize)
 	case opLookup:
-		q.name = r.str(registry.MaxNameLen)
+		q.name = r.Str(registry.MaxNameLen)
 	case opReadIndex, opStatus:
 	default:
-		r.fail("unknown op %d", q.op)
+		r.Fail("unknown op %d", q.op)
 	}
 	return q
 }
@@ -113,13 +114,13 @@ func getRequest(r *rbuf) request {
 // serveForward handles a request on the delivery goroutine of its sender:
 // status at once, the rest on a goroutine of their own (bounded by
 // MaxForwarded), since they wait for Raft.
-func (r *Registry) serveForward(from string, id uint64, rb *rbuf) {
+func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 	q := getRequest(rb)
-	if rb.end() != nil {
+	if rb.End() != nil {
 		r.fwd.bad.Add(1)
 		return
 	}
-	send := func(rep reply) { _ = r.fwd.reply(from, id, func(w *wbuf) { putReply(w, rep) }) }
+	send := func(rep reply) { _ = r.fwd.reply(from, id, func(w *msgp.Writer) { putReply(w, rep) }) }
 	// Before Start this node cannot tell whether it has Raft state on
 	// disk, so it must not answer the status query "fresh".
 	if !r.running() || r.raft() == nil {
@@ -234,7 +235,7 @@ func (r *Registry) ask(ctx context.Context, leader string, q request, follow boo
 	if d, ok := ctx.Deadline(); ok {
 		q.deadline = d.UnixNano()
 	}
-	p, err := r.fwd.start(leader, func(w *wbuf) { putRequest(w, q) })
+	p, err := r.fwd.start(leader, func(w *msgp.Writer) { putRequest(w, q) })
 	if err != nil {
 		return reply{}, err
 	}

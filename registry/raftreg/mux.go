@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -45,7 +46,7 @@ var (
 type mux struct {
 	st    transport.StreamType
 	out   Streams
-	serve func(from string, id uint64, r *rbuf)
+	serve func(from string, id uint64, r *msgp.Reader)
 
 	mu      sync.Mutex
 	pending map[uint64]waiter
@@ -60,16 +61,16 @@ type waiter struct {
 	ch   chan []byte
 }
 
-func newMux(st transport.StreamType, out Streams, serve func(string, uint64, *rbuf)) *mux {
+func newMux(st transport.StreamType, out Streams, serve func(string, uint64, *msgp.Reader)) *mux {
 	return &mux{st: st, out: out, serve: serve, pending: make(map[uint64]waiter)}
 }
 
 // handle is the transport.Handler of the stream.
 func (m *mux) handle(from transport.Peer, body []byte) {
-	r := rbuf{b: body}
-	kind := r.byte()
-	id := r.uint()
-	if r.err != nil {
+	r := msgp.NewReader(body)
+	kind := r.Byte()
+	id := r.Uint()
+	if r.Err() != nil {
 		m.bad.Add(1)
 		return
 	}
@@ -89,7 +90,7 @@ func (m *mux) handle(from transport.Peer, body []byte) {
 			m.stray.Add(1)
 			return
 		}
-		w.ch <- r.b // buffered: never blocks
+		w.ch <- r.Rest() // buffered: never blocks
 	default:
 		m.bad.Add(1)
 	}
@@ -107,17 +108,17 @@ func (p *pending) cancel() { p.m.forget(p.id) }
 
 // start sends a request built by build to peer. The error wraps errNotSent:
 // the transport refused it, so the peer never sees it.
-func (m *mux) start(peer string, build func(*wbuf)) (*pending, error) {
+func (m *mux) start(peer string, build func(*msgp.Writer)) (*pending, error) {
 	id := m.seq.Add(1)
-	w := wbuf{b: make([]byte, 0, 128)}
-	w.raw(frameRequest)
-	w.uint(id)
+	w := msgp.Writer{B: make([]byte, 0, 128)}
+	w.WriteByte(frameRequest)
+	w.Uint(id)
 	build(&w)
 	p := &pending{m: m, id: id, ch: make(chan []byte, 1)}
 	m.mu.Lock()
 	m.pending[id] = waiter{peer: peer, ch: p.ch}
 	m.mu.Unlock()
-	if err := m.out.Send(peer, m.st, w.b); err != nil {
+	if err := m.out.Send(peer, m.st, w.B); err != nil {
 		m.forget(id)
 		return nil, fmt.Errorf("%w: %w", errNotSent, err)
 	}
@@ -127,7 +128,7 @@ func (m *mux) start(peer string, build func(*wbuf)) (*pending, error) {
 // call sends a request and waits for the response payload until timeout
 // or done. Errors: errNotSent (wrapping the transport's), errNoReply,
 // errStopped (done closed; the request may have been sent).
-func (m *mux) call(peer string, build func(*wbuf), timeout time.Duration, done <-chan struct{}) ([]byte, error) {
+func (m *mux) call(peer string, build func(*msgp.Writer), timeout time.Duration, done <-chan struct{}) ([]byte, error) {
 	p, err := m.start(peer, build)
 	if err != nil {
 		return nil, err
@@ -153,10 +154,10 @@ func (m *mux) forget(id uint64) {
 }
 
 // reply sends the response to request id of peer.
-func (m *mux) reply(peer string, id uint64, build func(*wbuf)) error {
-	w := wbuf{b: make([]byte, 0, 64)}
-	w.raw(frameResponse)
-	w.uint(id)
+func (m *mux) reply(peer string, id uint64, build func(*msgp.Writer)) error {
+	w := msgp.Writer{B: make([]byte, 0, 64)}
+	w.WriteByte(frameResponse)
+	w.Uint(id)
 	build(&w)
-	return m.out.Send(peer, m.st, w.b)
+	return m.out.Send(peer, m.st, w.B)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -159,26 +160,26 @@ func (t *raftTransport) SetHeartbeatHandler(fn func(raft.RPC)) {
 
 // AppendEntries implements raft.Transport.
 func (t *raftTransport) AppendEntries(_ raft.ServerID, target raft.ServerAddress, q *raft.AppendEntriesRequest, p *raft.AppendEntriesResponse) error {
-	return t.roundTrip(target, rpcAppendEntries, t.timeout, func(w *wbuf) { putAppendEntriesRequest(w, q) },
-		func(r *rbuf) { getAppendEntriesResponse(r, p) })
+	return t.roundTrip(target, rpcAppendEntries, t.timeout, func(w *msgp.Writer) { putAppendEntriesRequest(w, q) },
+		func(r *msgp.Reader) { getAppendEntriesResponse(r, p) })
 }
 
 // RequestVote implements raft.Transport.
 func (t *raftTransport) RequestVote(_ raft.ServerID, target raft.ServerAddress, q *raft.RequestVoteRequest, p *raft.RequestVoteResponse) error {
-	return t.roundTrip(target, rpcRequestVote, t.timeout, func(w *wbuf) { putRequestVoteRequest(w, q) },
-		func(r *rbuf) { getRequestVoteResponse(r, p) })
+	return t.roundTrip(target, rpcRequestVote, t.timeout, func(w *msgp.Writer) { putRequestVoteRequest(w, q) },
+		func(r *msgp.Reader) { getRequestVoteResponse(r, p) })
 }
 
 // RequestPreVote implements raft.WithPreVote.
 func (t *raftTransport) RequestPreVote(_ raft.ServerID, target raft.ServerAddress, q *raft.RequestPreVoteRequest, p *raft.RequestPreVoteResponse) error {
-	return t.roundTrip(target, rpcRequestPreVote, t.timeout, func(w *wbuf) { putRequestPreVoteRequest(w, q) },
-		func(r *rbuf) { getRequestPreVoteResponse(r, p) })
+	return t.roundTrip(target, rpcRequestPreVote, t.timeout, func(w *msgp.Writer) { putRequestPreVoteRequest(w, q) },
+		func(r *msgp.Reader) { getRequestPreVoteResponse(r, p) })
 }
 
 // TimeoutNow implements raft.Transport.
 func (t *raftTransport) TimeoutNow(_ raft.ServerID, target raft.ServerAddress, q *raft.TimeoutNowRequest, p *raft.TimeoutNowResponse) error {
-	return t.roundTrip(target, rpcTimeoutNow, t.timeout, func(w *wbuf) { putTimeoutNowRequest(w, q) },
-		func(r *rbuf) { getTimeoutNowResponse(r, p) })
+	return t.roundTrip(target, rpcTimeoutNow, t.timeout, func(w *msgp.Writer) { putTimeoutNowRequest(w, q) },
+		func(r *msgp.Reader) { getTimeoutNowResponse(r, p) })
 }
 
 // InstallSnapshot implements raft.Transport: the data goes in chunks, each
@@ -194,8 +195,8 @@ func (t *raftTransport) InstallSnapshot(_ raft.ServerID, target raft.ServerAddre
 			return fmt.Errorf("raftreg: reading snapshot: %w", err)
 		}
 		chunk := buf[:n]
-		err = t.roundTrip(target, rpcSnapshotChunk, t.timeout, func(w *wbuf) { putSnapshotChunk(w, stream, off, chunk) },
-			func(*rbuf) {})
+		err = t.roundTrip(target, rpcSnapshotChunk, t.timeout, func(w *msgp.Writer) { putSnapshotChunk(w, stream, off, chunk) },
+			func(*msgp.Reader) {})
 		if err != nil {
 			return err
 		}
@@ -204,34 +205,34 @@ func (t *raftTransport) InstallSnapshot(_ raft.ServerID, target raft.ServerAddre
 	// Raft's own transport scales the deadline with the size the same way:
 	// the peer writes the snapshot and restores its state machine first.
 	timeout := t.timeout * time.Duration(1+q.Size/(256<<10))
-	return t.roundTrip(target, rpcInstallSnapshot, timeout, func(w *wbuf) { putInstallSnapshotRequest(w, stream, q) },
-		func(r *rbuf) { getInstallSnapshotResponse(r, p) })
+	return t.roundTrip(target, rpcInstallSnapshot, timeout, func(w *msgp.Writer) { putInstallSnapshotRequest(w, stream, q) },
+		func(r *msgp.Reader) { getInstallSnapshotResponse(r, p) })
 }
 
 // roundTrip sends one RPC and decodes its response. A response carries an
 // error string (empty for none) before the payload.
-func (t *raftTransport) roundTrip(target raft.ServerAddress, typ uint8, timeout time.Duration, put func(*wbuf), get func(*rbuf)) error {
+func (t *raftTransport) roundTrip(target raft.ServerAddress, typ uint8, timeout time.Duration, put func(*msgp.Writer), get func(*msgp.Reader)) error {
 	if t.closed() {
 		return raft.ErrTransportShutdown
 	}
-	body, err := t.mux.call(string(target), func(w *wbuf) { w.raw(typ); put(w) }, timeout, t.shutdown)
+	body, err := t.mux.call(string(target), func(w *msgp.Writer) { w.WriteByte(typ); put(w) }, timeout, t.shutdown)
 	switch {
 	case errors.Is(err, errStopped):
 		return raft.ErrTransportShutdown
 	case err != nil:
 		return fmt.Errorf("raftreg: rpc %d to %s: %w", typ, target, err)
 	}
-	r := rbuf{b: body}
-	if msg := r.str(1 << 16); msg != "" && r.err == nil {
+	r := msgp.NewReader(body)
+	if msg := r.Str(1 << 16); msg != "" && r.Err() == nil {
 		return errors.New(msg)
 	}
 	get(&r)
-	return r.end()
+	return r.End()
 }
 
 // serve handles a request from the delivery goroutine of peer from.
-func (t *raftTransport) serve(from string, id uint64, r *rbuf) {
-	typ := r.byte()
+func (t *raftTransport) serve(from string, id uint64, r *msgp.Reader) {
+	typ := r.Byte()
 	in := inbound{from: from, id: id, typ: typ, resp: make(chan raft.RPCResponse, 1)}
 	in.rpc.RespChan = in.resp
 	heartbeat := false
@@ -252,7 +253,7 @@ func (t *raftTransport) serve(from string, id uint64, r *rbuf) {
 		return
 	case rpcInstallSnapshot:
 		stream, q := getInstallSnapshotRequest(r)
-		if r.end() != nil {
+		if r.End() != nil {
 			break
 		}
 		data, err := t.takeSnapshot(from, stream, q.Size)
@@ -263,9 +264,9 @@ func (t *raftTransport) serve(from string, id uint64, r *rbuf) {
 		in.rpc.Command = q
 		in.rpc.Reader = bytes.NewReader(data)
 	default:
-		r.fail("unknown rpc type %d", typ)
+		r.Fail("unknown rpc type %d", typ)
 	}
-	if r.end() != nil {
+	if r.End() != nil {
 		t.dropped.Add(1)
 		return
 	}
@@ -306,12 +307,12 @@ func (t *raftTransport) dispatch(in inbound) {
 }
 
 func (t *raftTransport) respond(in inbound, resp raft.RPCResponse) {
-	_ = t.mux.reply(in.from, in.id, func(w *wbuf) {
+	_ = t.mux.reply(in.from, in.id, func(w *msgp.Writer) {
 		if resp.Error != nil {
-			w.str(resp.Error.Error())
+			w.Str(resp.Error.Error())
 			return
 		}
-		w.str("")
+		w.Str("")
 		switch p := resp.Response.(type) {
 		case *raft.AppendEntriesResponse:
 			putAppendEntriesResponse(w, p)
@@ -328,15 +329,15 @@ func (t *raftTransport) respond(in inbound, resp raft.RPCResponse) {
 }
 
 func (t *raftTransport) fail(from string, id uint64, err error) {
-	_ = t.mux.reply(from, id, func(w *wbuf) { w.str(err.Error()) })
+	_ = t.mux.reply(from, id, func(w *msgp.Writer) { w.Str(err.Error()) })
 }
 
 // receiveChunk appends a snapshot chunk to the peer's assembly. A chunk of
 // another stream starts a new assembly (the previous transfer was given
 // up); a chunk out of place is refused, which fails the sender's transfer.
-func (t *raftTransport) receiveChunk(from string, id uint64, r *rbuf) {
+func (t *raftTransport) receiveChunk(from string, id uint64, r *msgp.Reader) {
 	stream, off, data := getSnapshotChunk(r, t.chunk)
-	if r.end() != nil {
+	if r.End() != nil {
 		t.dropped.Add(1)
 		return
 	}
@@ -362,7 +363,7 @@ func (t *raftTransport) receiveChunk(from string, id uint64, r *rbuf) {
 		t.fail(from, id, err)
 		return
 	}
-	_ = t.mux.reply(from, id, func(w *wbuf) { w.str("") })
+	_ = t.mux.reply(from, id, func(w *msgp.Writer) { w.Str("") })
 }
 
 // takeSnapshot returns the assembled data of stream, which must be size

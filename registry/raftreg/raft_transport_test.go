@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -210,16 +211,16 @@ func TestRaftTransportFailures(t *testing.T) {
 	net.mu.Unlock()
 	// A snapshot with a missing chunk is refused.
 	stream := uint64(42)
-	body, err := a.mux.call("b", func(w *wbuf) { w.raw(rpcSnapshotChunk); putSnapshotChunk(w, stream, 10, []byte("late")) }, time.Second, nil)
+	body, err := a.mux.call("b", func(w *msgp.Writer) { w.WriteByte(rpcSnapshotChunk); putSnapshotChunk(w, stream, 10, []byte("late")) }, time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := (rbuf{b: body}); !strings.Contains(r.str(1000), "snapshot chunk at 10") {
+	if r := msgp.NewReader(body); !strings.Contains(r.Str(1000), "snapshot chunk at 10") {
 		t.Fatalf("out of place chunk accepted: %q", body)
 	}
 	var isr raft.InstallSnapshotResponse
-	err = a.roundTrip("b", rpcInstallSnapshot, time.Second, func(w *wbuf) { putInstallSnapshotRequest(w, stream, &raft.InstallSnapshotRequest{Size: 4}) },
-		func(r *rbuf) { getInstallSnapshotResponse(r, &isr) })
+	err = a.roundTrip("b", rpcInstallSnapshot, time.Second, func(w *msgp.Writer) { putInstallSnapshotRequest(w, stream, &raft.InstallSnapshotRequest{Size: 4}) },
+		func(r *msgp.Reader) { getInstallSnapshotResponse(r, &isr) })
 	if err == nil || !strings.Contains(err.Error(), "snapshot data missing") {
 		t.Fatalf("install without data: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/wippyd/wippyd/internal/msgp"
 )
 
 // Raft RPC types on the raft stream. Stored nowhere, but both ends of a
@@ -30,74 +32,74 @@ const (
 // the RPC type fixes the shape. A Log is an array of six values so that an
 // entry count can be checked against the bytes left.
 
-func putHeader(w *wbuf, h raft.RPCHeader) {
-	w.int(int64(h.ProtocolVersion))
-	w.bin(h.ID)
-	w.bin(h.Addr)
+func putHeader(w *msgp.Writer, h raft.RPCHeader) {
+	w.Int(int64(h.ProtocolVersion))
+	w.Bin(h.ID)
+	w.Bin(h.Addr)
 }
 
-func getHeader(r *rbuf) raft.RPCHeader {
+func getHeader(r *msgp.Reader) raft.RPCHeader {
 	return raft.RPCHeader{
-		ProtocolVersion: raft.ProtocolVersion(r.int()),
-		ID:              r.bin(maxIDLen),
-		Addr:            r.bin(maxIDLen),
+		ProtocolVersion: raft.ProtocolVersion(r.Int()),
+		ID:              r.BytesCopy(maxIDLen),
+		Addr:            r.BytesCopy(maxIDLen),
 	}
 }
 
-func putAppendEntriesRequest(w *wbuf, q *raft.AppendEntriesRequest) {
+func putAppendEntriesRequest(w *msgp.Writer, q *raft.AppendEntriesRequest) {
 	putHeader(w, q.RPCHeader)
-	w.uint(q.Term)
-	w.bin(q.Leader)
-	w.uint(q.PrevLogEntry)
-	w.uint(q.PrevLogTerm)
-	w.uint(q.LeaderCommitIndex)
-	w.arr(len(q.Entries))
+	w.Uint(q.Term)
+	w.Bin(q.Leader)
+	w.Uint(q.PrevLogEntry)
+	w.Uint(q.PrevLogTerm)
+	w.Uint(q.LeaderCommitIndex)
+	w.ArrayHeader(len(q.Entries))
 	for _, l := range q.Entries {
-		w.arr(6)
-		w.uint(l.Index)
-		w.uint(l.Term)
-		w.uint(uint64(l.Type))
-		w.bin(l.Data)
-		w.bin(l.Extensions)
+		w.ArrayHeader(6)
+		w.Uint(l.Index)
+		w.Uint(l.Term)
+		w.Uint(uint64(l.Type))
+		w.Bin(l.Data)
+		w.Bin(l.Extensions)
 		var at int64
 		if !l.AppendedAt.IsZero() {
 			at = l.AppendedAt.UnixNano()
 		}
-		w.int(at)
+		w.Int(at)
 	}
 }
 
-func getAppendEntriesRequest(r *rbuf) *raft.AppendEntriesRequest {
+func getAppendEntriesRequest(r *msgp.Reader) *raft.AppendEntriesRequest {
 	q := &raft.AppendEntriesRequest{
 		RPCHeader:         getHeader(r),
-		Term:              r.uint(),
-		Leader:            r.bin(maxIDLen),
-		PrevLogEntry:      r.uint(),
-		PrevLogTerm:       r.uint(),
-		LeaderCommitIndex: r.uint(),
+		Term:              r.Uint(),
+		Leader:            r.BytesCopy(maxIDLen),
+		PrevLogEntry:      r.Uint(),
+		PrevLogTerm:       r.Uint(),
+		LeaderCommitIndex: r.Uint(),
 	}
-	n := r.arr(maxEntries, 7)
+	n := r.ArrayLen(maxEntries, 7)
 	if n > 0 {
 		q.Entries = make([]*raft.Log, 0, n)
 		logs := make([]raft.Log, n)
 		for i := range logs {
 			l := &logs[i]
-			if r.arr(6, 1) != 6 {
-				r.fail("log entry of the wrong size")
+			if r.ArrayLen(6, 1) != 6 {
+				r.Fail("log entry of the wrong size")
 			}
-			l.Index = r.uint()
-			l.Term = r.uint()
-			t := r.uint()
+			l.Index = r.Uint()
+			l.Term = r.Uint()
+			t := r.Uint()
 			if t > 255 {
-				r.fail("log type %d", t)
+				r.Fail("log type %d", t)
 			}
 			l.Type = raft.LogType(t)
-			l.Data = r.bin(maxEntryBytes)
-			l.Extensions = r.bin(maxEntryBytes)
-			if at := r.int(); at != 0 {
+			l.Data = r.BytesCopy(maxEntryBytes)
+			l.Extensions = r.BytesCopy(maxEntryBytes)
+			if at := r.Int(); at != 0 {
 				l.AppendedAt = time.Unix(0, at)
 			}
-			if r.err != nil {
+			if r.Err() != nil {
 				return q
 			}
 			q.Entries = append(q.Entries, l)
@@ -106,147 +108,147 @@ func getAppendEntriesRequest(r *rbuf) *raft.AppendEntriesRequest {
 	return q
 }
 
-func putAppendEntriesResponse(w *wbuf, p *raft.AppendEntriesResponse) {
+func putAppendEntriesResponse(w *msgp.Writer, p *raft.AppendEntriesResponse) {
 	putHeader(w, p.RPCHeader)
-	w.uint(p.Term)
-	w.uint(p.LastLog)
-	w.bool(p.Success)
-	w.bool(p.NoRetryBackoff)
+	w.Uint(p.Term)
+	w.Uint(p.LastLog)
+	w.Bool(p.Success)
+	w.Bool(p.NoRetryBackoff)
 }
 
-func getAppendEntriesResponse(r *rbuf, p *raft.AppendEntriesResponse) {
+func getAppendEntriesResponse(r *msgp.Reader, p *raft.AppendEntriesResponse) {
 	p.RPCHeader = getHeader(r)
-	p.Term = r.uint()
-	p.LastLog = r.uint()
-	p.Success = r.bool()
-	p.NoRetryBackoff = r.bool()
+	p.Term = r.Uint()
+	p.LastLog = r.Uint()
+	p.Success = r.Bool()
+	p.NoRetryBackoff = r.Bool()
 }
 
-func putRequestVoteRequest(w *wbuf, q *raft.RequestVoteRequest) {
+func putRequestVoteRequest(w *msgp.Writer, q *raft.RequestVoteRequest) {
 	putHeader(w, q.RPCHeader)
-	w.uint(q.Term)
-	w.bin(q.Candidate)
-	w.uint(q.LastLogIndex)
-	w.uint(q.LastLogTerm)
-	w.bool(q.LeadershipTransfer)
+	w.Uint(q.Term)
+	w.Bin(q.Candidate)
+	w.Uint(q.LastLogIndex)
+	w.Uint(q.LastLogTerm)
+	w.Bool(q.LeadershipTransfer)
 }
 
-func getRequestVoteRequest(r *rbuf) *raft.RequestVoteRequest {
+func getRequestVoteRequest(r *msgp.Reader) *raft.RequestVoteRequest {
 	return &raft.RequestVoteRequest{
 		RPCHeader:          getHeader(r),
-		Term:               r.uint(),
-		Candidate:          r.bin(maxIDLen),
-		LastLogIndex:       r.uint(),
-		LastLogTerm:        r.uint(),
-		LeadershipTransfer: r.bool(),
+		Term:               r.Uint(),
+		Candidate:          r.BytesCopy(maxIDLen),
+		LastLogIndex:       r.Uint(),
+		LastLogTerm:        r.Uint(),
+		LeadershipTransfer: r.Bool(),
 	}
 }
 
-func putRequestVoteResponse(w *wbuf, p *raft.RequestVoteResponse) {
+func putRequestVoteResponse(w *msgp.Writer, p *raft.RequestVoteResponse) {
 	putHeader(w, p.RPCHeader)
-	w.uint(p.Term)
-	w.bin(p.Peers)
-	w.bool(p.Granted)
+	w.Uint(p.Term)
+	w.Bin(p.Peers)
+	w.Bool(p.Granted)
 }
 
-func getRequestVoteResponse(r *rbuf, p *raft.RequestVoteResponse) {
+func getRequestVoteResponse(r *msgp.Reader, p *raft.RequestVoteResponse) {
 	p.RPCHeader = getHeader(r)
-	p.Term = r.uint()
-	p.Peers = r.bin(maxConfBytes)
-	p.Granted = r.bool()
+	p.Term = r.Uint()
+	p.Peers = r.BytesCopy(maxConfBytes)
+	p.Granted = r.Bool()
 }
 
-func putRequestPreVoteRequest(w *wbuf, q *raft.RequestPreVoteRequest) {
+func putRequestPreVoteRequest(w *msgp.Writer, q *raft.RequestPreVoteRequest) {
 	putHeader(w, q.RPCHeader)
-	w.uint(q.Term)
-	w.uint(q.LastLogIndex)
-	w.uint(q.LastLogTerm)
+	w.Uint(q.Term)
+	w.Uint(q.LastLogIndex)
+	w.Uint(q.LastLogTerm)
 }
 
-func getRequestPreVoteRequest(r *rbuf) *raft.RequestPreVoteRequest {
+func getRequestPreVoteRequest(r *msgp.Reader) *raft.RequestPreVoteRequest {
 	return &raft.RequestPreVoteRequest{
 		RPCHeader:    getHeader(r),
-		Term:         r.uint(),
-		LastLogIndex: r.uint(),
-		LastLogTerm:  r.uint(),
+		Term:         r.Uint(),
+		LastLogIndex: r.Uint(),
+		LastLogTerm:  r.Uint(),
 	}
 }
 
-func putRequestPreVoteResponse(w *wbuf, p *raft.RequestPreVoteResponse) {
+func putRequestPreVoteResponse(w *msgp.Writer, p *raft.RequestPreVoteResponse) {
 	putHeader(w, p.RPCHeader)
-	w.uint(p.Term)
-	w.bool(p.Granted)
+	w.Uint(p.Term)
+	w.Bool(p.Granted)
 }
 
-func getRequestPreVoteResponse(r *rbuf, p *raft.RequestPreVoteResponse) {
+func getRequestPreVoteResponse(r *msgp.Reader, p *raft.RequestPreVoteResponse) {
 	p.RPCHeader = getHeader(r)
-	p.Term = r.uint()
-	p.Granted = r.bool()
+	p.Term = r.Uint()
+	p.Granted = r.Bool()
 }
 
 // putInstallSnapshotRequest writes the request that closes a snapshot
 // transfer; stream is the id its chunks carried.
-func putInstallSnapshotRequest(w *wbuf, stream uint64, q *raft.InstallSnapshotRequest) {
-	w.uint(stream)
+func putInstallSnapshotRequest(w *msgp.Writer, stream uint64, q *raft.InstallSnapshotRequest) {
+	w.Uint(stream)
 	putHeader(w, q.RPCHeader)
-	w.int(int64(q.SnapshotVersion))
-	w.uint(q.Term)
-	w.bin(q.Leader)
-	w.uint(q.LastLogIndex)
-	w.uint(q.LastLogTerm)
-	w.bin(q.Peers)
-	w.bin(q.Configuration)
-	w.uint(q.ConfigurationIndex)
-	w.int(q.Size)
+	w.Int(int64(q.SnapshotVersion))
+	w.Uint(q.Term)
+	w.Bin(q.Leader)
+	w.Uint(q.LastLogIndex)
+	w.Uint(q.LastLogTerm)
+	w.Bin(q.Peers)
+	w.Bin(q.Configuration)
+	w.Uint(q.ConfigurationIndex)
+	w.Int(q.Size)
 }
 
-func getInstallSnapshotRequest(r *rbuf) (uint64, *raft.InstallSnapshotRequest) {
-	stream := r.uint()
+func getInstallSnapshotRequest(r *msgp.Reader) (uint64, *raft.InstallSnapshotRequest) {
+	stream := r.Uint()
 	return stream, &raft.InstallSnapshotRequest{
 		RPCHeader:          getHeader(r),
-		SnapshotVersion:    raft.SnapshotVersion(r.int()),
-		Term:               r.uint(),
-		Leader:             r.bin(maxIDLen),
-		LastLogIndex:       r.uint(),
-		LastLogTerm:        r.uint(),
-		Peers:              r.bin(maxConfBytes),
-		Configuration:      r.bin(maxConfBytes),
-		ConfigurationIndex: r.uint(),
-		Size:               r.int(),
+		SnapshotVersion:    raft.SnapshotVersion(r.Int()),
+		Term:               r.Uint(),
+		Leader:             r.BytesCopy(maxIDLen),
+		LastLogIndex:       r.Uint(),
+		LastLogTerm:        r.Uint(),
+		Peers:              r.BytesCopy(maxConfBytes),
+		Configuration:      r.BytesCopy(maxConfBytes),
+		ConfigurationIndex: r.Uint(),
+		Size:               r.Int(),
 	}
 }
 
-func putInstallSnapshotResponse(w *wbuf, p *raft.InstallSnapshotResponse) {
+func putInstallSnapshotResponse(w *msgp.Writer, p *raft.InstallSnapshotResponse) {
 	putHeader(w, p.RPCHeader)
-	w.uint(p.Term)
-	w.bool(p.Success)
+	w.Uint(p.Term)
+	w.Bool(p.Success)
 }
 
-func getInstallSnapshotResponse(r *rbuf, p *raft.InstallSnapshotResponse) {
+func getInstallSnapshotResponse(r *msgp.Reader, p *raft.InstallSnapshotResponse) {
 	p.RPCHeader = getHeader(r)
-	p.Term = r.uint()
-	p.Success = r.bool()
+	p.Term = r.Uint()
+	p.Success = r.Bool()
 }
 
 // putSnapshotChunk writes one piece of a snapshot in transfer.
-func putSnapshotChunk(w *wbuf, stream uint64, offset int64, data []byte) {
-	w.uint(stream)
-	w.int(offset)
-	w.bin(data)
+func putSnapshotChunk(w *msgp.Writer, stream uint64, offset int64, data []byte) {
+	w.Uint(stream)
+	w.Int(offset)
+	w.Bin(data)
 }
 
-func getSnapshotChunk(r *rbuf, limit int) (stream uint64, offset int64, data []byte) {
-	stream = r.uint()
-	offset = r.int()
-	data = r.rawBytes(limit)
+func getSnapshotChunk(r *msgp.Reader, limit int) (stream uint64, offset int64, data []byte) {
+	stream = r.Uint()
+	offset = r.Int()
+	data = r.Bytes(limit)
 	return
 }
 
-func putTimeoutNowRequest(w *wbuf, q *raft.TimeoutNowRequest)   { putHeader(w, q.RPCHeader) }
-func putTimeoutNowResponse(w *wbuf, p *raft.TimeoutNowResponse) { putHeader(w, p.RPCHeader) }
+func putTimeoutNowRequest(w *msgp.Writer, q *raft.TimeoutNowRequest)   { putHeader(w, q.RPCHeader) }
+func putTimeoutNowResponse(w *msgp.Writer, p *raft.TimeoutNowResponse) { putHeader(w, p.RPCHeader) }
 
-func getTimeoutNowRequest(r *rbuf) *raft.TimeoutNowRequest {
+func getTimeoutNowRequest(r *msgp.Reader) *raft.TimeoutNowRequest {
 	return &raft.TimeoutNowRequest{RPCHeader: getHeader(r)}
 }
 
-func getTimeoutNowResponse(r *rbuf, p *raft.TimeoutNowResponse) { p.RPCHeader = getHeader(r) }
+func getTimeoutNowResponse(r *msgp.Reader, p *raft.TimeoutNowResponse) { p.RPCHeader = getHeader(r) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/wippyd/wippyd/internal/msgp"
 	"github.com/wippyd/wippyd/runtime/pid"
 )
 
@@ -26,7 +27,6 @@ var (
 	_ msgpack.CustomEncoder   = Value{}
 	_ msgpack.CustomDecoder   = (*Value)(nil)
 	_ encoding.BinaryAppender = Value{}
-	_ io.StringWriter         = (*AppendWriter)(nil)
 )
 
 // Encode writes v to enc. enc must use msgpack's default string and float
@@ -68,7 +68,7 @@ func Marshal(v Value) ([]byte, error) {
 // so taking one from the pool costs no Reset.
 type pooledEncoder struct {
 	enc *msgpack.Encoder
-	w   AppendWriter
+	w   msgp.Writer
 }
 
 var encoders = sync.Pool{New: func() any {
@@ -76,26 +76,6 @@ var encoders = sync.Pool{New: func() any {
 	e.enc = msgpack.NewEncoder(&e.w)
 	return e
 }}
-
-// AppendWriter is an io.Writer (with WriteString and WriteByte, which a
-// msgpack.Encoder uses when present) that appends to B: bound to an
-// encoder once, it lets the encoder append to any slice by setting B.
-type AppendWriter struct{ B []byte }
-
-func (w *AppendWriter) Write(p []byte) (int, error) {
-	w.B = append(w.B, p...)
-	return len(p), nil
-}
-
-func (w *AppendWriter) WriteString(s string) (int, error) {
-	w.B = append(w.B, s...)
-	return len(s), nil
-}
-
-func (w *AppendWriter) WriteByte(c byte) error {
-	w.B = append(w.B, c)
-	return nil
-}
 
 func encode(e *msgpack.Encoder, v Value, depth int) error {
 	switch v.kind {
@@ -187,7 +167,7 @@ func encodePID(e *msgpack.Encoder, p pid.PID) error {
 	if err := checkLen(len(p.Host), "pid host"); err != nil {
 		return err
 	}
-	body := 1 + strSize(len(p.Node)) + strSize(len(p.Host)) + uintSize(p.Seq)
+	body := 1 + strSize(len(p.Node)) + strSize(len(p.Host)) + msgp.UintSize(p.Seq)
 	if err := extHeader(e, ExtPID, body); err != nil {
 		return err
 	}
@@ -263,7 +243,7 @@ func encodedSize(v Value, depth int) (int, error) {
 	case KindNil, KindBool:
 		return 1, nil
 	case KindInt:
-		return intSize(int64(v.n)), nil
+		return msgp.IntSize(int64(v.n)), nil
 	case KindFloat:
 		return 9, nil
 	case KindString:
@@ -310,7 +290,7 @@ func encodedSize(v Value, depth int) (int, error) {
 		return n, nil
 	case KindPID:
 		p := v.x.(pid.PID)
-		return extSize(1 + strSize(len(p.Node)) + strSize(len(p.Host)) + uintSize(p.Seq)), nil
+		return extSize(1 + strSize(len(p.Node)) + strSize(len(p.Host)) + msgp.UintSize(p.Seq)), nil
 	case KindError:
 		if depth >= MaxDepth {
 			return 0, ErrTooDeep
@@ -323,36 +303,6 @@ func encodedSize(v Value, depth int) (int, error) {
 		return extSize(1 + strSize(len(ev.Kind)) + strSize(len(ev.Message)) + 1 + d), nil
 	}
 	return 0, fmt.Errorf("%w: kind %s", ErrType, v.kind)
-}
-
-func uintSize(n uint64) int {
-	switch {
-	case n <= math.MaxInt8:
-		return 1
-	case n <= math.MaxUint8:
-		return 2
-	case n <= math.MaxUint16:
-		return 3
-	case n <= math.MaxUint32:
-		return 5
-	}
-	return 9
-}
-
-func intSize(n int64) int {
-	switch {
-	case n >= 0:
-		return uintSize(uint64(n))
-	case n >= -32:
-		return 1
-	case n >= math.MinInt8:
-		return 2
-	case n >= math.MinInt16:
-		return 3
-	case n >= math.MinInt32:
-		return 5
-	}
-	return 9
 }
 
 func strSize(n int) int {

@@ -30,13 +30,13 @@ func testBadPeers(t *testing.T, nw Net) {
 		{"oversized", Frame(FrameHello, make([]byte, 70<<10)), 0, "frame too large"},
 		{"empty body", Frame(FrameHello, nil), 0, "empty"},
 		{"not a hello", Frame(FrameData, Data(0, 1, nil)), 0, "want hello"},
-		{"garbage hello", Frame(FrameHello, []byte{0xc1, 0xff}), 1, "bad msgpack"},
+		{"garbage hello", Frame(FrameHello, []byte{0xc1, 0xff}), 1, "malformed"},
 		{"missing fields", Frame(FrameHello, mustMsgpack(t, map[string]any{"from": "evil"})), 1, "without"},
 		{"other cluster", hello(func(h Hello) { h["cluster"] = "other" }), 2, "cluster name mismatch"},
 		{"versions", hello(func(h Hello) { h["vmin"], h["vmax"] = 2, 9 }), 3, "no common protocol version"},
 		{"own name", hello(func(h Hello) { h["from"] = "b" }), 5, "this node's name"},
 		{"wrong node", hello(func(h Hello) { h["to"] = "c" }), 5, "peer wants"},
-		{"long name", hello(func(h Hello) { h["from"] = string(make([]byte, 300)) }), 1, "300-byte"},
+		{"long name", hello(func(h Hello) { h["from"] = string(make([]byte, 300)) }), 1, "300 bytes"},
 		{"short nonce", hello(func(h Hello) { h["nonce"] = []byte{1} }), 1, "nonce"},
 	}
 	for _, tc := range cases {
@@ -75,7 +75,7 @@ func testBadSessionFrames(t *testing.T, nw Net) {
 		log   string
 	}{
 		{"oversized data", Frame(FrameData, make([]byte, 5<<10)), "frame too large"},
-		{"garbage data", Frame(FrameData, []byte{0x93, 0xc1, 1, 2}), "bad msgpack"},
+		{"garbage data", Frame(FrameData, []byte{0x93, 0xc1, 1, 2}), "malformed"},
 		{"gap", Frame(FrameData, Data(5, transport.StreamCluster, nil)), "expected 0"},
 		{"hello again", Frame(FrameHello, []byte{0x80}), "unexpected hello"},
 		{"zero stream", Frame(FrameData, Data(0, 0, nil)), "stream type 0"},
