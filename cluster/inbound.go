@@ -85,8 +85,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 		return
 	}
 	// The runtime checks the signal against this node's policies with the
-	// identity it carries (Preauthorized stays false: nothing a peer sends
-	// skips that check).
+	// identity it carries: nothing a peer sends skips that check.
 	in.rtEnv = runtime.Envelope{
 		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
 		Actor: w.Actor, ScopeIDs: w.ScopeIDs, FromHost: w.FromHost,

@@ -51,12 +51,6 @@ type Envelope struct {
 	// FromHost is the sender's host id ("" from outside any process;
 	// From.Host is used then).
 	FromHost string
-	// Preauthorized is set by a receiving cluster on a signal it has
-	// already authorized as part of something larger (the link and
-	// monitor of a remote spawn, which process.spawn.linked/.monitored
-	// allowed): Deliver does not check it again. Never set it from
-	// anything a peer sent.
-	Preauthorized bool
 }
 
 // Router carries envelopes to processes of other nodes. node implements it
