@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wippyd/wippyd/runtime/sched"
 )
 
 var (
@@ -38,7 +40,8 @@ type NodeConfig struct {
 	// Name is the node's unique name, the node part of its PIDs. Default:
 	// the hostname. It may not contain '@', '|', '{', '}' or spaces.
 	Name string
-	// Workers is the scheduler's worker count. Default 0 = GOMAXPROCS.
+	// Workers is the scheduler's worker count, at most 1024
+	// (sched.MaxWorkers). Default 0 = GOMAXPROCS.
 	Workers int
 }
 
@@ -264,8 +267,8 @@ func (c Config) problems() []error {
 	} else if strings.ContainsAny(c.Node.Name, "@|{} \t\r\n") {
 		bad("node.name", "%q may not contain '@', '|', '{', '}' or spaces", c.Node.Name)
 	}
-	if c.Node.Workers < 0 {
-		bad("node.workers", "must not be negative, got %d", c.Node.Workers)
+	if c.Node.Workers < 0 || c.Node.Workers > sched.MaxWorkers {
+		bad("node.workers", "must be between 0 (one per CPU) and %d, got %d", sched.MaxWorkers, c.Node.Workers)
 	}
 	for name := range c.Env {
 		if err := checkEnvName(name); err != nil {

@@ -1,9 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,9 +136,9 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 	}
 	var errs []error
 	if opts.File != "" {
-		data, err := os.ReadFile(opts.File)
+		data, err := readConfigFile(opts.File, maxConfigFile)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w: %w", ErrBadConfig, err)
+			return Config{}, fmt.Errorf("%w: %s: %w", ErrBadConfig, opts.File, err)
 		}
 		errs = append(errs, loadFile(&c, opts.File, data)...)
 	}
@@ -145,6 +149,30 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 		return Config{}, fmt.Errorf("%w:\n%w", ErrBadConfig, errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// Bounds of the files settings come from: a node's config is a few KiB, a
+// secret a few dozen bytes.
+const (
+	maxConfigFile = 1 << 20
+	maxSecretFile = 64 << 10
+)
+
+// readConfigFile reads a file the config names (the config file itself, a
+// secret file): a regular file (symbolic links are followed) of at most
+// limit bytes. A device (/dev/zero), a named pipe or a directory is
+// refused instead of read forever.
+func readConfigFile(name string, limit int64) ([]byte, error) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := entry.ReadFile(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), limit)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is already in the message
+	}
+	return data, err
 }
 
 // set parses text into s's field of c.
@@ -279,24 +307,55 @@ func loadSet(c *Config, sets []string) []error {
 
 // fileLoader applies a YAML config file.
 type fileLoader struct {
-	c    *Config
-	file string
-	errs []error
+	c      *Config
+	file   string
+	errs   []error
+	budget int // YAML nodes left to visit
 }
 
+// maxConfigNodes bounds the YAML nodes a config file may make the loader
+// visit. Merge keys ("<<") let a small file name the same mapping again and
+// again, exponentially; a real config visits a few hundred.
+const maxConfigNodes = 100_000
+
 func loadFile(c *Config, file string, data []byte) []error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", "; ")
-		return []error{fmt.Errorf("%s: bad YAML: %s", file, msg)}
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return []error{badYAML(file, err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return []error{fmt.Errorf("%s:%d: a second YAML document: a config file holds one (no ---)", file, max(next.Line, 1))}
+	case !errors.Is(err, io.EOF):
+		return []error{badYAML(file, err)}
 	}
 	root := deref(&doc)
 	if root == nil || root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
 		return nil // an empty file
 	}
-	l := &fileLoader{c: c, file: file}
+	l := &fileLoader{c: c, file: file, budget: maxConfigNodes}
 	l.mapping(root, "", 0)
 	return l.errs
+}
+
+func badYAML(file string, err error) error {
+	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", "; ")
+	return fmt.Errorf("%s: bad YAML: %s", file, msg)
+}
+
+// spend charges n visited nodes; once the budget is gone it reports that
+// (once) and returns false.
+func (l *fileLoader) spend(n, line int) bool {
+	if l.budget < 0 {
+		return false
+	}
+	if l.budget -= n; l.budget < 0 {
+		l.errorf(line, "the file expands to more than %d YAML nodes through merge keys", maxConfigNodes)
+		return false
+	}
+	return true
 }
 
 func (l *fileLoader) errorf(line int, format string, args ...any) {
@@ -339,6 +398,9 @@ func (l *fileLoader) mapping(n *yaml.Node, prefix string, depth int) {
 	}
 	if depth > 16 {
 		l.errorf(n.Line, "%s: nested too deep", name)
+		return
+	}
+	if !l.spend(len(n.Content)/2+1, n.Line) {
 		return
 	}
 	seen := map[string]bool{}
@@ -437,6 +499,9 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 func (l *fileLoader) env(v *yaml.Node, depth int) {
 	if v.Kind != yaml.MappingNode {
 		l.errorf(v.Line, "env: want a mapping of NAME: value")
+		return
+	}
+	if !l.spend(len(v.Content)/2+1, v.Line) {
 		return
 	}
 	for i := 0; i+1 < len(v.Content); i += 2 {

@@ -364,7 +364,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			}},
 			want: []string{
 				"node.name: \"a@b\" may not contain '@', '|', '{', '}' or spaces",
-				"node.workers: must not be negative, got -1",
+				"node.workers: must be between 0 (one per CPU) and 1024, got -1",
 				"admin.addr: \"localhost\" is not host:port",
 				"cluster.name: must not be empty",
 				"cluster.membership.bind_addr: \"any\" is not an IP address",

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"strings"
@@ -20,10 +19,7 @@ const minTokenLen = 16
 // trimmed. An unreadable or empty file is an error; a file that every
 // user of the host may read gives a warning.
 func readSecretFile(path string) (secret, warning string, err error) {
-	data, err := os.ReadFile(path)
-	if pe, ok := err.(*fs.PathError); ok {
-		err = pe.Err
-	}
+	data, err := readConfigFile(path, maxSecretFile)
 	if err != nil {
 		return "", "", fmt.Errorf("cannot read %s: %w", path, err)
 	}

@@ -150,6 +150,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{"run", "--src", dir, "--host", "app:terminal"},
 		{"run", "--src", filepath.Join(dir, "missing")},
 		{"run", "--set", "no.such.key=1", "--src", dir, "-x", "app:main"},
+		{"run", "--set", "node.workers=100000", "--src", dir, "-x", "app:main"},
+		{"run", "--config", "/dev/zero", "--src", dir, "-x", "app:main"},
+		{"run", "--config", dir, "--src", dir, "-x", "app:main"},
 	} {
 		if r := runWith(t, "", args...); r.code != 2 || r.stderr == "" {
 			t.Errorf("%v: exit %d stderr %q, want 2 with a message", args, r.code, r.stderr)

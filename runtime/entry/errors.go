@@ -14,6 +14,10 @@ var (
 	ErrNotFound = errors.New("entry: not found")
 	// ErrNotLua: the entry is not a process.lua or library.lua.
 	ErrNotLua = errors.New("entry: not a lua entry")
+	// ErrNotRegular: a file to read is a directory, device, pipe or socket.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrFileTooLarge: a file to read is larger than its bound.
+	ErrFileTooLarge = errors.New("file too large")
 )
 
 // Problem is one error or warning found in a source tree.
