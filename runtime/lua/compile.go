@@ -27,7 +27,9 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
 
 // Compile parses and compiles code; name is the chunk name that tracebacks
-// and error messages show (the file path). Bad code is a *SyntaxError. A
+// and error messages show (the file path). Bad code is a *SyntaxError, and
+// so is code nested deeper than MaxSyntaxLevels or with an expression of
+// more than MaxExprOperators operators (see checkShape). A
 // loader compiles every source once with it, so a syntax error is found at
 // load; the Engine runs the Chunk given in Source.Chunk without compiling
 // again.
@@ -39,6 +41,9 @@ func Compile(code []byte, name string) (ch *Chunk, err error) {
 			ch, err = nil, &SyntaxError{Line: 1, Message: fmt.Sprintf("lua: internal compiler error: %v", r)}
 		}
 	}()
+	if err := checkShape(code, name); err != nil {
+		return nil, err
+	}
 	tree, err := parse.Parse(bytes.NewReader(code), name)
 	if err != nil {
 		return nil, parseError(code, err)

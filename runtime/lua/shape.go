@@ -1,0 +1,108 @@
+package lua
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Bounds of a source's shape, checked before it is parsed. gopher-lua's
+// parser and compiler recurse once per level and take time that grows
+// with the square of the depth: 200,000 nested `do` blocks took minutes,
+// as many nested functions 6.5 GB, a chain of a million `+` more than ten
+// minutes. Lua 5.1's own parser stops at 200 levels ("chunk has too many
+// syntax levels"), so code that runs in Lua runs here.
+const (
+	// MaxSyntaxLevels bounds nesting: blocks (do, if, function, repeat),
+	// brackets, and runs of unary operators.
+	MaxSyntaxLevels = 200
+	// MaxExprOperators bounds the binary operators of one expression
+	// (outside brackets, which start an expression of their own).
+	MaxExprOperators = 1000
+)
+
+// checkShape scans code's tokens and returns a *SyntaxError at the line
+// where it nests deeper than MaxSyntaxLevels or an expression takes more
+// than MaxExprOperators operators. A token the scanner rejects ends the
+// scan: the parser reports it.
+func checkShape(code []byte, name string) error {
+	sc := parse.NewScanner(bytes.NewReader(code), name)
+	lx := &parse.Lexer{}
+	ops := []int{0} // binary operators so far in the expression, by level
+	unary, prev := 0, 0
+	for {
+		tok, err := sc.Scan(lx)
+		if err != nil || tok.Type < 0 {
+			return nil
+		}
+		lx.PrevTokenType = tok.Type
+		line, t := tok.Pos.Line, tok.Type
+		switch {
+		case opens(t):
+			if ops = append(ops, 0); len(ops) > MaxSyntaxLevels {
+				return &SyntaxError{Line: line, Message: fmt.Sprintf("lua syntax error: nested more than %d levels deep", MaxSyntaxLevels)}
+			}
+		case closes(t):
+			if len(ops) == 1 {
+				return nil // unbalanced: the parser says where
+			}
+			ops = ops[:len(ops)-1]
+		case unaryOp(t, prev):
+			if unary++; len(ops)+unary > MaxSyntaxLevels {
+				return &SyntaxError{Line: line, Message: fmt.Sprintf("lua syntax error: nested more than %d levels deep", MaxSyntaxLevels)}
+			}
+		case binaryOp(t):
+			if ops[len(ops)-1]++; ops[len(ops)-1] > MaxExprOperators {
+				return &SyntaxError{Line: line, Message: fmt.Sprintf("lua syntax error: more than %d operators in one expression", MaxExprOperators)}
+			}
+		case !operand(t) && t != '.' && t != ':':
+			ops[len(ops)-1] = 0 // anything else ends the expression
+		}
+		if !unaryOp(t, prev) {
+			unary = 0
+		}
+		prev = t
+	}
+}
+
+// opens reports whether t opens a level that a later token closes.
+func opens(t int) bool {
+	switch t {
+	case '(', '{', '[', parse.TDo, parse.TIf, parse.TFunction, parse.TRepeat:
+		return true
+	}
+	return false
+}
+
+func closes(t int) bool {
+	switch t {
+	case ')', '}', ']', parse.TEnd, parse.TUntil:
+		return true
+	}
+	return false
+}
+
+// operand reports whether t can end an operand, so that a '-' after it is
+// binary.
+func operand(t int) bool {
+	switch t {
+	case parse.TIdent, parse.TNumber, parse.TString, parse.TNil, parse.TTrue, parse.TFalse, parse.T3Comma,
+		')', ']', '}', parse.TEnd:
+		return true
+	}
+	return false
+}
+
+func unaryOp(t, prev int) bool {
+	return t == parse.TNot || t == '#' || (t == '-' && !operand(prev))
+}
+
+func binaryOp(t int) bool {
+	switch t {
+	case '+', '-', '*', '/', '%', '^', '<', '>', parse.T2Comma, parse.TEqeq, parse.TNeq,
+		parse.TLte, parse.TGte, parse.TAnd, parse.TOr:
+		return true
+	}
+	return false
+}
