@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	goruntime "runtime"
 	"slices"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/sched"
 	"github.com/wippyd/wippyd/runtime/security"
 )
 
@@ -105,6 +107,23 @@ type Config struct {
 	DenyLogInterval time.Duration
 }
 
+// MaxTotalWorkers bounds the workers of the node pool and of every host's
+// own pool together (each pool is at most sched.MaxWorkers): an app with
+// many hosts of their own pools must not start a goroutine army.
+const MaxTotalWorkers = 4 * sched.MaxWorkers
+
+// totalWorkers counts the workers of every pool c makes.
+func (c Config) totalWorkers() int {
+	n := c.Workers
+	if n == 0 {
+		n = min(goruntime.GOMAXPROCS(0), sched.MaxWorkers)
+	}
+	for _, h := range c.Hosts {
+		n += max(h.Workers, 0)
+	}
+	return n
+}
+
 // DefaultConfig returns a config with one host, "app:processes".
 func DefaultConfig() Config {
 	return Config{Node: "local", Budget: 128, Hosts: []HostConfig{{ID: "app:processes"}}}
@@ -121,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Hosts) == 0 {
 		errs = append(errs, errors.New("no hosts"))
+	}
+	if n := c.totalWorkers(); n > MaxTotalWorkers {
+		errs = append(errs, fmt.Errorf("%d workers in the node pool and the hosts' own pools together, at most %d", n, MaxTotalWorkers))
 	}
 	seen := map[string]bool{}
 	for _, h := range c.Hosts {

@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +166,22 @@ func TestSystemProcessesAreNotCountedOnTheirHost(t *testing.T) {
 	}
 	if got := rt.Counters().ProcessesByHost["app:one"]; got != 1 {
 		t.Fatalf("app:one counts %d processes, want 1", got)
+	}
+}
+
+// The pools' workers together are bounded: many hosts of their own pools
+// must not start a goroutine army (each pool alone is bounded by sched).
+func TestTotalWorkersBounded(t *testing.T) {
+	cfg := runtime.DefaultConfig()
+	cfg.Workers = 1
+	for i := range 5 {
+		cfg.Hosts = append(cfg.Hosts, runtime.HostConfig{ID: fmt.Sprintf("app:h%d", i), Workers: 1000})
+	}
+	if _, err := runtime.New(cfg); !errors.Is(err, runtime.ErrConfig) || !strings.Contains(err.Error(), "5001 workers") {
+		t.Fatalf("New: %v, want ErrConfig naming 5001 workers", err)
+	}
+	cfg.Hosts = cfg.Hosts[:4]
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("4001 workers: %v", err)
 	}
 }

@@ -145,7 +145,7 @@ func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
 	}
 	logger := newLogger(stderr, cfg.Log.Format, logLevel)
 	for _, w := range app.Warnings() {
-		logger.Warn("entry skipped", "problem", w.String())
+		logger.Warn("source tree", "problem", w.String())
 	}
 	opts := []node.Option{node.WithApp(app), node.WithLogger(logger),
 		node.WithTerminal(&node.Terminal{Stdin: o.stdin, Stdout: o.stdout, Stderr: stderr, Args: o.args})}

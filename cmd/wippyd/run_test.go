@@ -361,3 +361,18 @@ end}`,
 		t.Fatalf("took %v", el)
 	}
 }
+
+// A symbolic link under --src that leads out of it loads nothing: the
+// node stops before starting, with exit status 2.
+func TestRunRefusesLinksOutOfSrc(t *testing.T) {
+	outside := writeApp(t, map[string]string{"main.lua": `return {main = function() return 9 end}`})
+	dir := app(t, `return {main = function() return 0 end}`, "")
+	os.Remove(filepath.Join(dir, "main.lua"))
+	if err := os.Symlink(filepath.Join(outside, "main.lua"), filepath.Join(dir, "main.lua")); err != nil {
+		t.Fatal(err)
+	}
+	r := runWith(t, "", "run", "--src", dir, "-x", "app:main")
+	if r.code != 2 || !strings.Contains(r.stderr, "main.lua: path escapes from parent") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming the link", r.code, r.stderr)
+	}
+}

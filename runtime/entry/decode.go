@@ -284,7 +284,10 @@ func (f *fields) boolean(key string) bool {
 }
 
 // count reads a non-negative integer that fits an int32-sized limit.
-func (f *fields) count(key string) int {
+func (f *fields) count(key string) int { return f.countTo(key, math.MaxInt32) }
+
+// countTo reads an integer in 0..limit.
+func (f *fields) countTo(key string, limit int) int {
 	n, line := f.node(key)
 	if n == nil {
 		return 0
@@ -294,8 +297,8 @@ func (f *fields) count(key string) int {
 		f.wrongType(key, line, "an integer", n)
 		return 0
 	}
-	if i < 0 || i > math.MaxInt32 {
-		f.c.errorf(line, "%s: must be between 0 and %d, got %d", join(f.path, key), math.MaxInt32, i)
+	if i < 0 || i > int64(limit) {
+		f.c.errorf(line, "%s: must be between 0 and %d, got %d", join(f.path, key), limit, i)
 		return 0
 	}
 	return int(i)

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -196,5 +198,99 @@ func TestServicesOrder(t *testing.T) {
 				t.Errorf("%s comes before its requirement %s", e.ID, dep)
 			}
 		}
+	}
+}
+
+// Nothing outside the tree is read: a symbolic link that leads out of it,
+// to an entry file, a Lua source or through a directory, is an error; one
+// inside it is followed; a link to a directory is not walked. Pipes and
+// devices are refused instead of read forever, and so are files past
+// their size bound.
+func TestLoadStaysInsideTheTree(t *testing.T) {
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{
+		"evil.yaml": head + "  - {name: evil, kind: process.lua, source: file://evil.lua}\n",
+		"evil.lua":  "return {main = function() return 'outside' end}\n",
+		"lib/x.lua": "return {main = function() return 'outside' end}\n",
+	})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"app.yaml": head + "  - {name: a, kind: process.lua, source: file://a.lua}\n" +
+			"  - {name: b, kind: process.lua, source: file://ext/x.lua}\n" +
+			"  - {name: c, kind: process.lua, source: file://in.lua}\n",
+		"real/in.lua": "return {main = function() return 'inside' end}\n",
+	})
+	links := map[string]string{
+		"a.lua":       filepath.Join(outside, "evil.lua"),
+		"ext":         filepath.Join(outside, "lib"),
+		"in.lua":      "real/in.lua",
+		"evil.yaml":   filepath.Join(outside, "evil.yaml"),
+		"zero.yaml":   "/dev/zero",
+		"shared":      "real",
+		"sub/up.yaml": "../../" + filepath.Base(outside) + "/evil.yaml",
+	}
+	for name, target := range links {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"big.yaml": "# " + strings.Repeat("x", MaxYAMLFile) + "\n"})
+	_, err := loadWithin(t, dir)
+	var le *LoadErrors
+	if !errors.As(err, &le) {
+		t.Fatalf("Load: %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range le.Problems {
+		got[filepath.Base(p.File)] = p.Message
+	}
+	for file, want := range map[string]string{
+		"app.yaml":  "escapes", // a.lua and ext/x.lua
+		"evil.yaml": "cannot read: path escapes from parent",
+		"up.yaml":   "cannot read: path escapes from parent",
+		"zero.yaml": "cannot read: path escapes from parent",
+		"pipe.yaml": "cannot read: not a regular file: a named pipe",
+		"big.yaml":  "cannot read: file too large",
+	} {
+		if !strings.Contains(got[file], want) {
+			t.Errorf("%s: problem %q, want %q", file, got[file], want)
+		}
+	}
+	if n := strings.Count(le.Error(), "escapes from parent"); n != 5 {
+		t.Errorf("%d escapes reported, want 5:\n%v", n, le)
+	}
+	if strings.Contains(le.Error(), "in.lua") || strings.Contains(le.Error(), "outside") {
+		t.Errorf("a link inside the tree was refused, or code outside it read:\n%v", le)
+	}
+	if !slices.ContainsFunc(le.Warnings, func(p Problem) bool {
+		return filepath.Base(p.File) == "shared" && strings.Contains(p.Message, "not walked")
+	}) {
+		t.Errorf("no warning for the directory link: %v", le.Warnings)
+	}
+}
+
+// loadWithin runs Load with a deadline: a hostile tree must give errors
+// promptly, never hang the loader.
+func loadWithin(t *testing.T, dir string) (*Registry, error) {
+	t.Helper()
+	type result struct {
+		r   *Registry
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := Load(dir, compileLua)
+		done <- result{r, err}
+	}()
+	select {
+	case r := <-done:
+		return r.r, r.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load still running after 10s")
+		return nil, nil
 	}
 }

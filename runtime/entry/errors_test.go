@@ -128,7 +128,8 @@ func TestLoadProblems(t *testing.T) {
 				"      start_timeout: 0\n      stop_timeout: 5\n      stable_threshold: soon\n" +
 				"      restart: {delay: -1s, max_delay: 1m, backoff_factor: 0.5, jitter: 2, max_attempts: -1}\n" +
 				"  - name: s2\n    kind: process.service\n    process: p\n    host: h\n    lifecycle:\n" +
-				"      restart: {initial_delay: 2m, max_delay: 1m}\n",
+				"      restart: {initial_delay: 2m, max_delay: 1m}\n" +
+				"  - {name: big, kind: process.host, host: {workers: 100000, local_queue_size: 1000000}}\n",
 				"p.lua": "return {}"},
 			want: []string{
 				"a.yaml:6: app:h: host.cancel_timeout: must not be negative, got -1s",
@@ -141,6 +142,8 @@ func TestLoadProblems(t *testing.T) {
 				"a.yaml:16: app:s: lifecycle.restart.jitter: must be between 0 and 1, got 2",
 				"a.yaml:16: app:s: lifecycle.restart.max_attempts: must be between 0 and 2147483647, got -1",
 				"a.yaml:22: app:s2: lifecycle.restart: max_delay 1m0s is less than initial_delay 2m0s",
+				"a.yaml:23: app:big: host.local_queue_size: must be between 0 and 4096, got 1000000",
+				"a.yaml:23: app:big: host.workers: must be between 0 and 1024, got 100000",
 			},
 		},
 		{

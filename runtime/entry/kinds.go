@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/sched"
 	"github.com/wippyd/wippyd/runtime/security"
 )
 
@@ -102,8 +103,8 @@ func (k *kindReader) host() {
 		lc.done()
 	}
 	if hs := f.sub("host", nil); hs != nil {
-		h.Workers = hs.count("workers")
-		h.LocalQueueSize = hs.count("local_queue_size")
+		h.Workers = hs.countTo("workers", sched.MaxWorkers)
+		h.LocalQueueSize = hs.countTo("local_queue_size", sched.MaxLocalQueueSize)
 		h.QueueSize = hs.count("queue_size")
 		h.MaxProcesses = hs.count("max_processes")
 		h.MaxMailbox = hs.count("max_mailbox")

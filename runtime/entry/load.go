@@ -21,12 +21,23 @@ import (
 // source file once with compile (nil: Lua code is read, not checked; bad
 // code then fails where it is run). On any problem it returns a nil
 // Registry and a *LoadErrors listing all of them.
+//
+// Nothing outside dir is read: a symbolic link is followed only while it
+// stays inside dir (an entry file or a Lua source reached through one that
+// leads out is an error), and a link to a directory is not walked (a
+// warning says so). Only regular files are read (not pipes or devices),
+// YAML files up to MaxYAMLFile bytes, Lua files up to MaxLuaFile.
 func Load(dir string, compile CompileLua) (*Registry, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, &LoadErrors{Problems: []Problem{{File: dir, Message: err.Error()}}}
 	}
-	l := newLoader(os.DirFS(abs), compile,
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, &LoadErrors{Problems: []Problem{{File: dir, Message: "cannot read: " + unwrapPath(err).Error()}}}
+	}
+	// The root stays open for Registry.Reload, for the registry's life.
+	l := newLoader(root.FS(), compile,
 		func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) },
 		func(p string) string { return filepath.Join(abs, filepath.FromSlash(p)) })
 	return l.run(".")
@@ -107,6 +118,12 @@ func (l *loader) run(root string) (*Registry, error) {
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if st, err := fs.Stat(l.fsys, p); err == nil && st.IsDir() {
+				l.warns = append(l.warns, Problem{File: l.display(p), Message: "a symbolic link to a directory: not walked"})
+				return nil
+			}
+		}
 		ext := strings.ToLower(path.Ext(p))
 		if d.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			return nil
@@ -129,7 +146,7 @@ var yamlLine = regexp.MustCompile(`^line (\d+): `)
 
 func (l *loader) file(p string) {
 	c := &checker{file: l.display(p), probs: &l.probs, budget: maxNodes}
-	data, err := fs.ReadFile(l.fsys, p)
+	data, err := ReadFile(l.fsys, p, MaxYAMLFile)
 	if err != nil {
 		c.errorf(0, "cannot read: %v", unwrapPath(err))
 		return

@@ -51,7 +51,7 @@ func (e *CodeError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e
 // at all). The error is the compiler's for bad code, another error when the
 // file cannot be read.
 func readSource(fsys fs.FS, compile CompileLua, uri, p, display, abs string) (Source, error) {
-	code, err := fs.ReadFile(fsys, p)
+	code, err := ReadFile(fsys, p, MaxLuaFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Source{}, fmt.Errorf("source file %s not found", display)
