@@ -213,12 +213,15 @@ func (l *libs) buildStdlib(B *glua.LState) {
 	for _, k := range []string{"__index", "dump", "gfind"} {
 		str.RawSetString(k, glua.LNil)
 	}
+	str.RawSetString("format", B.NewFunction(strFormat))
 	l.addGlobal(B, "string", str)
 	l.strMeta = B.CreateTable(0, 2)
 	l.strMeta.RawSetString("__index", str)
 	l.strMeta.RawSetString("__metatable", glua.LString("locked"))
 
-	l.addGlobal(B, "table", lualib.CopyTable(B, B.G.Global.RawGetString("table").(*glua.LTable)))
+	tbl := lualib.CopyTable(B, B.G.Global.RawGetString("table").(*glua.LTable))
+	tbl.RawSetString("unpack", B.G.Global.RawGetString("unpack")) // Lua 5.2's name, used by 5.1 code too
+	l.addGlobal(B, "table", tbl)
 
 	m := lualib.CopyTable(B, B.G.Global.RawGetString("math").(*glua.LTable))
 	m.RawSetString("huge", glua.LNumber(math.Inf(1)))
