@@ -35,6 +35,7 @@ type process struct {
 	mbox      mailbox.Mailbox[proc.Delivery]
 
 	intr     proc.Interrupter              // set at spawn, immutable
+	hold     proc.Holder                   // set at spawn, immutable
 	beh      proc.Behavior                 // runner
 	w        *sched.Worker                 // runner: the worker of the current turn
 	timerSeq uint64                        // runner
@@ -151,12 +152,14 @@ func (p *process) Run(w *sched.Worker) {
 	if cap(buf.b) > 2*maxChunk {
 		buf.b = nil
 	}
-	if st == proc.StatusDone {
-		p.finish(res, false)
+	// A kill requested during the turn is the exit reason even when the
+	// behaviour ended itself (an interrupted Lua state raises).
+	if k := p.kill.Load(); k != nil {
+		p.finish(proc.Result{Err: k}, st != proc.StatusDone)
 		return
 	}
-	if k := p.kill.Load(); k != nil {
-		p.finish(proc.Result{Err: k}, true)
+	if st == proc.StatusDone {
+		p.finish(res, false)
 		return
 	}
 	p.w = nil

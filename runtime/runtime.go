@@ -391,11 +391,19 @@ const backlogYield = 4096
 // is refused with a retryable UNAVAILABLE; into an ended process it is
 // dropped and counted.
 func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote bool) error {
-	limit := 0
-	if d.Kind == proc.DeliveryMessage && !p.internal() {
+	limit, full := 0, false
+	if d.Kind == proc.DeliveryMessage && !p.internal() && p.host.cfg.MaxMailbox > 0 {
 		limit = p.host.cfg.MaxMailbox
+		if p.hold != nil {
+			// What the behaviour took but has not consumed counts too.
+			limit -= p.hold.Held()
+			full = limit <= 0
+		}
 	}
-	wasEmpty, err := p.mbox.Push(d, limit)
+	wasEmpty, err := false, error(mailbox.ErrFull)
+	if !full {
+		wasEmpty, err = p.mbox.Push(d, limit)
+	}
 	slot := slotOf(w)
 	if err != nil {
 		if errors.Is(err, mailbox.ErrFull) {

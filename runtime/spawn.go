@@ -142,6 +142,7 @@ func (rt *Runtime) newProcess(h *host, id *security.Identity, req *proc.SpawnReq
 		return nil, err
 	}
 	p.intr, _ = b.(proc.Interrupter)
+	p.hold, _ = b.(proc.Holder)
 	p.Init(p)
 	p.pid = pid.PID{Node: rt.cfg.Node, Host: h.cfg.ID, Seq: rt.seq.Add(1)}
 	p.state.Store(uint32(proc.Ready))

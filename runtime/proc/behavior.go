@@ -50,6 +50,15 @@ type Interrupter interface {
 	Interrupt()
 }
 
+// Holder is implemented by a behaviour that keeps messages it has taken
+// from its mailbox without consuming them (a Lua process queues them in its
+// inbox and listen channels until its code receives them). The runtime
+// counts them against the host's max_mailbox, so the bound holds whatever
+// a behaviour does with its batches. Held is called from any goroutine.
+type Holder interface {
+	Held() int
+}
+
 // DeliveryKind tells what a Delivery carries.
 type DeliveryKind uint8
 

@@ -318,7 +318,16 @@ func (f *firstTurn) Interrupt() {
 	}
 }
 
+// Held passes on what the behaviour holds of its mailbox.
+func (f *firstTurn) Held() int {
+	if h, ok := f.inner.(proc.Holder); ok {
+		return h.Held()
+	}
+	return 0
+}
+
 var (
 	_ proc.Behavior    = (*firstTurn)(nil)
 	_ proc.Interrupter = (*firstTurn)(nil)
+	_ proc.Holder      = (*firstTurn)(nil)
 )
