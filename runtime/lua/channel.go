@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -18,7 +19,8 @@ type channel struct {
 	head   int
 	cap    int // < 0: unbounded
 	closed bool
-	boxed  bool // fed by the mailbox: cannot be closed
+	boxed  bool          // fed by the mailbox: cannot be closed
+	held   *atomic.Int64 // the process's count of queued messages (inbox, listens)
 	recvq  []*waiter
 	sendq  []*waiter
 	ud     *glua.LUserData // the channel's one Lua value
@@ -53,9 +55,17 @@ func (p *process) newChannel(size int) *channel {
 
 func (ch *channel) len() int { return len(ch.q) - ch.head }
 
-func (ch *channel) push(v glua.LValue) { ch.q = append(ch.q, v) }
+func (ch *channel) push(v glua.LValue) {
+	ch.q = append(ch.q, v)
+	if ch.held != nil {
+		ch.held.Add(1)
+	}
+}
 
 func (ch *channel) pop() glua.LValue {
+	if ch.held != nil {
+		ch.held.Add(-1)
+	}
 	v := ch.q[ch.head]
 	ch.q[ch.head] = nil
 	ch.head++

@@ -106,10 +106,13 @@ func (p *process) resume(from *glua.LState, co *coro, args []glua.LValue) (glua.
 	// driver's G is never reset by the thread it resumed (a gopher-lua
 	// quirk), so reset it before each resume.
 	from.G.CurrentThread = from
-	prev := p.running
-	p.running = co
+	prev, prevTh := p.running, p.th
+	p.running, p.th = co, co.th
+	p.active = append(p.active, co)
 	st, err, vals := from.Resume(co.th, fn, args...)
-	p.running = prev
+	p.active[len(p.active)-1] = nil
+	p.active = p.active[:len(p.active)-1]
+	p.running, p.th = prev, prevTh
 	return st, err, vals
 }
 
@@ -183,6 +186,11 @@ func (p *process) retire(co *coro) {
 // result the caller (pcall or coroutine.resume) returns. user is the
 // coroutine being resumed, nil for pcall.
 func (p *process) nested(L *glua.LState, chain []*coro, args []glua.LValue, user *coro) int {
+	if p.nesting >= p.eng.cfg.MaxNesting {
+		L.RaiseError("stack overflow (pcall, xpcall and coroutine.resume nested more than %d deep)", p.eng.cfg.MaxNesting)
+	}
+	p.nesting++
+	defer func() { p.nesting-- }()
 	for {
 		var out outcome
 		var vals []glua.LValue

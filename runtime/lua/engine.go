@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wippyd/wippyd/runtime/lua/lualib"
+	"github.com/wippyd/wippyd/runtime/lua/pattern"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
@@ -67,13 +69,28 @@ type Config struct {
 	Env lualib.EnvStore
 	// Lib configures the pure libraries (clock, local zone).
 	Lib lualib.Options
-	// CallStackSize is the deepest Lua call nesting per coroutine. Frames
-	// are allocated 8 at a time as needed, so a large limit costs only a
-	// pointer per 8 frames in every coroutine. Default 200 (Lua's C limit).
+	// CallStackSize is the deepest Lua call nesting per coroutine; a call
+	// past it raises "stack overflow". Frames are allocated 8 at a time and
+	// the table of those segments grows with the stack (see deepen), so
+	// the limit costs nothing until a coroutine goes deep. Default 20,000
+	// (Lua 5.1's LUAI_MAXCALLS).
 	CallStackSize int
-	// RegistryMaxSize bounds a coroutine's value stack, in slots of 16 bytes;
-	// it starts at 128 and grows by 128. Default 1<<18 (4 MiB).
+	// MaxNesting bounds how many pcall, xpcall and coroutine.resume calls
+	// may be nested: each one runs its callee on a thread of its own, from
+	// a Go call of the interpreter, so nesting is Go recursion. Past it
+	// the call raises "stack overflow". Default 200 (Lua 5.1's C-call
+	// limit, LUAI_MAXCCALLS).
+	MaxNesting int
+	// RegistryMaxSize bounds a coroutine's value stack, in slots of 16
+	// bytes; it starts at 128 slots and grows as needed. Default 1<<20
+	// (16 MiB, which max_memory counts).
 	RegistryMaxSize int
+	// MaxMemory bounds what one process may hold, in bytes, on hosts
+	// HostMaxMemory does not list; 0 = no bound. See memory.go for how it
+	// is counted. The node passes its hosts' max_memory here.
+	MaxMemory int64
+	// HostMaxMemory is MaxMemory per host id; 0 = no bound on that host.
+	HostMaxMemory map[string]int64
 	// StepBudget is how many coroutine resumptions one Step may make before
 	// it yields the worker to other processes. Default 256.
 	StepBudget int
@@ -82,7 +99,7 @@ type Config struct {
 // DefaultConfig returns a Config with every default filled in (Catalog is
 // still required).
 func DefaultConfig() Config {
-	return Config{CallStackSize: 200, RegistryMaxSize: 1 << 18, StepBudget: 256}
+	return Config{CallStackSize: 20000, MaxNesting: 200, RegistryMaxSize: 1 << 20, StepBudget: 256}
 }
 
 // Validate reports a configuration error.
@@ -90,8 +107,12 @@ func (c Config) Validate() error {
 	switch {
 	case c.Catalog == nil:
 		return fmt.Errorf("%w: Catalog is required", ErrConfig)
-	case c.CallStackSize < 8:
-		return fmt.Errorf("%w: CallStackSize %d < 8", ErrConfig, c.CallStackSize)
+	case c.CallStackSize < 8 || c.CallStackSize > 1<<19:
+		return fmt.Errorf("%w: CallStackSize %d not in 8..524288", ErrConfig, c.CallStackSize)
+	case c.MaxNesting < 1:
+		return fmt.Errorf("%w: MaxNesting %d < 1", ErrConfig, c.MaxNesting)
+	case c.MaxMemory < 0:
+		return fmt.Errorf("%w: MaxMemory %d < 0", ErrConfig, c.MaxMemory)
 	case c.RegistryMaxSize < 1024:
 		return fmt.Errorf("%w: RegistryMaxSize %d < 1024", ErrConfig, c.RegistryMaxSize)
 	case c.StepBudget < 1:
@@ -112,9 +133,13 @@ type Engine struct {
 	protoMu sync.RWMutex
 	protos  map[string]compiled // entry id -> latest compiled source
 
-	drivers sync.Pool    // *glua.LState used as the parent of resumed threads
-	states  sync.Pool    // clean states (no frames), for process roots and coroutines
-	global  *glua.Global // template of every process's Global (shared builtin metatables)
+	drivers  sync.Pool                   // *glua.LState used as the parent of resumed threads
+	states   sync.Pool                   // clean states (no frames), for process roots and coroutines
+	matchers sync.Pool                   // *pattern.Matcher
+	walkers  sync.Pool                   // *walker
+	samples  sync.Pool                   // *[1]metrics.Sample of Go's allocation counter
+	shared   map[unsafe.Pointer]struct{} // what every process reaches: never counted
+	global   *glua.Global                // template of every process's Global (shared builtin metatables)
 
 	lib    *libs
 	term   *terminal
@@ -133,6 +158,9 @@ func New(cfg Config) (*Engine, error) {
 	def := DefaultConfig()
 	if cfg.CallStackSize == 0 {
 		cfg.CallStackSize = def.CallStackSize
+	}
+	if cfg.MaxNesting == 0 {
+		cfg.MaxNesting = def.MaxNesting
 	}
 	if cfg.RegistryMaxSize == 0 {
 		cfg.RegistryMaxSize = def.RegistryMaxSize
@@ -157,7 +185,7 @@ func New(cfg Config) (*Engine, error) {
 			RegistrySize:        128, // below 128 gopher-lua silently uses 5120
 			RegistryMaxSize:     cfg.RegistryMaxSize,
 			RegistryGrowStep:    128,
-			CallStackSize:       cfg.CallStackSize,
+			CallStackSize:       initialFrames,
 			MinimizeStackMemory: true,
 		},
 		terminal: make(map[string]bool, len(cfg.TerminalHosts)),
@@ -180,7 +208,23 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.lib = lib
 	tmpl.SetMetatable(glua.LString(""), lib.strMeta)
+	e.matchers.New = func() any { return new(pattern.Matcher) }
+	e.samples.New = newSample
+	e.shared = lib.shared()
+	e.walkers.New = func() any { return newWalker(e.shared) }
 	return e, nil
+}
+
+// initialFrames is the call-stack capacity a state is made with (see
+// deepen for how it grows).
+const initialFrames = 128
+
+// maxMemory returns the memory bound of a process on host.
+func (e *Engine) maxMemory(host string) int64 {
+	if n, ok := e.cfg.HostMaxMemory[host]; ok {
+		return n
+	}
+	return e.cfg.MaxMemory
 }
 
 // Behavior returns a new process running entryID's method with args. It
@@ -281,6 +325,7 @@ func (e *Engine) thread(p *process) *glua.LState {
 	th.G = p.L.G
 	th.Env = p.globals
 	th.SetContext(p)
+	p.charge(threadBytes)
 	return th
 }
 

@@ -276,12 +276,22 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith is newHarness with a last say on the engine's config.
+func newHarnessWith(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, cat: newCatalog(), env: newFakeEnv(), logs: &bytes.Buffer{}}
-	eng, err := New(Config{
+	cfg := Config{
 		Catalog: h.cat,
 		Logger:  slog.New(slog.NewTextHandler(h.logs, nil)),
 		Lib:     lualib.Options{Clock: envClock{h.env}, Location: time.UTC},
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	eng, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +353,13 @@ func (h *harness) deliver(ds ...proc.Delivery) { h.env.queue = append(h.env.queu
 // run starts code as entry "t:main" and finishes it.
 func run(t *testing.T, code string, args ...msg.Value) (*harness, proc.Result) {
 	t.Helper()
-	h := newHarness(t)
+	return runWith(t, nil, code, args...)
+}
+
+// runWith is run on an engine configured by mod.
+func runWith(t *testing.T, mod func(*Config), code string, args ...msg.Value) (*harness, proc.Result) {
+	t.Helper()
+	h := newHarnessWith(t, mod)
 	h.cat.add("t:main", code, "time", "json")
 	h.start("t:main", args...)
 	return h, h.finish()

@@ -3,6 +3,7 @@ package lua
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -32,15 +33,18 @@ type fmtSpec struct {
 // strFormat implements string.format.
 func strFormat(L *glua.LState) int {
 	f := L.CheckString(1)
+	p := procOf(L)
 	out := make([]byte, 0, len(f)+16)
+	size := sizer{what: "string.format"}
 	arg := 1
 	for i := 0; i < len(f); {
-		c := f[i]
-		i++
-		if c != '%' {
-			out = append(out, c)
-			continue
+		k := strings.IndexByte(f[i:], '%')
+		if k < 0 {
+			out = append(out, f[i:]...)
+			break
 		}
+		out = append(out, f[i:i+k]...)
+		i += k + 1
 		if i < len(f) && f[i] == '%' {
 			out = append(out, '%')
 			i++
@@ -50,6 +54,8 @@ func strFormat(L *glua.LState) int {
 		i = parseSpec(L, f, i, &s)
 		arg++
 		out = s.format(L, out, arg)
+		size.grow(p, L, len(out)) // a format may repeat one large string many times
+
 	}
 	L.Push(glua.LString(out))
 	return 1

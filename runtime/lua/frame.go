@@ -42,11 +42,30 @@ type frame struct {
 	TailCall   int
 }
 
+// growStack mirrors gopher-lua's autoGrowingCallFrameStack, the call
+// stack of a state made with MinimizeStackMemory: a table of segments of
+// framesPerSegment frames, the index of the segment in use and the frames
+// used in it.
+type growStack struct {
+	segments []unsafe.Pointer
+	segIdx   uint16
+	segSp    uint8
+}
+
+// registry mirrors the leading fields of gopher-lua's registry, a state's
+// value stack.
+type registry struct {
+	array  []glua.LValue
+	top    int
+	growBy int
+}
+
 // Offsets of unexported LState fields, found by reflection; checkLayout
 // verifies their types.
 var (
 	frameOffset   = fieldOffset("currentFrame")
 	uvcacheOffset = fieldOffset("uvcache")
+	regOffset     = fieldOffset("reg")
 	stackField, _ = reflect.TypeOf(glua.LState{}).FieldByName("stack")
 )
 
@@ -89,12 +108,55 @@ func checkLayout() error {
 	if stackField.Type == nil || stackField.Type.Kind() != reflect.Interface {
 		return fmt.Errorf("%w: LState.stack", ErrLayout)
 	}
+	if err := sameLayout(fieldType("reg"), reflect.TypeOf(registry{}), "registry"); err != nil {
+		return err
+	}
+	if err := sameLayout(reflect.TypeOf(&glua.LTable{}), reflect.TypeOf(table{}), "table"); err != nil {
+		return err
+	}
 	L := glua.NewState(glua.Options{SkipOpenLibs: true, MinimizeStackMemory: true})
 	defer L.Close()
 	if _, ok := stackOf(L).(frameStack); !ok {
 		return fmt.Errorf("%w: LState.stack has no Clear", ErrLayout)
 	}
+	return sameLayout(reflect.TypeOf(stackOf(L)), reflect.TypeOf(growStack{}), "call stack")
+}
+
+func fieldType(name string) reflect.Type {
+	f, _ := reflect.TypeOf(glua.LState{}).FieldByName(name)
+	return f.Type
+}
+
+// sameLayout checks that real, a pointer to a struct, begins with the
+// fields of mine: same names, offsets and kinds.
+func sameLayout(real, mine reflect.Type, what string) error {
+	if real == nil || real.Kind() != reflect.Pointer || real.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("%w: %s is %v", ErrLayout, what, real)
+	}
+	real = real.Elem()
+	if real.NumField() < mine.NumField() {
+		return fmt.Errorf("%w: %s has %d fields", ErrLayout, what, real.NumField())
+	}
+	for i := 0; i < mine.NumField(); i++ {
+		r, m := real.Field(i), mine.Field(i)
+		if r.Name != m.Name || r.Offset != m.Offset || r.Type.Kind() != m.Type.Kind() ||
+			(r.Type.Kind() == reflect.Slice && r.Type.Elem().Kind() != m.Type.Elem().Kind() &&
+				!(m.Type.Elem().Kind() == reflect.UnsafePointer && r.Type.Elem().Kind() == reflect.Pointer)) {
+			return fmt.Errorf("%w: %s field %d is %s %v at %d", ErrLayout, what, i, r.Name, r.Type, r.Offset)
+		}
+	}
 	return nil
+}
+
+// callStack returns L's call stack; L's options must have had
+// MinimizeStackMemory (checkLayout verified the type).
+func callStack(L *glua.LState) *growStack {
+	return *(**growStack)(unsafe.Add(unsafe.Pointer(L), stackField.Offset+unsafe.Sizeof(uintptr(0))))
+}
+
+// registryOf returns L's value stack.
+func registryOf(L *glua.LState) *registry {
+	return *(**registry)(unsafe.Add(unsafe.Pointer(L), regOffset))
 }
 
 // stackOf returns L's call-frame stack.

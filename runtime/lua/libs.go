@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -213,7 +214,11 @@ func (l *libs) buildStdlib(B *glua.LState) {
 	for _, k := range []string{"__index", "dump", "gfind"} {
 		str.RawSetString(k, glua.LNil)
 	}
-	str.RawSetString("format", B.NewFunction(strFormat))
+	for name, fn := range map[string]glua.LGFunction{
+		"format": strFormat, "find": strFind, "match": strMatch, "gmatch": strGmatch, "gsub": strGsub, "rep": strRep,
+	} {
+		str.RawSetString(name, B.NewFunction(fn))
+	}
 	l.addGlobal(B, "string", str)
 	l.strMeta = B.CreateTable(0, 2)
 	l.strMeta.RawSetString("__index", str)
@@ -221,6 +226,7 @@ func (l *libs) buildStdlib(B *glua.LState) {
 
 	tbl := lualib.CopyTable(B, B.G.Global.RawGetString("table").(*glua.LTable))
 	tbl.RawSetString("unpack", B.G.Global.RawGetString("unpack")) // Lua 5.2's name, used by 5.1 code too
+	tbl.RawSetString("concat", B.NewFunction(tabConcat))
 	l.addGlobal(B, "table", tbl)
 
 	m := lualib.CopyTable(B, B.G.Global.RawGetString("math").(*glua.LTable))
@@ -240,6 +246,29 @@ func (l *libs) buildStdlib(B *glua.LState) {
 		co.RawSetString(name, B.NewFunction(fn))
 	}
 	l.addGlobal(B, "coroutine", co)
+}
+
+// shared returns every object the libraries hold: processes reach them
+// (their globals' metatable, library proxies, userdata metatables) but
+// never own them, so a memory measure does not count them.
+func (l *libs) shared() map[unsafe.Pointer]struct{} {
+	w := newWalker(nil)
+	w.stop = math.MaxInt64
+	for _, v := range []glua.LValue{l.gindex, l.gmeta, l.strMeta, l.coMeta, l.chanMeta, l.caseMeta, l.msgMeta,
+		l.timerMeta, l.tickerMeta, l.spawnerMeta, l.actorMeta, l.tramp, l.boot} {
+		w.value(v)
+	}
+	for _, mods := range []map[string]*module{l.globals, l.required} {
+		for _, m := range mods {
+			w.value(m.table)
+			w.value(m.meta)
+		}
+	}
+	for _, uv := range l.wrapUV {
+		w.value(uv.Value())
+	}
+	w.drain()
+	return w.seen
 }
 
 // setMetatable is Lua 5.1's setmetatable: tables only (gopher-lua's also

@@ -48,13 +48,25 @@ func (p *process) boxChannel() *channel {
 	return ch
 }
 
+// msgChannel is a channel the mailbox feeds messages to (the inbox, a
+// listen): what it queues counts against the host's max_mailbox.
+func (p *process) msgChannel() *channel {
+	ch := p.boxChannel()
+	ch.held = &p.held
+	return ch
+}
+
 func (p *process) inboxChan() *channel {
 	b := p.mailbox()
 	if b.inbox == nil {
-		b.inbox = p.boxChannel()
+		b.inbox = p.msgChannel()
 	}
 	return b.inbox
 }
+
+// Held implements proc.Holder: the messages queued in the inbox and listen
+// channels, not yet received by the process's code.
+func (p *process) Held() int { return int(p.held.Load()) }
 
 func (p *process) eventsChan() *channel {
 	b := p.mailbox()
@@ -81,6 +93,9 @@ func (b *mailbox) dropWaiters() {
 func (p *process) route(d *proc.Delivery) {
 	switch d.Kind {
 	case proc.DeliveryMessage:
+		if p.mem.limit > 0 {
+			p.mem.debt += msgBytes(d.Payload)
+		}
 		if p.box != nil {
 			if l := p.box.listens[d.Topic]; l != nil {
 				if l.message {

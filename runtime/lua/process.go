@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -36,7 +35,12 @@ type process struct {
 	// program printed is visible whenever it waits (not only at exit).
 	termDirty bool
 
-	done atomic.Pointer[chan struct{}] // set by Interrupt
+	done    atomic.Pointer[chan struct{}] // set by Interrupt, or by fail
+	fault   *proc.Error                   // why fail ended the process
+	th      *glua.LState                  // the thread running Lua code now
+	ticks   int                           // instructions until the next tock
+	nesting int                           // nested pcall/resume calls running (Go recursion)
+	mem     account
 
 	L       *glua.LState
 	globals *glua.LTable
@@ -46,12 +50,14 @@ type process struct {
 	main    *task
 	runq    []*task
 	rqHead  int
-	cur     *task // task being resumed
-	running *coro // coroutine whose thread executes now
+	cur     *task   // task being resumed
+	running *coro   // coroutine whose thread executes now
+	active  []*coro // coroutines being resumed, outermost first (Go holds their chains)
 	pending []*coro
 	nret    int // results expected by the Go function that yielded last
 
-	box     *mailbox // routes of the mailbox; kept across upgrades
+	box     *mailbox     // routes of the mailbox; kept across upgrades
+	held    atomic.Int64 // messages queued in the inbox and listen channels (Held)
 	timers  map[proc.TimerID]*timerRec
 	require map[string]glua.LValue // loaded modules and imports
 
@@ -69,6 +75,7 @@ type process struct {
 var (
 	_ proc.Behavior     = (*process)(nil)
 	_ proc.Interrupter  = (*process)(nil)
+	_ proc.Holder       = (*process)(nil)
 	_ lualib.Host       = (*process)(nil)
 	_ lualib.Authorizer = (*process)(nil)
 )
@@ -103,36 +110,6 @@ func procOf(L *glua.LState) *process {
 	}
 	return p
 }
-
-// context.Context, for the interpreter's interrupt check.
-
-// Deadline implements context.Context: there is none.
-func (p *process) Deadline() (time.Time, bool) { return time.Time{}, false }
-
-// Done implements context.Context. It is nil (never ready) until Interrupt.
-func (p *process) Done() <-chan struct{} {
-	if c := p.done.Load(); c != nil {
-		return *c
-	}
-	return nil
-}
-
-// Err implements context.Context.
-func (p *process) Err() error {
-	if p.done.Load() != nil {
-		return errInterrupted
-	}
-	return nil
-}
-
-// Value implements context.Context.
-func (p *process) Value(any) any { return nil }
-
-// Interrupt stops the Lua code running in Step: the interpreter raises at
-// its next instruction and no pcall catches it. Safe from any goroutine.
-func (p *process) Interrupt() { p.done.Store(&p.eng.closed) }
-
-func (p *process) interrupted() bool { return p.done.Load() != nil }
 
 // stopping reports whether the running code must unwind without being
 // caught: the process was interrupted or killed, or is upgrading.
@@ -225,6 +202,7 @@ func (p *process) Kill(reason error) {
 // start builds the Lua state and queues main.
 func (p *process) start(proto *glua.FunctionProto, args []msg.Value) error {
 	p.L = p.eng.newState()
+	p.mem.start(p.eng, p.eng.maxMemory(p.self.Host))
 	p.globals = p.L.G.Global
 	p.L.SetContext(p)
 	p.eng.lib.sandbox(p)
@@ -385,4 +363,10 @@ func (p *process) exitResult(vals []glua.LValue) proc.Result {
 }
 
 // errorOf converts a raised Lua value or a returned error to an exit error.
-func (p *process) errorOf(v glua.LValue) *proc.Error { return lualib.ErrorFromLua(p.L, v) }
+// A process that failed (fail) exits with the reason it failed for.
+func (p *process) errorOf(v glua.LValue) *proc.Error {
+	if p.fault != nil {
+		return p.fault
+	}
+	return lualib.ErrorFromLua(p.L, v)
+}

@@ -262,7 +262,7 @@ func procListen(L *glua.LState) int {
 	if b.listens == nil {
 		b.listens = make(map[string]*listen)
 	}
-	l := &listen{ch: p.boxChannel(), message: message}
+	l := &listen{ch: p.msgChannel(), message: message}
 	b.listens[topic] = l
 	p.moveUnread(topic, l)
 	L.Push(l.ch.ud)
@@ -288,6 +288,7 @@ func (p *process) moveUnread(topic string, l *listen) {
 			keep = append(keep, v)
 			continue
 		}
+		p.held.Add(-1) // leaves the inbox; deliver counts it again
 		if l.message {
 			p.deliver(l.ch, v)
 		} else {
@@ -308,6 +309,9 @@ func procUnlisten(L *glua.LState) int {
 		for topic, l := range p.box.listens {
 			if l.ch == ch {
 				delete(p.box.listens, topic)
+				// What it still holds is an ordinary channel's now.
+				p.held.Add(-int64(ch.len()))
+				ch.held = nil
 			}
 		}
 	}
