@@ -45,6 +45,18 @@ func hostsOf(reg *entry.Registry) (hosts []runtime.HostConfig, terminals []*entr
 	return hosts, terminals
 }
 
+// maxMemory returns the Lua engine's memory bounds: each host entry's
+// max_memory, and the default for the hosts a node adds by itself.
+func maxMemory(reg *entry.Registry) (def int64, hosts map[string]int64) {
+	hosts = map[string]int64{}
+	for _, e := range reg.All() {
+		if e.Host != nil {
+			hosts[e.ID] = e.Host.MaxMemory
+		}
+	}
+	return entry.DefaultMaxMemory, hosts
+}
+
 // TerminalHost picks the terminal host for `run -x`: the named one, the
 // only one, or the implicit one when the app has none.
 func TerminalHost(reg *entry.Registry, name string) (id string, hideLogs bool, err error) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wippyd/wippyd/runtime/entry"
 	"github.com/wippyd/wippyd/runtime/sched"
 )
 
@@ -190,22 +191,8 @@ func (s Size) String() string {
 
 // ParseSize reads a Size: bytes, or a number with KiB, MiB or GiB.
 func ParseSize(text string) (Size, error) {
-	s := strings.TrimSpace(text)
-	unit := Size(1)
-	for _, u := range []struct {
-		suffix string
-		size   Size
-	}{{"KiB", KiB}, {"MiB", MiB}, {"GiB", GiB}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, unit = strings.TrimSpace(rest), u.size
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > int64(1<<62)/int64(unit) {
-		return 0, fmt.Errorf("bad size %q (want bytes, or a number with KiB, MiB or GiB)", text)
-	}
-	return Size(n) * unit, nil
+	n, err := entry.ParseSize(text)
+	return Size(n), err
 }
 
 // Defaults.

@@ -147,6 +147,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		lcfg.TerminalHosts = terminals
 		lcfg.Logger = o.logger
 		lcfg.Env = newEnvStore(cfg.Env, o.app, o.osEnv)
+		lcfg.MaxMemory, lcfg.HostMaxMemory = maxMemory(o.app)
 		eng, err := lua.New(lcfg)
 		if err != nil {
 			return nil, err

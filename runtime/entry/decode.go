@@ -304,6 +304,45 @@ func (f *fields) countTo(key string, limit int) int {
 	return int(i)
 }
 
+// size reads a byte count: an integer, or a string with a KiB, MiB or GiB
+// suffix ("64MiB").
+func (f *fields) size(key string, def int64) int64 {
+	n, line := f.node(key)
+	if n == nil {
+		return def
+	}
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!str") {
+		f.wrongType(key, line, "a size", n)
+		return def
+	}
+	v, err := ParseSize(n.Value)
+	if err != nil {
+		f.c.errorf(line, "%s: %v", join(f.path, key), err)
+		return def
+	}
+	return v
+}
+
+// ParseSize reads a byte count: a number of bytes, or a number with a
+// KiB, MiB or GiB suffix ("16MiB"); at most 2^62.
+func ParseSize(text string) (int64, error) {
+	s, unit := strings.TrimSpace(text), int64(1)
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, unit = strings.TrimSpace(rest), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/unit {
+		return 0, fmt.Errorf("bad size %q (want bytes, or a number with KiB, MiB or GiB)", text)
+	}
+	return n * unit, nil
+}
+
 // number reads a float (an integer is accepted).
 func (f *fields) number(key string, def float64) float64 {
 	n, line := f.node(key)

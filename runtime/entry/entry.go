@@ -87,6 +87,9 @@ type Host struct {
 	MaxProcesses int
 	// MaxMailbox bounds each mailbox; 0 = no limit.
 	MaxMailbox int
+	// MaxMemory bounds what one Lua process may hold, in bytes; 0 = no
+	// bound. Default DefaultMaxMemory.
+	MaxMemory int64
 	// CancelTimeout terminates a cancelled process after this long; 0 = never.
 	CancelTimeout time.Duration
 	// HideLogs (terminal.host only) keeps runtime logs off the terminal.
@@ -130,6 +133,11 @@ type Restart struct {
 	// Jitter is the relative spread of each delay, 0.1 = +-10 %.
 	Jitter float64
 }
+
+// DefaultMaxMemory is a host's max_memory when its entry gives none: far
+// more than a Lua process normally holds (a parked one holds ~7 KiB), small
+// enough that one runaway process cannot take a node of a few GiB down.
+const DefaultMaxMemory = 128 << 20
 
 // Service defaults (SPEC section 3).
 const (

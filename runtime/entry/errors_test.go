@@ -104,13 +104,14 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name: "wrong types",
 			files: map[string]string{"a.yaml": head +
-				"  - name: h\n    kind: process.host\n    lifecycle: {auto_start: \"yes\"}\n    host: {workers: many, max_mailbox: 1.5}\n    security: [x]\n" +
+				"  - name: h\n    kind: process.host\n    lifecycle: {auto_start: \"yes\"}\n    host: {workers: many, max_mailbox: 1.5, max_memory: [1]}\n    security: [x]\n" +
 				"  - {name: p, kind: process.lua, source: file://p.lua, modules: json, imports: [a]}\n" +
 				"  - {name: s, kind: process.service, process: p, host: h, input: {a: 1}, lifecycle: {restart: {jitter: high}}}\n",
 				"p.lua": "return {}"},
 			want: []string{
 				"a.yaml:6: app:h: lifecycle.auto_start: want true or false, got string \"yes\"",
 				"a.yaml:7: app:h: host.max_mailbox: want an integer, got float 1.5",
+				"a.yaml:7: app:h: host.max_memory: want a size, got a list",
 				"a.yaml:7: app:h: host.workers: want an integer, got string \"many\"",
 				"a.yaml:8: app:h: security: want a mapping, got a list",
 				"a.yaml:9: app:p: imports: want a mapping, got a list",
@@ -122,7 +123,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name: "durations and limits",
 			files: map[string]string{"a.yaml": head +
-				"  - name: h\n    kind: process.host\n    host: {cancel_timeout: -1s, queue_size: -3, max_processes: 5}\n" +
+				"  - name: h\n    kind: process.host\n    host: {cancel_timeout: -1s, queue_size: -3, max_processes: 5, max_memory: 64MB}\n" +
 				procEntry +
 				"  - name: s\n    kind: process.service\n    process: p\n    host: h\n    lifecycle:\n" +
 				"      start_timeout: 0\n      stop_timeout: 5\n      stable_threshold: soon\n" +
@@ -133,6 +134,7 @@ func TestLoadProblems(t *testing.T) {
 				"p.lua": "return {}"},
 			want: []string{
 				"a.yaml:6: app:h: host.cancel_timeout: must not be negative, got -1s",
+				"a.yaml:6: app:h: host.max_memory: bad size \"64MB\" (want bytes, or a number with KiB, MiB or GiB)",
 				"a.yaml:6: app:h: host.queue_size: must be between 0 and 2147483647, got -3",
 				"a.yaml:13: app:s: lifecycle.start_timeout: must be positive",
 				"a.yaml:14: app:s: lifecycle.stop_timeout: duration 5 needs a unit, e.g. 5s",

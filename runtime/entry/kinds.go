@@ -96,7 +96,7 @@ func (k *kindReader) lua() {
 
 func (k *kindReader) host() {
 	f := k.f
-	h := &Host{Terminal: k.e.Kind == KindTerminalHost}
+	h := &Host{Terminal: k.e.Kind == KindTerminalHost, MaxMemory: DefaultMaxMemory}
 	k.e.Host = h
 	if lc := f.sub("lifecycle", nil); lc != nil {
 		h.AutoStart = lc.boolean("auto_start")
@@ -108,6 +108,7 @@ func (k *kindReader) host() {
 		h.QueueSize = hs.count("queue_size")
 		h.MaxProcesses = hs.count("max_processes")
 		h.MaxMailbox = hs.count("max_mailbox")
+		h.MaxMemory = hs.size("max_memory", DefaultMaxMemory)
 		h.CancelTimeout = hs.duration("cancel_timeout", 0)
 		hs.done()
 	}

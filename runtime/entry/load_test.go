@@ -31,7 +31,7 @@ entries:
   - name: processes
     kind: process.host
     lifecycle: {auto_start: true}
-    host: {workers: 2, local_queue_size: 64, queue_size: 100, max_processes: 1000, max_mailbox: 50, cancel_timeout: 3s}
+    host: {workers: 2, local_queue_size: 64, queue_size: 100, max_processes: 1000, max_mailbox: 50, max_memory: 64MiB, cancel_timeout: 3s}
     security: {policies: [no-system], groups: [sandbox]}
   - name: terminal
     kind: terminal.host
@@ -125,7 +125,7 @@ func TestLoadFullTree(t *testing.T) {
 		t.Fatalf("app:processes: %+v", h)
 	}
 	wantHost := Host{AutoStart: true, Workers: 2, LocalQueueSize: 64, QueueSize: 100, MaxProcesses: 1000,
-		MaxMailbox: 50, CancelTimeout: 3 * time.Second,
+		MaxMailbox: 50, MaxMemory: 64 << 20, CancelTimeout: 3 * time.Second,
 		Security: Security{Policies: []string{"app:no-system"}, Groups: []string{"sandbox"}}}
 	if !hostEqual(*h.Host, wantHost) {
 		t.Errorf("host = %+v, want %+v", *h.Host, wantHost)
@@ -134,7 +134,7 @@ func TestLoadFullTree(t *testing.T) {
 		t.Errorf("host position = %s:%d %s %s", h.File, h.Line, h.Namespace, h.Name)
 	}
 	term, _ := r.Get("app:terminal")
-	if !term.Host.Terminal || !term.Host.HideLogs || term.Host.AutoStart {
+	if !term.Host.Terminal || !term.Host.HideLogs || term.Host.AutoStart || term.Host.MaxMemory != DefaultMaxMemory {
 		t.Errorf("terminal = %+v", *term.Host)
 	}
 
@@ -246,7 +246,7 @@ func TestLoadFullTree(t *testing.T) {
 func hostEqual(a, b Host) bool {
 	return a.Terminal == b.Terminal && a.AutoStart == b.AutoStart && a.Workers == b.Workers &&
 		a.LocalQueueSize == b.LocalQueueSize && a.QueueSize == b.QueueSize && a.MaxProcesses == b.MaxProcesses &&
-		a.MaxMailbox == b.MaxMailbox && a.CancelTimeout == b.CancelTimeout && a.HideLogs == b.HideLogs &&
+		a.MaxMailbox == b.MaxMailbox && a.MaxMemory == b.MaxMemory && a.CancelTimeout == b.CancelTimeout && a.HideLogs == b.HideLogs &&
 		slices.Equal(a.Security.Policies, b.Security.Policies) && slices.Equal(a.Security.Groups, b.Security.Groups)
 }
 
