@@ -12,8 +12,14 @@ import (
 
 func benchEngine(b *testing.B) (*Engine, *catalog) {
 	b.Helper()
+	return benchEngineWith(b, 0)
+}
+
+// benchEngineWith is benchEngine with processes bounded to maxMemory bytes.
+func benchEngineWith(b *testing.B, maxMemory int64) (*Engine, *catalog) {
+	b.Helper()
 	cat := newCatalog()
-	eng, err := New(Config{Catalog: cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := New(Config{Catalog: cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxMemory: maxMemory})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +80,11 @@ func BenchmarkSpawnLua(b *testing.B) {
 
 // benchLoop runs main(b.N) of code once and reports per-iteration time.
 func benchLoop(b *testing.B, code string) {
-	eng, cat := benchEngine(b)
+	benchLoopWith(b, 0, code)
+}
+
+func benchLoopWith(b *testing.B, maxMemory int64, code string) {
+	eng, cat := benchEngineWith(b, maxMemory)
 	cat.add("b:loop", code)
 	p, err := eng.Behavior("b:loop", []msg.Value{msg.Int(int64(b.N))})
 	if err != nil {
@@ -111,4 +121,48 @@ func BenchmarkChannelPingPong(b *testing.B) {
   coroutine.spawn(function() while true do pong:send(ping:receive()) end end)
   for i = 1, n do ping:send(i); pong:receive() end
 end}`)
+}
+
+// BenchmarkInstructions is a loop of three instructions per iteration: the
+// interpreter with the process's hook at every instruction.
+func BenchmarkInstructions(b *testing.B) {
+	benchLoop(b, `return {main = function(n) local x = 0; for i = 1, n do x = x + i end end}`)
+}
+
+// BenchmarkInstructionsBounded is the same loop with a memory bound (the
+// hook also reads Go's allocation counter every 4,096 instructions).
+func BenchmarkInstructionsBounded(b *testing.B) {
+	benchLoopWith(b, 64<<20, `return {main = function(n) local x = 0; for i = 1, n do x = x + i end end}`)
+}
+
+// BenchmarkConcatBounded is a short concatenation, priced by the hook.
+func BenchmarkConcatBounded(b *testing.B) {
+	benchLoopWith(b, 64<<20, `return {main = function(n) local s = "x"; for i = 1, n do local t = s .. "y" end end}`)
+}
+
+// BenchmarkMeasure is one walk of a process holding 100,000 small tables
+// in a list (about 200,000 objects with their strings); ns/object is the
+// figure docs/lua-decisions.md quotes.
+func BenchmarkMeasure(b *testing.B) {
+	eng, cat := benchEngine(b)
+	cat.add("b:hold", `return {main = function()
+  held = {}
+  for i = 1, 100000 do held[i] = {i, "s" .. i} end
+  process.inbox():receive()
+end}`)
+	beh, err := eng.Behavior("b:hold", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := newFakeEnv()
+	if st, _ := beh.Step(env, nil); st != proc.StatusIdle {
+		b.Fatalf("status %v", st)
+	}
+	p := beh.(*process)
+	var n int64
+	for b.Loop() {
+		n = eng.walk(p, 1<<62)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/200000, "ns/object")
+	b.ReportMetric(float64(n), "bytes")
 }

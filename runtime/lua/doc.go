@@ -67,13 +67,24 @@
 // process.registry, payload.format) are read-only userdata. setmetatable
 // accepts tables only, as in 5.1.
 //
-// Deliveries moved into a process's inbox, events and listen channels are
-// held there unbounded (the runtime's per-host max_mailbox bounds what
-// reaches the process); process.listen(topic) also takes the messages of
-// that topic still unread in the inbox.
+// Messages moved into a process's inbox and listen channels count against
+// its host's max_mailbox until the process receives them (Held); EXIT and
+// other events are not bounded. process.listen(topic) also takes the
+// messages of that topic still unread in the inbox.
 // getfenv, setfenv, load, loadstring, loadfile, dofile, module, package,
 // newproxy, debug, collectgarbage and Lua's io are absent; require only
 // loads listed modules and imported library entries.
+//
+// # Limits
+//
+// The node survives its processes (docs/lua-decisions.md, "Limits"):
+// gopher-lua calls the process's context before every instruction, and
+// that hook (hook.go) interrupts, grows the call stack up to CallStackSize,
+// and prices concatenations; nested pcall/resume calls, which are Go
+// recursion, stop at MaxNesting; each process has a memory account
+// (memory.go, walk.go) bounded by its host's max_memory; pattern matching
+// and the large string builtins are this package's own and stop when the
+// process must (strlib.go, package pattern).
 //
 // # Security
 //

@@ -15,15 +15,16 @@ import (
 // size. What the engine shares (library tables and functions, metatables)
 // is not counted; a string of at least dedupString bytes reached twice is
 // counted once. The estimates follow Go's layout of gopher-lua's objects
-// (a table slot 16 bytes, a hash entry with its iteration index ~100
+// (a table slot 16 bytes, a hash entry with its iteration index ~160
 // bytes); docs/lua-decisions.md lists what is counted.
 
 // Size estimates, in bytes.
 const (
 	tableBytes    = 96  // an LTable
 	slotBytes     = 16  // an LValue in an array or a value stack
-	entryBytes    = 100 // a hash entry: map slot, key index, key slice
+	entryBytes    = 160 // a hash entry: map slot, key index, key slice
 	stringBytes   = 16  // a string header boxed in an LValue
+	numberBytes   = 16  // a float boxed in an LValue
 	funcBytes     = 64  // an LFunction
 	upvalueBytes  = 56  // an Upvalue and its pointer
 	userdataBytes = 64  // an LUserData and its Go value's header
@@ -127,6 +128,9 @@ func (w *walker) value(v glua.LValue) {
 	case glua.LString:
 		w.str(string(x))
 		return
+	case glua.LNumber:
+		w.total += numberBytes
+		return
 	case *glua.LTable:
 		ptr = unsafe.Pointer(x)
 	case *glua.LFunction:
@@ -136,7 +140,7 @@ func (w *walker) value(v glua.LValue) {
 	case *glua.LState:
 		ptr = unsafe.Pointer(x)
 	default:
-		return // nil, booleans, numbers: inside the slot that holds them
+		return // nil, booleans: inside the slot that holds them
 	}
 	if ptr != nil && w.mark(ptr) {
 		w.work = append(w.work, v)
