@@ -180,18 +180,7 @@ func abs64(n int64) uint64 {
 }
 
 // signed applies precision (minimum digits) and the sign to decimal digits.
-func (s *fmtSpec) signed(d []byte, neg bool) []byte {
-	d = s.minDigits(d)
-	switch {
-	case neg:
-		return append([]byte{'-'}, d...)
-	case s.plus:
-		return append([]byte{'+'}, d...)
-	case s.space:
-		return append([]byte{' '}, d...)
-	}
-	return d
-}
+func (s *fmtSpec) signed(d []byte, neg bool) []byte { return s.sign(s.minDigits(d), neg) }
 
 // unsigned applies precision and the '#' prefix (C ignores '+' and ' '
 // for unsigned conversions).
@@ -324,7 +313,7 @@ func indexByte(d []byte, c byte) int {
 	return -1
 }
 
-// sign prefixes the sign of a formatted float.
+// sign prefixes the sign of a formatted number.
 func (s *fmtSpec) sign(d []byte, neg bool) []byte {
 	switch {
 	case neg:
