@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/wippyd/wippyd/internal/await"
 )
 
 // The registry figures of `wippyd bench` run on three real nodes (reduced
@@ -27,11 +27,7 @@ func TestRegistryRuns(t *testing.T) {
 	// Shutdown until the probe's ack timer fires, up to several probe
 	// intervals: poll for the goroutines to end, with a deadline, so the
 	// package's leak check sees none.
-	deadline := time.Now().Add(20 * time.Second)
-	for err := goleak.Find(); err != nil; err = goleak.Find() {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines left after the nodes stopped: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := await.NoLeaks(20 * time.Second); err != nil {
+		t.Fatalf("goroutines left after the nodes stopped: %v", err)
 	}
 }

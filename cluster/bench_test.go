@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/cluster"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -70,17 +71,10 @@ func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
 	// Both learn of the other at once, as membership tells them.
 	c.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "a", Addr: a.ep.Addr(), Boot: a.ep.Boot()})
 	a.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "b", Addr: c.ep.Addr(), Boot: c.ep.Boot()})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	await.Until(b, "the sessions up", func() bool {
 		pa, pc := a.ep.Stats().Peers, c.ep.Stats().Peers
-		if len(pa) == 1 && pa[0].Boot != 0 && pa[0].Connects > 0 && len(pc) == 1 && pc[0].Boot != 0 && pc[0].Connects > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("sessions did not come up")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return len(pa) == 1 && pa[0].Boot != 0 && pa[0].Connects > 0 && len(pc) == 1 && pc[0].Boot != 0 && pc[0].Connects > 0
+	})
 	return a, c
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/clustertest"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -281,7 +282,7 @@ func TestRemoteSpawnFreesWorker(t *testing.T) {
 	}
 	waiterPID := waiter.spawnReady(t, rt0)
 	rt0.Send(pid.PID{}, waiterPID, "go", msg.Nil)
-	clustertest.Eventually(t, "spawn request queued", func() bool { return c.Node(0).Cluster.Stats().SpawnsSent == 1 })
+	await.Until(t, "spawn request queued", func() bool { return c.Node(0).Cluster.Stats().SpawnsSent == 1 })
 	pinger := newProbe()
 	pingerPID := pinger.spawnReady(t, rt0)
 	rt0.Send(pingerPID, echoPID, "ping", msg.Nil)

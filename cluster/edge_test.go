@@ -8,6 +8,7 @@ import (
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/clustertest"
 	"github.com/wippyd/wippyd/cluster/wire"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -32,7 +33,7 @@ func TestRemoteSpawnTimeout(t *testing.T) {
 		t.Fatalf("timed out after %v", d)
 	}
 	c.Heal()
-	clustertest.Eventually(t, "late reply", func() bool { return c.Node(0).Cluster.Stats().LateSpawnReplies == 1 })
+	await.Until(t, "late reply", func() bool { return c.Node(0).Cluster.Stats().LateSpawnReplies == 1 })
 
 	// n2 is cut off; the spawn waits; n2 is declared failed meanwhile.
 	c.Partition(0, 2)
@@ -42,7 +43,7 @@ func TestRemoteSpawnTimeout(t *testing.T) {
 		done <- err
 	}()
 	// Once the request is queued, fail the node.
-	clustertest.Eventually(t, "request sent", func() bool { return c.Node(0).Cluster.Stats().SpawnsSent == 2 })
+	await.Until(t, "request sent", func() bool { return c.Node(0).Cluster.Stats().SpawnsSent == 2 })
 	start = time.Now()
 	c.Kill(2)
 	select {

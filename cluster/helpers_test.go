@@ -2,11 +2,13 @@ package cluster_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -173,11 +175,5 @@ func errKind(err error) string {
 // waitDead waits until p is no longer a live process of rt.
 func waitDead(t testing.TB, rt *runtime.Runtime, p pid.PID) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for rt.Alive(p) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%v still alive", p)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	await.Until(t, fmt.Sprintf("%v to end", p), func() bool { return !rt.Alive(p) })
 }

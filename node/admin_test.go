@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -152,7 +153,7 @@ func TestStatusListsConsistentNames(t *testing.T) {
 		c.Cluster.Raft.DataDir = t.TempDir()
 		c.Cluster.Raft.BootstrapExpect = 1
 	})
-	eventually(t, "a ready node leading its own Raft", n.Ready)
+	await.Until(t, "a ready node leading its own Raft", n.Ready)
 	idle := native.MessageFunc(func(*native.Ctx, native.Message) error { return nil })
 	spawn := func() pid.PID {
 		t.Helper()

@@ -2,10 +2,12 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/transport/tcp"
@@ -17,7 +19,7 @@ func twoNodes(t *testing.T, mod func(*Config)) (a, b *Node) {
 	t.Helper()
 	a = clusterNodeWith(t, "a", mod)
 	b = clusterNodeWith(t, "b", mod, a.MembershipAddr())
-	eventually(t, "a and b route to each other", func() bool {
+	await.Until(t, "a and b route to each other", func() bool {
 		return a.cluster.cl.PeerUp("b") && b.cluster.cl.PeerUp("a")
 	})
 	return a, b
@@ -123,24 +125,15 @@ func TestRogueNodeKeptOut(t *testing.T) {
 		name := "rogue-" + strings.ReplaceAll(tc.name, " ", "-")
 		rogue := clusterNodeWith(t, name, keyed(tc.key), a.MembershipAddr())
 		// The rogue's join failed at start; give gossip a moment anyway.
-		deadline := time.Now().Add(time.Second)
-		for time.Now().Before(deadline) {
-			for _, m := range a.Status().Members {
-				if m.Name == name {
-					t.Fatalf("%s: the rogue node is a member: %+v", tc.name, m)
-				}
-			}
-			time.Sleep(20 * time.Millisecond) // watching for a wrong state
-		}
+		await.Never(t, time.Second, tc.name+": the rogue node is a member", func() bool {
+			return slices.ContainsFunc(a.Status().Members, func(m MemberStatus) bool { return m.Name == name })
+		})
 		// Even told where a's internode port is, it gets no session.
 		rogue.cluster.ep.Connect("a", a.cluster.ep.Addr())
-		deadline = time.Now().Add(time.Second)
-		for time.Now().Before(deadline) {
-			if rogue.cluster.cl.PeerUp("a") || len(rogue.cluster.ep.Stats().Peers) > 0 && rogue.cluster.ep.Stats().Peers[0].Boot != 0 {
-				t.Fatalf("%s: the rogue has a session with a: %+v", tc.name, rogue.cluster.ep.Stats().Peers)
-			}
-			time.Sleep(20 * time.Millisecond) // watching for a wrong state
-		}
+		await.Never(t, time.Second, tc.name+": the rogue has a session with a", func() bool {
+			peers := rogue.cluster.ep.Stats().Peers
+			return rogue.cluster.cl.PeerUp("a") || len(peers) > 0 && peers[0].Boot != 0
+		})
 		for _, p := range a.cluster.ep.Stats().Peers {
 			if p.Name == name {
 				t.Fatalf("%s: a has a transport peer for the rogue", tc.name)

@@ -3,12 +3,14 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -55,24 +57,13 @@ func startTestNode(t *testing.T, cfg Config, opts ...Option) *Node {
 	return n
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
-}
-
 // Two nodes find each other through memberlist, exchange messages over the
 // internode transport, and a monitor across them fires with noconnection
 // when the other node goes away.
 func TestTwoNodesMessageAndNodeDown(t *testing.T) {
 	a := clusterNode(t, "a")
 	b := clusterNode(t, "b", a.MembershipAddr())
-	eventually(t, "both see two members and route to each other", func() bool {
+	await.Until(t, "both see two members and route to each other", func() bool {
 		return len(a.Status().Members) == 2 && len(b.Status().Members) == 2 && a.Ready() && b.Ready() &&
 			slices.Equal(a.Nodes(), []string{"b"}) && slices.Equal(b.Nodes(), []string{"a"})
 	})
@@ -170,7 +161,7 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 	a := clusterNodeWith(t, "a", raft)
 	b := clusterNodeWith(t, "b", raft, a.MembershipAddr())
 	c := clusterNodeWith(t, "c", raft, a.MembershipAddr())
-	eventually(t, "three ready nodes with a Raft leader", func() bool {
+	await.Until(t, "three ready nodes with a Raft leader", func() bool {
 		return a.Ready() && b.Ready() && c.Ready() && a.cluster.cl.PeerUp("c") && c.cluster.cl.PeerUp("a")
 	})
 	got := make(chan native.Message, 1)
@@ -194,7 +185,7 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 			t.Fatalf("lookup on %s: %v %v", n.cfg.Node.Name, p, err)
 		}
 	}
-	eventually(t, "c's replica has the name", func() bool {
+	await.Until(t, "c's replica has the name", func() bool {
 		p, ok := c.cluster.names.Resolve("svc")
 		return ok && p == owner
 	})
@@ -210,20 +201,14 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		t.Fatal("send by consistent name never arrived")
 	}
 	a.Runtime().Terminate(owner)
-	var lastErr error
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	await.NoError(t, "the name released when its process ended", func() error {
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, lastErr = b.Runtime().Lookup(lctx, "svc")
-		lcancel()
-		if e := proc.AsError(lastErr); e != nil && e.Kind == proc.KindNotFound {
-			break
+		defer lcancel()
+		if _, err := b.Runtime().Lookup(lctx, "svc"); proc.AsError(err) == nil || proc.AsError(err).Kind != proc.KindNotFound {
+			return fmt.Errorf("lookup: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("name not released when its process ended; last lookup: %v", lastErr)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
+		return nil
+	})
 	// A name registered through a third node for a process of b that has
 	// already ended (b released its names at exit, finding none) is
 	// released when b's replica applies it.
@@ -232,11 +217,11 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Runtime().Terminate(gone)
-	eventually(t, "the process ended", func() bool { return !b.Runtime().Alive(gone) })
+	await.Until(t, "the process ended", func() bool { return !b.Runtime().Alive(gone) })
 	if err := c.cluster.names.Register(ctx, "late", gone); err != nil {
 		t.Fatalf("register for an ended process: %v", err)
 	}
-	eventually(t, "the name of the ended process released everywhere", func() bool {
+	await.Until(t, "the name of the ended process released everywhere", func() bool {
 		for _, n := range []*Node{a, b, c} {
 			if _, ok := n.cluster.names.Resolve("late"); ok {
 				return false

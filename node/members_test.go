@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/internal/await"
 )
 
 // memberSeries scrapes n's metrics (as /metrics does) and returns the
@@ -47,7 +48,7 @@ func memberSeries(n *Node) map[string]float64 {
 func TestMembersSuspectThenDead(t *testing.T) {
 	a := clusterNode(t, "a")
 	b := clusterNode(t, "b", a.MembershipAddr())
-	eventually(t, "both see two members", func() bool {
+	await.Until(t, "both see two members", func() bool {
 		return len(a.Status().Members) == 2 && len(b.Status().Members) == 2
 	})
 	want := map[string]float64{"alive": 2, "suspect": 0, "dead": 0, "left": 0}
@@ -95,5 +96,5 @@ func TestMembersSuspectThenDead(t *testing.T) {
 		t.Fatal("a never reported b suspect")
 	}
 	want = map[string]float64{"alive": 1, "suspect": 0, "dead": 1, "left": 0}
-	eventually(t, "b dead in a's metrics", func() bool { return maps.Equal(memberSeries(a), want) })
+	await.Until(t, "b dead in a's metrics", func() bool { return maps.Equal(memberSeries(a), want) })
 }

@@ -3,11 +3,13 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/entry"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -68,16 +70,16 @@ func TestServiceFailsThenRestartsOverAdmin(t *testing.T) {
 		return st.Services[0]
 	}
 	// Make every run crash: poke the current process until the service fails.
-	deadline := time.Now().Add(20 * time.Second)
-	for state().State != "failed" {
-		if s := state(); s.PID != "" {
+	await.NoError(t, "the service failed", func() error {
+		s := state()
+		if s.State == "failed" {
+			return nil
+		}
+		if s.PID != "" {
 			poke(t, n, s.PID)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service never failed: %+v", state())
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+		return fmt.Errorf("service %+v", s)
+	})
 	if s := state(); s.Restarts != 2 || s.LastError == "" {
 		t.Fatalf("failed service %+v", s)
 	}
@@ -88,13 +90,12 @@ func TestServiceFailsThenRestartsOverAdmin(t *testing.T) {
 	if code, body := get(t, n, "POST", "/v1/services/app:flaky/restart"); code != 202 {
 		t.Fatalf("restart: %d %s", code, body)
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for state().State != "running" {
-		if time.Now().After(deadline) {
-			t.Fatalf("service not running after an operator restart: %+v", state())
+	await.NoError(t, "the service running after an operator restart", func() error {
+		if s := state(); s.State != "running" {
+			return fmt.Errorf("service %+v", s)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	if code, _ := get(t, n, "POST", "/v1/services/app:nope/restart"); code != 404 {
 		t.Fatalf("restart of an unknown service: %d", code)
 	}

@@ -103,18 +103,6 @@ func expectNothing(t testing.TB, ch chan any, d time.Duration) {
 	}
 }
 
-// waitFor polls cond with a deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // fn is a native process made of closures.
 type fn struct {
 	init func(c *native.Ctx, args []msg.Value) error

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -71,7 +72,7 @@ func TestHostQueueSize(t *testing.T) {
 		t.Fatalf("spawn past queue_size: %v", err)
 	}
 	close(release)
-	waitFor(t, "queue drains", func() bool {
+	await.Until(t, "queue drains", func() bool {
 		_, err := rt.Spawn(proc.SpawnRequest{Host: "app:q", Behavior: native.New(&fn{})})
 		return err == nil
 	})

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -154,7 +155,7 @@ func TestLinkChainCrashPropagates(t *testing.T) {
 	if e := got[pids[0]]; !proc.IsLinkDown(e.Err) || e.Err.Error() != "link down: "+pids[1].String() {
 		t.Fatalf("far end: %+v", e)
 	}
-	waitFor(t, "chain gone", func() bool { return rt.ProcessCount() == 2 })
+	await.Until(t, "chain gone", func() bool { return rt.ProcessCount() == 2 })
 }
 
 func TestTrapLinksAndNormalExit(t *testing.T) {
@@ -205,7 +206,7 @@ func TestTrapLinksAndNormalExit(t *testing.T) {
 	}})})
 	rt.Send(pid.PID{}, child2, "link", msg.PIDValue(pp))
 	rt.Send(pid.PID{}, child2, "stop", msg.Nil)
-	waitFor(t, "child2 ends", func() bool { return !rt.Alive(child2) })
+	await.Until(t, "child2 ends", func() bool { return !rt.Alive(child2) })
 	expectNothing(t, plain.ch, 50*time.Millisecond)
 	if !rt.Alive(pp) {
 		t.Fatal("normal exit propagated along a link")
@@ -340,7 +341,7 @@ func TestFairness(t *testing.T) {
 		recv[native.Message](t, p.ch)
 	}
 	close(stop)
-	waitFor(t, "busy ends", func() bool { return !rt.Alive(busy) })
+	await.Until(t, "busy ends", func() bool { return !rt.Alive(busy) })
 
 	// A callback that spins until another process has run: only a
 	// hand-off of the worker slot lets that other process run.
@@ -355,7 +356,7 @@ func TestFairness(t *testing.T) {
 		c.Stop(msg.Nil)
 		return nil
 	}})})
-	waitFor(t, "spinner released", func() bool { return !rt.Alive(spinner) })
+	await.Until(t, "spinner released", func() bool { return !rt.Alive(spinner) })
 	if rt.Counters().HandOffs == 0 {
 		t.Fatal("no hand-off counted")
 	}
@@ -501,7 +502,7 @@ func TestNames(t *testing.T) {
 		t.Fatalf("unknown name: %v", err)
 	}
 	rt.Terminate(ap)
-	waitFor(t, "name released", func() bool { return rt.Register("svc", bp) == nil })
+	await.Until(t, "name released", func() bool { return rt.Register("svc", bp) == nil })
 	if got := rt.NamesOf(bp); len(got) != 1 || got[0] != "svc" {
 		t.Fatalf("names of b: %v", got)
 	}
@@ -548,7 +549,7 @@ func TestHostLimits(t *testing.T) {
 	slow, err := rt.Spawn(proc.SpawnRequest{Host: "app:processes", Behavior: native.New(&fn{})})
 	_ = slow
 	rt.Terminate(ids[0])
-	waitFor(t, "slot free", func() bool { return !rt.Alive(ids[0]) })
+	await.Until(t, "slot free", func() bool { return !rt.Alive(ids[0]) })
 	busy, err := rt.Spawn(proc.SpawnRequest{Host: "app:small", Behavior: native.New(&fn{msg: func(*native.Ctx, native.Message) error {
 		<-gate
 		return nil
@@ -557,7 +558,7 @@ func TestHostLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt.Send(pid.PID{}, busy, "first", msg.Nil) // taken by the busy callback
-	waitFor(t, "busy running", func() bool { s, _ := rt.State(busy); return s == proc.Running })
+	await.Until(t, "busy running", func() bool { s, _ := rt.State(busy); return s == proc.Running })
 	for i := 0; i < 3; i++ {
 		if err := rt.Send(pid.PID{}, busy, "x", msg.Nil); err != nil {
 			t.Fatalf("send %d: %v", i, err)
@@ -613,7 +614,7 @@ func TestRemoteRelationsAndNodeDown(t *testing.T) {
 		return c.Link(remote)
 	}
 	mp := mon.spawn(t, rt)
-	waitFor(t, "signals routed", func() bool { return len(router.kinds()) == 2 })
+	await.Until(t, "signals routed", func() bool { return len(router.kinds()) == 2 })
 	if k := router.kinds(); k[0] != runtime.SigMonitor || k[1] != runtime.SigLink {
 		t.Fatalf("routed %v", k)
 	}
@@ -655,7 +656,7 @@ func TestRemoteRelationsAndNodeDown(t *testing.T) {
 	vp := victim.spawn(t, rt)
 	rt.Deliver(&runtime.Envelope{Kind: runtime.SigMonitor, From: remote, To: vp})
 	rt.Terminate(vp)
-	waitFor(t, "exit routed", func() bool {
+	await.Until(t, "exit routed", func() bool {
 		k := router.kinds()
 		return k[len(k)-1] == runtime.SigExit
 	})
@@ -674,7 +675,7 @@ func TestLinkToDeadPid(t *testing.T) {
 	plain := newProbe()
 	plain.init = func(c *native.Ctx) error { return c.Link(dead) }
 	pp := plain.spawn(t, rt)
-	waitFor(t, "non-trapping linker dies", func() bool { return !rt.Alive(pp) })
+	await.Until(t, "non-trapping linker dies", func() bool { return !rt.Alive(pp) })
 }
 
 func TestPanicBecomesExit(t *testing.T) {

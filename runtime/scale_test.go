@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -52,7 +53,7 @@ func TestSpawnReplyExitNoLeak(t *testing.T) {
 		case <-time.After(120 * time.Second):
 			t.Fatalf("got %d of %d replies", got, scaleN)
 		}
-		waitFor(t, "process table empty", func() bool { return rt.ProcessCount() == 0 })
+		await.Until(t, "process table empty", func() bool { return rt.ProcessCount() == 0 })
 	}
 	round() // warm up: buffers and maps reach their working size
 	start := heapAfterGC()

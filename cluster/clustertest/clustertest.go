@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/cluster"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/memnet"
@@ -17,10 +18,6 @@ import (
 
 // DefaultHost is the first (default) host of every node.
 const DefaultHost = "app:processes"
-
-// WaitTimeout is how long the harness waits for something that should
-// happen (sessions coming up); generous for -race on two shared cores.
-const WaitTimeout = 20 * time.Second
 
 // Option changes how the nodes are built.
 type Option func(*options)
@@ -338,7 +335,7 @@ func (c *Cluster) Restart(i int) {
 // its sessions up both ways, each side having dialed the other.
 func (c *Cluster) WaitConnected() {
 	c.t.Helper()
-	Eventually(c.t, "sessions up", func() bool {
+	await.Until(c.t, "sessions up", func() bool {
 		for i, a := range c.nodes {
 			if !a.Alive {
 				continue
@@ -359,18 +356,6 @@ func (c *Cluster) WaitConnected() {
 		}
 		return true
 	})
-}
-
-// Eventually polls cond until it holds or WaitTimeout passes.
-func Eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(WaitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("clustertest: timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // Members is a fake member-events source (cluster.MemberSource) the

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"go.uber.org/goleak"
+
+	"github.com/wippyd/wippyd/internal/await"
 )
 
 // TestMain fails the run if any goroutine outlives the tests. memberlist
@@ -25,13 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		deadline := time.Now().Add(20 * time.Second)
-		err := goleak.Find()
-		for err != nil && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-			err = goleak.Find()
-		}
-		if err != nil {
+		if err := await.NoLeaks(20 * time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wippyd/wippyd/internal/await"
 )
 
 // app writes a one-entry app whose main is body, plus extra files.
@@ -259,20 +262,18 @@ return {main = function()
   io.print("cleanup after " .. ev.kind)
   return 3
 end}`, "io")
-	var buf, errb bytes.Buffer
-	out := &syncWriter{w: &buf}
+	out, errb := &syncWriter{w: new(bytes.Buffer)}, &syncWriter{w: new(bytes.Buffer)}
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {
-		done <- runCmd([]string{"--src", dir, "-x", "app:main"}, strings.NewReader(""), out, &errb, nil, sigs)
+		done <- runCmd([]string{"--src", dir, "-x", "app:main"}, strings.NewReader(""), out, errb, nil, sigs)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "waiting") {
-		if time.Now().After(deadline) {
-			t.Fatalf("program never started: %q", errb.String())
+	await.NoError(t, "the program started", func() error {
+		if !strings.Contains(out.String(), "waiting") {
+			return fmt.Errorf("stderr %q", errb.String())
 		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+		return nil
+	})
 	sigs <- syscall.SIGTERM
 	select {
 	case code := <-done:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -21,7 +22,7 @@ import (
 // local replica of node.
 func (c *cluster) resolves(node, name string, want pid.PID) {
 	c.t.Helper()
-	eventually(c.t, 5*time.Second, fmt.Sprintf("%s resolving %q to %v", node, name, want), func() bool {
+	await.Within(c.t, 5*time.Second, fmt.Sprintf("%s resolving %q to %v", node, name, want), func() bool {
 		got, ok := c.reg(node).Resolve(name)
 		return got == want && ok == !want.IsZero()
 	})
@@ -178,7 +179,7 @@ func TestNoQuorum(t *testing.T) {
 func TestFiveNodesTwoFailures(t *testing.T) {
 	c := startCluster(t, 5)
 	leader := c.waitLeader(c.names...)
-	eventually(t, 10*time.Second, "five voters", func() bool { return countVoters(c.servers(leader)) == 5 })
+	await.Within(t, 10*time.Second, "five voters", func() bool { return countVoters(c.servers(leader)) == 5 })
 	ctx := ctxT(t, 30*time.Second)
 	fol := c.followers(leader)
 	// Kill the leader and one follower.
@@ -196,7 +197,7 @@ func TestFiveNodesTwoFailures(t *testing.T) {
 	}
 	nl := c.waitLeader(rest...)
 	// The dead are removed from the voters.
-	eventually(t, 10*time.Second, "three voters", func() bool {
+	await.Within(t, 10*time.Second, "three voters", func() bool {
 		s := c.servers(nl)
 		return countVoters(s) == 3 && s[dead[0]] == 0 && s[dead[1]] == 0 && len(s) == 3
 	})

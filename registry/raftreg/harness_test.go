@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/memnet"
@@ -298,7 +299,7 @@ func (c *cluster) heal(a, b []string) {
 func (c *cluster) waitLeader(nodes ...string) string {
 	c.t.Helper()
 	var leader string
-	eventually(c.t, 10*time.Second, "a leader among "+fmt.Sprint(nodes), func() bool {
+	await.Within(c.t, 10*time.Second, "a leader among "+fmt.Sprint(nodes), func() bool {
 		leader = ""
 		for _, name := range nodes {
 			r := c.reg(name)
@@ -350,17 +351,6 @@ func (c *cluster) servers(name string) map[string]raft.ServerSuffrage {
 		out[string(s.ID)] = s.Suffrage
 	}
 	return out
-}
-
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // ppid returns a PID of node with sequence seq.

@@ -85,11 +85,15 @@ func (r *Registry) leadEpoch(e *epoch) {
 	r.leaderBC.notify()
 	tick := time.NewTicker(r.cfg.ReconcileInterval)
 	defer tick.Stop()
+	defer r.settling.Store(false)
 	unknown := make(map[string]time.Time)
 	for {
 		changed := r.members.wait()
 		var soon <-chan time.Time
-		if r.reconcile(e, unknown) {
+		r.settling.Store(true)
+		more := r.reconcile(e, unknown)
+		r.settling.Store(more)
+		if more {
 			soon = time.After(reconfigurePause)
 		}
 		select {

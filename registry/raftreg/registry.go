@@ -38,9 +38,13 @@ type Registry struct {
 	closeErr error
 	track    tracker
 
-	lead     atomic.Pointer[epoch] // this node's current leadership, nil when not leading
-	leaderBC broadcast             // leader changes (observed, gained, lost, ready)
-	members  broadcast             // PeerSource changes
+	lead atomic.Pointer[epoch] // this node's current leadership, nil when not leading
+	// settling is set while the leader's reconciliation round runs or a
+	// follow-up round is due (its last round asked Raft for a change);
+	// clear, the voters and releases match what membership said last.
+	settling atomic.Bool
+	leaderBC broadcast // leader changes (observed, gained, lost, ready)
+	members  broadcast // PeerSource changes
 	verify   verifier
 	propSeq  atomic.Uint64 // proposal ids; a random 63-bit start, so the ids of a past life replayed from the log do not match new ones
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/runtime/pid"
 )
@@ -66,7 +67,7 @@ func TestReleaseRetried(t *testing.T) {
 	c.resolves(f, "svc", p)
 	c.partition([]string{f}, rest)
 	c.reg(f).ReleasePID(p)
-	eventually(t, 10*time.Second, "three failed attempts", func() bool {
+	await.Within(t, 10*time.Second, "three failed attempts", func() bool {
 		q := &c.reg(f).rel
 		q.mu.Lock()
 		defer q.mu.Unlock()
@@ -83,7 +84,7 @@ func TestReleaseRetried(t *testing.T) {
 	for _, node := range c.names {
 		c.resolves(node, "svc", pid.PID{})
 	}
-	eventually(t, 5*time.Second, "empty release queue", func() bool { return c.reg(f).rel.pending() == 0 })
+	await.Within(t, 5*time.Second, "empty release queue", func() bool { return c.reg(f).rel.pending() == 0 })
 }
 
 // TestReleaseNode: membership declares a node dead; the leader releases
@@ -115,7 +116,7 @@ func TestReleaseNode(t *testing.T) {
 	if got, err := c.reg(leader).Lookup(ctx, "keep"); err != nil || got != keep {
 		t.Fatalf("names of live nodes kept: %v %v", got, err)
 	}
-	eventually(t, 5*time.Second, "dead node removed", func() bool {
+	await.Within(t, 5*time.Second, "dead node removed", func() bool {
 		_, in := c.servers(leader)[f]
 		return !in
 	})
@@ -129,18 +130,21 @@ func TestReconcileByNewLeader(t *testing.T) {
 	leader := c.waitLeader(c.names...)
 	fol := c.followers(leader)
 	ctx := ctxT(t, 20*time.Second)
-	eventually(t, 10*time.Second, "five voters", func() bool { return countVoters(c.servers(leader)) == 5 })
-	time.Sleep(3 * reconfigurePause) // the leader's last reconciliation round
+	// Five voters, and the leader's last reconciliation round is over:
+	// from here on only a membership notification starts one.
+	await.Within(t, 10*time.Second, "five voters, the leader settled", func() bool {
+		return countVoters(c.servers(leader)) == 5 && !c.reg(leader).settling.Load()
+	})
 	victim := fol[0]
 	if err := c.reg(victim).Register(ctx, "v", ppid(victim, 1)); err != nil {
 		t.Fatal(err)
 	}
 	c.kill(victim)
 	c.peers.quiet(victim, true, MemberDead) // no notification: nobody reconciles now
-	time.Sleep(200 * time.Millisecond)
-	if _, ok := c.reg(leader).Resolve("v"); !ok {
-		t.Fatal("released before any reconciliation")
-	}
+	await.Never(t, 200*time.Millisecond, "released before any reconciliation", func() bool {
+		_, ok := c.reg(leader).Resolve("v")
+		return !ok
+	})
 	c.kill(leader)
 	c.peers.quiet(leader, true, MemberDead)
 	nl := c.waitLeader(fol[1:]...)
@@ -169,7 +173,7 @@ func TestRevoke(t *testing.T) {
 	c.partition([]string{f}, rest)
 	c.peers.set(f, true, MemberDead)
 	c.resolves(leader, "r1", pid.PID{})
-	eventually(t, 5*time.Second, "removed from raft", func() bool {
+	await.Within(t, 5*time.Second, "removed from raft", func() bool {
 		_, in := c.servers(leader)[f]
 		return !in
 	})
@@ -195,7 +199,7 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("revoked %v, want %v", got, want)
 	}
 	c.resolves(f, "r1", q)
-	eventually(t, 5*time.Second, "voter again", func() bool { return c.servers(leader)[f] == 0 && len(c.servers(leader)) == 3 })
+	await.Within(t, 5*time.Second, "voter again", func() bool { return c.servers(leader)[f] == 0 && len(c.servers(leader)) == 3 })
 	// Nobody else got a revoke.
 	for _, n := range rest {
 		select {
@@ -232,7 +236,7 @@ func TestUnknownOutcomeUndone(t *testing.T) {
 	for _, node := range c.names {
 		c.resolves(node, "u", pid.PID{})
 	}
-	eventually(t, 5*time.Second, "empty release queue", func() bool { return c.reg(leader).rel.pending() == 0 })
+	await.Within(t, 5*time.Second, "empty release queue", func() bool { return c.reg(leader).rel.pending() == 0 })
 	if s := c.reg(leader).Stats(); s.Unknown == 0 {
 		t.Fatalf("stats: %+v", s)
 	}
@@ -245,6 +249,7 @@ func TestExpiredForwardNotProposed(t *testing.T) {
 	leader := c.waitLeader(c.names...)
 	f := c.followers(leader)[0]
 	ctx := ctxT(t, 20*time.Second)
+	fwdIn, stray := c.reg(leader).Stats().ForwardedIn, c.reg(f).Stats().StrayReplies
 	c.mn.Delay(f, leader, 150*time.Millisecond)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	err := c.reg(f).Register(short, "late", ppid(f, 1))
@@ -252,7 +257,11 @@ func TestExpiredForwardNotProposed(t *testing.T) {
 	if !errors.Is(err, registry.ErrUnavailable) {
 		t.Fatalf("register: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The leader served the request (its answer reached f after f gave
+	// up) without proposing it.
+	await.Within(t, 10*time.Second, "the leader's late answer", func() bool {
+		return c.reg(leader).Stats().ForwardedIn >= fwdIn+1 && c.reg(f).Stats().StrayReplies >= stray+1
+	})
 	c.mn.Delay(f, leader, 0)
 	if _, ok := c.reg(leader).Resolve("late"); ok {
 		t.Fatal("an expired request was applied")
@@ -261,7 +270,9 @@ func TestExpiredForwardNotProposed(t *testing.T) {
 	if err := c.reg(leader).Register(ctx, "late", p); err != nil {
 		t.Fatalf("register after: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond) // the conditional unregister of f must not remove it
+	// f's conditional unregister (if the outcome was unknown) has run and
+	// must not have removed the name.
+	await.Within(t, 10*time.Second, "f's release queue empty", func() bool { return c.reg(f).rel.pending() == 0 })
 	if got, err := c.reg(f).Lookup(ctx, "late"); err != nil || got != p {
 		t.Fatalf("lookup: %v %v", got, err)
 	}

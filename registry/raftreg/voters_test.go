@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/registry"
 )
 
@@ -24,7 +25,7 @@ func TestMaxVotersAndClients(t *testing.T) {
 	want := func(s map[string]raft.ServerSuffrage) bool {
 		return len(s) == 5 && countVoters(s) == 3 && s["n5"] == raft.Nonvoter
 	}
-	eventually(t, 10*time.Second, "three voters, two non-voters", func() bool { return want(c.servers(leader)) })
+	await.Within(t, 10*time.Second, "three voters, two non-voters", func() bool { return want(c.servers(leader)) })
 	s := c.servers(leader)
 	// The lowest names are the voters (n4 joined as a non-voter).
 	if s["n4"] != raft.Nonvoter {
@@ -46,7 +47,7 @@ func TestMaxVotersAndClients(t *testing.T) {
 	}
 	c.kill(victim)
 	c.peers.set(victim, true, MemberDead)
-	eventually(t, 10*time.Second, "n4 promoted", func() bool {
+	await.Within(t, 10*time.Second, "n4 promoted", func() bool {
 		s := c.servers(leader)
 		_, in := s[victim]
 		return !in && s["n4"] == raft.Voter && countVoters(s) == 3
@@ -71,7 +72,7 @@ func TestSnapshotInstall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "a snapshot on the leader", func() bool {
+	await.Within(t, 10*time.Second, "a snapshot on the leader", func() bool {
 		snaps, err := c.reg(leader).st.snaps.List()
 		return err == nil && len(snaps) > 0
 	})
@@ -151,7 +152,7 @@ func TestWatchAndList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "lagged", func() bool { return small.Err() == registry.ErrWatchLagged })
+	await.Within(t, 5*time.Second, "lagged", func() bool { return small.Err() == registry.ErrWatchLagged })
 	if lag.Err() != nil {
 		t.Fatal(lag.Err())
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	rt "github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -207,17 +208,13 @@ end}`, "time")
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for _, p := range spinners {
-		for n.rt.Alive(p) {
-			if time.Now().After(deadline) {
-				t.Fatalf("spinner %v survived terminate", p)
+		await.Until(t, fmt.Sprintf("spinner %v ended by terminate", p), func() bool {
+			for len(out) > 0 {
+				<-out
 			}
-			select {
-			case <-out:
-			case <-time.After(5 * time.Millisecond): // poll with a deadline
-			}
-		}
+			return !n.rt.Alive(p)
+		})
 	}
 }
 
@@ -409,13 +406,9 @@ func BenchmarkIdleLuaRuntime(b *testing.B) {
 			}
 			pids[i] = p
 		}
-		deadline := time.Now().Add(time.Minute)
-		for n.rt.StateCounts()["app:processes"][proc.Idle] < count {
-			if time.Now().After(deadline) {
-				b.Fatal("processes never all idle")
-			}
-			time.Sleep(10 * time.Millisecond) // poll with a deadline
-		}
+		await.Within(b, time.Minute, "processes all idle", func() bool {
+			return n.rt.StateCounts()["app:processes"][proc.Idle] >= count
+		})
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perProc = float64(after.HeapAlloc-before.HeapAlloc) / count
@@ -439,13 +432,7 @@ func BenchmarkSpawnLuaRuntime(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
-	for n.rt.ProcessCount() > 0 {
-		if time.Now().After(deadline) {
-			b.Fatal("processes never all exited")
-		}
-		time.Sleep(time.Millisecond) // poll with a deadline
-	}
+	await.Within(b, time.Minute, "processes all exited", func() bool { return n.rt.ProcessCount() == 0 })
 }
 
 // Blocking where Lua cannot yield (a table.sort comparator, an __index

@@ -3,12 +3,15 @@ package sched
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/wippyd/wippyd/internal/await"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -80,13 +83,7 @@ func TestLocalOverflowAndSteal(t *testing.T) {
 		t.Fatalf("ran %d of %d", ran.Load(), n)
 	}
 	// Executed is counted after a task returns: poll with a deadline.
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Stats().Executed != n+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("executed %d, want %d", s.Stats().Executed, n+1)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	await.Until(t, fmt.Sprintf("%d tasks counted as executed", n+1), func() bool { return s.Stats().Executed == n+1 })
 }
 
 // A ping-pong through the run-next slot: each task readies the next.

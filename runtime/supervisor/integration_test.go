@@ -3,12 +3,14 @@ package supervisor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	goruntime "runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -151,17 +153,14 @@ func statusOf(t *testing.T, m *supervisor.Manager, id string) supervisor.Service
 // waitState polls the manager until id is in state want.
 func waitState(t *testing.T, m *supervisor.Manager, id string, want supervisor.State) supervisor.ServiceStatus {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := statusOf(t, m, id)
-		if st.State == want {
-			return st
+	var st supervisor.ServiceStatus
+	await.NoError(t, fmt.Sprintf("%s %s", id, want), func() error {
+		if st = statusOf(t, m, id); st.State != want {
+			return fmt.Errorf("%s (last error %v)", st.State, st.LastError)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s stayed %s, want %s (last error %v)", id, st.State, want, st.LastError)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
+	return st
 }
 
 // TestRealRuntime runs services on a real runtime: dependency order,

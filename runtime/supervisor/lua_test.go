@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/lua"
 	"github.com/wippyd/wippyd/runtime/supervisor"
@@ -110,13 +111,7 @@ func TestLuaServices(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !w.PID().IsZero() {
-		if time.Now().After(deadline) {
-			t.Fatal("the watcher did not end on Close")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	await.Until(t, "the watcher ended on Close", func() bool { return w.PID().IsZero() })
 	if _, err := w.Start(spec("x", "app:waiter")); !errors.Is(err, supervisor.ErrStopped) {
 		t.Fatalf("Start after Close = %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/memnet"
 	tt "github.com/wippyd/wippyd/transport/transporttest"
@@ -46,7 +47,7 @@ func TestDroppedWrites(t *testing.T) {
 			sent++
 		}
 		mn.DropNext("a", "b", 1)
-		tt.Eventually(t, "every frame so far", func() bool {
+		await.Until(t, "every frame so far", func() bool {
 			if got.Load() == sent {
 				return true
 			}
@@ -81,7 +82,7 @@ func TestDelayedLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tt.Eventually(t, "frames", func() bool { return len(b.Rec.Select("data", "a")) == 100 })
+	await.Until(t, "frames", func() bool { return len(b.Rec.Select("data", "a")) == 100 })
 	if d := time.Since(start); d < 20*time.Millisecond {
 		t.Fatalf("delayed frames arrived after %v", d)
 	}
@@ -105,10 +106,10 @@ func TestIdleKeepAlive(t *testing.T) {
 	})
 	a, b := tt.NewNode(t, h, "a", short), tt.NewNode(t, h, "b", short)
 	tt.Connect(t, a, b)
-	tt.Eventually(t, "both directions established", func() bool { return a.Peer("b").Connects == 1 && b.Peer("a").Connects == 1 })
+	await.Until(t, "both directions established", func() bool { return a.Peer("b").Connects == 1 && b.Peer("a").Connects == 1 })
 	inA, inB := a.Peer("b").BytesIn, b.Peer("a").BytesIn
 	// 60 keep-alive frames each way: at 20ms each, over a second idle.
-	tt.Eventually(t, "keep-alives", func() bool {
+	await.Until(t, "keep-alives", func() bool {
 		return a.Peer("b").BytesIn-inA >= 60*2*6 && b.Peer("a").BytesIn-inB >= 60*2*6
 	})
 	if a.Peer("b").Connects != 1 || b.Peer("a").Connects != 1 {
@@ -129,5 +130,5 @@ func TestSilentPeerDropped(t *testing.T) {
 		t.Fatalf("rejected: %v", rej)
 	}
 	r.ExpectClosed()
-	tt.Eventually(t, "logged", func() bool { return len(a.Logs.Find("connection ended", "peer=x", "timeout")) > 0 })
+	await.Until(t, "logged", func() bool { return len(a.Logs.Find("connection ended", "peer=x", "timeout")) > 0 })
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/tcp"
 	"github.com/wippyd/wippyd/transport/transporttest"
@@ -31,7 +32,7 @@ func benchPair(b *testing.B, handleA, handleB transport.Handler) (*transport.End
 	if err := a.Connect("b", c.Addr()); err != nil {
 		b.Fatal(err)
 	}
-	transporttest.Eventually(b, "session", func() bool {
+	await.Until(b, "session", func() bool {
 		sa, sc := a.Stats().Peers, c.Stats().Peers
 		return len(sa) == 1 && sa[0].Boot != 0 && len(sc) == 1 && sc[0].Boot != 0
 	})
@@ -65,7 +66,7 @@ func BenchmarkSend64B(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	transporttest.Eventually(b, "all frames", func() bool { return got.Load() == int64(b.N) })
+	await.Until(b, "all frames", func() bool { return got.Load() == int64(b.N) })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
@@ -101,7 +102,7 @@ func BenchmarkSend64BParallel(b *testing.B) {
 			}
 		}
 	})
-	transporttest.Eventually(b, "all frames", func() bool { return got.Load() == sent.Load() })
+	await.Until(b, "all frames", func() bool { return got.Load() == sent.Load() })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
@@ -116,7 +117,7 @@ func BenchmarkRTT(b *testing.B) {
 		func(from transport.Peer, body []byte) { peerB.Load().Send(from.Name, transport.StreamCluster, body) })
 	peerB.Store(c)
 	// c learns a's address from the handshake and dials back; wait for it.
-	transporttest.Eventually(b, "return path", func() bool { return c.Stats().Peers[0].Connects > 0 })
+	await.Until(b, "return path", func() bool { return c.Stats().Peers[0].Connects > 0 })
 	body := make([]byte, 64)
 	b.ResetTimer()
 	for range b.N {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -55,7 +56,7 @@ func testForgedHello(t *testing.T, nw Net) {
 	members.Add(b)
 	Connect(t, a, b)
 	send(t, a, "b", transport.StreamCluster, Seq(0))
-	Eventually(t, "first frame", func() bool { return countData(b, "a") == 1 })
+	await.Until(t, "first frame", func() bool { return countData(b, "a") == 1 })
 
 	for _, tc := range []struct {
 		name string
@@ -73,7 +74,7 @@ func testForgedHello(t *testing.T, nw Net) {
 		}
 	}
 	send(t, a, "b", transport.StreamCluster, Seq(1))
-	Eventually(t, "frame after the forgeries", func() bool { return countData(b, "a") == 2 })
+	await.Until(t, "frame after the forgeries", func() bool { return countData(b, "a") == 2 })
 	checkOrder(t, b, "a", transport.StreamCluster, 2)
 	if lost := b.Rec.Select("lost", "a"); len(lost) != 0 {
 		t.Fatalf("b lost its session with a: %+v", lost[0].Event)
@@ -191,7 +192,7 @@ func testHandshakeFlood(t *testing.T, nw Net) {
 		floodHandshakes(t, nw.Host("evil"), b.EP.Addr(), idle, stop)
 	}()
 	defer func() { close(stop); wg.Wait() }()
-	Eventually(t, "flood under way", func() bool { return b.EP.Stats().Accepted >= idle })
+	await.Until(t, "flood under way", func() bool { return b.EP.Stats().Accepted >= idle })
 
 	start := time.Now()
 	if err := a.EP.Connect("b", b.EP.Addr()); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -88,7 +89,7 @@ func testSendReceive(t *testing.T, nw Net) {
 		// b never called Connect: it dials back the address a advertised.
 		send(t, b, "a", transport.StreamCluster, Seq(i))
 	}
-	Eventually(t, "all frames", func() bool { return countData(b, "a") == 2*n && countData(a, "b") == n })
+	await.Until(t, "all frames", func() bool { return countData(b, "a") == 2*n && countData(a, "b") == n })
 	checkOrder(t, b, "a", transport.StreamCluster, n)
 	checkOrder(t, b, "a", transport.StreamRaft, n)
 	checkOrder(t, a, "b", transport.StreamCluster, n)
@@ -110,7 +111,7 @@ func testSendReceive(t *testing.T, nw Net) {
 	if st.Boot != b.EP.Boot() || st.SendSeq != 2*n || st.FramesOut != 2*n || st.BytesOut == 0 || st.BytesIn == 0 {
 		t.Fatalf("a's stats for b: %+v", st)
 	}
-	Eventually(t, "acks", func() bool { return a.Peer("b").Acked == 2*n })
+	await.Until(t, "acks", func() bool { return a.Peer("b").Acked == 2*n })
 	if rs := b.Peer("a"); rs.RecvSeq != 2*n || rs.FramesIn != 2*n {
 		t.Fatalf("b's stats for a: %+v", rs)
 	}
@@ -161,7 +162,7 @@ func testMesh(t *testing.T, nw Net) {
 	for _, x := range names {
 		for _, y := range names {
 			if x != y {
-				Eventually(t, fmt.Sprintf("%s from %s", x, y), func() bool { return countData(nodes[x], y) == n })
+				await.Until(t, fmt.Sprintf("%s from %s", x, y), func() bool { return countData(nodes[x], y) == n })
 				checkOrder(t, nodes[x], y, transport.StreamCluster, n)
 			}
 		}
@@ -191,7 +192,7 @@ func testUnknownStream(t *testing.T, nw Net) {
 		t.Fatalf("send beyond the local max frame: %v", err)
 	}
 	send(t, a, "c", transport.StreamCluster, make([]byte, 4<<10-16))
-	Eventually(t, "largest frame", func() bool { return countData(c, "a") == 1 })
+	await.Until(t, "largest frame", func() bool { return countData(c, "a") == 1 })
 	// A peer that sends it anyway (Raw ignores the welcome) has the frame
 	// refused: dropped, counted, logged, the rest delivered.
 	r := DialRaw(t, nw.Host("x"), b.EP.Addr())
@@ -200,7 +201,7 @@ func testUnknownStream(t *testing.T, nw Net) {
 	}
 	r.WriteFrame(FrameData, Data(0, transport.StreamRaft, []byte("refused")))
 	r.WriteFrame(FrameData, Data(1, transport.StreamCluster, Seq(7)))
-	Eventually(t, "frame after the refused one", func() bool { return countData(b, "x") == 1 })
+	await.Until(t, "frame after the refused one", func() bool { return countData(b, "x") == 1 })
 	if got := b.EP.Stats().Dropped[transport.DropUnknownStream]; got != 1 {
 		t.Fatalf("unknown-stream drops = %d, want 1", got)
 	}
@@ -249,10 +250,10 @@ func testNoLossAcrossCuts(t *testing.T, nw Net) {
 		}
 		// Cut with about half a step still in flight or queued.
 		mark := uint64(c*step + step/2)
-		Eventually(t, "progress", func() bool { return got[1].Load() >= mark })
+		await.Until(t, "progress", func() bool { return got[1].Load() >= mark })
 		nw.Cut("a", "b")
 	}
-	Eventually(t, "every frame", func() bool { return got[1].Load() == n && got[0].Load() == back })
+	await.Until(t, "every frame", func() bool { return got[1].Load() == n && got[0].Load() == back })
 	<-done
 	if v := bad.Load(); v != nil {
 		t.Fatal(v)
@@ -282,7 +283,7 @@ func testQueueOverflow(t *testing.T, nw Net) {
 	a, b := NewNode(t, nw, "a", small), NewNode(t, nw, "b", small)
 	Connect(t, a, b)
 	send(t, a, "b", transport.StreamCluster, Seq(0))
-	Eventually(t, "first frame acked", func() bool { return a.Peer("b").Acked == 1 })
+	await.Until(t, "first frame acked", func() bool { return a.Peer("b").Acked == 1 })
 
 	nw.Partition("a", "b")
 	body := bytes.Repeat([]byte{1}, 1000)
@@ -313,7 +314,7 @@ func testQueueOverflow(t *testing.T, nw Net) {
 	}
 	a.WaitUp(t, "b", 2)
 	b.WaitUp(t, "a", 2)
-	Eventually(t, "frame of the new session", func() bool { return countData(b, "a") == 2 })
+	await.Until(t, "frame of the new session", func() bool { return countData(b, "a") == 2 })
 	checkOrder(t, b, "a", transport.StreamCluster, 2)
 	// The loss comes after the old session's frames, before the new one's.
 	var kinds []string
@@ -335,7 +336,7 @@ func testAbandon(t *testing.T, nw Net) {
 		send(t, a, "b", transport.StreamCluster, Seq(i))
 		send(t, b, "a", transport.StreamCluster, Seq(i))
 	}
-	Eventually(t, "frames", func() bool { return countData(b, "a") == 10 && countData(a, "b") == 10 })
+	await.Until(t, "frames", func() bool { return countData(b, "a") == 10 && countData(a, "b") == 10 })
 	if err := a.EP.Abandon("b"); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func testAbandon(t *testing.T, nw Net) {
 		send(t, a, "b", transport.StreamCluster, Seq(i))
 		send(t, b, "a", transport.StreamCluster, Seq(i))
 	}
-	Eventually(t, "new frames", func() bool { return countData(b, "a") == 15 && countData(a, "b") == 15 })
+	await.Until(t, "new frames", func() bool { return countData(b, "a") == 15 && countData(a, "b") == 15 })
 	if x, y := b.Peer("a").RecvSeq, a.Peer("b").RecvSeq; x != 5 || y != 5 {
 		t.Fatalf("receive sequence after abandon: b %d, a %d; want 5", x, y)
 	}
@@ -384,7 +385,7 @@ func testForget(t *testing.T, nw Net) {
 	}
 	a.WaitUp(t, "b", 2)
 	send(t, a, "b", transport.StreamCluster, Seq(1))
-	Eventually(t, "frame after forget", func() bool {
+	await.Until(t, "frame after forget", func() bool {
 		d := b.Rec.Select("data", "a")
 		return len(d) > 0 && SeqOf(d[len(d)-1].Body) == 1
 	})
@@ -396,8 +397,8 @@ func testPeerRestart(t *testing.T, nw Net) {
 	for i := range uint64(10) {
 		send(t, a, "b", transport.StreamCluster, Seq(i))
 	}
-	Eventually(t, "frames", func() bool { return countData(b, "a") == 10 })
-	Eventually(t, "acks", func() bool { return a.Peer("b").Acked == 10 })
+	await.Until(t, "frames", func() bool { return countData(b, "a") == 10 })
+	await.Until(t, "acks", func() bool { return a.Peer("b").Acked == 10 })
 	oldBoot := b.EP.Boot()
 	b.EP.Close()
 	// Frames for the old life of b are queued, then dropped at restart.
@@ -422,7 +423,7 @@ func testPeerRestart(t *testing.T, nw Net) {
 	for i := range uint64(5) {
 		send(t, a, "b", transport.StreamCluster, Seq(i))
 	}
-	Eventually(t, "frames to the new life", func() bool { return countData(b2, "a") == 5 })
+	await.Until(t, "frames to the new life", func() bool { return countData(b2, "a") == 5 })
 	checkOrder(t, b2, "a", transport.StreamCluster, 5)
 	if rs, ss := b2.Peer("a").RecvSeq, a.Peer("b").SendSeq; rs != 5 || ss != 5 {
 		t.Fatalf("new session numbering: b2 received up to %d, a sent up to %d; want 5", rs, ss)
@@ -447,10 +448,10 @@ func testPartitionHeal(t *testing.T, nw Net) {
 		t.Fatal("nothing queued during the partition")
 	}
 	nw.Heal("a", "b")
-	Eventually(t, "queued frames after heal", func() bool { return countData(b, "a") == 100 && countData(a, "b") == 100 })
+	await.Until(t, "queued frames after heal", func() bool { return countData(b, "a") == 100 && countData(a, "b") == 100 })
 	checkOrder(t, b, "a", transport.StreamCluster, 100)
 	checkOrder(t, a, "b", transport.StreamCluster, 100)
-	Eventually(t, "queue drained", func() bool { return a.Peer("b").QueueBytes == 0 })
+	await.Until(t, "queue drained", func() bool { return a.Peer("b").QueueBytes == 0 })
 	if len(a.Rec.Select("lost", "")) != 0 || len(b.Rec.Select("lost", "")) != 0 {
 		t.Fatal("a partition within the queue bound lost the session")
 	}
@@ -544,13 +545,13 @@ func testBackpressure(t *testing.T, nw Net) {
 	}
 	// b's reader stops once its delivery queue is over the bound, so the
 	// acks stop short of n: frames stay in a's queue, not in b's memory.
-	Eventually(t, "acks stall", func() bool {
+	await.Until(t, "acks stall", func() bool {
 		acked := a.Peer("b").Acked
 		return acked > 0 && acked < n
 	})
 	close(release)
-	Eventually(t, "all delivered", func() bool { return got.Load() == n })
-	Eventually(t, "all acked", func() bool { return a.Peer("b").Acked == n })
+	await.Until(t, "all delivered", func() bool { return got.Load() == n })
+	await.Until(t, "all acked", func() bool { return a.Peer("b").Acked == n })
 }
 
 // testChurn abandons, forgets and reconnects while frames flow both ways,
@@ -603,7 +604,7 @@ func testChurn(t *testing.T, nw Net) {
 		case 2:
 			b.EP.Abandon("a")
 		}
-		Eventually(t, "both up again", func() bool {
+		await.Until(t, "both up again", func() bool {
 			return len(a.Rec.Select("up", "b")) > ups && isUp(a, "b") && isUp(b, "a")
 		})
 	}
@@ -644,7 +645,7 @@ func testSimultaneousConnect(t *testing.T, nw Net) {
 			}()
 		}
 		wg.Wait()
-		Eventually(t, "all frames", func() bool { return countData(a, b.Name) == frames && countData(b, a.Name) == frames })
+		await.Until(t, "all frames", func() bool { return countData(a, b.Name) == frames && countData(b, a.Name) == frames })
 		checkOrder(t, a, b.Name, transport.StreamCluster, frames)
 		checkOrder(t, b, a.Name, transport.StreamCluster, frames)
 		for _, n := range []*Node{a, b} {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -32,20 +33,6 @@ type Net interface {
 // waitFor is how long a test waits for something that should happen; it is
 // generous because -race on two shared cores is slow.
 const waitFor = 20 * time.Second
-
-// Eventually polls cond until it holds or waitFor passes.
-func Eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
 
 // Item is one thing a node's handlers or hooks saw, in order.
 type Item struct {
@@ -263,14 +250,14 @@ func (n *Node) Peer(name string) transport.PeerStats {
 // WaitUp waits until the node has seen count session-up events from peer.
 func (n *Node) WaitUp(t testing.TB, peer string, count int) {
 	t.Helper()
-	Eventually(t, n.Name+" up with "+peer, func() bool { return len(n.Rec.Select("up", peer)) >= count })
+	await.Until(t, n.Name+" up with "+peer, func() bool { return len(n.Rec.Select("up", peer)) >= count })
 }
 
 // WaitLost waits until the node has seen count session-lost events for
 // peer and returns the last.
 func (n *Node) WaitLost(t testing.TB, peer string, count int) transport.SessionEvent {
 	t.Helper()
-	Eventually(t, n.Name+" lost "+peer, func() bool { return len(n.Rec.Select("lost", peer)) >= count })
+	await.Until(t, n.Name+" lost "+peer, func() bool { return len(n.Rec.Select("lost", peer)) >= count })
 	l := n.Rec.Select("lost", peer)
 	return l[count-1].Event
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -49,7 +50,7 @@ func testBadPeers(t *testing.T, nw Net) {
 		case tc.reject != 0 && (len(rejects) != 1 || toInt(rejects[0]["code"]) != tc.reject):
 			t.Errorf("%s: rejects %v, want code %d", tc.name, rejects, tc.reject)
 		}
-		Eventually(t, tc.name+" logged", func() bool { return len(b.Logs.Find("handshake failed", tc.log)) > 0 })
+		await.Until(t, tc.name+" logged", func() bool { return len(b.Logs.Find("handshake failed", tc.log)) > 0 })
 	}
 	// A dialer that stops mid-handshake is dropped when the peer closes.
 	r := DialRaw(t, evil, b.EP.Addr())
@@ -62,7 +63,7 @@ func testBadPeers(t *testing.T, nw Net) {
 	Connect(t, a, b)
 	send(t, a, "b", transport.StreamCluster, Seq(0))
 	send(t, b, "a", transport.StreamCluster, Seq(0))
-	Eventually(t, "good peer served", func() bool { return countData(b, "a") == 1 && countData(a, "b") == 1 })
+	await.Until(t, "good peer served", func() bool { return countData(b, "a") == 1 && countData(a, "b") == 1 })
 }
 
 // testBadSessionFrames: an authenticated peer that breaks the protocol is
@@ -91,7 +92,7 @@ func testBadSessionFrames(t *testing.T, nw Net) {
 		r.WriteFrame(FramePing, []byte{0x90})
 		r.Write(tc.input)
 		r.ExpectClosed()
-		Eventually(t, tc.name+" logged", func() bool { return len(a.Logs.Find("connection ended", "peer="+name, tc.log)) > 0 })
+		await.Until(t, tc.name+" logged", func() bool { return len(a.Logs.Find("connection ended", "peer="+name, tc.log)) > 0 })
 	}
 	if got := a.EP.Stats().ProtocolErrors; got != uint64(len(cases)) {
 		t.Fatalf("protocol errors = %d, want %d", got, len(cases))
@@ -99,7 +100,7 @@ func testBadSessionFrames(t *testing.T, nw Net) {
 	b := NewNode(t, nw, "b")
 	Connect(t, b, a)
 	send(t, b, "a", transport.StreamCluster, Seq(0))
-	Eventually(t, "good peer served", func() bool { return countData(a, "b") == 1 })
+	await.Until(t, "good peer served", func() bool { return countData(a, "b") == 1 })
 }
 
 func testAuth(t *testing.T, nw Net) {
@@ -125,7 +126,7 @@ func testAuth(t *testing.T, nw Net) {
 		if err := b.EP.Connect(an, a.EP.Addr()); err != nil {
 			t.Fatal(err)
 		}
-		Eventually(t, tc.name+" refusals", func() bool {
+		await.Until(t, tc.name+" refusals", func() bool {
 			return a.EP.Stats().HandshakeFailures >= 2 && b.EP.Stats().HandshakeFailures >= 2
 		})
 		for _, n := range []*Node{a, b} {
@@ -158,7 +159,7 @@ func testAuth(t *testing.T, nw Net) {
 	b := NewNode(t, nw, "keyed2", key(k1))
 	Connect(t, a, b)
 	send(t, a, "keyed2", transport.StreamCluster, Seq(0))
-	Eventually(t, "frame", func() bool { return countData(b, "keyed") == 1 })
+	await.Until(t, "frame", func() bool { return countData(b, "keyed") == 1 })
 	r = DialRaw(t, nw.Host("y"), a.EP.Addr())
 	if _, rej := r.Handshake(NewHello("test", "y", "keyed"), k1); rej != nil {
 		t.Fatalf("good key rejected: %v", rej)
