@@ -276,7 +276,7 @@ func (p *process) syncWait(L *glua.LState) []glua.LValue {
 			L.RaiseError("process stopping")
 		}
 		var batch []proc.Delivery
-		p.env.Blocking(func() { batch = r.Receive() })
+		p.blocking(func() { batch = r.Receive() })
 		for i := range batch {
 			p.route(&batch[i])
 		}

@@ -84,7 +84,8 @@
 // recursion, stop at MaxNesting; each process has a memory account
 // (memory.go, walk.go) bounded by its host's max_memory; pattern matching
 // and the large string builtins are this package's own and stop when the
-// process must (strlib.go, package pattern).
+// process must (strlib.go, package pattern); a turn past the time slice
+// runs on one of Config.Lanes lanes, taking turns (lanes.go).
 //
 // # Security
 //

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -91,6 +93,12 @@ type Config struct {
 	MaxMemory int64
 	// HostMaxMemory is MaxMemory per host id; 0 = no bound on that host.
 	HostMaxMemory map[string]int64
+	// Slice is how long a Step may run Lua code before it takes turns on a
+	// lane (see lanes.go). Default 10ms, the scheduler's slice.
+	Slice time.Duration
+	// Lanes is how many long-running Steps may run Lua code at once; the
+	// others wait their turn off their worker. Default GOMAXPROCS.
+	Lanes int
 	// StepBudget is how many coroutine resumptions one Step may make before
 	// it yields the worker to other processes. Default 256.
 	StepBudget int
@@ -99,7 +107,8 @@ type Config struct {
 // DefaultConfig returns a Config with every default filled in (Catalog is
 // still required).
 func DefaultConfig() Config {
-	return Config{CallStackSize: 20000, MaxNesting: 200, RegistryMaxSize: 1 << 20, StepBudget: 256}
+	return Config{CallStackSize: 20000, MaxNesting: 200, RegistryMaxSize: 1 << 20, StepBudget: 256,
+		Slice: 10 * time.Millisecond, Lanes: runtime.GOMAXPROCS(0)}
 }
 
 // Validate reports a configuration error.
@@ -115,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxMemory %d < 0", ErrConfig, c.MaxMemory)
 	case c.RegistryMaxSize < 1024:
 		return fmt.Errorf("%w: RegistryMaxSize %d < 1024", ErrConfig, c.RegistryMaxSize)
+	case c.Slice <= 0 || c.Lanes < 1:
+		return fmt.Errorf("%w: Slice %v and Lanes %d must be positive", ErrConfig, c.Slice, c.Lanes)
 	case c.StepBudget < 1:
 		return fmt.Errorf("%w: StepBudget %d < 1", ErrConfig, c.StepBudget)
 	}
@@ -139,6 +150,8 @@ type Engine struct {
 	walkers  sync.Pool                   // *walker
 	samples  sync.Pool                   // *[1]metrics.Sample of Go's allocation counter
 	shared   map[unsafe.Pointer]struct{} // what every process reaches: never counted
+	lanes    chan struct{}               // a token per lane (lanes.go)
+	epoch    time.Time                   // zero of now()
 	global   *glua.Global                // template of every process's Global (shared builtin metatables)
 
 	lib    *libs
@@ -161,6 +174,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxNesting == 0 {
 		cfg.MaxNesting = def.MaxNesting
+	}
+	if cfg.Slice == 0 {
+		cfg.Slice = def.Slice
+	}
+	if cfg.Lanes == 0 {
+		cfg.Lanes = def.Lanes
 	}
 	if cfg.RegistryMaxSize == 0 {
 		cfg.RegistryMaxSize = def.RegistryMaxSize
@@ -209,6 +228,8 @@ func New(cfg Config) (*Engine, error) {
 	e.lib = lib
 	tmpl.SetMetatable(glua.LString(""), lib.strMeta)
 	e.matchers.New = func() any { return new(pattern.Matcher) }
+	e.lanes = make(chan struct{}, cfg.Lanes)
+	e.epoch = time.Now()
 	e.samples.New = newSample
 	e.shared = lib.shared()
 	e.walkers.New = func() any { return newWalker(e.shared) }

@@ -20,7 +20,9 @@ import (
 //     first, before gopher-lua would run out of it (see deepen).
 //   - A concatenation is priced before it runs: `a .. b .. c` is the one
 //     way for Lua code to make a large string without calling a builtin.
-//   - Every tickEvery instructions, tock charges the memory account.
+//   - Every tickEvery instructions, tock looks at the clock (a Step past
+//     its slice takes turns on a lane, lanes.go) and charges the memory
+//     account.
 //
 // Go code that runs long without Lua instructions (the pattern matcher,
 // builtins building large strings) calls poll instead.
@@ -71,7 +73,15 @@ func (p *process) Value(any) any { return nil }
 
 // Interrupt stops the Lua code running in Step: the interpreter raises at
 // its next instruction and no pcall catches it. Safe from any goroutine.
-func (p *process) Interrupt() { p.done.Store(&p.eng.closed) }
+func (p *process) Interrupt() {
+	p.done.Store(&p.eng.closed)
+	if c := p.waiting.Load(); c != nil {
+		select {
+		case *c <- struct{}{}:
+		default:
+		}
+	}
+}
 
 func (p *process) interrupted() bool { return p.done.Load() != nil }
 
@@ -86,6 +96,9 @@ func (p *process) fail(err *proc.Error) {
 
 // poll is the hook of long-running Go code: the error to stop with, or nil.
 func (p *process) poll() error {
+	if p.done.Load() == nil {
+		p.clock()
+	}
 	if p.done.Load() != nil {
 		return p.Err()
 	}
@@ -95,6 +108,7 @@ func (p *process) poll() error {
 // tock is the hook's periodic part.
 func (p *process) tock() {
 	p.ticks = tickEvery
+	p.clock()
 	p.mem.tock(p)
 }
 

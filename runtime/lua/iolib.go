@@ -140,7 +140,7 @@ func (p *process) read(t *terminal, f func(r *bufio.Reader) (string, error)) (st
 	_ = p.eng.Flush()
 	var s string
 	var err error
-	p.env.Blocking(func() {
+	p.blocking(func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		s, err = f(t.in)

@@ -40,6 +40,10 @@ type process struct {
 	th      *glua.LState                  // the thread running Lua code now
 	ticks   int                           // instructions until the next tock
 	nesting int                           // nested pcall/resume calls running (Go recursion)
+	sliceAt int64                         // when the Step's current slice began (lanes.go); 0 = not read yet
+	lane    bool                          // holds a lane
+	wake    *chan struct{}                // wakes takeLane on Interrupt; made at the first wait
+	waiting atomic.Pointer[chan struct{}]
 	mem     account
 
 	L       *glua.LState
@@ -141,7 +145,9 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 		return proc.StatusDone, p.result
 	}
 	p.env = env
+	p.sliceAt = 0
 	defer func() {
+		p.dropLane()
 		if r := recover(); r != nil {
 			p.L = nil // in an unknown state: neither pooled nor touched again
 			st, res = proc.StatusDone, proc.Result{Err: proc.Panic(r)}

@@ -97,7 +97,7 @@ func timeSleep(L *glua.LState) int {
 	}
 	if !yieldable(L) {
 		if _, ok := p.env.(Receiver); !ok {
-			p.env.Blocking(func() { time.Sleep(d) })
+			p.blocking(func() { time.Sleep(d) })
 			return 0
 		}
 	}
