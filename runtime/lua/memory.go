@@ -109,7 +109,7 @@ func (p *process) need(L *glua.LState, n int, what string) {
 		a.debt += size
 		return
 	}
-	if a.debt > 0 {
+	if a.debt > 0 || a.live == 0 {
 		p.measure()
 		if p.fault != nil {
 			L.RaiseError("%s", p.fault.Message)
