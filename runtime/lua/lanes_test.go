@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
 
@@ -25,16 +26,9 @@ end}`)
 	done := make(chan proc.Status, 1)
 	go func() { done <- h.step() }()
 	p := h.b.(*process)
-	deadline := time.Now().Add(10 * time.Second)
-	for p.waiting.Load() == nil {
-		select {
-		case st := <-done:
-			t.Fatalf("the Step ended (%v) without waiting for a lane", st)
-		case <-time.After(time.Millisecond): // poll with a deadline
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Step never waited for a lane")
-		}
+	await.Until(t, "the Step to wait for a lane", func() bool { return p.waiting.Load() != nil || len(done) > 0 })
+	if len(done) > 0 {
+		t.Fatalf("the Step ended (%v) without waiting for a lane", <-done)
 	}
 	return h, p, done
 }
