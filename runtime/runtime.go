@@ -118,7 +118,14 @@ func New(cfg Config) (*Runtime, error) {
 	if rt.router == nil {
 		rt.router = standaloneRouter{}
 	}
-	rt.guard = newGuard(&cfg, rt.pidText)
+	// The text a target is matched as: the one a live local process has
+	// already formatted, or the PID's.
+	rt.guard = newGuard(&cfg, func(p pid.PID) string {
+		if tp := rt.local(p); tp != nil {
+			return tp.pidString()
+		}
+		return p.String()
+	})
 	for i, h := range cfg.Hosts {
 		rt.hosts[h.ID] = &host{cfg: h, sec: rt.guard.Host(h.ID), sched: s}
 		if h.Workers > 0 {
@@ -346,9 +353,10 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 	var w *sched.Worker
 	if src != nil {
 		w = src.w
+		// The send path: Exempt inline, the guard called directly.
 		if !rt.guard.Exempt(src.sec) {
-			if err := src.checkTarget(security.ActionSend, to, name); err != nil {
-				return err
+			if err := rt.guard.AuthorizeTarget(src.caller(), security.ActionSend, to, name); err != nil {
+				return proc.PermissionDenied(err)
 			}
 		}
 	}

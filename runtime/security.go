@@ -33,22 +33,7 @@ func (p *process) authorizeTarget(action security.Action, target pid.PID, name s
 	if p.rt.guard.Exempt(p.sec) {
 		return nil
 	}
-	return p.checkTarget(action, target, name)
-}
-
-// checkTarget is authorizeTarget for a caller that has checked Exempt
-// itself: the send path, where that check must stay inline.
-func (p *process) checkTarget(action security.Action, target pid.PID, name string) error {
 	return proc.Refusal(p.rt.guard.AuthorizeTarget(p.caller(), action, target, name))
-}
-
-// pidText is the guard's PIDText: the text a live local process has
-// already formatted, or the PID's.
-func (rt *Runtime) pidText(p pid.PID) string {
-	if tp := rt.local(p); tp != nil {
-		return tp.pidString()
-	}
-	return p.String()
 }
 
 // stamp writes the sender's identity into an envelope bound for another
