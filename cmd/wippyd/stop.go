@@ -18,7 +18,8 @@ const stopGrace = 30 * time.Second
 
 // stopper runs the node's one stop, whatever asks for it first: the first
 // SIGINT or SIGTERM, the end of the -x program, a failed start. A signal
-// that arrives once the stop has begun ends the command at once.
+// that arrives once the stop has begun ends the command at once (unless
+// it is the first one delivered twice, see duplicateWindow).
 type stopper struct {
 	n      *node.Node
 	log    *slog.Logger
@@ -31,18 +32,30 @@ type stopper struct {
 	first  os.Signal     // the signal that began the stop, if one did; set before begun closes
 }
 
+// duplicateWindow: a signal this soon after the one that began the stop
+// is the same request delivered twice (GNU timeout signals the command
+// and its process group; so do some process managers), not an operator
+// asking again.
+const duplicateWindow = 250 * time.Millisecond
+
 // watch starts a stopper for n that listens to signals.
 func watch(n *node.Node, log *slog.Logger, signals <-chan os.Signal) *stopper {
 	s := &stopper{n: n, log: log, begun: make(chan struct{}), done: make(chan struct{}), killed: make(chan struct{})}
 	go func() {
+		var first time.Time
 		for {
 			select {
 			case sig := <-signals:
-				if !s.begin(sig) {
-					s.forced = sig
-					close(s.killed)
-					return
+				if s.begin(sig) {
+					first = time.Now()
+					continue
 				}
+				if !first.IsZero() && time.Since(first) < duplicateWindow {
+					continue
+				}
+				s.forced = sig
+				close(s.killed)
+				return
 			case <-s.done:
 				return
 			}
