@@ -7,13 +7,16 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/hashicorp/raft v1.8.0
+	// v2.3.1 needs a go-metrics that raft v1.8.0 does not build with.
 	github.com/hashicorp/raft-boltdb/v2 v2.3.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	// Pinned: runtime/lua/frame.go reads gopher-lua's unexported call frames;
 	// a test fails on any other version until frame.go is checked against it.
 	github.com/yuin/gopher-lua v1.1.2
-	go.etcd.io/bbolt v1.3.5
+	// Above raft-boltdb's v1.3.5: a damaged file panics at open in the
+	// caller's goroutine (recoverable) instead of one of bbolt's own.
+	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -29,6 +29,9 @@ func (n *Node) Names() registry.Registry {
 
 // newNames builds the cluster-wide name registry over the internode
 // transport's raft and forwarding streams (before the transport starts).
+//
+// The Raft store is checked here, before anything starts: a node whose
+// raft.db is damaged or lost must not even join the membership.
 func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, error) {
 	rc := raftreg.DefaultConfig()
 	rc.Node = cfg.Node.Name
@@ -38,6 +41,9 @@ func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, erro
 	rc.MaxVoters = cfg.Cluster.Raft.MaxVoters
 	rc.ApplyTimeout = cfg.Cluster.Raft.ApplyTimeout
 	rc.Logger = p.n.log
+	if err := raftreg.CheckStore(rc); err != nil {
+		return nil, err
+	}
 	return raftreg.New(rc, p.ep, &raftPeers{p: p})
 }
 

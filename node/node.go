@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/entry"
 	"github.com/wippyd/wippyd/runtime/lua"
@@ -31,6 +32,12 @@ var (
 	// ErrStopped: the node stopped (or began to) before the call was done:
 	// Start cut short by Stop, Exec whose program never reported its end.
 	ErrStopped = errors.New("node: stopped")
+	// ErrRaftStoreDamaged: Start found the Raft store (raft.db under
+	// cluster.raft.data_dir) damaged: an operator must restore or remove
+	// it. ErrRaftStateLost: the store is gone or empty on a node that has
+	// been part of a cluster, which will not rejoin without it.
+	ErrRaftStoreDamaged = raftreg.ErrStoreDamaged
+	ErrRaftStateLost    = raftreg.ErrStateLost
 )
 
 // DefaultHost is the host every node has when its app defines none.

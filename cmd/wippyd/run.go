@@ -62,7 +62,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 			return 0 // stopped as asked
 		}
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return 1
+		return failed(err, 1)
 	}
 	if o.exec == "" {
 		<-s.begun
@@ -155,9 +155,19 @@ func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
 	n, err := node.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
-		return nil, nil, "", 2
+		return nil, nil, "", failed(err, 2)
 	}
 	return n, logger, termHost, 0
+}
+
+// failed is the exit status for err, which kept the node from starting:
+// 3 when the Raft data dir needs an operator (restarting will not help),
+// else status.
+func failed(err error, status int) int {
+	if errors.Is(err, node.ErrRaftStoreDamaged) || errors.Is(err, node.ErrRaftStateLost) {
+		return 3
+	}
+	return status
 }
 
 // loadApp loads --src, else ./src, else the embedded demo.

@@ -86,8 +86,16 @@
 // # Raft
 //
 // hashicorp/raft v1.8.0; log and stable store in raft-boltdb/v2 v2.3.0
-// (DataDir/<Node>/raft.db, freelist not synced, behind a 512-entry log
-// cache), two file snapshots in DataDir/<Node>/snapshots. Heartbeat,
+// over bbolt v1.5.0 (DataDir/<Node>/raft.db, freelist not synced, behind a
+// 512-entry log cache), two file snapshots in DataDir/<Node>/snapshots.
+// (raft-boltdb v2.3.1 needs a go-metrics that raft v1.8.0 does not build
+// with; bbolt v1.5.0 panics at open in the caller's goroutine, where 1.3.5
+// did it in one of its own.) Before bbolt maps raft.db, checkBolt reads
+// every page in use with plain reads and checks the invariants bbolt's
+// consistency check does, so a damaged file is an error (ErrStoreDamaged)
+// instead of a panic or fault; the member marker (DataDir/<Node>/
+// raft-member, written before the first Raft write) makes lost state on a
+// node that has been part of a cluster an error too (ErrStateLost). Heartbeat,
 // election and leader lease 200/200/100 ms, BatchApplyCh, prevote,
 // ShutdownOnRemove off (a node removed while wrongly declared dead stays a
 // quiet follower until the leader adds it back).

@@ -163,6 +163,10 @@ func (r *Registry) startRaft() error {
 		_ = st.close()
 		return fmt.Errorf("raftreg: reading raft state: %w", err)
 	}
+	if err := st.checkMember(hasState); err != nil {
+		_ = st.close()
+		return err
+	}
 	conf := r.raftConfig(hlog)
 	rf, err := raft.NewRaft(conf, r.table, st.logs, st.stable, st.snaps, r.trans)
 	if err != nil {
