@@ -7,6 +7,7 @@
 //
 //	cfg := transport.DefaultConfig()
 //	cfg.Name, cfg.BindAddr, cfg.SecretKey = "n1", "0.0.0.0:7950", key
+//	cfg.Members = memberTable // which node lives may connect
 //	ep, err := transport.New(cfg, tcpNetwork)
 //	ep.Register(transport.StreamCluster, func(from transport.Peer, body []byte) { ... })
 //	ep.Register(transport.StreamRaft, raftHandler)
@@ -73,19 +74,67 @@
 // handshake is done). A longer frame, an unknown type or a malformed body
 // drops the connection, logged, and the endpoint keeps serving others.
 // Frame types (never renumbered): 1 hello, 2 welcome, 3 proof, 4 reject,
-// 5 data [seq, stream, bin], 6 ack [next seq], 7 ping [].
+// 5 data [seq, stream, bin], 6 ack [next seq], 7 ping [], 8 sealed.
 //
 // The handshake: the dialer sends hello (protocol version range, cluster
 // name, its name and the name it wants, boot id, generation, advertised
 // address, a random nonce, its streams, its max frame); the acceptor
 // answers welcome (the highest common version, its name, boot id,
 // generation, the sequence number it expects next, its nonce, its streams,
-// its max frame) and a proof; the dialer
-// checks it and sends its own proof. With Config.SecretKey set, a proof is
-// HMAC-SHA256 over a side label and both bodies (so both nonces); a wrong
-// key, or a key on one side only, is refused both ways. Another cluster
-// name, no common version, or a name mismatch is refused with a reject
-// frame carrying the reason.
+// its max frame) and a proof; the dialer checks it and sends its own
+// proof. Another cluster name, no common version, a name mismatch, or (with
+// Config.Members) a name and boot id that are not a current member is
+// refused with a reject frame carrying the reason (codes: 1 protocol,
+// 2 cluster, 3 version, 4 authentication, 5 name, 6 retry, 7 not a member).
+//
+// # Keys and sealing
+//
+// With Config.SecretKey (the cluster secret) an endpoint speaks protocol
+// version 2 only, so a peer that cannot seal (version 1) is refused. The
+// secret is used for nothing but deriving keys (HKDF-SHA256):
+//
+//	transport key = HKDF(secret, salt none, info "wippyd internode v2")
+//	proof         = HMAC-SHA256(transport key, side label | len | hello body | len | welcome body)
+//	transcript    = SHA-256(len | hello body | len | welcome body)
+//	dialer key    = HKDF(transport key, salt transcript, info "wippyd internode v2 dialer to acceptor")
+//	acceptor key  = HKDF(transport key, salt transcript, info "wippyd internode v2 acceptor to dialer")
+//
+// (len: 4 bytes big-endian; the side labels are "wippyd transport
+// acceptor\x00" and "wippyd transport dialer\x00".) The proofs show each
+// side holds the secret: a wrong key, or a key on one side only, is
+// refused both ways. The transcript covers both nonces, both names, boot
+// ids and generations, and the chosen version, so every connection has
+// keys of its own, one per direction. Gossip is keyed separately
+// (cluster/membership derives its key with another label).
+//
+// After the proofs, everything either side sends travels in sealed
+// records (type 8): the body is AES-256-GCM of one or more whole frames
+// (data, ping, ack), at most 16 KiB of them or a single larger frame, with
+// the record's 5-byte header as additional data and the record's number
+// in its direction (0, 1, 2, ... as a 12-byte big-endian nonce) as nonce.
+// The number is never sent, so a record that is altered, replayed,
+// reordered, dropped, cut short or forged does not open; nor may a frame
+// arrive in clear (a reject excepted: it only closes, which anyone on the
+// path can do). Such a connection is closed, counted in
+// Stats.SealFailures and logged; the dialer reconnects with new keys and
+// the unacknowledged frames are sent again, so the handler sees each frame
+// once, unaltered, in order. A writer seals what it writes in one batch:
+// the cost is one AES-GCM pass over the bytes, no extra round trip.
+//
+// Without a secret, versions 1 and 2 are the same on the wire: proofs are
+// empty and frames travel in clear. A node should then be reachable from
+// trusted hosts only (wippyd allows it on the loopback, or with
+// cluster.insecure).
+//
+// # Admission
+//
+// Connections still in their handshake are bounded per source address
+// (Config.MaxPendingPerSource) and in all (Config.MaxPendingHandshakes);
+// over a bound, the oldest pending connection (of that address first) is
+// closed, so connections that never finish a handshake cannot keep peers
+// out, and each handshake must finish within Config.HandshakeTimeout.
+// Repeated warnings are throttled (Config.WarnBurst per kind per 10s, then
+// a count of those suppressed).
 //
 // A Send larger than the smaller of the two sides' MaxFrame fails with
 // ErrFrameTooLarge once the session is up (before, against the local

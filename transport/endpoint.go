@@ -22,6 +22,7 @@ type Endpoint struct {
 	nw   Network
 	log  *slog.Logger
 	boot uint64
+	tkey []byte // derived from Config.SecretKey; nil without one
 
 	// Set before Start, read-only after.
 	handlers [256]Handler
@@ -73,6 +74,7 @@ func New(cfg Config, nw Network) (*Endpoint, error) {
 	cfg.SecretKey = slices.Clone(cfg.SecretKey)
 	e := &Endpoint{
 		cfg:      cfg,
+		tkey:     transportKey(cfg.SecretKey),
 		nw:       nw,
 		log:      cfg.Logger,
 		boot:     cfg.BootID,
@@ -92,6 +94,38 @@ func New(cfg Config, nw Network) (*Endpoint, error) {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.peersRO.Store(&map[string]*peer{})
 	return e, nil
+}
+
+// minVersion is the lowest protocol version this endpoint accepts: with a
+// key, only a version that seals.
+func (e *Endpoint) minVersion() uint16 {
+	if e.tkey != nil {
+		return max(e.cfg.MinVersion, sealedVersion)
+	}
+	return e.cfg.MinVersion
+}
+
+// linkFor sets up the framing of a connection whose handshake (bodies hb
+// and wb) settled on version: sealed with a key, in clear otherwise.
+// dialer says which end this is.
+func (e *Endpoint) linkFor(conn net.Conn, fr *frameReader, version uint16, hb, wb []byte, dialer bool) (*link, error) {
+	l := &link{conn: conn, src: frameSource{fr: fr}}
+	fr.max = e.cfg.MaxFrame
+	if e.tkey == nil || version < sealedVersion {
+		return l, nil
+	}
+	keys, err := newSealKeys(e.tkey, hb, wb)
+	if err != nil {
+		return nil, err
+	}
+	in, out := keys.acceptor, keys.dialer
+	if !dialer {
+		in, out = out, in
+	}
+	l.src.open = &opener{aead: in, max: e.cfg.MaxFrame}
+	l.seal = newSealer(out)
+	fr.max = sealedMax(e.cfg.MaxFrame)
+	return l, nil
 }
 
 // Name returns this node's name.
@@ -298,6 +332,7 @@ func (e *Endpoint) Stats() Stats {
 		Dropped:           make(map[DropReason]uint64, numDropReasons),
 		HandshakeFailures: e.ctr.handshakeFailures.Load(),
 		HandshakesEvicted: e.ctr.handshakesEvicted.Load(),
+		SealFailures:      e.ctr.sealFailures.Load(),
 		ProtocolErrors:    e.ctr.protocolErrors.Load(),
 		Accepted:          e.ctr.accepted.Load(),
 	}

@@ -66,6 +66,10 @@ var (
 	// ErrRejected: the peer refused the handshake; the error text carries
 	// the peer's reason.
 	ErrRejected = errors.New("transport: rejected by peer")
+	// ErrSealBroken: a sealed record did not open (it was altered,
+	// replayed, reordered, cut or forged), or a frame came in clear on a
+	// sealed connection. Counted in Stats.SealFailures.
+	ErrSealBroken = errors.New("transport: sealed record failed authentication")
 	// ErrProtocol: a malformed frame, an unexpected frame type, a sequence
 	// gap or an ack beyond what was sent.
 	ErrProtocol = errors.New("transport: protocol error")

@@ -21,6 +21,7 @@ const (
 	frameData    frameType = 5 // dialer -> acceptor: [seq, stream, body]
 	frameAck     frameType = 6 // acceptor -> dialer: [next expected seq]
 	framePing    frameType = 7 // dialer -> acceptor when idle: []
+	frameSealed  frameType = 8 // both ways after a sealed handshake: AEAD of whole frames
 )
 
 func (t frameType) String() string {
@@ -39,6 +40,8 @@ func (t frameType) String() string {
 		return "ack"
 	case framePing:
 		return "ping"
+	case frameSealed:
+		return "sealed"
 	}
 	return fmt.Sprintf("frame(%d)", uint8(t))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 
 	"github.com/wippyd/wippyd/internal/msgp"
@@ -16,8 +17,8 @@ import (
 //	dialer                               acceptor
 //	hello   {versions, cluster, names, boot, gen, addr, nonce, streams, max frame} ->
 //	        <- welcome {version, cluster, name, boot, gen, next, nonce, streams, max frame}
-//	        <- proof   {HMAC(key, "acceptor" | hello body | welcome body)}
-//	proof   {HMAC(key, "dialer" | hello body | welcome body)} ->
+//	        <- proof   {HMAC(tkey, "acceptor" | hello body | welcome body)}
+//	proof   {HMAC(tkey, "dialer" | hello body | welcome body)} ->
 //	data... ->                            <- ack...
 //
 // Either side may send a reject {code, reason} instead and close. Each MAC
@@ -395,22 +396,27 @@ func negotiate(aMin, aMax, bMin, bMax uint16) (uint16, error) {
 	return hi, nil
 }
 
-// proofMAC is the HMAC one side sends to prove it holds key; nil without a
-// key.
+// proofMAC is the HMAC one side sends to prove it holds key (the
+// transport key derived from the secret); nil without a key.
 func proofMAC(key []byte, label string, helloBody, welcomeBody []byte) []byte {
 	if len(key) == 0 {
 		return nil
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(label))
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(helloBody)))
-	m.Write(n[:])
-	m.Write(helloBody)
-	binary.BigEndian.PutUint32(n[:], uint32(len(welcomeBody)))
-	m.Write(n[:])
-	m.Write(welcomeBody)
+	writeBodies(m, helloBody, welcomeBody)
 	return m.Sum(nil)
+}
+
+// writeBodies writes both handshake bodies to h, each after its length
+// (4 bytes, big-endian), as the proofs and the transcript hash them.
+func writeBodies(h hash.Hash, helloBody, welcomeBody []byte) {
+	var n [4]byte
+	for _, b := range [][]byte{helloBody, welcomeBody} {
+		binary.BigEndian.PutUint32(n[:], uint32(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
 }
 
 // checkProof verifies the peer's proof against this side's key.

@@ -50,7 +50,7 @@ func (e *Endpoint) acceptLoop() {
 // serveInbound runs one inbound connection: handshake, then receive.
 func (e *Endpoint) serveInbound(conn net.Conn) {
 	defer e.release(conn)
-	p, fr, epoch, err := e.acceptHandshake(conn)
+	p, l, epoch, err := e.acceptHandshake(conn)
 	e.adm.done(conn)
 	if err != nil {
 		if !errors.Is(err, errRetry) && !e.isClosed() {
@@ -59,14 +59,14 @@ func (e *Endpoint) serveInbound(conn net.Conn) {
 		e.logConnError("transport inbound handshake failed", err, "remote", conn.RemoteAddr().String())
 		return
 	}
-	if err := p.serveIn(conn, fr, epoch); err != nil && !e.isClosed() {
+	if err := p.serveIn(l, epoch); err != nil && !e.isClosed() {
 		e.logConnError("transport inbound connection ended", err, "peer", p.name, "remote", conn.RemoteAddr().String())
 	}
 }
 
 // acceptHandshake runs the acceptor's side of the handshake and attaches
 // conn as the session's inbound connection.
-func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, error) {
+func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *link, uint64, error) {
 	conn.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
 	fr := &frameReader{r: conn, max: maxHandshakeFrame}
 	hb, err := expect(fr, frameHello)
@@ -105,7 +105,7 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, 
 	}
 	wb := w.encode()
 	out := appendFrame(nil, frameWelcome, wb)
-	out = appendFrame(out, frameProof, encodeProof(proofMAC(e.cfg.SecretKey, labelAcceptor, hb, wb)))
+	out = appendFrame(out, frameProof, encodeProof(proofMAC(e.tkey, labelAcceptor, hb, wb)))
 	if _, err := conn.Write(out); err != nil {
 		return nil, nil, 0, err
 	}
@@ -115,18 +115,21 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *frameReader, uint64, 
 	}
 	mac, err := decodeProof(body)
 	if err == nil {
-		err = checkProof(e.cfg.SecretKey, labelDialer, hb, wb, mac)
+		err = checkProof(e.tkey, labelDialer, hb, wb, mac)
 	}
 	if err != nil {
 		return nil, nil, 0, refuse(conn, fmt.Errorf("from %q: %w", h.From, err))
+	}
+	l, err := e.linkFor(conn, fr, version, hb, wb, false)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	p, epoch, err := e.attachIn(conn, h, known, gen, next)
 	if err != nil {
 		return nil, nil, 0, refuse(conn, err)
 	}
 	conn.SetDeadline(time.Time{})
-	fr.max = e.cfg.MaxFrame
-	return p, fr, epoch, nil
+	return p, l, epoch, nil
 }
 
 // checkHello validates a hello and picks the protocol version.
@@ -139,7 +142,7 @@ func (e *Endpoint) checkHello(h *hello) (uint16, error) {
 	case h.To != "" && h.To != e.cfg.Name:
 		return 0, fmt.Errorf("%w: peer wants %q, this is %q", errWrongName, h.To, e.cfg.Name)
 	}
-	return negotiate(e.cfg.MinVersion, e.cfg.MaxVersion, h.VMin, h.VMax)
+	return negotiate(e.minVersion(), e.cfg.MaxVersion, h.VMin, h.VMax)
 }
 
 // checkMember refuses a peer life Config.Members does not list.
@@ -212,12 +215,13 @@ type inFrame struct {
 
 // serveIn reads an inbound connection: the data frames of each read are
 // numbered and delivered as one batch, and an ack goroutine answers.
-func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
+func (p *peer) serveIn(l *link, epoch uint64) error {
 	e := p.e
+	conn, fr := l.conn, l.src.fr
 	ackWake := make(chan struct{}, 1)
 	done := make(chan struct{})
 	defer close(done)
-	if !e.spawn(func() { p.writeAcks(conn, epoch, ackWake, done) }) {
+	if !e.spawn(func() { p.writeAcks(l, epoch, ackWake, done) }) {
 		return ErrClosed
 	}
 	var batch []inFrame
@@ -226,7 +230,7 @@ func (p *peer) serveIn(conn net.Conn, fr *frameReader, epoch uint64) error {
 	for {
 		batch = batch[:0]
 		for {
-			t, body, ok, err := fr.next()
+			t, body, ok, err := l.src.next()
 			if err != nil {
 				return p.connError(err)
 			}
@@ -350,7 +354,8 @@ const (
 
 // writeAcks answers an inbound connection with cumulative acks, and with
 // one every KeepAlive when idle.
-func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}) {
+func (p *peer) writeAcks(l *link, epoch uint64, wake, done <-chan struct{}) {
+	conn := l.conn
 	cfg := &p.e.cfg
 	tick := time.NewTicker(cfg.KeepAlive)
 	defer tick.Stop()
@@ -358,7 +363,7 @@ func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}
 	delay.Stop()
 	defer delay.Stop()
 	armed := false
-	var buf []byte
+	var ack, buf []byte
 	lastNext, lastBytes := ^uint64(0), uint64(0)
 	for {
 		due := false
@@ -390,7 +395,8 @@ func (p *peer) writeAcks(conn net.Conn, epoch uint64, wake, done <-chan struct{}
 		if !due {
 			continue
 		}
-		buf = appendAck(buf[:0], next)
+		ack = appendAck(ack[:0], next)
+		buf = l.seal.appendSealed(buf[:0], ack)
 		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 		n, err := conn.Write(buf)
 		p.ctr.bytesOut.Add(uint64(n))

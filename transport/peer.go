@@ -268,6 +268,7 @@ func (p *peer) runOut() {
 			return
 		}
 		p.mu.Unlock()
+		connects := p.ctr.connects.Load()
 		if addr != "" {
 			if err := p.connectOnce(addr, &bo); err != nil && !e.isClosed() {
 				e.logConnError("transport outbound connection ended", err, "peer", p.name, "addr", addr)
@@ -277,15 +278,34 @@ func (p *peer) runOut() {
 		if addr == "" {
 			wait = time.Hour
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-p.kick:
-		case <-e.ctx.Done():
-			t.Stop()
+		if !p.waitRetry(time.NewTimer(wait), addr, p.ctr.connects.Load() != connects) {
 			return
 		}
-		t.Stop()
+	}
+}
+
+// waitRetry waits for the backoff timer t. A kick (a new address, an
+// abandoned session, Forget) cuts the wait short, except after an attempt
+// at the same address that never got a connection up: then the backoff
+// stands, so however often the peer is kicked, an address that does not
+// answer is dialed on the backoff schedule only. It reports false when
+// the endpoint closes.
+func (p *peer) waitRetry(t *time.Timer, addr string, established bool) bool {
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-p.kick:
+			p.mu.Lock()
+			cut := established || p.addr != addr || p.forgotten
+			p.mu.Unlock()
+			if cut {
+				return true
+			}
+		case <-p.e.ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -304,7 +324,7 @@ func (p *peer) connectOnce(addr string, bo *backoff) error {
 		return ErrClosed
 	}
 	defer e.release(conn)
-	fr, epoch, err := p.dialHandshake(conn)
+	l, epoch, err := p.dialHandshake(conn)
 	if err != nil {
 		if !errors.Is(err, errRetry) && !e.isClosed() {
 			e.ctr.handshakeFailures.Add(1)
@@ -313,19 +333,19 @@ func (p *peer) connectOnce(addr string, bo *backoff) error {
 	}
 	bo.reset()
 	p.ctr.connects.Add(1)
-	return p.stream(conn, fr, epoch)
+	return p.stream(l, epoch)
 }
 
 // dialHandshake runs the dialer's side of the handshake and attaches conn
 // as the session's outbound connection.
-func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
+func (p *peer) dialHandshake(conn net.Conn) (*link, uint64, error) {
 	e := p.e
 	conn.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
 	p.mu.Lock()
 	gen := p.s.gen
 	p.mu.Unlock()
 	h := hello{
-		VMin: e.cfg.MinVersion, VMax: e.cfg.MaxVersion,
+		VMin: e.minVersion(), VMax: e.cfg.MaxVersion,
 		Cluster: e.cfg.Cluster, From: e.cfg.Name, To: p.name,
 		Boot: e.boot, Gen: gen, Addr: e.addr,
 		Nonce: newNonce(), Streams: e.streams, MaxFrame: uint64(e.cfg.MaxFrame),
@@ -355,16 +375,20 @@ func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
 	}
 	mac, err := decodeProof(body)
 	if err == nil {
-		err = checkProof(e.cfg.SecretKey, labelAcceptor, hb, wb, mac)
+		err = checkProof(e.tkey, labelAcceptor, hb, wb, mac)
 	}
 	if err != nil {
 		return nil, 0, refuse(conn, err)
+	}
+	l, err := e.linkFor(conn, fr, w.Version, hb, wb, true)
+	if err != nil {
+		return nil, 0, err
 	}
 	epoch, err := p.attachOut(conn, gen, w)
 	if err != nil {
 		return nil, 0, refuse(conn, err)
 	}
-	if _, err := conn.Write(appendFrame(nil, frameProof, encodeProof(proofMAC(e.cfg.SecretKey, labelDialer, hb, wb)))); err != nil {
+	if _, err := conn.Write(appendFrame(nil, frameProof, encodeProof(proofMAC(e.tkey, labelDialer, hb, wb)))); err != nil {
 		p.mu.Lock()
 		if p.out == conn {
 			p.out = nil
@@ -373,8 +397,7 @@ func (p *peer) dialHandshake(conn net.Conn) (*frameReader, uint64, error) {
 		return nil, 0, err
 	}
 	conn.SetDeadline(time.Time{})
-	fr.max = e.cfg.MaxFrame
-	return fr, epoch, nil
+	return l, epoch, nil
 }
 
 func (p *peer) checkWelcome(w *welcome) error {
@@ -384,8 +407,8 @@ func (p *peer) checkWelcome(w *welcome) error {
 		return fmt.Errorf("%w: peer is in %q", ErrClusterMismatch, w.Cluster)
 	case w.Name != p.name:
 		return fmt.Errorf("%w: dialed %q, reached %q", errWrongName, p.name, w.Name)
-	case w.Version < cfg.MinVersion || w.Version > cfg.MaxVersion:
-		return fmt.Errorf("%w: peer chose %d, this node speaks %d..%d", ErrVersionMismatch, w.Version, cfg.MinVersion, cfg.MaxVersion)
+	case w.Version < p.e.minVersion() || w.Version > cfg.MaxVersion:
+		return fmt.Errorf("%w: peer chose %d, this node speaks %d..%d", ErrVersionMismatch, w.Version, p.e.minVersion(), cfg.MaxVersion)
 	}
 	return nil
 }
@@ -414,16 +437,17 @@ func (p *peer) attachOut(conn net.Conn, gen uint64, w *welcome) (uint64, error) 
 // stream runs an established outbound connection: this goroutine writes
 // queued frames, another reads acks. It returns when either fails or the
 // connection goes stale.
-func (p *peer) stream(conn net.Conn, fr *frameReader, epoch uint64) error {
+func (p *peer) stream(l *link, epoch uint64) error {
+	conn := l.conn
 	var readErr error
 	readerDone := make(chan struct{})
 	if !p.e.spawn(func() {
 		defer close(readerDone)
-		readErr = p.readAcks(conn, fr, epoch)
+		readErr = p.readAcks(l, epoch)
 	}) {
 		return ErrClosed
 	}
-	err := p.writeLoop(conn, epoch, readerDone)
+	err := p.writeLoop(l, epoch, readerDone)
 	conn.Close()
 	<-readerDone
 	if err == nil {
@@ -439,11 +463,13 @@ func (p *peer) stream(conn net.Conn, fr *frameReader, epoch uint64) error {
 
 // writeLoop writes whatever is queued in one write per batch and pings
 // when idle. A nil error means the ack reader ended first.
-func (p *peer) writeLoop(conn net.Conn, epoch uint64, readerDone <-chan struct{}) error {
+func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) error {
 	cfg := &p.e.cfg
+	conn := l.conn
 	keepAlive := time.NewTimer(cfg.KeepAlive)
 	defer keepAlive.Stop()
 	var bufs [][]byte
+	var sealed []byte // a batch sealed into records, reused
 	for {
 		p.mu.Lock()
 		if p.s.epoch != epoch || p.out != conn {
@@ -469,8 +495,20 @@ func (p *peer) writeLoop(conn net.Conn, epoch uint64, readerDone <-chan struct{}
 			p.mu.Unlock()
 		}
 		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		nb := net.Buffers(bufs)
-		n, err := nb.WriteTo(conn)
+		var n int64
+		var err error
+		if l.seal == nil {
+			nb := net.Buffers(bufs)
+			n, err = nb.WriteTo(conn)
+		} else {
+			sealed = sealed[:0]
+			for _, b := range bufs {
+				sealed = l.seal.appendSealed(sealed, b)
+			}
+			var w int
+			w, err = conn.Write(sealed)
+			n = int64(w)
+		}
 		clear(bufs)
 		p.ctr.bytesOut.Add(uint64(n))
 		if err != nil {
@@ -486,12 +524,12 @@ func (p *peer) writeLoop(conn net.Conn, epoch uint64, readerDone <-chan struct{}
 }
 
 // readAcks reads the acceptor's acks on an outbound connection.
-func (p *peer) readAcks(conn net.Conn, fr *frameReader, epoch uint64) error {
+func (p *peer) readAcks(l *link, epoch uint64) error {
 	cfg := &p.e.cfg
 	for {
-		conn.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
-		t, body, err := fr.read()
-		p.ctr.bytesIn.Add(fr.takeCount())
+		l.conn.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+		t, body, err := l.src.read()
+		p.ctr.bytesIn.Add(l.src.fr.takeCount())
 		if err != nil {
 			return p.connError(err)
 		}
@@ -516,9 +554,13 @@ func (p *peer) readAcks(conn net.Conn, fr *frameReader, epoch uint64) error {
 	}
 }
 
-// connError counts protocol errors on an established connection.
+// connError counts protocol errors and broken seals on an established
+// connection.
 func (p *peer) connError(err error) error {
-	if errors.Is(err, ErrProtocol) || errors.Is(err, ErrFrameTooLarge) {
+	switch {
+	case errors.Is(err, ErrSealBroken):
+		p.e.ctr.sealFailures.Add(1)
+	case errors.Is(err, ErrProtocol) || errors.Is(err, ErrFrameTooLarge):
 		p.e.ctr.protocolErrors.Add(1)
 	}
 	return err

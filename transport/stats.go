@@ -72,6 +72,9 @@ type Stats struct {
 	// ProtocolErrors counts established connections dropped for a
 	// malformed, oversized or out-of-sequence frame.
 	ProtocolErrors uint64
+	// SealFailures counts connections closed because a sealed record did
+	// not open (ErrSealBroken): tampering on the path, or a bug.
+	SealFailures uint64
 	// Accepted counts inbound connections accepted.
 	Accepted uint64
 	// Peers has one entry per known peer, sorted by name.
@@ -104,6 +107,7 @@ type counters struct {
 	handshakeFailures atomic.Uint64
 	handshakesEvicted atomic.Uint64
 	protocolErrors    atomic.Uint64
+	sealFailures      atomic.Uint64
 	accepted          atomic.Uint64
 }
 

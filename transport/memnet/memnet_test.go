@@ -22,3 +22,7 @@ func (h harness) BindAddr(name string) string        { return name }
 func TestContract(t *testing.T) {
 	transporttest.Run(t, func(*testing.T) transporttest.Net { return harness{memnet.New()} })
 }
+
+func TestContractSealed(t *testing.T) {
+	transporttest.RunSealed(t, func(*testing.T) transporttest.Net { return harness{memnet.New()} })
+}

@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"bytes"
 	"sync/atomic"
 	"testing"
 
@@ -12,12 +13,19 @@ import (
 
 // benchPair starts two endpoints on loopback; handle receives b's frames.
 func benchPair(b *testing.B, handleA, handleB transport.Handler) (*transport.Endpoint, *transport.Endpoint) {
+	return benchPairKeyed(b, nil, handleA, handleB)
+}
+
+// benchPairKeyed is benchPair with a secret: every frame is sealed.
+func benchPairKeyed(b *testing.B, key []byte, handleA, handleB transport.Handler) (*transport.Endpoint, *transport.Endpoint) {
 	nw, err := tcp.New(tcp.DefaultConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
 	start := func(name string, h transport.Handler) *transport.Endpoint {
-		ep, err := transport.New(transporttest.TestConfig(name, "127.0.0.1:0"), nw)
+		cfg := transporttest.TestConfig(name, "127.0.0.1:0")
+		cfg.SecretKey = key
+		ep, err := transport.New(cfg, nw)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -42,11 +50,17 @@ func benchPair(b *testing.B, handleA, handleB transport.Handler) (*transport.End
 // BenchmarkSend64B measures one-way throughput of 64-byte bodies over
 // loopback TCP, one sender goroutine, at most `window` frames in flight
 // (the send queue would otherwise overflow by design).
-func BenchmarkSend64B(b *testing.B) {
+func BenchmarkSend64B(b *testing.B) { send64B(b, nil) }
+
+// BenchmarkSend64BSealed is BenchmarkSend64B with a secret: every frame
+// sealed (AES-256-GCM per record of up to 64 KiB).
+func BenchmarkSend64BSealed(b *testing.B) { send64B(b, bytes.Repeat([]byte{9}, 32)) }
+
+func send64B(b *testing.B, key []byte) {
 	const window = 1 << 18
 	var got atomic.Int64
 	progress := make(chan struct{}, 1)
-	a, _ := benchPair(b, func(transport.Peer, []byte) {}, func(transport.Peer, []byte) {
+	a, _ := benchPairKeyed(b, key, func(transport.Peer, []byte) {}, func(transport.Peer, []byte) {
 		if got.Add(1)&4095 == 0 {
 			select {
 			case progress <- struct{}{}:

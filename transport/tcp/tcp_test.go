@@ -24,3 +24,5 @@ func newNet(t *testing.T) transporttest.Net {
 }
 
 func TestContract(t *testing.T) { transporttest.Run(t, newNet) }
+
+func TestContractSealed(t *testing.T) { transporttest.RunSealed(t, newNet) }

@@ -142,6 +142,32 @@ func SendHellos(t testing.TB, nw transport.Network, addr string, n int, hello fu
 	wg.Wait()
 }
 
+// testReconnectBound: a peer that does not answer is dialed on the
+// backoff schedule, however often it is kicked (abandoned, reconnected to
+// the same address).
+func testReconnectBound(t *testing.T, nw Net) {
+	dials := &countingHost{Network: nw.Host("a")}
+	a := NewNode(t, countedNet{Net: nw, host: "a", nw: dials}, "a", WithConfig(func(c *transport.Config) {
+		c.BackoffMin, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
+	}))
+	b := NewNode(t, nw, "b")
+	addr := b.EP.Addr()
+	b.EP.Close() // nobody answers there now
+	if err := a.EP.Connect("b", addr); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		a.EP.Abandon("b")
+		a.EP.Connect("b", addr)
+		time.Sleep(time.Millisecond) // kicking about a thousand times
+	}
+	// 20, 40, 80, 160, then every 200ms: about 8 attempts in a second.
+	if n := dials.count(); n > 15 {
+		t.Fatalf("%d dials in a second of kicks, want the backoff schedule (about 8)", n)
+	}
+}
+
 // countingHost counts the dials of a network.
 type countingHost struct {
 	transport.Network
@@ -162,12 +188,15 @@ func (c *countingHost) count() int {
 	return c.n
 }
 
-// countedNet is nw with host's network replaced.
+// countedNet is nw with host's network replaced (by one that counts
+// dials, or intercepts).
 type countedNet struct {
 	Net
 	host string
 	nw   transport.Network
 }
+
+func (c countedNet) secret() []byte { return keyOf(c.Net) }
 
 func (c countedNet) Host(name string) transport.Network {
 	if name == c.host {

@@ -21,10 +21,7 @@ import (
 
 // Run runs the contract suite; newNet returns a fresh network per test.
 func Run(t *testing.T, newNet func(t *testing.T) Net) {
-	tests := []struct {
-		name string
-		f    func(*testing.T, Net)
-	}{
+	tests := []contractTest{
 		{"SendReceive", testSendReceive},
 		{"Mesh", testMesh},
 		{"UnknownStream", testUnknownStream},
@@ -45,10 +42,63 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"ForgedHello", testForgedHello},
 		{"GhostNames", testGhostNames},
 		{"HandshakeFlood", testHandshakeFlood},
+		{"ReconnectBound", testReconnectBound},
 	}
+	runTests(t, tests, newNet)
+}
+
+// contractTest is one test of the suite.
+type contractTest struct {
+	name string
+	f    func(*testing.T, Net)
+}
+
+// runTests runs each test as a subtest on a fresh network.
+func runTests(t *testing.T, tests []contractTest, newNet func(t *testing.T) Net) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newNet(t)) })
 	}
+}
+
+// RunSealed runs the contract tests that need no raw peer with a secret
+// key on every node, so every frame travels sealed, and the attacks on
+// sealed connections.
+func RunSealed(t *testing.T, newNet func(t *testing.T) Net) {
+	tests := []contractTest{
+		{"SendReceive", testSendReceive},
+		{"Mesh", testMesh},
+		{"NoLossAcrossCuts", testNoLossAcrossCuts},
+		{"QueueOverflow", testQueueOverflow},
+		{"PeerRestart", testPeerRestart},
+		{"PartitionHeal", testPartitionHeal},
+		{"Backpressure", testBackpressure},
+		{"Churn", testChurn},
+		{"SimultaneousConnect", testSimultaneousConnect},
+		{"FrameSizes", testFrameSizes},
+		{"RawSealedPeer", testRawSealedPeer},
+		{"Eavesdrop", testEavesdrop},
+		{"Tamper", testTamper},
+	}
+	runTests(t, tests, func(t *testing.T) Net { return keyedNet{newNet(t), sealKey()} })
+}
+
+// sealKey is the secret of the nodes RunSealed starts.
+func sealKey() []byte { return bytes.Repeat([]byte{0x5e}, 32) }
+
+// keyedNet gives every node NewNode starts on it a secret key.
+type keyedNet struct {
+	Net
+	key []byte
+}
+
+func (k keyedNet) secret() []byte { return k.key }
+
+// keyOf returns the secret nodes on nw get, if any.
+func keyOf(nw Net) []byte {
+	if k, ok := nw.(interface{ secret() []byte }); ok {
+		return k.secret()
+	}
+	return nil
 }
 
 // checkOrder verifies that the data a node got from peer on stream st is

@@ -202,6 +202,7 @@ func NewNode(t testing.TB, nw Net, name string, opts ...Option) *Node {
 			transport.StreamRaft:    rec(transport.StreamRaft),
 		},
 	}
+	s.cfg.SecretKey = keyOf(nw)
 	for _, o := range opts {
 		o(s)
 	}

@@ -2,6 +2,9 @@ package transporttest
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,8 +21,9 @@ import (
 )
 
 // The wire protocol, restated independently of the package so the tests
-// pin it: frame type numbers, handshake keys and MAC labels. Bodies are
-// built and parsed with a general msgpack library.
+// pin it: frame type numbers, handshake keys, MAC labels and the key
+// schedule of sealed connections. Bodies are built and parsed with a
+// general msgpack library.
 const (
 	FrameHello   = 1
 	FrameWelcome = 2
@@ -28,16 +32,85 @@ const (
 	FrameData    = 5
 	FrameAck     = 6
 	FramePing    = 7
+	FrameSealed  = 8
 
 	labelAcceptor = "wippyd transport acceptor\x00"
 	labelDialer   = "wippyd transport dialer\x00"
+
+	infoTransport = "wippyd internode v2"
+	infoDialer    = "wippyd internode v2 dialer to acceptor"
+	infoAcceptor  = "wippyd internode v2 acceptor to dialer"
 )
 
 // Raw is a hand-driven protocol peer for tests: it sends exactly what it
-// is told to, well-formed or not.
+// is told to, well-formed or not. After a handshake with a key, ReadFrame
+// opens the endpoint's sealed records and WriteSealed seals.
 type Raw struct {
 	t    testing.TB
 	Conn net.Conn
+
+	in, out      cipher.AEAD // nil until a keyed handshake
+	inSeq        uint64
+	outSeq       uint64
+	pendingPlain []byte // frames of an opened record not read yet
+}
+
+// TransportKey derives the key of handshake proofs and connection keys
+// from the cluster secret.
+func TransportKey(secret []byte) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, infoTransport, 32)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// connKeys derives the two AEADs of a connection from the secret and the
+// handshake bodies.
+func connKeys(secret, hello, welcome []byte) (dialer, acceptor cipher.AEAD) {
+	th := sha256.New()
+	th.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hello))))
+	th.Write(hello)
+	th.Write(binary.BigEndian.AppendUint32(nil, uint32(len(welcome))))
+	th.Write(welcome)
+	salt := th.Sum(nil)
+	aead := func(info string) cipher.AEAD {
+		k, err := hkdf.Key(sha256.New, TransportKey(secret), salt, info, 32)
+		if err != nil {
+			panic(err)
+		}
+		b, err := aes.NewCipher(k)
+		if err != nil {
+			panic(err)
+		}
+		g, err := cipher.NewGCM(b)
+		if err != nil {
+			panic(err)
+		}
+		return g
+	}
+	return aead(infoDialer), aead(infoAcceptor)
+}
+
+func seqNonce(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 4, 12), seq) }
+
+// SealRecord seals frames (whole frames, back to back) as the record
+// numbered seq of a direction keyed by aead.
+func SealRecord(aead cipher.AEAD, seq uint64, frames []byte) []byte {
+	hdr := binary.BigEndian.AppendUint32(nil, uint32(len(frames)+aead.Overhead()))
+	hdr = append(hdr, FrameSealed)
+	return aead.Seal(hdr, seqNonce(seq), frames, hdr)
+}
+
+// WriteSealed sends frames as the next sealed record.
+func (r *Raw) WriteSealed(frames ...[]byte) {
+	r.t.Helper()
+	var plain []byte
+	for _, f := range frames {
+		plain = append(plain, f...)
+	}
+	r.Write(SealRecord(r.out, r.outSeq, plain))
+	r.outSeq++
 }
 
 // DialRaw opens a raw connection from host to addr.
@@ -72,8 +145,32 @@ func Frame(typ byte, body []byte) []byte {
 // WriteFrame sends one frame.
 func (r *Raw) WriteFrame(typ byte, body []byte) { r.Write(Frame(typ, body)) }
 
-// ReadFrame reads one frame, failing the test on a timeout.
+// ReadFrame reads one frame, failing the test on a timeout. On a sealed
+// connection it opens records and returns the frames inside.
 func (r *Raw) ReadFrame() (byte, []byte, error) {
+	for r.in != nil {
+		if len(r.pendingPlain) > 0 {
+			n := binary.BigEndian.Uint32(r.pendingPlain)
+			typ, body := r.pendingPlain[4], r.pendingPlain[5:5+n]
+			r.pendingPlain = r.pendingPlain[5+n:]
+			return typ, body, nil
+		}
+		typ, body, err := r.readOuter()
+		if err != nil || typ != FrameSealed {
+			return typ, body, err
+		}
+		hdr := append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), FrameSealed)
+		plain, err := r.in.Open(nil, seqNonce(r.inSeq), body, hdr)
+		if err != nil {
+			r.t.Fatalf("raw: record %d from the endpoint does not open: %v", r.inSeq, err)
+		}
+		r.inSeq++
+		r.pendingPlain = plain
+	}
+	return r.readOuter()
+}
+
+func (r *Raw) readOuter() (byte, []byte, error) {
 	r.Conn.SetReadDeadline(time.Now().Add(waitFor))
 	var h [5]byte
 	if _, err := io.ReadFull(r.Conn, h[:]); err != nil {
@@ -127,7 +224,7 @@ func NewHello(cluster, from, to string) Hello {
 	streams := make([]byte, 32)
 	streams[0] = 1<<transport.StreamCluster | 1<<transport.StreamRaft
 	return Hello{
-		"vmin": uint16(1), "vmax": uint16(1), "cluster": cluster, "from": from, "to": to,
+		"vmin": uint16(1), "vmax": uint16(2), "cluster": cluster, "from": from, "to": to,
 		"boot": uint64(0x1234), "gen": uint64(1), "addr": "", "nonce": nonce, "streams": streams,
 	}
 }
@@ -169,6 +266,9 @@ func (r *Raw) Handshake(h Hello, key []byte) (welcome, reject map[string]any) {
 		r.t.Fatalf("acceptor proof %x, want %x", mac, want)
 	}
 	r.WriteProof(MAC(key, labelDialer, hb, wb))
+	if len(key) > 0 {
+		r.out, r.in = connKeys(key, hb, wb)
+	}
 	return welcome, nil
 }
 
@@ -181,13 +281,14 @@ func (r *Raw) WriteProof(mac []byte) {
 	r.WriteFrame(FrameProof, pb)
 }
 
-// MAC computes a handshake proof: HMAC-SHA256 over the label and both
-// length-prefixed bodies; nil without a key.
-func MAC(key []byte, label string, hello, welcome []byte) []byte {
-	if len(key) == 0 {
+// MAC computes a handshake proof: HMAC-SHA256 keyed with the transport
+// key derived from the secret, over the label and both length-prefixed
+// bodies; nil without a secret.
+func MAC(secret []byte, label string, hello, welcome []byte) []byte {
+	if len(secret) == 0 {
 		return nil
 	}
-	m := hmac.New(sha256.New, key)
+	m := hmac.New(sha256.New, TransportKey(secret))
 	m.Write([]byte(label))
 	m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hello))))
 	m.Write(hello)

@@ -34,7 +34,7 @@ func testBadPeers(t *testing.T, nw Net) {
 		{"garbage hello", Frame(FrameHello, []byte{0xc1, 0xff}), 1, "malformed"},
 		{"missing fields", Frame(FrameHello, mustMsgpack(t, map[string]any{"from": "evil"})), 1, "without"},
 		{"other cluster", hello(func(h Hello) { h["cluster"] = "other" }), 2, "cluster name mismatch"},
-		{"versions", hello(func(h Hello) { h["vmin"], h["vmax"] = 2, 9 }), 3, "no common protocol version"},
+		{"versions", hello(func(h Hello) { h["vmin"], h["vmax"] = 3, 9 }), 3, "no common protocol version"},
 		{"own name", hello(func(h Hello) { h["from"] = "b" }), 5, "this node's name"},
 		{"wrong node", hello(func(h Hello) { h["to"] = "c" }), 5, "peer wants"},
 		{"long name", hello(func(h Hello) { h["from"] = string(make([]byte, 300)) }), 1, "300 bytes"},
@@ -166,21 +166,33 @@ func testAuth(t *testing.T, nw Net) {
 	}
 }
 
+// testVersions: the highest common version is chosen; with a key only
+// version 2 (sealed) is spoken, so a peer that cannot seal is refused.
 func testVersions(t *testing.T, nw Net) {
-	a := NewNode(t, nw, "a")
+	key := bytes.Repeat([]byte{7}, 32)
+	plain := NewNode(t, nw, "a")
+	keyed := NewNode(t, nw, "k", WithConfig(func(c *transport.Config) { c.SecretKey = key }))
 	for _, tc := range []struct {
+		keyed    bool
 		min, max uint16
-		ok       bool
-	}{{1, 1, true}, {1, 9, true}, {0, 3, true}, {2, 9, false}, {0, 0, false}} {
-		r := DialRaw(t, nw.Host("x"), a.EP.Addr())
-		h := NewHello("test", "x", "a")
-		h["vmin"], h["vmax"] = tc.min, tc.max
-		w, rej := r.Handshake(h, nil)
-		if tc.ok != (rej == nil) {
-			t.Fatalf("versions %d..%d: welcome %v, reject %v", tc.min, tc.max, w, rej)
+		want     int64 // chosen version; 0 = refused
+	}{
+		{false, 1, 1, 1}, {false, 1, 9, 2}, {false, 0, 3, 2}, {false, 2, 2, 2}, {false, 3, 9, 0}, {false, 0, 0, 0},
+		{true, 1, 1, 0}, {true, 1, 2, 2}, {true, 2, 9, 2}, {true, 3, 9, 0},
+	} {
+		n, k := plain, []byte(nil)
+		if tc.keyed {
+			n, k = keyed, key
 		}
-		if tc.ok && toInt(w["v"]) != 1 {
-			t.Fatalf("versions %d..%d: chose %v, want 1", tc.min, tc.max, w["v"])
+		r := DialRaw(t, nw.Host("x"), n.EP.Addr())
+		h := NewHello("test", "x", n.Name)
+		h["vmin"], h["vmax"] = tc.min, tc.max
+		w, rej := r.Handshake(h, k)
+		switch {
+		case tc.want == 0 && (rej == nil || toInt(rej["code"]) != 3):
+			t.Fatalf("keyed %v, versions %d..%d: welcome %v, reject %v; want reject code 3", tc.keyed, tc.min, tc.max, w, rej)
+		case tc.want != 0 && (rej != nil || toInt(w["v"]) != tc.want):
+			t.Fatalf("keyed %v, versions %d..%d: welcome %v, reject %v; want version %d", tc.keyed, tc.min, tc.max, w, rej, tc.want)
 		}
 	}
 }
