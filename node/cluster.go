@@ -135,7 +135,8 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 	mc.JoinAddrs = cfg.Cluster.Membership.JoinAddrs
 	mc.Profile = membership.Profile(cfg.Cluster.Membership.Profile)
 	mc.SecretKey = key
-	mc.Meta = membership.Meta{InternodePort: uint16(iport), ProtoMin: 1, ProtoMax: 1, RaftRole: p.role, BootID: p.boot}
+	mc.Meta = membership.Meta{InternodePort: uint16(iport), ProtoMin: transport.MinProtocolVersion,
+		ProtoMax: transport.MaxProtocolVersion, RaftRole: p.role, BootID: p.boot}
 	mc.Logger = p.n.log
 	if p.ml, err = membership.New(mc); err != nil {
 		return err

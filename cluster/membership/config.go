@@ -1,6 +1,8 @@
 package membership
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -58,9 +60,12 @@ type Config struct {
 	JoinAddrs []string
 	// Profile picks the memberlist timings. Default ProfileLAN.
 	Profile Profile
-	// SecretKey, 16, 24 or 32 bytes, encrypts and authenticates all gossip
-	// with AES-GCM (memberlist's keyring); nodes without the same key
-	// cannot join. Empty: gossip in clear. Default empty.
+	// SecretKey is the cluster secret, 16, 24 or 32 bytes. Gossip is
+	// encrypted and authenticated with AES-256-GCM (memberlist's keyring)
+	// under a key derived from it (HKDF-SHA256, label "wippyd gossip v1"),
+	// not the secret itself, so the gossip key and the transport's keys
+	// are never one key; nodes without the same secret cannot join.
+	// Empty: gossip in clear. Default empty.
 	SecretKey []byte
 
 	// Meta is advertised to every node. BootID 0 draws a random non-zero
@@ -182,6 +187,15 @@ func profileConfig(p Profile) (*memberlist.Config, error) {
 	return nil, fmt.Errorf("unknown profile %q (want lan, local or fast)", p)
 }
 
+// gossipKey derives memberlist's key from the cluster secret.
+func gossipKey(secret []byte) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, "wippyd gossip v1", 32)
+	if err != nil {
+		panic(err) // only for a key length SHA-256 cannot give
+	}
+	return k
+}
+
 // memberlistConfig builds memberlist's config from c (validated, BootID
 // drawn) and the delegates.
 func (c *Config) memberlistConfig(d *delegate) *memberlist.Config {
@@ -192,7 +206,7 @@ func (c *Config) memberlistConfig(d *delegate) *memberlist.Config {
 	mc.AdvertiseAddr, mc.AdvertisePort = c.AdvertiseAddr, c.BindPort
 	mc.Transport = c.Transport
 	if len(c.SecretKey) > 0 {
-		mc.SecretKey = append([]byte(nil), c.SecretKey...)
+		mc.SecretKey = gossipKey(c.SecretKey)
 	}
 	// All nodes run this code: speak memberlist's newest protocol (nacks
 	// from indirect probes make suspicion more accurate).

@@ -2,6 +2,8 @@ package membership
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -89,8 +91,16 @@ func TestProfiles(t *testing.T) {
 	cfg.SecretKey = []byte("0123456789abcdef")
 	m, _ := New(cfg)
 	mc := m.cfg.memberlistConfig(m.d)
-	if mc.Label != "prod" || mc.Name != "n" || !bytes.Equal(mc.SecretKey, cfg.SecretKey) || mc.ProbeInterval != 200*time.Millisecond {
+	if mc.Label != "prod" || mc.Name != "n" || mc.ProbeInterval != 200*time.Millisecond {
 		t.Errorf("memberlist config: label %q name %q interval %v", mc.Label, mc.Name, mc.ProbeInterval)
+	}
+	// Gossip is keyed with its own key, derived from the secret.
+	want, err := hkdf.Key(sha256.New, cfg.SecretKey, nil, "wippyd gossip v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mc.SecretKey, want) || bytes.Contains(mc.SecretKey, cfg.SecretKey) {
+		t.Errorf("gossip key %x, want %x derived from the secret", mc.SecretKey, want)
 	}
 }
 

@@ -80,9 +80,9 @@
 //     (memberlist's AliveDelegate) and counted in Stats.BadMeta.
 //   - Config.ClusterName is memberlist's label: packets and streams of
 //     another cluster are refused, so two clusters never merge. With
-//     Config.SecretKey, gossip is encrypted and authenticated (AES-GCM,
-//     label as associated data); a node with another key, or none, cannot
-//     join.
+//     Config.SecretKey, gossip is encrypted and authenticated (AES-256-GCM
+//     under a key derived from the secret, label as associated data); a
+//     node with another secret, or none, cannot join.
 //   - Rejoin: every Config.RejoinInterval the node contacts the dead members
 //     it remembers and the join addresses that are not up members (its
 //     own address skipped). memberlist stops talking to dead nodes after
