@@ -8,7 +8,7 @@ func TestClusterRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"remote_msgs_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms"}
+	want := []string{"remote_msgs_per_s", "remote_msgs_sealed_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_fast_ms"}
 	if len(res) != len(want) {
 		t.Fatalf("results %v", res)
 	}

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -26,8 +27,8 @@ type tcpNode struct {
 }
 
 // tcpPair starts two nodes on 127.0.0.1 with real TCP transport and tells
-// each about the other.
-func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
+// each about the other; with a secret, every frame is sealed.
+func tcpPair(b *testing.B, secret []byte) (*tcpNode, *tcpNode) {
 	b.Helper()
 	nw, err := tcp.New(tcp.DefaultConfig())
 	if err != nil {
@@ -36,6 +37,7 @@ func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
 	start := func(name string) *tcpNode {
 		tc := transport.DefaultConfig()
 		tc.Name, tc.Cluster, tc.BindAddr = name, "bench", "127.0.0.1:0"
+		tc.SecretKey = secret
 		ep, err := transport.New(tc, nw)
 		if err != nil {
 			b.Fatal(err)
@@ -83,9 +85,15 @@ func tcpPair(b *testing.B) (*tcpNode, *tcpNode) {
 // every 4096 messages and the sender keeps at most `window` unacknowledged
 // (flow control in the processes: the transport's send queue is bounded).
 // msgs/s is end to end: from the first send to the last message handled.
-func BenchmarkRemoteSend64B(b *testing.B) {
+func BenchmarkRemoteSend64B(b *testing.B) { remoteSend64B(b, nil) }
+
+// BenchmarkRemoteSend64BSealed is BenchmarkRemoteSend64B with a secret:
+// every frame is sealed (AES-256-GCM per record).
+func BenchmarkRemoteSend64BSealed(b *testing.B) { remoteSend64B(b, bytes.Repeat([]byte{7}, 32)) }
+
+func remoteSend64B(b *testing.B, secret []byte) {
 	const window, ackEvery = 1 << 16, 1 << 12
-	a, c := tcpPair(b)
+	a, c := tcpPair(b, secret)
 	payload := msg.Bytes(make([]byte, 64))
 	done := make(chan struct{}, 1)
 	var total int64
@@ -154,7 +162,7 @@ func BenchmarkRemoteSend64B(b *testing.B) {
 // node b and waits for the reply before sending again; the latency of
 // each round trip is measured inside the process and p50/p99 reported.
 func BenchmarkRemoteRTT(b *testing.B) {
-	a, c := tcpPair(b)
+	a, c := tcpPair(b, nil)
 	server, err := c.rt.Spawn(proc.SpawnRequest{Behavior: native.New(echo{})})
 	if err != nil {
 		b.Fatal(err)
