@@ -244,28 +244,31 @@ func testHandshakeFlood(t *testing.T, nw Net) {
 }
 
 // floodHandshakes keeps n connections to addr open that send half a frame
-// header and nothing more, replacing each after about a second (before any
-// handshake timeout), until stop closes.
+// header and nothing more, and renews them all at once every second
+// (before any handshake timeout): closes them and opens n new ones at
+// once, so the endpoint's pending slots are never free for long, until
+// stop closes.
 func floodHandshakes(t *testing.T, nw transport.Network, addr string, n int, stop <-chan struct{}) {
 	var conns []net.Conn
-	defer func() {
+	closeAll := func() {
 		for _, c := range conns {
 			c.Close()
 		}
-	}()
-	tick := time.NewTicker(time.Second / time.Duration(n))
+		conns = conns[:0]
+	}
+	defer closeAll()
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := nw.Dial(ctx, addr)
-		cancel()
-		if err == nil {
-			c.Write([]byte{0, 0})
-			conns = append(conns, c)
-		}
-		if len(conns) > n {
-			conns[0].Close()
-			conns = conns[1:]
+		closeAll()
+		for range n {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			c, err := nw.Dial(ctx, addr)
+			cancel()
+			if err == nil {
+				c.Write([]byte{0, 0})
+				conns = append(conns, c)
+			}
 		}
 		select {
 		case <-stop:
