@@ -136,3 +136,26 @@ type fnProc struct {
 
 func (f *fnProc) HandleMessage(*native.Ctx, native.Message) error { return nil }
 func (f *fnProc) HandleEvent(c *native.Ctx, e native.Event) error { return f.ev(c, e) }
+
+// A message its receiver could not decode within the memory budget (a
+// list of very many tiny elements) is refused to its sender, who learns
+// why, instead of being dropped on arrival.
+func TestSendOverDecodeBudget(t *testing.T) {
+	c := clustertest.New(t, 2, clustertest.Catalog(catalog()))
+	rt0 := c.Node(0).Runtime
+	p, err := rt0.Spawn(proc.SpawnRequest{Entry: "test:echo", Host: "n1@app:processes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := make([]msg.Value, 1<<18)
+	for i := range tiny {
+		tiny[i] = msg.Int(1)
+	}
+	err = rt0.Send(pid.PID{}, p, "big", msg.List(tiny...))
+	if errKind(err) != proc.KindInvalid || !errors.Is(err, cluster.ErrEncode) {
+		t.Fatalf("send over the budget: %v", err)
+	}
+	if err := rt0.Send(pid.PID{}, p, "small", msg.List(tiny[:1000]...)); err != nil {
+		t.Fatalf("send within the budget: %v", err)
+	}
+}

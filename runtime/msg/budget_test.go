@@ -103,3 +103,42 @@ func repeat(v Value, n int) []Value {
 	}
 	return out
 }
+
+// The encoders refuse what decoding would refuse, so a sender learns of
+// it; what they accept decodes.
+func TestEncodeBudget(t *testing.T) {
+	tiny := make([]Value, 1<<18)
+	for i := range tiny {
+		tiny[i] = Int(int64(i % 100))
+	}
+	empties := make([]Value, 1<<17)
+	for i := range empties {
+		empties[i] = List()
+	}
+	for _, tc := range []struct {
+		name string
+		v    Value
+		ok   bool
+	}{
+		{"small ints, within the base", List(tiny[:20000]...), true},
+		{"small ints, too many", List(tiny...), false},
+		{"empty lists, too many", List(empties...), false},
+		{"nested too many", List(List(tiny...)), false},
+		{"a big string", String(string(make([]byte, 4<<20))), true},
+	} {
+		b, err := Marshal(tc.v)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBudget)) {
+			t.Errorf("%s: Marshal err = %v, want ok %v", tc.name, err, tc.ok)
+			continue
+		}
+		var buf bytes.Buffer
+		if eerr := Encode(msgpack.NewEncoder(&buf), tc.v); (eerr == nil) != tc.ok {
+			t.Errorf("%s: Encode err = %v", tc.name, eerr)
+		}
+		if err == nil {
+			if _, err := Unmarshal(b); err != nil {
+				t.Errorf("%s: encoded, then refused by Unmarshal: %v", tc.name, err)
+			}
+		}
+	}
+}

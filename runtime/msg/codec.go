@@ -32,19 +32,20 @@ var (
 // Encode writes v to enc. enc must use msgpack's default string and float
 // encoding: a dict, interned strings (UseInternedStrings) or compact floats
 // (UseCompactFloats) change the wire format. On error, enc may hold a part
-// of the value.
-func Encode(enc *msgpack.Encoder, v Value) error { return encode(enc, v, 0) }
+// of the value. A value that decoding would refuse for its memory
+// (ErrBudget, see DecodeBudget) is refused here, so the sender learns of it.
+func Encode(enc *msgpack.Encoder, v Value) error { return encodeTop(enc, v) }
 
 // EncodeMsgpack implements msgpack.CustomEncoder, so a Value may be a field
 // of a struct that msgpack encodes.
-func (v Value) EncodeMsgpack(enc *msgpack.Encoder) error { return encode(enc, v, 0) }
+func (v Value) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeTop(enc, v) }
 
 // AppendBinary appends the msgpack encoding of v to b; it implements
 // encoding.BinaryAppender. On error it returns b unchanged in length.
 func (v Value) AppendBinary(b []byte) ([]byte, error) {
 	e := encoders.Get().(*pooledEncoder)
 	e.w.B = b
-	err := encode(e.enc, v, 0)
+	err := encodeTop(e.enc, v)
 	out := e.w.B
 	e.w.B = nil
 	encoders.Put(e)
@@ -76,6 +77,14 @@ var encoders = sync.Pool{New: func() any {
 	e.enc = msgpack.NewEncoder(&e.w)
 	return e
 }}
+
+// encodeTop encodes a whole value: what Decode would refuse is refused.
+func encodeTop(e *msgpack.Encoder, v Value) error {
+	if err := checkBudget(v); err != nil {
+		return err
+	}
+	return encode(e, v, 0)
+}
 
 func encode(e *msgpack.Encoder, v Value, depth int) error {
 	switch v.kind {

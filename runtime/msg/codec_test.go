@@ -634,6 +634,9 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded value fails Check: %v", err)
 		}
 		enc, err := Marshal(v)
+		if errors.Is(err, ErrBudget) {
+			return // its budget came from non-minimal headers in b, which Marshal does not write
+		}
 		if err != nil {
 			t.Fatalf("re-encoding %s: %v", v, err)
 		}

@@ -119,6 +119,58 @@ const (
 	errSize   = int(unsafe.Sizeof(ErrorValue{}))
 )
 
+// decodeCost is what decoding v charges to the budget (see charge).
+func decodeCost(v Value) int {
+	switch v.kind {
+	case KindString, KindBytes:
+		return len(v.s)
+	case KindList:
+		items := v.x.([]Value)
+		n := boxSize + len(items)*valueSize
+		for _, it := range items {
+			n += decodeCost(it)
+		}
+		return n
+	case KindMap:
+		pairs := v.x.([]Pair)
+		n := boxSize + len(pairs)*pairSize
+		for _, p := range pairs {
+			n += decodeCost(p.Key) + decodeCost(p.Val)
+		}
+		return n
+	case KindPID:
+		p := v.x.(pid.PID)
+		return pidSize + len(p.Node) + len(p.Host)
+	case KindError:
+		ev := v.x.(*ErrorValue)
+		return errSize + len(ev.Kind) + len(ev.Message) + decodeCost(ev.Details)
+	}
+	return 0
+}
+
+// checkBudget refuses, with ErrBudget, a value whose decoding would need
+// more than DecodeBudget of its encoded size. Only a value that costs more
+// than DecodeBaseBytes can, so the size is walked for those only; a
+// scalar never can.
+func checkBudget(v Value) error {
+	if v.kind != KindList && v.kind != KindMap && v.kind != KindError {
+		return nil
+	}
+	cost := decodeCost(v)
+	if cost <= DecodeBaseBytes {
+		return nil
+	}
+	size, err := encodedSize(v, 0)
+	if err != nil {
+		return err
+	}
+	if cost > DecodeBudget(size) {
+		return fmt.Errorf("%w: %d bytes encoded would decode into %d, budget %d (a list or map of very many tiny elements: send it in parts)",
+			ErrBudget, size, cost, DecodeBudget(size))
+	}
+	return nil
+}
+
 // charge takes n bytes from the budget, or refuses the value at offset at.
 func (d *decoder) charge(n, at int) error {
 	if n > d.budget {

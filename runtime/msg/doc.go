@@ -37,7 +37,10 @@
 // Decoding is safe on hostile input: it does not panic, it checks every
 // length prefix against the bytes left before allocating, and it allocates
 // at most DecodeBudget of the input's size (32 bytes per input byte plus
-// 1 MiB), refusing with ErrBudget what would need more. Unmarshal rejects trailing bytes; Decode leaves
+// 1 MiB), refusing with ErrBudget what would need more; the encoders
+// refuse such a value too, so its sender learns of it (in practice a list
+// or map of more than about 65,000 one-byte elements, or 26,000 empty
+// tables, in one message). Unmarshal rejects trailing bytes; Decode leaves
 // them to the caller.
 //
 // All functions are safe for concurrent use. An Encoder or Decoder passed in

@@ -32,7 +32,8 @@ var (
 	// longer than msgpack's limit of 2^32-1.
 	ErrTooLarge = errors.New("msg: value too large for msgpack")
 	// ErrBudget is returned when decoding would allocate more than
-	// DecodeBudget of the input's size.
+	// DecodeBudget of the input's size, and by the encoders for a value
+	// that decoding would refuse so.
 	ErrBudget = errors.New("msg: decoded value would exceed the memory budget")
 	// ErrSource is returned by Decode for a msgpack.Decoder whose reader does
 	// not report how many bytes are left.
