@@ -145,7 +145,7 @@ func TestRemoteSpawn(t *testing.T) {
 	if echoPID.Node != "n1" || echoPID.Host != clustertest.DefaultHost {
 		t.Fatalf("echo %v", echoPID)
 	}
-	if got, err := c.Node(1).Runtime.Lookup(t.Context(), "remote-echo"); err != nil || got != echoPID {
+	if got, err := c.Node(1).Runtime.Lookup("remote-echo"); err != nil || got != echoPID {
 		t.Fatalf("lookup on n1: %v %v", got, err)
 	}
 

@@ -181,8 +181,8 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		t.Fatalf("second register of a taken name: %v", err)
 	}
 	for _, n := range []*Node{a, b, c} {
-		if p, err := n.Runtime().Lookup(ctx, "svc"); err != nil || p != owner {
-			t.Fatalf("lookup on %s: %v %v", n.cfg.Node.Name, p, err)
+		if p, err := n.cluster.names.Lookup(ctx, "svc"); err != nil || p != owner {
+			t.Fatalf("linearizable lookup on %s: %v %v", n.cfg.Node.Name, p, err)
 		}
 	}
 	await.Until(t, "c's replica has the name", func() bool {
@@ -202,9 +202,7 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 	}
 	a.Runtime().Terminate(owner)
 	await.NoError(t, "the name released when its process ended", func() error {
-		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer lcancel()
-		if _, err := b.Runtime().Lookup(lctx, "svc"); proc.AsError(err) == nil || proc.AsError(err).Kind != proc.KindNotFound {
+		if _, err := b.Runtime().Lookup("svc"); proc.AsError(err) == nil || proc.AsError(err).Kind != proc.KindNotFound {
 			return fmt.Errorf("lookup: %v", err)
 		}
 		return nil
@@ -233,12 +231,11 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 	// cannot unregister it; the owner can.
 	results := make(chan error, 4)
 	claimant, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(ctx *native.Ctx, m native.Message) error {
-		cn := ctx.Env().(proc.ClusterNames)
 		switch m.Topic {
 		case "claim":
-			results <- cn.RegisterConsistent("job", pid.PID{})
+			results <- ctx.RegisterIn("job", proc.ScopeConsistent)
 		case "drop":
-			results <- cn.UnregisterConsistent("job")
+			results <- ctx.Unregister("job", proc.ScopeConsistent)
 		}
 		return nil
 	}))})
@@ -246,12 +243,11 @@ func TestConsistentNamesAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, err := c.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(ctx *native.Ctx, m native.Message) error {
-		cn := ctx.Env().(proc.ClusterNames)
 		switch m.Topic {
 		case "claim":
-			results <- cn.RegisterConsistent("job", pid.PID{})
+			results <- ctx.RegisterIn("job", proc.ScopeConsistent)
 		case "drop":
-			results <- cn.UnregisterConsistent("job")
+			results <- ctx.Unregister("job", proc.ScopeConsistent)
 		}
 		return nil
 	}))})

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,12 +10,83 @@ import (
 	"github.com/wippyd/wippyd/registry"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
 )
 
-var (
-	_ runtime.NameService = (*raftreg.Registry)(nil)
-	_ runtime.NameService = raftreg.Disabled{}
-)
+// nameService is the runtime's NameService on a clustered node: the Raft
+// planes (CONSISTENT, and STRONG) of registry/raftreg, nil with
+// cluster.raft.enabled false. Resolve reads the planes most authoritative
+// first; nothing here waits for the network but the Raft writes.
+type nameService struct {
+	raft *raftreg.Registry
+}
+
+var _ runtime.NameService = (*nameService)(nil)
+
+// notBuilt answers a scope this node does not serve yet.
+func notBuilt(scope proc.Scope) error {
+	return proc.Errorf(proc.KindUnavailable, msg.False, "the %s scope is not available on this node", scope)
+}
+
+func (s *nameService) Register(ctx context.Context, scope proc.Scope, name string, p pid.PID) error {
+	switch {
+	case scope != proc.ScopeConsistent:
+		return notBuilt(scope)
+	case s.raft == nil:
+		return raftreg.Disabled{}.Register(ctx, name, p)
+	}
+	return s.raft.Register(ctx, name, p)
+}
+
+func (s *nameService) Unregister(ctx context.Context, scope proc.Scope, name string, owner pid.PID) error {
+	switch {
+	case scope != proc.ScopeConsistent:
+		return notBuilt(scope)
+	case s.raft == nil:
+		return raftreg.Disabled{}.Unregister(ctx, name, owner)
+	}
+	return s.raft.Unregister(ctx, name, owner)
+}
+
+func (s *nameService) Holder(scope proc.Scope, name string) (pid.PID, bool) {
+	if scope != proc.ScopeConsistent || s.raft == nil {
+		return pid.PID{}, false
+	}
+	return s.raft.Resolve(name)
+}
+
+func (s *nameService) Resolve(name string) (pid.PID, bool) {
+	if s.raft != nil {
+		return s.raft.Resolve(name)
+	}
+	return pid.PID{}, false
+}
+
+func (s *nameService) ReleasePID(p pid.PID) {
+	if s.raft != nil {
+		s.raft.ReleasePID(p)
+	}
+}
+
+func (s *nameService) ReleaseNode(node string) {
+	if s.raft != nil {
+		s.raft.ReleaseNode(node)
+	}
+}
+
+func (s *nameService) OnRevoke(f func(name string, p pid.PID)) {
+	if s.raft != nil {
+		s.raft.OnRevoke(f)
+	}
+}
+
+func (s *nameService) OnClaim(f func(name string, p pid.PID)) {
+	if s.raft != nil {
+		s.raft.OnClaim(f)
+	}
+}
 
 // Names returns the cluster-wide name table (the CONSISTENT scope), the
 // one process.registry reaches: on a node without one (standalone, or

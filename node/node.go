@@ -173,8 +173,8 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		}
 		nd.cluster = parts
 		rcfg.Router = parts.cl
+		rcfg.Names = &nameService{raft: parts.names}
 		if parts.names != nil {
-			rcfg.Names = parts.names
 			nd.readyHooks = append(nd.readyHooks, parts.leaderKnown)
 		}
 

@@ -29,8 +29,8 @@ var (
 	ErrNameNotFound = proc.NewError(proc.KindNotFound, "name not found", msg.False)
 	// ErrBadTopic: a topic that is empty or starts with '@'.
 	ErrBadTopic = proc.NewError(proc.KindInvalid, "topic must be a non-empty string not starting with @", msg.False)
-	// ErrBadName: an empty name.
-	ErrBadName = proc.NewError(proc.KindInvalid, "name must be a non-empty string", msg.False)
+	// ErrBadName: an empty name, or one longer than proc.MaxNameLen bytes.
+	ErrBadName = proc.NewError(proc.KindInvalid, "name must be 1 to 1024 bytes", msg.False)
 	// ErrNoCatalog: spawn by entry id with no catalog configured.
 	ErrNoCatalog = proc.NewError(proc.KindNotFound, "no entry catalog", msg.False)
 	// ErrRemoteName: a local name cannot point at a process of another node.

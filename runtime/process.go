@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -344,30 +343,6 @@ func (p *process) Cancel(to pid.PID, reason string) error {
 
 func (p *process) TrapLinks(on bool) { p.trap.Store(on) }
 
-// Register checks process.registry.register.local on the name, and
-// process.registry.foreign on the target when it is another process.
-func (p *process) Register(name string, target pid.PID) error {
-	if target.IsZero() {
-		target = p.pid
-	}
-	if target != p.pid {
-		if err := p.authorizeTarget(security.ActionRegisterForeign, target, ""); err != nil {
-			return err
-		}
-	}
-	if err := p.authorize(security.ActionRegisterLocal, name); err != nil {
-		return err
-	}
-	return p.rt.Register(name, target)
-}
-
-func (p *process) Unregister(name string) error {
-	if err := p.authorize(security.ActionUnregisterLocal, name); err != nil {
-		return err
-	}
-	return p.rt.unregisterLocal(name)
-}
-
 func (p *process) Actor() *security.Actor { return p.sec.Actor() }
 
 func (p *process) Can(action security.Action, resource string, meta map[string]string) bool {
@@ -380,67 +355,6 @@ func (p *process) Authorize(action security.Action, resource string) error {
 
 func (p *process) AuthorizeTarget(action security.Action, target pid.PID, name string) error {
 	return p.authorizeTarget(action, target, name)
-}
-
-func (p *process) Lookup(name string) (pid.PID, error) {
-	var (
-		id  pid.PID
-		err error
-	)
-	lookup := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
-		defer cancel()
-		id, err = p.rt.Lookup(ctx, name)
-	}
-	if p.rt.cfg.Names != nil {
-		p.Blocking(lookup) // a linearizable read is a network round trip
-	} else {
-		lookup()
-	}
-	return id, err
-}
-
-// nameTimeout bounds a call to the cluster name service from a process; the
-// service itself answers within its apply timeout.
-const nameTimeout = 30 * time.Second
-
-var _ proc.ClusterNames = (*process)(nil)
-
-// ErrNoClusterRegistry answers CONSISTENT calls on a node without one.
-var ErrNoClusterRegistry = proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
-
-// RegisterConsistent implements proc.ClusterNames.
-func (p *process) RegisterConsistent(name string, target pid.PID) error {
-	if p.rt.cfg.Names == nil {
-		return ErrNoClusterRegistry
-	}
-	if name == "" {
-		return ErrBadName
-	}
-	if target.IsZero() {
-		target = p.pid
-	}
-	var err error
-	p.Blocking(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
-		defer cancel()
-		err = p.rt.cfg.Names.Register(ctx, name, target)
-	})
-	return err
-}
-
-// UnregisterConsistent implements proc.ClusterNames.
-func (p *process) UnregisterConsistent(name string) error {
-	if p.rt.cfg.Names == nil {
-		return ErrNoClusterRegistry
-	}
-	var err error
-	p.Blocking(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
-		defer cancel()
-		err = p.rt.cfg.Names.Unregister(ctx, name, p.pid)
-	})
-	return err
 }
 
 func (p *process) StartTimer(d time.Duration) proc.TimerID {

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -239,29 +238,13 @@ func (rt *Runtime) Register(name string, p pid.PID) error {
 	return rt.registerLocal(name, pr)
 }
 
-// Unregister releases a local name.
-func (rt *Runtime) Unregister(name string) error { return rt.unregisterLocal(name) }
+// Unregister releases a local name, whoever holds it (the node's own call).
+func (rt *Runtime) Unregister(name string) error { return rt.unregisterLocal(name, pid.PID{}) }
 
-// Lookup resolves a name: cluster-wide names first (linearizably, when a
-// name service is configured), then local ones.
-func (rt *Runtime) Lookup(ctx context.Context, name string) (pid.PID, error) {
-	if name == "" {
-		return pid.PID{}, ErrBadName
-	}
-	if rt.cfg.Names != nil {
-		p, err := rt.cfg.Names.Lookup(ctx, name)
-		if err == nil {
-			return p, nil
-		}
-		if e := proc.AsError(err); e.Kind != proc.KindNotFound {
-			return pid.PID{}, err
-		}
-	}
-	if p, ok := rt.lookupLocal(name); ok {
-		return p, nil
-	}
-	return pid.PID{}, proc.Errorf(proc.KindNotFound, ErrNameNotFound.Retryable, "name not found: %s", name)
-}
+// Lookup resolves a name on this node, with no network round trip: the
+// cluster planes first (CONSISTENT and STRONG, then EVENTUAL: this node's
+// replicas, possibly stale, working in a minority partition), then LOCAL.
+func (rt *Runtime) Lookup(name string) (pid.PID, error) { return rt.resolve(name) }
 
 // Alive reports whether p is a live local process.
 func (rt *Runtime) Alive(p pid.PID) bool { return rt.local(p) != nil }

@@ -520,7 +520,7 @@ func TestNames(t *testing.T) {
 	if _, err := rt.Spawn(proc.SpawnRequest{Name: "named", Behavior: native.New(&fn{})}); proc.AsError(err).Kind != proc.KindAlreadyExists {
 		t.Fatalf("spawn with a taken name: %v", err)
 	}
-	if got, _ := rt.Lookup(t.Context(), "named"); got != id {
+	if got, _ := rt.Lookup("named"); got != id {
 		t.Fatalf("lookup %v, want %v", got, id)
 	}
 }

@@ -81,29 +81,39 @@ func (standaloneRouter) Spawn(string, pid.PID, proc.SpawnRequest) (pid.PID, erro
 	return pid.PID{}, ErrUnknownNode
 }
 
-// NameService is the cluster-wide (CONSISTENT) name table. registry/raftreg
-// implements it; it is nil on a standalone node.
+// NameService is the cluster-wide name planes (SPEC section 9): EVENTUAL,
+// CONSISTENT and STRONG. node composes it from registry/eventual and
+// registry/raftreg; it is nil on a standalone node. Scopes given to it are
+// cluster scopes; LOCAL stays in the runtime.
 type NameService interface {
-	// Register claims name for p. It returns within ctx's deadline: nil, an
-	// ALREADY_EXISTS error, UNAVAILABLE without quorum, or an error for an
-	// unknown outcome (timed out after proposing), after which the caller
-	// should not assume either way (the service follows it with an
-	// unregister conditional on p).
-	Register(ctx context.Context, name string, p pid.PID) error
-	// Unregister releases name if owner holds it (PERMISSION_DENIED if
-	// another process does).
-	Unregister(ctx context.Context, name string, owner pid.PID) error
-	// Lookup resolves name linearizably.
-	Lookup(ctx context.Context, name string) (pid.PID, error)
-	// Resolve resolves name from the local replica: fast, possibly stale.
+	// Register gives name to p in scope. It returns within ctx's deadline:
+	// nil, ALREADY_EXISTS (another process holds it), UNAVAILABLE
+	// (CONSISTENT and STRONG without a quorum; STRONG when a live node did
+	// not acknowledge, naming it; EVENTUAL past its bound), INVALID
+	// (EVENTUAL for a process of another node), or an error for an
+	// unknown outcome, after which the service releases the name again if
+	// p holds it.
+	Register(ctx context.Context, scope proc.Scope, name string, p pid.PID) error
+	// Unregister releases name of scope if owner holds it: NOT_FOUND when
+	// nobody holds it in that scope, PERMISSION_DENIED when another
+	// process does.
+	Unregister(ctx context.Context, scope proc.Scope, name string, owner pid.PID) error
+	// Holder returns the holder of name in scope as this node's replica
+	// has it, without waiting.
+	Holder(scope proc.Scope, name string) (pid.PID, bool)
+	// Resolve resolves name from this node's replicas, the most
+	// authoritative plane first (CONSISTENT and STRONG, then EVENTUAL):
+	// fast, possibly stale, never waiting for the network.
 	Resolve(name string) (pid.PID, bool)
-	// ReleasePID releases every name of p; it returns at once and retries
-	// until the release is committed.
+	// ReleasePID releases every name of p in every plane; it returns at
+	// once and retries until the release is committed.
 	ReleasePID(p pid.PID)
 	// ReleaseNode releases every name held by processes of node.
 	ReleaseNode(node string)
-	// OnRevoke sets the callback for a name of a live local process that
-	// the cluster released (its node was wrongly declared dead).
+	// OnRevoke sets the callback for a name the cluster took from a live
+	// local process (its node was wrongly declared dead, or it lost an
+	// EVENTUAL conflict); the runtime sends it CANCEL "name revoked:
+	// <name>".
 	OnRevoke(func(name string, p pid.PID))
 	// OnClaim sets the callback for a name this node's replica has just
 	// given to a process of this node (a committed registration, possibly

@@ -365,7 +365,7 @@ func TestSpawnChecks(t *testing.T) {
 			proc.SpawnRequest{Entry: "app:w", Host: hostSystem}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
 		{"default host", policy(t, "d", security.Deny, acts(security.ActionHost), strs(hostSandbox)),
 			proc.SpawnRequest{Entry: "app:w"}, proc.SpawnRequest{Entry: "app:w", Host: hostProcs}},
-		{"child name", policy(t, "d", security.Deny, acts(security.ActionRegisterLocal), strs("boss")),
+		{"child name", policy(t, "d", security.Deny, acts(security.ActionRegister), strs("boss")),
 			proc.SpawnRequest{Entry: "app:w", Name: "boss"}, proc.SpawnRequest{Entry: "app:w", Name: "worker"}},
 	}
 	for _, tc := range tests {
@@ -384,7 +384,7 @@ func TestSpawnChecks(t *testing.T) {
 				t.Fatalf("a denied spawn started a process: %v -> %v", before, after)
 			}
 			if tc.denied.Name != "" {
-				if _, err := rt.Lookup(t.Context(), tc.denied.Name); err == nil {
+				if _, err := rt.Lookup(tc.denied.Name); err == nil {
 					t.Fatal("a denied spawn registered its name")
 				}
 			}
@@ -406,9 +406,10 @@ func TestSpawnChecks(t *testing.T) {
 
 func TestRegistryChecks(t *testing.T) {
 	scope := []*security.Policy{
-		policy(t, "app:no-secret", security.Deny, acts(security.ActionRegisterLocal), strs("secret")),
+		policy(t, "app:no-secret", security.Deny, acts(security.ActionRegister), strs("secret")),
 		policy(t, "app:no-foreign", security.Deny, acts(security.ActionRegisterForeign), strs(hostSystem)),
-		policy(t, "app:no-drop", security.Deny, acts(security.ActionUnregisterLocal), strs("kept")),
+		policy(t, "app:no-drop", security.Deny, acts(security.ActionUnregister), strs("kept")),
+		policy(t, "app:no-cluster", security.Deny, acts(security.ActionRegisterConsistent), strs("*")),
 	}
 	rt := newSecRuntime(t, secConfig{})
 	_, sysPID := target(t, rt, hostSystem, false)
@@ -417,19 +418,68 @@ func TestRegistryChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := as(t, rt, proc.SpawnRequest{Scope: scope}, func(c *native.Ctx) error {
+		env := c.Env()
 		wantDenied(t, "register a denied name", c.Register("secret"))
 		wantAllowed(t, "register another name", c.Register("mine"))
-		wantDenied(t, "register a process of app:system", c.Env().Register("sys", sysPID))
-		wantAllowed(t, "register a process of app:processes", c.Env().Register("other", otherPID))
-		wantDenied(t, "unregister a denied name", c.Env().Unregister("kept"))
-		wantAllowed(t, "unregister another name", c.Env().Unregister("other"))
+		wantDenied(t, "register a process of app:system", env.Register("sys", sysPID, proc.ScopeLocal))
+		wantAllowed(t, "register a process of app:processes", env.Register("other", otherPID, proc.ScopeLocal))
+		wantDenied(t, "unregister a denied name", env.Unregister("kept", proc.ScopeLocal))
+		wantDenied(t, "unregister a name another process holds", env.Unregister("other", proc.ScopeLocal))
+		wantAllowed(t, "unregister its own name", env.Unregister("mine", proc.ScopeLocal))
+		wantDenied(t, "register in a denied cluster scope", env.Register("c", pid.PID{}, proc.ScopeConsistent))
+		if err := env.Register("c", pid.PID{}, proc.ScopeEventual); !errors.Is(err, runtime.ErrNoCluster) {
+			t.Errorf("eventual on a standalone node: %v, want ErrNoCluster", err)
+		}
 		return nil
 	})
 	wantAllowed(t, "registry calls", err)
-	for name, want := range map[string]bool{"secret": false, "sys": false, "kept": true, "other": false} {
-		if _, err := rt.Lookup(t.Context(), name); (err == nil) != want {
+	for name, want := range map[string]bool{"secret": false, "sys": false, "kept": true, "other": true, "mine": false} {
+		if _, err := rt.Lookup(name); (err == nil) != want {
 			t.Errorf("name %q registered = %v, want %v", name, err == nil, want)
 		}
+	}
+}
+
+// TestNameHijack: a sandbox process cannot take the name of a process of
+// app:system, by unregistering it and registering it for itself, and so
+// cannot receive what is sent to that name. Only a caller the holder's
+// host allows explicitly (process.registry.foreign) may release it.
+func TestNameHijack(t *testing.T) {
+	admins := policy(t, "app:admins-release", security.Allow, acts(security.ActionRegisterForeign), strs(hostSystem),
+		security.Condition{Field: "actor.meta.role", Operator: security.OpEq, Value: "admin"})
+	rt := newSecRuntime(t, secConfig{system: []*security.Policy{admins}})
+	owner, ownerPID := target(t, rt, hostSystem, false)
+	if err := rt.Register("payments", ownerPID); err != nil {
+		t.Fatal(err)
+	}
+	thief, thiefPID := target(t, rt, hostSandbox, false)
+	thief.on = nil
+	err := as(t, rt, proc.SpawnRequest{Host: hostSandbox}, func(c *native.Ctx) error {
+		if err := c.Unregister("payments", proc.ScopeLocal); err == nil {
+			return c.Env().Register("payments", thiefPID, proc.ScopeLocal)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("registering the thief: %v", err)
+	}
+	if got, err := rt.Lookup("payments"); err != nil || got != ownerPID {
+		t.Fatalf("payments -> %v, %v; want the app:system process", got, err)
+	}
+	if err := rt.SendName(pid.PID{}, "payments", "reply", msg.Int(1)); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv[native.Message](t, owner.ch); m.Topic != "reply" {
+		t.Fatalf("the owner got %+v", m)
+	}
+	expectNothing(t, thief.ch, 20*time.Millisecond)
+	// An admin actor is allowed by app:system's own policy.
+	admin := &security.Actor{ID: "ops", Meta: map[string]any{"role": "admin"}}
+	wantAllowed(t, "an admin releases the name", as(t, rt, proc.SpawnRequest{Host: hostSandbox, Actor: admin}, func(c *native.Ctx) error {
+		return c.Unregister("payments", proc.ScopeLocal)
+	}))
+	if _, err := rt.Lookup("payments"); err == nil {
+		t.Fatal("the admin's release did not take")
 	}
 }
 

@@ -30,6 +30,12 @@ local function main(orchestrator)
   try("terminate by PID", process.terminate(counter))
   try("terminate by name", process.terminate("counter"))
 
+  -- Taking the name: only its holder releases it (or a caller the
+  -- holder's host allows explicitly), so the intruder cannot register it
+  -- for itself and receive what is sent to "counter".
+  try("unregister the counter's name", process.registry.unregister("counter"))
+  try("register the counter's name", process.registry.register("counter"))
+
   return tried
 end
 

@@ -158,14 +158,22 @@ func (e *fakeEnv) Cancel(p pid.PID, reason string) error {
 	e.links = append(e.links, "cancel "+p.String()+" "+reason)
 	return nil
 }
-func (e *fakeEnv) Register(name string, p pid.PID) error {
+func (e *fakeEnv) Register(name string, p pid.PID, scope proc.Scope) error {
+	e.checked = append(e.checked, "register "+name+" "+scope.String())
+	if scope != proc.ScopeLocal {
+		return proc.NewError(proc.KindUnavailable, "no cluster", msg.False)
+	}
 	if q, ok := e.names[name]; ok && q != p {
 		return proc.NewError(proc.KindAlreadyExists, "name taken", msg.False)
 	}
 	e.names[name] = p
 	return nil
 }
-func (e *fakeEnv) Unregister(name string) error {
+func (e *fakeEnv) Unregister(name string, scope proc.Scope) error {
+	e.checked = append(e.checked, "unregister "+name+" "+scope.String())
+	if scope != proc.ScopeLocal {
+		return proc.NewError(proc.KindUnavailable, "no cluster", msg.False)
+	}
 	if _, ok := e.names[name]; !ok {
 		return proc.NewError(proc.KindNotFound, "no name "+name, msg.False)
 	}

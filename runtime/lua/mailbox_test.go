@@ -136,7 +136,7 @@ end}`)
 	}
 	want := `[["{n1@app:procs|0x00001}"], [true], [true], [false, "INVALID"], [false, "NOT_FOUND"], [false, "INVALID"], ` +
 		`["{n1@app:procs|0x00065}"], [true, true], [true, true], [true, "{n1@app:procs|0x00001}"], [false, "ALREADY_EXISTS"], ` +
-		`[false, "UNAVAILABLE", false, "no cluster registry"], [false, "INVALID"], [true], [false, "NOT_FOUND"], [true, true], ["string", true]]`
+		`[false, "UNAVAILABLE", false, "no cluster"], [false, "UNAVAILABLE"], [true], [false, "NOT_FOUND"], [true, true], ["string", true]]`
 	if got := res.Value.String(); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}

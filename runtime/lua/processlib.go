@@ -15,14 +15,6 @@ import (
 
 // The `process` global.
 
-// Registry scopes (process.registry.*).
-const (
-	scopeLocal      = 0
-	scopeConsistent = 1
-	scopeEventual   = 2
-	scopeStrong     = 3
-)
-
 // fail pushes (nil, err) or (false, err) and returns 2.
 func fail(L *glua.LState, first glua.LValue, err error) int {
 	L.Push(first)
@@ -344,14 +336,21 @@ func procSetOptions(L *glua.LState) int {
 
 // Registry.
 
+// process.registry: the runtime checks every call (the scope's action,
+// process.registry.foreign) and knows the scopes; here arguments are read.
+
 func regRegister(L *glua.LState) int {
 	p := procOf(L)
 	name := L.CheckString(1)
-	target, scope := p.self, scopeLocal
+	target, scope := p.self, proc.ScopeLocal
 	for i := 2; i <= L.GetTop() && i <= 3; i++ {
 		switch v := L.Get(i).(type) {
 		case glua.LNumber:
-			scope = int(v)
+			s, err := scopeArg(v)
+			if err != nil {
+				return fail(L, glua.LNil, err)
+			}
+			scope = s
 		case glua.LString:
 			id, err := pid.Parse(string(v))
 			if err != nil {
@@ -360,56 +359,20 @@ func regRegister(L *glua.LState) int {
 			target = id
 		}
 	}
-	if scope == scopeConsistent {
-		// The runtime checks local registrations itself; a cluster-wide
-		// one is checked here, before the name service is reached.
-		if target != p.self {
-			if err := p.env.AuthorizeTarget(security.ActionRegisterForeign, target, ""); err != nil {
-				return fail(L, glua.LNil, err)
-			}
-		}
-		if err := p.env.Authorize(security.ActionRegisterConsistent, name); err != nil {
-			return fail(L, glua.LNil, err)
-		}
-	}
-	var err error
-	if scope == scopeConsistent {
-		err = clusterNames(p).RegisterConsistent(name, target)
-	} else if err = scopeError(scope); err == nil {
-		err = p.env.Register(name, target)
-	}
-	if err != nil {
+	if err := p.env.Register(name, target, scope); err != nil {
 		return fail(L, glua.LNil, err)
 	}
 	L.Push(glua.LTrue)
 	return 1
 }
 
-// clusterNames is the Env's cluster-wide registry, or one answering
-// UNAVAILABLE "no cluster registry".
-func clusterNames(p *process) proc.ClusterNames {
-	if cn, ok := p.env.(proc.ClusterNames); ok {
-		return cn
+// scopeArg reads a scope constant.
+func scopeArg(v glua.LNumber) (proc.Scope, error) {
+	s := proc.Scope(int(v))
+	if float64(v) != float64(int(v)) || int(v) < 0 || !s.Valid() {
+		return 0, invalidf("unknown name scope %v", v)
 	}
-	return noClusterNames{}
-}
-
-type noClusterNames struct{}
-
-func (noClusterNames) RegisterConsistent(string, pid.PID) error {
-	return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
-}
-
-func (noClusterNames) UnregisterConsistent(string) error {
-	return proc.NewError(proc.KindUnavailable, "no cluster registry", msg.False)
-}
-
-func scopeError(scope int) error {
-	switch scope {
-	case scopeLocal:
-		return nil
-	}
-	return invalidf("scope not supported")
+	return s, nil
 }
 
 func regLookup(L *glua.LState) int {
@@ -425,19 +388,15 @@ func regLookup(L *glua.LState) int {
 func regUnregister(L *glua.LState) int {
 	p := procOf(L)
 	name := L.CheckString(1)
-	scope := L.OptInt(2, scopeLocal)
-	if scope == scopeConsistent {
-		if err := p.env.Authorize(security.ActionUnregisterConsistent, name); err != nil {
+	scope := proc.ScopeLocal
+	if L.GetTop() >= 2 && L.Get(2) != glua.LNil {
+		s, err := scopeArg(L.CheckNumber(2))
+		if err != nil {
 			return fail(L, glua.LFalse, err)
 		}
+		scope = s
 	}
-	var err error
-	if scope == scopeConsistent {
-		err = clusterNames(p).UnregisterConsistent(name)
-	} else if err = scopeError(scope); err == nil {
-		err = p.env.Unregister(name)
-	}
-	if err != nil {
+	if err := p.env.Unregister(name, scope); err != nil {
 		return fail(L, glua.LFalse, err)
 	}
 	L.Push(glua.LTrue)
@@ -467,7 +426,7 @@ func (l *libs) buildProcess(B *glua.LState) {
 	for name, fn := range map[string]glua.LGFunction{"register": regRegister, "lookup": regLookup, "unregister": regUnregister} {
 		reg.RawSetString(name, B.NewFunction(fn))
 	}
-	for name, v := range map[string]int{"LOCAL": scopeLocal, "CONSISTENT": scopeConsistent, "EVENTUAL": scopeEventual, "STRONG": scopeStrong} {
+	for name, v := range map[string]proc.Scope{"LOCAL": proc.ScopeLocal, "CONSISTENT": proc.ScopeConsistent, "EVENTUAL": proc.ScopeEventual, "STRONG": proc.ScopeStrong} {
 		reg.RawSetString(name, glua.LNumber(v))
 	}
 	t.RawSetString("registry", reg)

@@ -169,17 +169,39 @@ end}`)
 	}
 }
 
-func TestRegistryConsistentIsChecked(t *testing.T) {
+// TestRegistryScopes: process.registry passes the scope to the runtime,
+// which checks it (runtime's TestRegistryChecks); a scope that is not one
+// of the four constants is INVALID before the runtime is asked.
+func TestRegistryScopes(t *testing.T) {
 	h := newHarness(t)
-	h.env.deny = denyOnly(string(security.ActionRegisterConsistent)+" cache", string(security.ActionUnregisterConsistent)+" cache")
 	res := runMain(t, h, `return {main = function()
-  local a, e1 = process.registry.register("cache", process.registry.CONSISTENT)
-  local b, e2 = process.registry.unregister("cache", process.registry.CONSISTENT)
-  local c, e3 = process.registry.register("other", process.registry.CONSISTENT)
-  return {e1:kind(), b, e2:kind(), e3:kind()}
+  local r = process.registry
+  local out = {}
+  for _, s in ipairs({r.LOCAL, r.EVENTUAL, r.CONSISTENT, r.STRONG}) do
+    local _, e = r.register("n", nil, s)
+    table.insert(out, e and e:kind() or "ok")
+  end
+  local _, e = r.register("n", process.pid(), r.STRONG); table.insert(out, e:kind())
+  _, e = r.register("n", 7); table.insert(out, e:kind())
+  _, e = r.register("n", 1.5); table.insert(out, e:kind())
+  local ok
+  ok, e = r.unregister("n", -1); table.insert(out, tostring(ok) .. " " .. e:kind())
+  ok, e = r.unregister("n", r.EVENTUAL); table.insert(out, tostring(ok) .. " " .. e:kind())
+  return out
 end}`)
-	if res.Err != nil || res.Value.String() != `["PERMISSION_DENIED", false, "PERMISSION_DENIED", "UNAVAILABLE"]` {
-		t.Fatalf("got %v %v", res.Value, res.Err)
+	want := `["ok", "UNAVAILABLE", "UNAVAILABLE", "UNAVAILABLE", "UNAVAILABLE", "INVALID", "INVALID", "false INVALID", "false UNAVAILABLE"]`
+	if res.Err != nil || res.Value.String() != want {
+		t.Fatalf("got %v %v\nwant %s", res.Value, res.Err, want)
+	}
+	calls := []string{"register n local", "register n eventual", "register n consistent", "register n strong", "register n strong", "unregister n eventual"}
+	var got []string
+	for _, c := range h.env.checked {
+		if strings.HasPrefix(c, "register ") || strings.HasPrefix(c, "unregister ") {
+			got = append(got, c)
+		}
+	}
+	if !slices.Equal(got, calls) {
+		t.Fatalf("calls %v\nwant  %v", got, calls)
 	}
 }
 

@@ -98,7 +98,19 @@ func (c *Ctx) Cancel(p pid.PID, reason string) error { return c.env.Cancel(p, re
 func (c *Ctx) TrapLinks(on bool) { c.env.TrapLinks(on) }
 
 // Register gives this process a local name.
-func (c *Ctx) Register(name string) error { return c.env.Register(name, c.env.Self()) }
+func (c *Ctx) Register(name string) error { return c.env.Register(name, c.env.Self(), proc.ScopeLocal) }
+
+// RegisterIn gives this process name in scope (a cluster scope may wait
+// for the cluster; see proc.Env).
+func (c *Ctx) RegisterIn(name string, scope proc.Scope) error {
+	return c.env.Register(name, c.env.Self(), scope)
+}
+
+// Unregister releases a name of scope.
+func (c *Ctx) Unregister(name string, scope proc.Scope) error { return c.env.Unregister(name, scope) }
+
+// Lookup resolves a name on this node (see proc.Env).
+func (c *Ctx) Lookup(name string) (pid.PID, error) { return c.env.Lookup(name) }
 
 // After starts a one-shot timer; HandleTimer receives its id.
 func (c *Ctx) After(d time.Duration) proc.TimerID { return c.env.StartTimer(d) }

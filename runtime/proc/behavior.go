@@ -162,10 +162,17 @@ type Env interface {
 	// TrapLinks sets whether a linked failure arrives as a LinkDown delivery
 	// (true) or kills this process (false, the default).
 	TrapLinks(on bool)
-	// Register gives this process (or another one) a local name; Unregister
-	// releases one this process holds; Lookup resolves a name.
-	Register(name string, p pid.PID) error
-	Unregister(name string) error
+	// Register gives this process (or another one, which needs
+	// process.registry.foreign on it) name in scope; Unregister releases
+	// a name of scope (the holder's, or with its host's explicit leave).
+	// Both are checked by the runtime with the scope's action. A cluster
+	// scope on a node without a cluster answers UNAVAILABLE, not
+	// retryable; CONSISTENT and STRONG may wait for Raft (up to the
+	// registry's apply timeout). Lookup resolves a name on this node with
+	// no network round trip, the most authoritative plane first
+	// (CONSISTENT and STRONG, then EVENTUAL, then LOCAL).
+	Register(name string, p pid.PID, scope Scope) error
+	Unregister(name string, scope Scope) error
 	Lookup(name string) (pid.PID, error)
 	// StartTimer arranges a Timer delivery after d; StopTimer cancels one
 	// that has not fired and reports whether it did.
@@ -203,17 +210,4 @@ type Env interface {
 	// itself before Link, Monitor, Terminate, ... calls it so that a
 	// policy on the name is honoured.
 	AuthorizeTarget(action security.Action, target pid.PID, name string) error
-}
-
-// ClusterNames is implemented by an Env whose node has a cluster-wide
-// (CONSISTENT) name registry. Both calls may wait for a Raft commit (up to
-// the registry's apply timeout); an Env without a registry answers
-// UNAVAILABLE, not retryable ("no cluster registry").
-type ClusterNames interface {
-	// RegisterConsistent claims name for p cluster-wide: first write wins,
-	// the loser gets ALREADY_EXISTS.
-	RegisterConsistent(name string, p pid.PID) error
-	// UnregisterConsistent releases a name this process owns
-	// (PERMISSION_DENIED when another process owns it).
-	UnregisterConsistent(name string) error
 }

@@ -170,9 +170,14 @@ func (e *env) TrapLinks(on bool) {
 	}
 }
 
-func (e *env) Register(name string, p pid.PID) error {
+// Register and Unregister follow a standalone node: LOCAL names; a
+// cluster scope answers UNAVAILABLE "no cluster".
+func (e *env) Register(name string, p pid.PID, scope proc.Scope) error {
 	if !e.live("Register") {
 		return ErrEnvExpired
+	}
+	if err := checkName(name, scope); err != nil {
+		return err
 	}
 	if p.IsZero() {
 		p = e.h.self
@@ -182,28 +187,43 @@ func (e *env) Register(name string, p pid.PID) error {
 			return err
 		}
 	}
-	if err := e.h.decide(security.ActionRegisterLocal, name); err != nil {
+	if err := e.h.decide(scope.RegisterAction(), name); err != nil {
 		return err
 	}
 	if err := e.h.fault(Call{Op: OpRegister, To: p, Name: name}); err != nil {
 		return err
 	}
+	if scope != proc.ScopeLocal {
+		return errNoCluster
+	}
 	return e.h.register(name, p)
 }
 
-func (e *env) Unregister(name string) error {
+func (e *env) Unregister(name string, scope proc.Scope) error {
 	if !e.live("Unregister") {
 		return ErrEnvExpired
 	}
 	h := e.h
-	if err := h.decide(security.ActionUnregisterLocal, name); err != nil {
+	if err := checkName(name, scope); err != nil {
+		return err
+	}
+	if err := h.decide(scope.UnregisterAction(), name); err != nil {
 		return err
 	}
 	if err := h.fault(Call{Op: OpUnregister, Name: name}); err != nil {
 		return err
 	}
-	if _, ok := h.names[name]; !ok {
+	if scope != proc.ScopeLocal {
+		return errNoCluster
+	}
+	holder, ok := h.names[name]
+	if !ok {
 		return errNameNotFound(name)
+	}
+	if holder != h.self {
+		if err := h.guard.AuthorizeRelease(h.caller, holder, name); err != nil {
+			return errNotHolder(name, err)
+		}
 	}
 	delete(h.names, name)
 	delete(h.mine, name)

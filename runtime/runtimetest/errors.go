@@ -21,7 +21,9 @@ var (
 // this package checks them against the runtime's values.
 var (
 	errBadTopic    = proc.NewError(proc.KindInvalid, "topic must be a non-empty string not starting with @", msg.False)
-	errBadName     = proc.NewError(proc.KindInvalid, "name must be a non-empty string", msg.False)
+	errBadName     = proc.NewError(proc.KindInvalid, "name must be 1 to 1024 bytes", msg.False)
+	errBadScope    = proc.NewError(proc.KindInvalid, "unknown name scope", msg.False)
+	errNoCluster   = proc.NewError(proc.KindUnavailable, "no cluster: cluster-wide names need a clustered node", msg.False)
 	errRemoteName  = proc.NewError(proc.KindInvalid, "a local name must name a local process", msg.False)
 	errDeadProcess = proc.NewError(proc.KindNotFound, "no process", msg.False)
 )
@@ -34,4 +36,19 @@ func errNameNotFound(name string) error {
 
 func errNameTaken(name string) error {
 	return proc.Errorf(proc.KindAlreadyExists, msg.False, "name already registered: %s", name)
+}
+
+func errNotHolder(name string, why error) error {
+	return proc.Errorf(proc.KindPermissionDenied, msg.False, "the name is held by another process: %s: %w", name, why)
+}
+
+// checkName is the runtime's check of a name and scope.
+func checkName(name string, scope proc.Scope) error {
+	if !proc.ValidName(name) {
+		return errBadName
+	}
+	if !scope.Valid() {
+		return errBadScope
+	}
+	return nil
 }

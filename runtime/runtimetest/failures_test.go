@@ -229,9 +229,9 @@ func TestErrorsMatchTheRuntime(t *testing.T) {
 	h := runtimetest.New(t, &stepFunc{step: func(env proc.Env, _ []proc.Delivery) (proc.Status, proc.Result) {
 		got["empty topic"] = env.Send(client, "", msg.Nil)
 		got["@ topic"] = env.Send(client, "@x", msg.Nil)
-		got["empty name"] = env.Register("", env.Self())
-		got["remote name"] = env.Register("r", remote)
-		got["dead name"] = env.Register("d", gone)
+		got["empty name"] = env.Register("", env.Self(), proc.ScopeLocal)
+		got["remote name"] = env.Register("r", remote, proc.ScopeLocal)
+		got["dead name"] = env.Register("d", gone, proc.ScopeLocal)
 		got["empty lookup"] = env.SendName("", "t", msg.Nil)
 		return proc.StatusIdle, proc.Result{}
 	}}, runtimetest.WithDead(gone))

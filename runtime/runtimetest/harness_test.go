@@ -652,17 +652,17 @@ func TestNames(t *testing.T) {
 		}
 		_, err = env.Lookup("nobody")
 		lookups = append(lookups, err, env.SendName("nobody", "x", msg.Nil))
-		if err := env.Register("me", pid.PID{}); err != nil {
+		if err := env.Register("me", pid.PID{}, proc.ScopeLocal); err != nil {
 			t.Error(err)
 		}
-		if err := env.Register("me", env.Self()); err != nil {
+		if err := env.Register("me", env.Self(), proc.ScopeLocal); err != nil {
 			t.Errorf("re-registering my own name: %v", err)
 		}
-		lookups = append(lookups, env.Register("registry", env.Self()), env.Unregister("nobody"))
-		if err := env.Register("tmp", env.Self()); err != nil {
+		lookups = append(lookups, env.Register("registry", env.Self(), proc.ScopeLocal), env.Unregister("nobody", proc.ScopeLocal))
+		if err := env.Register("tmp", env.Self(), proc.ScopeLocal); err != nil {
 			t.Error(err)
 		}
-		if err := env.Unregister("tmp"); err != nil {
+		if err := env.Unregister("tmp", proc.ScopeLocal); err != nil {
 			t.Error(err)
 		}
 		return proc.StatusIdle, proc.Result{}
@@ -688,7 +688,7 @@ func TestFaults(t *testing.T) {
 	b := &stepFunc{step: func(env proc.Env, _ []proc.Delivery) (proc.Status, proc.Result) {
 		errs = append(errs,
 			env.Monitor(other), env.Link(other), env.Send(other, "t", msg.Int(1)),
-			env.Cancel(other, "why"), env.Register("x", pid.PID{}), env.Monitor(client))
+			env.Cancel(other, "why"), env.Register("x", pid.PID{}, proc.ScopeLocal), env.Monitor(client))
 		return proc.StatusIdle, proc.Result{}
 	}}
 	h := runtimetest.New(t, b,

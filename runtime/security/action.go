@@ -28,11 +28,23 @@ const (
 	ActionContext  Action = "process.context"
 	ActionSecurity Action = "process.security"
 
-	ActionRegisterLocal        Action = "process.registry.register.local"
+	// Names: the unsuffixed actions are the LOCAL scope's, the suffixed
+	// ones the cluster scopes' (Wippy's Permissions table), so a policy
+	// can grant local naming apart from cluster-wide naming;
+	// "process.registry.register*" covers every scope.
+	ActionRegister             Action = "process.registry.register"
+	ActionRegisterEventual     Action = "process.registry.register.eventual"
 	ActionRegisterConsistent   Action = "process.registry.register.consistent"
-	ActionUnregisterLocal      Action = "process.registry.unregister.local"
+	ActionRegisterStrong       Action = "process.registry.register.strong"
+	ActionUnregister           Action = "process.registry.unregister"
+	ActionUnregisterEventual   Action = "process.registry.unregister.eventual"
 	ActionUnregisterConsistent Action = "process.registry.unregister.consistent"
-	ActionRegisterForeign      Action = "process.registry.foreign"
+	ActionUnregisterStrong     Action = "process.registry.unregister.strong"
+	// ActionRegisterForeign is checked on another process's PID: to give
+	// it a name, and to release a name it holds (which, unlike a
+	// registration, its host's policies must allow explicitly: see
+	// Guard.AuthorizeRelease).
+	ActionRegisterForeign Action = "process.registry.foreign"
 
 	ActionEnvGet Action = "env.get"
 	ActionEnvSet Action = "env.set"
@@ -83,10 +95,14 @@ var actionTable = [...]ActionInfo{
 	{ActionUnlink, OnTarget},
 	{ActionContext, OnFixed},
 	{ActionSecurity, OnFixed},
-	{ActionRegisterLocal, OnName},
+	{ActionRegister, OnName},
+	{ActionRegisterEventual, OnName},
 	{ActionRegisterConsistent, OnName},
-	{ActionUnregisterLocal, OnName},
+	{ActionRegisterStrong, OnName},
+	{ActionUnregister, OnName},
+	{ActionUnregisterEventual, OnName},
 	{ActionUnregisterConsistent, OnName},
+	{ActionUnregisterStrong, OnName},
 	{ActionRegisterForeign, OnTarget},
 	{ActionEnvGet, OnVariable},
 	{ActionEnvSet, OnVariable},

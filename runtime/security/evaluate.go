@@ -121,11 +121,17 @@ type DeniedError struct {
 	// Actor is the id of the actor that was refused ("" for none); with
 	// narrowing it is the actor of the layer that refused.
 	Actor string
+	// Reason, when set, says why instead of Policy (a refusal no policy
+	// made, such as a release the holder's host does not allow).
+	Reason string
 }
 
 func (e *DeniedError) Error() string {
 	why := "no policy allows it (strict mode)"
-	if e.Policy != "" {
+	switch {
+	case e.Reason != "":
+		why = e.Reason
+	case e.Policy != "":
 		why = "denied by " + e.Policy
 	}
 	return fmt.Sprintf("%s: %s on %s: %s", ErrPermissionDenied, e.Action, e.Resource, why)

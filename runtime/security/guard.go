@@ -3,6 +3,7 @@ package security
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -77,7 +78,7 @@ type Caller struct {
 // Spawn is a spawn request as the guard checks it (see proc.SpawnRequest).
 type Spawn struct {
 	Entry               string // entry id: process.spawn*, process.exec
-	Name                string // the child's local name: process.registry.register.local
+	Name                string // the child's local name: process.registry.register
 	Exec, Link, Monitor bool   // which spawn actions apply
 	// The child's identity as the request sets it. System: a process
 	// acting for the node (only from outside any process). Actor, Scope
@@ -154,7 +155,7 @@ func (g *Guard) AuthorizeTarget(c Caller, action Action, target pid.PID, name st
 
 // AuthorizeSpawn checks a spawn by c on this node's host hostID, or on
 // another node's host of that id (whose node checks it again): the spawn
-// actions (or process.exec) on the entry, process.registry.register.local
+// actions (or process.exec) on the entry, process.registry.register
 // on the child's name, then process.host on the host id with that host's
 // policies. hostID "" (another node's default host) is left to that node.
 // The narrowing itself is checked by Child.
@@ -164,6 +165,43 @@ func (g *Guard) AuthorizeSpawn(c Caller, s *Spawn, hostID string) error {
 	}
 	a := c.asker()
 	return g.spawn(&a, s, hostID)
+}
+
+// AuthorizeRelease checks that c may release name, which holder, a
+// process other than c, holds (in any scope): process.registry.foreign on
+// the holder, as AuthorizeTarget checks it, and in addition the policies
+// of the holder's host must allow it explicitly, for every layer of c's
+// identity. An undefined outcome there refuses even outside strict mode:
+// a caller that takes a name from its holder receives what was meant for
+// the holder, so only a host that says so gives its names away. A system
+// process (the node acting for itself) is never refused.
+func (g *Guard) AuthorizeRelease(c Caller, holder pid.PID, name string) error {
+	if c.Identity.System() {
+		return nil
+	}
+	a := c.asker()
+	th := g.hosts[holder.Host]
+	res := []string{g.pidText(holder), name, holder.Host}
+	req := Request{Action: ActionRegisterForeign, Resources: res, Meta: a.meta}
+	var chain Chain
+	if a.id != nil {
+		chain = a.id.chain
+	}
+	if len(chain) == 0 {
+		chain = Chain{{}}
+	}
+	for _, l := range chain {
+		req.Actor = l.Actor
+		if th == nil || Evaluate(th.policies, req, true).Outcome != Allowed {
+			actor := ""
+			if l.Actor != nil {
+				actor = l.Actor.ID
+			}
+			return g.refuse(&DeniedError{Action: ActionRegisterForeign, Resource: strings.Join(res, ", "), Actor: actor,
+				Reason: "the holder's host does not allow its names to be released by others"})
+		}
+	}
+	return g.evaluate(&a, th, ActionRegisterForeign, res)
 }
 
 // Can answers security.can: whether c may do action on resource by its own
@@ -338,7 +376,7 @@ func (g *Guard) spawn(a *asker, s *Spawn, hostID string) error {
 		}
 	}
 	if s.Name != "" {
-		if err := g.decide(a, nil, ActionRegisterLocal, []string{s.Name}); err != nil {
+		if err := g.decide(a, nil, ActionRegister, []string{s.Name}); err != nil {
 			return err
 		}
 	}

@@ -151,3 +151,43 @@ func TestGuardRemoteMetaBounded(t *testing.T) {
 		t.Fatalf("%d metas kept, want %d", n, maxRemoteMetas)
 	}
 }
+
+// TestGuardRelease: releasing another process's name needs
+// process.registry.foreign allowed explicitly by the holder's host, for
+// every layer of the caller, and denied by nobody.
+func TestGuardRelease(t *testing.T) {
+	holder := pid.PID{Node: "n1", Host: "app:system", Seq: 7}
+	admin := &Actor{ID: "ops", Meta: map[string]any{"role": "admin"}}
+	adminsMay := allow(t, "admins-may", list(string(ActionRegisterForeign)), list("app:system"),
+		Condition{Field: "actor.meta.role", Operator: OpEq, Value: "admin"})
+	anyoneMay := allow(t, "anyone-may", list(string(ActionRegisterForeign)), list("*"))
+	noForeign := deny(t, "no-foreign", list(string(ActionRegisterForeign)), list("*"))
+	allowAll := allow(t, "allow-all", list("*"), list("*"))
+	tests := []struct {
+		name   string
+		strict bool
+		sys    []*Policy // app:system's policies
+		caller *Identity
+		ok     bool
+	}{
+		{"no policies anywhere", false, nil, nil, false},
+		{"the caller's own allow-all does not count", false, nil, NewIdentity(Chain{{Scope: []*Policy{allowAll}}}), false},
+		{"the holder's host allows anyone", false, []*Policy{anyoneMay}, nil, true},
+		{"the holder's host allows admins: no actor", false, []*Policy{adminsMay}, nil, false},
+		{"the holder's host allows admins: admin", false, []*Policy{adminsMay}, NewIdentity(Chain{{Actor: admin}}), true},
+		{"an admin narrowed by a guest", false, []*Policy{adminsMay}, NewIdentity(Chain{{}, {Actor: admin}}), false},
+		{"allowed, but the caller's scope denies", false, []*Policy{anyoneMay}, NewIdentity(Chain{{Scope: []*Policy{noForeign}}}), false},
+		{"strict, allowed by the holder's host", true, []*Policy{anyoneMay}, nil, true},
+		{"system", true, nil, systemIdentity, true},
+	}
+	for _, tt := range tests {
+		g := newGuard(t, tt.strict, nil, HostPolicies{ID: "app:sandbox"}, HostPolicies{ID: "app:system", Policies: tt.sys})
+		err := g.AuthorizeRelease(Caller{Identity: tt.caller, Host: g.Host("app:sandbox")}, holder, "payments")
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want allowed %v", tt.name, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrPermissionDenied) {
+			t.Errorf("%s: %v does not wrap ErrPermissionDenied", tt.name, err)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func TestWatcherHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := rt.Lookup(context.Background(), "app:ok"); err != nil || got != p {
+	if got, err := rt.Lookup("app:ok"); err != nil || got != p {
 		t.Fatalf("Lookup = %v, %v; want %v", got, err, p)
 	}
 	if !rt.Alive(w.PID()) {
