@@ -31,7 +31,16 @@ type service struct {
 	again    bool // operator restart of a live service: start again once stopped
 	tried    bool // a run has ended since Start
 	blocked  bool // "cannot start" was logged for the current wait
+	// killed: terminated at its stop_timeout while the node stops; given
+	// up on if its process has not ended abandonWait later.
+	killed bool
 }
+
+// abandonWait is how long the node's stop waits for a service terminated
+// at its stop_timeout to end before it gives up on it: a terminated Lua
+// process ends at once, a Go-native callback that never returns does not,
+// and must not hold the node's stop.
+const abandonWait = 2 * time.Second
 
 // live reports whether the service has a process (or is about to lose it).
 func (s *service) live() bool {
@@ -219,7 +228,7 @@ func (m *Manager) handle(e *event) {
 			return // a process of an earlier run, or not ours
 		}
 		delete(m.byPID, e.pid)
-		s.pid = pid.PID{}
+		s.pid, s.killed = pid.PID{}, false
 		m.disarm(s)
 		m.decide(s, exitOf(e.err), now)
 	case evTimer:
@@ -245,6 +254,10 @@ func (m *Manager) timerFired(s *service, now time.Time) {
 			"pid", s.pid.String(), "start_timeout", s.spec.Policy.StartTimeout)
 		m.terminate(s)
 	case Stopping:
+		if s.killed {
+			m.abandon(s, now)
+			return
+		}
 		if !s.t.StopTimedOut(now) {
 			m.arm(s, s.stopAt.Add(s.spec.Policy.StopTimeout).Sub(now))
 			return
@@ -252,7 +265,22 @@ func (m *Manager) timerFired(s *service, now time.Time) {
 		m.log.Warn("service did not stop in time: terminating it", "service", s.spec.ID,
 			"pid", s.pid.String(), "stop_timeout", s.spec.Policy.StopTimeout)
 		m.terminate(s)
+		if m.stopping {
+			s.killed = true
+			m.arm(s, abandonWait)
+		}
 	}
+}
+
+// abandon gives up on a service terminated at its stop_timeout during the
+// node's stop whose process has not ended abandonWait later: the stop goes
+// on as if it had ended (its exit, if it ever comes, is ignored).
+func (m *Manager) abandon(s *service, now time.Time) {
+	m.log.Error("service did not end when terminated: abandoning it", "service", s.spec.ID,
+		"pid", s.pid.String(), "waited", abandonWait)
+	delete(m.byPID, s.pid)
+	s.pid, s.killed = pid.PID{}, false
+	m.decide(s, exitOf(proc.ErrTerminated), now)
 }
 
 // decide asks the tracker what follows the end of a run and does it.

@@ -638,3 +638,37 @@ func TestOperatorRestartWhileStopping(t *testing.T) {
 		h.wantOps("", "start app:svc @0s", "cancel app:svc @0s", "start app:svc @0s")
 	})
 }
+
+// TestStopAbandonsAServiceThatDoesNotEnd: during the node's stop, a
+// service terminated at its stop_timeout whose process still does not end
+// (a Go-native callback that never returns) is given up on abandonWait
+// later, so the stop goes on; until now it held the stop until its
+// context ended.
+func TestStopAbandonsAServiceThatDoesNotEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spec := svc("app:svc")
+		spec.Policy.StopTimeout = 2 * sec
+		h := newHarness(t, spec)
+		h.start()
+		h.running("app:svc")
+		p := h.procs.pidOf("app:svc")
+		h.procs.set(func(f *fakeProcs) { f.stubborn["app:svc"], f.holdTerminate = true, true })
+		stopped := h.stop(context.Background())
+		h.clock.Advance(2*sec + abandonWait - time.Millisecond)
+		if _, ok := done(stopped); ok {
+			t.Fatal("Stop gave up before abandonWait")
+		}
+		h.clock.Advance(time.Millisecond)
+		if err, ok := done(stopped); !ok || err != nil {
+			t.Fatalf("Stop: %v, %v", err, ok)
+		}
+		if len(h.logs.find("service did not end when terminated: abandoning it", "app:svc")) != 1 {
+			t.Fatal("abandon not logged")
+		}
+		h.procs.end(p, proc.ErrTerminated) // the late exit is ignored
+		synctest.Wait()
+		if st := h.m.Status()[0]; st.State != Stopped {
+			t.Fatalf("after Stop: %+v", st)
+		}
+	})
+}
