@@ -2,6 +2,7 @@ package lua
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,9 @@ func TestCompileRefusesDeepShapes(t *testing.T) {
 		{"concat chain", `local x = "a"` + strings.Repeat(`.."a"`, n), "more than 1000 operators"},
 		{"sum chain", "local x = a" + strings.Repeat("+a", n), "more than 1000 operators"},
 		{"repeat", nest("repeat ", "", " until true", n), "nested more than 200 levels"},
+		{"distinct strings", "local t = {" + distinct(`"s%d",`, 100_000) + "}", "too many constants"},
+		{"distinct numbers", "local t = {" + distinct(`%d,`, 100_000) + "}", "too many constants"},
+		{"many functions", strings.Repeat("local function f() local t = {"+distinct(`"s%d",`, 15_000)+"} end ", 5), "too many constants"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,8 +47,19 @@ func TestCompileRefusesDeepShapes(t *testing.T) {
 	}
 }
 
+// distinct repeats format with 0..n-1.
+func distinct(format string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, format, i)
+	}
+	return b.String()
+}
+
 func TestCompileAcceptsShapesWithinBounds(t *testing.T) {
 	for name, code := range map[string]string{
+		"10,000 distinct strings": "local t = {" + distinct(`"s%d",`, 10_000) + "}",
+		"a long function": "local function f(a, b)\n  local x\n" + strings.Repeat("  x = a.field + b.other * 3\n  if x > 10 then a.count = x end\n", 3000) + "end",
 		"199 blocks":           strings.Repeat("do ", 199) + strings.Repeat("end ", 199),
 		"1000 operators":       "local x = a" + strings.Repeat("+a", 1000),
 		"sums per line":        strings.Repeat("x = a"+strings.Repeat("+a", 900)+"\n", 3),
