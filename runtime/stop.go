@@ -18,9 +18,12 @@ const (
 	// before it gives up on them: a Go-native callback that never returns
 	// cannot be forced, and must not hold the node's stop.
 	killWait = 2 * time.Second
-	// schedWait bounds the wait for the schedulers' goroutines once no
-	// process is left (or every one left is stuck).
-	schedWait = time.Second
+	// schedWait bounds the wait for the schedulers' goroutines once every
+	// process has ended: they only have to notice the stop, so reaching
+	// it means something is wrong; stuckWait is the wait when processes
+	// were given up on, whose goroutines will not return.
+	schedWait = 10 * time.Second
+	stuckWait = 500 * time.Millisecond
 	// drainTick is how often Stop looks again at the processes still
 	// running; a process's end wakes it sooner.
 	drainTick = 20 * time.Millisecond
@@ -47,7 +50,11 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.stopOnce.Do(func() {
 		rt.stopping.Store(true)
 		err = rt.stopProcesses(ctx)
-		if stuck := rt.stopSchedulers(); stuck > 0 && !errors.Is(err, ErrStuck) {
+		wait := schedWait
+		if errors.Is(err, ErrStuck) {
+			wait = stuckWait
+		}
+		if stuck := rt.stopSchedulers(wait); stuck > 0 && !errors.Is(err, ErrStuck) {
 			err = errors.Join(err, fmt.Errorf("%w: %d worker goroutines abandoned in process code", ErrStuck, stuck))
 		}
 	})
@@ -145,9 +152,9 @@ func (rt *Runtime) killRest(ctx context.Context) error {
 }
 
 // stopSchedulers stops the node pool and the hosts' own pools, waiting at
-// most schedWait for their goroutines; it returns how many it left behind.
-func (rt *Runtime) stopSchedulers() int {
-	ctx, cancel := context.WithTimeout(context.Background(), schedWait)
+// most wait for their goroutines; it returns how many it left behind.
+func (rt *Runtime) stopSchedulers(wait time.Duration) int {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	stuck := rt.sched.StopWithin(ctx)
 	for _, s := range rt.pools {
