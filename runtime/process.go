@@ -345,7 +345,7 @@ func (p *process) TrapLinks(on bool) { p.trap.Store(on) }
 
 func (p *process) Actor() *security.Actor { return p.sec.Actor() }
 
-func (p *process) Can(action security.Action, resource string, meta map[string]string) bool {
+func (p *process) Can(action security.Action, resource string, meta map[string]any) bool {
 	return p.rt.guard.Can(p.caller(), action, resource, meta)
 }
 

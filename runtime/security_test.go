@@ -587,14 +587,14 @@ func TestCanAndAuthorize(t *testing.T) {
 		for _, tc := range []struct {
 			action   security.Action
 			resource string
-			meta     map[string]string
+			meta     map[string]any
 			want     bool
 		}{
 			{security.ActionEnvGet, "SECRET", nil, false},
 			{security.ActionEnvGet, "PORT", nil, true},
 			{security.ActionIO, hostSandbox, nil, false},
-			{"data.read", "x", map[string]string{"tenant": "t1"}, true},
-			{"data.read", "x", map[string]string{"tenant": "t2"}, false},
+			{"data.read", "x", map[string]any{"tenant": "t1"}, true},
+			{"data.read", "x", map[string]any{"tenant": "t2"}, false},
 			{"data.read", "x", nil, false},
 		} {
 			if got := env.Can(tc.action, tc.resource, tc.meta); got != tc.want {
@@ -604,7 +604,7 @@ func TestCanAndAuthorize(t *testing.T) {
 		wantDenied(t, "Authorize env.get SECRET", env.Authorize(security.ActionEnvGet, "SECRET"))
 		wantAllowed(t, "Authorize env.get PORT", env.Authorize(security.ActionEnvGet, "PORT"))
 		// The runtime's facts win over a caller's meta.
-		if env.Can(security.ActionIO, hostSandbox, map[string]string{"host": hostProcs}) {
+		if env.Can(security.ActionIO, hostSandbox, map[string]any{"host": hostProcs}) {
 			t.Error("meta.host from the caller overrode the runtime's")
 		}
 		return nil

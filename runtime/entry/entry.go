@@ -16,13 +16,14 @@ const (
 	KindTerminalHost = "terminal.host"
 	KindService      = "process.service"
 	KindPolicy       = "security.policy"
+	KindPolicyExpr   = "security.policy.expr"
 	KindEnvVariable  = "env.variable"
 )
 
 // Kinds lists the implemented kinds in a fixed order.
 func Kinds() []string {
 	return []string{KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost,
-		KindService, KindPolicy, KindEnvVariable}
+		KindService, KindPolicy, KindPolicyExpr, KindEnvVariable}
 }
 
 // Entry is one loaded entry. Exactly one of the kind-specific pointers is
@@ -41,7 +42,7 @@ type Entry struct {
 	Lua     *Lua             // process.lua, library.lua
 	Host    *Host            // process.host, terminal.host
 	Service *Service         // process.service
-	Policy  *security.Policy // security.policy, compiled
+	Policy  *security.Policy // security.policy and security.policy.expr, compiled
 	Env     *EnvVariable     // env.variable
 }
 

@@ -160,11 +160,17 @@ func TestLoadProblems(t *testing.T) {
 				"        - {field: action, operator: eq, value: x, value_from: resource}\n" +
 				"        - {field: action, operator: eq, value_from: actor}\n" +
 				"        - {field: action, operator: matches, value: 3}\n" +
-				"        - not-a-mapping\n"},
+				"        - not-a-mapping\n" +
+				"        - {field: resource, operator: nmatches, value: \"^api:/v[0-9+\"}\n" +
+				"        - {field: meta.owner, operator: exists, value: yes-please}\n" +
+				"        - {field: meta.owner, operator: nexists, value_from: actor.id}\n" +
+				"        - {field: meta.status, operator: nin, value: deleted}\n" +
+				"        - {field: meta.owner, operator: exists}\n" +
+				"        - {field: resource, operator: ncontains, value: public}\n"},
 			want: []string{
 				"a.yaml:7: app:pol: policy.actions: must not be empty",
 				"a.yaml:9: app:pol: policy.effect: unknown effect \"permit\" (want allow or deny)",
-				"a.yaml:11: app:pol: policy.conditions[0].operator: unknown operator \"like\" (want eq, ne, lt, lte, gt, gte, in, matches)",
+				"a.yaml:11: app:pol: policy.conditions[0].operator: unknown operator \"like\" (want eq, ne, lt, lte, gt, gte, in, nin, exists, nexists, contains, ncontains, matches, nmatches)",
 				"a.yaml:12: app:pol: policy.conditions[1].value: bad regular expression: error parsing regexp: missing closing ): `a(`",
 				"a.yaml:13: app:pol: policy.conditions[2].field: unknown field \"actor.name\" (want actor.id, actor.meta.*, action, resource or meta.*)",
 				"a.yaml:14: app:pol: policy.conditions[3].value: operator in wants a list",
@@ -173,6 +179,10 @@ func TestLoadProblems(t *testing.T) {
 				"a.yaml:17: app:pol: policy.conditions[6].value_from: unknown field \"actor\" (want actor.id, actor.meta.*, action, resource or meta.*)",
 				"a.yaml:18: app:pol: policy.conditions[7].value: operator matches wants a regular expression string",
 				"a.yaml:19: app:pol: policy.conditions[8]: want a mapping, got string \"not-a-mapping\"",
+				"a.yaml:20: app:pol: policy.conditions[9].value: bad regular expression: error parsing regexp: missing closing ]: `[0-9+`",
+				"a.yaml:21: app:pol: policy.conditions[10].value: operator exists wants true or false",
+				"a.yaml:22: app:pol: policy.conditions[11].value_from: operator nexists takes no value_from",
+				"a.yaml:23: app:pol: policy.conditions[12].value: operator nin wants a list",
 			},
 		},
 		{
@@ -181,10 +191,11 @@ func TestLoadProblems(t *testing.T) {
 			name: "policy that does not compile",
 			files: map[string]string{"a.yaml": head +
 				"  - name: pol\n    kind: security.policy\n    policy:\n      actions: [\"process.*.send\"]\n      resources: [\"*\"]\n      effect: deny\n      conditions:\n" +
-				"        - {field: action, operator: in, value: [[a]]}\n"},
+				"        - {field: action, operator: in, value: [[a]]}\n" +
+				"        - {field: action, operator: nin, value: [a, {b: c}]}\n"},
 			want: []string{
 				"a.yaml:4: app:pol: policy: security: invalid policy: app:pol: condition 1: in: element 1 is not a scalar ([]interface {})",
-				"a.yaml:4: app:pol: policy: security: invalid policy: app:pol: pattern \"process.*.send\" in actions: '*' is only allowed at the end",
+				"a.yaml:4: app:pol: policy: security: invalid policy: app:pol: condition 2: nin: element 2 is not a scalar (map[string]interface {})",
 			},
 		},
 		{
@@ -205,7 +216,7 @@ func TestLoadProblems(t *testing.T) {
 				"a.yaml:11: app:s: lifecycle.requires[1]: no entry app:s9",
 				"a.yaml:11: app:s: lifecycle.security.groups[0]: no security.policy is in group \"ghost\"",
 				"a.yaml:11: app:s: lifecycle.security.policies[0]: no entry app:pol",
-				"a.yaml:12: app:h2: security.policies[0]: app:h is a process.host, want security.policy",
+				"a.yaml:12: app:h2: security.policies[0]: app:h is a process.host, want security.policy or security.policy.expr",
 			},
 		},
 		{

@@ -123,7 +123,7 @@ func (k *kindReader) host() {
 
 // security reads policies and groups of a security mapping.
 func (k *kindReader) security(f *fields) Security {
-	s := Security{Policies: k.refs(f, "policies", KindPolicy)}
+	s := Security{Policies: k.refs(f, "policies", KindPolicy, KindPolicyExpr)}
 	groups, line := f.strings("groups", false)
 	for i, g := range groups {
 		k.l.groups = append(k.l.groups, groupRef{from: k.e, line: line, what: fmt.Sprintf("%s[%d]", join(f.path, "groups"), i), name: g})
@@ -263,11 +263,39 @@ func (k *kindReader) policy() {
 	p, err := security.Compile(spec)
 	if err != nil {
 		for _, e := range unjoin(err) {
+			var ee *security.ExprError
+			if errors.As(e, &ee) {
+				k.c.errorf(k.exprLine(ee.Line), "policy.expression: %s (column %d)", ee.Message, ee.Column)
+				continue
+			}
 			k.c.errorf(k.f.line, "policy: %v", e)
 		}
 		return
 	}
 	k.e.Policy = p
+}
+
+// exprLine is the line of the YAML file that holds line n of the policy's
+// expression: a block scalar ("|" or ">") starts on the line after its
+// key, any other on the key's own.
+func (k *kindReader) exprLine(n int) int {
+	pf := k.f.sub("policy", nil)
+	if pf == nil {
+		return k.f.line
+	}
+	fl, ok := pf.get("expression")
+	if !ok {
+		return pf.line
+	}
+	v := deref(fl.val)
+	if v == nil {
+		return fl.line
+	}
+	first := v.Line
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		first++
+	}
+	return first + n - 1
 }
 
 // unjoin returns the errors err joins, or err alone.
@@ -302,6 +330,14 @@ func (k *kindReader) policySpec() security.PolicySpec {
 		p.Effect = security.Effect(eff)
 	default:
 		k.c.errorf(line, "policy.effect: unknown effect %q (want allow or deny)", clip(eff))
+	}
+	if k.e.Kind == KindPolicyExpr {
+		expr, line := pf.str("expression", true)
+		if pf.has("expression") && strings.TrimSpace(expr) == "" {
+			k.c.errorf(line, "policy.expression: must not be empty")
+		}
+		p.Expression = expr
+		return p
 	}
 	list, line := pf.node("conditions")
 	if list == nil {
@@ -362,13 +398,18 @@ func (k *kindReader) condition(cf *fields) (security.Condition, bool) {
 		ok = false
 	}
 	hasValue, hasFrom := cf.has("value"), cf.has("value_from")
+	presence := c.Operator == security.OpExists || c.Operator == security.OpNexists
 	switch {
 	case hasValue && hasFrom:
 		k.c.errorf(cf.line, "%s: give value or value_from, not both", cf.path)
 		cf.get("value")
 		cf.get("value_from")
 		return c, false
-	case !hasValue && !hasFrom:
+	case presence && hasFrom:
+		fl, _ := cf.get("value_from")
+		k.c.errorf(fl.line, "%s.value_from: operator %s takes no value_from", cf.path, op)
+		return c, false
+	case !hasValue && !hasFrom && !presence:
 		k.c.errorf(cf.line, "%s: missing value or value_from", cf.path)
 		return c, false
 	case hasFrom:
@@ -379,19 +420,26 @@ func (k *kindReader) condition(cf *fields) (security.Condition, bool) {
 		}
 		c.ValueFrom = from
 		return c, ok && from != ""
+	case !hasValue:
+		return c, ok // exists or nexists with no value: true
 	}
 	v, vLine, _ := cf.value("value")
 	c.Value = plainValue(v)
 	switch c.Operator {
-	case security.OpIn:
+	case security.OpIn, security.OpNin:
 		if v.Kind() != msg.KindList {
-			k.c.errorf(vLine, "%s.value: operator in wants a list", cf.path)
+			k.c.errorf(vLine, "%s.value: operator %s wants a list", cf.path, op)
 			ok = false
 		}
-	case security.OpMatches:
+	case security.OpExists, security.OpNexists:
+		if v.Kind() != msg.KindBool {
+			k.c.errorf(vLine, "%s.value: operator %s wants true or false", cf.path, op)
+			ok = false
+		}
+	case security.OpMatches, security.OpNmatches:
 		s, isStr := v.AsString()
 		if !isStr {
-			k.c.errorf(vLine, "%s.value: operator matches wants a regular expression string", cf.path)
+			k.c.errorf(vLine, "%s.value: operator %s wants a regular expression string", cf.path, op)
 			return c, false
 		}
 		if _, err := regexp.Compile(s); err != nil {
@@ -412,8 +460,9 @@ func operatorList() string {
 	return strings.Join(names, ", ")
 }
 
-// plainValue turns a YAML value into the Go scalar, or list of scalars,
-// that policy conditions and actor meta hold.
+// plainValue turns a YAML value into the Go value policy conditions and
+// actor meta hold: a scalar, or a list ([]any) or map (map[string]any) of
+// such values.
 func plainValue(v msg.Value) any {
 	switch v.Kind() {
 	case msg.KindBool:
@@ -432,6 +481,13 @@ func plainValue(v msg.Value) any {
 		var out []any
 		for _, it := range v.Items() {
 			out = append(out, plainValue(it))
+		}
+		return out
+	case msg.KindMap:
+		out := make(map[string]any, v.Len())
+		for _, pr := range v.Pairs() {
+			k, _ := pr.Key.AsString() // YAML mapping keys are strings
+			out[k] = plainValue(pr.Val)
 		}
 		return out
 	case msg.KindNil:

@@ -222,7 +222,7 @@ var wippyKind = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 
 func implemented(kind string) bool {
 	switch kind {
-	case KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost, KindService, KindPolicy, KindEnvVariable:
+	case KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost, KindService, KindPolicy, KindPolicyExpr, KindEnvVariable:
 		return true
 	}
 	return false
@@ -281,7 +281,7 @@ func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
 		k.host()
 	case KindService:
 		k.service()
-	case KindPolicy:
+	case KindPolicy, KindPolicyExpr:
 		k.policy()
 	case KindEnvVariable:
 		k.env()

@@ -198,7 +198,7 @@ func (e *fakeEnv) StopTimer(id proc.TimerID) bool {
 }
 func (e *fakeEnv) Blocking(f func())      { e.blocking++; f() }
 func (e *fakeEnv) Actor() *security.Actor { return e.actor }
-func (e *fakeEnv) Can(action security.Action, resource string, _ map[string]string) bool {
+func (e *fakeEnv) Can(action security.Action, resource string, _ map[string]any) bool {
 	return e.Authorize(action, resource) == nil
 }
 func (e *fakeEnv) Authorize(action security.Action, resource string) error {

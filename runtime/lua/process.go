@@ -98,7 +98,7 @@ func (p *process) Authorize(action security.Action, resource string) error {
 }
 
 // Can implements lualib.Authorizer.
-func (p *process) Can(action security.Action, resource string, meta map[string]string) bool {
+func (p *process) Can(action security.Action, resource string, meta map[string]any) bool {
 	return p.env.Can(action, resource, meta)
 }
 

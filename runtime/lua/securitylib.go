@@ -15,9 +15,13 @@ import (
 // caller's actor, actors for spawner:with_actor, and permission queries.
 // The checks themselves are the runtime's; this module only asks.
 
-// maxActorMeta bounds an actor's meta, which travels with every message
-// its processes send to other nodes.
-const maxActorMeta = 64
+// Bounds of a meta table (an actor's, or the facts security.can is given):
+// an actor's meta travels with every message its processes send to other
+// nodes, and both are read by every policy check.
+const (
+	maxMetaValues = 256 // values in all, nested ones included
+	maxMetaDepth  = 4   // tables within tables
+)
 
 // pushActor pushes an actor object, or nil.
 func (p *process) pushActor(L *glua.LState, a *security.Actor) {
@@ -57,7 +61,7 @@ func secNewActor(L *glua.LState) int {
 	switch t := L.Get(2).(type) {
 	case *glua.LNilType:
 	case *glua.LTable:
-		meta, err := actorMetaOf(t)
+		meta, err := metaOf(t, "actor meta")
 		if err != nil {
 			return fail(L, glua.LNil, err)
 		}
@@ -69,43 +73,70 @@ func secNewActor(L *glua.LState) int {
 	return 1
 }
 
-func actorMetaOf(t *glua.LTable) (map[string]any, error) {
-	meta := map[string]any{}
+// metaOf converts a Lua table of meta values to the Go map policies
+// read: string keys; values strings, booleans, numbers (an int64 when
+// integral), or tables of those (a list with keys 1..n, otherwise a map
+// with string keys), at most maxMetaDepth deep and maxMetaValues in all.
+func metaOf(t *glua.LTable, what string) (map[string]any, error) {
+	budget := maxMetaValues
+	v, err := metaValue(t, 1, &budget)
+	if err != nil {
+		return nil, invalidf("%s: %v", what, err)
+	}
+	m, ok := v.(map[string]any)
+	switch {
+	case ok:
+		return m, nil
+	case isEmpty(t):
+		return map[string]any{}, nil
+	}
+	return nil, invalidf("%s: keys must be strings", what)
+}
+
+func metaValue(v glua.LValue, depth int, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("more than %d values", maxMetaValues)
+	}
+	t, ok := v.(*glua.LTable)
+	if !ok {
+		return metaScalar(v)
+	}
+	if depth > maxMetaDepth {
+		return nil, fmt.Errorf("tables nested deeper than %d", maxMetaDepth)
+	}
+	if n := t.Len(); n > 0 || isEmpty(t) {
+		list := make([]any, 0, n)
+		for i := 1; i <= n; i++ {
+			e, err := metaValue(t.RawGetInt(i), depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, e)
+		}
+		return list, nil
+	}
+	m := map[string]any{}
 	var err error
-	t.ForEach(func(k, v glua.LValue) {
+	t.ForEach(func(k, e glua.LValue) {
 		if err != nil {
 			return
 		}
-		ks, ok := k.(glua.LString)
-		if !ok {
-			err = invalidf("actor meta keys must be strings")
+		ks, isStr := k.(glua.LString)
+		if !isStr {
+			err = fmt.Errorf("keys must be strings, got %s", k.Type())
 			return
 		}
-		if len(meta) == maxActorMeta {
-			err = invalidf("actor meta has more than %d keys", maxActorMeta)
-			return
+		var x any
+		if x, err = metaValue(e, depth+1, budget); err == nil {
+			m[string(ks)] = x
 		}
-		if lt, isTable := v.(*glua.LTable); isTable {
-			list := make([]any, 0, lt.Len())
-			for i := 1; i <= lt.Len(); i++ {
-				s, serr := metaScalar(lt.RawGetInt(i))
-				if serr != nil {
-					err = invalidf("actor meta %q: %v", string(ks), serr)
-					return
-				}
-				list = append(list, s)
-			}
-			meta[string(ks)] = list
-			return
-		}
-		s, serr := metaScalar(v)
-		if serr != nil {
-			err = invalidf("actor meta %q: %v", string(ks), serr)
-			return
-		}
-		meta[string(ks)] = s
 	})
-	return meta, err
+	return m, err
+}
+
+func isEmpty(t *glua.LTable) bool {
+	k, _ := t.Next(glua.LNil)
+	return k == glua.LNil
 }
 
 // metaScalar converts a Lua scalar to the Go value policy conditions
@@ -123,7 +154,7 @@ func metaScalar(v glua.LValue) (any, error) {
 		}
 		return f, nil
 	}
-	return nil, invalidf("values must be strings, numbers, booleans or lists of those, got %s", v.Type())
+	return nil, fmt.Errorf("values must be strings, numbers, booleans or tables of those, got %s", v.Type())
 }
 
 // metaToLua converts an actor meta value back to Lua.
@@ -151,6 +182,8 @@ func metaToLua(L *glua.LState, v any) glua.LValue {
 			t.Append(metaToLua(L, e))
 		}
 		return t
+	case map[string]any:
+		return metaMapToLua(L, x)
 	case nil:
 		return glua.LNil
 	}
@@ -173,18 +206,22 @@ func actorID(L *glua.LState) int {
 // actorMetaFn returns a fresh table: changing it never changes the actor,
 // which other processes may share.
 func actorMetaFn(L *glua.LState) int {
-	a := checkActor(L, 1)
-	keys := make([]string, 0, len(a.Meta))
-	for k := range a.Meta {
+	L.Push(metaMapToLua(L, checkActor(L, 1).Meta))
+	return 1
+}
+
+// metaMapToLua converts a meta map to a new table, keys in order.
+func metaMapToLua(L *glua.LState, m map[string]any) *glua.LTable {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	t := L.CreateTable(0, len(keys))
 	for _, k := range keys {
-		t.RawSetString(k, metaToLua(L, a.Meta[k]))
+		t.RawSetString(k, metaToLua(L, m[k]))
 	}
-	L.Push(t)
-	return 1
+	return t
 }
 
 func actorToString(L *glua.LState) int {
@@ -196,14 +233,12 @@ func actorToString(L *glua.LState) int {
 func secCan(L *glua.LState) int {
 	p := procOf(L)
 	action, resource := L.CheckString(1), L.CheckString(2)
-	var meta map[string]string
+	var meta map[string]any
 	if t, ok := L.Get(3).(*glua.LTable); ok {
-		meta = map[string]string{}
-		t.ForEach(func(k, v glua.LValue) {
-			if ks, ok := k.(glua.LString); ok {
-				meta[string(ks)] = L.ToStringMeta(v).String()
-			}
-		})
+		var err error
+		if meta, err = metaOf(t, "security.can meta"); err != nil {
+			L.ArgError(3, err.Error())
+		}
 	} else if L.Get(3) != glua.LNil {
 		L.ArgError(3, "meta must be a table")
 	}

@@ -198,7 +198,7 @@ type Env interface {
 	// meta adds request facts for meta.* conditions (meta.host and
 	// meta.node are always the caller's own). It does not apply a target
 	// host's policies.
-	Can(action security.Action, resource string, meta map[string]string) bool
+	Can(action security.Action, resource string, meta map[string]any) bool
 	// Authorize checks an action that is not aimed at a process (io,
 	// env.get, env.set, process.context, ...): nil when allowed, a
 	// PERMISSION_DENIED *Error otherwise.

@@ -120,7 +120,7 @@ func (e *env) Actor() *security.Actor {
 	return e.h.chain.Actor()
 }
 
-func (e *env) Can(action security.Action, resource string, meta map[string]string) bool {
+func (e *env) Can(action security.Action, resource string, meta map[string]any) bool {
 	if !e.live("Can") {
 		return false
 	}

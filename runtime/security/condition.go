@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strings"
 )
 
 // condition is a compiled Condition: evaluation reads only these fields.
@@ -15,6 +16,8 @@ type condition struct {
 	value scalar
 	list  []scalar
 	re    *regexp.Regexp
+	// present is what exists and nexists want of the field.
+	present bool
 }
 
 func (c *condition) compile(spec Condition) error {
@@ -23,6 +26,12 @@ func (c *condition) compile(spec Condition) error {
 	if c.field, err = parseRef(spec.Field); err != nil {
 		return err
 	}
+	if !spec.Operator.Valid() {
+		return fmt.Errorf("unknown operator %q", spec.Operator)
+	}
+	if spec.Operator == OpExists || spec.Operator == OpNexists {
+		return c.compilePresence(spec)
+	}
 	switch {
 	case spec.ValueFrom != "" && spec.Value != nil:
 		return errors.New("both value and value_from are set")
@@ -30,42 +39,62 @@ func (c *condition) compile(spec Condition) error {
 		return errors.New("neither value nor value_from is set")
 	case spec.ValueFrom != "":
 		c.from, err = parseRef(spec.ValueFrom)
-		if err == nil && !spec.Operator.Valid() {
-			err = fmt.Errorf("unknown operator %q", spec.Operator)
-		}
 		return err
 	}
 	switch spec.Operator {
-	case OpEq, OpNe, OpLt, OpLte, OpGt, OpGte:
+	case OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpContains, OpNcontains:
 		if !isScalar(spec.Value) {
 			return fmt.Errorf("%s needs a scalar value, got %T", spec.Operator, spec.Value)
 		}
 		c.value = toScalar(spec.Value)
-	case OpIn:
-		rv := reflect.ValueOf(spec.Value)
-		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-			return fmt.Errorf("in needs a list value, got %T", spec.Value)
-		}
-		c.list = make([]scalar, rv.Len())
-		for i := range c.list {
-			e := rv.Index(i).Interface()
-			if e == nil || !isScalar(e) {
-				return fmt.Errorf("in: element %d is not a scalar (%T)", i+1, e)
-			}
-			c.list[i] = toScalar(e)
-		}
-	case OpMatches:
+	case OpIn, OpNin:
+		c.list, err = scalarList(spec.Operator, spec.Value)
+		return err
+	case OpMatches, OpNmatches:
 		s, ok := spec.Value.(string)
 		if !ok {
-			return fmt.Errorf("matches needs a string pattern, got %T", spec.Value)
+			return fmt.Errorf("%s needs a string pattern, got %T", spec.Operator, spec.Value)
 		}
 		if c.re, err = regexp.Compile(s); err != nil {
-			return fmt.Errorf("matches: %v", err)
+			return fmt.Errorf("%s: %v", spec.Operator, err)
 		}
-	default:
-		return fmt.Errorf("unknown operator %q", spec.Operator)
 	}
 	return nil
+}
+
+// compilePresence compiles exists and nexists: no value_from, and a
+// boolean value (none means true).
+func (c *condition) compilePresence(spec Condition) error {
+	if spec.ValueFrom != "" {
+		return fmt.Errorf("%s takes no value_from", spec.Operator)
+	}
+	want := true
+	if spec.Value != nil {
+		b, ok := spec.Value.(bool)
+		if !ok {
+			return fmt.Errorf("%s needs a boolean value (or none), got %T", spec.Operator, spec.Value)
+		}
+		want = b
+	}
+	c.present = want == (spec.Operator == OpExists)
+	return nil
+}
+
+// scalarList compiles the list value of in and nin.
+func scalarList(op Operator, v any) ([]scalar, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, fmt.Errorf("%s needs a list value, got %T", op, v)
+	}
+	out := make([]scalar, rv.Len())
+	for i := range out {
+		e := rv.Index(i).Interface()
+		if e == nil || !isScalar(e) {
+			return nil, fmt.Errorf("%s: element %d is not a scalar (%T)", op, i+1, e)
+		}
+		out[i] = toScalar(e)
+	}
+	return out, nil
 }
 
 // readsResource reports whether the condition depends on the resource.
@@ -75,104 +104,95 @@ func (c *condition) readsResource() bool {
 
 // holds evaluates the condition for one (request, resource) pair.
 func (c *condition) holds(req *Request, resource string) bool {
+	if c.op == OpExists || c.op == OpNexists {
+		_, ok := c.field.raw(req, resource)
+		return ok == c.present
+	}
 	left, ok := c.field.value(req, resource)
 	if !ok {
-		return c.op == OpNe
+		return c.op.negated()
 	}
 	if c.from.kind != 0 {
-		if c.op == OpIn {
-			in, _ := c.from.inFrom(left, req, resource)
-			return in
-		}
-		right, ok := c.from.value(req, resource)
-		if !ok {
-			return c.op == OpNe
-		}
-		if c.op == OpMatches {
-			return matchesFrom(left, right)
-		}
-		return apply(c.op, compare(left, right))
+		return c.holdsFrom(left, req, resource)
 	}
 	switch c.op {
-	case OpIn:
+	case OpIn, OpNin:
+		in := false
 		for _, e := range c.list {
 			if compare(left, e) == 0 {
-				return true
+				in = true
+				break
 			}
 		}
-		return false
-	case OpMatches:
-		return c.re.MatchString(left.text())
+		return in != (c.op == OpNin)
+	case OpMatches, OpNmatches:
+		return c.re.MatchString(left.text()) != (c.op == OpNmatches)
+	case OpContains, OpNcontains:
+		return c.contains(req, resource, left, c.value) != (c.op == OpNcontains)
 	}
 	return apply(c.op, compare(left, c.value))
 }
 
-// value reads a field for one (request, resource) pair as a scalar; ok is
-// false when the field is absent. Text is parsed in place rather than boxed
-// in an interface, so reading a field does not allocate.
-func (r ref) value(req *Request, resource string) (v scalar, ok bool) {
-	switch r.kind {
-	case refActorID:
-		if req.Actor == nil {
-			return scalar{}, false
+// holdsFrom is holds for a condition whose value is another field.
+func (c *condition) holdsFrom(left scalar, req *Request, resource string) bool {
+	negated := c.op.negated()
+	if c.op == OpIn || c.op == OpNin {
+		in, ok := c.from.inFrom(left, req, resource)
+		if !ok {
+			return negated
 		}
-		return parseText(req.Actor.ID), true
-	case refActorMeta:
-		if req.Actor == nil {
-			return scalar{}, false
-		}
-		m, ok := req.Actor.Meta[r.key]
-		if !ok || m == nil {
-			return scalar{}, false
-		}
-		if s, isText := m.(string); isText {
-			return parseText(s), true
-		}
-		return toScalar(m), true
-	case refAction:
-		return parseText(string(req.Action)), true
-	case refResource:
-		return parseText(resource), true
-	case refMeta:
-		s, ok := req.Meta[r.key]
-		return parseText(s), ok
+		return in != negated
 	}
-	return scalar{}, false
+	right, ok := c.from.value(req, resource)
+	if !ok {
+		return negated
+	}
+	switch c.op {
+	case OpMatches, OpNmatches:
+		m, ok := matchesFrom(left, right)
+		if !ok {
+			return negated
+		}
+		return m != negated
+	case OpContains, OpNcontains:
+		return c.contains(req, resource, left, right) != negated
+	}
+	return apply(c.op, compare(left, right))
 }
 
-// inFrom is OpIn against the field named by value_from: membership when
-// that field is a list (an actor meta value may be one), equality
-// otherwise. ok is false when the field is absent.
-func (r ref) inFrom(left scalar, req *Request, resource string) (in, ok bool) {
-	if r.kind == refActorMeta && req.Actor != nil {
-		switch l := req.Actor.Meta[r.key].(type) {
-		case []string:
-			for _, e := range l {
-				if compare(left, parseText(e)) == 0 {
-					return true, true
-				}
+// contains is OpContains: a list field has an element equal to want;
+// any other field's text contains want's text.
+func (c *condition) contains(req *Request, resource string, left, want scalar) bool {
+	raw, _ := c.field.raw(req, resource)
+	switch l := raw.(type) {
+	case []string:
+		for _, e := range l {
+			if compare(parseText(e), want) == 0 {
+				return true
 			}
-			return false, true
-		case []any:
-			for _, e := range l {
-				if e != nil && compare(left, toScalar(e)) == 0 {
-					return true, true
-				}
-			}
-			return false, true
 		}
+		return false
+	case []any:
+		for _, e := range l {
+			if e != nil && isScalar(e) && compare(toScalar(e), want) == 0 {
+				return true
+			}
+		}
+		return false
 	}
-	w, ok := r.value(req, resource)
-	return ok && compare(left, w) == 0, ok
+	return strings.Contains(left.text(), want.text())
 }
 
 // matchesFrom is OpMatches with a pattern read from the request. It is
-// compiled on every evaluation (policies hold no mutable cache); a pattern
-// that does not compile counts like an absent field, so the condition is
-// false.
-func matchesFrom(left, pattern scalar) bool {
+// compiled on every evaluation (policies hold no mutable cache); ok is
+// false when the pattern does not compile, which counts as an absent
+// field.
+func matchesFrom(left, pattern scalar) (match, ok bool) {
 	re, err := regexp.Compile(pattern.text())
-	return err == nil && re.MatchString(left.text())
+	if err != nil {
+		return false, false
+	}
+	return re.MatchString(left.text()), true
 }
 
 func apply(op Operator, cmp int) bool {

@@ -14,7 +14,7 @@ func TestConditions(t *testing.T) {
 		Actor:     admin,
 		Action:    "process.send",
 		Resources: list("app:system"),
-		Meta:      map[string]string{"host": "app:processes", "node": "n1", "level": "7", "empty": ""},
+		Meta:      map[string]any{"host": "app:processes", "node": "n1", "level": "7", "empty": ""},
 	}
 	noActor := req
 	noActor.Actor = nil
@@ -123,7 +123,7 @@ func TestConditions(t *testing.T) {
 }
 
 func withMeta(req Request, k, v string) Request {
-	m := map[string]string{k: v}
+	m := map[string]any{k: v}
 	for mk, mv := range req.Meta {
 		if mk != k {
 			m[mk] = mv
@@ -138,10 +138,10 @@ func TestConditionsAllMustHold(t *testing.T) {
 	node := Condition{Field: "meta.node", Operator: OpEq, Value: "n1"}
 	p := allow(t, "p", list("*"), list("*"), role, node)
 	a := &Actor{ID: "a", Meta: map[string]any{"role": "admin"}}
-	if !Evaluate([]*Policy{p}, Request{Actor: a, Meta: map[string]string{"node": "n1"}}, true).Permitted {
+	if !Evaluate([]*Policy{p}, Request{Actor: a, Meta: map[string]any{"node": "n1"}}, true).Permitted {
 		t.Fatal("both conditions hold, want allowed")
 	}
-	if Evaluate([]*Policy{p}, Request{Actor: a, Meta: map[string]string{"node": "n2"}}, true).Permitted {
+	if Evaluate([]*Policy{p}, Request{Actor: a, Meta: map[string]any{"node": "n2"}}, true).Permitted {
 		t.Fatal("one condition fails, want not allowed")
 	}
 }

@@ -39,8 +39,10 @@
 // (RemoteCaller). Every refusal wraps ErrPermissionDenied and is counted.
 //
 // The files: action.go (the action table), spec.go (declared policies),
-// policy.go (compiled policies, scopes), condition.go and scalar.go
-// (conditions and their comparisons), evaluate.go (the evaluator),
+// policy.go and pattern.go (compiled policies and their patterns, scopes),
+// condition.go, field.go and scalar.go (conditions, the fields they read
+// and their comparisons), expr.go (expression policies), evaluate.go (the
+// evaluator),
 // identity.go (actors, chains, identities), guard.go and remote.go (the
 // node's checks).
 //

@@ -18,7 +18,7 @@ type Request struct {
 	Resources []string
 	// Meta holds request facts for meta.<key> fields: "host" and "node"
 	// are the caller's host and node.
-	Meta map[string]string
+	Meta map[string]any
 }
 
 // Outcome is the raw result of evaluating policies.

@@ -40,8 +40,8 @@ func TestEvaluate(t *testing.T) {
 		{"deny applies to nil actor (ne on absent)", []*Policy{allowAll, noSystem}, Request{Action: "process.send", Resources: target}, false, Denied, false, "no-system", "app:system.logger"},
 		{"deny action mismatch", []*Policy{noSystem}, Request{Actor: a, Action: "process.monitor", Resources: target}, false, Undefined, true, "", ""},
 		{"nil policies skipped", []*Policy{nil, sendAll, nil}, Request{Action: "process.send", Resources: target}, true, Allowed, true, "allow-send", "{n1@app:system|0x1}"},
-		{"condition per resource", []*Policy{perResource}, Request{Action: "process.send", Resources: list("{n1@app:x|0x1}", "app:x"), Meta: map[string]string{"host": "app:x"}}, true, Allowed, true, "own-host", "app:x"},
-		{"condition per resource miss", []*Policy{perResource}, Request{Action: "process.send", Resources: list("{n1@app:x|0x1}", "app:x"), Meta: map[string]string{"host": "app:y"}}, true, Undefined, false, "", ""},
+		{"condition per resource", []*Policy{perResource}, Request{Action: "process.send", Resources: list("{n1@app:x|0x1}", "app:x"), Meta: map[string]any{"host": "app:x"}}, true, Allowed, true, "own-host", "app:x"},
+		{"condition per resource miss", []*Policy{perResource}, Request{Action: "process.send", Resources: list("{n1@app:x|0x1}", "app:x"), Meta: map[string]any{"host": "app:y"}}, true, Undefined, false, "", ""},
 		{"no resources is one empty resource", []*Policy{allowAll}, Request{Action: "io"}, true, Allowed, true, "allow-all", ""},
 		{"no resources and an exact pattern", []*Policy{sendAll, noSystem}, Request{Action: "process.send"}, true, Allowed, true, "allow-send", ""},
 	}
@@ -92,7 +92,7 @@ func TestCheck(t *testing.T) {
 	noSystemSend := deny(t, "app:no-system", list("process.send"), list("app:system"))
 	noEnv := deny(t, "app:no-env", list("env.*"), list("*"))
 	sendReq := Request{Actor: user, Action: "process.send", Resources: list("{n1@app:system|0x7}", "logger", "app:system"),
-		Meta: map[string]string{"host": "app:processes", "node": "n1"}}
+		Meta: map[string]any{"host": "app:processes", "node": "n1"}}
 	tests := []struct {
 		name                string
 		scope, caller, dest []*Policy
@@ -301,7 +301,7 @@ func benchPolicies(tb testing.TB) ([]*Policy, []*Policy, Request) {
 		Actor:     &Actor{ID: "svc", Meta: map[string]any{"role": "user", "level": 3}},
 		Action:    "process.send",
 		Resources: list("{n1@app:processes|0x0004a}", "worker", "app:processes"),
-		Meta:      map[string]string{"host": "app:processes", "node": "n1"},
+		Meta:      map[string]any{"host": "app:processes", "node": "n1"},
 	}
 	return scope, host, req
 }

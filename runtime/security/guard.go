@@ -62,7 +62,7 @@ type HostPolicies struct {
 type Host struct {
 	id       string
 	policies []*Policy
-	meta     map[string]string // meta.host and meta.node of its callers; read-only
+	meta     map[string]any // meta.host and meta.node of its callers; read-only
 }
 
 // ID returns the host's id.
@@ -99,7 +99,7 @@ func NewGuard(cfg GuardConfig) *Guard {
 		g.pidText = pid.PID.String
 	}
 	for _, hp := range cfg.Hosts {
-		h := &Host{id: hp.ID, policies: hp.Policies, meta: map[string]string{"host": hp.ID, "node": cfg.Node}}
+		h := &Host{id: hp.ID, policies: hp.Policies, meta: map[string]any{"host": hp.ID, "node": cfg.Node}}
 		g.hosts[hp.ID] = h
 		if g.first == nil {
 			g.first = h
@@ -208,7 +208,7 @@ func (g *Guard) AuthorizeRelease(c Caller, holder pid.PID, name string) error {
 // policies (every layer of its identity and its host's), with meta adding
 // meta.* facts (meta.host and meta.node stay the caller's). It does not
 // apply a target host's policies and does not count as a refusal.
-func (g *Guard) Can(c Caller, action Action, resource string, meta map[string]string) bool {
+func (g *Guard) Can(c Caller, action Action, resource string, meta map[string]any) bool {
 	if g.Exempt(c.Identity) {
 		return true
 	}
@@ -297,7 +297,7 @@ func (s *Spawn) actions() []Action {
 type asker struct {
 	id   *Identity
 	host []*Policy
-	meta map[string]string
+	meta map[string]any
 }
 
 func (c Caller) asker() asker {
@@ -413,11 +413,11 @@ func (g *Guard) refuse(err error) error {
 }
 
 // mergeMeta merges a caller's own meta under the node's facts.
-func mergeMeta(user, facts map[string]string) map[string]string {
+func mergeMeta(user, facts map[string]any) map[string]any {
 	if len(user) == 0 {
 		return facts
 	}
-	m := make(map[string]string, len(user)+len(facts))
+	m := make(map[string]any, len(user)+len(facts))
 	for k, v := range user {
 		m[k] = v
 	}

@@ -16,8 +16,10 @@ type Policy struct {
 	actions   []pattern
 	resources []pattern
 	conds     []condition
-	// perResource is set when a condition reads "resource"; otherwise
-	// conditions are evaluated once per request, not once per resource.
+	expr      *program // the expression of an expression policy; nil for none
+	// perResource is set when a condition or the expression may read
+	// "resource"; otherwise conditions are evaluated once per request, not
+	// once per resource.
 	perResource bool
 }
 
@@ -48,6 +50,12 @@ func Compile(spec PolicySpec) (*Policy, error) {
 		}
 		p.perResource = p.perResource || p.conds[i].readsResource()
 	}
+	if spec.Expression != "" {
+		if p.expr, err = compileExpr(spec.Expression); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, spec.ID, err))
+		}
+		p.perResource = true
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -75,46 +83,6 @@ func (p *Policy) Spec() PolicySpec { return cloneSpec(p.spec) }
 
 // inGroup reports whether p belongs to policy group g.
 func (p *Policy) inGroup(g string) bool { return slices.Contains(p.spec.Groups, g) }
-
-// pattern is a compiled action or resource pattern.
-type pattern struct {
-	text   string // the exact name, or the prefix before "*"
-	prefix bool
-}
-
-func (p pattern) match(s string) bool {
-	if p.prefix {
-		return strings.HasPrefix(s, p.text)
-	}
-	return s == p.text
-}
-
-func compilePatterns(what string, list []string) ([]pattern, error) {
-	if len(list) == 0 {
-		return nil, fmt.Errorf("no %s", what)
-	}
-	out := make([]pattern, 0, len(list))
-	for _, s := range list {
-		if s == "" {
-			return nil, fmt.Errorf("empty pattern in %s", what)
-		}
-		text, prefix := strings.CutSuffix(s, "*")
-		if strings.Contains(text, "*") {
-			return nil, fmt.Errorf("pattern %q in %s: '*' is only allowed at the end", s, what)
-		}
-		out = append(out, pattern{text: text, prefix: prefix})
-	}
-	return out, nil
-}
-
-func matchAny(ps []pattern, s string) bool {
-	for _, p := range ps {
-		if p.match(s) {
-			return true
-		}
-	}
-	return false
-}
 
 // matches reports whether p applies to req for at least one of resources,
 // and which resource it matched.
@@ -144,7 +112,15 @@ func (p *Policy) conditionsHold(req *Request, resource string) bool {
 			return false
 		}
 	}
-	return true
+	if p.expr == nil {
+		return true
+	}
+	// An expression that fails counts against the caller (see expr.go).
+	v, ok := p.expr.holds(req, resource)
+	if !ok {
+		return p.spec.Effect == Deny
+	}
+	return v
 }
 
 // CoversAction reports whether p's actions match action: only then can p

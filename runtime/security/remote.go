@@ -89,22 +89,22 @@ func (g *Guard) remote(c *RemoteCaller) (asker, error) {
 // (node, host), for the first maxRemoteMetas pairs seen: policy conditions
 // read it for every signal from another node.
 type remoteMetas struct {
-	m     sync.Map     // [2]string{node, host} -> map[string]string
+	m     sync.Map     // [2]string{node, host} -> map[string]any
 	count atomic.Int64 // entries offered to m
 	last  atomic.Pointer[remoteMeta]
 }
 
 // get returns the meta of a caller on host of node.
-func (r *remoteMetas) get(node, host string) map[string]string {
+func (r *remoteMetas) get(node, host string) map[string]any {
 	if l := r.last.Load(); l != nil && l.node == node && l.host == host {
 		return l.m // signals come in runs from one sender
 	}
 	key := [2]string{node, host}
-	var m map[string]string
+	var m map[string]any
 	if v, ok := r.m.Load(key); ok {
-		m = v.(map[string]string)
+		m = v.(map[string]any)
 	} else {
-		m = map[string]string{"host": host, "node": node}
+		m = map[string]any{"host": host, "node": node}
 		if r.count.Add(1) > maxRemoteMetas {
 			return m
 		}
@@ -117,7 +117,7 @@ func (r *remoteMetas) get(node, host string) map[string]string {
 // remoteMeta is the last meta remoteMetas returned.
 type remoteMeta struct {
 	node, host string
-	m          map[string]string
+	m          map[string]any
 }
 
 // maxRemoteMetas bounds remoteMetas (peers name the hosts).

@@ -58,7 +58,7 @@ type Authorizer interface {
 	// else a PERMISSION_DENIED *proc.Error.
 	Authorize(action security.Action, resource string) error
 	// Can reports the same without counting a refusal.
-	Can(action security.Action, resource string, meta map[string]string) bool
+	Can(action security.Action, resource string, meta map[string]any) bool
 }
 
 // RegistryKey is the key of L.G.Registry under which Bind stores the
