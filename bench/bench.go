@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 )
 
@@ -16,7 +17,7 @@ type Result struct {
 // Run runs the whole suite (quick: small sizes): the runtime core with
 // Go-native processes, Lua processes, then two clustered nodes in this
 // process over loopback, then the cluster-wide name registry on three
-// nodes with Raft. Each runtime workload runs once untimed, then `rounds`
+// nodes with Raft, then EVENTUAL names on five nodes. Each runtime workload runs once untimed, then `rounds`
 // times; the median is reported.
 func Run(quick bool, rounds int) ([]Result, error) {
 	o, lo := Full(), FullLua()
@@ -39,7 +40,11 @@ func Run(quick bool, rounds int) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append(append(res, lres...), cres...), rres...), nil
+	eres, err := Eventual(quick)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(res, lres, cres, rres, eres), nil
 }
 
 // Names lists the figures Run reports, in order (a quick run leaves out
@@ -55,7 +60,7 @@ func Names() []string {
 	for _, f := range clusterFigures(clusterSizes{lan: true}) {
 		names = append(names, f.name)
 	}
-	return append(names, registryNames...)
+	return slices.Concat(names, registryNames, eventualNames)
 }
 
 // Workload is one named benchmark.

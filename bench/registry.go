@@ -35,7 +35,7 @@ type registrySizes struct {
 const registryClients = 64
 
 // registryNames are the registry figures, in the order they run.
-var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_failover_ms"}
+var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns", "registry_failover_ms"}
 
 // Registry runs the registry figures (quick: fewer iterations and one
 // failover instead of three).
@@ -56,6 +56,7 @@ func benchRegistry(sz registrySizes) ([]Result, error) {
 		func(t *registryTrio) (Result, error) { return registryRegisterP50(t, sz.registers) },
 		func(t *registryTrio) (Result, error) { return registryThroughput(t, sz.ops) },
 		func(t *registryTrio) (Result, error) { return registryLookupP50(t, sz.lookups) },
+		func(t *registryTrio) (Result, error) { return registryLookupNs(t, 200*sz.lookups) },
 	} {
 		r, err := f(trio)
 		if err != nil {
@@ -300,6 +301,36 @@ func registryLookupP50(t *registryTrio, n int) (Result, error) {
 		}
 	}
 	return Result{Name: "registry_lookup_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+}
+
+// registryLookupNs: the local read behind process.registry.lookup and
+// every send by name: the CONSISTENT name of registryLookupP50 resolved by
+// a follower's runtime from its own replica, no network; nanoseconds per
+// lookup over n lookups (registry_lookup_ns).
+func registryLookupNs(t *registryTrio, n int) (Result, error) {
+	f := t.follower()
+	if f == nil {
+		return Result{}, errors.New("registry_lookup_ns: no leader")
+	}
+	want, err := t.leader().Names().Lookup(context.Background(), "bench:lookup")
+	if err != nil {
+		return Result{}, fmt.Errorf("registry_lookup_ns: %w", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for got, _ := f.Runtime().Lookup("bench:lookup"); got != want; got, _ = f.Runtime().Lookup("bench:lookup") {
+		if time.Now().After(deadline) {
+			return Result{}, errors.New("registry_lookup_ns: the follower's replica never had the name")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rt := f.Runtime()
+	start := time.Now()
+	for range n {
+		if got, err := rt.Lookup("bench:lookup"); err != nil || got != want {
+			return Result{}, fmt.Errorf("registry_lookup_ns: %v %v", got, err)
+		}
+	}
+	return Result{Name: "registry_lookup_ns", Value: float64(time.Since(start).Nanoseconds()) / float64(n), Unit: "ns"}, nil
 }
 
 // registryFailover: on a fresh trio, the leader's internode transport and

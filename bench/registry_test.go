@@ -31,3 +31,18 @@ func TestRegistryRuns(t *testing.T) {
 		t.Fatalf("goroutines left after the nodes stopped: %v", err)
 	}
 }
+
+// The EVENTUAL figure runs on five real nodes (few trials) and gives a
+// positive value.
+func TestEventualRuns(t *testing.T) {
+	r, err := eventualConverge(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != eventualNames[0] || !(r.Value > 0) {
+		t.Fatalf("%+v", r)
+	}
+	if err := await.NoLeaks(20 * time.Second); err != nil {
+		t.Fatalf("goroutines left after the nodes stopped: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/membership"
+	"github.com/wippyd/wippyd/registry/eventual"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/transport"
@@ -33,6 +34,8 @@ type clusterParts struct {
 	role  membership.Role
 	joins []string
 	names *raftreg.Registry // nil with cluster.raft.enabled false
+	ev    *eventual.Plane
+	ns    *nameService // the runtime's NameService over names and ev
 
 	isolated atomic.Bool // Isolate was called: no leave at Stop
 	// member is ml for the transport's membership questions, which come
@@ -111,6 +114,9 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 			return nil, fmt.Errorf("raft registry: %w", err)
 		}
 	}
+	if p.ev, err = newEventual(p, cfg); err != nil {
+		return nil, fmt.Errorf("eventual names: %w", err)
+	}
 	return p, nil
 }
 
@@ -153,6 +159,7 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 			return fmt.Errorf("raft registry: %w", err)
 		}
 	}
+	p.ev.Start()
 	p.n.log.Info("cluster ports", "internode", p.ep.Addr(), "membership", p.ml.Local().Addr.String(), "boot", p.boot)
 	if len(p.joins) > 0 {
 		if n, err := p.ml.Join(p.joins...); err != nil {
@@ -189,6 +196,7 @@ func (p *clusterParts) isolate() {
 }
 
 func (p *clusterParts) stop() {
+	p.ev.Close()
 	if p.names != nil {
 		if err := p.names.Close(); err != nil {
 			p.n.log.Warn("raft registry close", "err", err)
@@ -218,7 +226,11 @@ func (p *clusterParts) joined() bool {
 }
 
 func (p *clusterParts) status(st *Status) {
+	if st.Names == nil {
+		st.Names = map[string]int{}
+	}
 	p.raftStatus(st)
+	st.Names["eventual"] = p.ev.Stats().Names
 	if p.ml == nil {
 		return
 	}
@@ -233,6 +245,7 @@ func (p *clusterParts) status(st *Status) {
 
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 	p.collectRaft(c, ch)
+	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(p.ev.Stats().Names), "eventual")
 	if p.ml != nil {
 		// The states partition the members: a suspect (this node's probe
 		// of it failed, it has not answered since) is not counted alive.

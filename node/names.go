@@ -8,6 +8,7 @@ import (
 
 	"github.com/wippyd/wippyd/cluster/membership"
 	"github.com/wippyd/wippyd/registry"
+	"github.com/wippyd/wippyd/registry/eventual"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
@@ -17,10 +18,12 @@ import (
 
 // nameService is the runtime's NameService on a clustered node: the Raft
 // planes (CONSISTENT, and STRONG) of registry/raftreg, nil with
-// cluster.raft.enabled false. Resolve reads the planes most authoritative
-// first; nothing here waits for the network but the Raft writes.
+// cluster.raft.enabled false, and the EVENTUAL plane of registry/eventual.
+// Resolve reads the planes most authoritative first; nothing here waits
+// for the network but the Raft writes.
 type nameService struct {
-	raft *raftreg.Registry
+	raft     *raftreg.Registry
+	eventual *eventual.Plane
 }
 
 var _ runtime.NameService = (*nameService)(nil)
@@ -32,6 +35,8 @@ func notBuilt(scope proc.Scope) error {
 
 func (s *nameService) Register(ctx context.Context, scope proc.Scope, name string, p pid.PID) error {
 	switch {
+	case scope == proc.ScopeEventual:
+		return s.eventual.Register(ctx, name, p)
 	case scope != proc.ScopeConsistent:
 		return notBuilt(scope)
 	case s.raft == nil:
@@ -42,6 +47,8 @@ func (s *nameService) Register(ctx context.Context, scope proc.Scope, name strin
 
 func (s *nameService) Unregister(ctx context.Context, scope proc.Scope, name string, owner pid.PID) error {
 	switch {
+	case scope == proc.ScopeEventual:
+		return s.eventual.Unregister(ctx, name, owner)
 	case scope != proc.ScopeConsistent:
 		return notBuilt(scope)
 	case s.raft == nil:
@@ -51,7 +58,10 @@ func (s *nameService) Unregister(ctx context.Context, scope proc.Scope, name str
 }
 
 func (s *nameService) Holder(scope proc.Scope, name string) (pid.PID, bool) {
-	if scope != proc.ScopeConsistent || s.raft == nil {
+	switch {
+	case scope == proc.ScopeEventual:
+		return s.eventual.Resolve(name)
+	case scope != proc.ScopeConsistent || s.raft == nil:
 		return pid.PID{}, false
 	}
 	return s.raft.Resolve(name)
@@ -59,17 +69,22 @@ func (s *nameService) Holder(scope proc.Scope, name string) (pid.PID, bool) {
 
 func (s *nameService) Resolve(name string) (pid.PID, bool) {
 	if s.raft != nil {
-		return s.raft.Resolve(name)
+		if p, ok := s.raft.Resolve(name); ok {
+			return p, true
+		}
 	}
-	return pid.PID{}, false
+	return s.eventual.Resolve(name)
 }
 
 func (s *nameService) ReleasePID(p pid.PID) {
 	if s.raft != nil {
 		s.raft.ReleasePID(p)
 	}
+	s.eventual.ReleasePID(p)
 }
 
+// ReleaseNode: the Raft leader releases a dead node's names; EVENTUAL
+// drops them itself when membership reports the node gone.
 func (s *nameService) ReleaseNode(node string) {
 	if s.raft != nil {
 		s.raft.ReleaseNode(node)
@@ -80,6 +95,7 @@ func (s *nameService) OnRevoke(f func(name string, p pid.PID)) {
 	if s.raft != nil {
 		s.raft.OnRevoke(f)
 	}
+	s.eventual.OnRevoke(f)
 }
 
 func (s *nameService) OnClaim(f func(name string, p pid.PID)) {
@@ -97,6 +113,15 @@ func (n *Node) Names() registry.Registry {
 		return raftreg.Disabled{}
 	}
 	return n.cluster.names
+}
+
+// NameService returns the cluster-wide names by scope, as processes reach
+// them (EVENTUAL, CONSISTENT, STRONG); nil on a standalone node.
+func (n *Node) NameService() runtime.NameService {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.ns
 }
 
 // newNames builds the cluster-wide name registry over the internode
@@ -170,6 +195,39 @@ func (p *clusterParts) raftStatus(st *Status) {
 	st.Raft = &RaftStatus{State: state, Leader: s.Leader, CommitIndex: s.CommitIndex}
 	st.Raft.Names, st.Raft.NamesOmitted = replicaNames(p.names)
 	st.Names["consistent"] = s.Names
+}
+
+// newEventual builds the EVENTUAL plane over the internode transport's
+// names stream (before the transport starts).
+func newEventual(p *clusterParts, cfg Config) (*eventual.Plane, error) {
+	ec := eventual.DefaultConfig()
+	ec.Node = cfg.Node.Name
+	ec.Logger = p.n.log
+	return eventual.New(ec, p.ep, upPeers{p})
+}
+
+// upPeers adapts membership to the EVENTUAL plane: a node's names count
+// while it is alive or suspect.
+type upPeers struct{ p *clusterParts }
+
+func (u upPeers) Up() []string {
+	if u.p.ml == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range u.p.ml.Members() {
+		if m.State.Up() {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+func (u upPeers) OnChange(f func()) (cancel func()) {
+	if u.p.ml == nil {
+		return func() {}
+	}
+	return u.p.ml.Subscribe(func(membership.Event) { f() })
 }
 
 // replicaNames lists the names of this node's replica with their owners,

@@ -173,7 +173,8 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		}
 		nd.cluster = parts
 		rcfg.Router = parts.cl
-		rcfg.Names = &nameService{raft: parts.names}
+		parts.ns = &nameService{raft: parts.names, eventual: parts.ev}
+		rcfg.Names = parts.ns
 		if parts.names != nil {
 			nd.readyHooks = append(nd.readyHooks, parts.leaderKnown)
 		}

@@ -25,6 +25,7 @@ const (
 	StreamCluster  StreamType = 1 // process traffic: sends, spawns, links, monitors, signals
 	StreamRaft     StreamType = 2 // hashicorp/raft RPCs
 	StreamRegistry StreamType = 3 // name registry requests forwarded to the leader
+	StreamNames    StreamType = 4 // EVENTUAL names: deltas, digests and states (registry/eventual)
 )
 
 func (s StreamType) String() string {
@@ -35,6 +36,8 @@ func (s StreamType) String() string {
 		return "raft"
 	case StreamRegistry:
 		return "registry"
+	case StreamNames:
+		return "names"
 	}
 	return fmt.Sprintf("stream(%d)", uint8(s))
 }
