@@ -63,6 +63,7 @@ type coro struct {
 	state coState
 	nret  int   // results the Go function that yielded it expects; -1 all
 	below *coro // pcall: the coroutine that called pcall
+	outer *coro // while resumed: the coroutine whose code resumed it
 	saved []*coro
 	ud    *glua.LUserData // user handle (kindUser)
 	one   [1]*coro        // backing array of a one-coroutine chain
@@ -107,12 +108,9 @@ func (p *process) resume(from *glua.LState, co *coro, args []glua.LValue) (glua.
 	// quirk), so reset it before each resume.
 	from.G.CurrentThread = from
 	prev, prevTh := p.running, p.th
-	p.running, p.th = co, co.th
-	p.active = append(p.active, co)
+	p.running, p.th, co.outer = co, co.th, prev
 	st, err, vals := from.Resume(co.th, fn, args...)
-	p.active[len(p.active)-1] = nil
-	p.active = p.active[:len(p.active)-1]
-	p.running, p.th = prev, prevTh
+	p.running, p.th, co.outer = prev, prevTh, nil
 	return st, err, vals
 }
 
@@ -186,7 +184,7 @@ func (p *process) retire(co *coro) {
 // result the caller (pcall or coroutine.resume) returns. user is the
 // coroutine being resumed, nil for pcall.
 func (p *process) nested(L *glua.LState, chain []*coro, args []glua.LValue, user *coro) int {
-	if p.nesting >= p.eng.cfg.MaxNesting {
+	if int(p.nesting) >= p.eng.cfg.MaxNesting {
 		L.RaiseError("stack overflow (pcall, xpcall and coroutine.resume nested more than %d deep)", p.eng.cfg.MaxNesting)
 	}
 	p.nesting++

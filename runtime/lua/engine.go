@@ -238,7 +238,7 @@ func New(cfg Config) (*Engine, error) {
 
 // initialFrames is the call-stack capacity a state is made with (see
 // deepen for how it grows).
-const initialFrames = 128
+const initialFrames = 64
 
 // maxMemory returns the memory bound of a process on host.
 func (e *Engine) maxMemory(host string) int64 {

@@ -75,9 +75,9 @@ func (p *process) Value(any) any { return nil }
 // its next instruction and no pcall catches it. Safe from any goroutine.
 func (p *process) Interrupt() {
 	p.done.Store(&p.eng.closed)
-	if c := p.waiting.Load(); c != nil {
+	if ls := p.lane.Load(); ls != nil {
 		select {
-		case *c <- struct{}{}:
+		case ls.wake <- struct{}{}:
 		default:
 		}
 	}

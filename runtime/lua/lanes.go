@@ -43,28 +43,33 @@ func (p *process) nextLane() {
 	p.sliceAt = p.eng.now()
 }
 
+// laneState is a process's part in the lanes, made when it first waits.
+type laneState struct {
+	held bool          // the process holds a lane
+	wake chan struct{} // Interrupt's signal to a wait (buffered: it may come first)
+}
+
 // takeLane waits for a lane; an Interrupt ends the wait without one.
 func (p *process) takeLane() {
-	if p.wake == nil {
-		c := make(chan struct{}, 1)
-		p.wake = &c
+	ls := p.lane.Load()
+	if ls == nil {
+		ls = &laneState{wake: make(chan struct{}, 1)}
+		p.lane.Store(ls)
 	}
-	p.waiting.Store(p.wake)
-	defer p.waiting.Store(nil)
 	if p.interrupted() {
 		return
 	}
 	select {
 	case p.eng.lanes <- struct{}{}:
-		p.lane = true
-	case <-*p.wake:
+		ls.held = true
+	case <-ls.wake:
 	}
 }
 
 // dropLane gives up the lane the process holds.
 func (p *process) dropLane() {
-	if p.lane {
-		p.lane = false
+	if ls := p.lane.Load(); ls != nil && ls.held {
+		ls.held = false
 		<-p.eng.lanes
 	}
 }

@@ -26,7 +26,7 @@ end}`)
 	done := make(chan proc.Status, 1)
 	go func() { done <- h.step() }()
 	p := h.b.(*process)
-	await.Until(t, "the Step to wait for a lane", func() bool { return p.waiting.Load() != nil || len(done) > 0 })
+	await.Until(t, "the Step to wait for a lane", func() bool { return p.lane.Load() != nil || len(done) > 0 })
 	if len(done) > 0 {
 		t.Fatalf("the Step ended (%v) without waiting for a lane", <-done)
 	}

@@ -51,16 +51,12 @@ type account struct {
 	limit int64  // bytes; 0 = no bound
 	live  int64  // bytes held at the last measure
 	debt  int64  // bytes possibly allocated since
-	mark  uint64 // Go's cumulative heap allocation at the last tock
+	mark  uint64 // Go's cumulative heap allocation at the last tock; 0 before the first
 }
 
-// start sets the account's limit and takes Go's allocation counter.
-func (a *account) start(e *Engine, limit int64) {
-	a.limit = limit
-	if limit > 0 {
-		a.mark = e.allocated()
-	}
-}
+// start sets the account's limit. Go's allocation counter is first read
+// at the first tock (most processes never run that many instructions).
+func (a *account) start(limit int64) { a.limit = limit }
 
 // headroom is how much debt may grow before the process is measured.
 func (a *account) headroom() int64 { return max(a.limit-a.live, a.limit/8) }
@@ -81,7 +77,11 @@ func (a *account) tock(p *process) {
 		return
 	}
 	now := p.eng.allocated()
-	a.debt += min(int64(now-a.mark), tickEvery*perInstruction)
+	if a.mark != 0 {
+		a.debt += min(int64(now-a.mark), tickEvery*perInstruction)
+	} else {
+		a.debt += tickEvery * perInstruction // no mark yet: the most it may be
+	}
 	a.mark = now
 	if a.debt > a.headroom() {
 		p.measure()

@@ -35,16 +35,15 @@ type process struct {
 	// program printed is visible whenever it waits (not only at exit).
 	termDirty bool
 
-	done    atomic.Pointer[chan struct{}] // set by Interrupt, or by fail
-	fault   *proc.Error                   // why fail ended the process
-	th      *glua.LState                  // the thread running Lua code now
-	ticks   int                           // instructions until the next tock
-	nesting int                           // nested pcall/resume calls running (Go recursion)
-	sliceAt int64                         // when the Step's current slice began (lanes.go); 0 = not read yet
-	lane    bool                          // holds a lane
-	wake    *chan struct{}                // wakes takeLane on Interrupt; made at the first wait
-	waiting atomic.Pointer[chan struct{}]
-	mem     account
+	done  atomic.Pointer[chan struct{}] // set by Interrupt, or by fail
+	fault *proc.Error                   // why fail ended the process
+	th    *glua.LState                  // the thread running Lua code now
+	mem   account
+	lane  atomic.Pointer[laneState] // made at the first wait for a lane
+
+	ticks   int32 // instructions until the next tock
+	nesting int32 // nested pcall/resume calls running (Go recursion)
+	sliceAt int64 // when the Step's current slice began (lanes.go); 0 = not read yet
 
 	L       *glua.LState
 	globals *glua.LTable
@@ -54,9 +53,8 @@ type process struct {
 	main    *task
 	runq    []*task
 	rqHead  int
-	cur     *task   // task being resumed
-	running *coro   // coroutine whose thread executes now
-	active  []*coro // coroutines being resumed, outermost first (Go holds their chains)
+	cur     *task // task being resumed
+	running *coro // coroutine whose thread executes now
 	pending []*coro
 	nret    int // results expected by the Go function that yielded last
 
@@ -208,7 +206,7 @@ func (p *process) Kill(reason error) {
 // start builds the Lua state and queues main.
 func (p *process) start(proto *glua.FunctionProto, args []msg.Value) error {
 	p.L = p.eng.newState()
-	p.mem.start(p.eng, p.eng.maxMemory(p.self.Host))
+	p.mem.start(p.eng.maxMemory(p.self.Host))
 	p.globals = p.L.G.Global
 	p.L.SetContext(p)
 	p.eng.lib.sandbox(p)

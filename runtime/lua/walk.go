@@ -80,8 +80,8 @@ func (w *walker) process(p *process) {
 		w.value(p.L.G.Registry)
 		w.value(p.L)
 	}
-	for _, co := range p.active {
-		w.coro(co)
+	for co := p.running; co != nil; co = co.outer {
+		w.coro(co) // being resumed: Go holds their chains
 	}
 	w.task(p.main)
 	for _, t := range p.runq[p.rqHead:] {
