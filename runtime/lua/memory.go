@@ -123,6 +123,9 @@ func (p *process) need(L *glua.LState, n int, what string) {
 	a.debt += int64(n)
 }
 
+// Need implements lualib.Budget.
+func (p *process) Need(L *glua.LState, n int, what string) { p.need(L, n, what) }
+
 // overLimit is the exit reason of a process found over its limit.
 func (p *process) overLimit() *proc.Error {
 	return proc.Errorf(proc.KindInternal, msg.False,

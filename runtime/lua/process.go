@@ -80,6 +80,7 @@ var (
 	_ proc.Holder       = (*process)(nil)
 	_ lualib.Host       = (*process)(nil)
 	_ lualib.Authorizer = (*process)(nil)
+	_ lualib.Budget     = (*process)(nil)
 )
 
 // Logger implements lualib.Host.

@@ -84,6 +84,7 @@ func TestMemoryLimitBuiltins(t *testing.T) {
 			strings.Repeat("s, ", 99) + `s)`, "string.format needs"},
 		{"table.concat", `local s, t = ("x"):rep(2^20), {}; for i = 1, 100 do t[i] = s end; return table.concat(t)`, "table.concat needs 100.0 MiB"},
 		{"hundred MB strings", `local t = {}; for i = 1, 100 do t[i] = string.rep("x", 100 * 2^20) end`, "string.rep needs 100.0 MiB"},
+		{"json.decode", `local json = require("json"); local text = "[" .. ("1,"):rep(12 * 2^20) .. "1]"; return json.decode(text)`, "json.decode needs 96.0 MiB"},
 		{"kept strings", `local t = {}; for i = 1, 100 do t[i] = string.rep("x", 2^20 + i) end`, "string.rep needs 1.0 MiB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

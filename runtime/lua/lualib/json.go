@@ -37,7 +37,13 @@ func (lib *Lib) openJSON(L *lua.LState) *lua.LTable {
 			return 1
 		},
 		"decode": func(L *lua.LState) int {
-			v, err := DecodeJSON(L, L.CheckString(1))
+			text := L.CheckString(1)
+			if len(text) > 64<<10 {
+				// Decoded values take several times their text (a table
+				// entry ~160 bytes for a key of ten): ask before, for four.
+				need(L, 4*len(text), "json.decode")
+			}
+			v, err := DecodeJSON(L, text)
 			if err != nil {
 				return lib.pushGoErr(L, err)
 			}

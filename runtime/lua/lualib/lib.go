@@ -61,6 +61,20 @@ type Authorizer interface {
 	Can(action security.Action, resource string, meta map[string]any) bool
 }
 
+// Budget is implemented by a Host whose process has a memory bound: a
+// function about to build a large value asks Need first, which raises a
+// Lua error when the process may not allocate n more bytes.
+type Budget interface {
+	Need(L *lua.LState, n int, what string)
+}
+
+// need asks the process's Budget, if it has one, for n bytes.
+func need(L *lua.LState, n int, what string) {
+	if b, ok := HostOf(L).(Budget); ok {
+		b.Need(L, n, what)
+	}
+}
+
 // RegistryKey is the key of L.G.Registry under which Bind stores the
 // process binding. The registry is shared by every coroutine of a state.
 const RegistryKey = "wippyd.lualib"
