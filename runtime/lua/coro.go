@@ -107,10 +107,17 @@ func (p *process) resume(from *glua.LState, co *coro, args []glua.LValue) (glua.
 	// driver's G is never reset by the thread it resumed (a gopher-lua
 	// quirk), so reset it before each resume.
 	from.G.CurrentThread = from
-	prev, prevTh := p.running, p.th
+	// A thread resumed from another one runs on top of it: their frames
+	// count together against CallStackSize, as Go recursion they are.
+	prev, prevTh, prevBase := p.running, p.th, p.base
+	if prevTh != nil {
+		p.base += int32(depth(prevTh))
+	}
 	p.running, p.th, co.outer = co, co.th, prev
+	p.setRoom()
 	st, err, vals := from.Resume(co.th, fn, args...)
-	p.running, p.th, co.outer = prev, prevTh, nil
+	p.running, p.th, co.outer, p.base = prev, prevTh, nil, prevBase
+	p.setRoom()
 	return st, err, vals
 }
 

@@ -41,7 +41,7 @@ func (p *process) Done() <-chan struct{} {
 		if p.ticks--; p.ticks <= 0 {
 			p.tock()
 		}
-		if cs := callStack(th); int(cs.segIdx)+2 >= len(cs.segments) {
+		if cs := callStack(th); int(cs.segIdx)+2 >= len(cs.segments) || int(cs.segIdx) >= int(p.room) {
 			p.deepen(th, cs)
 		}
 		if f := currentFrame(th); f != nil && f.Fn != nil && f.Fn.Proto != nil {
@@ -124,9 +124,14 @@ const framesPerSegment = 8
 // margin: the hook runs at every instruction, and no more than a few frames
 // are pushed between two instructions. Past the limit the code gets Lua's
 // "stack overflow" error.
+//
+// The threads of nested pcall and resume calls run on top of each other
+// (Go recursion: a metamethod or callback recursing in each of them would
+// multiply), so the limit is on their frames together: p.base counts those
+// of the threads below, and the hook also calls deepen from segment room on.
 func (p *process) deepen(th *glua.LState, cs *growStack) {
 	limit := p.eng.cfg.CallStackSize
-	if depth := int(cs.segIdx)*framesPerSegment + int(cs.segSp); depth >= limit {
+	if d := int(cs.segIdx)*framesPerSegment + int(cs.segSp); d+int(p.base) >= limit {
 		th.RaiseError("stack overflow")
 	}
 	most := (limit+framesPerSegment-1)/framesPerSegment + 2
@@ -141,6 +146,18 @@ func (p *process) deepen(th *glua.LState, cs *growStack) {
 	if reg := registryOf(th); reg.growBy < len(reg.array) {
 		reg.growBy = len(reg.array)
 	}
+}
+
+// setRoom sets the segment from which the hook calls deepen: the last
+// one before the thread's frames and the base together reach the limit.
+func (p *process) setRoom() {
+	p.room = int32((p.eng.cfg.CallStackSize-int(p.base))/framesPerSegment - 1)
+}
+
+// depth returns how many call frames thread L has.
+func depth(L *glua.LState) int {
+	cs := callStack(L)
+	return int(cs.segIdx)*framesPerSegment + int(cs.segSp)
 }
 
 // concat prices the concatenation instruction inst before it runs: its

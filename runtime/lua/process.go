@@ -43,6 +43,8 @@ type process struct {
 
 	ticks   int32 // instructions until the next tock
 	nesting int32 // nested pcall/resume calls running (Go recursion)
+	base    int32 // call frames of the threads below the running one (coro.go)
+	room    int32 // call-stack segment at which the hook calls deepen
 	sliceAt int64 // when the Step's current slice began (lanes.go); 0 = not read yet
 
 	L       *glua.LState

@@ -55,6 +55,31 @@ func TestDeepRecursion(t *testing.T) {
 end}`, `[19000, false, true, 15000, false, true]`)
 }
 
+// TestNestedMetamethodRecursion: each nested pcall runs a thread of its
+// own, and metamethod recursion in each is Go recursion; 199 nested pcalls
+// each recursing 19,000 deep would pass Go's 1 GB stack and abort the
+// runtime. Frames of nested threads count together against the limit.
+func TestNestedMetamethodRecursion(t *testing.T) {
+	expect(t, `return {main = function()
+  local f
+  local function g(level, n)
+    local t = setmetatable({}, {__index = function(t, k)
+      if k == 0 then return f(level + 1) end
+      return t[k - 1]
+    end})
+    return t[n]
+  end
+  f = function(level)
+    if level == 199 then return level end
+    local ok, r = pcall(g, level, 19000)
+    if not ok then error(r, 0) end
+    return r
+  end
+  local ok, e = pcall(f, 0)
+  return {ok, string.find(e, "stack overflow") ~= nil}
+end}`, `[false, true]`)
+}
+
 // limited runs code on an engine whose processes may hold at most limit
 // bytes.
 func limited(t *testing.T, limit int64, code string) proc.Result {

@@ -19,6 +19,23 @@ local bombs = {
   pattern = function() return string.find(("a"):rep(30), ("a*"):rep(30) .. "b") end,
   -- Fills a process that never reads (max_mailbox 1000).
   flood = function(sink) for i = 1, 100000 do process.send(sink, "flood", i) end end,
+  -- Metamethod recursion (Go recursion) in each of many nested pcalls.
+  meta = function()
+    local f
+    local function g(level, n)
+      local t = setmetatable({}, {__index = function(t, k)
+        if k == 0 then return f(level + 1) end
+        return t[k - 1]
+      end})
+      return t[n]
+    end
+    f = function(level)
+      local ok, r = pcall(g, level, 19000)
+      if not ok then error(r, 0) end
+      return r
+    end
+    return f(0)
+  end,
   recurse = function()
     local function r(n) return 1 + r(n + 1) end
     return r(1)

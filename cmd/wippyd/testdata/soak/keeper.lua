@@ -1,6 +1,6 @@
 -- Keeps n hostile processes running on app:sandbox, each on a bomb of its
 -- own (hostile.lua), and starts a new one for each that ends.
-local kinds = {"resume", "rep", "hundred", "pattern", "flood", "recurse", "format", "gsub", "concat", "tables"}
+local kinds = {"resume", "rep", "hundred", "pattern", "flood", "recurse", "format", "gsub", "concat", "tables", "meta"}
 
 return {main = function(n)
   local sink = process.spawn("app:sink", "app:sandbox")
