@@ -57,3 +57,21 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestMaxMemoryPerHost: a host's max_memory (a size; 0 = none; 128MiB when
+// not given) bounds its processes.
+func TestMaxMemoryPerHost(t *testing.T) {
+	bin := wippydBinary(t)
+	for _, c := range []struct{ host, mib, want string }{
+		{"app:small", "8", "lua: memory limit: string.rep needs 8.0 MiB; the process holds"},
+		{"app:small", "2", "made"},
+		{"app:default", "200", "of its host's max_memory 128.0 MiB"},
+		{"app:default", "100", "made"},
+		{"app:none", "300", "made"},
+	} {
+		out, err := exec.Command(bin, "run", "--src", "testdata/maxmem", "--host", c.host, "-x", "app:main", c.mib).Output()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s, %s MiB: %v\n%s", c.host, c.mib, err, out)
+		}
+	}
+}
