@@ -59,14 +59,14 @@ func distinct(format string, n int) string {
 func TestCompileAcceptsShapesWithinBounds(t *testing.T) {
 	for name, code := range map[string]string{
 		"10,000 distinct strings": "local t = {" + distinct(`"s%d",`, 10_000) + "}",
-		"a long function": "local function f(a, b)\n  local x\n" + strings.Repeat("  x = a.field + b.other * 3\n  if x > 10 then a.count = x end\n", 3000) + "end",
-		"199 blocks":           strings.Repeat("do ", 199) + strings.Repeat("end ", 199),
-		"1000 operators":       "local x = a" + strings.Repeat("+a", 1000),
-		"sums per line":        strings.Repeat("x = a"+strings.Repeat("+a", 900)+"\n", 3),
-		"sums by commas":       "local x, y = a" + strings.Repeat("+a", 900) + ", b" + strings.Repeat("+b", 900),
-		"minus as binary":      "local x = 1" + strings.Repeat(" - 1", 300) + " - (- - 1)",
-		"calls and fields":     "local x = a.b.c:d(1, 2)[3]" + strings.Repeat(" + f(x + 1, y - 2).z", 500),
-		"strings and comments": "-- (((((\nlocal s = \"(((((((\" .. [[ do do do ]] --[[ end end ]]\n",
+		"a long function":         "local function f(a, b)\n  local x\n" + strings.Repeat("  x = a.field + b.other * 3\n  if x > 10 then a.count = x end\n", 3000) + "end",
+		"199 blocks":              strings.Repeat("do ", 199) + strings.Repeat("end ", 199),
+		"1000 operators":          "local x = a" + strings.Repeat("+a", 1000),
+		"sums per line":           strings.Repeat("x = a"+strings.Repeat("+a", 900)+"\n", 3),
+		"sums by commas":          "local x, y = a" + strings.Repeat("+a", 900) + ", b" + strings.Repeat("+b", 900),
+		"minus as binary":         "local x = 1" + strings.Repeat(" - 1", 300) + " - (- - 1)",
+		"calls and fields":        "local x = a.b.c:d(1, 2)[3]" + strings.Repeat(" + f(x + 1, y - 2).z", 500),
+		"strings and comments":    "-- (((((\nlocal s = \"(((((((\" .. [[ do do do ]] --[[ end end ]]\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Compile([]byte(code+"\nreturn {}\n"), "ok.lua"); err != nil {
