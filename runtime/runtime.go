@@ -218,10 +218,21 @@ func (rt *Runtime) SendName(from pid.PID, name, topic string, payload msg.Value)
 	return rt.send(nil, from, to, name, topic, payload)
 }
 
-// Terminate ends p at once (from outside any process).
+// Terminate kills p at once (from outside any process), as
+// process.terminate does: p runs no more code, so a Go-native process's
+// Terminate callback (native.Terminator) is not called and a Lua process
+// gets no CANCEL; links and monitors see the exit reason "terminated".
+// To let p clean up, use Cancel. Terminating a process that has ended is
+// not an error.
 func (rt *Runtime) Terminate(p pid.PID) error { return rt.terminate(nil, pid.PID{}, p, nil) }
 
-// Cancel asks p to finish (from outside any process).
+// Cancel asks p to finish (from outside any process): p gets a CANCEL
+// event carrying reason. A Go-native process without HandleEvent then
+// ends normally and its Terminate callback runs; one with HandleEvent
+// ends when it calls Ctx.Stop (or fails). If p's host has a
+// cancel_timeout and p is still alive that long after, it is terminated.
+// This is the stop that lets a process clean up; Stop cancels every
+// process this way before terminating what is left.
 func (rt *Runtime) Cancel(p pid.PID, reason string) error {
 	return rt.cancel(nil, pid.PID{}, p, reason, nil)
 }

@@ -185,3 +185,51 @@ func TestTotalWorkersBounded(t *testing.T) {
 		t.Fatalf("4001 workers: %v", err)
 	}
 }
+
+// terminator is a native process with a Terminate callback and no
+// HandleEvent.
+type terminator struct{ ended chan error }
+
+func (x *terminator) HandleMessage(*native.Ctx, native.Message) error { return nil }
+func (x *terminator) Terminate(_ *native.Ctx, reason error)           { x.ended <- reason }
+
+// Cancel lets a Go-native process clean up: its Terminate callback runs.
+// Terminate kills it: the callback does not run, and a monitor sees
+// "terminated".
+func TestCancelRunsTerminateCallbackTerminateDoesNot(t *testing.T) {
+	rt := newRuntime(t, nil)
+	for _, kill := range []bool{false, true} {
+		x := &terminator{ended: make(chan error, 1)}
+		id, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(x)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := monitorOf(t, rt, id)
+		if kill {
+			err = rt.Terminate(id)
+		} else {
+			err = rt.Cancel(id, "asked")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The callback runs before the exit is delivered.
+		e := recv[native.Event](t, m.ch)
+		select {
+		case reason := <-x.ended:
+			if kill {
+				t.Fatalf("Terminate callback ran after Runtime.Terminate (reason %v)", reason)
+			}
+			if reason != nil || e.Err != nil {
+				t.Fatalf("after Cancel: callback reason %v, exit %v; want a normal exit", reason, e.Err)
+			}
+		default:
+			if !kill {
+				t.Fatal("Terminate callback not called after Cancel")
+			}
+			if !errors.Is(e.Err, proc.ErrTerminated) {
+				t.Fatalf("terminated process exited with %v, want terminated", e.Err)
+			}
+		}
+	}
+}

@@ -18,7 +18,11 @@
 // runtime's per-turn message budget. Return an error from a callback, or call
 // Ctx.Fail, to end the process with that error; call Ctx.Stop to end it
 // normally with a value. Terminate is not called when the process is killed
-// (terminated, or its linked process failed): a killed process runs no code.
+// (terminated by Runtime.Terminate or process.terminate, its host's
+// cancel_timeout ran out, or a linked process failed): a killed process
+// runs no code. To stop a process so that its Terminate runs, cancel it
+// (Runtime.Cancel, Ctx.Cancel): without a HandleEvent method the CANCEL
+// ends it normally.
 //
 // Without a HandleEvent method, a CANCEL ends the process normally and EXIT
 // and LINK_DOWN events are ignored.

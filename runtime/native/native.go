@@ -48,7 +48,9 @@ type TimerHandler interface {
 	HandleTimer(c *Ctx, id proc.TimerID) error
 }
 
-// Terminator is called when the process ends, unless it was killed.
+// Terminator is called when the process ends, unless it was killed
+// (Runtime.Terminate, a cancel_timeout, a linked failure): see the
+// package documentation.
 type Terminator interface {
 	Terminate(c *Ctx, reason error)
 }
