@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,13 +69,14 @@ func benchPair(profile, secret string, opts ...node.Option) (a, b *node.Node, st
 		b.Stop(ctx)
 		a.Stop(ctx)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !(slices.Contains(a.Nodes(), "bench-b") && slices.Contains(b.Nodes(), "bench-a")) {
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, nil, errors.New("bench: nodes never saw each other")
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.WaitNodes(ctx, "bench-b"); err == nil {
+		err = b.WaitNodes(ctx, "bench-a")
+	}
+	if err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("bench: nodes never saw each other: %w", err)
 	}
 	return a, b, stop, nil
 }

@@ -64,6 +64,9 @@ type Cluster struct {
 	// mu orders peer events: the table and the effects of each event.
 	mu    sync.Mutex
 	table *peerTable
+	// changed is closed, and replaced, when a route goes up or down or
+	// the cluster stops (Changed); written under mu.
+	changed atomic.Pointer[chan struct{}]
 
 	// pmu guards the remote spawns awaiting a reply.
 	pmu     sync.Mutex
@@ -125,6 +128,8 @@ func New(cfg Config, ep Endpoint) (*Cluster, error) {
 		denyLog: throttle{interval: cfg.DenyLogInterval, now: cfg.Now, last: map[[2]string]time.Time{}},
 	}
 	c.routes.Store(&map[string]*route{})
+	changed := make(chan struct{})
+	c.changed.Store(&changed)
 	c.encoders.New = func() any { return &encoder{enc: wire.NewEncoder()} }
 	c.decoders.New = func() any { return &inbound{dec: wire.NewDecoder()} }
 	if err := ep.Register(transport.StreamCluster, c.handle); err != nil {
@@ -190,6 +195,9 @@ func (c *Cluster) Stop() {
 			unsub()
 		}
 		c.failPending("", ErrStopped)
+		c.mu.Lock()
+		c.notifyLocked()
+		c.mu.Unlock()
 	})
 }
 
@@ -236,11 +244,13 @@ func (c *Cluster) applyLocked(effs []effect, why string) {
 			c.routeFor(e.node)
 		case effUp:
 			c.routeFor(e.node).up.Store(true)
+			c.notifyLocked()
 			c.log.Info("cluster: node up", "peer", e.node, "boot", fmt.Sprintf("%016x", e.boot), "why", why)
 		case effDown:
 			// Routing stops before NodeDown, so a link made from now on
 			// fails at once instead of slipping past NodeDown.
 			c.routeFor(e.node).up.Store(false)
+			c.notifyLocked()
 			c.ctr.nodeDowns.Add(1)
 			c.log.Info("cluster: node down", "peer", e.node, "boot", fmt.Sprintf("%016x", e.boot), "why", why)
 			if rt := c.runtime(); rt != nil {
@@ -275,6 +285,20 @@ func (c *Cluster) routeFor(node string) *route {
 	c.routes.Store(&next)
 	return r
 }
+
+// notifyLocked wakes the Changed waiters. Called with mu held.
+func (c *Cluster) notifyLocked() {
+	next := make(chan struct{})
+	close(*c.changed.Swap(&next))
+}
+
+// Changed returns a channel closed at the next change of Nodes (a node
+// routed to, or no longer) and when the cluster stops: get it, check
+// Nodes or PeerUp, then wait on it, so no change is missed.
+func (c *Cluster) Changed() <-chan struct{} { return *c.changed.Load() }
+
+// Stopped reports whether Stop was called.
+func (c *Cluster) Stopped() bool { return c.stopped.Load() }
 
 // PeerUp reports whether node is known and routed to now.
 func (c *Cluster) PeerUp(node string) bool {

@@ -35,8 +35,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // runTimeout bounds one run of an example: a hang fails the test.
 const runTimeout = 20 * time.Second
 
-// wippyd is the path of the binary built by TestMain.
-var wippyd string
+// wippyd and embed are the paths of the binaries built by TestMain.
+var wippyd, embed string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -45,9 +45,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	wippyd = filepath.Join(dir, "wippyd")
+	wippyd, embed = filepath.Join(dir, "wippyd"), filepath.Join(dir, "embed")
 	code := 1
-	if err := build(wippyd); err != nil {
+	if err := build(wippyd, "github.com/wippyd/wippyd/cmd/wippyd"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else if err := build(embed, "github.com/wippyd/wippyd/examples/embed"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
@@ -62,14 +64,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func build(out string) error {
+func build(out, pkg string) error {
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	cmd := exec.Command(gobin, "build", "-o", out, "github.com/wippyd/wippyd/cmd/wippyd")
+	cmd := exec.Command(gobin, "build", "-o", out, pkg)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/wippyd: %v\n%s", err, b)
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
 }
@@ -118,6 +120,29 @@ func TestExamples(t *testing.T) {
 func TestDemo(t *testing.T) {
 	got := runWippyd(t, t.TempDir(), nil, "run")
 	checkGolden(t, filepath.Join("testdata", "demo.txt"), got)
+}
+
+// TestEmbed runs examples/embed, the Go program embedding two nodes. Its
+// stdout is compared with the golden file; its stderr holds the warnings
+// of the node that sees the other one cut off, in no fixed order, and no
+// error.
+func TestEmbed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, embed)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("embed: no exit within %v\nstdout:\n%s\nstderr:\n%s", runTimeout, stdout.String(), stderr.String())
+	}
+	checkGolden(t, filepath.Join("embed", "testdata", "golden.txt"), transcript(stdout.String(), "", exitCode(t, err)))
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if line != "" && !strings.Contains(line, "level=WARN") {
+			t.Errorf("embed logged more than warnings:\n%s", stderr.String())
+			break
+		}
+	}
 }
 
 // TestUpgradeReload edits the counter's file while it runs and reloads it

@@ -26,8 +26,7 @@ func startAdminNode(t *testing.T) *Node {
 
 func startAdminNodeWith(t *testing.T, edit func(*Config)) *Node {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Node.Name = "adm"
+	cfg := LoopbackConfig("adm")
 	cfg.Node.Workers = 2
 	cfg.Admin.Addr = "127.0.0.1:0"
 	edit(&cfg)
@@ -150,7 +149,6 @@ func TestStatusListsConsistentNames(t *testing.T) {
 	n := clusterNodeWith(t, "solo", func(c *Config) {
 		c.Admin.Addr = "127.0.0.1:0"
 		c.Cluster.Raft.Enabled = true
-		c.Cluster.Raft.DataDir = t.TempDir()
 		c.Cluster.Raft.BootstrapExpect = 1
 	})
 	await.Until(t, "a ready node leading its own Raft", n.Ready)

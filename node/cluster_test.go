@@ -24,17 +24,11 @@ func clusterNode(t *testing.T, name string, join ...string) *Node {
 
 func clusterNodeWith(t *testing.T, name string, mod func(*Config), join ...string) *Node {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Node.Name = name
+	cfg := LoopbackConfig(name)
 	cfg.Node.Workers = 2
-	cfg.Admin.Addr = ""
 	cfg.Cluster.Enabled = true
 	cfg.Cluster.Raft.Enabled = false
-	cfg.Cluster.Membership.BindAddr = "127.0.0.1"
-	cfg.Cluster.Membership.BindPort = 0
-	cfg.Cluster.Membership.Profile = "fast"
 	cfg.Cluster.Membership.JoinAddrs = join
-	cfg.Cluster.Internode.Port = 0
 	mod(&cfg)
 	return startTestNode(t, cfg, WithLogger(testLogger(t)))
 }
@@ -152,12 +146,7 @@ func testLogger(t *testing.T) *slog.Logger {
 // linearizably and by send on the others, and released when its process
 // ends.
 func TestConsistentNamesAcrossNodes(t *testing.T) {
-	dir := t.TempDir()
-	raft := func(c *Config) {
-		c.Cluster.Raft.Enabled = true
-		c.Cluster.Raft.DataDir = dir
-		c.Cluster.Raft.BootstrapExpect = 3
-	}
+	raft := func(c *Config) { c.Cluster.Raft.Enabled = true } // in memory, three voters
 	a := clusterNodeWith(t, "a", raft)
 	b := clusterNodeWith(t, "b", raft, a.MembershipAddr())
 	c := clusterNodeWith(t, "c", raft, a.MembershipAddr())

@@ -155,6 +155,11 @@ type RaftConfig struct {
 	Enabled bool
 	// DataDir holds the Raft log and stable store. Default "./data/raft".
 	DataDir string
+	// InMemory keeps the Raft log, stable store and snapshots in memory
+	// instead of DataDir: nothing is written, and a node that restarts
+	// rejoins with no state. For nodes embedded in tests (LoopbackConfig);
+	// not a config key. DataDir must then be "". Default false.
+	InMemory bool
 	// BootstrapExpect is how many voter-eligible members must be seen
 	// before the cluster bootstraps. Default 3.
 	BootstrapExpect int
@@ -235,6 +240,27 @@ func DefaultConfig() Config {
 	}
 }
 
+// LoopbackConfig returns the configuration of a node embedded in a Go
+// program or a test, named name: nothing listens beyond the loopback and
+// nothing is written to disk. Its cluster section is ready for a cluster
+// of nodes in one process or on one machine (127.0.0.1, ephemeral ports,
+// the fast membership profile, Raft in memory expecting three voters), but
+// off: set Cluster.Enabled and, on all nodes but the first, JoinAddrs
+// (another node's MembershipAddr) to form one. No admin endpoint (set
+// Admin.Addr, e.g. "127.0.0.1:0"), and logs at warn: warnings and errors
+// only. Everything else is DefaultConfig's.
+func LoopbackConfig(name string) Config {
+	c := DefaultConfig()
+	c.Node.Name = name
+	c.Log.Level = "warn"
+	c.Admin.Addr = ""
+	m := &c.Cluster.Membership
+	m.BindAddr, m.BindPort, m.Profile = "127.0.0.1", 0, "fast"
+	c.Cluster.Internode.Port = 0
+	c.Cluster.Raft.DataDir, c.Cluster.Raft.InMemory = "", true
+	return c
+}
+
 // Validate checks every setting, the cluster ones too when the cluster is
 // off, and returns all problems joined, wrapped in ErrBadConfig.
 func (c Config) Validate() error {
@@ -310,8 +336,11 @@ func (c Config) problems() []error {
 		bad("cluster.internode.send_queue_bytes", "must be at least max_frame (%s), got %s", in.MaxFrame, in.SendQueueBytes)
 	}
 	r := cl.Raft
-	if r.Enabled && r.DataDir == "" {
+	if r.Enabled && r.DataDir == "" && !r.InMemory {
 		bad("cluster.raft.data_dir", "must not be empty when raft is enabled")
+	}
+	if r.InMemory && r.DataDir != "" {
+		bad("cluster.raft.data_dir", "%q is set, but the Raft state is kept in memory (RaftConfig.InMemory): clear one", r.DataDir)
 	}
 	if r.BootstrapExpect < 1 {
 		bad("cluster.raft.bootstrap_expect", "must be at least 1, got %d", r.BootstrapExpect)

@@ -10,4 +10,28 @@
 //	n, err := node.New(cfg)
 //	err = n.Start()
 //	defer n.Stop(ctx)
+//
+// # Embedding
+//
+// DefaultConfig suits a deployed node (every interface, fixed ports, an
+// admin endpoint, Raft in ./data/raft, info logs). A node inside a Go
+// program or a test starts from LoopbackConfig instead: loopback only,
+// ephemeral ports, no admin endpoint, Raft in memory, warnings and errors
+// only. Two nodes in one process:
+//
+//	ca := node.LoopbackConfig("a")
+//	ca.Cluster.Enabled = true
+//	a, _ := node.New(ca)
+//	a.Start()
+//	cb := node.LoopbackConfig("b")
+//	cb.Cluster.Enabled = true
+//	cb.Cluster.Membership.JoinAddrs = []string{a.MembershipAddr()}
+//	b, _ := node.New(cb)
+//	b.Start()
+//	err := b.WaitNodes(ctx, "a") // the session is up: sends to a arrive
+//
+// Start returns before the cluster has formed. A send to a node that is
+// known but not connected is dropped and counted, not an error (as in
+// Erlang), so wait with WaitNodes before a first send to another node.
+// examples/embed is a whole program.
 package node

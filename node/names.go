@@ -133,6 +133,7 @@ func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, erro
 	rc := raftreg.DefaultConfig()
 	rc.Node = cfg.Node.Name
 	rc.DataDir = cfg.Cluster.Raft.DataDir
+	rc.InMemory = cfg.Cluster.Raft.InMemory
 	rc.Voter = !client
 	rc.BootstrapExpect = cfg.Cluster.Raft.BootstrapExpect
 	rc.MaxVoters = cfg.Cluster.Raft.MaxVoters

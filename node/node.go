@@ -32,6 +32,8 @@ var (
 	// ErrStopped: the node stopped (or began to) before the call was done:
 	// Start cut short by Stop, Exec whose program never reported its end.
 	ErrStopped = errors.New("node: stopped")
+	// ErrStandalone: a cluster call on a node without cluster.enabled.
+	ErrStandalone = errors.New("node: not in a cluster")
 	// ErrRaftStoreDamaged: Start found the Raft store (raft.db under
 	// cluster.raft.data_dir) damaged: an operator must restore or remove
 	// it. ErrRaftStateLost: the store is gone or empty on a node that has
@@ -351,6 +353,46 @@ func (n *Node) Nodes() []string {
 		return nil
 	}
 	return n.cluster.cl.Nodes()
+}
+
+// WaitNodes waits until a send from this node reaches each named node:
+// memberlist has seen it and the internode session to it is up (each is
+// in Nodes). It returns nil then, an error wrapping ctx's when ctx ends
+// first (naming the nodes still out of reach), ErrStopped when the node
+// stops, and ErrStandalone on a node without a cluster.
+//
+// Start returns before the cluster has formed, and Ready means only that
+// this node has seen a member (and, with Raft, knows a leader): wait with
+// WaitNodes before a first send to another node. A send to a PID of a
+// node that is known but not connected (not yet, or no longer) is dropped
+// and counted (Status().Messages.Dropped["nodedown"]) and the sender gets
+// no error, as in Erlang; a PID of a node never seen is a NOT_FOUND
+// error. Links and monitors of such a PID fire at once with noconnection.
+func (n *Node) WaitNodes(ctx context.Context, names ...string) error {
+	if n.cluster == nil {
+		return ErrStandalone
+	}
+	cl := n.cluster.cl
+	for {
+		changed := cl.Changed() // before the check: no change is missed
+		var missing []string
+		for _, name := range names {
+			if name != n.cfg.Node.Name && !cl.PeerUp(name) {
+				missing = append(missing, name)
+			}
+		}
+		switch {
+		case len(missing) == 0:
+			return nil
+		case cl.Stopped():
+			return fmt.Errorf("%w: waiting for %v", ErrStopped, missing)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("node: waiting for %v: %w", missing, ctx.Err())
+		}
+	}
 }
 
 // Isolate cuts the node off its cluster the way a crash or a network

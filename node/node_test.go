@@ -18,8 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestNodeLifecycle(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Node.Name = "t1"
+	cfg := LoopbackConfig("t1")
 	cfg.Node.Workers = 2
 	n, err := New(cfg)
 	if err != nil {
@@ -82,8 +81,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // A Stop before Start leaves nothing running, and the Start after it
 // refuses instead of starting a stopped node.
 func TestStopBeforeStart(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Node.Name = "t1"
+	cfg := LoopbackConfig("t1")
 	cfg.Node.Workers = 2
 	cfg.Admin.Addr = "127.0.0.1:0"
 	n, err := New(cfg)

@@ -41,8 +41,7 @@ func TestServiceFailsThenRestartsOverAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
-	cfg.Node.Name = "svc"
+	cfg := LoopbackConfig("svc")
 	cfg.Node.Workers = 2
 	cfg.Admin.Addr = "127.0.0.1:0"
 	n, err := New(cfg, WithApp(app), WithLogger(slog.New(slog.DiscardHandler)))
