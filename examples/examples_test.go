@@ -96,6 +96,7 @@ var examples = []example{
 	{name: "errors", dir: "errors", args: []string{"-x", "errs:main"}, golden: "golden.txt"},
 	{name: "sandbox", dir: "sandbox", args: []string{"-x", "app:main"}, golden: "golden.txt"},
 	{name: "echo-service", dir: "echo-service", args: []string{"-x", "echo:client"}, stdin: "stdin.txt", golden: "golden.txt"},
+	{name: "access", dir: "access", args: []string{"-x", "app:main"}, golden: "golden.txt"},
 }
 
 func TestExamples(t *testing.T) {

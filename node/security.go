@@ -10,12 +10,14 @@ import (
 	"github.com/wippyd/wippyd/runtime/supervisor"
 )
 
-// policyTable returns the app's security.policy entries (compiled when
-// they were loaded), by entry id.
+// policyTable returns the app's security.policy and security.policy.expr
+// entries (compiled when they were loaded), by entry id.
 func policyTable(app *entry.Registry) map[string]*security.Policy {
 	table := map[string]*security.Policy{}
-	for _, e := range app.ByKind(entry.KindPolicy) {
-		table[e.ID] = e.Policy
+	for _, kind := range []string{entry.KindPolicy, entry.KindPolicyExpr} {
+		for _, e := range app.ByKind(kind) {
+			table[e.ID] = e.Policy
+		}
 	}
 	return table
 }

@@ -20,10 +20,12 @@ type process struct {
 	rt   *Runtime
 	pid  pid.PID
 	host *host
-	// sec is set at spawn and immutable; nil: no actor, no policies. (It
-	// took the place of an entry id nothing read, which keeps the struct
-	// in the 288-byte size class.)
-	sec   *security.Identity
+	// sec is set at spawn and immutable; nil: no actor, no policies.
+	sec *security.Identity
+	// ctx is the context values (a map), set at spawn and immutable,
+	// shared with the children that inherit it; nil for none. A pointer
+	// keeps the struct in the 352-byte size class.
+	ctx   *msg.Value
 	state atomic.Uint32
 	trap  atomic.Bool
 	fresh bool // runner: spawned and not yet run (counted in host.pending)
@@ -344,6 +346,19 @@ func (p *process) Cancel(to pid.PID, reason string) error {
 func (p *process) TrapLinks(on bool) { p.trap.Store(on) }
 
 func (p *process) Actor() *security.Actor { return p.sec.Actor() }
+
+func (p *process) Context() msg.Value {
+	if p.ctx == nil {
+		return msg.Nil
+	}
+	return *p.ctx
+}
+
+func (p *process) Scope() []*security.Policy { return p.sec.Scope() }
+
+func (p *process) Policy(id string) *security.Policy { return p.rt.guard.Policy(id) }
+
+func (p *process) PolicyGroup(name string) []*security.Policy { return p.rt.guard.Group(name) }
 
 func (p *process) Can(action security.Action, resource string, meta map[string]any) bool {
 	return p.rt.guard.Can(p.caller(), action, resource, meta)

@@ -53,8 +53,15 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	if err != nil {
 		return pid.PID{}, proc.Refusal(err)
 	}
+	ctx, err := childContext(parent, req.Context)
+	if err != nil {
+		return pid.PID{}, err
+	}
 	node, hostID := pid.SplitHost(req.Host)
 	if node != "" && node != rt.cfg.Node && rp == nil {
+		if ctx != nil {
+			req.Context = *ctx
+		}
 		return rt.spawnRemote(parent, &check, id, req, node, hostID)
 	}
 	h, err := rt.spawnHost(parent, hostID)
@@ -66,13 +73,43 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 			return pid.PID{}, proc.Refusal(err)
 		}
 	}
-	p, err := rt.newProcess(h, id, &req)
+	p, err := rt.newProcess(h, id, ctx, &req)
 	if err != nil {
 		return pid.PID{}, err
 	}
 	rt.relateChild(parent, p, &req, rp)
 	rt.startChild(parent, p, req.Message)
 	return p.pid, nil
+}
+
+// childContext is the context of a child of parent (nil from outside):
+// the parent's values with add laid over them. The child shares the
+// parent's map when it adds nothing.
+func childContext(parent *process, add msg.Value) (*msg.Value, error) {
+	var base *msg.Value
+	if parent != nil {
+		base = parent.ctx
+	}
+	switch {
+	case add.IsNil() || add.Kind() == msg.KindMap && add.Len() == 0:
+		return base, nil
+	case add.Kind() != msg.KindMap:
+		return nil, proc.Errorf(proc.KindInvalid, msg.False, "spawn context must be a map, got %s", add.Kind())
+	case base == nil:
+		return &add, nil
+	}
+	m := make(map[string]msg.Value, base.Len()+add.Len())
+	for _, v := range [2]msg.Value{*base, add} {
+		for _, pr := range v.Pairs() {
+			k, ok := pr.Key.AsString()
+			if !ok {
+				return nil, proc.Errorf(proc.KindInvalid, msg.False, "spawn context keys must be strings")
+			}
+			m[k] = pr.Val
+		}
+	}
+	merged := msg.StringMap(m)
+	return &merged, nil
 }
 
 // callerRef is parent as the guard sees it; nil from outside any process.
@@ -131,12 +168,12 @@ func (rt *Runtime) spawnHost(parent *process, hostID string) (*host, error) {
 // admission to h's limits, its PID and place in the process table, and
 // its name. When a step fails, nothing of it remains and the behaviour is
 // told (Kill).
-func (rt *Runtime) newProcess(h *host, id *security.Identity, req *proc.SpawnRequest) (*process, error) {
+func (rt *Runtime) newProcess(h *host, id *security.Identity, ctx *msg.Value, req *proc.SpawnRequest) (*process, error) {
 	b, err := rt.behavior(req)
 	if err != nil {
 		return nil, err
 	}
-	p := &process{rt: rt, host: h, beh: b, sec: id, fresh: true}
+	p := &process{rt: rt, host: h, beh: b, sec: id, ctx: ctx, fresh: true}
 	if err := h.admit(p); err != nil {
 		b.Kill(err)
 		return nil, err

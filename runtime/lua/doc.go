@@ -94,13 +94,15 @@
 // policies (SPEC section 8); a denial comes back as a PERMISSION_DENIED
 // error object. This package adds the checks the runtime cannot see, through
 // proc.Env.Authorize: io on the terminal host's id, env.get and env.set on
-// the variable name (lualib), process.context for with_context,
-// process.security for :with_actor, the CONSISTENT registry scope, a
-// destination named for monitor/link/terminate/cancel (the name, before the
-// runtime checks the PID), and process.spawn on the entry of an upgrade.
-// The security module answers security.actor(), security.new_actor and
-// security.can; :with_actor(a) makes the runtime narrow the child's context.
-//
-// Not carried yet: spawner context values (proc.SpawnRequest has no field
-// for them); :with_scope.
+// the variable name (lualib), process.context for with_context and
+// with_options, network.select for a network option, process.security for
+// :with_actor and :with_scope, a destination named for
+// monitor/link/terminate/cancel (the name, before the runtime checks the
+// PID), process.spawn on the entry of an upgrade, and the security
+// module's own actions. The security module (securitylib.go, secscope.go)
+// answers security.actor(), scope(), can, new_actor, new_scope, policy and
+// named_scope, with Scope and Policy objects whose evaluate reads the
+// policies alone; :with_actor(a) and :with_scope(s) make the runtime narrow
+// the child's context. The ctx module (ctxlib.go) reads the context values
+// the process was spawned with (proc.Env.Context).
 package lua

@@ -98,6 +98,11 @@ type fakeEnv struct {
 	// name used).
 	deny    func(action, resource string) error
 	checked []string // "action resource" of every check made
+	// scope is the process's own scope; guard, when set, answers
+	// Policy and PolicyGroup from its table.
+	scope   []*security.Policy
+	guard   *security.Guard
+	context msg.Value
 }
 
 func newFakeEnv() *fakeEnv {
@@ -196,8 +201,22 @@ func (e *fakeEnv) StopTimer(id proc.TimerID) bool {
 	delete(e.timers, id)
 	return ok
 }
-func (e *fakeEnv) Blocking(f func())      { e.blocking++; f() }
-func (e *fakeEnv) Actor() *security.Actor { return e.actor }
+func (e *fakeEnv) Blocking(f func())         { e.blocking++; f() }
+func (e *fakeEnv) Actor() *security.Actor    { return e.actor }
+func (e *fakeEnv) Scope() []*security.Policy { return e.scope }
+func (e *fakeEnv) Context() msg.Value        { return e.context }
+func (e *fakeEnv) Policy(id string) *security.Policy {
+	if e.guard == nil {
+		return nil
+	}
+	return e.guard.Policy(id)
+}
+func (e *fakeEnv) PolicyGroup(name string) []*security.Policy {
+	if e.guard == nil {
+		return nil
+	}
+	return e.guard.Group(name)
+}
 func (e *fakeEnv) Can(action security.Action, resource string, _ map[string]any) bool {
 	return e.Authorize(action, resource) == nil
 }

@@ -413,7 +413,7 @@ func (l *libs) buildProcess(B *glua.LState) {
 		"terminate": procTerminate, "cancel": procCancel,
 		"inbox": procInbox, "events": procEvents, "listen": procListen, "unlisten": procUnlisten,
 		"get_options": procGetOptions, "set_options": procSetOptions,
-		"upgrade": procUpgrade, "exec": procExec, "with_context": procWithContext,
+		"upgrade": procUpgrade, "exec": procExec, "with_context": procWithContext, "with_options": procWithOptions,
 	} {
 		t.RawSetString(name, B.NewFunction(fn))
 	}

@@ -57,6 +57,9 @@ func secNewActor(L *glua.LState) int {
 	if id == "" {
 		return fail(L, glua.LNil, invalidf("actor id must be a non-empty string"))
 	}
+	if err := p.env.Authorize(security.ActionActorCreate, id); err != nil {
+		return fail(L, glua.LNil, err)
+	}
 	a := &security.Actor{ID: id}
 	switch t := L.Get(2).(type) {
 	case *glua.LNilType:
@@ -252,8 +255,11 @@ func (l *libs) buildSecurity(B *glua.LState) {
 	methods.RawSetString("id", B.NewFunction(actorID))
 	methods.RawSetString("meta", B.NewFunction(actorMetaFn))
 	l.actorMeta.RawSetString("__index", methods)
-	t := B.CreateTable(0, 3)
-	for name, fn := range map[string]glua.LGFunction{"actor": secActor, "new_actor": secNewActor, "can": secCan} {
+	l.buildScopes(B)
+	t := B.CreateTable(0, 9)
+	for name, fn := range map[string]glua.LGFunction{"actor": secActor, "new_actor": secNewActor, "can": secCan,
+		"scope": secScope, "new_scope": secNewScope, "policy": secPolicy, "named_scope": secNamedScope,
+		"token_store": secTokenStore} {
 		t.RawSetString(name, B.NewFunction(fn))
 	}
 	l.addRequired(B, "security", t)

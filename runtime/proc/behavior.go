@@ -109,6 +109,12 @@ type SpawnRequest struct {
 	// Exec marks the spawn of process.exec: it is checked as process.exec
 	// (and process.host) instead of process.spawn*.
 	Exec bool
+	// Context is what the spawner adds to the child's context values
+	// (process.with_context, read with the ctx module): a map with string
+	// keys, laid over the parent's values; nil or empty gives the child
+	// the parent's. From outside any process (and from another node) it
+	// is the child's context as given.
+	Context msg.Value
 
 	// Actor, Scope and ScopeIDs set the child's security identity. A
 	// process that sets any of them narrows: the child runs as Actor (the
@@ -191,8 +197,20 @@ type Env interface {
 	// when denied. The methods below serve the checks the runtime cannot
 	// see (terminal I/O, env variables) and the security module.
 
+	// Context is this process's context values (a map, see
+	// SpawnRequest.Context); nil when it has none.
+	Context() msg.Value
+
 	// Actor is the actor this process runs as; nil when it has none.
 	Actor() *security.Actor
+	// Scope is the policies of the layer this process runs as (the last
+	// of its chain, see security.Chain); nil when it has none.
+	Scope() []*security.Policy
+	// Policy is the node's policy of that id, nil when there is none;
+	// PolicyGroup the node's policies of a group (security.Guard.Group).
+	// Neither checks a permission: the caller asks Authorize first.
+	Policy(id string) *security.Policy
+	PolicyGroup(name string) []*security.Policy
 	// Can reports whether this process may do action on resource, by its
 	// own policies (its scope, its spawner chain, its host's policies);
 	// meta adds request facts for meta.* conditions (meta.host and

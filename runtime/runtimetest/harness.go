@@ -64,6 +64,7 @@ type Harness struct {
 	faults    []func(Call) error
 	stepLimit int
 
+	context      msg.Value                     // the process's context values (WithContext)
 	chain        security.Chain                // the process's security context
 	hostPolicies map[string][]*security.Policy // by host id
 	table        map[string]*security.Policy   // the policy table, by id

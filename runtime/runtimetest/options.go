@@ -70,6 +70,12 @@ func WithDead(ps ...pid.PID) Option {
 // WithStepLimit bounds how many Steps one call of the harness may run
 // while the process keeps yielding or feeding its own mailbox; past it the
 // test fails (the process never waits). Default: DefaultStepLimit.
+// WithContext gives the process context values (a map with string keys,
+// what ctx.get and ctx.all read).
+func WithContext(values msg.Value) Option {
+	return func(h *Harness) { h.context = values }
+}
+
 func WithStepLimit(n int) Option {
 	return func(h *Harness) { h.stepLimit = n }
 }

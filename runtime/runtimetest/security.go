@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/security"
@@ -113,11 +114,42 @@ func (h *Harness) decideSpawn(req proc.SpawnRequest) error {
 	return proc.Refusal(h.guard.AuthorizeSpawn(h.caller, &s, hostID))
 }
 
+func (e *env) Context() msg.Value {
+	if !e.live("Context") {
+		return msg.Nil
+	}
+	return e.h.context
+}
+
 func (e *env) Actor() *security.Actor {
 	if !e.live("Actor") {
 		return nil
 	}
 	return e.h.chain.Actor()
+}
+
+func (e *env) Scope() []*security.Policy {
+	if !e.live("Scope") {
+		return nil
+	}
+	if len(e.h.chain) == 0 {
+		return nil
+	}
+	return e.h.chain[len(e.h.chain)-1].Scope
+}
+
+func (e *env) Policy(id string) *security.Policy {
+	if !e.live("Policy") {
+		return nil
+	}
+	return e.h.guard.Policy(id)
+}
+
+func (e *env) PolicyGroup(name string) []*security.Policy {
+	if !e.live("PolicyGroup") {
+		return nil
+	}
+	return e.h.guard.Group(name)
 }
 
 func (e *env) Can(action security.Action, resource string, meta map[string]any) bool {

@@ -46,6 +46,17 @@ const (
 	// Guard.AuthorizeRelease).
 	ActionRegisterForeign Action = "process.registry.foreign"
 
+	// ActionNetwork is checked when a spawner selects a network
+	// (with_options{network = id}); wippyd has no network entries and
+	// keeps the check so that a policy written for Wippy still refuses.
+	ActionNetwork Action = "network.select"
+
+	// The security module's own actions (Wippy's "Security Actions").
+	ActionPolicyGet   Action = "security.policy.get"
+	ActionGroupGet    Action = "security.policy_group.get"
+	ActionScopeCreate Action = "security.scope.create"
+	ActionActorCreate Action = "security.actor.create"
+
 	ActionEnvGet Action = "env.get"
 	ActionEnvSet Action = "env.set"
 	ActionIO     Action = "io"
@@ -55,6 +66,7 @@ const (
 const (
 	ResourceContext  = "context"  // ActionContext
 	ResourceSecurity = "security" // ActionSecurity
+	ResourceCustom   = "custom"   // ActionScopeCreate
 )
 
 // Resource says what an action is checked on.
@@ -67,8 +79,12 @@ const (
 	OnHost                         // the host id spawned on; that host's policies apply
 	OnName                         // the name registered or released
 	OnVariable                     // the environment variable's name
-	OnFixed                        // a fixed word: ResourceContext or ResourceSecurity
+	OnFixed                        // a fixed word: ResourceContext, ResourceSecurity or ResourceCustom
 	OnTerminal                     // the terminal host's id
+	OnNetwork                      // the network entry id selected
+	OnPolicy                       // a policy id
+	OnGroup                        // a policy group name
+	OnActor                        // the id of the actor made
 )
 
 // ActionInfo describes one action the node checks.
@@ -95,6 +111,7 @@ var actionTable = [...]ActionInfo{
 	{ActionUnlink, OnTarget},
 	{ActionContext, OnFixed},
 	{ActionSecurity, OnFixed},
+	{ActionNetwork, OnNetwork},
 	{ActionRegister, OnName},
 	{ActionRegisterEventual, OnName},
 	{ActionRegisterConsistent, OnName},
@@ -107,6 +124,10 @@ var actionTable = [...]ActionInfo{
 	{ActionEnvGet, OnVariable},
 	{ActionEnvSet, OnVariable},
 	{ActionIO, OnTerminal},
+	{ActionPolicyGet, OnPolicy},
+	{ActionGroupGet, OnGroup},
+	{ActionScopeCreate, OnFixed},
+	{ActionActorCreate, OnActor},
 }
 
 // Actions returns every action the node checks.

@@ -114,6 +114,30 @@ func NewGuard(cfg GuardConfig) *Guard {
 // Host returns the host id; nil when the node has none of that id.
 func (g *Guard) Host(id string) *Host { return g.hosts[id] }
 
+// Policy returns the policy of the node's table with id; nil when there is
+// none (security.policy).
+func (g *Guard) Policy(id string) *Policy { return g.table[id] }
+
+// Group returns the policies of the node's table in policy group name,
+// sorted by id (security.named_scope); empty when none is. A name of the
+// form "namespace:group" also takes the policies of that namespace that
+// list group, so the docs' "app.security:admin" names the group "admin"
+// of namespace app.security.
+func (g *Guard) Group(name string) Scope {
+	ns, grp, qualified := strings.Cut(name, ":")
+	var out Scope
+	for id, p := range g.table {
+		if p == nil {
+			continue
+		}
+		if p.inGroup(name) || qualified && strings.HasPrefix(id, ns+":") && p.inGroup(grp) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Policy) int { return strings.Compare(a.ID(), b.ID()) })
+	return out
+}
+
 // Denied returns the number of refusals so far.
 func (g *Guard) Denied() uint64 { return g.denied.Load() }
 

@@ -118,6 +118,15 @@ func (id *Identity) Actor() *Actor {
 	return id.actor
 }
 
+// Scope returns the scope of the layer the process runs as (the last of
+// its chain); nil for none. Read-only.
+func (id *Identity) Scope() []*Policy {
+	if id == nil || len(id.chain) == 0 {
+		return nil
+	}
+	return id.chain[len(id.chain)-1].Scope
+}
+
 // PolicyIDs returns the ids of the policies of every layer, sorted: with
 // Actor, what travels to other nodes. Read-only.
 func (id *Identity) PolicyIDs() []string {
