@@ -43,14 +43,15 @@
 // time, in send order; the handler decodes and, for envelopes, checks that
 // they are addressed to this node and come from a process of the sending
 // node, and calls runtime.Deliver, which checks the signal against this
-// node's policies with the sender's actor, scope ids and host that
+// node's policies with the sender's chain (every layer) and host that
 // travelled with it (SPEC section 8; denials are dropped, counted and
 // logged by the runtime). So per-sender order is kept on this side too.
 // A spawn request is checked with the runtime's guard
-// (security.Guard.AuthorizeRemoteSpawn, with the child's identity, which
-// the child then gets), run with runtime.SpawnFor, which relates the child
-// to its remote parent (process.spawn.linked/.monitored allowed that), and
-// answered; a refused one is answered with PERMISSION_DENIED, counted and
+// (security.Guard.AuthorizeRemoteSpawn, with the parent's chain), run with
+// runtime.SpawnFor, which gives the child the identity this node derives
+// from that chain and the narrowing asked for (security.Guard.RemoteChild)
+// and relates the child to its remote parent
+// (process.spawn.linked/.monitored allowed that), and answered; a refused one is answered with PERMISSION_DENIED, counted and
 // logged at most once per Config.DenyLogInterval per (sender host, target
 // host). Every permission decision is the guard's: the cluster adds none
 // of its own.

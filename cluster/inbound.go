@@ -88,7 +88,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 	// identity it carries: nothing a peer sends skips that check.
 	in.rtEnv = runtime.Envelope{
 		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
-		Actor: w.Actor, ScopeIDs: w.ScopeIDs, FromHost: w.FromHost,
+		Chain: w.Chain, FromHost: w.FromHost,
 	}
 	// Counted before delivery: the receiver may answer before Deliver
 	// returns, and the count must not lag what the sender sees.

@@ -57,7 +57,7 @@ func (c *Cluster) Route(e *runtime.Envelope) error {
 	}
 	w := wire.Envelope{
 		Kind: uint8(e.Kind), From: e.From, To: e.To, Topic: e.Topic, Payload: e.Payload, Err: e.Err,
-		Actor: e.Actor, ScopeIDs: e.ScopeIDs, FromHost: e.FromHost,
+		Chain: e.Chain, FromHost: e.FromHost,
 	}
 	enc := c.getEncoder()
 	body, err := enc.enc.AppendEnvelope(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, &w)

@@ -34,9 +34,11 @@ type spawnResult struct {
 // target node gave (NOT_FOUND for an unknown entry or host,
 // PERMISSION_DENIED when its policy forbids the spawn).
 //
-// req.Actor and req.ScopeIDs, the child's identity, travel with the
-// request: the target node checks the spawn with them and gives them to
-// the child. The target sets up Link and Monitor with from before the
+// req.Parent (the parent's chain) and req.Actor and req.ScopeIDs (the
+// narrowing it asks for; without a parent, the child's identity as
+// given) travel with the request, with req.Context: the target node
+// checks the spawn against the parent's chain and derives the child's
+// identity itself. The target sets up Link and Monitor with from before the
 // child first runs, and answers before the child can send anything; this
 // side records them (Runtime.RelateRemote) while handling the answer, in
 // order with what the child sends next. Spawn blocks the calling goroutine
@@ -65,7 +67,10 @@ func (c *Cluster) Spawn(node string, from pid.PID, req proc.SpawnRequest) (pid.P
 	w := wire.SpawnRequest{
 		ID: id, From: from, Entry: req.Entry, Host: req.Host, Args: req.Args,
 		Link: req.Link, Monitor: req.Monitor, Exec: req.Exec, Name: req.Name,
-		Actor: req.Actor, ScopeIDs: req.ScopeIDs,
+		Actor: req.Actor, ScopeIDs: req.ScopeIDs, Context: req.Context,
+	}
+	if req.Parent != nil {
+		w.HasParent, w.Parent = true, req.Parent.Chain
 	}
 	if m := req.Message; m != nil {
 		w.Message = &wire.Message{Topic: m.Topic, Payload: m.Payload}
@@ -173,12 +178,20 @@ func (c *Cluster) serveSpawn(rt Runtime, from transport.Peer, m *wire.SpawnReque
 		Entry: m.Entry, Host: m.Host, Args: m.Args, Name: m.Name,
 		Link: m.Link, Monitor: m.Monitor, // for the check; a spawn from outside ignores them
 		Exec:  m.Exec,
-		Actor: m.Actor, ScopeIDs: m.ScopeIDs,
+		Actor: m.Actor, ScopeIDs: m.ScopeIDs, Context: m.Context,
 	}
 	if m.Message != nil {
 		req.Message = &proc.Delivery{Kind: proc.DeliveryMessage, From: m.From, Topic: m.Message.Topic, Payload: m.Message.Payload}
 	}
-	caller := security.RemoteCaller{Node: from.Name, Host: m.From.Host, Actor: m.Actor, ScopeIDs: m.ScopeIDs}
+	// The spawn is checked against the parent's chain, every layer, and
+	// the runtime derives the child's identity from it (RemoteChild);
+	// without a parent the request's identity is checked as given.
+	caller := security.RemoteCaller{Node: from.Name, Host: m.From.Host, Chain: m.Parent}
+	if m.HasParent {
+		req.Parent = &caller
+	} else {
+		caller.Chain = security.RemoteChain{{Actor: m.Actor, ScopeIDs: m.ScopeIDs}}
+	}
 	check := req.Security()
 	if err := rt.Guard().AuthorizeRemoteSpawn(caller, &check, req.Host); err != nil {
 		reply.Err = c.deniedSpawn(from.Name, m, err)

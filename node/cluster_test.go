@@ -24,13 +24,20 @@ func clusterNode(t *testing.T, name string, join ...string) *Node {
 
 func clusterNodeWith(t *testing.T, name string, mod func(*Config), join ...string) *Node {
 	t.Helper()
+	cfg := clusterConfig(name, join...)
+	mod(&cfg)
+	return startTestNode(t, cfg, WithLogger(testLogger(t)))
+}
+
+// clusterConfig is the config of a test cluster node named name, joining
+// through join (none: the first node).
+func clusterConfig(name string, join ...string) Config {
 	cfg := LoopbackConfig(name)
 	cfg.Node.Workers = 2
 	cfg.Cluster.Enabled = true
 	cfg.Cluster.Raft.Enabled = false
 	cfg.Cluster.Membership.JoinAddrs = join
-	mod(&cfg)
-	return startTestNode(t, cfg, WithLogger(testLogger(t)))
+	return cfg
 }
 
 // startTestNode builds and starts a node, stopped when the test ends.

@@ -35,19 +35,14 @@ type Envelope struct {
 	Payload msg.Value
 	Err     *proc.Error
 
-	// The sender's security identity, which the receiving node checks
-	// the signal against (SPEC section 8). The runtime fills them in on
-	// every envelope a process sends; they are nil/empty for signals from
-	// outside any process. A cluster carries them only between peers that
-	// passed the authenticated handshake. Read-only: the slice and the
-	// actor are shared with the sending process.
-	//
-	// Actor is the actor the sender runs as; nil for none.
-	Actor *security.Actor
-	// ScopeIDs are the ids of the sender's policies (of every layer of a
-	// narrowed context), resolved by the receiving node against its own
-	// policy table.
-	ScopeIDs []string
+	// Chain is the sender's security context, every layer (its actor
+	// and the ids of its scope's policies), which the receiving node
+	// resolves and checks layer by layer (SPEC section 8). The runtime
+	// fills it in on every envelope a process sends; nil for signals from
+	// outside any process. A cluster carries it only between peers that
+	// passed the authenticated handshake. Read-only: it is shared with
+	// the sending process.
+	Chain security.RemoteChain
 	// FromHost is the sender's host id ("" from outside any process;
 	// From.Host is used then).
 	FromHost string
@@ -62,9 +57,11 @@ type Router interface {
 	Route(e *Envelope) error
 	// Spawn starts a process on another node; req.Host is the host id
 	// there. The runtime has checked the spawn against this node's
-	// policies; req.Actor and req.ScopeIDs are the child's identity
-	// (the actor it runs as and the ids of its policies), for the target
-	// node to check the spawn again and give the child (req.Scope is nil).
+	// policies; req.Parent is the parent's context as it travels and
+	// req.Actor and req.ScopeIDs the narrowing the spawner asks for (or,
+	// without a Parent, the child's identity as given), for the target
+	// node to check the spawn again and derive the child's identity itself
+	// (req.Scope is nil). req.Context is the child's context values.
 	// With req.Link or req.Monitor, the target node relates the child to
 	// from before it runs (Runtime.SpawnFor) and the router records the
 	// relation on this side with Runtime.RelateRemote while handling the

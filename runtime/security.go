@@ -42,7 +42,7 @@ func (p *process) authorizeTarget(action security.Action, target pid.PID, name s
 func stamp(e *Envelope, p *process) *Envelope {
 	if p != nil {
 		e.FromHost = p.host.cfg.ID
-		e.Actor, e.ScopeIDs = p.sec.Actor(), p.sec.PolicyIDs()
+		e.Chain = p.sec.Remote()
 	}
 	return e
 }
@@ -74,7 +74,7 @@ func callerOf(e *Envelope) security.RemoteCaller {
 	if h == "" {
 		h = e.From.Host
 	}
-	return security.RemoteCaller{Node: e.From.Node, Host: h, Actor: e.Actor, ScopeIDs: e.ScopeIDs}
+	return security.RemoteCaller{Node: e.From.Node, Host: h, Chain: e.Chain}
 }
 
 // denyLog throttles log lines about denied remote traffic: one per

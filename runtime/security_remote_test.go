@@ -73,18 +73,25 @@ func TestRemoteTrafficCarriesIdentity(t *testing.T) {
 		t.Fatalf("routed %v", kinds)
 	}
 	for _, e := range r.envs {
-		if e.Actor != actor || !slices.Equal(e.ScopeIDs, strs("app:a", "app:b")) || e.FromHost != hostSandbox {
-			t.Errorf("envelope %v carries actor %v, scope %v, host %q", e.Kind, e.Actor, e.ScopeIDs, e.FromHost)
+		if len(e.Chain) != 1 || e.Chain[0].Actor != actor || !slices.Equal(e.Chain[0].ScopeIDs, strs("app:a", "app:b")) || e.FromHost != hostSandbox {
+			t.Errorf("envelope %v carries chain %+v, host %q", e.Kind, e.Chain, e.FromHost)
 		}
 	}
 	if len(r.spawns) != 2 {
 		t.Fatalf("remote spawns %d", len(r.spawns))
 	}
-	if s := r.spawns[0]; s.Actor != actor || !slices.Equal(s.ScopeIDs, strs("app:a", "app:b")) || s.Scope != nil || s.Host != hostProcs {
+	// A spawn carries the parent's chain and the narrowing it asks for;
+	// the target node derives the child's identity.
+	for i, s := range r.spawns {
+		if p := s.Parent; p == nil || p.Node != "n1" || p.Host != hostSandbox || len(p.Chain) != 1 || p.Chain[0].Actor != actor {
+			t.Errorf("remote spawn %d: parent %+v", i, s.Parent)
+		}
+	}
+	if s := r.spawns[0]; s.Actor != nil || s.ScopeIDs != nil || s.Scope != nil || s.Host != hostProcs {
 		t.Errorf("inherited remote spawn %+v", s)
 	}
-	if s := r.spawns[1]; s.Actor != narrowTo || !slices.Equal(s.ScopeIDs, strs("app:a", "app:b", "app:c")) {
-		t.Errorf("narrowed remote spawn carries actor %v, scope %v: want the narrowed actor and every layer's policies", s.Actor, s.ScopeIDs)
+	if s := r.spawns[1]; s.Actor != narrowTo || !slices.Equal(s.ScopeIDs, strs("app:c")) || s.Scope != nil {
+		t.Errorf("narrowed remote spawn carries actor %v, scope %v: want the narrowing alone", s.Actor, s.ScopeIDs)
 	}
 }
 
@@ -104,12 +111,16 @@ func TestDeliverChecksRemoteTraffic(t *testing.T) {
 		env  runtime.Envelope
 		deny bool
 	}{
-		{"send, scope denies", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:no-send")}, true},
-		{"terminate, scope denies", runtime.Envelope{Kind: runtime.SigTerminate, ScopeIDs: strs("app:no-send")}, true},
-		{"unknown policy id", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", ScopeIDs: strs("app:nowhere")}, true},
-		{"cancel by guest", runtime.Envelope{Kind: runtime.SigCancel, Actor: &security.Actor{ID: "guest"}, ScopeIDs: strs("app:guests")}, true},
-		{"monitor from a sandbox host", runtime.Envelope{Kind: runtime.SigMonitor, FromHost: hostSandbox, ScopeIDs: strs("app:guests")}, true},
-		{"cancel by another actor", runtime.Envelope{Kind: runtime.SigCancel, Actor: &security.Actor{ID: "svc"}, ScopeIDs: strs("app:guests"), Payload: msg.String("r")}, false},
+		{"send, scope denies", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", Chain: layer(nil, "app:no-send")}, true},
+		{"terminate, scope denies", runtime.Envelope{Kind: runtime.SigTerminate, Chain: layer(nil, "app:no-send")}, true},
+		{"unknown policy id", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x", Chain: layer(nil, "app:nowhere")}, true},
+		{"cancel by guest", runtime.Envelope{Kind: runtime.SigCancel, Chain: layer(&security.Actor{ID: "guest"}, "app:guests")}, true},
+		{"monitor from a sandbox host", runtime.Envelope{Kind: runtime.SigMonitor, FromHost: hostSandbox, Chain: layer(nil, "app:guests")}, true},
+		{"cancel by another actor", runtime.Envelope{Kind: runtime.SigCancel, Chain: layer(&security.Actor{ID: "svc"}, "app:guests"), Payload: msg.String("r")}, false},
+		{"cancel, a guest layer outside", runtime.Envelope{Kind: runtime.SigCancel, Payload: msg.String("r"),
+			Chain: append(layer(&security.Actor{ID: "guest"}, "app:guests"), layer(&security.Actor{ID: "svc"}, "app:guests")...)}, true},
+		{"send, an unknown id in an outer layer", runtime.Envelope{Kind: runtime.SigMessage, Topic: "x",
+			Chain: append(layer(nil, "app:nowhere"), layer(&security.Actor{ID: "svc"})...)}, true},
 		{"send, no scope", runtime.Envelope{Kind: runtime.SigMessage, Topic: "ok"}, false},
 	}
 	for _, tc := range tests {
@@ -145,10 +156,10 @@ func TestDeliverChecksRemoteTraffic(t *testing.T) {
 	}
 	// A remote spawn is checked as a local one would be.
 	spawn := (&proc.SpawnRequest{Entry: "app:w"}).Security()
-	err := rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", Host: hostProcs, ScopeIDs: strs("app:guests"), Actor: &security.Actor{ID: "x"}},
+	err := rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", Host: hostProcs, Chain: layer(&security.Actor{ID: "x"}, "app:guests")},
 		&spawn, hostSandbox)
 	wantAllowed(t, "remote spawn", err)
-	err = rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", ScopeIDs: strs("app:gone")}, &spawn, "")
+	err = rt.Guard().AuthorizeRemoteSpawn(security.RemoteCaller{Node: "n2", Chain: layer(nil, "app:gone")}, &spawn, "")
 	if !errors.Is(err, security.ErrPermissionDenied) {
 		t.Fatalf("remote spawn with an unknown policy: %v, want denied", err)
 	}
@@ -170,6 +181,11 @@ func TestSpawnWithScopeIDs(t *testing.T) {
 	if _, err := rt.Spawn(proc.SpawnRequest{ScopeIDs: strs("app:unknown"), Behavior: native.New(&fn{})}); proc.AsError(err).Kind != proc.KindPermissionDenied {
 		t.Fatalf("spawn with an unknown policy id: %v", err)
 	}
+}
+
+// layer is a chain of one layer as it travels.
+func layer(a *security.Actor, ids ...string) security.RemoteChain {
+	return security.RemoteChain{{Actor: a, ScopeIDs: ids}}
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -215,7 +231,7 @@ func TestDeniedTrafficLogThrottled(t *testing.T) {
 		to       pid.PID
 	}{{"app:x", a}, {"app:x", a}, {"app:x", a}, {"app:x", b}, {"app:y", a}, {"app:y", a}} {
 		rt.Deliver(&runtime.Envelope{Kind: runtime.SigMessage, From: pid.PID{Node: "n2", Host: tc.fromHost, Seq: 1}, To: tc.to,
-			Topic: "x", ScopeIDs: strs(noSend.ID())})
+			Topic: "x", Chain: layer(nil, noSend.ID())})
 	}
 	if got := rt.Counters().Dropped[runtime.DropPolicy] - before; got != 6 {
 		t.Fatalf("dropped[policy] +%d, want +6", got)

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"slices"
+
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
@@ -49,7 +51,13 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 	}
 	check := req.Security()
 	caller := callerRef(parent)
-	id, err := rt.guard.Child(caller, &check)
+	var id *security.Identity
+	var err error
+	if rp != nil {
+		id, err = rt.guard.RemoteChild(req.Parent, &check)
+	} else {
+		id, err = rt.guard.Child(caller, &check)
+	}
 	if err != nil {
 		return pid.PID{}, proc.Refusal(err)
 	}
@@ -62,7 +70,7 @@ func (rt *Runtime) spawn(parent *process, req proc.SpawnRequest, rp *remoteParen
 		if ctx != nil {
 			req.Context = *ctx
 		}
-		return rt.spawnRemote(parent, &check, id, req, node, hostID)
+		return rt.spawnRemote(parent, &check, req, node, hostID)
 	}
 	h, err := rt.spawnHost(parent, hostID)
 	if err != nil {
@@ -124,7 +132,7 @@ func callerRef(parent *process) *security.Caller {
 // spawnRemote asks node for the spawn, on its host hostID. The parent's
 // spawn is checked here first, with this node's policies (and those of its
 // host of the same id, if any); the target node checks it again.
-func (rt *Runtime) spawnRemote(parent *process, check *security.Spawn, id *security.Identity, req proc.SpawnRequest, node, hostID string) (pid.PID, error) {
+func (rt *Runtime) spawnRemote(parent *process, check *security.Spawn, req proc.SpawnRequest, node, hostID string) (pid.PID, error) {
 	var from pid.PID
 	if parent != nil {
 		from = parent.pid
@@ -132,10 +140,15 @@ func (rt *Runtime) spawnRemote(parent *process, check *security.Spawn, id *secur
 			return pid.PID{}, proc.Refusal(err)
 		}
 	}
-	// The child's identity travels flat: its actor and the ids of every
-	// policy of its chain (see security.Identity).
-	req.Host, req.Scope = hostID, nil
-	req.Actor, req.ScopeIDs = id.Actor(), id.PolicyIDs()
+	// What travels is the parent's chain and the narrowing: the target
+	// node derives the child's identity itself, as it would for a parent
+	// of its own (security.Guard.RemoteChild), so a child there never
+	// has more rights than it would have here.
+	req.Host, req.Scope, req.ScopeIDs = hostID, nil, scopeIDs(check)
+	req.Parent = nil
+	if parent != nil && !parent.sec.System() {
+		req.Parent = &security.RemoteCaller{Node: rt.cfg.Node, Host: parent.host.cfg.ID, Chain: parent.sec.Remote()}
+	}
 	// The router records the link and monitor (RelateRemote) in order
 	// with the child's signals. The round trip must not hold a worker.
 	var child pid.PID
@@ -147,6 +160,23 @@ func (rt *Runtime) spawnRemote(parent *process, check *security.Spawn, id *secur
 		call()
 	}
 	return child, err
+}
+
+// scopeIDs are the ids of the policies s narrows to, sorted, each once.
+func scopeIDs(s *security.Spawn) []string {
+	var ids []string
+	for _, p := range s.Scope {
+		if p != nil && !slices.Contains(ids, p.ID()) {
+			ids = append(ids, p.ID())
+		}
+	}
+	for _, id := range s.ScopeIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // spawnHost is the host a spawn on this node goes to: hostID, else the

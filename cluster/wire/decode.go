@@ -43,6 +43,22 @@ type Decoder struct {
 	topic    strCache
 	actorC   actorCache
 	scopeC   scopeCache
+	outerC   outerCache
+	chainC   chainCache
+}
+
+type outerCache struct {
+	raw   []byte
+	chain security.RemoteChain
+}
+
+// chainCache is the last chain an envelope decoded to, and what it was
+// made of: the next envelope of the same sender reuses it.
+type chainCache struct {
+	actor *security.Actor
+	scope []string
+	outer security.RemoteChain
+	chain security.RemoteChain
 }
 
 type actorCache struct {
@@ -80,7 +96,7 @@ func NewDecoder() *Decoder {
 // m, which it overwrites.
 func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
 	return d.run(body, TypeEnvelope, n, func() error {
-		extra, err := d.arrayHeader(envelopeFields, "envelope")
+		extra, err := d.arrayHeader(envelopeMinFields, "envelope")
 		if err != nil {
 			return err
 		}
@@ -107,10 +123,12 @@ func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
 		if m.Err, err = d.errField(); err != nil {
 			return err
 		}
-		if m.Actor, err = d.cachedActor(); err != nil {
+		actor, err := d.cachedActor()
+		if err != nil {
 			return err
 		}
-		if m.ScopeIDs, err = d.cachedScope(); err != nil {
+		scope, err := d.cachedScope()
+		if err != nil {
 			return err
 		}
 		if isNil, err := d.nilNext("from host"); err != nil {
@@ -120,15 +138,47 @@ func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
 				return err
 			}
 		}
+		var outer security.RemoteChain
+		if extra > 0 {
+			extra--
+			if outer, err = d.cachedOuter(); err != nil {
+				return err
+			}
+		}
+		m.Chain = d.envelopeChain(actor, scope, outer)
 		return d.skip(extra)
 	})
+}
+
+// envelopeChain assembles an envelope's chain from its layers, reusing the
+// last one when it is made of the same (cached, read-only) parts.
+func (d *Decoder) envelopeChain(actor *security.Actor, scope []string, outer security.RemoteChain) security.RemoteChain {
+	if actor == nil && scope == nil && outer == nil {
+		return nil
+	}
+	c := &d.chainC
+	if c.chain != nil && c.actor == actor && sameSlice(c.scope, scope) && sameSlice(c.outer, outer) {
+		return c.chain
+	}
+	chain := make(security.RemoteChain, 0, len(outer)+1)
+	chain = append(append(chain, outer...), security.RemoteLayer{Actor: actor, ScopeIDs: scope})
+	*c = chainCache{actor: actor, scope: scope, outer: outer, chain: chain}
+	return chain
+}
+
+// sameSlice reports whether a and b are the same slice (not merely equal).
+func sameSlice[T any](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0]
 }
 
 // DecodeSpawnRequest decodes a SpawnRequest sent from n.Sender to
 // n.Receiver into m, which it overwrites.
 func (d *Decoder) DecodeSpawnRequest(body []byte, n Nodes, m *SpawnRequest) error {
 	return d.run(body, TypeSpawnRequest, n, func() error {
-		extra, err := d.arrayHeader(spawnRequestFields, "spawn request")
+		extra, err := d.arrayHeader(spawnRequestMinFields, "spawn request")
 		if err != nil {
 			return err
 		}
@@ -166,8 +216,35 @@ func (d *Decoder) DecodeSpawnRequest(body []byte, n Nodes, m *SpawnRequest) erro
 		if m.ScopeIDs, err = d.scope(); err != nil {
 			return err
 		}
+		if extra > 0 {
+			extra--
+			if m.HasParent, err = d.nilNext("parent"); err != nil {
+				return err
+			}
+			m.HasParent = !m.HasParent
+			if m.HasParent {
+				if m.Parent, err = d.chain("parent"); err != nil {
+					return err
+				}
+			}
+		}
+		if extra > 0 {
+			extra--
+			if m.Context, err = d.context(); err != nil {
+				return err
+			}
+		}
 		return d.skip(extra)
 	})
+}
+
+// context reads a spawn's context values: nil or a map.
+func (d *Decoder) context() (msg.Value, error) {
+	v, err := d.value("context")
+	if err == nil && !v.IsNil() && v.Kind() != msg.KindMap {
+		err = fmt.Errorf("%w: context is a %s, not a map", ErrMalformed, v.Kind())
+	}
+	return v, err
 }
 
 // DecodeSpawnReply decodes a SpawnReply sent from n.Sender to n.Receiver
@@ -542,6 +619,57 @@ func (d *Decoder) cachedScope() ([]string, error) {
 	return s, err
 }
 
+// cachedOuter reads the outer layers of an envelope's chain (nil for
+// none), or returns the ones decoded last when the next bytes are their
+// encoding.
+func (d *Decoder) cachedOuter() (security.RemoteChain, error) {
+	at := d.offset()
+	c := &d.outerC
+	if len(c.raw) > 0 && bytes.HasPrefix(d.body[at:], c.raw) {
+		d.advance(len(c.raw))
+		return c.chain, nil
+	}
+	if isNil, err := d.nilNext("outer layers"); err != nil || isNil {
+		return nil, err
+	}
+	ch, err := d.chain("outer layers")
+	if err == nil {
+		if raw := d.body[at:d.offset()]; len(raw) <= maxCachedRaw {
+			c.raw, c.chain = append(c.raw[:0], raw...), ch
+		}
+	}
+	return ch, err
+}
+
+// chain reads an array of layers, [actor, scope] each, at most
+// security.MaxLayers.
+func (d *Decoder) chain(what string) (security.RemoteChain, error) {
+	n, err := d.arrayLen(what)
+	if err != nil {
+		return nil, err
+	}
+	if n > security.MaxLayers {
+		return nil, fmt.Errorf("%w: %s: %d layers, at most %d", ErrMalformed, what, n, security.MaxLayers)
+	}
+	out := make(security.RemoteChain, n)
+	for i := range out {
+		extra, err := d.arrayHeader(layerFields, "layer")
+		if err != nil {
+			return nil, err
+		}
+		if out[i].Actor, err = d.actor(); err != nil {
+			return nil, err
+		}
+		if out[i].ScopeIDs, err = d.scope(); err != nil {
+			return nil, err
+		}
+		if err := d.skip(extra); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (d *Decoder) actor() (*security.Actor, error) {
 	if isNil, err := d.nilNext("actor"); err != nil || isNil {
 		return nil, err
@@ -564,6 +692,11 @@ func (d *Decoder) meta() (map[string]any, error) {
 	if isNil, err := d.nilNext("actor meta"); err != nil || isNil {
 		return nil, err
 	}
+	return d.metaMap(1)
+}
+
+// metaMap reads a map of meta values; depth is its nesting.
+func (d *Decoder) metaMap(depth int) (map[string]any, error) {
 	c, err := d.peek("actor meta")
 	if err != nil {
 		return nil, err
@@ -587,11 +720,40 @@ func (d *Decoder) meta() (map[string]any, error) {
 		if _, dup := m[k]; dup {
 			return nil, fmt.Errorf("%w: actor meta key %q twice", ErrMalformed, k)
 		}
-		if m[k], err = d.scalar(); err != nil {
+		if m[k], err = d.metaValue(depth); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// metaValue reads a meta value: a scalar, or a list or map of them.
+func (d *Decoder) metaValue(depth int) (any, error) {
+	c, err := d.peek("actor meta value")
+	if err != nil {
+		return nil, err
+	}
+	isMap := msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32
+	isList := msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+	switch {
+	case (isMap || isList) && depth >= msg.MaxDepth:
+		return nil, fmt.Errorf("%w: actor meta nested deeper than %d", ErrMalformed, msg.MaxDepth)
+	case isMap:
+		return d.metaMap(depth + 1)
+	case isList:
+		n, err := d.arrayLen("actor meta list")
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], err = d.metaValue(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return d.scalar()
 }
 
 func (d *Decoder) scalar() (any, error) {

@@ -11,19 +11,35 @@
 //
 //	1 Envelope      [kind uint, from pid, to pid, topic str, payload value,
 //	                 err nil|error, actor nil|actor, scope nil|[str...],
-//	                 from host nil|str (nil: the host of from)]
+//	                 from host nil|str (nil: the host of from),
+//	                 outer nil|chain]
 //	2 SpawnRequest  [id uint, from pid, entry str, host str, args [value...],
 //	                 flags uint, name str, message nil|[topic str, payload value],
-//	                 actor nil|actor, scope nil|[str...]]
+//	                 actor nil|actor, scope nil|[str...],
+//	                 parent nil|chain, context nil|value]
 //	3 SpawnReply    [id uint, pid pid, err nil|error]
 //
 // where
 //
 //	pid    nil (the zero PID) | [node, host str, seq uint]
 //	node   str | 0 (the node that sent the frame) | 1 (the node receiving it)
-//	actor  [id str, meta nil|{str: nil|bool|int|float|str}]
+//	actor  [id str, meta nil|{str: meta value}]
+//	meta value  nil|bool|int|float|str | [meta value...] | {str: meta value},
+//	       nested at most msg.MaxDepth
+//	chain  [[actor nil|actor, scope nil|[str...]]...], outermost layer
+//	       first, at most security.MaxLayers
 //	value  a msg.Value as runtime/msg encodes it (errors are its ExtError)
 //	flags  bit 0: link the parent, bit 1: the parent monitors, bit 2: exec
+//
+// An envelope's actor and scope are the layer its sender runs as, and
+// outer the layers before it (nil when there are none, the common case):
+// the sender's whole chain. A spawn request's actor and scope are the
+// narrowing the spawner asks for, applied by the receiving node to the
+// parent's chain; parent nil means a spawn from outside any process (or by
+// a system process), whose actor and scope are the child's identity as
+// given. context is the child's context values, a map. A previous
+// version's envelope (9 fields) and spawn request (10) decode with no
+// outer layers, parent or context.
 //
 // The two node shorthands keep the common case — a signal from a process
 // of the sending node to one of the receiving node — free of node names,

@@ -15,12 +15,11 @@ import (
 )
 
 // Encoder appends messages to byte slices. Reuse one per goroutine: it
-// keeps its msgpack encoder and a scratch slice for sorting meta keys.
+// keeps its msgpack encoder and the last actor it encoded.
 type Encoder struct {
 	enc   *msgpack.Encoder
 	w     msgp.Writer
 	nodes Nodes
-	keys  []string
 	// The last actor encoded and its bytes: actors are shared by every
 	// process that runs as them and never change, so a stream of messages
 	// from one process encodes its actor once.
@@ -59,16 +58,25 @@ func (e *Encoder) AppendEnvelope(b []byte, n Nodes, m *Envelope) ([]byte, error)
 		if err := e.err(m.Err); err != nil {
 			return err
 		}
-		if err := e.actor(m.Actor); err != nil {
-			return err
+		// The layer the sender runs as, then its host, then the layers
+		// before it (nil for none: the common case costs a byte).
+		var inner security.RemoteLayer
+		var outer security.RemoteChain
+		if n := len(m.Chain); n > 0 {
+			inner, outer = m.Chain[n-1], m.Chain[:n-1]
 		}
-		if err := e.scope(m.ScopeIDs); err != nil {
+		if err := e.layerBody(inner); err != nil {
 			return err
 		}
 		if m.FromHost == "" || m.FromHost == m.From.Host {
+			e.enc.EncodeNil()
+		} else if err := e.str(m.FromHost); err != nil {
+			return err
+		}
+		if len(outer) == 0 {
 			return e.enc.EncodeNil()
 		}
-		return e.str(m.FromHost)
+		return e.chain(outer)
 	})
 }
 
@@ -119,10 +127,21 @@ func (e *Encoder) AppendSpawnRequest(b []byte, n Nodes, m *SpawnRequest) ([]byte
 				return err
 			}
 		}
-		if err := e.actor(m.Actor); err != nil {
+		if err := e.layerBody(security.RemoteLayer{Actor: m.Actor, ScopeIDs: m.ScopeIDs}); err != nil {
 			return err
 		}
-		return e.scope(m.ScopeIDs)
+		if !m.HasParent {
+			e.enc.EncodeNil()
+		} else if err := e.chain(m.Parent); err != nil {
+			return err
+		}
+		if m.Context.IsNil() {
+			return e.enc.EncodeNil()
+		}
+		if m.Context.Kind() != msg.KindMap {
+			return fmt.Errorf("context is a %s, not a map", m.Context.Kind())
+		}
+		return msg.Encode(e.enc, m.Context)
 	})
 }
 
@@ -205,6 +224,29 @@ func (e *Encoder) actor(a *security.Actor) error {
 	return nil
 }
 
+// layerBody writes a layer's actor and scope as two fields.
+func (e *Encoder) layerBody(l security.RemoteLayer) error {
+	if err := e.actor(l.Actor); err != nil {
+		return err
+	}
+	return e.scope(l.ScopeIDs)
+}
+
+// chain writes layers as an array of [actor, scope].
+func (e *Encoder) chain(c security.RemoteChain) error {
+	if len(c) > security.MaxLayers {
+		return fmt.Errorf("a chain of %d layers (at most %d)", len(c), security.MaxLayers)
+	}
+	e.enc.EncodeArrayLen(len(c))
+	for _, l := range c {
+		e.enc.EncodeArrayLen(layerFields)
+		if err := e.layerBody(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (e *Encoder) actorBody(a *security.Actor) error {
 	e.enc.EncodeArrayLen(actorFields)
 	if err := e.str(a.ID); err != nil {
@@ -213,22 +255,55 @@ func (e *Encoder) actorBody(a *security.Actor) error {
 	if a.Meta == nil {
 		return e.enc.EncodeNil()
 	}
-	// Sorted keys: the same actor always encodes to the same bytes.
-	e.keys = e.keys[:0]
-	for k := range a.Meta {
-		e.keys = append(e.keys, k)
+	return e.metaMap(a.Meta, 1)
+}
+
+// metaMap writes a meta map, keys sorted: the same actor always encodes
+// to the same bytes.
+func (e *Encoder) metaMap(m map[string]any, depth int) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	slices.Sort(e.keys)
-	e.enc.EncodeMapLen(len(e.keys))
-	for _, k := range e.keys {
+	slices.Sort(keys)
+	e.enc.EncodeMapLen(len(keys))
+	for _, k := range keys {
 		if err := e.str(k); err != nil {
 			return err
 		}
-		if err := e.scalar(a.Meta[k]); err != nil {
+		if err := e.metaValue(m[k], depth); err != nil {
 			return fmt.Errorf("actor meta %q: %w", k, err)
 		}
 	}
 	return nil
+}
+
+// metaValue writes a meta value: a scalar, or a list or map of them.
+func (e *Encoder) metaValue(v any, depth int) error {
+	if depth > msg.MaxDepth {
+		return fmt.Errorf("meta nested deeper than %d", msg.MaxDepth)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		return e.metaMap(x, depth+1)
+	case []any:
+		e.enc.EncodeArrayLen(len(x))
+		for _, el := range x {
+			if err := e.metaValue(el, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []string:
+		e.enc.EncodeArrayLen(len(x))
+		for _, el := range x {
+			if err := e.str(el); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return e.scalar(v)
 }
 
 func (e *Encoder) scalar(v any) error {

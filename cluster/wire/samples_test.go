@@ -31,6 +31,13 @@ func samples() []sample {
 		msg.Pair{Key: msg.String("who"), Val: msg.PIDValue(thirdPID)},
 	)
 	actor := &security.Actor{ID: "user:42", Meta: map[string]any{"role": "admin", "level": int64(3), "ratio": 0.5, "on": true, "none": nil}}
+	// A context narrowed twice below a spawner with no identity.
+	chain := security.RemoteChain{
+		{},
+		{Actor: &security.Actor{ID: "guest", Meta: map[string]any{"role": "guest"}}, ScopeIDs: []string{"app:guests"}},
+		{Actor: &security.Actor{ID: "root", Meta: map[string]any{"roles": []any{"admin", int64(1)}, "org": map[string]any{"team": "ops"}}},
+			ScopeIDs: []string{"app:x"}},
+	}
 	return []sample{
 		{"envelope_message", &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "greet", Payload: payload}},
 		{"envelope_message_no_sender", &wire.Envelope{Kind: 1, To: toPID, Topic: "t", Payload: msg.Bytes(make([]byte, 64))}},
@@ -38,15 +45,21 @@ func samples() []sample {
 		{"envelope_exit_value", &wire.Envelope{Kind: 2, From: fromPID, To: toPID, Payload: msg.List(msg.Int(1), msg.Float(2.5))}},
 		{"envelope_link_exit", &wire.Envelope{Kind: 3, From: fromPID, To: toPID, Err: proc.LinkDown(thirdPID)}},
 		{"envelope_cancel_third_node", &wire.Envelope{Kind: 8, From: thirdPID, To: toPID, Payload: msg.String("shutdown")}},
-		{"envelope_actor_scope", &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "x", Actor: actor, ScopeIDs: []string{"app:no-system", "app:sandbox"}}},
-		{"envelope_actor_no_meta", &wire.Envelope{Kind: 4, From: fromPID, To: toPID, Actor: &security.Actor{ID: "svc"}, ScopeIDs: []string{}}},
+		{"envelope_actor_scope", &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "x",
+			Chain: security.RemoteChain{{Actor: actor, ScopeIDs: []string{"app:no-system", "app:sandbox"}}}}},
+		{"envelope_actor_no_meta", &wire.Envelope{Kind: 4, From: fromPID, To: toPID, Chain: security.RemoteChain{{Actor: &security.Actor{ID: "svc"}, ScopeIDs: []string{}}}}},
+		{"envelope_chain", &wire.Envelope{Kind: 9, From: fromPID, To: toPID, Chain: chain}},
 		{"envelope_from_host", &wire.Envelope{Kind: 1, To: toPID, Topic: "t", FromHost: "app:terminal"}},
 		{"spawn_request", &wire.SpawnRequest{
 			ID: 9, From: fromPID, Entry: "app.workers:handler", Host: "app:processes",
 			Args: []msg.Value{msg.Int(1), msg.String("two")}, Link: true, Name: "worker",
 			Message: &wire.Message{Topic: "init", Payload: msg.Bool(true)},
 			Actor:   actor, ScopeIDs: []string{"app:sandbox"},
+			HasParent: true, Parent: chain,
+			Context: msg.MustMap(msg.Pair{Key: msg.String("request_id"), Val: msg.String("r-1")}),
 		}},
+		{"spawn_request_parent_without_identity", &wire.SpawnRequest{ID: 3, From: fromPID, Entry: "app:w", HasParent: true, Parent: security.RemoteChain{},
+			Actor: &security.Actor{ID: "root"}}},
 		{"spawn_request_bare", &wire.SpawnRequest{ID: 1 << 40, Entry: "app:main", Monitor: true}},
 		{"spawn_request_exec", &wire.SpawnRequest{ID: 2, Entry: "app:tool", Host: "app:terminal", Exec: true, Args: []msg.Value{msg.String("-v")}}},
 		{"spawn_reply_pid", &wire.SpawnReply{ID: 9, PID: pid.PID{Node: "n1", Host: "app:processes", Seq: 0x55}}},

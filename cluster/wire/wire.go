@@ -53,23 +53,25 @@ type Nodes struct {
 
 // Envelope is a signal from one process to another: a message, an EXIT, a
 // link failure, a link or monitor request, a cancel or a terminate. It
-// carries the sender's actor, scope (policy ids) and host so the
+// carries the sender's context (every layer of its chain) and host so the
 // receiving node can run its policy check.
 //
-// Actor meta values are scalars: nil, bool, any Go integer or float type,
-// or string; they decode as nil, bool, int64 (uint64 above
-// math.MaxInt64), float64 and string. A decoded Actor and ScopeIDs slice
-// may be shared with earlier messages of the same decoder: read-only.
+// Actor meta values are scalars (nil, bool, any Go integer or float type,
+// string), lists ([]any, []string) and maps (map[string]any) of them, at
+// most msg.MaxDepth deep; they decode as nil, bool, int64 (uint64 above
+// math.MaxInt64), float64, string, []any and map[string]any. A decoded
+// Chain, and the actors and scope slices in it, may be shared with
+// earlier messages of the same decoder: read-only.
 type Envelope struct {
 	// Kind is the runtime's SignalKind (never 0).
-	Kind     uint8
-	From     pid.PID
-	To       pid.PID
-	Topic    string
-	Payload  msg.Value
-	Err      *proc.Error
-	Actor    *security.Actor
-	ScopeIDs []string
+	Kind    uint8
+	From    pid.PID
+	To      pid.PID
+	Topic   string
+	Payload msg.Value
+	Err     *proc.Error
+	// Chain is the sender's context, outermost layer first; nil for none.
+	Chain security.RemoteChain
 	// FromHost is the sender's host id when it is not From.Host (the
 	// wire carries nil then, and the decoder leaves it "").
 	FromHost string
@@ -95,10 +97,18 @@ type SpawnRequest struct {
 	Name string
 	// Message is delivered to the child before anything else.
 	Message *Message
-	// Actor and ScopeIDs are the child's identity: the actor it runs as
-	// and the ids of its policies, checked and given by the target node.
+	// Actor and ScopeIDs are the narrowing the spawner asks for, applied
+	// by the target node to Parent's chain; without a parent (HasParent
+	// false: a spawn from outside any process, or by a system process)
+	// they are the child's identity as given.
 	Actor    *security.Actor
 	ScopeIDs []string
+	// Parent is the parent's context, every layer (empty for a parent
+	// with none), when HasParent.
+	Parent    security.RemoteChain
+	HasParent bool
+	// Context is the child's context values: msg.Nil or a map.
+	Context msg.Value
 }
 
 // Message is a topic and payload, as in a spawn request's first message.
@@ -121,15 +131,19 @@ const (
 	flagExec    = 1 << 2
 )
 
-// Field counts of each message's array: what this version writes and the
-// least it accepts.
+// Field counts of each message's array: what this version writes and
+// the least it accepts. An envelope or spawn request of the previous
+// version (9 and 10 fields) has no outer layers, parent or context.
 const (
-	envelopeFields     = 9
-	spawnRequestFields = 10
-	spawnReplyFields   = 3
-	pidFields          = 3
-	actorFields        = 2
-	messageFields      = 2
+	envelopeFields        = 10
+	envelopeMinFields     = 9
+	spawnRequestFields    = 12
+	spawnRequestMinFields = 10
+	spawnReplyFields      = 3
+	pidFields             = 3
+	actorFields           = 2
+	layerFields           = 2
+	messageFields         = 2
 )
 
 // PID node shorthands (see the package documentation).

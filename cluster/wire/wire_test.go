@@ -2,9 +2,11 @@ package wire_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -146,10 +148,12 @@ func TestEncodeErrors(t *testing.T) {
 	prefix := []byte{1, 2, 3}
 	cases := map[string]*wire.Envelope{
 		"kind 0":      {Kind: 0},
-		"meta slice":  {Kind: 1, Actor: &security.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}}},
+		"meta slice":  {Kind: 1, Chain: oneLayer(&security.Actor{ID: "a", Meta: map[string]any{"x": []int{1}}})},
 		"deep":        {Kind: 1, Payload: deep(msg.MaxDepth + 1)},
 		"bad error":   {Kind: 2, Err: &proc.Error{Kind: "X", Retryable: 9}},
-		"meta struct": {Kind: 1, Actor: &security.Actor{Meta: map[string]any{"x": struct{}{}}}},
+		"meta struct": {Kind: 1, Chain: oneLayer(&security.Actor{Meta: map[string]any{"x": struct{}{}}})},
+		"long chain":  {Kind: 1, Chain: make(security.RemoteChain, security.MaxLayers+2)},
+		"deep meta":   {Kind: 1, Chain: oneLayer(&security.Actor{Meta: deepMeta(msg.MaxDepth + 1)})},
 	}
 	for name, m := range cases {
 		out, err := e.AppendEnvelope(prefix, nodes, m)
@@ -164,6 +168,16 @@ func TestEncodeErrors(t *testing.T) {
 	if _, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func oneLayer(a *security.Actor) security.RemoteChain { return security.RemoteChain{{Actor: a}} }
+
+func deepMeta(n int) map[string]any {
+	m := map[string]any{}
+	for range n {
+		m = map[string]any{"k": m}
+	}
+	return m
 }
 
 func deep(n int) msg.Value {
@@ -186,7 +200,10 @@ func TestMetaScalars(t *testing.T) {
 		"u": int64(5), "u8": int64(200), "u16": int64(60000), "u32": int64(1 << 31), "u64": uint64(math.MaxUint64),
 		"f32": 1.5, "f64": -2.25, "s": "x", "b": false, "n": nil,
 	}
-	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Actor: &security.Actor{ID: "a", Meta: meta}})
+	meta["list"], want["list"] = []string{"a", "b"}, []any{"a", "b"}
+	meta["nested"] = map[string]any{"l": []any{int8(1), map[string]any{"x": "y"}}}
+	want["nested"] = map[string]any{"l": []any{int64(1), map[string]any{"x": "y"}}}
+	body, err := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, Chain: oneLayer(&security.Actor{ID: "a", Meta: meta})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +211,8 @@ func TestMetaScalars(t *testing.T) {
 	if err := d.DecodeEnvelope(body, nodes, &got); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got.Actor.Meta, want) {
-		t.Fatalf("meta = %#v", got.Actor.Meta)
+	if !reflect.DeepEqual(got.Chain[0].Actor.Meta, want) {
+		t.Fatalf("meta = %#v", got.Chain[0].Actor.Meta)
 	}
 }
 
@@ -234,21 +251,53 @@ func TestHostile(t *testing.T) {
 		"node shorthand 2":    {1, 0x99, 1, 0x93, 2, 0xa1, 'h', 1, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
 		"error field not err": {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 1, 0xc0, 0xc0, 0xc0},
 		"dup meta key":        {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x82, 0xa1, 'k', 1, 0xa1, 'k', 2, 0xc0, 0xc0},
-		"meta list value":     {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x81, 0xa1, 'k', 0x90, 0xc0, 0xc0},
-		"deep extra field":    append(append([]byte{1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 1<<16)...), 0xc0),
+		"meta nested too deep": append(append([]byte{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0x92, 0xa0, 0x81, 0xa1, 'k'},
+			bytes.Repeat([]byte{0x91}, msg.MaxDepth+1)...), 0xc0, 0xc0, 0xc0),
+		"outer of 33 layers": append([]byte{1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdc, 0, 33},
+			bytes.Repeat([]byte{0x92, 0xc0, 0xc0}, 33)...),
+		"outer not an array":  {1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x01},
+		"layer of one field":  {1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x91, 0xc0},
+		"deep extra field":    append(append([]byte{1, 0x9b, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 1<<16)...), 0xc0),
 		"wrong type":          {2, 0x93, 1, 0xc0, 0xc0},
 		"from host not a str": {1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0x01},
 	}
-	ok := []byte{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}
-	var env wire.Envelope
-	if err := d.DecodeEnvelope(ok, nodes, &env); err != nil {
-		t.Fatalf("control body: %v", err)
+	for _, ok := range [][]byte{
+		{1, 0x99, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		append([]byte{1, 0x9a, 1, 0xc0, 0xc0, 0xa0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdc, 0, 32}, bytes.Repeat([]byte{0x92, 0xc0, 0xc0}, 32)...),
+	} {
+		var env wire.Envelope
+		if err := d.DecodeEnvelope(ok, nodes, &env); err != nil {
+			t.Fatalf("control body: %v", err)
+		}
 	}
 	for name, body := range lies {
 		var env wire.Envelope
 		if err := d.DecodeEnvelope(body, nodes, &env); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
+	}
+}
+
+// TestPreviousVersion: bodies of the previous version (an envelope of 9
+// fields, a spawn request of 10, as its golden file had them) decode:
+// the sender's context as its one layer, a spawn with no parent.
+func TestPreviousVersion(t *testing.T) {
+	d := wire.NewDecoder()
+	env, _ := hex.DecodeString("0199019300ad6170703a70726f6365737365734a9301ad6170703a70726f636573736573ce00100000a178c0c092a7757365723a343285a56c6576656c03a46e6f6e65c0a26f6ec3a5726174696fcb3fe0000000000000a4726f6c65a561646d696e92ad6170703a6e6f2d73797374656dab6170703a73616e64626f78c0")
+	var m wire.Envelope
+	if err := d.DecodeEnvelope(env, nodes, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Chain) != 1 || m.Chain[0].Actor.ID != "user:42" || !slices.Equal(m.Chain[0].ScopeIDs, []string{"app:no-system", "app:sandbox"}) {
+		t.Fatalf("envelope chain %+v", m.Chain)
+	}
+	req, _ := hex.DecodeString("029a099300ad6170703a70726f6365737365734ab36170702e776f726b6572733a68616e646c6572ad6170703a70726f6365737365739201a374776f01a6776f726b657292a4696e6974c392a7757365723a343285a56c6576656c03a46e6f6e65c0a26f6ec3a5726174696fcb3fe0000000000000a4726f6c65a561646d696e91ab6170703a73616e64626f78")
+	var r wire.SpawnRequest
+	if err := d.DecodeSpawnRequest(req, nodes, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.HasParent || r.Parent != nil || !r.Context.IsNil() || r.Actor.ID != "user:42" {
+		t.Fatalf("spawn request %+v", r)
 	}
 }
 
@@ -291,9 +340,11 @@ func BenchmarkEncodeEnvelope64B(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 }
 
-func BenchmarkDecodeEnvelope64B(b *testing.B) {
+func BenchmarkDecodeEnvelope64B(b *testing.B) { benchDecode(b, nil) }
+
+func benchDecode(b *testing.B, chain security.RemoteChain) {
 	e, d := wire.NewEncoder(), wire.NewDecoder()
-	body, _ := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "data", Payload: msg.Bytes(make([]byte, 64))})
+	body, _ := e.AppendEnvelope(nil, nodes, &wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "data", Payload: msg.Bytes(make([]byte, 64)), Chain: chain})
 	var m wire.Envelope
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -314,9 +365,15 @@ func TestDecoderCaches(t *testing.T) {
 	pairs := []wire.Nodes{nodes, {Sender: "n2", Receiver: "n1"}, {Sender: "n3", Receiver: "n1"}}
 	actors := []*security.Actor{nil, {ID: "a", Meta: map[string]any{"k": int64(1)}}, {ID: "a", Meta: map[string]any{"k": int64(2)}}, {ID: "b"}}
 	scopes := [][]string{nil, {"p1"}, {"p1", "p2"}, {}}
+	outers := []security.RemoteChain{nil, {{}}, {{Actor: actors[1], ScopeIDs: scopes[1]}}, {{}, {Actor: actors[3]}}}
 	for i := range 1000 {
+		var chain security.RemoteChain
+		inner := security.RemoteLayer{Actor: actors[(i/2)%len(actors)], ScopeIDs: scopes[(i/5)%len(scopes)]}
+		if outer := outers[(i/13)%len(outers)]; outer != nil || inner.Actor != nil || inner.ScopeIDs != nil {
+			chain = append(append(security.RemoteChain{}, outer...), inner)
+		}
 		m := &wire.Envelope{Kind: 1, From: pids[i%len(pids)], To: pids[(i/3)%len(pids)], Topic: topics[(i/7)%len(topics)], Payload: msg.Int(int64(i)),
-			Actor: actors[(i/2)%len(actors)], ScopeIDs: scopes[(i/5)%len(scopes)]}
+			Chain: chain}
 		n := pairs[(i/11)%len(pairs)]
 		body, err := e.AppendEnvelope(nil, n, m)
 		if err != nil {
@@ -329,8 +386,14 @@ func TestDecoderCaches(t *testing.T) {
 		if err := wire.NewDecoder().DecodeEnvelope(body, n, &want); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Actor, m.Actor) {
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Chain, m.Chain) {
 			t.Fatalf("message %d: cached decoder gave %+v, fresh one %+v", i, got, want)
 		}
 	}
+}
+
+// BenchmarkDecodeEnvelopeIdentity64B decodes envelopes of a sender with an
+// actor and a scope: the chain is the one decoded last, not made again.
+func BenchmarkDecodeEnvelopeIdentity64B(b *testing.B) {
+	benchDecode(b, security.RemoteChain{{Actor: &security.Actor{ID: "svc", Meta: map[string]any{"role": "worker"}}, ScopeIDs: []string{"app:a", "app:b"}}})
 }

@@ -122,13 +122,21 @@ type SpawnRequest struct {
 	// parent's scope when both are empty), and may do an action only when
 	// its spawner's context allows it too. Narrowing needs the
 	// process.security permission. From outside any process
-	// (Runtime.Spawn, a spawn from another node) they are the child's
-	// identity as given; all empty is a child with no actor and no
-	// policies. ScopeIDs are resolved against the runtime's policy table
-	// (an unknown id refuses the spawn with PERMISSION_DENIED).
+	// (Runtime.Spawn) they are the child's identity as given; all empty is
+	// a child with no actor and no policies. ScopeIDs are resolved against
+	// the runtime's policy table (an unknown id refuses the spawn with
+	// PERMISSION_DENIED).
 	Actor    *security.Actor
 	Scope    []*security.Policy
 	ScopeIDs []string
+	// Parent is the parent of a spawn that crosses nodes, as it travels:
+	// its node, host and chain. The runtime sets it on what it asks
+	// another node (Router.Spawn), the cluster on what another node asks
+	// (Runtime.SpawnFor), which gives the child the identity it would
+	// give a child of that parent: its chain, plus Actor and ScopeIDs as a
+	// narrowing. Nil: a spawn from outside any process or by a system
+	// process, whose Actor and ScopeIDs are the child's identity as given.
+	Parent *security.RemoteCaller
 	// System starts a process that acts for the node itself (a supervisor
 	// watcher, the -x watcher): its calls are not checked, and the
 	// children it spawns get the identity their request gives, as if

@@ -38,13 +38,24 @@
 // the identity of each child (Child), and what other nodes ask
 // (RemoteCaller). Every refusal wraps ErrPermissionDenied and is counted.
 //
+// # Between nodes
+//
+// A chain travels as a RemoteChain: every layer, as its actor and the ids
+// of its scope's policies (Identity.Remote). The receiving node resolves
+// each layer against its own table (an unknown id refuses) and checks
+// every one (AuthorizeRemote, AuthorizeRemoteSpawn); the child of a
+// remote spawn gets the identity this node derives from the parent's
+// chain and the narrowing asked for (RemoteChild), never one the asking
+// node states. So a node trusts another with no more than that node
+// would grant.
+//
 // The files: action.go (the action table), spec.go (declared policies),
 // policy.go and pattern.go (compiled policies and their patterns, scopes),
 // condition.go, field.go and scalar.go (conditions, the fields they read
 // and their comparisons), expr.go (expression policies), evaluate.go (the
 // evaluator),
-// identity.go (actors, chains, identities), guard.go and remote.go (the
-// node's checks).
+// identity.go (actors, chains, identities), guard.go, narrow.go and
+// remote.go (the node's checks).
 //
 // Invariants: evaluation is deterministic and does no I/O, reads no clock
 // and keeps no state; deny always wins over allow, whatever the order of

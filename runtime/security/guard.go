@@ -240,66 +240,6 @@ func (g *Guard) Can(c Caller, action Action, resource string, meta map[string]an
 	return CheckNarrowed(c.Identity.Chain(), c.Host.policies, nil, req, g.strict) == nil
 }
 
-// Child returns the identity of the child that parent spawns with s
-// (parent nil: a spawn from outside any process, whose child gets s's
-// identity as given). A parent passes its own on, or, when s sets an actor
-// or a scope, its own with one more layer: the child runs as that actor
-// and scope (the parent's where s leaves one out) and every layer before
-// still has to allow what it does. Narrowing needs process.security on
-// "security"; ScopeIDs this node does not know refuse (a policy missing
-// here might be a deny); only a spawn from outside may start a system
-// process, and a system parent spawns as the node does.
-func (g *Guard) Child(parent *Caller, s *Spawn) (*Identity, error) {
-	if s.System {
-		if parent != nil {
-			return nil, g.refuse(fmt.Errorf("%w: only the node starts system processes", ErrPermissionDenied))
-		}
-		return systemIdentity, nil
-	}
-	if parent != nil && parent.Identity.System() {
-		parent = nil
-	}
-	if !s.narrows() {
-		if parent == nil {
-			return nil, nil
-		}
-		return parent.Identity, nil
-	}
-	if parent != nil {
-		if err := g.Authorize(*parent, ActionSecurity, ResourceSecurity); err != nil {
-			return nil, err
-		}
-	}
-	scope, err := g.scopeOf(s.Scope, s.ScopeIDs)
-	if err != nil {
-		return nil, err
-	}
-	if parent == nil {
-		return NewIdentity(Chain{{Actor: s.Actor, Scope: scope}}), nil
-	}
-	// A parent with no identity still has a layer: no actor, no scope.
-	// Dropping it would let the child's actor satisfy host policies the
-	// parent could not.
-	base := Chain{{}}
-	if parent.Identity != nil {
-		base = parent.Identity.chain
-	}
-	last := base[len(base)-1]
-	actor := s.Actor
-	if actor == nil {
-		actor = last.Actor
-	}
-	if len(scope) == 0 {
-		scope = last.Scope
-	}
-	return NewIdentity(base.Narrow(actor, scope)), nil
-}
-
-// narrows reports whether s sets the child's identity.
-func (s *Spawn) narrows() bool {
-	return s.Actor != nil || len(s.Scope) > 0 || len(s.ScopeIDs) > 0
-}
-
 // actions are the actions s needs on its entry.
 func (s *Spawn) actions() []Action {
 	if s.Exec {

@@ -54,7 +54,7 @@ func TestGuardChild(t *testing.T) {
 	child := &Actor{ID: "child"}
 
 	id, err := g.Child(nil, &Spawn{Actor: child, ScopeIDs: list("app:known")})
-	if err != nil || id.Actor() != child || len(id.Chain()) != 1 || fmt.Sprint(id.PolicyIDs()) != "[app:known]" {
+	if err != nil || id.Actor() != child || len(id.Chain()) != 1 || fmt.Sprint(id.Remote()[0].ScopeIDs) != "[app:known]" {
 		t.Fatalf("from outside: %+v %v", id, err)
 	}
 	if id, err := g.Child(parent, &Spawn{}); err != nil || id != parent.Identity {

@@ -13,11 +13,36 @@ type Actor struct {
 }
 
 // Layer is one (actor, scope) pair of a security context: what one spawner
-// gave. A layer travels between nodes as its actor and the ids of its
-// scope, which the receiving node resolves against its own policies.
+// gave. A layer travels between nodes as a RemoteLayer: its actor and the
+// ids of its scope, which the receiving node resolves against its own
+// policies.
 type Layer struct {
 	Actor *Actor
 	Scope []*Policy
+}
+
+// RemoteLayer is a Layer as it travels between nodes: its actor and the
+// ids of its scope's policies, sorted.
+type RemoteLayer struct {
+	Actor    *Actor
+	ScopeIDs []string
+}
+
+// RemoteChain is a Chain as it travels between nodes, every layer,
+// outermost first; the receiving node resolves each layer against its own
+// policy table and checks every one, as it would for a process of its
+// own. Read-only once made: it is shared by every message a process
+// sends.
+type RemoteChain []RemoteLayer
+
+// scoped reports whether a layer names a policy.
+func (c RemoteChain) scoped() bool {
+	for _, l := range c {
+		if len(l.ScopeIDs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Chain is a process's security context: the layer it was given at the
@@ -65,11 +90,11 @@ type Identity struct {
 	// scoped is set when some layer has a policy: the process's checks
 	// can then never be skipped.
 	scoped bool
-	// What travels with the process's traffic to other nodes, which know
-	// one actor and one list of policy ids: the actor it runs as and the
-	// ids of the policies of every layer, sorted.
+	// actor is the actor the process runs as (the last layer's).
 	actor *Actor
-	ids   []string
+	// remote is the chain as it travels with the process's traffic to
+	// other nodes.
+	remote RemoteChain
 	// system marks the identity of a process that acts for the node
 	// (see Spawn.System): nothing it does is checked.
 	system bool
@@ -81,24 +106,26 @@ var systemIdentity = &Identity{system: true}
 // NewIdentity returns the identity of chain; nil when no layer has an
 // actor or a policy (such a chain decides exactly as no identity).
 func NewIdentity(chain Chain) *Identity {
-	id := &Identity{chain: chain, actor: chain.Actor()}
+	id := &Identity{chain: chain, actor: chain.Actor(), remote: make(RemoteChain, len(chain))}
 	actors := false
-	for _, l := range chain {
+	for i, l := range chain {
 		actors = actors || l.Actor != nil
+		var ids []string
 		for _, p := range l.Scope {
 			if p == nil {
 				continue // the evaluator skips nil entries too
 			}
 			id.scoped = true
-			if !slices.Contains(id.ids, p.ID()) {
-				id.ids = append(id.ids, p.ID())
+			if !slices.Contains(ids, p.ID()) {
+				ids = append(ids, p.ID())
 			}
 		}
+		slices.Sort(ids)
+		id.remote[i] = RemoteLayer{Actor: l.Actor, ScopeIDs: ids}
 	}
 	if !id.scoped && !actors {
 		return nil
 	}
-	slices.Sort(id.ids)
 	return id
 }
 
@@ -127,13 +154,13 @@ func (id *Identity) Scope() []*Policy {
 	return id.chain[len(id.chain)-1].Scope
 }
 
-// PolicyIDs returns the ids of the policies of every layer, sorted: with
-// Actor, what travels to other nodes. Read-only.
-func (id *Identity) PolicyIDs() []string {
+// Remote returns the chain as it travels to other nodes (nil for none).
+// Read-only.
+func (id *Identity) Remote() RemoteChain {
 	if id == nil {
 		return nil
 	}
-	return id.ids
+	return id.remote
 }
 
 // System reports whether the identity is a system process's.
