@@ -36,6 +36,9 @@ var _ Endpoint = (*transport.Endpoint)(nil)
 // returns: the cluster reuses it.
 type Runtime interface {
 	Deliver(e *runtime.Envelope)
+	// DeliverGroup hands in a broadcast to a process group, for the
+	// group's local members.
+	DeliverGroup(scope, group string, e *runtime.Envelope)
 	NodeDown(node string)
 	SpawnFor(parent pid.PID, req proc.SpawnRequest, created func(child pid.PID)) (pid.PID, error)
 	RelateRemote(parent, child pid.PID, link, monitor bool)

@@ -16,6 +16,7 @@ type inbound struct {
 	rtEnv runtime.Envelope
 	req   wire.SpawnRequest
 	rep   wire.SpawnReply
+	gc    wire.Groupcast
 }
 
 // handle is the transport handler of the cluster stream. The transport
@@ -45,6 +46,15 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 		}
 		c.deliver(rt, from.Name, in)
 		in.env = wire.Envelope{}
+		in.rtEnv = runtime.Envelope{}
+	case wire.TypeGroupcast:
+		if err := in.dec.DecodeGroupcast(body, nodes, &in.gc); err != nil {
+			c.ctr.drop(dropDecode)
+			c.logMalformed(from.Name, "groupcast", err.Error())
+			return
+		}
+		c.deliverGroup(rt, from.Name, in)
+		in.gc = wire.Groupcast{}
 		in.rtEnv = runtime.Envelope{}
 	case wire.TypeSpawnRequest:
 		if err := in.dec.DecodeSpawnRequest(body, nodes, &in.req); err != nil {
@@ -98,6 +108,27 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 		c.ctr.recvOther.Add(1)
 	}
 	rt.Deliver(&in.rtEnv)
+}
+
+// deliverGroup checks a decoded groupcast and hands it to the runtime,
+// which delivers it to the group's local members.
+func (c *Cluster) deliverGroup(rt Runtime, peer string, in *inbound) {
+	w := &in.gc.Envelope
+	if w.Kind != uint8(runtime.SigMessage) || !w.To.IsZero() || w.From.IsZero() || w.From.Node != peer {
+		c.ctr.drop(dropDecode)
+		c.logMalformed(peer, "groupcast", "not a message from a process of the sending node")
+		return
+	}
+	in.rtEnv = runtime.Envelope{
+		Kind: runtime.SigMessage, From: w.From, Topic: w.Topic, Payload: w.Payload,
+		Chain: w.Chain, FromHost: w.FromHost,
+	}
+	if r := (*c.routes.Load())[peer]; r != nil {
+		r.recv.Add(1)
+	} else {
+		c.ctr.recvOther.Add(1)
+	}
+	rt.DeliverGroup(in.gc.Scope, in.gc.Group, &in.rtEnv)
 }
 
 // deniedSpawn counts and (throttled) logs a spawn request that this

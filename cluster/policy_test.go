@@ -106,7 +106,7 @@ func TestPolicyDeniesRemoteTraffic(t *testing.T) {
 	if got := rt1.Counters().Dropped[runtime.DropPolicy]; got != 5 {
 		t.Fatalf("policy drops %d, want 5", got)
 	}
-	if n := lg.count("denied traffic from another node"); n != 1 {
+	if n := lg.count("denied traffic dropped"); n != 1 {
 		t.Fatalf("%d deny log lines, want 1 (throttled)", n)
 	}
 	// The sender's identity travelled: n1 logged who it refused.

@@ -47,6 +47,34 @@ func (c *Cluster) Route(e *runtime.Envelope) error {
 		}
 		return runtime.ErrNoRoute
 	}
+	w := wire.Envelope{
+		Kind: uint8(e.Kind), From: e.From, To: e.To, Topic: e.Topic, Payload: e.Payload, Err: e.Err,
+		Chain: e.Chain, FromHost: e.FromHost,
+	}
+	return c.ship(node, func(enc *wire.Encoder, b []byte, n wire.Nodes) ([]byte, error) {
+		return enc.AppendEnvelope(b, n, &w)
+	})
+}
+
+var _ runtime.GroupRouter = (*Cluster)(nil)
+
+// RouteGroup implements runtime.GroupRouter: it sends one broadcast to
+// node, whose runtime delivers it to the group's members there. It goes
+// on the cluster stream like the sender's other envelopes, so their order
+// holds.
+func (c *Cluster) RouteGroup(node, scope, group string, e *runtime.Envelope) error {
+	m := wire.Groupcast{Scope: scope, Group: group, Envelope: wire.Envelope{
+		Kind: uint8(runtime.SigMessage), From: e.From, Topic: e.Topic, Payload: e.Payload,
+		Chain: e.Chain, FromHost: e.FromHost,
+	}}
+	return c.ship(node, func(enc *wire.Encoder, b []byte, n wire.Nodes) ([]byte, error) {
+		return enc.AppendGroupcast(b, n, &m)
+	})
+}
+
+// ship encodes a message with encode and queues it for node on the
+// cluster stream.
+func (c *Cluster) ship(node string, encode func(*wire.Encoder, []byte, wire.Nodes) ([]byte, error)) error {
 	r := (*c.routes.Load())[node]
 	if r == nil {
 		return runtime.ErrUnknownNode
@@ -55,12 +83,8 @@ func (c *Cluster) Route(e *runtime.Envelope) error {
 		c.ctr.drop(dropNodeDown)
 		return runtime.ErrNoRoute
 	}
-	w := wire.Envelope{
-		Kind: uint8(e.Kind), From: e.From, To: e.To, Topic: e.Topic, Payload: e.Payload, Err: e.Err,
-		Chain: e.Chain, FromHost: e.FromHost,
-	}
 	enc := c.getEncoder()
-	body, err := enc.enc.AppendEnvelope(enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node}, &w)
+	body, err := encode(enc.enc, enc.buf[:0], wire.Nodes{Sender: c.node, Receiver: node})
 	if err != nil {
 		c.putEncoder(enc)
 		return proc.Errorf(proc.KindInvalid, ErrEncode.Retryable, "%w: %v", ErrEncode, err)

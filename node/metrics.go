@@ -16,7 +16,7 @@ type collector struct {
 	processes, spawns, exits, sent, received, dropped *prometheus.Desc
 	mailboxMax, steals, handoffs, runqueue, names     *prometheus.Desc
 	restarts, members, raftState, raftCommit, ibytes  *prometheus.Desc
-	reconnects                                        *prometheus.Desc
+	reconnects, pgGroups, pgMembers, pgRefused        *prometheus.Desc
 }
 
 func newCollector(n *Node) *collector {
@@ -42,6 +42,9 @@ func newCollector(n *Node) *collector {
 		raftCommit: d("raft_commit_index", "Raft commit index."),
 		ibytes:     d("internode_bytes_total", "Internode bytes, by peer and direction.", "peer", "direction"),
 		reconnects: d("internode_reconnects_total", "Internode reconnections, by peer.", "peer"),
+		pgGroups:   d("pg_groups", "Process groups with a member, every scope, in this node's view."),
+		pgMembers:  d("pg_members", "Process group memberships, every node, multi-joins counted, in this node's view."),
+		pgRefused:  d("pg_refused_total", "Other nodes' group members refused: past max members per node, in a scope this node lacks, or leaving without a join."),
 	}
 }
 

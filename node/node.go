@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wippyd/wippyd/cluster/groups"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/entry"
@@ -100,6 +101,7 @@ type Node struct {
 	extras      []metricSource  // subsystems' metrics
 	services    *services       // nil without services
 	cluster     *clusterParts   // nil on a standalone node
+	groups      *groups.Groups  // process groups (pg scopes)
 	admin       *admin
 
 	// Stop cancels startCtx, so that a Start waiting for slow services
@@ -185,6 +187,13 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		nd.statusHooks = append(nd.statusHooks, parts.status)
 		nd.extras = append(nd.extras, parts)
 	}
+	grp, err := newGroups(nd, o.app, nd.cluster)
+	if err != nil {
+		return nil, fmt.Errorf("node: process groups: %w", err)
+	}
+	nd.groups = grp
+	rcfg.Groups = grp
+	nd.extras = append(nd.extras, groupMetrics{grp})
 	rcfg.StrictMode = cfg.Security.StrictMode
 	if o.app != nil {
 		table := policyTable(o.app)
@@ -204,6 +213,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	nd.rt = rt
+	grp.Bind(rt)
 	if o.app != nil {
 		if nd.services, err = newServices(nd, o.app, catalog); err != nil {
 			return nil, err
@@ -253,6 +263,7 @@ func (n *Node) Start() error {
 		n.log.Warn("unsafe configuration", "problem", w)
 	}
 	n.rt.Start()
+	n.groups.Start()
 	// The admin endpoint serves from start-up, before the cluster forms.
 	if n.cfg.Admin.Addr != "" {
 		a, err := n.startAdmin(n.cfg.Admin)
@@ -308,6 +319,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		if rerr := n.rt.Stop(ctx); rerr != nil && err == nil {
 			err = rerr
 		}
+		n.groups.Stop()
 		if n.cluster != nil {
 			n.cluster.stop()
 		}

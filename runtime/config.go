@@ -78,6 +78,8 @@ type Config struct {
 	Router Router
 	// Names is the cluster-wide name service; nil = standalone.
 	Names NameService
+	// Groups is the node's process groups (pg scopes); nil = none.
+	Groups GroupService
 	// SeqStart is the first PID sequence number; 0 draws it from the boot
 	// time (milliseconds << 20), so a restarted node never reuses a PID.
 	SeqStart uint64

@@ -32,8 +32,11 @@ type process struct {
 	// yieldTurn: runner; a send of this turn found a long mailbox (see
 	// backlogYield), so the turn ends after the current step.
 	yieldTurn bool
-	kill      atomic.Pointer[proc.Error]
-	mbox      mailbox.Mailbox[proc.Delivery]
+	// grouped: runner; the process joined a process group or subscribed
+	// to one, so its end is reported to the group service.
+	grouped bool
+	kill    atomic.Pointer[proc.Error]
+	mbox    mailbox.Mailbox[proc.Delivery]
 
 	intr     proc.Interrupter              // set at spawn, immutable
 	hold     proc.Holder                   // set at spawn, immutable
@@ -266,6 +269,9 @@ func (p *process) finish(res proc.Result, killed bool) {
 	}
 	if rt.cfg.Names != nil {
 		rt.cfg.Names.ReleasePID(p.pid)
+	}
+	if p.grouped {
+		rt.cfg.Groups.ReleasePID(p.pid)
 	}
 	rt.counters.exit(slotOf(p.w), res.Err)
 	p.w = nil

@@ -53,8 +53,15 @@ func (rt *Runtime) unindexRemote(p *process, rel *relations) {
 // security.Guard.AuthorizeRemote); a denied one is dropped, counted as
 // dropped with reason "policy", and logged at most once per
 // DenyLogInterval per (sender host, target host) pair. The target sees
-// nothing of it.
+// nothing of it. A message on a reserved topic (one starting with '@',
+// which only the node itself sends, see Notify) is dropped the same way.
 func (rt *Runtime) Deliver(e *Envelope) {
+	if e.Kind == SigMessage && (e.Topic == "" || e.Topic[0] == '@') {
+		// A reserved topic is the node's own (Notify): no process sends
+		// one, so no peer may forge one.
+		rt.dropDenied(e, ErrBadTopic)
+		return
+	}
 	if action := remoteAction(e.Kind); action != "" {
 		if err := rt.guard.AuthorizeRemote(callerOf(e), action, e.To, ""); err != nil {
 			rt.dropDenied(e, proc.Refusal(err))

@@ -119,3 +119,45 @@ type NameService interface {
 	// when ReleasePID found nothing to release yet.
 	OnClaim(func(name string, p pid.PID))
 }
+
+// GroupService is the node's process groups: the members of every group
+// of every pg.scope, cluster-wide and eventually consistent, read from
+// this node's view without waiting for the network. cluster/groups
+// implements it; nil = no process groups (pg.open fails). Errors are
+// *proc.Error values of the pg page's kinds.
+type GroupService interface {
+	// HasScope reports whether scope is a pg.scope of this node.
+	HasScope(scope string) bool
+	// Join adds local process p once to each of groups (all or none).
+	Join(scope string, groups []string, p pid.PID) error
+	// Leave removes p once from each of groups it is in (an error when
+	// it is in none).
+	Leave(scope string, groups []string, p pid.PID) error
+	// Members lists a group's members, a PID once per join; with local,
+	// this node's only.
+	Members(scope, group string, local bool) []pid.PID
+	// Groups lists the groups with a member (with local, on this node).
+	Groups(scope string, local bool) []string
+	// Targets returns where a broadcast to the group goes: its distinct
+	// local members and the other nodes with members. Both slices are
+	// shared and read-only.
+	Targets(scope, group string) (local []pid.PID, nodes []string)
+	// Subscribe sends p the joins and leaves of group (of every group of
+	// scope when group is "") as proc.TopicGroupEvent messages, through
+	// the Notifier given to the service, and returns the members at that
+	// moment, atomically with the subscription.
+	Subscribe(scope, group string, p pid.PID) (id uint64, snapshot map[string][]pid.PID, err error)
+	// Unsubscribe ends subscription id of p.
+	Unsubscribe(id uint64, p pid.PID)
+	// ReleasePID removes p, a local process that ended, from every group
+	// and ends its subscriptions.
+	ReleasePID(p pid.PID)
+}
+
+// GroupRouter is implemented by a Router that carries broadcasts to
+// process groups: one frame per node with members, which that node's
+// runtime fans out to its local members (Runtime.DeliverGroup), in the
+// order of the sender's other traffic to that node.
+type GroupRouter interface {
+	RouteGroup(node, scope, group string, e *Envelope) error
+}

@@ -119,7 +119,7 @@ func (rt *Runtime) dropDenied(e *Envelope, err error) {
 		every = time.Minute
 	}
 	if rt.denyLog.allow(c.Node+"@"+c.Host, e.To.Host, time.Now(), every) {
-		rt.log.Warn("runtime: denied traffic from another node dropped (logged once a minute per host pair)",
+		rt.log.Warn("runtime: denied traffic dropped (logged once a minute per host pair)",
 			"from", e.From.String(), "from_host", c.Host, "to", e.To.String(), "kind", int(e.Kind), "err", err)
 	}
 }

@@ -141,7 +141,8 @@
 // limit only).
 //
 // Streams are multiplexed by the stream type in each data frame: 1 cluster,
-// 2 raft, 3 registry forwarding, 4 EVENTUAL names. A Send on a stream the peer did not
-// register fails with ErrUnknownStream; a frame received for a stream
-// without a handler is dropped, counted and logged.
+// 2 raft, 3 registry forwarding, 4 EVENTUAL names, 5 process groups. A
+// Send on a stream the peer did not register fails with ErrUnknownStream;
+// a frame received for a stream without a handler is dropped, counted and
+// logged.
 package transport

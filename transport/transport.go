@@ -26,6 +26,7 @@ const (
 	StreamRaft     StreamType = 2 // hashicorp/raft RPCs
 	StreamRegistry StreamType = 3 // name registry requests forwarded to the leader
 	StreamNames    StreamType = 4 // EVENTUAL names: deltas, digests and states (registry/eventual)
+	StreamGroups   StreamType = 5 // process group membership: deltas, states, digests (cluster/groups)
 )
 
 func (s StreamType) String() string {
@@ -38,6 +39,8 @@ func (s StreamType) String() string {
 		return "registry"
 	case StreamNames:
 		return "names"
+	case StreamGroups:
+		return "groups"
 	}
 	return fmt.Sprintf("stream(%d)", uint8(s))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wippyd/wippyd/cluster"
+	"github.com/wippyd/wippyd/cluster/groups"
 	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/transport"
@@ -28,6 +29,7 @@ type options struct {
 	transport func(*transport.Config)
 	cluster   func(*cluster.Config)
 	runtime   func(node string, c *runtime.Config)
+	groups    func(*groups.Config)
 	logger    *slog.Logger
 }
 
@@ -56,6 +58,21 @@ func RuntimeConfig(f func(node string, c *runtime.Config)) Option {
 // ClusterConfig changes every node's cluster config.
 func ClusterConfig(f func(*cluster.Config)) Option { return func(o *options) { o.cluster = f } }
 
+// Groups gives every node process groups with the scopes given, over its
+// transport (Node.Groups); f, if not nil, changes each node's config.
+func Groups(f func(*groups.Config), scopes ...string) Option {
+	return func(o *options) {
+		o.groups = func(c *groups.Config) {
+			for _, s := range scopes {
+				c.Scopes = append(c.Scopes, groups.Scope{ID: s})
+			}
+			if f != nil {
+				f(c)
+			}
+		}
+	}
+}
+
 // Logger sends every node's logs to l. Default: the last few thousand
 // lines are kept and printed if the test fails.
 func Logger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -77,6 +94,8 @@ type Node struct {
 	Runtime  *runtime.Runtime
 	Cluster  *cluster.Cluster
 	Endpoint *transport.Endpoint
+	// Groups is the node's process groups (with the Groups option).
+	Groups *groups.Groups
 	// Members is the fake membership this node's cluster follows.
 	Members *Members
 	// Boot is the boot id of the current life; Life counts restarts.
@@ -164,8 +183,21 @@ func (c *Cluster) start(node *Node) error {
 		ep.Close()
 		return err
 	}
+	var grp *groups.Groups
+	if o.groups != nil {
+		gc := groups.DefaultConfig()
+		gc.Node, gc.Boot, gc.Logger = node.Name, ep.Boot(), log
+		o.groups(&gc)
+		if grp, err = groups.New(gc, ep); err != nil {
+			ep.Close()
+			return err
+		}
+	}
 	rc := runtime.DefaultConfig()
 	rc.Node, rc.Workers, rc.Hosts, rc.Catalog = node.Name, 2, slices.Clone(o.hosts), o.catalog
+	if grp != nil {
+		rc.Groups = grp
+	}
 	rc.Router, rc.Logger = cl, log
 	// Distinct sequence ranges per life: a restarted node never reuses a
 	// PID of an earlier life, however fast the test restarts it.
@@ -179,6 +211,10 @@ func (c *Cluster) start(node *Node) error {
 		return err
 	}
 	cl.Bind(rt)
+	if grp != nil {
+		grp.Bind(rt)
+		grp.Start()
+	}
 	rt.Start()
 	if err := ep.Start(); err != nil {
 		stopRuntime(rt)
@@ -190,6 +226,7 @@ func (c *Cluster) start(node *Node) error {
 		return err
 	}
 	node.Runtime, node.Cluster, node.Endpoint, node.Boot, node.Alive = rt, cl, ep, ep.Boot(), true
+	node.Groups = grp
 	return nil
 }
 
@@ -203,6 +240,9 @@ func (c *Cluster) stop(node *Node) {
 	node.Cluster.Stop()
 	node.Endpoint.Close()
 	stopRuntime(node.Runtime)
+	if node.Groups != nil {
+		node.Groups.Stop()
+	}
 }
 
 func stopRuntime(rt *runtime.Runtime) {
@@ -226,6 +266,9 @@ func (c *Cluster) stopAll() {
 		if n.Alive {
 			n.Alive = false
 			stopRuntime(n.Runtime)
+			if n.Groups != nil {
+				n.Groups.Stop()
+			}
 		}
 	}
 }

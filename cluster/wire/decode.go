@@ -95,59 +95,82 @@ func NewDecoder() *Decoder {
 // DecodeEnvelope decodes an Envelope sent from n.Sender to n.Receiver into
 // m, which it overwrites.
 func (d *Decoder) DecodeEnvelope(body []byte, n Nodes, m *Envelope) error {
-	return d.run(body, TypeEnvelope, n, func() error {
-		extra, err := d.arrayHeader(envelopeMinFields, "envelope")
+	return d.run(body, TypeEnvelope, n, func() error { return d.envelope(m) })
+}
+
+// DecodeGroupcast decodes a Groupcast sent from n.Sender to n.Receiver
+// into m, which it overwrites.
+func (d *Decoder) DecodeGroupcast(body []byte, n Nodes, m *Groupcast) error {
+	return d.run(body, TypeGroupcast, n, func() error {
+		extra, err := d.arrayHeader(groupcastFields, "groupcast")
 		if err != nil {
 			return err
 		}
-		kind, err := d.uint("kind")
-		if err != nil {
+		if m.Scope, err = d.str("scope", true); err != nil {
 			return err
 		}
-		if kind == 0 || kind > math.MaxUint8 {
-			return fmt.Errorf("%w: envelope kind %d", ErrMalformed, kind)
-		}
-		*m = Envelope{Kind: uint8(kind)}
-		if m.From, err = d.cachedPID(&d.from, "from"); err != nil {
+		if m.Group, err = d.str("group", true); err != nil {
 			return err
 		}
-		if m.To, err = d.cachedPID(&d.to, "to"); err != nil {
+		if err := d.envelope(&m.Envelope); err != nil {
 			return err
 		}
-		if m.Topic, err = d.cachedStr(&d.topic, "topic"); err != nil {
-			return err
-		}
-		if m.Payload, err = d.value("payload"); err != nil {
-			return err
-		}
-		if m.Err, err = d.errField(); err != nil {
-			return err
-		}
-		actor, err := d.cachedActor()
-		if err != nil {
-			return err
-		}
-		scope, err := d.cachedScope()
-		if err != nil {
-			return err
-		}
-		if isNil, err := d.nilNext("from host"); err != nil {
-			return err
-		} else if !isNil {
-			if m.FromHost, err = d.str("from host", true); err != nil {
-				return err
-			}
-		}
-		var outer security.RemoteChain
-		if extra > 0 {
-			extra--
-			if outer, err = d.cachedOuter(); err != nil {
-				return err
-			}
-		}
-		m.Chain = d.envelopeChain(actor, scope, outer)
 		return d.skip(extra)
 	})
+}
+
+func (d *Decoder) envelope(m *Envelope) error {
+	extra, err := d.arrayHeader(envelopeMinFields, "envelope")
+	if err != nil {
+		return err
+	}
+	kind, err := d.uint("kind")
+	if err != nil {
+		return err
+	}
+	if kind == 0 || kind > math.MaxUint8 {
+		return fmt.Errorf("%w: envelope kind %d", ErrMalformed, kind)
+	}
+	*m = Envelope{Kind: uint8(kind)}
+	if m.From, err = d.cachedPID(&d.from, "from"); err != nil {
+		return err
+	}
+	if m.To, err = d.cachedPID(&d.to, "to"); err != nil {
+		return err
+	}
+	if m.Topic, err = d.cachedStr(&d.topic, "topic"); err != nil {
+		return err
+	}
+	if m.Payload, err = d.value("payload"); err != nil {
+		return err
+	}
+	if m.Err, err = d.errField(); err != nil {
+		return err
+	}
+	actor, err := d.cachedActor()
+	if err != nil {
+		return err
+	}
+	scope, err := d.cachedScope()
+	if err != nil {
+		return err
+	}
+	if isNil, err := d.nilNext("from host"); err != nil {
+		return err
+	} else if !isNil {
+		if m.FromHost, err = d.str("from host", true); err != nil {
+			return err
+		}
+	}
+	var outer security.RemoteChain
+	if extra > 0 {
+		extra--
+		if outer, err = d.cachedOuter(); err != nil {
+			return err
+		}
+	}
+	m.Chain = d.envelopeChain(actor, scope, outer)
+	return d.skip(extra)
 }
 
 // envelopeChain assembles an envelope's chain from its layers, reusing the

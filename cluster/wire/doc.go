@@ -18,6 +18,9 @@
 //	                 actor nil|actor, scope nil|[str...],
 //	                 parent nil|chain, context nil|value]
 //	3 SpawnReply    [id uint, pid pid, err nil|error]
+//	4 Groupcast     [scope str, group str, envelope [as 1's array]]: a
+//	                 message to every member of a process group on the
+//	                 receiving node (the envelope's to is nil)
 //
 // where
 //

@@ -37,47 +37,63 @@ func NewEncoder() *Encoder {
 // AppendEnvelope appends m, sent from n.Sender to n.Receiver, to b. On
 // error b is returned unchanged in length.
 func (e *Encoder) AppendEnvelope(b []byte, n Nodes, m *Envelope) ([]byte, error) {
-	return e.run(b, TypeEnvelope, n, func() error {
-		if m.Kind == 0 {
-			return fmt.Errorf("envelope kind 0")
-		}
-		e.enc.EncodeArrayLen(envelopeFields)
-		e.enc.EncodeUint(uint64(m.Kind))
-		if err := e.pid(m.From); err != nil {
+	return e.run(b, TypeEnvelope, n, func() error { return e.envelope(m) })
+}
+
+// AppendGroupcast appends m, sent from n.Sender to n.Receiver, to b.
+func (e *Encoder) AppendGroupcast(b []byte, n Nodes, m *Groupcast) ([]byte, error) {
+	return e.run(b, TypeGroupcast, n, func() error {
+		e.enc.EncodeArrayLen(groupcastFields)
+		if err := e.str(m.Scope); err != nil {
 			return err
 		}
-		if err := e.pid(m.To); err != nil {
+		if err := e.str(m.Group); err != nil {
 			return err
 		}
-		if err := e.str(m.Topic); err != nil {
-			return err
-		}
-		if err := msg.Encode(e.enc, m.Payload); err != nil {
-			return err
-		}
-		if err := e.err(m.Err); err != nil {
-			return err
-		}
-		// The layer the sender runs as, then its host, then the layers
-		// before it (nil for none: the common case costs a byte).
-		var inner security.RemoteLayer
-		var outer security.RemoteChain
-		if n := len(m.Chain); n > 0 {
-			inner, outer = m.Chain[n-1], m.Chain[:n-1]
-		}
-		if err := e.layerBody(inner); err != nil {
-			return err
-		}
-		if m.FromHost == "" || m.FromHost == m.From.Host {
-			e.enc.EncodeNil()
-		} else if err := e.str(m.FromHost); err != nil {
-			return err
-		}
-		if len(outer) == 0 {
-			return e.enc.EncodeNil()
-		}
-		return e.chain(outer)
+		return e.envelope(&m.Envelope)
 	})
+}
+
+func (e *Encoder) envelope(m *Envelope) error {
+	if m.Kind == 0 {
+		return fmt.Errorf("envelope kind 0")
+	}
+	e.enc.EncodeArrayLen(envelopeFields)
+	e.enc.EncodeUint(uint64(m.Kind))
+	if err := e.pid(m.From); err != nil {
+		return err
+	}
+	if err := e.pid(m.To); err != nil {
+		return err
+	}
+	if err := e.str(m.Topic); err != nil {
+		return err
+	}
+	if err := msg.Encode(e.enc, m.Payload); err != nil {
+		return err
+	}
+	if err := e.err(m.Err); err != nil {
+		return err
+	}
+	// The layer the sender runs as, then its host, then the layers
+	// before it (nil for none: the common case costs a byte).
+	var inner security.RemoteLayer
+	var outer security.RemoteChain
+	if n := len(m.Chain); n > 0 {
+		inner, outer = m.Chain[n-1], m.Chain[:n-1]
+	}
+	if err := e.layerBody(inner); err != nil {
+		return err
+	}
+	if m.FromHost == "" || m.FromHost == m.From.Host {
+		e.enc.EncodeNil()
+	} else if err := e.str(m.FromHost); err != nil {
+		return err
+	}
+	if len(outer) == 0 {
+		return e.enc.EncodeNil()
+	}
+	return e.chain(outer)
 }
 
 // AppendSpawnRequest appends m, sent from n.Sender to n.Receiver, to b.

@@ -76,6 +76,11 @@ func FuzzSpawnRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzRoundTrip(t, body, (*wire.SpawnRequest)(nil)) })
 }
 
+func FuzzGroupcast(f *testing.F) {
+	seed(f, func(m any) bool { _, ok := m.(*wire.Groupcast); return ok })
+	f.Fuzz(func(t *testing.T, body []byte) { fuzzRoundTrip(t, body, (*wire.Groupcast)(nil)) })
+}
+
 func FuzzSpawnReply(f *testing.F) {
 	seed(f, func(m any) bool { _, ok := m.(*wire.SpawnReply); return ok })
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzRoundTrip(t, body, (*wire.SpawnReply)(nil)) })

@@ -21,7 +21,7 @@ var (
 // fuzz seeds share.
 type sample struct {
 	name string
-	msg  any // *wire.Envelope, *wire.SpawnRequest or *wire.SpawnReply
+	msg  any // *wire.Envelope, *wire.SpawnRequest, *wire.SpawnReply or *wire.Groupcast
 }
 
 func samples() []sample {
@@ -63,6 +63,8 @@ func samples() []sample {
 		{"spawn_request_bare", &wire.SpawnRequest{ID: 1 << 40, Entry: "app:main", Monitor: true}},
 		{"spawn_request_exec", &wire.SpawnRequest{ID: 2, Entry: "app:tool", Host: "app:terminal", Exec: true, Args: []msg.Value{msg.String("-v")}}},
 		{"spawn_reply_pid", &wire.SpawnReply{ID: 9, PID: pid.PID{Node: "n1", Host: "app:processes", Seq: 0x55}}},
+		{"groupcast", &wire.Groupcast{Scope: "app:pg", Group: "workers", Envelope: wire.Envelope{Kind: 1, From: fromPID, Topic: "task", Payload: payload}}},
+		{"groupcast_actor", &wire.Groupcast{Scope: "app:pg", Group: "chat.room", Envelope: wire.Envelope{Kind: 1, From: fromPID, Topic: "say", Chain: chain, FromHost: "app:terminal"}}},
 		{"spawn_reply_error", &wire.SpawnReply{ID: 10, Err: &proc.Error{Kind: proc.KindNotFound, Message: "unknown host: x", Retryable: msg.False, Details: msg.String("d")}}},
 	}
 }
@@ -75,6 +77,8 @@ func encode(e *wire.Encoder, m any) ([]byte, error) {
 		return e.AppendSpawnRequest(nil, nodes, m)
 	case *wire.SpawnReply:
 		return e.AppendSpawnReply(nil, nodes, m)
+	case *wire.Groupcast:
+		return e.AppendGroupcast(nil, nodes, m)
 	}
 	panic("unknown message")
 }
@@ -91,6 +95,9 @@ func decode(d *wire.Decoder, body []byte, like any) (any, error) {
 	case *wire.SpawnReply:
 		var m wire.SpawnReply
 		return &m, d.DecodeSpawnReply(body, nodes, &m)
+	case *wire.Groupcast:
+		var m wire.Groupcast
+		return &m, d.DecodeGroupcast(body, nodes, &m)
 	}
 	panic("unknown message")
 }

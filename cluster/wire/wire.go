@@ -18,6 +18,7 @@ const (
 	TypeEnvelope     Type = 1
 	TypeSpawnRequest Type = 2
 	TypeSpawnReply   Type = 3
+	TypeGroupcast    Type = 4
 )
 
 func (t Type) String() string {
@@ -28,6 +29,8 @@ func (t Type) String() string {
 		return "spawn_request"
 	case TypeSpawnReply:
 		return "spawn_reply"
+	case TypeGroupcast:
+		return "groupcast"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -38,7 +41,7 @@ func TypeOf(body []byte) (Type, error) {
 		return 0, fmt.Errorf("%w: empty body", ErrTruncated)
 	}
 	switch t := Type(body[0]); t {
-	case TypeEnvelope, TypeSpawnRequest, TypeSpawnReply:
+	case TypeEnvelope, TypeSpawnRequest, TypeSpawnReply, TypeGroupcast:
 		return t, nil
 	default:
 		return t, fmt.Errorf("%w: %d", ErrUnknownType, body[0])
@@ -75,6 +78,15 @@ type Envelope struct {
 	// FromHost is the sender's host id when it is not From.Host (the
 	// wire carries nil then, and the decoder leaves it "").
 	FromHost string
+}
+
+// Groupcast is a broadcast to a process group: one per node with members,
+// which that node delivers to each of its members. Envelope is the
+// message (Kind 1, To the zero PID) with its sender's identity.
+type Groupcast struct {
+	Scope string // the pg.scope entry id
+	Group string
+	Envelope
 }
 
 // SpawnRequest asks the receiving node to start a process.
@@ -140,6 +152,7 @@ const (
 	spawnRequestFields    = 12
 	spawnRequestMinFields = 10
 	spawnReplyFields      = 3
+	groupcastFields       = 3
 	pidFields             = 3
 	actorFields           = 2
 	layerFields           = 2

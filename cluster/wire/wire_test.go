@@ -53,6 +53,8 @@ func TestTypeOf(t *testing.T) {
 			want = wire.TypeSpawnRequest
 		case *wire.SpawnReply:
 			want = wire.TypeSpawnReply
+		case *wire.Groupcast:
+			want = wire.TypeGroupcast
 		}
 		if typ != want {
 			t.Errorf("%s: type %v, want %v", s.name, typ, want)

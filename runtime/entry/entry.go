@@ -18,12 +18,13 @@ const (
 	KindPolicy       = "security.policy"
 	KindPolicyExpr   = "security.policy.expr"
 	KindEnvVariable  = "env.variable"
+	KindPGScope      = "pg.scope"
 )
 
 // Kinds lists the implemented kinds in a fixed order.
 func Kinds() []string {
 	return []string{KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost,
-		KindService, KindPolicy, KindPolicyExpr, KindEnvVariable}
+		KindService, KindPolicy, KindPolicyExpr, KindEnvVariable, KindPGScope}
 }
 
 // Entry is one loaded entry. Exactly one of the kind-specific pointers is
@@ -44,6 +45,7 @@ type Entry struct {
 	Service *Service         // process.service
 	Policy  *security.Policy // security.policy and security.policy.expr, compiled
 	Env     *EnvVariable     // env.variable
+	PG      *PGScope         // pg.scope
 }
 
 // Lua is a process.lua or library.lua entry.
@@ -103,6 +105,23 @@ type Security struct {
 	Policies []string
 	Groups   []string
 }
+
+// PGScope is a pg.scope entry: one namespace of process groups
+// (docs/cluster.md).
+type PGScope struct {
+	// AntiEntropy is anti_entropy_interval: how often the node checks
+	// that another node's copy of its members is current; 0 = never.
+	// The node uses the shortest of its scopes'. Default 30s.
+	AntiEntropy time.Duration
+	// MaxGroups bounds the scope's distinct groups; 0 = no bound.
+	MaxGroups int
+	// MaxMembersPerGroup bounds a group's members, multi-joins counted;
+	// 0 = no bound.
+	MaxMembersPerGroup int
+}
+
+// DefaultAntiEntropy is a pg.scope's anti_entropy_interval by default.
+const DefaultAntiEntropy = 30 * time.Second
 
 // Service is a process.service entry.
 type Service struct {

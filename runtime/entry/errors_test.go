@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // loadProblems loads files and returns the problems as printed.
@@ -371,5 +372,31 @@ func TestSkippedKindWarnings(t *testing.T) {
 	}
 	if len(r.All()) != 0 {
 		t.Errorf("entries = %v", ids(r.All()))
+	}
+}
+
+func TestPGScope(t *testing.T) {
+	r := mustLoad(t, tree(map[string]string{"a.yaml": head +
+		"  - {name: pg, kind: pg.scope, lifecycle: {auto_start: true}}\n" +
+		"  - {name: chat, kind: pg.scope, anti_entropy_interval: 5s, max_groups: 10, max_members_per_group: 100, broadcast_timeout: 2s, max_retries: 3}\n"}))
+	pg, _ := r.Get("app:pg")
+	chat, _ := r.Get("app:chat")
+	if pg == nil || pg.PG == nil || *pg.PG != (PGScope{AntiEntropy: DefaultAntiEntropy}) {
+		t.Fatalf("app:pg = %+v", pg)
+	}
+	if chat == nil || *chat.PG != (PGScope{AntiEntropy: 5 * time.Second, MaxGroups: 10, MaxMembersPerGroup: 100}) {
+		t.Fatalf("app:chat = %+v", chat.PG)
+	}
+	want := []string{
+		"a.yaml:5: app:chat: broadcast_timeout has no effect in wippyd (see docs/cluster.md)",
+		"a.yaml:5: app:chat: max_retries has no effect in wippyd (see docs/cluster.md)",
+	}
+	if got := problemStrings(r.Warnings()); !slices.Equal(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	probs := loadProblems(t, map[string]string{"a.yaml": head +
+		"  - {name: pg, kind: pg.scope, max_groups: -1, max_retry: 2}\n"})
+	if len(probs) != 2 {
+		t.Fatalf("problems: %q", probs)
 	}
 }

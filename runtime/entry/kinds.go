@@ -519,3 +519,39 @@ func (k *kindReader) env() {
 		k.c.errorf(f.line, "needs variable, default, or both")
 	}
 }
+
+// pgInert are the pg.scope fields of Wippy's that have no effect here:
+// the internode transport already keeps each peer's traffic in order and
+// replays it across reconnects, a broadcast never waits for a member, and
+// a subscription's events are never dropped (see docs/cluster.md).
+var pgInert = []string{
+	"protocol_timeout", "broadcast_timeout", "circuit_breaker_failures", "circuit_breaker_reset_time",
+	"max_retries", "retry_base_delay", "retry_max_delay", "action_queue_size", "action_queue_max_size",
+	"monitor_buffer",
+}
+
+func (k *kindReader) pgScope() {
+	f := k.f
+	s := &PGScope{AntiEntropy: DefaultAntiEntropy}
+	k.e.PG = s
+	if lc := f.sub("lifecycle", nil); lc != nil {
+		lc.boolean("auto_start") // a scope serves from the node's start
+		lc.done()
+	}
+	s.AntiEntropy = f.duration("anti_entropy_interval", DefaultAntiEntropy)
+	s.MaxGroups = f.count("max_groups")
+	s.MaxMembersPerGroup = f.count("max_members_per_group")
+	for _, key := range pgInert {
+		fl, ok := f.get(key)
+		if !ok {
+			continue
+		}
+		if strings.HasSuffix(key, "_timeout") || strings.HasSuffix(key, "_time") || strings.HasSuffix(key, "_delay") {
+			f.duration(key, 0)
+		} else {
+			f.count(key)
+		}
+		k.l.warns = append(k.l.warns, Problem{File: k.c.file, Line: fl.line, EntryID: k.e.ID,
+			Message: fmt.Sprintf("%s has no effect in wippyd (see docs/cluster.md)", key)})
+	}
+}

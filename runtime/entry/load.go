@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -221,11 +222,7 @@ func (l *loader) document(c *checker, p string, doc *yaml.Node) {
 var wippyKind = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 
 func implemented(kind string) bool {
-	switch kind {
-	case KindProcessLua, KindLibraryLua, KindProcessHost, KindTerminalHost, KindService, KindPolicy, KindPolicyExpr, KindEnvVariable:
-		return true
-	}
-	return false
+	return slices.Contains(Kinds(), kind)
 }
 
 func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
@@ -285,6 +282,8 @@ func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
 		k.policy()
 	case KindEnvVariable:
 		k.env()
+	case KindPGScope:
+		k.pgScope()
 	}
 	f.done()
 }

@@ -32,7 +32,7 @@ type libs struct {
 	strMeta  *glua.LTable
 
 	coMeta, chanMeta, caseMeta, msgMeta, timerMeta, tickerMeta, spawnerMeta, actorMeta *glua.LTable
-	scopeMeta, policyMeta                                                              *glua.LTable
+	scopeMeta, policyMeta, pgMeta, pgSubMeta                                           *glua.LTable
 
 	tramp, boot *glua.LFunction
 	trampWhere  string // position prefix of an error raised by a Go function the trampoline called
@@ -96,6 +96,7 @@ func newLibs(e *Engine) (*libs, error) {
 	l.buildIO(B)
 	l.buildSecurity(B)
 	l.buildCtx(B)
+	l.buildPG(B)
 	for name, t := range l.lib.Globals() {
 		l.addGlobal(B, name, t)
 	}
@@ -257,7 +258,8 @@ func (l *libs) shared() map[unsafe.Pointer]struct{} {
 	w := newWalker(nil)
 	w.stop = math.MaxInt64
 	for _, v := range []glua.LValue{l.gindex, l.gmeta, l.strMeta, l.coMeta, l.chanMeta, l.caseMeta, l.msgMeta,
-		l.timerMeta, l.tickerMeta, l.spawnerMeta, l.actorMeta, l.scopeMeta, l.policyMeta, l.tramp, l.boot} {
+		l.timerMeta, l.tickerMeta, l.spawnerMeta, l.actorMeta, l.scopeMeta, l.policyMeta, l.pgMeta, l.pgSubMeta,
+		l.tramp, l.boot} {
 		w.value(v)
 	}
 	for _, mods := range []map[string]*module{l.globals, l.required} {

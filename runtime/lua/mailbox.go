@@ -20,6 +20,7 @@ type mailbox struct {
 	events  *channel
 	listens map[string]*listen
 	execs   map[pid.PID]*task
+	subs    map[uint64]*pgSub // process group subscriptions
 }
 
 // listen is one listened topic.
@@ -86,6 +87,9 @@ func (b *mailbox) dropWaiters() {
 	for _, l := range b.listens {
 		l.ch.recvq, l.ch.sendq = nil, nil
 	}
+	for _, s := range b.subs {
+		s.ch.recvq, s.ch.sendq = nil, nil
+	}
 	b.execs = nil
 }
 
@@ -95,6 +99,10 @@ func (p *process) route(d *proc.Delivery) {
 	case proc.DeliveryMessage:
 		if p.mem.limit > 0 {
 			p.mem.debt += msgBytes(d.Payload)
+		}
+		if d.Topic == proc.TopicGroupEvent && d.From.IsZero() {
+			p.routeGroupEvent(d)
+			return
 		}
 		if p.box != nil {
 			if l := p.box.listens[d.Topic]; l != nil {

@@ -57,6 +57,21 @@ const (
 	ActionScopeCreate Action = "security.scope.create"
 	ActionActorCreate Action = "security.actor.create"
 
+	// Process groups (pg): the scope's entry id for pg.open, the group
+	// name for the calls on one group, the scope's id for the calls on
+	// the whole scope (which_groups, which_local_groups, events).
+	ActionPGOpen             Action = "pg.open"
+	ActionPGJoin             Action = "pg.join"
+	ActionPGLeave            Action = "pg.leave"
+	ActionPGGetMembers       Action = "pg.get_members"
+	ActionPGGetLocalMembers  Action = "pg.get_local_members"
+	ActionPGWhichGroups      Action = "pg.which_groups"
+	ActionPGWhichLocalGroups Action = "pg.which_local_groups"
+	ActionPGBroadcast        Action = "pg.broadcast"
+	ActionPGBroadcastLocal   Action = "pg.broadcast_local"
+	ActionPGMonitor          Action = "pg.monitor"
+	ActionPGEvents           Action = "pg.events"
+
 	ActionEnvGet Action = "env.get"
 	ActionEnvSet Action = "env.set"
 	ActionIO     Action = "io"
@@ -85,6 +100,12 @@ const (
 	OnPolicy                       // a policy id
 	OnGroup                        // a policy group name
 	OnActor                        // the id of the actor made
+)
+
+// Resources of the process group actions.
+const (
+	OnPGScope = OnActor + 1 + iota // a pg.scope entry id
+	OnPGGroup                      // a process group's name
 )
 
 // ActionInfo describes one action the node checks.
@@ -121,6 +142,17 @@ var actionTable = [...]ActionInfo{
 	{ActionUnregisterConsistent, OnName},
 	{ActionUnregisterStrong, OnName},
 	{ActionRegisterForeign, OnTarget},
+	{ActionPGOpen, OnPGScope},
+	{ActionPGJoin, OnPGGroup},
+	{ActionPGLeave, OnPGGroup},
+	{ActionPGGetMembers, OnPGGroup},
+	{ActionPGGetLocalMembers, OnPGGroup},
+	{ActionPGWhichGroups, OnPGScope},
+	{ActionPGWhichLocalGroups, OnPGScope},
+	{ActionPGBroadcast, OnPGGroup},
+	{ActionPGBroadcastLocal, OnPGGroup},
+	{ActionPGMonitor, OnPGGroup},
+	{ActionPGEvents, OnPGScope},
 	{ActionEnvGet, OnVariable},
 	{ActionEnvSet, OnVariable},
 	{ActionIO, OnTerminal},
