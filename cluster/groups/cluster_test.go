@@ -2,6 +2,7 @@ package groups_test
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -14,10 +15,12 @@ import (
 	"github.com/wippyd/wippyd/cluster/clustertest"
 	"github.com/wippyd/wippyd/cluster/groups"
 	"github.com/wippyd/wippyd/internal/await"
+	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -342,5 +345,103 @@ func TestAntiEntropyRepairs(t *testing.T) {
 	converged(t, c, "w", []pid.PID{p})
 	if s := c.Node(1).Groups.Stats(); s.Repairs == 0 || s.StatesIn < 2 {
 		t.Fatalf("stats %+v: no repair counted", s)
+	}
+}
+
+// TestBroadcastDeliveriesAreChecked: node n1's host app:system refuses
+// messages into it; a broadcast from n0 still reaches the members of n1's
+// other host and of n0, and n1 drops (and counts) the one into app:system.
+// A policy refusing pg.broadcast on the group stops it at the sender.
+func TestBroadcastDeliveriesAreChecked(t *testing.T) {
+	closed, err := security.Compile(security.PolicySpec{
+		ID: "test:closed", Actions: []string{"process.send"}, Resources: []string{"app:system"}, Effect: security.Deny,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noBcast, err := security.Compile(security.PolicySpec{
+		ID: "test:nobcast", Actions: []string{"pg.broadcast"}, Resources: []string{"quiet"}, Effect: security.Deny,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clustertest.New(t, 2, clustertest.Groups(nil, scope), clustertest.Hosts("app:system"),
+		clustertest.RuntimeConfig(func(node string, rc *runtime.Config) {
+			for i := range rc.Hosts {
+				switch {
+				case node == "n1" && rc.Hosts[i].ID == "app:system":
+					rc.Hosts[i].Policies = []*security.Policy{closed}
+				case node == "n0" && rc.Hosts[i].ID == clustertest.DefaultHost:
+					rc.Hosts[i].Policies = []*security.Policy{noBcast}
+				}
+			}
+		}))
+	speaker, sp := spawnMember(t, c.Node(0))
+	open, op := spawnMember(t, c.Node(1))
+	shut := newMember()
+	shp, err := c.Node(1).Runtime.Spawn(proc.SpawnRequest{Host: "app:system", Behavior: native.New(shut)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	speaker.do(t, c.Node(0).Runtime, sp, "join", msg.String("w"))
+	open.do(t, c.Node(1).Runtime, op, "join", msg.String("w"))
+	shut.do(t, c.Node(1).Runtime, shp, "join", msg.String("w"))
+	speaker.do(t, c.Node(0).Runtime, sp, "join", msg.String("quiet"))
+	converged(t, c, "w", []pid.PID{sp, op, shp})
+	dropped := c.Node(1).Runtime.Counters().Dropped[runtime.DropPolicy]
+	speaker.do(t, c.Node(0).Runtime, sp, "bcast", msg.List(msg.String("w"), msg.Int(3)))
+	await.Until(t, "the open members have the broadcasts", func() bool {
+		return len(got(speaker, sp)) == 3 && len(got(open, sp)) == 3
+	})
+	await.Until(t, "n1 dropped the deliveries into app:system", func() bool {
+		return c.Node(1).Runtime.Counters().Dropped[runtime.DropPolicy] == dropped+3
+	})
+	if n := len(got(shut, sp)); n != 0 {
+		t.Fatalf("the closed host's member got %d broadcasts", n)
+	}
+	if err := c.Node(0).Runtime.Send(pid.PID{}, sp, "bcast", msg.List(msg.String("quiet"), msg.Int(1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-speaker.errs; proc.AsError(err).Kind != proc.KindPermissionDenied {
+		t.Fatalf("broadcast to a refused group: %v", err)
+	}
+}
+
+func got(m *member, from pid.PID) []int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.got[from])
+}
+
+// TestMembersPerNodeBound: a node keeps at most MaxMembersPerNode of
+// another node's members and counts the rest as refused; its own joins
+// past the bound fail with UNAVAILABLE.
+func TestMembersPerNodeBound(t *testing.T) {
+	c := clustertest.New(t, 2, clustertest.Groups(func(gc *groups.Config) {
+		if gc.Node == "n1" {
+			gc.MaxMembersPerNode = 5
+		}
+	}, scope))
+	m, p := spawnMember(t, c.Node(0))
+	for i := range 8 {
+		m.do(t, c.Node(0).Runtime, p, "join", msg.String(fmt.Sprint("g", i)))
+	}
+	await.Until(t, "n1 holds 5 of n0's memberships and refused 3", func() bool {
+		s := c.Node(1).Groups.Stats()
+		return s.Members == 5 && s.Refused == 3
+	})
+	q := newMember()
+	qp, err := c.Node(1).Runtime.Spawn(proc.SpawnRequest{Behavior: native.New(q)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		q.do(t, c.Node(1).Runtime, qp, "join", msg.String("mine"))
+	}
+	if err := c.Node(1).Runtime.Send(pid.PID{}, qp, "join", msg.String("mine")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-q.errs; !errors.Is(err, groups.ErrNodeFull) {
+		t.Fatalf("a sixth join on n1: %v", err)
 	}
 }

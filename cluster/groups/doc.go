@@ -31,7 +31,7 @@
 //     node is a new life: the old one's members leave, the new one's
 //     State brings its own.
 //
-// Frames travel on the transport's groups stream (4), whose order per
+// Frames travel on the transport's groups stream (5), whose order per
 // peer is the order of the cluster stream's too. Their format is in
 // codec.go; every decoder is fuzzed.
 //
