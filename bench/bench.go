@@ -17,7 +17,8 @@ type Result struct {
 // Run runs the whole suite (quick: small sizes): the runtime core with
 // Go-native processes, Lua processes, then two clustered nodes in this
 // process over loopback, then the cluster-wide name registry on three
-// nodes with Raft, then EVENTUAL names on five nodes. Each runtime workload runs once untimed, then `rounds`
+// nodes with Raft, then EVENTUAL names on five nodes, then process groups
+// on three and five nodes. Each runtime workload runs once untimed, then `rounds`
 // times; the median is reported.
 func Run(quick bool, rounds int) ([]Result, error) {
 	o, lo := Full(), FullLua()
@@ -44,7 +45,11 @@ func Run(quick bool, rounds int) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Concat(res, lres, cres, rres, eres), nil
+	gres, err := Groups(quick)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(res, lres, cres, rres, eres, gres), nil
 }
 
 // Names lists the figures Run reports, in order (a quick run leaves out
@@ -60,7 +65,7 @@ func Names() []string {
 	for _, f := range clusterFigures(clusterSizes{lan: true}) {
 		names = append(names, f.name)
 	}
-	return slices.Concat(names, registryNames, eventualNames)
+	return slices.Concat(names, registryNames, eventualNames, groupNames)
 }
 
 // Workload is one named benchmark.

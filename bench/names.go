@@ -93,9 +93,9 @@ func resolvedEverywhere(nodes []*node.Node, name string, p pid.PID, deadline tim
 	return nil
 }
 
-// startPlain starts n clustered nodes without Raft that all see each
-// other; stop stops them.
-func startPlain(n int) ([]*node.Node, func(), error) {
+// startPlain starts n clustered nodes without Raft, built with opts, that
+// all see each other; stop stops them.
+func startPlain(n int, opts ...node.Option) ([]*node.Node, func(), error) {
 	var nodes []*node.Node
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -111,7 +111,7 @@ func startPlain(n int) ([]*node.Node, func(), error) {
 		}
 		cfg := benchNodeConfig("ev-"+strconv.Itoa(i), join)
 		cfg.Cluster.Raft.Enabled = false
-		nd, err := node.New(cfg, node.WithLogger(discard()))
+		nd, err := node.New(cfg, append([]node.Option{node.WithLogger(discard())}, opts...)...)
 		if err == nil {
 			err = nd.Start()
 		}

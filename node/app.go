@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/wippyd/wippyd/runtime"
@@ -240,6 +241,9 @@ type Terminal = lua.Terminal
 // LoadApp loads every *.yaml under dir. Its error, when the tree has
 // problems, lists each as "file:line: entry-id: message", one per line.
 func LoadApp(dir string) (*App, error) { return entry.Load(dir, compileLua) }
+
+// LoadAppFS is LoadApp for a file system: every *.yaml under its root.
+func LoadAppFS(fsys fs.FS) (*App, error) { return entry.LoadFS(fsys, ".", compileLua) }
 
 // LoadDemoApp loads the embedded demo app.
 func LoadDemoApp() (*App, error) { return entry.LoadFS(DemoApp(), ".", compileLua) }

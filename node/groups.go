@@ -37,6 +37,11 @@ func newGroups(n *Node, app *entry.Registry, parts *clusterParts) (*groups.Group
 	return groups.New(gc, mesh)
 }
 
+// Groups returns the node's process groups (every pg.scope of its app),
+// for reads from outside any process: a process reaches them through
+// the pg module.
+func (n *Node) Groups() runtime.GroupService { return n.groups }
+
 // groupMetrics exports the process groups' figures.
 type groupMetrics struct{ g *groups.Groups }
 

@@ -22,7 +22,7 @@ type Config struct {
 	// scope. Past it a local join fails with ErrNodeFull and another
 	// node's members are refused (counted in Stats.Refused, logged).
 	// With N nodes, the table holds at most N times this many. Default
-	// 100,000 (about 30 MB of table per node at the bound).
+	// 100,000 (about 20 MB of table per node at the bound).
 	MaxMembersPerNode int
 	// MaxSubscriptions bounds the monitors and event subscriptions of
 	// the node, all scopes together. Past it Subscribe fails with

@@ -113,7 +113,17 @@ type Targets struct {
 type origin struct {
 	boot, seq uint64
 	size      int
-	members   map[pid.PID]map[Key]int
+	members   map[member]int
+	// byPID indexes the local origin's members by process, for the leave
+	// of a process that ends; nil for other origins, which only leave
+	// whole.
+	byPID map[pid.PID]map[Key]int
+}
+
+// member is one process in one group.
+type member struct {
+	Key
+	PID pid.PID
 }
 
 // NewTable returns an empty table for the node self in the life boot;
@@ -121,7 +131,7 @@ type origin struct {
 // origin, this node's included.
 func NewTable(self string, boot uint64, maxPerNode int) *Table {
 	t := &Table{self: self, maxMem: maxPerNode, scopes: map[string]*scopeState{}, origins: map[string]*origin{}}
-	t.origins[self] = &origin{boot: boot, members: map[pid.PID]map[Key]int{}}
+	t.origins[self] = &origin{boot: boot, members: map[member]int{}, byPID: map[pid.PID]map[Key]int{}}
 	return t
 }
 
@@ -193,7 +203,7 @@ func (t *Table) Leave(scope string, groups []string, p pid.PID) (Delta, []Event,
 	if err := checkGroups(groups); err != nil {
 		return Delta{}, nil, err
 	}
-	have := maps.Clone(t.origins[t.self].members[p])
+	have := maps.Clone(t.origins[t.self].byPID[p])
 	var ops []Op
 	for _, g := range groups {
 		k := Key{scope, g}
@@ -212,7 +222,7 @@ func (t *Table) Leave(scope string, groups []string, p pid.PID) (Delta, []Event,
 // every scope, as many times as it joined. ok is false when p was in
 // none (nothing to announce).
 func (t *Table) LeaveAll(p pid.PID) (d Delta, evs []Event, ok bool) {
-	held := t.origins[t.self].members[p]
+	held := t.origins[t.self].byPID[p]
 	if len(held) == 0 {
 		return Delta{}, nil, false
 	}
@@ -269,7 +279,7 @@ func (t *Table) admitRemote(o *origin, op Op) (Op, bool) {
 		return op, false
 	}
 	if op.N < 0 {
-		have := o.members[op.PID][op.Key]
+		have := o.members[member{op.Key, op.PID}]
 		if -op.N > have {
 			t.refused += uint64(-op.N - have)
 			op.N = -have
@@ -291,32 +301,24 @@ func (t *Table) ApplyState(node string, s *State) []Event {
 	}
 	o := t.origins[node]
 	if o == nil {
-		o = &origin{members: map[pid.PID]map[Key]int{}}
+		o = &origin{members: map[member]int{}}
 		t.origins[node] = o
 	}
-	want := map[pid.PID]map[Key]int{}
+	want := map[member]int{}
 	for _, m := range s.Members {
-		if m.N <= 0 {
-			continue
+		if m.N > 0 {
+			want[member{m.Key, m.PID}] += m.N
 		}
-		if want[m.PID] == nil {
-			want[m.PID] = map[Key]int{}
-		}
-		want[m.PID][m.Key] += m.N
 	}
 	var ops []Op
-	for p, keys := range o.members {
-		for k, n := range keys {
-			if d := want[p][k] - n; d < 0 {
-				ops = append(ops, Op{Key: k, PID: p, N: d})
-			}
+	for m, n := range o.members {
+		if d := want[m] - n; d < 0 {
+			ops = append(ops, Op{Key: m.Key, PID: m.PID, N: d})
 		}
 	}
-	for p, keys := range want {
-		for k, n := range keys {
-			if d := n - o.members[p][k]; d > 0 {
-				ops = append(ops, Op{Key: k, PID: p, N: d})
-			}
+	for m, n := range want {
+		if d := n - o.members[m]; d > 0 {
+			ops = append(ops, Op{Key: m.Key, PID: m.PID, N: d})
 		}
 	}
 	sortOps(ops) // leaves first (negative N), so room is made before joins
@@ -338,11 +340,9 @@ func (t *Table) Drop(node string) []Event {
 	if node == t.self || o == nil {
 		return nil
 	}
-	var ops []Op
-	for p, keys := range o.members {
-		for k, n := range keys {
-			ops = append(ops, Op{Key: k, PID: p, N: -n})
-		}
+	ops := make([]Op, 0, len(o.members))
+	for m, n := range o.members {
+		ops = append(ops, Op{Key: m.Key, PID: m.PID, N: -n})
 	}
 	for _, op := range ops {
 		t.apply(o, op)
@@ -355,10 +355,8 @@ func (t *Table) Drop(node string) []Event {
 func (t *Table) State() State {
 	o := t.origins[t.self]
 	s := State{Boot: o.boot, Seq: o.seq}
-	for p, keys := range o.members {
-		for k, n := range keys {
-			s.Members = append(s.Members, Op{Key: k, PID: p, N: n})
-		}
+	for m, n := range o.members {
+		s.Members = append(s.Members, Op{Key: m.Key, PID: m.PID, N: n})
 	}
 	sortOps(s.Members)
 	return s
@@ -395,16 +393,23 @@ func (t *Table) Known(node string) bool { return t.origins[node] != nil }
 
 // apply changes o's and the group's counts by op (already admitted).
 func (t *Table) apply(o *origin, op Op) {
-	keys := o.members[op.PID]
-	if keys == nil {
-		keys = map[Key]int{}
-		o.members[op.PID] = keys
+	m := member{op.Key, op.PID}
+	if n := o.members[m] + op.N; n > 0 {
+		o.members[m] = n
+	} else {
+		delete(o.members, m)
 	}
-	keys[op.Key] += op.N
-	if keys[op.Key] <= 0 {
-		delete(keys, op.Key)
-		if len(keys) == 0 {
-			delete(o.members, op.PID)
+	if o.byPID != nil {
+		keys := o.byPID[op.PID]
+		if keys == nil {
+			keys = map[Key]int{}
+			o.byPID[op.PID] = keys
+		}
+		if keys[op.Key] += op.N; keys[op.Key] <= 0 {
+			delete(keys, op.Key)
+			if len(keys) == 0 {
+				delete(o.byPID, op.PID)
+			}
 		}
 	}
 	o.size += op.N

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -279,4 +280,28 @@ func TestReplicaConverges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMemoryPerMembership: what the table holds per membership of another
+// node (docs/cluster.md gives the figure; the bound is loose: the heap
+// measure is noisy).
+func TestMemoryPerMembership(t *testing.T) {
+	const n = 100_000
+	st := State{Boot: 1, Seq: 1}
+	for i := range n {
+		st.Members = append(st.Members, Op{Key{"app:pg", fmt.Sprint("group-", i%1000)}, pidOf("b", uint64(i+1)), 1})
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tb := newTestTable("a", n)
+	tb.ApplyState("b", &st)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := int(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%d bytes per membership", per)
+	if per > 400 {
+		t.Fatalf("%d bytes per membership", per)
+	}
+	runtime.KeepAlive(tb)
 }
