@@ -35,7 +35,8 @@ type registrySizes struct {
 const registryClients = 64
 
 // registryNames are the registry figures, in the order they run.
-var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns", "registry_failover_ms"}
+var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns",
+	"strong_register_p50_us", "registry_failover_ms"}
 
 // Registry runs the registry figures (quick: fewer iterations and one
 // failover instead of three).
@@ -57,6 +58,7 @@ func benchRegistry(sz registrySizes) ([]Result, error) {
 		func(t *registryTrio) (Result, error) { return registryThroughput(t, sz.ops) },
 		func(t *registryTrio) (Result, error) { return registryLookupP50(t, sz.lookups) },
 		func(t *registryTrio) (Result, error) { return registryLookupNs(t, 200*sz.lookups) },
+		func(t *registryTrio) (Result, error) { return strongRegisterP50(t, sz.registers/2) },
 	} {
 		r, err := f(trio)
 		if err != nil {
@@ -331,6 +333,34 @@ func registryLookupNs(t *registryTrio, n int) (Result, error) {
 		}
 	}
 	return Result{Name: "registry_lookup_ns", Value: float64(time.Since(start).Nanoseconds()) / float64(n), Unit: "ns"}, nil
+}
+
+// strongRegisterP50: one client on a follower registers distinct STRONG
+// names through its name service, as process.registry.register(name, nil,
+// STRONG) does: a reservation committed through the leader, every node's
+// acknowledgement, the activation committed; the median time until the
+// call returns, when every node resolves the name (strong_register_p50_us).
+func strongRegisterP50(t *registryTrio, n int) (Result, error) {
+	f := t.follower()
+	if f == nil {
+		return Result{}, errors.New("strong_register_p50_us: no leader")
+	}
+	p, err := benchPID(f)
+	if err != nil {
+		return Result{}, fmt.Errorf("strong_register_p50_us: %w", err)
+	}
+	ds := make([]time.Duration, 0, n)
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		err := f.NameService().Register(ctx, proc.ScopeStrong, "bench:strong:"+strconv.Itoa(i), p)
+		ds = append(ds, time.Since(start))
+		cancel()
+		if err != nil {
+			return Result{}, fmt.Errorf("strong_register_p50_us: %w", err)
+		}
+	}
+	return Result{Name: "strong_register_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
 }
 
 // registryFailover: on a fresh trio, the leader's internode transport and

@@ -29,7 +29,19 @@ type Status struct {
 	Processes int             `json:"processes"`
 	Messages  MessageStatus   `json:"messages"`
 	Scheduler SchedStatus     `json:"scheduler"`
-	Names     map[string]int  `json:"names"`
+	// Names counts names by scope: local, and on a clustered node
+	// eventual, consistent and strong.
+	Names map[string]int `json:"names"`
+	// Eventual lists the EVENTUAL names this node resolves (clustered
+	// nodes only).
+	Eventual *NameList `json:"eventual,omitempty"`
+}
+
+// NameList is the names of one plane as this node resolves them, sorted
+// by name; past MaxStatusNames it only counts them.
+type NameList struct {
+	Names        []NameStatus `json:"names"`
+	NamesOmitted int          `json:"names_omitted,omitempty"`
 }
 
 // HostStatus is one host's processes.
@@ -62,22 +74,28 @@ type RaftStatus struct {
 	State       string `json:"state"`
 	Leader      string `json:"leader"`
 	CommitIndex uint64 `json:"commit_index"`
-	// Names are the CONSISTENT names in this node's replica with their
-	// owners, sorted by name: what this node believes, which a node cut
-	// off from the quorum may not share with the others. When the replica
-	// holds more than MaxStatusNames, Names is empty and NamesOmitted
-	// counts them (names.consistent has the count either way).
+	// Names are the CONSISTENT and STRONG names in this node's replica
+	// with their owners, sorted by name: what this node believes, which a
+	// node cut off from the quorum may not share with the others. When
+	// the replica holds more than MaxStatusNames, Names is empty and
+	// NamesOmitted counts them (names.consistent and names.strong have the
+	// counts either way).
 	Names        []NameStatus `json:"names"`
 	NamesOmitted int          `json:"names_omitted,omitempty"`
 }
 
-// NameStatus is one CONSISTENT name and the PID that holds it.
+// NameStatus is one name and the PID that holds it.
 type NameStatus struct {
 	Name string `json:"name"`
 	PID  string `json:"pid"`
+	// Scope is "consistent" or "strong" (Raft names; "eventual" names are
+	// in their own list). Pending marks a STRONG reservation not yet
+	// acknowledged by every live node.
+	Scope   string `json:"scope,omitempty"`
+	Pending bool   `json:"pending,omitempty"`
 }
 
-// MaxStatusNames bounds the CONSISTENT names /v1/status lists.
+// MaxStatusNames bounds the names /v1/status lists per plane.
 const MaxStatusNames = 100
 
 // MessageStatus are message counters.

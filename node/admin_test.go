@@ -199,7 +199,7 @@ func TestStatusListsConsistentNames(t *testing.T) {
 	register("alpha", p2)
 	register("mid", p1)
 	st := settled(3)
-	want := []NameStatus{{"alpha", p2.String()}, {"mid", p1.String()}, {"zeta", p1.String()}}
+	want := []NameStatus{{"alpha", p2.String(), "consistent", false}, {"mid", p1.String(), "consistent", false}, {"zeta", p1.String(), "consistent", false}}
 	if fmt.Sprint(st.Raft.Names) != fmt.Sprint(want) || st.Raft.NamesOmitted != 0 {
 		t.Fatalf("names %v (omitted %d, count %d), want %v", st.Raft.Names, st.Raft.NamesOmitted, st.Names["consistent"], want)
 	}

@@ -231,6 +231,9 @@ func (p *clusterParts) status(st *Status) {
 	}
 	p.raftStatus(st)
 	st.Names["eventual"] = p.ev.Stats().Names
+	st.Eventual = &NameList{}
+	entries, n := p.ev.List(MaxStatusNames)
+	st.Eventual.Names, st.Eventual.NamesOmitted = nameList(entries, n, "eventual")
 	if p.ml == nil {
 		return
 	}

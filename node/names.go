@@ -11,7 +11,6 @@ import (
 	"github.com/wippyd/wippyd/registry/eventual"
 	"github.com/wippyd/wippyd/registry/raftreg"
 	"github.com/wippyd/wippyd/runtime"
-	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
@@ -28,19 +27,14 @@ type nameService struct {
 
 var _ runtime.NameService = (*nameService)(nil)
 
-// notBuilt answers a scope this node does not serve yet.
-func notBuilt(scope proc.Scope) error {
-	return proc.Errorf(proc.KindUnavailable, msg.False, "the %s scope is not available on this node", scope)
-}
-
 func (s *nameService) Register(ctx context.Context, scope proc.Scope, name string, p pid.PID) error {
 	switch {
 	case scope == proc.ScopeEventual:
 		return s.eventual.Register(ctx, name, p)
-	case scope != proc.ScopeConsistent:
-		return notBuilt(scope)
 	case s.raft == nil:
 		return raftreg.Disabled{}.Register(ctx, name, p)
+	case scope == proc.ScopeStrong:
+		return s.raft.RegisterStrong(ctx, name, p)
 	}
 	return s.raft.Register(ctx, name, p)
 }
@@ -49,10 +43,10 @@ func (s *nameService) Unregister(ctx context.Context, scope proc.Scope, name str
 	switch {
 	case scope == proc.ScopeEventual:
 		return s.eventual.Unregister(ctx, name, owner)
-	case scope != proc.ScopeConsistent:
-		return notBuilt(scope)
 	case s.raft == nil:
 		return raftreg.Disabled{}.Unregister(ctx, name, owner)
+	case scope == proc.ScopeStrong:
+		return s.raft.UnregisterStrong(ctx, name, owner)
 	}
 	return s.raft.Unregister(ctx, name, owner)
 }
@@ -61,10 +55,26 @@ func (s *nameService) Holder(scope proc.Scope, name string) (pid.PID, bool) {
 	switch {
 	case scope == proc.ScopeEventual:
 		return s.eventual.Resolve(name)
-	case scope != proc.ScopeConsistent || s.raft == nil:
+	case s.raft == nil:
 		return pid.PID{}, false
 	}
-	return s.raft.Resolve(name)
+	return s.raft.Holder(name, scope == proc.ScopeStrong)
+}
+
+// conflict is the check a STRONG reservation makes on this node: another
+// plane binds the name to another process (a cluster-wide name would
+// shadow it, so the reservation is refused rather than change what the
+// name reaches here).
+func (s *nameService) conflict(local func(string) (pid.PID, bool)) raftreg.ConflictCheck {
+	return func(name string, p pid.PID) (pid.PID, string, bool) {
+		if h, ok := s.eventual.Resolve(name); ok && h != p {
+			return h, "eventual", true
+		}
+		if h, ok := local(name); ok && h != p {
+			return h, "local", true
+		}
+		return pid.PID{}, "", false
+	}
 }
 
 func (s *nameService) Resolve(name string) (pid.PID, bool) {
@@ -196,6 +206,7 @@ func (p *clusterParts) raftStatus(st *Status) {
 	st.Raft = &RaftStatus{State: state, Leader: s.Leader, CommitIndex: s.CommitIndex}
 	st.Raft.Names, st.Raft.NamesOmitted = replicaNames(p.names)
 	st.Names["consistent"] = s.Names
+	st.Names["strong"] = s.Strong
 }
 
 // newEventual builds the EVENTUAL plane over the internode transport's
@@ -237,12 +248,22 @@ func (u upPeers) OnChange(f func()) (cancel func()) {
 // minority partition too and never waits.
 func replicaNames(r *raftreg.Registry) ([]NameStatus, int) {
 	entries, n := r.Local(MaxStatusNames)
+	return nameList(entries, n, "consistent")
+}
+
+// nameList turns a plane's listing (nil past MaxStatusNames, and the
+// count) into the status's; scope is the plane's, strong names excepted.
+func nameList(entries []registry.Entry, n int, scope string) ([]NameStatus, int) {
 	names := make([]NameStatus, 0, len(entries))
 	if n > MaxStatusNames {
 		return names, n
 	}
 	for _, e := range entries {
-		names = append(names, NameStatus{Name: e.Name, PID: e.PID.String()})
+		ns := NameStatus{Name: e.Name, PID: e.PID.String(), Scope: scope, Pending: e.Pending}
+		if e.Strong {
+			ns.Scope = "strong"
+		}
+		names = append(names, ns)
 	}
 	return names, 0
 }
@@ -255,4 +276,5 @@ func (p *clusterParts) collectRaft(c *collector, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.raftState, prometheus.GaugeValue, float64(s.RaftState))
 	ch <- prometheus.MustNewConstMetric(c.raftCommit, prometheus.GaugeValue, float64(s.CommitIndex))
 	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(s.Names), "consistent")
+	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(s.Strong), "strong")
 }

@@ -214,6 +214,9 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	}
 	nd.rt = rt
 	grp.Bind(rt)
+	if nd.cluster != nil && nd.cluster.names != nil {
+		nd.cluster.names.SetConflictCheck(nd.cluster.ns.conflict(rt.LocalName))
+	}
 	if o.app != nil {
 		if nd.services, err = newServices(nd, o.app, catalog); err != nil {
 			return nil, err

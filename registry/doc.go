@@ -1,11 +1,14 @@
-// Package registry declares the cluster-wide name table of wippyd (the
-// CONSISTENT scope of SPEC section 9): the Registry interface, the values it
-// deals in (Entry, Event), its errors and the limits every replica checks.
+// Package registry declares the cluster-wide name tables of wippyd (the
+// cluster scopes of SPEC section 9): the Registry interface, the values it
+// deals in (Entry, Event), its errors, their Wippy error kinds (Wrap) and
+// the limits every replica checks.
 //
-// The table itself is the deterministic state machine in registry/fsm; the
-// Raft glue that replicates it, forwards changes to the leader and serves
-// linearizable lookups is registry/raftreg. This package has no state and
-// starts no goroutine, so it is safe for concurrent use.
+// The Raft table (CONSISTENT and STRONG) is the deterministic state
+// machine in registry/fsm; the Raft glue that replicates it, forwards
+// changes to the leader, runs the STRONG acknowledgements and serves
+// linearizable lookups is registry/raftreg. EVENTUAL names are
+// registry/eventual. This package has no state and starts no goroutine,
+// so it is safe for concurrent use.
 //
 // # Rules
 //

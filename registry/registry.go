@@ -58,6 +58,12 @@ type Entry struct {
 	// Index is the log index of the Register command that created the
 	// entry. Re-registering the same name to the same PID does not change it.
 	Index uint64
+	// Strong: the name is of the STRONG scope. Pending: it is a STRONG
+	// reservation that every live node has not acknowledged yet (it
+	// resolves already; it becomes active, or is aborted by Deadline,
+	// Unix nanoseconds, after which the leader removes it).
+	Strong, Pending bool
+	Deadline        int64
 }
 
 // Event is one change of the table.
@@ -65,9 +71,12 @@ type Event struct {
 	Kind  EventKind
 	Cause Cause
 	Name  string
-	// PID is the holder the name was given to (EventRegistered) or taken
-	// from (EventUnregistered).
+	// PID is the holder the name was given to (EventRegistered,
+	// EventActivated) or taken from (EventUnregistered).
 	PID pid.PID
+	// Strong: the name is of the STRONG scope (a reservation when
+	// registered, active from its EventActivated on).
+	Strong bool
 	// Index is the log index at which the change took effect: the index of
 	// the command, or of the snapshot for CauseRestore, or the table's index
 	// at subscription time for CauseSync.
@@ -81,6 +90,9 @@ type EventKind uint8
 const (
 	EventRegistered   EventKind = 1
 	EventUnregistered EventKind = 2
+	// EventActivated: a STRONG reservation, acknowledged by every live
+	// node, became active. The name had its EventRegistered already.
+	EventActivated EventKind = 3
 )
 
 func (k EventKind) String() string {
@@ -89,6 +101,8 @@ func (k EventKind) String() string {
 		return "registered"
 	case EventUnregistered:
 		return "unregistered"
+	case EventActivated:
+		return "activated"
 	}
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
 
@@ -30,6 +31,16 @@ func Kind(err error) (string, msg.Tri) {
 		return proc.KindUnavailable, msg.True
 	}
 	return proc.KindInternal, msg.Unknown
+}
+
+// WrapHeld is Wrap for an ALREADY_EXISTS or PERMISSION_DENIED that names
+// the process holding name (the zero PID: none known).
+func WrapHeld(err error, name string, holder pid.PID) error {
+	if err == nil || holder.IsZero() {
+		return Wrap(err, name)
+	}
+	kind, retry := Kind(err)
+	return proc.Errorf(kind, retry, "%w: %s (held by %v)", err, name, holder)
 }
 
 // Wrap turns a registry error about name (may be empty) into the

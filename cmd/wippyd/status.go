@@ -97,6 +97,9 @@ func printStatus(w io.Writer, st node.Status) {
 	fmt.Fprintf(w, "node %s (wippyd %s), %s, up %s\n", st.Node, st.Version, ready, (time.Duration(st.UptimeS) * time.Second).String())
 	fmt.Fprintf(w, "processes %d; messages sent %d local / %d remote, received %d local / %d remote\n",
 		st.Processes, st.Messages.SentLocal, st.Messages.SentRemote, st.Messages.ReceivedLocal, st.Messages.ReceivedRemote)
+	if len(st.Names) > 0 {
+		fmt.Fprintf(w, "names: %s\n", scopeCounts(st.Names))
+	}
 	if d := nonZero(st.Messages.Dropped); d != "" {
 		fmt.Fprintf(w, "dropped: %s\n", d)
 	}
@@ -118,21 +121,45 @@ func printStatus(w io.Writer, st node.Status) {
 		}
 	}
 	tw.Flush()
-	if st.Raft == nil {
+	if st.Raft != nil {
+		fmt.Fprintf(w, "\nraft: %s, leader %s, commit index %d\n", st.Raft.State, st.Raft.Leader, st.Raft.CommitIndex)
+		printNames(w, "RAFT NAME", "consistent and strong", st.Raft.Names, st.Raft.NamesOmitted)
+	}
+	if st.Eventual != nil {
+		printNames(w, "EVENTUAL NAME", "eventual", st.Eventual.Names, st.Eventual.NamesOmitted)
+	}
+}
+
+// scopeCounts lists name counts in scope order, zeros included.
+func scopeCounts(m map[string]int) string {
+	var parts []string
+	for _, s := range []string{"local", "eventual", "consistent", "strong"} {
+		if v, ok := m[s]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%d", s, v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// printNames prints one plane's names as a table, or how many were left
+// out.
+func printNames(w io.Writer, title, what string, names []node.NameStatus, omitted int) {
+	if omitted > 0 {
+		fmt.Fprintf(w, "%d %s names (listed up to %d)\n", omitted, what, node.MaxStatusNames)
+	}
+	if len(names) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nraft: %s, leader %s, commit index %d\n", st.Raft.State, st.Raft.Leader, st.Raft.CommitIndex)
-	if st.Raft.NamesOmitted > 0 {
-		fmt.Fprintf(w, "%d consistent names (listed up to %d)\n", st.Raft.NamesOmitted, node.MaxStatusNames)
-	}
-	if len(st.Raft.Names) > 0 {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "\nCONSISTENT NAME\tOWNER")
-		for _, n := range st.Raft.Names {
-			fmt.Fprintf(tw, "%s\t%s\n", n.Name, n.PID)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\n%s\tSCOPE\tOWNER\n", title)
+	for _, n := range names {
+		scope := n.Scope
+		if n.Pending {
+			scope += " (pending)"
 		}
-		tw.Flush()
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, scope, n.PID)
 	}
+	tw.Flush()
 }
 
 // nonZero lists m's non-zero entries as sorted "key=value" pairs.

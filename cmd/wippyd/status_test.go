@@ -21,12 +21,17 @@ func TestPrintStatus(t *testing.T) {
 		Hosts:    []node.HostStatus{{ID: "app:processes", Processes: 3, ByState: map[string]int{"idle": 2, "ready": 1, "running": 0}}},
 		Services: []node.ServiceStatus{{ID: "app:svc", State: "failed", Restarts: 4, LastError: "boom"}},
 		Raft: &node.RaftStatus{State: "leader", Leader: "n1", CommitIndex: 9,
-			Names: []node.NameStatus{{Name: "coordinator", PID: "{n2@app:processes|0x00007}"}}},
+			Names: []node.NameStatus{{Name: "coordinator", PID: "{n2@app:processes|0x00007}", Scope: "consistent"},
+				{Name: "lock", PID: "{n1@app:processes|0x00009}", Scope: "strong", Pending: true}}},
+		Names:    map[string]int{"local": 2, "eventual": 1, "consistent": 1, "strong": 1},
+		Eventual: &node.NameList{Names: []node.NameStatus{{Name: "cache", PID: "{n3@app:processes|0x00001}", Scope: "eventual"}}},
 	})
 	out := b.String()
 	for _, want := range []string{"node n1 (wippyd v), ready, up 1m1s", "dropped: noproc=2\n", "idle=2 ready=1\n",
 		"app:svc", "failed", "boom", "raft: leader, leader n1, commit index 9",
-		"CONSISTENT NAME  OWNER\ncoordinator      {n2@app:processes|0x00007}\n"} {
+		"names: local=2 eventual=1 consistent=1 strong=1\n",
+		"RAFT NAME    SCOPE             OWNER\ncoordinator  consistent        {n2@app:processes|0x00007}\nlock         strong (pending)  {n1@app:processes|0x00009}\n",
+		"EVENTUAL NAME  SCOPE     OWNER\ncache          eventual  {n3@app:processes|0x00001}\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
@@ -40,10 +45,10 @@ func TestPrintStatusNamesOmitted(t *testing.T) {
 	var b bytes.Buffer
 	printStatus(&b, node.Status{Node: "n1", Raft: &node.RaftStatus{State: "follower", NamesOmitted: 250}})
 	out := b.String()
-	if want := "250 consistent names (listed up to 100)\n"; !strings.Contains(out, want) {
+	if want := "250 consistent and strong names (listed up to 100)\n"; !strings.Contains(out, want) {
 		t.Errorf("status output lacks %q:\n%s", want, out)
 	}
-	if strings.Contains(out, "CONSISTENT NAME") {
+	if strings.Contains(out, "RAFT NAME") {
 		t.Errorf("empty name table printed:\n%s", out)
 	}
 }

@@ -197,10 +197,7 @@ func (p *Plane) Register(_ context.Context, name string, q pid.PID) error {
 		}
 		return registry.Wrap(err, name)
 	case err != nil:
-		if owner.IsZero() {
-			return registry.Wrap(err, name)
-		}
-		return registry.Wrap(err, name+" (held by "+owner.String()+")")
+		return registry.WrapHeld(err, name, owner)
 	}
 	p.publish(d)
 	return nil
@@ -211,10 +208,10 @@ func (p *Plane) Register(_ context.Context, name string, q pid.PID) error {
 // does (including one of another node: its node owns the binding).
 func (p *Plane) Unregister(_ context.Context, name string, owner pid.PID) error {
 	p.mu.Lock()
-	d, _, err := p.r.Unregister(name, owner)
+	d, holder, err := p.r.Unregister(name, owner)
 	p.mu.Unlock()
 	if err != nil {
-		return registry.Wrap(err, name)
+		return registry.WrapHeld(err, name, holder)
 	}
 	p.publish(d)
 	return nil

@@ -23,6 +23,11 @@ const (
 	// OpBatch is the first byte of a batch (EncodeBatch): several commands
 	// in one log entry. It is not a command: DecodeCommand refuses it.
 	OpBatch Op = 6
+	// The STRONG scope's commands.
+	OpReserve          Op = 7
+	OpActivate         Op = 8
+	OpAbort            Op = 9
+	OpUnregisterStrong Op = 10
 )
 
 func (o Op) String() string {
@@ -39,14 +44,23 @@ func (o Op) String() string {
 		return "release-node"
 	case OpBatch:
 		return "batch"
+	case OpReserve:
+		return "reserve"
+	case OpActivate:
+		return "activate"
+	case OpAbort:
+		return "abort"
+	case OpUnregisterStrong:
+		return "unregister-strong"
 	}
 	return "Op(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Command is one change to the table, as replicated through the log. The
 // set of commands is closed: the values (not pointers) Register,
-// Unregister, UnregisterIfOwned, ReleasePID and ReleaseNode. Anything else
-// is refused with ErrBadCommand.
+// Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode, Reserve,
+// Activate, Abort and UnregisterStrong. Anything else is refused with
+// ErrBadCommand.
 type Command interface {
 	Op() Op
 	// validate checks the fields against the registry limits.
@@ -60,17 +74,19 @@ type Register struct {
 	PID  pid.PID
 }
 
-// Unregister releases Name if Owner holds it: registry.ErrNotFound when
-// nobody does, registry.ErrNotOwner when another PID does.
+// Unregister releases the CONSISTENT name Name if Owner holds it:
+// registry.ErrNotFound when nobody holds it in that scope,
+// registry.ErrNotOwner when another PID does.
 type Unregister struct {
 	Name  string
 	Owner pid.PID
 }
 
-// UnregisterIfOwned releases Name if Owner holds it and otherwise does
-// nothing, without an error. It follows a Register whose outcome is unknown
-// (the proposal timed out), so that the name is either held by its rightful
-// first writer or free, never held by a caller that was told it failed.
+// UnregisterIfOwned releases Name, in any scope, if Owner holds it and
+// otherwise does nothing, without an error. It follows a Register (or a
+// STRONG registration) whose outcome is unknown (the proposal timed out),
+// so that the name is either held by its rightful first writer or free,
+// never held by a caller that was told it failed.
 type UnregisterIfOwned struct {
 	Name  string
 	Owner pid.PID
@@ -89,6 +105,43 @@ type ReleaseNode struct {
 	Node string
 }
 
+// Reserve opens a STRONG reservation of Name for PID: first write wins
+// against every name of the table, as Register. The reservation resolves
+// at once but is pending until Activate; Deadline (Unix nanoseconds, the
+// proposer's) is when the leader may Abort it. Reserving a name PID already
+// holds in the STRONG scope changes nothing (Result.Active tells whether
+// it is active already).
+type Reserve struct {
+	Name     string
+	PID      pid.PID
+	Deadline uint64
+}
+
+// Activate makes PID's pending reservation of Name active: every live node
+// acknowledged it. registry.ErrNotFound when PID holds no STRONG
+// reservation of Name any more (aborted, released); a no-op when it is
+// active already.
+type Activate struct {
+	Name string
+	PID  pid.PID
+}
+
+// Abort removes PID's reservation of Name if it is still pending, and
+// otherwise does nothing, without an error: the acknowledgements did not
+// come, or the reservation outlived its deadline.
+type Abort struct {
+	Name string
+	PID  pid.PID
+}
+
+// UnregisterStrong releases the STRONG name Name (active or pending) if
+// Owner holds it: registry.ErrNotFound when nobody holds it in that
+// scope, registry.ErrNotOwner when another PID does.
+type UnregisterStrong struct {
+	Name  string
+	Owner pid.PID
+}
+
 // Op implements Command.
 func (Register) Op() Op { return OpRegister }
 
@@ -104,18 +157,34 @@ func (ReleasePID) Op() Op { return OpReleasePID }
 // Op implements Command.
 func (ReleaseNode) Op() Op { return OpReleaseNode }
 
+// Op implements Command.
+func (Reserve) Op() Op { return OpReserve }
+
+// Op implements Command.
+func (Activate) Op() Op { return OpActivate }
+
+// Op implements Command.
+func (Abort) Op() Op { return OpAbort }
+
+// Op implements Command.
+func (UnregisterStrong) Op() Op { return OpUnregisterStrong }
+
 func (c Register) validate() error          { return validateNamePID(c.Name, c.PID) }
 func (c Unregister) validate() error        { return validateNamePID(c.Name, c.Owner) }
 func (c UnregisterIfOwned) validate() error { return validateNamePID(c.Name, c.Owner) }
 func (c ReleasePID) validate() error        { return registry.ValidatePID(c.PID) }
 func (c ReleaseNode) validate() error       { return registry.ValidateNode(c.Node) }
+func (c Reserve) validate() error           { return validateNamePID(c.Name, c.PID) }
+func (c Activate) validate() error          { return validateNamePID(c.Name, c.PID) }
+func (c Abort) validate() error             { return validateNamePID(c.Name, c.PID) }
+func (c UnregisterStrong) validate() error  { return validateNamePID(c.Name, c.Owner) }
 
-// check returns nil for a valid command of one of the five value types, and
+// check returns nil for a valid command of one of the value types, and
 // an error wrapping ErrBadCommand otherwise (nil, a pointer to a command,
 // fields out of limits).
 func check(c Command) error {
 	switch c.(type) {
-	case Register, Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode:
+	case Register, Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode, Reserve, Activate, Abort, UnregisterStrong:
 	case nil:
 		return fmt.Errorf("%w: nil command", ErrBadCommand)
 	default:
@@ -135,17 +204,20 @@ func validateNamePID(name string, p pid.PID) error {
 }
 
 // MaxCommandSize bounds an encoded command: the op byte, then the largest
-// fields (a name and a PID) with their msgpack headers.
-const MaxCommandSize = 1 + (3 + registry.MaxNameLen) + (3 + registry.MaxNodeLen) + (3 + registry.MaxHostLen) + 9
+// fields (a name, a PID and a deadline) with their msgpack headers.
+const MaxCommandSize = 1 + (3 + registry.MaxNameLen) + (3 + registry.MaxNodeLen) + (3 + registry.MaxHostLen) + 9 + 9
 
 // EncodeCommand returns the wire form of c: the op byte, then its fields as
 // msgpack values in their shortest form, in this order:
 //
-//	Register, Unregister, UnregisterIfOwned:  name, node, host, seq
+//	Register, Unregister, UnregisterIfOwned,
+//	Activate, Abort, UnregisterStrong:        name, node, host, seq
+//	Reserve:                                  name, node, host, seq, deadline
 //	ReleasePID:                               node, host, seq
 //	ReleaseNode:                              node
 //
-// Names and node/host are msgpack strings, seq an unsigned integer. There is
+// Names and node/host are msgpack strings, seq and deadline unsigned
+// integers. There is
 // no array header and no field tags: the op fixes the shape. A command with
 // fields out of limits is refused with ErrBadCommand.
 func EncodeCommand(c Command) ([]byte, error) {
@@ -168,6 +240,19 @@ func EncodeCommand(c Command) ([]byte, error) {
 		w.pid(c.PID)
 	case ReleaseNode:
 		w.str(c.Node)
+	case Reserve:
+		w.str(c.Name)
+		w.pid(c.PID)
+		w.uint(c.Deadline)
+	case Activate:
+		w.str(c.Name)
+		w.pid(c.PID)
+	case Abort:
+		w.str(c.Name)
+		w.pid(c.PID)
+	case UnregisterStrong:
+		w.str(c.Name)
+		w.pid(c.Owner)
 	}
 	return w.bytes()
 }
@@ -199,6 +284,14 @@ func DecodeCommand(b []byte) (Command, error) {
 		c = ReleasePID{PID: r.pid()}
 	case OpReleaseNode:
 		c = ReleaseNode{Node: r.str(registry.MaxNodeLen)}
+	case OpReserve:
+		c = Reserve{Name: r.str(registry.MaxNameLen), PID: r.pid(), Deadline: r.uint()}
+	case OpActivate:
+		c = Activate{Name: r.str(registry.MaxNameLen), PID: r.pid()}
+	case OpAbort:
+		c = Abort{Name: r.str(registry.MaxNameLen), PID: r.pid()}
+	case OpUnregisterStrong:
+		c = UnregisterStrong{Name: r.str(registry.MaxNameLen), Owner: r.pid()}
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", ErrBadCommand, b[0])
 	}

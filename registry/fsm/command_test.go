@@ -54,6 +54,11 @@ func sampleCommands() []Command {
 		UnregisterIfOwned{"leader", b1},
 		ReleasePID{a3},
 		ReleaseNode{"n1"},
+		Reserve{"lock", a1, 1_700_000_000_000_000_000},
+		Reserve{strings.Repeat("x", registry.MaxNameLen), big, ^uint64(0)},
+		Activate{"lock", a1},
+		Abort{"lock", a2},
+		UnregisterStrong{"lock", b1},
 	}
 }
 

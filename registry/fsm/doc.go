@@ -23,6 +23,17 @@
 // holds the name; it follows a Register of unknown outcome), ReleasePID (a
 // process ended) and ReleaseNode (a node died or left; its released names
 // come back sorted so the leader can cancel holders that are still alive).
+// The STRONG scope adds Reserve (first write wins against every name, as
+// Register; the name is held, pending, with the proposer's deadline),
+// Activate (the pending reservation of that PID becomes active), Abort
+// (removes it if still pending) and UnregisterStrong. Unregister and
+// UnregisterStrong release only names of their scope; the releases and
+// UnregisterIfOwned any.
+//
+// Every claim of a name goes through one conditional write, set if absent
+// (FSM.register, FSM.claim), and every release through one conditional
+// delete, delete if held by a PID (FSM.unregister): the primitives a
+// lock or a group entry kept in this table would use too.
 //
 // # Invariants
 //
@@ -48,7 +59,9 @@
 // # Encoding
 //
 // Commands are one op byte followed by msgpack values in a fixed order (see
-// EncodeCommand). A batch, several commands carried by one log entry, is
+// EncodeCommand).
+// A table with STRONG names snapshots as version 2 (record flags and
+// deadlines); one without keeps version 1's bytes. A batch, several commands carried by one log entry, is
 // the OpBatch byte, a count and the commands (see EncodeBatch); its
 // commands apply with ApplyBatch, all at the entry's index. A snapshot is
 // a magic and version followed by msgpack values (see Snapshot). All are

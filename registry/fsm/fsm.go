@@ -21,12 +21,35 @@ type FSM struct {
 	// empty; no empty slice or set is kept (checkInvariants in the tests).
 	byPID  map[pid.PID][]string
 	byNode map[string]map[pid.PID]struct{}
+	// pending are the STRONG reservations not active yet: few, scanned by
+	// the leader for expired ones.
+	pending map[string]struct{}
+	nstrong int // STRONG names, pending ones included
 }
 
 // record is the value of one name.
 type record struct {
-	pid   pid.PID
-	index uint64 // log index of the Register that created it
+	pid      pid.PID
+	index    uint64 // log index of the Register that created it
+	flags    uint8  // flagStrong, flagPending
+	deadline uint64 // a pending reservation's, Unix nanoseconds
+}
+
+// Record flags (the snapshot stores them).
+const (
+	flagStrong  uint8 = 1
+	flagPending uint8 = 2
+)
+
+func (r record) strong() bool  { return r.flags&flagStrong != 0 }
+func (r record) pending() bool { return r.flags&flagPending != 0 }
+
+func (r record) entry(name string) registry.Entry {
+	e := registry.Entry{Name: name, PID: r.pid, Index: r.index, Strong: r.strong(), Pending: r.pending()}
+	if e.Pending {
+		e.Deadline = int64(r.deadline)
+	}
+	return e
 }
 
 // Result is the outcome of one Apply.
@@ -38,6 +61,8 @@ type Result struct {
 	// Owner is the holder of the name when Err is ErrAlreadyExists or
 	// ErrNotOwner.
 	Owner pid.PID
+	// Active: a Reserve found the name active for its PID already.
+	Active bool
 	// Changes lists what the command changed, in order; releases list their
 	// names sorted. Empty for a failed command or a no-op. The slice is the
 	// caller's.
@@ -50,9 +75,10 @@ func New() *FSM { return newSized(0) }
 // newSized returns an empty table with room for n names.
 func newSized(n int) *FSM {
 	return &FSM{
-		names:  make(map[string]record, n),
-		byPID:  make(map[pid.PID][]string, n),
-		byNode: make(map[string]map[pid.PID]struct{}),
+		names:   make(map[string]record, n),
+		byPID:   make(map[pid.PID][]string, n),
+		byNode:  make(map[string]map[pid.PID]struct{}),
+		pending: make(map[string]struct{}),
 	}
 }
 
@@ -112,9 +138,17 @@ func (f *FSM) apply(index uint64, cmd Command) Result {
 	case Register:
 		return f.register(index, c.Name, c.PID)
 	case Unregister:
-		return f.unregister(index, c.Name, c.Owner, false)
+		return f.unregister(index, c.Name, c.Owner, scopeConsistent)
 	case UnregisterIfOwned:
-		return f.unregister(index, c.Name, c.Owner, true)
+		return f.unregister(index, c.Name, c.Owner, scopeAny)
+	case UnregisterStrong:
+		return f.unregister(index, c.Name, c.Owner, scopeStrong)
+	case Reserve:
+		return f.reserve(index, c)
+	case Activate:
+		return f.activate(index, c)
+	case Abort:
+		return f.abort(index, c)
 	case ReleasePID:
 		evs := f.releasePID(index, c.PID, registry.CauseExit, nil)
 		sortEvents(evs)
@@ -125,24 +159,45 @@ func (f *FSM) apply(index uint64, cmd Command) Result {
 	panic("fsm: check accepted an unknown command") // unreachable: check lists the same types
 }
 
+// register is a conditional write, set if absent: the primitive every
+// claim of a name (CONSISTENT, a STRONG reservation) goes through.
 func (f *FSM) register(index uint64, name string, p pid.PID) Result {
 	if r, ok := f.names[name]; ok {
-		if r.pid == p {
+		if r.pid == p && !r.strong() {
 			return Result{}
 		}
 		return Result{Err: registry.ErrAlreadyExists, Owner: r.pid}
 	}
-	f.insert(name, record{pid: p, index: index})
+	return f.claim(index, name, record{pid: p, index: index})
+}
+
+// claim inserts a name that is not in the table.
+func (f *FSM) claim(index uint64, name string, r record) Result {
+	f.insert(name, r)
 	return Result{Changes: []registry.Event{{
-		Kind: registry.EventRegistered, Cause: registry.CauseRequest, Name: name, PID: p, Index: index,
+		Kind: registry.EventRegistered, Cause: registry.CauseRequest, Name: name, PID: r.pid, Index: index, Strong: r.strong(),
 	}}}
 }
 
-func (f *FSM) unregister(index uint64, name string, owner pid.PID, ifOwned bool) Result {
+// scope selects the names an unregister may release.
+type scope uint8
+
+const (
+	scopeAny        scope = iota // UnregisterIfOwned: any, and no error when not owned
+	scopeConsistent              // Unregister
+	scopeStrong                  // UnregisterStrong
+)
+
+func (s scope) has(r record) bool { return s == scopeAny || (s == scopeStrong) == r.strong() }
+
+// unregister is a conditional delete, delete if held by owner: the
+// primitive every release of a name goes through.
+func (f *FSM) unregister(index uint64, name string, owner pid.PID, in scope) Result {
 	r, ok := f.names[name]
+	ok = ok && in.has(r)
 	switch {
 	case ok && r.pid == owner:
-	case ifOwned:
+	case in == scopeAny:
 		return Result{}
 	case !ok:
 		return Result{Err: registry.ErrNotFound}
@@ -151,7 +206,43 @@ func (f *FSM) unregister(index uint64, name string, owner pid.PID, ifOwned bool)
 	}
 	f.remove(name, owner)
 	return Result{Changes: []registry.Event{{
-		Kind: registry.EventUnregistered, Cause: registry.CauseRequest, Name: name, PID: owner, Index: index,
+		Kind: registry.EventUnregistered, Cause: registry.CauseRequest, Name: name, PID: owner, Index: index, Strong: r.strong(),
+	}}}
+}
+
+func (f *FSM) reserve(index uint64, c Reserve) Result {
+	if r, ok := f.names[c.Name]; ok {
+		if r.pid == c.PID && r.strong() {
+			return Result{Active: !r.pending()}
+		}
+		return Result{Err: registry.ErrAlreadyExists, Owner: r.pid}
+	}
+	return f.claim(index, c.Name, record{pid: c.PID, index: index, flags: flagStrong | flagPending, deadline: c.Deadline})
+}
+
+func (f *FSM) activate(index uint64, c Activate) Result {
+	r, ok := f.names[c.Name]
+	switch {
+	case !ok || r.pid != c.PID || !r.strong():
+		return Result{Err: registry.ErrNotFound}
+	case !r.pending():
+		return Result{}
+	}
+	r.flags, r.deadline = flagStrong, 0
+	f.names[c.Name] = r
+	delete(f.pending, c.Name)
+	return Result{Changes: []registry.Event{{
+		Kind: registry.EventActivated, Cause: registry.CauseRequest, Name: c.Name, PID: c.PID, Index: index, Strong: true,
+	}}}
+}
+
+func (f *FSM) abort(index uint64, c Abort) Result {
+	if r, ok := f.names[c.Name]; !ok || r.pid != c.PID || !r.pending() {
+		return Result{}
+	}
+	f.remove(c.Name, c.PID)
+	return Result{Changes: []registry.Event{{
+		Kind: registry.EventUnregistered, Cause: registry.CauseRequest, Name: c.Name, PID: c.PID, Index: index, Strong: true,
 	}}}
 }
 
@@ -163,10 +254,15 @@ func (f *FSM) releasePID(index uint64, p pid.PID, cause registry.Cause, evs []re
 		return evs
 	}
 	for _, name := range names {
+		strong := f.names[name].strong()
 		evs = append(evs, registry.Event{
-			Kind: registry.EventUnregistered, Cause: cause, Name: name, PID: p, Index: index,
+			Kind: registry.EventUnregistered, Cause: cause, Name: name, PID: p, Index: index, Strong: strong,
 		})
+		if strong {
+			f.nstrong--
+		}
 		delete(f.names, name)
+		delete(f.pending, name)
 	}
 	delete(f.byPID, p)
 	f.dropFromNode(p)
@@ -200,6 +296,12 @@ func sortEvents(evs []registry.Event) {
 // insert adds a name that is not in the table.
 func (f *FSM) insert(name string, r record) {
 	f.names[name] = r
+	if r.pending() {
+		f.pending[name] = struct{}{}
+	}
+	if r.strong() {
+		f.nstrong++
+	}
 	held := f.byPID[r.pid]
 	if len(held) == 0 {
 		set := f.byNode[r.pid.Node]
@@ -214,7 +316,11 @@ func (f *FSM) insert(name string, r record) {
 
 // remove deletes name, held by p, from the table.
 func (f *FSM) remove(name string, p pid.PID) {
+	if f.names[name].strong() {
+		f.nstrong--
+	}
 	delete(f.names, name)
+	delete(f.pending, name)
 	held := f.byPID[p]
 	if len(held) == 1 {
 		delete(f.byPID, p)
@@ -248,18 +354,32 @@ func (f *FSM) Get(name string) (registry.Entry, bool) {
 	if !ok {
 		return registry.Entry{}, false
 	}
-	return registry.Entry{Name: name, PID: r.pid, Index: r.index}, true
+	return r.entry(name), true
 }
 
 // List returns every entry, sorted by name.
 func (f *FSM) List() []registry.Entry {
 	out := make([]registry.Entry, 0, len(f.names))
 	for name, r := range f.names {
-		out = append(out, registry.Entry{Name: name, PID: r.pid, Index: r.index})
+		out = append(out, r.entry(name))
 	}
 	slices.SortFunc(out, func(a, b registry.Entry) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
+
+// Pending returns the STRONG reservations not active yet, sorted by name:
+// the leader aborts those past their deadline.
+func (f *FSM) Pending() []registry.Entry {
+	out := make([]registry.Entry, 0, len(f.pending))
+	for name := range f.pending {
+		out = append(out, f.names[name].entry(name))
+	}
+	slices.SortFunc(out, func(a, b registry.Entry) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Strong returns the number of STRONG names, pending ones included.
+func (f *FSM) Strong() int { return f.nstrong }
 
 // NamesOf returns the names p holds, sorted; nil if none.
 func (f *FSM) NamesOf(p pid.PID) []string {

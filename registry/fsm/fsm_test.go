@@ -351,9 +351,23 @@ func checkInvariants(t *testing.T, f *FSM) {
 			}
 		}
 	}
+	strong, pending := 0, 0
 	for name, r := range f.names {
 		if r.index == 0 || r.index > f.index {
 			t.Fatalf("%q created at %d, table at %d", name, r.index, f.index)
 		}
+		if r.strong() {
+			strong++
+		}
+		_, listed := f.pending[name]
+		if r.pending() != listed || r.pending() && !r.strong() || !r.pending() && r.deadline != 0 {
+			t.Fatalf("%q: flags %d, deadline %d, in pending %v", name, r.flags, r.deadline, listed)
+		}
+		if r.pending() {
+			pending++
+		}
+	}
+	if strong != f.nstrong || pending != len(f.pending) {
+		t.Fatalf("%d strong names counted %d; %d pending, %d listed", strong, f.nstrong, pending, len(f.pending))
 	}
 }

@@ -65,6 +65,13 @@ func FuzzRestore(f *testing.F) {
 	small, _ := g.Snapshot()
 	f.Add(small)
 	f.Add([]byte("WREG\x01"))
+	strong := New()
+	strong.Apply(1, Reserve{"lock", a1, 5})
+	strong.Apply(2, Reserve{"held", b1, 9})
+	strong.Apply(3, Activate{"held", b1})
+	strong.Apply(4, Register{"svc", a2})
+	v2, _ := strong.Snapshot()
+	f.Add(v2)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		table := goldenTable(t)
 		before, _ := table.Snapshot()

@@ -32,7 +32,7 @@ func randomCommands(seed uint64, n int) []Command {
 	p := func() pid.PID { return pids[rng.IntN(len(pids))] }
 	out := make([]Command, n)
 	for i := range out {
-		switch k := rng.IntN(20); {
+		switch k := rng.IntN(28); {
 		case k < 9:
 			out[i] = Register{name(), p()}
 		case k < 13:
@@ -41,8 +41,16 @@ func randomCommands(seed uint64, n int) []Command {
 			out[i] = UnregisterIfOwned{name(), p()}
 		case k < 19:
 			out[i] = ReleasePID{p()}
-		default:
+		case k < 20:
 			out[i] = ReleaseNode{nodes[rng.IntN(len(nodes))]}
+		case k < 23:
+			out[i] = Reserve{name(), p(), uint64(rng.IntN(3))}
+		case k < 25:
+			out[i] = Activate{name(), p()}
+		case k < 26:
+			out[i] = Abort{name(), p()}
+		default:
+			out[i] = UnregisterStrong{name(), p()}
 		}
 	}
 	return out
@@ -62,25 +70,51 @@ func (m model) apply(index uint64, c Command) (error, []string) {
 		}
 		slices.Sort(gone)
 	}
+	unregister := func(name string, owner pid.PID, strong bool) error {
+		e, ok := m[name]
+		if !ok || e.Strong != strong {
+			return registry.ErrNotFound
+		}
+		if e.PID != owner {
+			return registry.ErrNotOwner
+		}
+		delete(m, name)
+		gone = []string{name}
+		return nil
+	}
 	switch c := c.(type) {
 	case Register:
 		if e, ok := m[c.Name]; ok {
-			if e.PID != c.PID {
+			if e.PID != c.PID || e.Strong {
 				return registry.ErrAlreadyExists, nil
 			}
 			return nil, nil
 		}
 		m[c.Name] = registry.Entry{Name: c.Name, PID: c.PID, Index: index}
 	case Unregister:
+		return unregister(c.Name, c.Owner, false), gone
+	case UnregisterStrong:
+		return unregister(c.Name, c.Owner, true), gone
+	case Reserve:
+		if e, ok := m[c.Name]; ok {
+			if e.PID != c.PID || !e.Strong {
+				return registry.ErrAlreadyExists, nil
+			}
+			return nil, nil
+		}
+		m[c.Name] = registry.Entry{Name: c.Name, PID: c.PID, Index: index, Strong: true, Pending: true, Deadline: int64(c.Deadline)}
+	case Activate:
 		e, ok := m[c.Name]
-		if !ok {
+		if !ok || e.PID != c.PID || !e.Strong {
 			return registry.ErrNotFound, nil
 		}
-		if e.PID != c.Owner {
-			return registry.ErrNotOwner, nil
+		e.Pending, e.Deadline = false, 0
+		m[c.Name] = e
+	case Abort:
+		if e, ok := m[c.Name]; ok && e.PID == c.PID && e.Pending {
+			delete(m, c.Name)
+			gone = []string{c.Name}
 		}
-		delete(m, c.Name)
-		gone = []string{c.Name}
 	case UnregisterIfOwned:
 		if e, ok := m[c.Name]; ok && e.PID == c.Owner {
 			delete(m, c.Name)

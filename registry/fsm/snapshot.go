@@ -9,19 +9,25 @@ import (
 	"github.com/wippyd/wippyd/runtime/pid"
 )
 
-// Snapshot format, version 1:
+// Snapshot format, version 1 (a table without STRONG names) or 2:
 //
-//	"WREG" 0x01                      magic and version, raw bytes
+//	"WREG" 0x01 or 0x02              magic and version, raw bytes
 //	index                            uint: Index() of the table
 //	count                            uint: number of entries
 //	count times, by increasing name (bytewise):
 //	  name, node, host, seq, created  str, str, str, uint, uint
+//	  version 2 only: flags           uint: 0, 1 strong, 3 strong and pending
+//	  version 2, pending only:        uint: the reservation's deadline
 //
 // Values are msgpack in their shortest form, as for commands; created is
 // the Register index of the entry (1 <= created <= index). The same table
-// always gives the same bytes. There is no checksum: the snapshot store
-// that holds the bytes (raft's) checks integrity.
+// always gives the same bytes, and a table without STRONG names the bytes
+// of version 1, which every older replica reads. There is no checksum: the
+// snapshot store that holds the bytes (raft's) checks integrity.
 var snapshotMagic = [...]byte{'W', 'R', 'E', 'G', 1}
+
+// snapshotV2 is the version byte of a table with STRONG names.
+const snapshotV2 = 2
 
 // minEntrySize is the smallest encoded entry: three one-byte strings with
 // their headers, and two one-byte integers. Restore refuses a count that
@@ -39,13 +45,25 @@ func (f *FSM) Snapshot() ([]byte, error) {
 		size += len(e.Name) + len(e.PID.Node) + len(e.PID.Host) + 24
 	}
 	w := newWriter(size)
-	w.raw(snapshotMagic[:]...)
+	v2 := f.nstrong > 0
+	if v2 {
+		w.raw(snapshotMagic[0], snapshotMagic[1], snapshotMagic[2], snapshotMagic[3], snapshotV2)
+	} else {
+		w.raw(snapshotMagic[:]...)
+	}
 	w.uint(f.index)
 	w.uint(uint64(len(list)))
 	for _, e := range list {
 		w.str(e.Name)
 		w.pid(e.PID)
 		w.uint(e.Index)
+		if v2 {
+			r := f.names[e.Name]
+			w.uint(uint64(r.flags))
+			if r.pending() {
+				w.uint(r.deadline)
+			}
+		}
 	}
 	return w.bytes()
 }
@@ -79,9 +97,10 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 	if !bytes.HasPrefix(b, snapshotMagic[:4]) {
 		return nil, nil, fmt.Errorf("%w: not a registry snapshot", errShape)
 	}
-	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] {
+	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] && b[4] != snapshotV2 {
 		return nil, nil, fmt.Errorf("%w: unsupported version", errShape)
 	}
+	v2 := b[4] == snapshotV2
 	r := newReader(b[len(snapshotMagic):])
 	index := r.uint()
 	count := r.uint()
@@ -103,8 +122,18 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 			Seq:  r.uint(),
 		}
 		created := r.uint()
+		rec := record{pid: p, index: created}
+		if v2 {
+			rec.flags = uint8(min(r.uint(), 255))
+			if rec.pending() {
+				rec.deadline = r.uint()
+			}
+		}
 		if r.err != nil {
 			return nil, nil, r.err
+		}
+		if rec.flags != 0 && rec.flags != flagStrong && rec.flags != flagStrong|flagPending {
+			return nil, nil, fmt.Errorf("%w: entry %d: flags %d", errShape, i, rec.flags)
 		}
 		if i > 0 && name <= order[i-1] {
 			return nil, nil, fmt.Errorf("%w: entry %d: names not strictly increasing", errShape, i)
@@ -115,11 +144,14 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 		if created == 0 || created > index {
 			return nil, nil, fmt.Errorf("%w: entry %d: created at %d, snapshot at %d", errShape, i, created, index)
 		}
-		t.insert(name, record{pid: p, index: created})
+		t.insert(name, rec)
 		order = append(order, name)
 	}
 	if err := r.end(); err != nil {
 		return nil, nil, err
+	}
+	if v2 && t.nstrong == 0 {
+		return nil, nil, fmt.Errorf("%w: version 2 without a strong name", errShape)
 	}
 	return t, order, nil
 }
@@ -142,7 +174,7 @@ func (f *FSM) diff(next *FSM, cur []string) []registry.Event {
 	evs := make([]registry.Event, 0, n)
 	f.merge(next, old, cur, func(kind registry.EventKind, name string, r record) {
 		evs = append(evs, registry.Event{
-			Kind: kind, Cause: registry.CauseRestore, Name: name, PID: r.pid, Index: next.index,
+			Kind: kind, Cause: registry.CauseRestore, Name: name, PID: r.pid, Index: next.index, Strong: r.strong(),
 		})
 	})
 	return evs
@@ -161,9 +193,12 @@ func (f *FSM) merge(next *FSM, old, cur []string, ev func(registry.EventKind, st
 			ev(registry.EventRegistered, cur[j], next.names[cur[j]])
 			j++
 		default:
-			if was, is := f.names[old[i]], next.names[cur[j]]; was.pid != is.pid {
+			switch was, is := f.names[old[i]], next.names[cur[j]]; {
+			case was.pid != is.pid || was.strong() != is.strong():
 				ev(registry.EventUnregistered, old[i], was)
 				ev(registry.EventRegistered, cur[j], is)
+			case was.pending() && !is.pending():
+				ev(registry.EventActivated, cur[j], is)
 			}
 			i++
 			j++

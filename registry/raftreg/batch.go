@@ -47,6 +47,7 @@ type proposal struct {
 	id       uint64 // the proposal id its caller waits on
 	data     []byte // fsm.EncodeCommand form
 	deadline time.Time
+	nudge    bool // its caller waits for the other replicas to apply it (nudges)
 }
 
 // proposals is the queue of one leadership, filled by proposeLocal and
@@ -154,6 +155,33 @@ func (r *Registry) gather(e *epoch, n uint64, limit time.Duration) bool {
 	}
 }
 
+// nudges reports whether a command's caller waits for every replica to
+// apply it: a STRONG reservation or release (strong.go).
+func nudges(cmd []byte) bool {
+	return len(cmd) > 0 && (fsm.Op(cmd[0]) == fsm.OpReserve || fsm.Op(cmd[0]) == fsm.OpUnregisterStrong)
+}
+
+// nudge follows a batch, when no other batch waits to go, with an empty
+// entry, if a caller of the batch waits for every replica to apply it.
+// Followers learn that an entry is committed from the next AppendEntries,
+// which raft sends with the next entry or after CommitTimeout (50-100 ms)
+// idle; the empty entry saves them that wait. A CONSISTENT change is not
+// followed by one: it would cost every write a second disk write on every
+// replica (measured: register p50 x2, 64 clients -25 %), and CONSISTENT
+// reads may lag. Its future is dropped, as every future here.
+func (r *Registry) nudge(rf *raft.Raft, e *epoch, b []proposal) {
+	wanted := false
+	for _, q := range b {
+		wanted = wanted || q.nudge
+	}
+	e.props.mu.Lock()
+	idle := len(e.props.queue) == 0
+	e.props.mu.Unlock()
+	if wanted && idle {
+		_ = rf.ApplyLog(raft.Log{}, r.cfg.ApplyTimeout)
+	}
+}
+
 // submit proposes b as one entry and waits until it is applied here, the
 // leadership ends (false) or ApplyTimeout passes. Like proposeLocal it
 // never waits on raft's future. The entry's Extensions are the batch's own
@@ -185,6 +213,7 @@ func (r *Registry) submit(rf *raft.Raft, e *epoch, b []proposal) bool {
 	defer t.Stop()
 	select {
 	case <-ch:
+		r.nudge(rf, e, b)
 		return true
 	case <-t.C:
 		// Not committed in time (no quorum, or raft refused it): let the

@@ -41,12 +41,30 @@ func TestRaftCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// An acknowledgement request with a name or PID the registry refuses does
+// not decode.
+func TestForwardAckRefused(t *testing.T) {
+	for _, q := range []request{
+		{op: opAck, name: "", pid: pid.PID{Node: "n1", Host: "app", Seq: 3}},
+		{op: opAck, name: "x", pid: pid.PID{Node: "n1", Host: "app"}},
+	} {
+		var w msgp.Writer
+		putRequest(&w, q)
+		r := msgp.NewReader(w.B)
+		if getRequest(&r); r.End() == nil {
+			t.Fatalf("%+v decoded", q)
+		}
+	}
+}
+
 func TestForwardCodecRoundTrip(t *testing.T) {
 	for _, q := range []request{
 		{op: opApply, deadline: 123456789, data: []byte{1, 0xa1, 'x'}},
 		{op: opLookup, deadline: -1, name: "svc"},
 		{op: opReadIndex},
 		{op: opStatus},
+		{op: opAck, deadline: 5, name: "lock", pid: pid.PID{Node: "n1", Host: "app", Seq: 3}, index: 1 << 40},
+		{op: opApplied, deadline: 5, index: 77},
 	} {
 		var w msgp.Writer
 		putRequest(&w, q)
@@ -106,6 +124,9 @@ func FuzzForward(f *testing.F) {
 	f.Add(w.B)
 	w = msgp.Writer{}
 	putReply(&w, reply{code: codeOK, leader: "n1"})
+	f.Add(w.B)
+	w = msgp.Writer{}
+	putRequest(&w, request{op: opAck, deadline: 1, name: "lock", pid: pid.PID{Node: "n1", Host: "app", Seq: 3}, index: 7})
 	f.Add(w.B)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := msgp.NewReader(b)

@@ -1,6 +1,7 @@
 // Package raftreg replicates the cluster-wide name table (registry/fsm,
-// the CONSISTENT scope of SPEC section 9) with hashicorp/raft, and serves
-// it as a registry.Registry and as the runtime's NameService.
+// the CONSISTENT and STRONG scopes of SPEC section 9) with hashicorp/raft,
+// and serves it as a registry.Registry and, through package node, as the
+// runtime's Raft name planes.
 //
 // # Use
 //
@@ -52,7 +53,18 @@
 //     forwards a lookup to the leader; List asks the leader for its
 //     applied index and reads the local replica once it caught up.
 //   - Resolve reads the local replica: fast, possibly stale, and working
-//     in a minority partition (send by name keeps working).
+//     in a minority partition (send by name keeps working). A node's reads
+//     are monotonic: its replica only moves forward in the log.
+//   - RegisterStrong (strong.go) commits a reservation, asks every member
+//     up to acknowledge it once its replica applied it (opAck on the
+//     registry stream; a node whose other planes bind the name elsewhere
+//     refuses), then commits the activation: when it returns, every live
+//     node resolves the name. It fails naming the conflict, or the nodes
+//     that did not answer in time, and aborts the reservation; the leader
+//     aborts reservations left behind past their deadline. A batch that
+//     reserved (or released a STRONG name) is followed by an empty entry
+//     when nothing else is queued, so followers learn at once that it is
+//     committed instead of after CommitTimeout.
 //   - ReleasePID is asynchronous and retried with backoff until it
 //     commits, deduplicated per PID. It is skipped for processes that
 //     never held a name, so it is cheap to call on every exit.

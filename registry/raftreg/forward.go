@@ -18,9 +18,15 @@ import (
 //	deadline   int: the sender's deadline, Unix nanoseconds (0: none)
 //	opApply:   bin, an fsm command
 //	opLookup:  str, a name
+//	opAck:     str, str, str, uint, uint: a name, its PID (node, host,
+//	           seq), the index of its STRONG reservation
+//	opApplied: uint, an index
 //
 // and a reply is code, node, host, seq, leader, index, flag (uint, str,
-// str, uint, str, uint, bool) whatever the op. The leader refuses an
+// str, uint, str, uint, bool) whatever the op. flag is, for opApply, that
+// a Reserve found its name active already; for opStatus, that the node
+// has Raft state. leader is, for an opAck answered codeExists, the scope
+// of the conflicting binding. The leader refuses an
 // apply whose deadline passed (codeExpired): a request that sat in a
 // transport queue during a partition is never proposed after its sender
 // gave up, so the sender's conditional unregister cannot be overtaken by
@@ -32,6 +38,8 @@ const (
 	opLookup    byte = 2
 	opReadIndex byte = 3
 	opStatus    byte = 4
+	opAck       byte = 5 // acknowledge a STRONG reservation (strong.go)
+	opApplied   byte = 6 // answer once an index is applied (strong.go)
 )
 
 const (
@@ -84,6 +92,8 @@ type request struct {
 	deadline int64
 	data     []byte
 	name     string
+	pid      pid.PID // opAck
+	index    uint64  // opAck
 }
 
 func putRequest(w *msgp.Writer, q request) {
@@ -94,6 +104,14 @@ func putRequest(w *msgp.Writer, q request) {
 		w.Bin(q.data)
 	case opLookup:
 		w.Str(q.name)
+	case opAck:
+		w.Str(q.name)
+		w.Str(q.pid.Node)
+		w.Str(q.pid.Host)
+		w.Uint(q.pid.Seq)
+		w.Uint(q.index)
+	case opApplied:
+		w.Uint(q.index)
 	}
 }
 
@@ -104,6 +122,15 @@ func getRequest(r *msgp.Reader) request {
 		q.data = r.BytesCopy(fsm.MaxCommandSize)
 	case opLookup:
 		q.name = r.Str(registry.MaxNameLen)
+	case opAck:
+		q.name = r.Str(registry.MaxNameLen)
+		q.pid = pid.PID{Node: r.Str(registry.MaxNodeLen), Host: r.Str(registry.MaxHostLen), Seq: r.Uint()}
+		q.index = r.Uint()
+		if r.Err() == nil && (registry.ValidateName(q.name) != nil || registry.ValidatePID(q.pid) != nil) {
+			r.Fail("bad acknowledgement request")
+		}
+	case opApplied:
+		q.index = r.Uint()
 	case opReadIndex, opStatus:
 	default:
 		r.Fail("unknown op %d", q.op)
@@ -140,6 +167,10 @@ func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 	r.forwardedIn.Add(1)
 	ok := r.track.start(func() {
 		defer func() { <-r.fwdSlots }()
+		if q.op == opAck || q.op == opApplied {
+			send(r.serveAck(q))
+			return
+		}
 		send(r.execute(q))
 	})
 	if !ok {
@@ -197,7 +228,7 @@ func (r *Registry) execute(q request) reply {
 func resultReply(res result) reply {
 	switch {
 	case res.err == nil:
-		return reply{code: codeOK, index: res.index}
+		return reply{code: codeOK, index: res.index, flag: res.active}
 	case errors.Is(res.err, registry.ErrAlreadyExists):
 		return reply{code: codeExists, pid: res.owner, index: res.index}
 	case errors.Is(res.err, registry.ErrNotOwner):
@@ -209,7 +240,7 @@ func resultReply(res result) reply {
 }
 
 func replyResult(rep reply) result {
-	res := result{owner: rep.pid, index: rep.index}
+	res := result{owner: rep.pid, index: rep.index, active: rep.code == codeOK && rep.flag}
 	switch rep.code {
 	case codeExists:
 		res.err = registry.ErrAlreadyExists

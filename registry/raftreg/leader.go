@@ -31,7 +31,7 @@ func (r *Registry) proposeLocal(ctx context.Context, e *epoch, data []byte) (res
 		return result{}, context.DeadlineExceeded
 	}
 	if data != nil {
-		e.props.add(proposal{id: id, data: data, deadline: deadline})
+		e.props.add(proposal{id: id, data: data, deadline: deadline, nudge: nudges(data)})
 	} else {
 		// The future is dropped on purpose (see above). An entry that
 		// raft refuses (not leader any more, queue full until timeout)
@@ -91,6 +91,7 @@ func (r *Registry) leadEpoch(e *epoch) {
 		changed := r.members.wait()
 		var soon <-chan time.Time
 		r.settling.Store(true)
+		r.expireReservations(time.Now())
 		more := r.reconcile(e, unknown)
 		r.settling.Store(more)
 		if more {

@@ -69,7 +69,7 @@ func (r *Registry) Register(ctx context.Context, name string, p pid.PID) error {
 	if err != nil {
 		return wrap(err, name)
 	}
-	return wrap(res.err, name)
+	return registry.WrapHeld(res.err, name, res.owner)
 }
 
 // Unregister implements registry.Registry and runtime.NameService:
@@ -92,7 +92,7 @@ func (r *Registry) Unregister(ctx context.Context, name string, owner pid.PID) e
 	if err != nil {
 		return wrap(err, name)
 	}
-	return wrap(res.err, name)
+	return registry.WrapHeld(res.err, name, res.owner)
 }
 
 // change commits cmd through the leader and returns its result. It errs

@@ -55,6 +55,7 @@ type Registry struct {
 	owned map[pid.PID]*holder
 
 	cancelPeers func()
+	conflict    atomic.Pointer[ConflictCheck]
 
 	forwardedIn  atomic.Uint64
 	forwardedOut atomic.Uint64
@@ -368,9 +369,20 @@ func (r *Registry) OnClaim(f func(name string, p pid.PID)) {
 	r.table.claim.Store(&f)
 }
 
-// Resolve implements runtime.NameService: the local replica, fast and
-// possibly stale; it works without quorum.
+// Resolve returns the holder of name, CONSISTENT or STRONG (a pending
+// reservation included), from the local replica: fast, possibly stale; it
+// works without quorum.
 func (r *Registry) Resolve(name string) (pid.PID, bool) { return r.table.lookup(name) }
+
+// Holder returns the holder of name in the STRONG scope (strong) or the
+// CONSISTENT one, from the local replica.
+func (r *Registry) Holder(name string, strong bool) (pid.PID, bool) {
+	e, ok := r.table.get(name)
+	if !ok || e.Strong != strong {
+		return pid.PID{}, false
+	}
+	return e.PID, true
+}
 
 // Stats are the registry's gauges and counters, for metrics.
 type Stats struct {
@@ -382,9 +394,10 @@ type Stats struct {
 	AppliedIndex uint64
 	LastIndex    uint64
 	Leader       string
-	// Names is the number of names in the local replica
-	// (wippy_registry_names{scope="consistent"}).
-	Names int
+	// Names is the number of CONSISTENT names in the local replica
+	// (wippy_registry_names{scope="consistent"}), Strong of STRONG ones
+	// (scope="strong"), Pending of STRONG reservations not active yet.
+	Names, Strong, Pending int
 	// ReleasesPending counts releases waiting to commit.
 	ReleasesPending int
 	// ForwardedIn counts requests served for other nodes, ForwardedOut
@@ -405,7 +418,9 @@ type Stats struct {
 func (r *Registry) Stats() Stats {
 	s := Stats{
 		RaftState:       uint8(raft.Shutdown),
-		Names:           int(r.table.names.Load()),
+		Names:           int(r.table.names.Load() - r.table.strong.Load()),
+		Strong:          int(r.table.strong.Load()),
+		Pending:         int(r.table.npending.Load()),
 		ReleasesPending: r.rel.pending(),
 		ForwardedIn:     r.forwardedIn.Load(),
 		ForwardedOut:    r.forwardedOut.Load(),

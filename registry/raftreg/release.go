@@ -19,6 +19,7 @@ const (
 	jobReleasePID        jobKind = iota + 1 // a process ended
 	jobUnregisterIfOwned                    // after a register of unknown outcome
 	jobReleaseNode                          // a node died or left; leader only
+	jobAbort                                // a STRONG reservation not acknowledged or expired
 )
 
 // jobKey identifies a job; adding a job already queued does nothing.
@@ -35,6 +36,8 @@ func (k jobKey) command() fsm.Command {
 		return fsm.ReleasePID{PID: k.pid}
 	case jobUnregisterIfOwned:
 		return fsm.UnregisterIfOwned{Name: k.name, Owner: k.pid}
+	case jobAbort:
+		return fsm.Abort{Name: k.name, PID: k.pid}
 	}
 	return fsm.ReleaseNode{Node: k.node}
 }

@@ -31,9 +31,10 @@ import (
 
 // result is the outcome of one committed entry.
 type result struct {
-	err   error   // nil, registry.ErrAlreadyExists, ErrNotFound, ErrNotOwner, or a wrapped fsm.ErrBadCommand
-	owner pid.PID // holder, with ErrAlreadyExists and ErrNotOwner
-	index uint64
+	err    error   // nil, registry.ErrAlreadyExists, ErrNotFound, ErrNotOwner, or a wrapped fsm.ErrBadCommand
+	owner  pid.PID // holder, with ErrAlreadyExists and ErrNotOwner
+	index  uint64
+	active bool // a Reserve found its name active already
 }
 
 // table is the raft.FSM of the registry: the fsm table behind a RWMutex,
@@ -52,11 +53,13 @@ type table struct {
 	waitMu  sync.Mutex
 	waiting map[uint64]chan result
 
-	revoke  atomic.Pointer[func(string, pid.PID)]
-	claim   atomic.Pointer[func(string, pid.PID)]
-	names   atomic.Int64
-	revoked atomic.Uint64
-	bad     atomic.Uint64 // entries that did not decode (a bug, or a newer node's format)
+	revoke   atomic.Pointer[func(string, pid.PID)]
+	claim    atomic.Pointer[func(string, pid.PID)]
+	names    atomic.Int64
+	strong   atomic.Int64
+	npending atomic.Int64
+	revoked  atomic.Uint64
+	bad      atomic.Uint64 // entries that did not decode (a bug, or a newer node's format)
 }
 
 var _ raft.BatchingFSM = (*table)(nil)
@@ -115,7 +118,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 				res.err = err
 			} else {
 				r := t.f.Apply(l.Index, cmd)
-				res.err, res.owner = r.Err, r.Owner
+				res.err, res.owner, res.active = r.Err, r.Owner, r.Active
 				t.publishLocked(r.Changes)
 				hooked = t.collectHooked(hooked, r.Changes)
 			}
@@ -123,7 +126,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 		out[i] = res
 		t.deliver(l.Extensions, res)
 	}
-	t.names.Store(int64(t.f.Len()))
+	t.counted()
 	close(t.applied)
 	t.applied = make(chan struct{})
 	t.mu.Unlock()
@@ -154,7 +157,7 @@ func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event) []registr
 		t.publishLocked(r.Changes)
 		hooked = t.collectHooked(hooked, r.Changes)
 		if ids != nil {
-			t.deliver(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index})
+			t.deliver(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index, active: r.Active})
 		}
 	}
 	if ids != nil {
@@ -240,7 +243,7 @@ func (t *table) Restore(rc io.ReadCloser) error {
 	evs, err := t.f.Restore(b)
 	if err == nil {
 		t.publishLocked(evs)
-		t.names.Store(int64(t.f.Len()))
+		t.counted()
 		close(t.applied)
 		t.applied = make(chan struct{})
 	}
@@ -264,7 +267,26 @@ func (s snapshot) Persist(sink raft.SnapshotSink) error {
 
 func (snapshot) Release() {}
 
+// counted updates the gauges; t.mu is held.
+func (t *table) counted() {
+	t.names.Store(int64(t.f.Len()))
+	t.strong.Store(int64(t.f.Strong()))
+	t.npending.Store(int64(len(t.f.Pending())))
+}
+
 // Reads of the local replica.
+
+func (t *table) get(name string) (registry.Entry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.f.Get(name)
+}
+
+func (t *table) pending() []registry.Entry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.f.Pending()
+}
 
 func (t *table) lookup(name string) (pid.PID, bool) {
 	t.mu.RLock()

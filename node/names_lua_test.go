@@ -1,0 +1,164 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/wippyd/wippyd/internal/await"
+	"github.com/wippyd/wippyd/runtime/entry"
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
+)
+
+// The names of a Lua app, as a Wippy user writes them from
+// en/lua/core/process.md: a holder registers one name in each scope and
+// answers pings; a probe on another node looks them up, sends to them,
+// tries to take them and gets the documented errors.
+const namesApp = `version: "1.0"
+namespace: names
+entries:
+  - {name: holder, kind: process.lua, source: file://holder.lua, method: main}
+  - {name: probe, kind: process.lua, source: file://probe.lua, method: main, modules: [time]}
+`
+
+const holderLua = `
+local function main()
+  local r = process.registry
+  assert(r.register("h.local"))
+  assert(r.register("h.eventual", process.pid(), r.EVENTUAL))
+  assert(r.register("h.consistent", process.pid(), r.CONSISTENT))
+  assert(r.register("h.strong", nil, r.STRONG))
+  local inbox = process.inbox()
+  while true do
+    local m = inbox:receive()
+    process.send(m:from(), "pong", m:payload():data())
+  end
+end
+return {main = main}
+`
+
+const probeLua = `
+local time = require("time")
+local function main(holder)
+  local r = process.registry
+  local out = {}
+  local function add(k, v) out[#out + 1] = k .. "=" .. tostring(v) end
+  local function kind(_, err) return err and err:kind() or "ok" end
+  for _, n in ipairs({"h.eventual", "h.consistent", "h.strong"}) do
+    local pid, err = r.lookup(n)
+    add(n, pid == holder or err)
+  end
+  add("h.local", kind(r.lookup("h.local")))
+  -- Send by name, and the holder answers.
+  local inbox = process.inbox()
+  for _, n in ipairs({"h.eventual", "h.consistent", "h.strong"}) do
+    process.send(n, "ping", n)
+    local res = channel.select{inbox:case_receive(), time.after("5s"):case_receive()}
+    add("ping " .. n, res.channel == inbox and res.value:payload():data())
+  end
+  -- Taken names.
+  add("take eventual", kind(r.register("h.eventual", nil, r.EVENTUAL)))
+  add("take consistent", kind(r.register("h.consistent", nil, r.CONSISTENT)))
+  add("take strong", kind(r.register("h.strong", nil, r.STRONG)))
+  local ok, err = r.unregister("h.strong", r.STRONG)
+  add("drop strong", tostring(ok) .. " " .. err:kind())
+  ok, err = r.unregister("h.consistent", r.STRONG)
+  add("drop in the wrong scope", tostring(ok) .. " " .. err:kind())
+  -- Bad input.
+  add("empty", kind(r.register("", nil, r.EVENTUAL)))
+  add("long", kind(r.register(string.rep("x", 1025), nil, r.CONSISTENT)))
+  add("scope", kind(r.register("x", nil, 9)))
+  add("foreign", kind(r.register("x", holder, r.EVENTUAL)))
+  -- Its own names, every scope, and a release.
+  assert(r.register("p.strong", nil, r.STRONG))
+  assert(r.register("p.eventual", nil, r.EVENTUAL))
+  add("own strong", r.lookup("p.strong") == process.pid())
+  assert(r.unregister("p.strong", r.STRONG))
+  add("released", kind(r.lookup("p.strong")))
+  return table.concat(out, "; ")
+end
+return {main = main}
+`
+
+func namesAppNode(t *testing.T, name, dir string, join ...string) *Node {
+	t.Helper()
+	app, err := entry.LoadFS(fstest.MapFS{
+		"app.yaml":   {Data: []byte(namesApp)},
+		"holder.lua": {Data: []byte(holderLua)},
+		"probe.lua":  {Data: []byte(probeLua)},
+	}, ".", compileLua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Node.Name = name
+	cfg.Node.Workers = 2
+	cfg.Admin.Addr = ""
+	cfg.Cluster.Enabled = true
+	cfg.Cluster.Raft.DataDir = dir
+	cfg.Cluster.Raft.BootstrapExpect = 3
+	cfg.Cluster.Membership.BindAddr = "127.0.0.1"
+	cfg.Cluster.Membership.BindPort = 0
+	cfg.Cluster.Membership.Profile = "fast"
+	cfg.Cluster.Membership.JoinAddrs = join
+	cfg.Cluster.Internode.Port = 0
+	return startTestNode(t, cfg, WithApp(app), WithLogger(testLogger(t)))
+}
+
+// TestNamesFromLua: the Lua surface over three nodes with Raft; then the
+// holder's node is killed and its EVENTUAL, CONSISTENT and STRONG names
+// are released on the others.
+func TestNamesFromLua(t *testing.T) {
+	dir := t.TempDir()
+	a := namesAppNode(t, "a", dir)
+	b := namesAppNode(t, "b", dir, a.MembershipAddr())
+	c := namesAppNode(t, "c", dir, a.MembershipAddr())
+	await.Until(t, "three ready nodes with a Raft leader", func() bool {
+		return a.Ready() && b.Ready() && c.Ready() && len(a.Nodes()) == 2 && len(b.Nodes()) == 2 && len(c.Nodes()) == 2
+	})
+	holder, err := a.Runtime().Spawn(proc.SpawnRequest{Entry: "names:holder", Host: DefaultHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// STRONG returns once every node resolves it; the others may lag.
+	for _, n := range []string{"h.eventual", "h.consistent", "h.strong"} {
+		resolvesOn(t, n, holder, a, b, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := b.Exec(ctx, "names:probe", DefaultHost, []msg.Value{msg.String(holder.String())})
+	if err != nil || res.Err != nil {
+		t.Fatalf("probe: %v %v", err, res.Err)
+	}
+	got, _ := res.Value.AsString()
+	want := "h.eventual=true; h.consistent=true; h.strong=true; h.local=NOT_FOUND; " +
+		"ping h.eventual=h.eventual; ping h.consistent=h.consistent; ping h.strong=h.strong; " +
+		"take eventual=ALREADY_EXISTS; take consistent=ALREADY_EXISTS; take strong=ALREADY_EXISTS; " +
+		"drop strong=false PERMISSION_DENIED; drop in the wrong scope=false NOT_FOUND; " +
+		"empty=INVALID; long=INVALID; scope=INVALID; foreign=INVALID; own strong=true; released=NOT_FOUND"
+	if got != want {
+		t.Fatalf("probe\n got %s\nwant %s", got, want)
+	}
+	// The probe's own names went with it.
+	await.Until(t, "one name per cluster scope on every node", func() bool {
+		for _, n := range []*Node{a, b, c} {
+			st := n.Status()
+			if st.Names["strong"] != 1 || st.Names["consistent"] != 1 || st.Names["eventual"] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	a.Isolate()
+	for _, n := range []string{"h.eventual", "h.consistent", "h.strong"} {
+		resolvesOn(t, n, pid.PID{}, b, c)
+	}
+	if strings.Contains(fmt.Sprint(b.Status().Names), "strong:1") {
+		t.Fatal("b still counts the strong name")
+	}
+}
