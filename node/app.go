@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"github.com/wippyd/wippyd/runtime"
@@ -240,13 +241,19 @@ type Terminal = lua.Terminal
 
 // LoadApp loads every *.yaml under dir. Its error, when the tree has
 // problems, lists each as "file:line: entry-id: message", one per line.
-func LoadApp(dir string) (*App, error) { return entry.Load(dir, compileLua) }
+func LoadApp(dir string) (*App, error) { return entry.Load(dir, compileLua, luaModules()) }
 
-// LoadAppFS is LoadApp for a file system: every *.yaml under its root.
-func LoadAppFS(fsys fs.FS) (*App, error) { return entry.LoadFS(fsys, ".", compileLua) }
+// LoadAppFS is LoadApp for a file system, e.g. an app embedded in a Go
+// program: every *.yaml under its root; problems name paths inside fsys.
+func LoadAppFS(fsys fs.FS) (*App, error) { return entry.LoadFS(fsys, ".", compileLua, luaModules()) }
 
 // LoadDemoApp loads the embedded demo app.
-func LoadDemoApp() (*App, error) { return entry.LoadFS(DemoApp(), ".", compileLua) }
+func LoadDemoApp() (*App, error) { return LoadAppFS(DemoApp()) }
+
+// luaModules has the loader check modules: lists against the engine's.
+func luaModules() entry.Option {
+	return entry.WithModules(entry.ModuleNames{Known: append(lua.Modules(), lua.Globals()...), Unimplemented: lua.WippyModules()})
+}
 
 // compileLua is the loader's Lua compiler: the engine's, its syntax errors
 // as problems at their line. What it returns reaches the engine in
@@ -262,17 +269,60 @@ func compileLua(code []byte, name string) (any, error) {
 	return ch, nil
 }
 
-// CheckRunnable reports whether id names a process.lua entry of app.
+var (
+	// ErrBadEntryID: an entry id that is not namespace:name.
+	ErrBadEntryID = errors.New("node: not an entry id (namespace:name)")
+	// ErrNoEntry: an app has no entry of that id.
+	ErrNoEntry = errors.New("node: no such entry")
+	// ErrNotRunnable: the entry exists but is not a process.lua.
+	ErrNotRunnable = errors.New("node: not a process.lua entry")
+)
+
+// CheckRunnable reports whether id names a process.lua entry of app: an
+// error wrapping ErrBadEntryID, ErrNoEntry or ErrNotRunnable when not
+// (SuggestEntry and Runnable help to say what was meant).
 func CheckRunnable(app *App, id string) error {
+	ns, name, ok := strings.Cut(id, ":")
+	if !ok || ns == "" || name == "" || strings.Contains(name, ":") {
+		return fmt.Errorf("%w: %q", ErrBadEntryID, id)
+	}
 	e, ok := app.Get(id)
 	if !ok {
 		if kind, skipped := app.Skipped(id); skipped {
-			return fmt.Errorf("entry %s is of kind %s, which wippyd does not run", id, kind)
+			return fmt.Errorf("%w: entry %s is of kind %s, which wippyd does not run", ErrNotRunnable, id, kind)
 		}
-		return fmt.Errorf("no entry %s", id)
+		return fmt.Errorf("%w: %s", ErrNoEntry, id)
 	}
 	if e.Kind != entry.KindProcessLua {
-		return fmt.Errorf("entry %s is a %s, not a process.lua", id, e.Kind)
+		return fmt.Errorf("%w: entry %s is a %s", ErrNotRunnable, id, e.Kind)
 	}
 	return nil
+}
+
+// Runnable lists the ids of app's process.lua entries, sorted.
+func Runnable(app *App) []string {
+	var ids []string
+	for _, e := range app.ByKind(entry.KindProcessLua) {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+// SuggestEntry returns the process.lua entry id most likely meant by id,
+// or "": one of that name in the only namespace that has it (for a bare
+// name), else one a typo away.
+func SuggestEntry(app *App, id string) string {
+	ids := Runnable(app)
+	if !strings.Contains(id, ":") {
+		var named []string
+		for _, c := range ids {
+			if _, name, _ := strings.Cut(c, ":"); name == id {
+				named = append(named, c)
+			}
+		}
+		if len(named) == 1 {
+			return named[0]
+		}
+	}
+	return entry.Suggest(id, ids, 3)
 }

@@ -14,7 +14,7 @@ func TestLoadAppCompilesLua(t *testing.T) {
 	files := map[string]string{
 		"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n" +
 			"  - {name: bad, kind: process.lua, source: file://bad.lua}\n" +
-			"  - {name: good, kind: process.lua, source: file://good.lua, modulez: [x]}\n",
+			"  - {name: good, kind: process.lua, source: file://good.lua, modulez: [json]}\n",
 		"bad.lua":  "local x = 1\nlocal function f(\n  return x\nend\n",
 		"good.lua": "return {main = function() return 1 end}\n",
 	}

@@ -629,8 +629,11 @@ func Suggest(s string, candidates []string, limit int) string {
 	return best
 }
 
-// distance is the Levenshtein distance of a and b.
+// distance is the edit distance of a and b counting a swap of two
+// neighbours as one edit (optimal string alignment): "jsno" is one edit
+// from "json", the commonest typo.
 func distance(a, b string) int {
+	prev2 := make([]int, len(b)+1) // row i-2
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -644,8 +647,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -359,11 +359,11 @@ func TestLoadAliasBombs(t *testing.T) {
 
 func TestSkippedKindWarnings(t *testing.T) {
 	r := mustLoad(t, tree(map[string]string{"a.yaml": head +
-		"  - {name: s, kind: process.servce, process: p}\n" +
+		"  - {name: s, kind: http.servise, addr: ':80'}\n" +
 		"  - {name: f, kind: function.lua, source: file://nope.lua}\n" +
 		"  - {name: b, kind: process.lua.bc}\n"}))
 	want := []string{
-		"a.yaml:4: app:s: kind process.servce is not implemented by wippyd (did you mean process.service?); entry skipped",
+		"a.yaml:4: app:s: kind http.servise is not implemented by wippyd (did you mean http.service?); entry skipped",
 		"a.yaml:5: app:f: kind function.lua is not implemented by wippyd; entry skipped",
 		"a.yaml:6: app:b: kind process.lua.bc is not implemented by wippyd; entry skipped",
 	}
@@ -398,5 +398,97 @@ func TestPGScope(t *testing.T) {
 		"  - {name: pg, kind: pg.scope, max_groups: -1, max_retry: 2}\n"})
 	if len(probs) != 2 {
 		t.Fatalf("problems: %q", probs)
+	}
+}
+
+// A kind a typo away from one wippyd runs, and no kind of Wippy's, is an
+// error: skipped with a warning, the entry would silently never run.
+// Wippy's own kinds, and kinds far from any, are skipped.
+func TestKindTypos(t *testing.T) {
+	got := loadProblems(t, map[string]string{"a.yaml": head +
+		"  - {name: a, kind: process.luaa, source: file://x.lua}\n" +
+		"  - {name: b, kind: proces.host}\n" +
+		"  - {name: c, kind: process.servce, process: p}\n" +
+		"  - {name: d, kind: process.wasm}\n" +
+		"  - {name: e, kind: my.own.kind}\n"})
+	want := []string{
+		"a.yaml:4: app:a: unknown kind process.luaa (did you mean process.lua?)",
+		"a.yaml:5: app:b: unknown kind proces.host (did you mean process.host?)",
+		"a.yaml:6: app:c: unknown kind process.servce (did you mean process.service?)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// With WithModules, a modules: list naming something that is no module is
+// an error at its line; a module of Wippy's the engine lacks, a warning.
+func TestModulesChecked(t *testing.T) {
+	names := ModuleNames{Known: []string{"io", "json", "process", "time"}, Unimplemented: []string{"http", "io", "sql"}}
+	yaml := head + "  - name: a\n    kind: process.lua\n    source: file://a.lua\n    modules: [io, jsno, process, http]\n" +
+		"  - name: b\n    kind: library.lua\n    source: file://a.lua\n    modules:\n      - nothing-like-it\n"
+	files := tree(map[string]string{"a.yaml": yaml, "a.lua": goodLua})
+	_, err := LoadFS(files, ".", compileLua, WithModules(names))
+	var le *LoadErrors
+	if !errors.As(err, &le) {
+		t.Fatalf("load: %v, want *LoadErrors", err)
+	}
+	want := []string{
+		`a.yaml:7: app:a: modules: unknown module "jsno" (did you mean json?)`,
+		`a.yaml:11: app:b: modules: unknown module "nothing-like-it"`,
+	}
+	if got := problemStrings(le.Problems); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantWarn := []string{`a.yaml:7: app:a: module http is not implemented by wippyd: require("http") will fail`}
+	if got := problemStrings(le.Warnings); !slices.Equal(got, wantWarn) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantWarn, "\n"))
+	}
+	// Without WithModules the lists are not checked.
+	mustLoad(t, tree(map[string]string{"a.yaml": head + "  - {name: a, kind: process.lua, source: file://a.lua, modules: [jsno]}\n", "a.lua": goodLua}))
+}
+
+// A YAML error is reported at the line that is wrong, not where the block
+// around it began (yaml.v3's line).
+func TestYAMLErrorLine(t *testing.T) {
+	for name, c := range map[string]struct {
+		yaml string
+		want string
+	}{
+		"key indented too little": {head + "  - name: a\n    kind: process.lua\n    source: file://a.lua\n   method: main\n",
+			"a.yaml:7: bad YAML: did not find expected '-' indicator (in the block from line 3)"},
+		"key indented too much": {head + "  - name: a\n    kind: process.lua\n      method: main\n",
+			"a.yaml:6: bad YAML: mapping values are not allowed in this context"},
+		"tab": {head + "  - name: a\n\tkind: process.lua\n",
+			"a.yaml:5: bad YAML: found a tab character that violates indentation (in the block from line 4)"},
+		"unclosed quote": {head + "  - name: a\n    kind: \"process.lua\n\n\n",
+			"a.yaml:5: bad YAML: found unexpected end of stream"},
+		"second document": {head + "  - {name: a, kind: env.variable, default: x}\n---\n" + head +
+			"  - name: b\n    kind: env.variable\n   default: x\n",
+			"a.yaml:11: bad YAML: did not find expected '-' indicator (in the block from line 8)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := loadProblems(t, map[string]string{"a.yaml": c.yaml}); !slices.Equal(got, []string{c.want}) {
+				t.Errorf("problems = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	for _, c := range []struct {
+		s, want string
+		from    []string
+	}{
+		{"jsno", "json", []string{"io", "json", "time"}}, // a swap is one edit
+		{"tmie", "time", []string{"io", "json", "time"}},
+		{"process.luaa", "process.lua", Kinds()},
+		{"cancel_timout", "cancel_timeout", []string{"cancel_timeout", "max_mailbox"}},
+		{"ab", "", []string{"ba", "abc"}}, // too short for a guess
+		{"zebra", "", []string{"io", "json", "time"}},
+	} {
+		if got := Suggest(c.s, c.from, 3); got != c.want {
+			t.Errorf("Suggest(%q) = %q, want %q", c.s, got, c.want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wippyd/wippyd/runtime/lua"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -15,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // and compares everything reported with testdata/broken.golden.
 func TestGoldenBrokenTree(t *testing.T) {
 	dir := filepath.Join("testdata", "broken")
-	_, err := Load(dir, compileLua)
+	_, err := Load(dir, compileLua, WithModules(ModuleNames{Known: append(lua.Modules(), lua.Globals()...), Unimplemented: lua.WippyModules()}))
 	var le *LoadErrors
 	if !errors.As(err, &le) {
 		t.Fatalf("Load: %v, want *LoadErrors", err)

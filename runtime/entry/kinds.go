@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +61,9 @@ func (k *kindReader) lua() {
 			k.c.errorf(line, "method: must not be empty")
 		}
 	}
-	lu.Modules, _ = f.strings("modules", false)
+	var modLine int
+	lu.Modules, modLine = f.strings("modules", false)
+	k.checkModules(lu.Modules, modLine)
 	imports, _ := f.pairs("imports")
 	if len(imports) > 0 {
 		lu.Imports = make(map[string]string, len(imports))
@@ -91,6 +94,26 @@ func (k *kindReader) lua() {
 		k.l.probs = append(k.l.probs, Problem{File: res.src.Name, Line: ce.Line, EntryID: k.e.ID, Message: ce.Message})
 	case res.err != nil:
 		k.c.errorf(srcLine, "%v", res.err)
+	}
+}
+
+// checkModules checks the names of a modules: list (WithModules).
+func (k *kindReader) checkModules(names []string, line int) {
+	m := k.l.modules
+	if m == nil {
+		return
+	}
+	for _, name := range names {
+		switch {
+		case slices.Contains(m.Known, name):
+		case slices.Contains(m.Unimplemented, name):
+			k.l.warns = append(k.l.warns, Problem{File: k.c.file, Line: line, EntryID: k.e.ID,
+				Message: fmt.Sprintf("module %s is not implemented by wippyd: require(%q) will fail", name, name)})
+		case suggest(name, m.Known) != "":
+			k.c.errorf(line, "modules: unknown module %q (did you mean %s?)", clip(name), suggest(name, m.Known))
+		default:
+			k.c.errorf(line, "modules: unknown module %q", clip(name))
+		}
 	}
 }
 

@@ -28,7 +28,7 @@ import (
 // leads out is an error), and a link to a directory is not walked (a
 // warning says so). Only regular files are read (not pipes or devices),
 // YAML files up to MaxYAMLFile bytes, Lua files up to MaxLuaFile.
-func Load(dir string, compile CompileLua) (*Registry, error) {
+func Load(dir string, compile CompileLua, opts ...Option) (*Registry, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, &LoadErrors{Problems: []Problem{{File: dir, Message: err.Error()}}}
@@ -40,15 +40,36 @@ func Load(dir string, compile CompileLua) (*Registry, error) {
 	// The root stays open for Registry.Reload, for the registry's life.
 	l := newLoader(root.FS(), compile,
 		func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) },
-		func(p string) string { return filepath.Join(abs, filepath.FromSlash(p)) })
+		func(p string) string { return filepath.Join(abs, filepath.FromSlash(p)) }, opts)
 	return l.run(".")
 }
 
 // LoadFS is Load for a file system: it reads the tree under root. Paths in
 // problems and Source.Path are paths inside fsys.
-func LoadFS(fsys fs.FS, root string, compile CompileLua) (*Registry, error) {
+func LoadFS(fsys fs.FS, root string, compile CompileLua, opts ...Option) (*Registry, error) {
 	same := func(p string) string { return p }
-	return newLoader(fsys, compile, same, same).run(root)
+	return newLoader(fsys, compile, same, same, opts).run(root)
+}
+
+// Option adjusts what a load checks.
+type Option func(*loader)
+
+// ModuleNames says what the modules: list of a Lua entry may name.
+type ModuleNames struct {
+	// Known names may be listed: require() loads them, or they are
+	// always global and listing them changes nothing.
+	Known []string
+	// Unimplemented are modules of Wippy's Lua API the engine does not
+	// have: listing one is a warning (require of it fails).
+	Unimplemented []string
+}
+
+// WithModules checks every modules: list against names: a name neither
+// Known nor Unimplemented is an error at the list's line, with the nearest
+// Known name when it looks like a typo. Without it the lists are not
+// checked (this package does not know the engine's modules).
+func WithModules(names ModuleNames) Option {
+	return func(l *loader) { l.modules = &names }
 }
 
 // declared is one entry declaration seen in the tree, implemented or not.
@@ -90,6 +111,8 @@ type loader struct {
 	display func(string) string
 	abs     func(string) string
 
+	modules *ModuleNames // nil: modules: lists are not checked
+
 	probs   []Problem
 	warns   []Problem
 	decls   []*declared
@@ -99,9 +122,13 @@ type loader struct {
 	sources map[string]sourceResult
 }
 
-func newLoader(fsys fs.FS, compile CompileLua, display, abs func(string) string) *loader {
-	return &loader{fsys: fsys, compile: compile, display: display, abs: abs,
+func newLoader(fsys fs.FS, compile CompileLua, display, abs func(string) string, opts []Option) *loader {
+	l := &loader{fsys: fsys, compile: compile, display: display, abs: abs,
 		inGroup: map[string]bool{}, sources: map[string]sourceResult{}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 func (l *loader) run(root string) (*Registry, error) {
@@ -160,15 +187,85 @@ func (l *loader) file(p string) {
 			return
 		}
 		if err != nil {
-			line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLine.FindStringSubmatch(msg); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = msg[len(m[0]):]
+			line, msg := yamlError(err)
+			if at := problemLine(data, msg); at > 0 && at != line {
+				msg = fmt.Sprintf("%s (in the block from line %d)", msg, line)
+				line = at
 			}
 			c.errorf(line, "bad YAML: %s", strings.ReplaceAll(msg, "\n", "; "))
 			return
 		}
 		l.document(c, p, &doc)
+	}
+}
+
+// yamlError splits a yaml.v3 error into its line (0 when it gives none)
+// and message.
+func yamlError(err error) (int, string) {
+	line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	return line, msg
+}
+
+// problemLine returns the line of data a YAML error with message msg is
+// on, or 0. yaml.v3 reports the line where the block around the problem
+// began (libyaml's context mark): a key indented one space too few on
+// line 7 of an entries list is reported at line 3. The problem is on the
+// first line whose end, when the file is cut there, makes the same error:
+// a binary search, a few parses of the file.
+func problemLine(data []byte, msg string) int {
+	ends := lineEnds(data)
+	fails := func(k int) bool { // the first k lines fail with msg
+		err := parseAll(data[:ends[k-1]])
+		if err == nil {
+			return false
+		}
+		_, m := yamlError(err)
+		return m == msg
+	}
+	if len(ends) == 0 || !fails(len(ends)) {
+		return 0
+	}
+	lo, hi := 1, len(ends) // fails(hi)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// lineEnds returns the offset just past each line of data.
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	return ends
+}
+
+// parseAll parses every document of data and returns the first error.
+func parseAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if err := decode(dec, &doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
 	}
 }
 
@@ -253,9 +350,12 @@ func (l *loader) entry(c *checker, ns, p string, node *yaml.Node) {
 	switch {
 	case kind == "":
 		return
+	case !implemented(kind) && !IsWippyKind(kind) && suggest(kind, Kinds()) != "":
+		c.errorf(kindLine, "unknown kind %s (did you mean %s?)", kind, suggest(kind, Kinds()))
+		return
 	case !implemented(kind) && wippyKind.MatchString(kind):
 		msg := fmt.Sprintf("kind %s is not implemented by wippyd; entry skipped", kind)
-		if s := suggest(kind, Kinds()); s != "" {
+		if s := suggest(kind, wippyKinds); s != "" && !IsWippyKind(kind) {
 			msg = fmt.Sprintf("kind %s is not implemented by wippyd (did you mean %s?); entry skipped", kind, s)
 		}
 		l.warns = append(l.warns, Problem{File: c.file, Line: kindLine, EntryID: c.id, Message: msg})

@@ -61,8 +61,9 @@ func (r *Registry) ByKind(kind string) []*Entry { return slices.Clone(r.byKind[k
 // after every service it requires; otherwise by id. Stop them in reverse.
 func (r *Registry) Services() []*Entry { return slices.Clone(r.services) }
 
-// Warnings lists the entries skipped because wippyd does not implement
-// their kind, one per entry, sorted by file and line.
+// Warnings lists what loads but will not work as written, sorted by file
+// and line: entries skipped because wippyd does not implement their kind
+// (one per entry), modules it does not implement (WithModules).
 func (r *Registry) Warnings() []Problem { return slices.Clone(r.warnings) }
 
 // Skipped returns the kind of a skipped entry.

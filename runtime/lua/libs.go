@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -182,10 +183,36 @@ func pickMain(L *glua.LState) int {
 			L.Push(f)
 			return 1
 		}
-		L.RaiseError("%v: the chunk's table has no function %q", ErrMethod, method)
+		raiseNoMethod(L, fmt.Sprintf("the table it returns has no function %q (%s)", method, functionsOf(m)))
 	}
-	L.RaiseError("%v: the chunk returned %s, not a table of functions", ErrMethod, mod.Type())
+	raiseNoMethod(L, fmt.Sprintf("it returns %s, not a table of functions or a function", mod.Type()))
 	return 0
+}
+
+// raiseNoMethod raises the error of an entry whose method is missing,
+// naming the entry and its file (a position inside the engine's helpers
+// would say nothing).
+func raiseNoMethod(L *glua.LState, why string) {
+	what := "the entry's source"
+	if p, _ := L.Context().(*process); p != nil && p.src != nil {
+		what = fmt.Sprintf("%s (method: %s): %s", p.src.ID, p.src.Method, p.src.Path)
+	}
+	L.Error(glua.LString(fmt.Sprintf("%v: %s: %s", ErrMethod, what, why)), 0)
+}
+
+// functionsOf lists the names of the functions in t, for an error.
+func functionsOf(t *glua.LTable) string {
+	var names []string
+	t.ForEach(func(k, v glua.LValue) {
+		if _, ok := v.(*glua.LFunction); ok && k.Type() == glua.LTString && len(names) < 10 {
+			names = append(names, k.String())
+		}
+	})
+	if len(names) == 0 {
+		return "it has none"
+	}
+	slices.Sort(names)
+	return "it has " + strings.Join(names, ", ")
 }
 
 // raiseCheck is the Go half of channel send and select: it raises when the

@@ -46,6 +46,12 @@ func luaRequire(L *glua.LState) int {
 		L.Push(p.importLib(L, name, id))
 		return 1
 	}
+	switch {
+	case lib.required[name] != nil:
+		L.RaiseError("module '%s' not found: list it in the modules: of %s (modules: [%s])", name, src.ID, name)
+	case slices.Contains(wippyModules, name):
+		L.RaiseError("module '%s' not found: wippyd does not implement it", name)
+	}
 	L.RaiseError("module '%s' not found", name)
 	return 0
 }

@@ -90,15 +90,19 @@ return {bump = function() count = count + 1; return count end, enc = function(v)
   local u1, u2 = require("util"), require("util")
   u1.bump()
   local ok, e = pcall(require, "json")      -- not listed by t:main
-  local ok2, e2 = pcall(require, "sql")
+  local ok2, e2 = pcall(require, "sql")     -- Wippy's, not here
+  local ok3, e3 = pcall(require, "nosuch")
   return {u2.bump(), u1 == u2, require("process") == process, require("time") == time, ok,
-          string.find(e, "module 'json' not found") ~= nil, ok2, u1.enc({1})}
+          e, ok2, e2, ok3, e3, u1.enc({1})}
 end}`, "time")
 	src.Imports = map[string]string{"util": "t:util"}
 	h.start("t:main")
 	res := h.finish()
-	if res.Err != nil || res.Value.String() != `[2, true, true, true, false, true, false, "[1]"]` {
-		t.Fatalf("got %v %v", res.Value, res.Err)
+	want := `[2, true, true, true, false, ` +
+		`"module 'json' not found: list it in the modules: of t:main (modules: [json])", false, ` +
+		`"module 'sql' not found: wippyd does not implement it", false, "module 'nosuch' not found", "[1]"]`
+	if res.Err != nil || res.Value.String() != want {
+		t.Fatalf("got %v %v\nwant %s", res.Value, res.Err, want)
 	}
 }
 
@@ -136,5 +140,22 @@ func TestProtoCache(t *testing.T) {
 	p3, _ := h.eng.compile(&src2)
 	if p3 == p1 {
 		t.Fatal("changed source not recompiled")
+	}
+}
+
+// A method the chunk does not provide ends the process with an error that
+// names the entry, its file and the function it lacks.
+func TestMissingMethod(t *testing.T) {
+	for _, c := range []struct{ code, want string }{
+		{`return {main = function() end, other = function() end, n = 1}`,
+			`lua: method not found: t:m (method: mian): t:m.lua: the table it returns has no function "mian" (it has main, other)`},
+		{`return 42`, `lua: method not found: t:m (method: mian): t:m.lua: it returns number, not a table of functions or a function`},
+	} {
+		h := newHarness(t)
+		h.cat.add("t:m", c.code).Method = "mian"
+		h.start("t:m")
+		if res := h.finish(); res.Err == nil || res.Err.Error() != c.want {
+			t.Errorf("got %v, want %s", res.Err, c.want)
+		}
 	}
 }
