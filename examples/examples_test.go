@@ -117,10 +117,34 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-// TestDemo runs `wippyd run` where there is no ./src: the embedded tour.
+// TestDemo runs `wippyd run` where there is no ./src: the embedded tour,
+// which `wippyd demo tour` runs too, whatever ./src holds.
 func TestDemo(t *testing.T) {
 	got := runWippyd(t, t.TempDir(), nil, "run")
 	checkGolden(t, filepath.Join("testdata", "demo.txt"), got)
+	if got := runWippyd(t, "", nil, "demo", "tour"); got != mustRead(t, filepath.Join("testdata", "demo.txt")) {
+		t.Errorf("wippyd demo tour differs from wippyd run:\n%s", got)
+	}
+}
+
+// TestDemoCluster runs the cluster tour: three nodes in one process, a
+// node stopped hard, the name taken over; in well under 15 s.
+func TestDemoCluster(t *testing.T) {
+	begin := time.Now()
+	got := runWippyd(t, "", nil, "demo", "cluster")
+	if el := time.Since(begin); el > 15*time.Second {
+		t.Errorf("the cluster tour took %v, want under 15s", el)
+	}
+	checkGolden(t, filepath.Join("testdata", "demo-cluster.txt"), got)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestEmbed runs examples/embed, the Go program embedding two nodes. Its

@@ -31,7 +31,8 @@ type LoadOptions struct {
 	// Set are "key=value" overrides (--set), applied in order.
 	Set []string
 	// OneShot is for `run -x`: the admin endpoint is off unless a file,
-	// variable or --set gives admin.addr.
+	// variable or --set gives admin.addr, and the log level is warn (the
+	// program's own output is what matters) unless one gives log.level.
 	OneShot bool
 }
 
@@ -133,6 +134,7 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 	c := DefaultConfig()
 	if opts.OneShot {
 		c.Admin.Addr = ""
+		c.Log.Level = "warn"
 	}
 	var errs []error
 	if opts.File != "" {

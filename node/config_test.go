@@ -187,11 +187,16 @@ func TestPrecedence(t *testing.T) {
 				Set: []string{"node.name=from-set", "env.B=set", "node.name=last-set-wins"}},
 			node: "last-set-wins", workers: 2, level: "error", envA: "file", envB: "set", adminAddr: DefaultAdminAddr,
 		},
-		{name: "one-shot default", opts: LoadOptions{OneShot: true}, node: DefaultConfig().Node.Name, level: "info"},
+		{name: "one-shot default", opts: LoadOptions{OneShot: true}, node: DefaultConfig().Node.Name, level: "warn"},
 		{
-			name: "one-shot with admin set",
-			opts: LoadOptions{OneShot: true, Set: []string{"admin.addr=127.0.0.1:0"}},
+			name: "one-shot with admin and level set",
+			opts: LoadOptions{OneShot: true, Set: []string{"admin.addr=127.0.0.1:0", "log.level=info"}},
 			node: DefaultConfig().Node.Name, level: "info", adminAddr: "127.0.0.1:0",
+		},
+		{
+			name: "one-shot level from the environment",
+			opts: LoadOptions{OneShot: true, Env: []string{"WIPPY_LOG_LEVEL=debug"}},
+			node: DefaultConfig().Node.Name, level: "debug",
 		},
 		{
 			name: "admin off by the file",

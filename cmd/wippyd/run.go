@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,28 +19,83 @@ type setFlags []string
 func (s *setFlags) String() string     { return strings.Join(*s, ",") }
 func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
+var runCommand = register(&command{
+	name:     "run",
+	synopsis: "wippyd run [--src DIR] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]",
+	help: `Starts a node with the Wippy app under --src: every *.yaml file below DIR
+is loaded (all its problems are reported at once, as file:line: entry:
+message), its hosts and services start, and the node runs until SIGINT or
+SIGTERM. With -x it runs one process.lua entry on the terminal host, with
+stdin and stdout wired to the io module, and exits with the status its
+main returns; the node then logs warnings and errors only.
+
+flags:
+  --src DIR          the app's directory (default: ./src when it exists,
+                     else the built-in demo app, whose tour runs)
+  --config FILE      YAML config file (every key: docs/configuration.md)
+  --set KEY=VALUE    set one config key, over --config and WIPPY_* variables,
+                     e.g. --set node.name=n1 (repeatable; the last one wins)
+  -x ENTRY           run the process.lua entry ENTRY, written namespace:name
+                     (e.g. app:main), then exit with its status
+  --host HOST        the terminal host for -x when the app has several
+  -v, --verbose      log at info too, as a node without -x does
+                     (the same as --set log.level=info)
+  -h, --help         print this help
+
+arguments:
+  ARGS               with -x: passed to main(...) as strings; io.args()
+                     returns them too
+
+exit status:
+  0        a normal stop; -x: main returned nothing, nil, 0, true or a
+           string (printed)
+  1        -x: main failed, returned false or was killed; or the node
+           could not start
+  2        bad flags, config or source tree: nothing was started
+  3        the Raft data directory needs an operator (raft.db damaged, or
+           lost on a node that was part of a cluster)
+  N        -x: the integer 0..255 main returned
+  128+n    a second signal n (SIGINT 2, SIGTERM 15) ended the stop at once
+`,
+})
+
 // runCmd is `wippyd run` (SPEC section 2).
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string, signals <-chan os.Signal) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	src := fs.String("src", "", "load every *.yaml under this directory (default ./src when it exists, else the built-in demo)")
-	cfgFile := fs.String("config", "", "YAML config file")
+	c := runCommand
+	fs := c.flags()
+	src := fs.String("src", "", "")
+	cfgFile := fs.String("config", "", "")
 	var sets setFlags
-	fs.Var(&sets, "set", "override one config key: --set a.b.c=value (repeatable)")
-	exec := fs.String("x", "", "run this process.lua entry on the terminal host, then exit with its status")
-	host := fs.String("host", "", "the terminal host for -x when the app has several")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs.Var(&sets, "set", "")
+	exec := fs.String("x", "", "")
+	host := fs.String("host", "", "")
+	var verbose bool
+	fs.BoolVar(&verbose, "v", false, "")
+	fs.BoolVar(&verbose, "verbose", false, "")
+	if code := c.parse(fs, args, stdout, stderr); code >= 0 {
+		return code
 	}
 	if *host != "" && *exec == "" {
-		fmt.Fprintln(stderr, "wippyd run: --host needs -x")
-		return 2
+		return c.misuse(stderr, "--host needs -x")
+	}
+	if *exec == "" && fs.NArg() > 0 {
+		if st, err := os.Stat(fs.Arg(0)); err == nil && st.IsDir() && *src == "" {
+			return c.misuse(stderr, "unexpected argument %q: ARGS go to a -x program (did you mean --src %s?)", fs.Arg(0), fs.Arg(0))
+		}
+		return c.misuse(stderr, "unexpected argument %q: ARGS go to a -x program", fs.Arg(0))
+	}
+	if verbose { // before the --set flags, which may say otherwise
+		sets = append(setFlags{"log.level=info"}, sets...)
 	}
 	o := &runOptions{src: *src, config: *cfgFile, sets: sets, exec: *exec, host: *host, args: fs.Args(),
 		environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runNode(o, signals)
+}
+
+// runNode runs the node o describes until it stops and returns the exit
+// status.
+func runNode(o *runOptions, signals <-chan os.Signal) int {
+	stderr, stdout := o.stderr, o.stdout
 	n, logger, termHost, code := prepare(o)
 	if n == nil {
 		return code
@@ -103,6 +157,7 @@ func execute(n *node.Node, s *stopper, entry, host string, args []string, stdout
 
 // runOptions are the flags, arguments and I/O of one `wippyd run`.
 type runOptions struct {
+	demo                    bool // the built-in demo app, whatever ./src holds
 	src, config, exec, host string
 	sets, args, environ     []string
 	stdin                   io.Reader
@@ -119,19 +174,20 @@ func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
 		return nil, nil, "", 2
 	}
-	app, demo, err := loadApp(o.src)
+	t, err := loadApp(o.src, o.demo)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, nil, "", 2
 	}
-	if demo && o.exec == "" {
+	app := t.app
+	if t.demo && o.exec == "" {
 		o.exec = node.DemoEntry
 	}
 	logLevel := cfg.Log.SlogLevel()
 	termHost := ""
 	if o.exec != "" {
 		if err := node.CheckRunnable(app, o.exec); err != nil {
-			fmt.Fprintf(stderr, "wippyd run: -x: %v\n", err)
+			fmt.Fprint(stderr, explainExec(t, o.exec, err))
 			return nil, nil, "", 2
 		}
 		var hide bool
@@ -168,24 +224,6 @@ func failed(err error, status int) int {
 		return 3
 	}
 	return status
-}
-
-// loadApp loads --src, else ./src, else the embedded demo.
-func loadApp(src string) (app *node.App, demo bool, err error) {
-	if src == "" {
-		if st, statErr := os.Stat("src"); statErr == nil && st.IsDir() {
-			src = "src"
-		}
-	}
-	if src == "" {
-		app, err = node.LoadDemoApp()
-		return app, true, err
-	}
-	if st, statErr := os.Stat(src); statErr != nil || !st.IsDir() {
-		return nil, false, fmt.Errorf("wippyd run: --src %s: not a directory", src)
-	}
-	app, err = node.LoadApp(src)
-	return app, false, err
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {

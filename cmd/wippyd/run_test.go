@@ -353,7 +353,7 @@ end}`,
 		"main.lua": `return {main = function() process.spawn("app:worker", "app:processes") end}`,
 	})
 	begin := time.Now()
-	r := runWith(t, "", "run", "--src", dir, "-x", "app:main")
+	r := runWith(t, "", "run", "-v", "--src", dir, "-x", "app:main") // -v: info logs, the worker's among them
 	el := time.Since(begin)
 	if r.code != 0 || !strings.Contains(r.stderr, "worker cleaned up") || strings.Contains(r.stderr, "level=ERROR") {
 		t.Fatalf("exit %d after %v, stderr:\n%s", r.code, el, r.stderr)

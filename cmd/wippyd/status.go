@@ -3,34 +3,59 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/wippyd/wippyd/node"
 )
 
+var statusCommand = register(&command{
+	name:     "status",
+	synopsis: "wippyd status [--addr HOST:PORT] [--config FILE] [--token-file FILE]",
+	help: `Prints a summary of a running node's GET /v1/status: its processes,
+hosts, services, cluster members and cluster-wide names.
+
+flags:
+  --addr HOST:PORT     the node's admin endpoint (default: admin.addr of the
+                       configuration, 127.0.0.1:7960; an address on every
+                       interface is reached on the loopback)
+  --config FILE        the node's config file, for admin.addr and the token
+  --token-file FILE    file holding the admin token (default: admin.token_file
+                       of the configuration, or WIPPY_ADMIN_TOKEN_FILE)
+  -h, --help           print this help
+
+exit status:
+  0   printed
+  1   no node answered at the address, or it refused (a missing or wrong token)
+  2   bad flags, config or token file
+`,
+})
+
+// statusTimeout bounds the whole request.
+const statusTimeout = 5 * time.Second
+
 // statusCmd is `wippyd status`: a readable summary of a node's /v1/status.
 // The admin token, when the node needs one, comes from --token-file, or
 // from the node's configuration (--config, WIPPY_ADMIN_TOKEN_FILE,
 // WIPPY_ADMIN_TOKEN), as `wippyd run` reads it.
 func statusCmd(args []string, stdout, stderr io.Writer, environ []string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "the node's admin address (default: admin.addr of the configuration, on the loopback)")
-	cfgFile := fs.String("config", "", "the node's YAML config file, for admin.addr and admin.token_file")
-	tokenFile := fs.String("token-file", "", "file holding the admin token")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	c := statusCommand
+	fs := c.flags()
+	addr := fs.String("addr", "", "")
+	cfgFile := fs.String("config", "", "")
+	tokenFile := fs.String("token-file", "", "")
+	if code := c.parse(fs, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.misuse(stderr, "unexpected argument %q", fs.Arg(0))
 	}
 	cfg, err := node.LoadConfig(node.LoadOptions{File: *cfgFile, Env: environ})
 	if err != nil {
@@ -56,10 +81,10 @@ func statusCmd(args []string, stdout, stderr io.Writer, environ []string) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: statusTimeout}
 	resp, err := client.Do(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
+		fmt.Fprintf(stderr, "wippyd status: %s\n", unreachable(*addr, err))
 		return 1
 	}
 	defer resp.Body.Close()
@@ -74,6 +99,27 @@ func statusCmd(args []string, stdout, stderr io.Writer, environ []string) int {
 	}
 	printStatus(stdout, st)
 	return 0
+}
+
+// unreachable says why no status came from addr, without Go's request
+// text: nothing listening is the usual case (no node runs, or it runs
+// with another admin.addr, or none: `run -x` has none by default).
+func unreachable(addr string, err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("no node answers at %s (connection refused).\n"+
+			"Is a node running? It serves its status at admin.addr (default %s;\n"+
+			"'wippyd run -x' serves none unless admin.addr is set). For another node,\n"+
+			"give --addr HOST:PORT or its --config.", addr, node.DefaultAdminAddr)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("%s did not answer within %v", addr, statusTimeout)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("cannot reach %s: %v", addr, oe.Err)
+	}
+	return fmt.Sprintf("cannot reach %s: %v", addr, err)
 }
 
 // dialAddr is where to reach an admin endpoint listening on listen: an
