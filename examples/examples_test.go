@@ -370,3 +370,20 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
+
+// Both example tables, the README's and examples/README.md's, list every
+// example directory.
+func TestTablesListEveryExample(t *testing.T) {
+	dirs, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, link := range map[string]string{"../README.md": "(examples/%s)", "README.md": "(%s)"} {
+		text := mustRead(t, table)
+		for _, d := range dirs {
+			if d.IsDir() && d.Name() != "testdata" && !strings.Contains(text, fmt.Sprintf("| ["+d.Name()+"]"+link, d.Name())) {
+				t.Errorf("%s: no row for examples/%s", table, d.Name())
+			}
+		}
+	}
+}
