@@ -113,6 +113,7 @@ type Node struct {
 	started  bool
 	stopOnce sync.Once
 	stopDone chan struct{}
+	exit     chan int // system.exit's code, for ExitRequested
 	stopErr  error
 }
 
@@ -128,7 +129,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	if o.logger == nil {
 		o.logger = NewLogger(cfg.Log)
 	}
-	nd := &Node{cfg: cfg, log: o.logger, app: o.app, stopDone: make(chan struct{})}
+	nd := &Node{cfg: cfg, log: o.logger, app: o.app, stopDone: make(chan struct{}), exit: make(chan int, 1)}
 	nd.startCtx, nd.cancelStart = context.WithCancel(context.Background())
 	catalog := o.catalog
 	var terminals []string
@@ -159,6 +160,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		lcfg.Logger = o.logger
 		lcfg.Env = newEnvStore(cfg.Env, o.app, o.osEnv)
 		lcfg.MaxMemory, lcfg.HostMaxMemory = maxMemory(o.app)
+		lcfg.Node = systemNode{nd}
+		if cfg.Cluster.Enabled {
+			lcfg.Cluster = clusterView{nd}
+		}
 		eng, err := lua.New(lcfg)
 		if err != nil {
 			return nil, err

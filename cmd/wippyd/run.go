@@ -112,6 +112,9 @@ func runNode(o *runOptions, signals <-chan os.Signal) int {
 		if forced := s.wait(); forced >= 0 {
 			return forced
 		}
+		if code := s.exitCode(-1); code >= 0 {
+			return code // a process called system.exit during the start
+		}
 		if s.signalled() && o.exec == "" {
 			return 0 // stopped as asked
 		}
@@ -123,7 +126,7 @@ func runNode(o *runOptions, signals <-chan os.Signal) int {
 		if forced := s.wait(); forced >= 0 {
 			return forced
 		}
-		return 0
+		return s.exitCode(0)
 	}
 	return execute(n, s, o.exec, termHost, o.args, stdout, stderr)
 }
@@ -152,7 +155,7 @@ func execute(n *node.Node, s *stopper, entry, host string, args []string, stdout
 	if forced := s.wait(); forced >= 0 {
 		return forced
 	}
-	return report()
+	return s.exitCode(report())
 }
 
 // runOptions are the flags, arguments and I/O of one `wippyd run`.

@@ -377,3 +377,32 @@ func TestRunRefusesLinksOutOfSrc(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 2 naming the link", r.code, r.stderr)
 	}
 }
+
+// system.exit(code) stops the node and `wippyd run` exits with code, both
+// from the -x program and from a service of a plain run.
+func TestRunSystemExit(t *testing.T) {
+	r := runWith(t, "", "run", "--src", app(t, `
+local system = require("system")
+return {main = function()
+  system.exit(7)
+  process.events():receive() -- the CANCEL of the stop
+  return 0
+end}`, "system"), "-x", "app:main")
+	if r.code != 7 {
+		t.Fatalf("-x: code %d, stderr %s", r.code, r.stderr)
+	}
+	dir := app(t, `
+local system = require("system")
+return {main = function() system.exit(5) process.events():receive() end}`, "system")
+	svc := "  - {name: svc, kind: process.service, process: main, host: processes, lifecycle: {auto_start: true}}\n" +
+		"  - {name: processes, kind: process.host}\n"
+	f, err := os.OpenFile(filepath.Join(dir, "app.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(svc)
+	f.Close()
+	if r := runWith(t, "", "run", "--src", dir); r.code != 5 {
+		t.Fatalf("service: code %d, stderr %s", r.code, r.stderr)
+	}
+}

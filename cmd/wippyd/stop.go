@@ -30,6 +30,7 @@ type stopper struct {
 	forced os.Signal     // that signal; set before killed closes
 	err    error         // the stop's error, set before done closes
 	first  os.Signal     // the signal that began the stop, if one did; set before begun closes
+	exit   int           // the code of a system.exit that began the stop; -1 for none; set before begun closes
 }
 
 // duplicateWindow: a signal this soon after the one that began the stop
@@ -40,7 +41,7 @@ const duplicateWindow = 250 * time.Millisecond
 
 // watch starts a stopper for n that listens to signals.
 func watch(n *node.Node, log *slog.Logger, signals <-chan os.Signal) *stopper {
-	s := &stopper{n: n, log: log, begun: make(chan struct{}), done: make(chan struct{}), killed: make(chan struct{})}
+	s := &stopper{n: n, log: log, begun: make(chan struct{}), done: make(chan struct{}), killed: make(chan struct{}), exit: -1}
 	go func() {
 		var first time.Time
 		for {
@@ -56,12 +57,31 @@ func watch(n *node.Node, log *slog.Logger, signals <-chan os.Signal) *stopper {
 				s.forced = sig
 				close(s.killed)
 				return
+			case code := <-n.ExitRequested():
+				s.once.Do(func() {
+					s.exit = code
+					s.log.Info("stopping", "system.exit", code)
+					s.beginLocked()
+				})
 			case <-s.done:
 				return
 			}
 		}
 	}()
 	return s
+}
+
+// exitCode returns the code of the system.exit that began the stop, or
+// status.
+func (s *stopper) exitCode(status int) int {
+	select {
+	case <-s.begun:
+		if s.exit >= 0 {
+			return s.exit
+		}
+	default:
+	}
+	return status
 }
 
 // stop begins the stop unless it has begun (sig is nil when no signal
@@ -77,15 +97,20 @@ func (s *stopper) begin(sig os.Signal) bool {
 		if sig != nil {
 			s.log.Info("stopping", "signal", sig.String())
 		}
-		close(s.begun)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-			defer cancel()
-			s.err = s.n.Stop(ctx)
-			close(s.done)
-		}()
+		s.beginLocked()
 	})
 	return began
+}
+
+// beginLocked starts the stop; called once, inside s.once.
+func (s *stopper) beginLocked() {
+	close(s.begun)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		defer cancel()
+		s.err = s.n.Stop(ctx)
+		close(s.done)
+	}()
 }
 
 // signalled reports whether a signal began the stop.

@@ -71,6 +71,13 @@ type Config struct {
 	Env lualib.EnvStore
 	// Lib configures the pure libraries (clock, local zone).
 	Lib lualib.Options
+	// Cluster is what system.node, system.cluster and system.raft read;
+	// nil on a standalone node (the cluster is this node alone, Raft is
+	// not running).
+	Cluster proc.Cluster
+	// Node is what system.hosts, system.supervisor and system.exit read
+	// and do; nil makes them raise an error naming the call.
+	Node SystemNode
 	// CallStackSize is the deepest Lua call nesting per coroutine; a call
 	// past it raises "stack overflow". Frames are allocated 8 at a time and
 	// the table of those segments grows with the stack (see deepen), so

@@ -98,6 +98,7 @@ func newLibs(e *Engine) (*libs, error) {
 	l.buildSecurity(B)
 	l.buildCtx(B)
 	l.buildPG(B)
+	l.buildSystem(B, e.cfg.Node)
 	for name, t := range l.lib.Globals() {
 		l.addGlobal(B, name, t)
 	}

@@ -72,6 +72,15 @@ const (
 	ActionPGMonitor          Action = "pg.monitor"
 	ActionPGEvents           Action = "pg.events"
 
+	// The system module: system.read, system.control and system.gc on a
+	// word naming what is read or changed (memory, gc_percent, cluster,
+	// raft, ...), system.lock on the lock's name, system.exit on "".
+	ActionSystemRead    Action = "system.read"
+	ActionSystemControl Action = "system.control"
+	ActionSystemGC      Action = "system.gc"
+	ActionSystemLock    Action = "system.lock"
+	ActionSystemExit    Action = "system.exit"
+
 	ActionEnvGet Action = "env.get"
 	ActionEnvSet Action = "env.set"
 	ActionIO     Action = "io"
@@ -106,6 +115,8 @@ const (
 const (
 	OnPGScope = OnActor + 1 + iota // a pg.scope entry id
 	OnPGGroup                      // a process group's name
+	OnSystem                       // a word naming what a system call reads or changes
+	OnLock                         // a distributed lock's name
 )
 
 // ActionInfo describes one action the node checks.
@@ -153,6 +164,11 @@ var actionTable = [...]ActionInfo{
 	{ActionPGBroadcastLocal, OnPGGroup},
 	{ActionPGMonitor, OnPGGroup},
 	{ActionPGEvents, OnPGScope},
+	{ActionSystemRead, OnSystem},
+	{ActionSystemControl, OnSystem},
+	{ActionSystemGC, OnSystem},
+	{ActionSystemLock, OnLock},
+	{ActionSystemExit, OnSystem},
 	{ActionEnvGet, OnVariable},
 	{ActionEnvSet, OnVariable},
 	{ActionIO, OnTerminal},
