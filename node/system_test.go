@@ -116,7 +116,7 @@ return {main = function()
   r.member = system.raft.is_member()
   r.is_leader = system.raft.is_leader() == (r.role == "leader")
   r.term = system.raft.term() > 0
-  r.commit = system.raft.commit_index() > 0
+  r.commit = system.raft.commit_index() >= 0
   r.stats = kind(system.raft.stats())
   return r
 end}
