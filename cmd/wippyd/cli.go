@@ -41,7 +41,7 @@ type command struct {
 	help     string // after the synopsis: what it does, flags, ARGS, exit statuses
 }
 
-// help prints c's whole help.
+// printHelp prints c's whole help.
 func (c *command) printHelp(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s\n\n%s", c.synopsis, c.help)
 }
