@@ -142,7 +142,9 @@ func (n *Node) Status() Status {
 }
 
 // Ready reports whether the node is ready: started, its services started,
-// and (in a cluster) joined with a known Raft leader.
+// and (in a cluster) joined with a known Raft leader. Joined means one
+// other member seen, not a session to every node: WaitNodes waits until
+// sends to given nodes arrive.
 func (n *Node) Ready() bool {
 	if !n.ready.Load() {
 		return false
