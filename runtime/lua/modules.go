@@ -6,7 +6,7 @@ import "slices"
 // and globals the always-global libraries (listing one is harmless). A
 // test checks both against what the engine builds.
 var (
-	modules = []string{"ctx", "env", "io", "json", "logger", "pg", "security", "time"}
+	modules = []string{"ctx", "env", "io", "json", "logger", "pg", "security", "system", "time"}
 	globals = []string{"channel", "coroutine", "errors", "math", "os", "payload", "process", "string", "table"}
 )
 
