@@ -144,7 +144,9 @@ func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, erro
 	rc.Node = cfg.Node.Name
 	rc.DataDir = cfg.Cluster.Raft.DataDir
 	rc.InMemory = cfg.Cluster.Raft.InMemory
-	rc.Voter = !client
+	// A `run -x` node stays outside the Raft configuration: a client
+	// whose copy of the table a member feeds.
+	rc.Voter, rc.Client = !client, client
 	rc.BootstrapExpect = cfg.Cluster.Raft.BootstrapExpect
 	rc.MaxVoters = cfg.Cluster.Raft.MaxVoters
 	rc.ApplyTimeout = cfg.Cluster.Raft.ApplyTimeout
@@ -176,7 +178,8 @@ func (r *raftPeers) Members() []raftreg.Member {
 		case membership.StateLeft:
 			st = raftreg.MemberLeft
 		}
-		out = append(out, raftreg.Member{Name: m.Name, Voter: m.Meta.RaftRole == membership.RoleVoter, State: st})
+		out = append(out, raftreg.Member{Name: m.Name, Voter: m.Meta.RaftRole == membership.RoleVoter,
+			Client: m.Meta.RaftRole == membership.RoleClient, State: st})
 	}
 	return out
 }
@@ -198,7 +201,7 @@ func (p *clusterParts) raftStatus(st *Status) {
 		return
 	}
 	s := p.names.Stats()
-	states := [...]string{"follower", "candidate", "leader", "shutdown"}
+	states := [...]string{"follower", "candidate", "leader", "shutdown", "client"}
 	state := "unknown"
 	if int(s.RaftState) < len(states) {
 		state = states[s.RaftState]

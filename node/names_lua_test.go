@@ -162,3 +162,49 @@ func TestNamesFromLua(t *testing.T) {
 		t.Fatal("b still counts the strong name")
 	}
 }
+
+// TestClientNodeNames: a client node (as `run -x` starts) is outside the
+// Raft configuration and resolves CONSISTENT and STRONG names from the
+// copy a member feeds it; a STRONG registration waits for its
+// acknowledgement too; its own registrations go through the leader.
+func TestClientNodeNames(t *testing.T) {
+	dir := t.TempDir()
+	a := namesAppNode(t, "a", dir)
+	b := namesAppNode(t, "b", dir, a.MembershipAddr())
+	c := namesAppNode(t, "c", dir, a.MembershipAddr())
+	await.Until(t, "three ready nodes", func() bool { return a.Ready() && b.Ready() && c.Ready() })
+	app, err := entry.LoadFS(fstest.MapFS{
+		"app.yaml": {Data: []byte(namesApp)}, "holder.lua": {Data: []byte(holderLua)}, "probe.lua": {Data: []byte(probeLua)},
+	}, ".", compileLua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := a.cfg
+	cfg.Node.Name = "x"
+	cfg.Cluster.Raft.DataDir = ""
+	cfg.Cluster.Raft.InMemory = true
+	cfg.Cluster.Membership.JoinAddrs = []string{a.MembershipAddr()}
+	x := startTestNode(t, cfg, WithApp(app), AsClient(), WithLogger(testLogger(t)))
+	await.Until(t, "the client ready", func() bool { return x.Ready() && len(x.Nodes()) == 3 })
+	holder, err := a.Runtime().Spawn(proc.SpawnRequest{Entry: "names:holder", Host: DefaultHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// h.strong returned on a only once x acknowledged it: x resolves it
+	// as soon as the holder is past its registrations.
+	resolvesOn(t, "h.strong", holder, a, b, c, x)
+	resolvesOn(t, "h.consistent", holder, x)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := x.Exec(ctx, "names:probe", DefaultHost, []msg.Value{msg.String(holder.String())})
+	if err != nil || res.Err != nil {
+		t.Fatalf("probe on the client: %v %v", err, res.Err)
+	}
+	if got, _ := res.Value.AsString(); !strings.Contains(got, "take strong=ALREADY_EXISTS") || !strings.Contains(got, "own strong=true; released=NOT_FOUND") {
+		t.Fatalf("probe on the client: %s", got)
+	}
+	st := x.Status()
+	if st.Raft == nil || st.Raft.State != "client" || st.Raft.Leader == "" || st.Names["strong"] != 1 {
+		t.Fatalf("client status %+v %v", st.Raft, st.Names)
+	}
+}

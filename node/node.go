@@ -63,8 +63,10 @@ type options struct {
 // entries can be spawned.
 func WithApp(reg *entry.Registry) Option { return func(o *options) { o.app = reg } }
 
-// AsClient makes a clustered node a client: never a Raft voter, not
-// counted for bootstrap_expect (`run -x` nodes are clients).
+// AsClient makes a clustered node a client (`run -x` nodes are): outside
+// the Raft configuration, not counted for bootstrap_expect, resolving
+// CONSISTENT and STRONG names from a copy of the table a member feeds it
+// and sending its writes to the leader.
 func AsClient() Option { return func(o *options) { o.client = true } }
 
 // WithTerminal wires the terminal (stdin, stdout, stderr, arguments) that

@@ -25,9 +25,20 @@ type Config struct {
 	// nothing survives Close. Default false.
 	InMemory bool
 	// Voter: this node may be a Raft voter and counts for BootstrapExpect.
-	// False for `run -x` client nodes, which only replicate the table
-	// (non-voters) and never bootstrap. Default true.
+	// False for nodes that only replicate the table (non-voters) and
+	// never bootstrap. Default true.
 	Voter bool
+	// Client: this node stays outside the Raft configuration and runs no
+	// Raft (`run -x` nodes). It keeps a copy of the table that a member
+	// feeds it over the registry stream (client.go), resolves names from
+	// it, and forwards every change and linearizable read to the leader.
+	// It needs no DataDir and is never a voter. Default false.
+	Client bool
+	// FeedRenew is how often a client renews its subscription to the
+	// member feeding its copy (and how soon it notices that member gone
+	// and picks another); a member drops a subscription not renewed for
+	// three times this. Default 500ms.
+	FeedRenew time.Duration
 	// BootstrapExpect is cluster.raft.bootstrap_expect: the number of
 	// voter-eligible members that must be seen, none with Raft state or a
 	// leader, before they bootstrap together. 1 bootstraps a single node
@@ -125,6 +136,7 @@ func DefaultConfig() Config {
 		UnknownGrace:       time.Minute,
 		MaxForwarded:       4096,
 		WatchBuffer:        4096,
+		FeedRenew:          500 * time.Millisecond,
 	}
 }
 
@@ -136,8 +148,12 @@ func (c *Config) Validate() error {
 	switch {
 	case registry.ValidateNode(c.Node) != nil:
 		return bad("node name %q", c.Node)
-	case c.DataDir == "" && !c.InMemory:
+	case c.DataDir == "" && !c.InMemory && !c.Client:
 		return bad("data_dir is required")
+	case c.Client && c.Voter:
+		return bad("a client is never a voter")
+	case c.FeedRenew < time.Millisecond:
+		return bad("feed renew %v", c.FeedRenew)
 	case c.BootstrapExpect < 1:
 		return bad("bootstrap_expect %d, want at least 1", c.BootstrapExpect)
 	case c.MaxVoters < 1:

@@ -83,10 +83,19 @@
 //     process ended (one made through another node, which this node's
 //     ReleasePID could not see yet, or one that named a dead PID).
 //   - Voters follow membership on the leader: alive voter-eligible members
-//     become voters up to MaxVoters, the others non-voters (run -x clients
-//     too, so they have a replica to Resolve from); members declared dead
-//     or left are removed. Members membership does not know are left
-//     alone.
+//     become voters up to MaxVoters, the others non-voters; members
+//     declared dead or left are removed, and so are clients. Members
+//     membership does not know are left alone.
+//   - A client (Config.Client, `run -x` nodes) runs no Raft and is never in
+//     the configuration, so the leader sends it nothing. It subscribes to
+//     one member up (client.go), which sends it a snapshot of its table
+//     and then pushes every command entry it applies (feed.go); the client
+//     applies them to a table of its own, so it resolves, acknowledges
+//     STRONG reservations and revokes exactly as a member's replica does,
+//     lagging it by one hop. Its changes and linearizable reads go to the
+//     leader its feeder names. It re-subscribes, to another member if
+//     need be, on a gap, a reset, a lost feeder or a copy left behind, and
+//     never installs a snapshot older than its copy.
 //   - Bootstrap happens once per cluster: a voter-eligible node without
 //     Raft state bootstraps when it sees at least BootstrapExpect alive
 //     voter-eligible members, is one of the BootstrapExpect lowest names,

@@ -21,6 +21,8 @@ import (
 //	opAck:     str, str, str, uint, uint: a name, its PID (node, host,
 //	           seq), the index of its STRONG reservation
 //	opApplied: uint, an index
+//	opSubscribe: bool, uint: a new subscription (a snapshot) or a
+//	           renewal, and the index the client's copy holds
 //
 // and a reply is code, node, host, seq, leader, index, flag (uint, str,
 // str, uint, str, uint, bool) whatever the op. flag is, for opApply, that
@@ -40,6 +42,7 @@ const (
 	opStatus    byte = 4
 	opAck       byte = 5 // acknowledge a STRONG reservation (strong.go)
 	opApplied   byte = 6 // answer once an index is applied (strong.go)
+	opSubscribe byte = 7 // a client's subscription to a member's feed (feed.go)
 )
 
 const (
@@ -93,7 +96,8 @@ type request struct {
 	data     []byte
 	name     string
 	pid      pid.PID // opAck
-	index    uint64  // opAck
+	index    uint64  // opAck, opApplied, opSubscribe
+	fresh    bool    // opSubscribe
 }
 
 func putRequest(w *msgp.Writer, q request) {
@@ -111,6 +115,9 @@ func putRequest(w *msgp.Writer, q request) {
 		w.Uint(q.pid.Seq)
 		w.Uint(q.index)
 	case opApplied:
+		w.Uint(q.index)
+	case opSubscribe:
+		w.Bool(q.fresh)
 		w.Uint(q.index)
 	}
 }
@@ -131,6 +138,9 @@ func getRequest(r *msgp.Reader) request {
 		}
 	case opApplied:
 		q.index = r.Uint()
+	case opSubscribe:
+		q.fresh = r.Bool()
+		q.index = r.Uint()
 	case opReadIndex, opStatus:
 	default:
 		r.Fail("unknown op %d", q.op)
@@ -148,14 +158,25 @@ func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 		return
 	}
 	send := func(rep reply) { _ = r.fwd.reply(from, id, func(w *msgp.Writer) { putReply(w, rep) }) }
-	// Before Start this node cannot tell whether it has Raft state on
-	// disk, so it must not answer the status query "fresh".
-	if !r.running() || r.raft() == nil {
+	switch {
+	case !r.running():
 		send(reply{code: codeUnavailable})
 		return
-	}
-	if q.op == opStatus {
+	case r.cfg.Client && q.op != opAck && q.op != opApplied:
+		// A client acknowledges and answers for its copy; the rest is
+		// for members.
+		send(reply{code: codeNotLeader, leader: r.leaderName()})
+		return
+	case r.raft() == nil && !r.cfg.Client:
+		// Before Start this node cannot tell whether it has Raft state
+		// on disk, so it must not answer the status query "fresh".
+		send(reply{code: codeUnavailable})
+		return
+	case q.op == opStatus:
 		send(reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()})
+		return
+	case q.op == opSubscribe:
+		send(r.feed.subscribe(from, q.fresh, q.index))
 		return
 	}
 	select {

@@ -62,8 +62,14 @@ func (p *peerTable) quiet(name string, voter bool, st MemberState) {
 }
 
 func (p *peerTable) set(name string, voter bool, st MemberState) {
+	p.setMember(Member{Name: name, Voter: voter, State: st})
+}
+
+// setMember changes a member and notifies.
+func (p *peerTable) setMember(m Member) {
+	name := m.Name
 	p.mu.Lock()
-	p.members[name] = Member{Name: name, Voter: voter, State: st}
+	p.members[name] = m
 	subs := make([]func(), 0, len(p.subs))
 	for _, f := range p.subs {
 		subs = append(subs, f)
@@ -224,7 +230,7 @@ func (c *cluster) startWith(name string, cfg Config) *tnode {
 	c.mu.Lock()
 	c.nodes[name] = n
 	c.mu.Unlock()
-	c.peers.set(name, cfg.Voter, MemberAlive)
+	c.peers.setMember(Member{Name: name, Voter: cfg.Voter, Client: cfg.Client, State: MemberAlive})
 	return n
 }
 

@@ -27,6 +27,7 @@ var _ Streams = (*transport.Endpoint)(nil)
 const (
 	frameRequest  byte = 1
 	frameResponse byte = 2
+	framePush     byte = 3 // a one-way message: a client's feed (feed.go)
 )
 
 // errNotSent: the transport refused the request, so the peer never saw it.
@@ -47,6 +48,7 @@ type mux struct {
 	st    transport.StreamType
 	out   Streams
 	serve func(from string, id uint64, r *msgp.Reader)
+	push  func(from string, r *msgp.Reader) // nil: pushes are refused
 
 	mu      sync.Mutex
 	pending map[uint64]waiter
@@ -77,6 +79,12 @@ func (m *mux) handle(from transport.Peer, body []byte) {
 	switch kind {
 	case frameRequest:
 		m.serve(from.Name, id, &r)
+	case framePush:
+		if m.push == nil {
+			m.bad.Add(1)
+			return
+		}
+		m.push(from.Name, &r)
 	case frameResponse:
 		m.mu.Lock()
 		w, ok := m.pending[id]
@@ -151,6 +159,15 @@ func (m *mux) forget(id uint64) {
 	m.mu.Lock()
 	delete(m.pending, id)
 	m.mu.Unlock()
+}
+
+// send pushes a one-way message built by build to peer.
+func (m *mux) send(peer string, build func(*msgp.Writer)) error {
+	w := msgp.Writer{B: make([]byte, 0, 256)}
+	w.WriteByte(framePush)
+	w.Uint(0)
+	build(&w)
+	return m.out.Send(peer, m.st, w.B)
 }
 
 // reply sends the response to request id of peer.

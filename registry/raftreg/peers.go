@@ -27,10 +27,14 @@ type Member struct {
 	// Name is the node name: its Raft server id and address, and the name
 	// the internode transport knows it by.
 	Name string
-	// Voter: the node may be a Raft voter (false for `run -x` clients,
-	// which are kept as non-voters and never count for bootstrap).
+	// Voter: the node may be a Raft voter (false for nodes kept as
+	// non-voters, which never count for bootstrap).
 	Voter bool
-	State MemberState
+	// Client: the node stays outside the Raft configuration (Config.Client:
+	// `run -x` nodes); the leader never adds it, and removes it if it was
+	// in. It keeps a copy of the table fed by a member (client.go).
+	Client bool
+	State  MemberState
 }
 
 // MemberState is the liveness of a member.
@@ -135,7 +139,7 @@ func planVoters(servers []raft.Server, members map[string]Member, self string, m
 	for _, s := range servers {
 		name := string(s.ID)
 		m, known := members[name]
-		if name != self && known && m.State.gone() {
+		if name != self && known && (m.State.gone() || m.Client) {
 			out = append(out, change{opRemove, name})
 			continue
 		}
@@ -165,7 +169,7 @@ func planVoters(servers []raft.Server, members map[string]Member, self string, m
 	slices.SortFunc(names, strings.Compare)
 	for _, name := range names {
 		m := members[name]
-		if m.State != MemberAlive {
+		if m.State != MemberAlive || m.Client {
 			continue
 		}
 		suf, inConf := in[name]

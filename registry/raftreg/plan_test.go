@@ -26,7 +26,8 @@ func servers(spec ...string) []raft.Server {
 }
 
 // members: "n1" alive voter-eligible, "n1!" dead, "n1-" left, "n1?" suspect,
-// "n1c" alive client.
+// "n1c" alive, not voter-eligible, "n1^" alive client outside the Raft
+// configuration.
 func members(spec ...string) map[string]Member {
 	out := make(map[string]Member)
 	for _, s := range spec {
@@ -40,6 +41,8 @@ func members(spec ...string) map[string]Member {
 			m.State = MemberSuspect
 		case 'c':
 			m.Voter = false
+		case '^':
+			m.Voter, m.Client = false, true
 		default:
 			out[s] = m
 			continue
@@ -71,6 +74,8 @@ func TestPlanVoters(t *testing.T) {
 			[]string{"remove n2", "add voter n4"}},
 		{"client non-voter", servers("n1", "n2"), members("n1", "n2", "n9c"), 5, []string{"add non-voter n9"}},
 		{"client demoted", servers("n1", "n9"), members("n1", "n9c"), 5, []string{"demote n9"}},
+		{"outside client not added", servers("n1", "n2"), members("n1", "n2", "n9^"), 5, nil},
+		{"outside client removed", servers("n1", "n2", "~n9"), members("n1", "n2", "n9^"), 5, []string{"remove n9"}},
 		{"too many voters", servers("n1", "n2", "n3", "n4", "n5"), members("n1", "n2", "n3", "n4", "n5"), 3,
 			[]string{"demote n5", "demote n4"}},
 		{"leader kept when demoting", servers("n1", "n2", "n3"), members("n1", "n2", "n3"), 1,

@@ -57,6 +57,10 @@ type Registry struct {
 	cancelPeers func()
 	conflict    atomic.Pointer[ConflictCheck]
 
+	feed feed                   // a member's: the clients it feeds
+	cl   clientState            // a client's: its subscription
+	hint atomic.Pointer[string] // a client's: the leader its feeder names
+
 	forwardedIn  atomic.Uint64
 	forwardedOut atomic.Uint64
 	unknown      atomic.Uint64
@@ -128,6 +132,12 @@ func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
 	r.trans = newRaftTransport(cfg.Node, streams, cfg.RPCTimeout, cfg.SnapshotChunk, cfg.MaxSnapshot)
 	r.fwd = newMux(transport.StreamRegistry, streams, r.serveForward)
 	r.rel.init(r)
+	r.feed.init(r)
+	if cfg.Client {
+		r.fwd.push = r.receivePush
+	} else {
+		r.table.feed = &r.feed
+	}
 	if err := streams.Register(transport.StreamRaft, r.trans.handle); err != nil {
 		return nil, fmt.Errorf("raftreg: raft stream: %w", err)
 	}
@@ -144,6 +154,9 @@ func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
 func (r *Registry) Start() error {
 	if !r.state.CompareAndSwap(stateNew, stateRunning) {
 		return ErrStarted
+	}
+	if r.cfg.Client {
+		return r.startClient()
 	}
 	if err := r.startRaft(); err != nil {
 		r.state.Store(stateClosed)
@@ -186,6 +199,7 @@ func (r *Registry) startRaft() error {
 	r.track.start(func() { r.watchLeader(obs) })
 	r.track.start(r.leaderLoop)
 	r.track.start(r.rel.run)
+	r.track.start(r.feed.run)
 	r.cancelPeers = r.peers.OnChange(r.members.notify)
 	if !hasState && r.cfg.Voter {
 		r.track.start(r.bootstrapLoop)
@@ -267,6 +281,9 @@ func (r *Registry) raft() *raft.Raft { return r.rf.Load() }
 
 // leaderName is the node this replica believes leads, "" if none.
 func (r *Registry) leaderName() string {
+	if r.cfg.Client {
+		return r.clientLeader()
+	}
 	rf := r.raft()
 	if rf == nil {
 		return ""
@@ -387,7 +404,8 @@ func (r *Registry) Holder(name string, strong bool) (pid.PID, bool) {
 // Stats are the registry's gauges and counters, for metrics.
 type Stats struct {
 	// RaftState is 0 follower, 1 candidate, 2 leader, 3 shutdown (also
-	// before Start), as wippy_raft_state.
+	// before Start), as wippy_raft_state, or 4 (RaftClient) on a client,
+	// whose CommitIndex and AppliedIndex are its copy's index.
 	RaftState    uint8
 	Term         uint64
 	CommitIndex  uint64 // wippy_raft_commit_index
@@ -412,7 +430,14 @@ type Stats struct {
 	RPCDropped, StrayReplies uint64
 	// BadEntries counts log entries that did not decode (should stay 0).
 	BadEntries uint64
+	// Fed is the number of clients this member feeds; FeedResets counts
+	// the times its queue overflowed and every client had to start over.
+	Fed        int
+	FeedResets uint64
 }
+
+// RaftClient is Stats.RaftState on a client.
+const RaftClient = 4
 
 // Stats returns the current figures.
 func (r *Registry) Stats() Stats {
@@ -429,6 +454,11 @@ func (r *Registry) Stats() Stats {
 		RPCDropped:      r.trans.dropped.Load() + r.trans.mux.bad.Load() + r.fwd.bad.Load(),
 		StrayReplies:    r.trans.mux.stray.Load() + r.fwd.stray.Load(),
 		BadEntries:      r.table.bad.Load(),
+	}
+	s.Fed, s.FeedResets = r.feed.subscribers(), r.feed.reset.Load()
+	if r.cfg.Client {
+		s.RaftState, s.Leader = RaftClient, r.leaderName()
+		s.CommitIndex, s.AppliedIndex = r.table.index(), r.table.index()
 	}
 	if rf := r.raft(); rf != nil {
 		s.RaftState = uint8(rf.State())

@@ -23,10 +23,10 @@ const (
 // CheckStore checks the Raft store cfg names (DataDir/<Node>/raft.db and
 // the member marker) as Start does before opening it, so that a caller can
 // refuse to start anything else on a damaged or lost store. It returns nil
-// for InMemory, an error wrapping ErrStoreDamaged or ErrStateLost
-// otherwise.
+// for InMemory and for a Client (it has no store), an error wrapping
+// ErrStoreDamaged or ErrStateLost otherwise.
 func CheckStore(cfg Config) error {
-	if cfg.InMemory {
+	if cfg.InMemory || cfg.Client {
 		return nil
 	}
 	return checkStore(filepath.Join(cfg.DataDir, cfg.Node))

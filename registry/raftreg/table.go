@@ -1,6 +1,7 @@
 package raftreg
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -53,6 +54,7 @@ type table struct {
 	waitMu  sync.Mutex
 	waiting map[uint64]chan result
 
+	feed     *feed // clients' subscriptions (a member's table); nil on a client
 	revoke   atomic.Pointer[func(string, pid.PID)]
 	claim    atomic.Pointer[func(string, pid.PID)]
 	names    atomic.Int64
@@ -101,10 +103,14 @@ func (t *table) Apply(l *raft.Log) any {
 func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	var hooked []registry.Event
+	var fed []fedEntry
 	t.mu.Lock()
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
 			continue
+		}
+		if t.feed != nil && len(l.Data) > 0 && t.feed.any.Load() {
+			fed = append(fed, fedEntry{index: l.Index, data: bytes.Clone(l.Data)})
 		}
 		if fsm.IsBatch(l.Data) {
 			hooked = t.applyBatchLocked(l, hooked)
@@ -127,6 +133,9 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 		t.deliver(l.Extensions, res)
 	}
 	t.counted()
+	if t.feed != nil {
+		t.feed.applied(fed)
+	}
 	close(t.applied)
 	t.applied = make(chan struct{})
 	t.mu.Unlock()
@@ -244,6 +253,9 @@ func (t *table) Restore(rc io.ReadCloser) error {
 	if err == nil {
 		t.publishLocked(evs)
 		t.counted()
+		if t.feed != nil {
+			t.feed.restored()
+		}
 		close(t.applied)
 		t.applied = make(chan struct{})
 	}
