@@ -252,7 +252,8 @@ func LoadDemoApp() (*App, error) { return LoadAppFS(DemoApp()) }
 
 // luaModules has the loader check modules: lists against the engine's.
 func luaModules() entry.Option {
-	return entry.WithModules(entry.ModuleNames{Known: append(lua.Modules(), lua.Globals()...), Unimplemented: lua.WippyModules()})
+	modules, globals := lua.Modules()
+	return entry.WithModules(entry.ModuleNames{Known: append(modules, globals...), Unimplemented: lua.WippyModules()})
 }
 
 // compileLua is the loader's Lua compiler: the engine's, its syntax errors

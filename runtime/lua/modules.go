@@ -1,13 +1,8 @@
 package lua
 
-import "slices"
-
-// modules are what an entry's modules: may list for require() to load,
-// and globals the always-global libraries (listing one is harmless). A
-// test checks both against what the engine builds.
-var (
-	modules = []string{"ctx", "env", "io", "json", "logger", "pg", "security", "system", "time"}
-	globals = []string{"channel", "coroutine", "errors", "math", "os", "payload", "process", "string", "table"}
+import (
+	"maps"
+	"slices"
 )
 
 // wippyModules are Wippy's modules (docs: lua/**, the require of each
@@ -20,13 +15,16 @@ var wippyModules = []string{
 	"yaml",
 }
 
-// Modules lists, sorted, the modules require() loads when an entry lists
-// them in modules:.
-func Modules() []string { return slices.Clone(modules) }
-
-// Globals lists, sorted, the always-global libraries: an entry need not
-// list them in modules:, and may.
-func Globals() []string { return slices.Clone(globals) }
+// Modules returns, sorted, the modules require() loads when an entry
+// lists them in modules:, and the always-global libraries (an entry need
+// not list them, and may), as an engine builds them (about 1.5 ms).
+func Modules() (requirable, global []string) {
+	l, err := newLibs(&Engine{})
+	if err != nil {
+		panic(err) // the engine's own Lua helpers do not compile
+	}
+	return slices.Sorted(maps.Keys(l.required)), slices.Sorted(maps.Keys(l.globals))
+}
 
 // WippyModules lists, sorted, the modules of Wippy's Lua API, this
 // engine's and those it does not have (require of one of those fails).
