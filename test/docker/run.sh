@@ -161,10 +161,12 @@ logged_c() { # logged_c CONTAINER SINCE PATTERN
 # NAME; append the program's arguments. The container's WIPPY_* variables
 # carry the node's own name, ports, admin address and data directory, so
 # the client overrides them; it joins through the node on the loopback.
+# -v: a -x program logs warnings and errors only, and the checks read the
+# client's info lines ("joined cluster").
 client() {
   local n=$1 name=$2
   shift 2
-  CLIENT=(docker exec -i "$(container "$n")" /wippyd run --src /app/claim
+  CLIENT=(docker exec -i "$(container "$n")" /wippyd run -v --src /app/claim
     --set node.name="$name" --set admin.addr=
     --set cluster.membership.bind_port=0 --set cluster.internode.port=0
     --set cluster.membership.join_addrs=127.0.0.1:7946
