@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,6 +193,31 @@ func TestUpgradeReload(t *testing.T) {
 	checkGolden(t, filepath.Join("upgrade", "testdata", "golden-reload.txt"), got)
 }
 
+// TestHotReloadExample runs examples/hotreload with --watch and edits the
+// worker's file while the node runs: a save with a syntax error is logged
+// at its line and changes nothing; the next save, version 2, reaches the
+// worker as an OUTDATED event, and it upgrades keeping its count.
+func TestHotReloadExample(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("hotreload")); err != nil {
+		t.Fatal(err)
+	}
+	worker := filepath.Join(dir, "worker.lua")
+	good, err := os.ReadFile(worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startWippyd(t, "run", "--watch", "--src", dir, "-x", "hot:main")
+	s.waitFor("waiting: edit worker.lua")
+	edit(t, worker, `local VERSION = 1`, `local VERSION = = 1`)
+	s.waitStderr("worker.lua:5: hot:worker")
+	if err := os.WriteFile(worker, bytes.Replace(good, []byte(`local VERSION = 1`), []byte(`local VERSION = 2`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(s.finish(), dir+string(filepath.Separator), "")
+	checkGolden(t, filepath.Join("hotreload", "testdata", "golden.txt"), got)
+}
+
 func edit(t *testing.T, path, old, new string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -246,7 +272,25 @@ type session struct {
 	stdin  io.WriteCloser
 	lines  chan string // stdout, one line at a time; closed at EOF
 	stdout strings.Builder
-	stderr bytes.Buffer
+	stderr lockedBuffer
+}
+
+// lockedBuffer is a buffer a command writes while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startWippyd(t *testing.T, args ...string) *session {
@@ -304,6 +348,18 @@ func (s *session) waitFor(prefix string) {
 			}
 		case <-s.ctx.Done():
 			s.t.Fatalf("no line starting %q within %v:\n%s", prefix, runTimeout, s.stdout.String())
+		}
+	}
+}
+
+// waitStderr polls stderr until it holds substr.
+func (s *session) waitStderr(substr string) {
+	s.t.Helper()
+	for !strings.Contains(s.stderr.String(), substr) {
+		select {
+		case <-s.ctx.Done():
+			s.t.Fatalf("no %q on stderr within %v:\n%s", substr, runTimeout, s.stderr.String())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -88,15 +88,32 @@ func TerminalHost(reg *entry.Registry, name string) (id string, hideLogs bool, e
 }
 
 // luaCatalog serves an app's Lua entries to the Lua engine and remembers
-// the source an upgrade reloaded, so later spawns get it too.
+// the source an upgrade reloaded, so later spawns get it too. A hot reload
+// swaps its registry (swap).
 type luaCatalog struct {
-	reg *entry.Registry
 	mu  sync.Mutex
+	reg *entry.Registry // mu
 	cur map[string]*lua.Source
 }
 
 func newLuaCatalog(reg *entry.Registry) *luaCatalog {
 	return &luaCatalog{reg: reg, cur: map[string]*lua.Source{}}
+}
+
+// registry returns the registry the catalog serves now.
+func (c *luaCatalog) registry() *entry.Registry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reg
+}
+
+// swap serves reg from now on: the sources of its entries replace the
+// ones served so far (those an upgrade reloaded included).
+func (c *luaCatalog) swap(reg *entry.Registry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reg = reg
+	clear(c.cur)
 }
 
 func luaSource(e *entry.Entry, s entry.Source) *lua.Source {
@@ -125,11 +142,12 @@ func (c *luaCatalog) Source(id string) (*lua.Source, error) {
 
 // Reload implements lua.Catalog: it re-reads the entry's file.
 func (c *luaCatalog) Reload(id string) (*lua.Source, error) {
-	e, ok := c.reg.Get(id)
+	reg := c.registry()
+	e, ok := reg.Get(id)
 	if !ok || e.Lua == nil {
 		return nil, fmt.Errorf("%w: %s", lua.ErrEntry, id)
 	}
-	src, err := c.reg.Reload(id)
+	src, err := reg.Reload(id)
 	if err != nil {
 		return nil, err
 	}
@@ -143,21 +161,22 @@ func (c *luaCatalog) Reload(id string) (*lua.Source, error) {
 // appCatalog resolves entry ids for spawns: Lua entries through the Lua
 // engine, Go-native ones through the native catalog.
 type appCatalog struct {
-	reg    *entry.Registry
-	lua    *lua.Engine
+	lua    *luaCatalog // the app's entries, nil without an app
+	eng    *lua.Engine
 	native runtime.Catalog
 }
 
 // Behavior implements runtime.Catalog.
 func (c *appCatalog) Behavior(id string, args []msg.Value) (proc.Behavior, error) {
-	if c.reg != nil {
-		if e, ok := c.reg.Get(id); ok {
+	if c.lua != nil {
+		reg := c.lua.registry()
+		if e, ok := reg.Get(id); ok {
 			if e.Kind != entry.KindProcessLua {
 				return nil, proc.Errorf(proc.KindInvalid, msg.False, "entry %s is a %s, not a process", id, e.Kind)
 			}
-			return c.lua.Behavior(id, args)
+			return c.eng.Behavior(id, args)
 		}
-		if kind, ok := c.reg.Skipped(id); ok {
+		if kind, ok := reg.Skipped(id); ok {
 			return nil, proc.Errorf(proc.KindNotFound, msg.False, "entry %s is of kind %s, which wippyd does not run", id, kind)
 		}
 	}

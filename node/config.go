@@ -44,6 +44,11 @@ type NodeConfig struct {
 	// Workers is the scheduler's worker count, at most 1024
 	// (sched.MaxWorkers). Default 0 = GOMAXPROCS.
 	Workers int
+	// Watch reloads the source tree when its files change (hot reload:
+	// `wippyd run --watch` sets it; see docs/semantics.md). It needs the
+	// tree's directory (WithSourceDir). Default false: the code loaded at
+	// start runs until process.upgrade(nil) reads a file again.
+	Watch bool
 }
 
 // SecurityConfig is the security section.

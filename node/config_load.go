@@ -48,6 +48,7 @@ type setting struct {
 var settings = []setting{
 	{key: "node.name", field: func(c *Config) any { return &c.Node.Name }},
 	{key: "node.workers", field: func(c *Config) any { return &c.Node.Workers }},
+	{key: "node.watch", field: func(c *Config) any { return &c.Node.Watch }},
 	{key: "security.strict_mode", field: func(c *Config) any { return &c.Security.StrictMode }},
 	{key: "log.level", field: func(c *Config) any { return &c.Log.Level }, enum: logLevels},
 	{key: "log.format", field: func(c *Config) any { return &c.Log.Format }, enum: logFormats},

@@ -54,7 +54,7 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 27 || keys[len(keys)-1] != "env.*" {
+	if len(keys) != 28 || keys[len(keys)-1] != "env.*" {
 		t.Fatalf("Keys() = %v", keys)
 	}
 	seen := map[string]string{}
@@ -84,7 +84,7 @@ func TestEveryKeySettable(t *testing.T) {
 	os.WriteFile(keyFile, []byte("MDEyMzQ1Njc4OWFiY2RlZg==\n"), 0o600)
 	os.WriteFile(tokenFile, []byte("0123456789abcdef0123\n"), 0o600)
 	values := map[string]string{
-		"node.name": "n1", "node.workers": "3", "security.strict_mode": "true",
+		"node.name": "n1", "node.workers": "3", "node.watch": "true", "security.strict_mode": "true",
 		"log.level": "debug", "log.format": "json", "admin.addr": "127.0.0.2:0",
 		"admin.token": "0123456789abcdef", "admin.token_file": tokenFile,
 		"cluster.enabled": "true", "cluster.name": "prod", "cluster.insecure": "true",

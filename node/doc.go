@@ -34,4 +34,13 @@
 // known but not connected is dropped and counted, not an error (as in
 // Erlang), so wait with WaitNodes before a first send to another node.
 // examples/embed is a whole program.
+//
+// # Hot reload
+//
+// With Config.Node.Watch and WithSourceDir, Start watches the source tree
+// (watch.go: fsnotify, a debounce core) and reloads it after each burst
+// of changes (reload.go): the entry loader again, a diff of the trees, the
+// new Lua entries served, and the upgradable processes of what changed
+// told through lua.Engine.Outdate and Runtime.Wake. A tree that does not
+// load changes nothing and is logged; Stop stops the watcher first.
 package node

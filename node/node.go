@@ -57,6 +57,7 @@ type options struct {
 	terminal *lua.Terminal
 	client   bool
 	osEnv    func(string) (string, bool)
+	srcDir   string
 }
 
 // WithApp runs an app: its hosts become the node's hosts and its Lua
@@ -84,6 +85,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithHosts sets the process hosts (default: one, DefaultHost).
 func WithHosts(h ...runtime.HostConfig) Option { return func(o *options) { o.hosts = h } }
 
+// WithSourceDir says which directory the app was loaded from: the tree
+// node.watch watches and reloads.
+func WithSourceDir(dir string) Option { return func(o *options) { o.srcDir = dir } }
+
 // WithCatalog sets the catalog of Go-native entries (see runtime/native).
 func WithCatalog(c runtime.Catalog) Option { return func(o *options) { o.catalog = c } }
 
@@ -94,6 +99,9 @@ type Node struct {
 	rt          *runtime.Runtime
 	app         *entry.Registry
 	lua         *lua.Engine
+	luaCat      *luaCatalog     // the app's Lua entries; nil without an app
+	srcDir      string          // where the app was loaded from ("" when not from a directory)
+	watch       *watcher        // hot reload; nil when off
 	terminals   map[string]bool // terminal host ids
 	policies    map[string]*security.Policy
 	startedAt   time.Time
@@ -131,7 +139,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	if o.logger == nil {
 		o.logger = NewLogger(cfg.Log)
 	}
-	nd := &Node{cfg: cfg, log: o.logger, app: o.app, stopDone: make(chan struct{}), exit: make(chan int, 1)}
+	nd := &Node{cfg: cfg, log: o.logger, app: o.app, srcDir: o.srcDir, stopDone: make(chan struct{}), exit: make(chan int, 1)}
 	nd.startCtx, nd.cancelStart = context.WithCancel(context.Background())
 	catalog := o.catalog
 	var terminals []string
@@ -155,8 +163,9 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		if o.osEnv == nil {
 			o.osEnv = os.LookupEnv
 		}
+		lcat := newLuaCatalog(o.app)
 		lcfg := lua.DefaultConfig()
-		lcfg.Catalog = newLuaCatalog(o.app)
+		lcfg.Catalog = lcat
 		lcfg.Terminal = o.terminal
 		lcfg.TerminalHosts = terminals
 		lcfg.Logger = o.logger
@@ -170,8 +179,8 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		nd.lua = eng
-		catalog = &appCatalog{reg: o.app, lua: eng, native: o.catalog}
+		nd.lua, nd.luaCat = eng, lcat
+		catalog = &appCatalog{lua: lcat, eng: eng, native: o.catalog}
 	}
 	if len(o.hosts) == 0 {
 		o.hosts = []runtime.HostConfig{{ID: DefaultHost}}
@@ -274,6 +283,7 @@ func (n *Node) Start() error {
 	}
 	n.rt.Start()
 	n.groups.Start()
+	n.startWatch()
 	// The admin endpoint serves from start-up, before the cluster forms.
 	if n.cfg.Admin.Addr != "" {
 		a, err := n.startAdmin(n.cfg.Admin)
@@ -319,6 +329,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.mu.Lock() // wait for a Start in progress
 		n.mu.Unlock()
 		n.ready.Store(false)
+		if n.watch != nil {
+			n.watch.stop()
+		}
 		var err error
 		if n.services != nil {
 			err = n.services.stop(ctx)

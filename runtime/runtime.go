@@ -257,6 +257,17 @@ func (rt *Runtime) Unregister(name string) error { return rt.unregisterLocal(nam
 // replicas, possibly stale, working in a minority partition), then LOCAL.
 func (rt *Runtime) Lookup(name string) (pid.PID, error) { return rt.resolve(name) }
 
+// Wake gives process p a turn with nothing new for it but a wake-up
+// (proc.DeliveryWake): a behaviour that recorded something for itself
+// from another goroutine (a Lua process's pending OUTDATED event) sees
+// it. It never blocks and does nothing for a process that does not exist
+// or is on another node.
+func (rt *Runtime) Wake(p pid.PID) {
+	if q := rt.local(p); q != nil {
+		rt.pushSystem(nil, q, proc.Delivery{Kind: proc.DeliveryWake})
+	}
+}
+
 // Alive reports whether p is a live local process.
 func (rt *Runtime) Alive(p pid.PID) bool { return rt.local(p) != nil }
 

@@ -15,6 +15,7 @@ type tree struct {
 	demo     bool
 	implicit bool   // the demo, for want of --src and ./src
 	where    string // for messages: "--src examples/hello", "./src", ...
+	dir      string // the directory loaded; "" for the demo
 }
 
 // loadApp loads --src, else ./src, else the embedded demo (demo: the demo
@@ -39,7 +40,7 @@ func loadApp(src string, demo bool) (tree, error) {
 		return tree{}, fmt.Errorf("wippyd run: --src %s: not a directory", src)
 	}
 	app, err := node.LoadApp(src)
-	return tree{app: app, where: where}, err
+	return tree{app: app, where: where, dir: src}, err
 }
 
 // maxListed bounds the entries a hint lists.

@@ -1,6 +1,6 @@
 // Command wippyd runs a wippyd node.
 //
-//	wippyd run     [--src DIR] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]
+//	wippyd run     [--src DIR] [--watch] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]
 //	wippyd demo    tour|cluster [-v]
 //	wippyd status  [--addr HOST:PORT] [--config FILE] [--token-file FILE]
 //	wippyd bench   [--quick] [--json] [--rounds N]

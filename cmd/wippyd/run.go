@@ -21,7 +21,7 @@ func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 var runCommand = register(&command{
 	name:     "run",
-	synopsis: "wippyd run [--src DIR] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]",
+	synopsis: "wippyd run [--src DIR] [--watch] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]",
 	help: `Starts a node with the Wippy app under --src: every *.yaml file below DIR
 is loaded (all its problems are reported at once, as file:line: entry:
 message), its hosts and services start, and the node runs until SIGINT or
@@ -32,6 +32,9 @@ main returns; the node then logs warnings and errors only.
 flags:
   --src DIR          the app's directory (default: ./src when it exists,
                      else the built-in demo app, whose tour runs)
+  --watch            reload the tree when a YAML or Lua file under it
+                     changes; upgradable processes get OUTDATED (the same
+                     as --set node.watch=true)
   --config FILE      YAML config file (every key: docs/configuration.md)
   --set KEY=VALUE    set one config key, over --config and WIPPY_* variables,
                      e.g. --set node.name=n1 (repeatable; the last one wins)
@@ -72,6 +75,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 	var verbose bool
 	fs.BoolVar(&verbose, "v", false, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
+	watchSrc := fs.Bool("watch", false, "")
 	if code := c.parse(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -86,6 +90,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []
 	}
 	if verbose { // before the --set flags, which may say otherwise
 		sets = append(setFlags{"log.level=info"}, sets...)
+	}
+	if *watchSrc { // as --set node.watch=true, after the --set flags: the flag wins
+		sets = append(sets, "node.watch=true")
 	}
 	o := &runOptions{src: *src, config: *cfgFile, sets: sets, exec: *exec, host: *host, args: fs.Args(),
 		environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
@@ -206,7 +213,7 @@ func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
 	for _, w := range app.Warnings() {
 		logger.Warn("source tree", "problem", w.String())
 	}
-	opts := []node.Option{node.WithApp(app), node.WithLogger(logger),
+	opts := []node.Option{node.WithApp(app), node.WithSourceDir(t.dir), node.WithLogger(logger),
 		node.WithTerminal(&node.Terminal{Stdin: o.stdin, Stdout: o.stdout, Stderr: stderr, Args: o.args})}
 	if o.exec != "" {
 		opts = append(opts, node.AsClient()) // a one-shot program is never a Raft voter

@@ -87,6 +87,14 @@
 // process must (strlib.go, package pattern); a turn past the time slice
 // runs on one of Config.Lanes lanes, taking turns (lanes.go).
 //
+// # Hot reload
+//
+// Engine.Outdate records, for the processes that opted in with
+// process.set_options({upgradable = true}), that their code changed, and
+// returns the ones to wake (Runtime.Wake); each turns it into one
+// OUTDATED event when it next runs, merged into the one still unread in
+// its events channel if there is one (outdated.go).
+//
 // # Security
 //
 // The runtime checks what a process asks of it (spawn, send, link,

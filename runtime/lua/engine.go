@@ -161,6 +161,8 @@ type Engine struct {
 	epoch    time.Time                   // zero of now()
 	global   *glua.Global                // template of every process's Global (shared builtin metatables)
 
+	upgradable upgradables // processes that take OUTDATED events (outdated.go)
+
 	lib    *libs
 	term   *terminal
 	closed chan struct{} // closed at New: the Done channel of interrupted processes

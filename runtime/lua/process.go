@@ -71,9 +71,15 @@ type process struct {
 	upgrade   *upgradeReq
 	gen       int // upgrades so far
 	trapLinks bool
-	killed    bool
-	finished  bool
-	result    proc.Result
+	// Hot reload (outdated.go): the opt-in, what the reloader has
+	// recorded, and the OUTDATED event last queued with its sources.
+	upgradable   bool
+	outdated     outdated
+	outdatedEv   *glua.LTable
+	outdatedSeen map[string]bool
+	killed       bool
+	finished     bool
+	result       proc.Result
 }
 
 var (
@@ -171,6 +177,7 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 	for i := range batch {
 		p.route(&batch[i])
 	}
+	p.routeOutdated()
 	drv := p.eng.drivers.Get().(*glua.LState)
 	defer p.eng.drivers.Put(drv)
 	for budget := p.eng.cfg.StepBudget; ; budget-- {
@@ -198,6 +205,7 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 
 // Kill implements proc.Behavior: the process's code runs no further.
 func (p *process) Kill(reason error) {
+	p.forgetUpgradable()
 	p.killed = true
 	p.release()
 	if !p.finished {
@@ -254,6 +262,7 @@ func (p *process) finish(res proc.Result) {
 	}
 	p.finished = true
 	p.result = res
+	p.forgetUpgradable()
 	if p.env != nil {
 		for id := range p.timers {
 			p.env.StopTimer(id)

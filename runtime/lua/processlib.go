@@ -314,21 +314,35 @@ func procGetOptions(L *glua.LState) int {
 	p := procOf(L)
 	t := L.CreateTable(0, 2)
 	t.RawSetString("trap_links", glua.LBool(p.trapLinks))
-	t.RawSetString("upgradable", glua.LFalse)
+	t.RawSetString("upgradable", glua.LBool(p.upgradable))
 	L.Push(t)
 	return 1
 }
 
+// procSetOptions implements process.set_options(options): trap_links and
+// upgradable, each a boolean; nothing is applied when one is not.
 func procSetOptions(L *glua.LState) int {
 	p := procOf(L)
 	opts := L.CheckTable(1)
-	if v := opts.RawGetString("trap_links"); v != glua.LNil {
+	var set [2]*bool
+	for i, key := range [2]string{"trap_links", "upgradable"} {
+		v := opts.RawGetString(key)
+		if v == glua.LNil {
+			continue
+		}
 		b, ok := v.(glua.LBool)
 		if !ok {
-			return fail(L, glua.LFalse, invalidf("trap_links must be a boolean"))
+			return fail(L, glua.LFalse, invalidf("%s must be a boolean", key))
 		}
-		p.trapLinks = bool(b)
-		p.env.TrapLinks(bool(b))
+		on := bool(b)
+		set[i] = &on
+	}
+	if set[0] != nil {
+		p.trapLinks = *set[0]
+		p.env.TrapLinks(*set[0])
+	}
+	if set[1] != nil {
+		p.setUpgradable(*set[1])
 	}
 	L.Push(glua.LTrue)
 	return 1
@@ -418,7 +432,7 @@ func (l *libs) buildProcess(B *glua.LState) {
 		t.RawSetString(name, B.NewFunction(fn))
 	}
 	ev := B.CreateTable(0, 3)
-	for _, k := range []string{"EXIT", "LINK_DOWN", "CANCEL"} {
+	for _, k := range []string{"EXIT", "LINK_DOWN", "CANCEL", "OUTDATED"} {
 		ev.RawSetString(k, glua.LString(k))
 	}
 	t.RawSetString("event", ev)

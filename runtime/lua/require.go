@@ -184,6 +184,10 @@ func (p *process) doUpgrade() {
 		p.env.StopTimer(id)
 	}
 	p.release()
+	if p.upgradable && req.src.ID != p.src.ID {
+		p.eng.upgradable.remove(p.src.ID, p)
+		p.eng.upgradable.add(req.src.ID, p, p.self)
+	}
 	p.src, p.proto = req.src, req.proto
 	p.gen++
 	if err := p.start(req.proto, req.args); err != nil {
