@@ -3,8 +3,11 @@ package lua
 import (
 	"slices"
 	"testing"
+	"time"
 
+	rt "github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/proc"
 	"github.com/wippyd/wippyd/runtime/security"
 )
 
@@ -201,5 +204,37 @@ return {main = function()
 end}`, "security")
 	if res.Err != nil || res.Value.String() != `[true, "PERMISSION_DENIED"]` {
 		t.Fatalf("denied with_scope: %v %v", res.Value, res.Err)
+	}
+}
+
+// security.can on the real runtime, strict mode: an expression policy on
+// the caller's host sees meta with its types (the docs' flexible_access:
+// meta.public == true), and a process narrowed to a scope answers for
+// every layer.
+func TestCanKeepsTypes(t *testing.T) {
+	flexible := mustCompile(t, security.PolicySpec{ID: "app:flexible", Actions: []string{"read", "write"}, Resources: []string{"file:*"},
+		Effect: security.Allow, Expression: `(action == "read" && meta.public == true) || actor.id == meta.owner`})
+	everything := mustCompile(t, security.PolicySpec{ID: "app:everything", Actions: []string{"process.*", "security.*"}, Resources: []string{"*"}, Effect: security.Allow})
+	n := newNodeWith(t, 2, func(c *rt.Config) {
+		c.StrictMode = true
+		c.Hosts = []rt.HostConfig{{ID: "app:processes", Policies: []*security.Policy{flexible, everything}}}
+		c.Policies = map[string]*security.Policy{flexible.ID(): flexible, everything.ID(): everything}
+	})
+	n.cat.add("t:main", `local security = require("security")
+return {main = function(reply)
+  process.send(reply, "result", {
+    security.can("read", "file:a", {public = true}),
+    security.can("read", "file:a", {public = "true"}),
+    security.can("write", "file:a", {owner = "u1"}),
+    security.can("write", "file:a", {owner = "u2"}),
+    security.can("read", "db:a", {public = true}),
+  })
+end}`, "security")
+	reply, out := n.observe(nil)
+	if _, err := n.rt.Spawn(proc.SpawnRequest{Entry: "t:main", Actor: &security.Actor{ID: "u1"}, Args: []msg.Value{msg.String(reply.String())}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := n.wait(out, proc.DeliveryMessage, 10*time.Second); d.Payload.String() != "[true, false, true, false, false]" {
+		t.Fatalf("got %v", d.Payload)
 	}
 }
