@@ -79,9 +79,15 @@ func (l *syncLog) has(s string) bool {
 	return strings.Contains(l.b.String(), s)
 }
 
+// writeFile saves a file as editors do: a new file renamed over the old
+// one, so that a reload never reads it half written.
 func writeFile(t *testing.T, dir, name, text string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		t.Fatal(err)
 	}
 }
