@@ -36,7 +36,7 @@ const registryClients = 64
 
 // registryNames are the registry figures, in the order they run.
 var registryNames = []string{"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns",
-	"strong_register_p50_us", "registry_failover_ms"}
+	"strong_register_p50_us", "lock_acquire_p50_us", "registry_failover_ms"}
 
 // Registry runs the registry figures (quick: fewer iterations and one
 // failover instead of three).
@@ -59,6 +59,7 @@ func benchRegistry(sz registrySizes) ([]Result, error) {
 		func(t *registryTrio) (Result, error) { return registryLookupP50(t, sz.lookups) },
 		func(t *registryTrio) (Result, error) { return registryLookupNs(t, 200*sz.lookups) },
 		func(t *registryTrio) (Result, error) { return strongRegisterP50(t, sz.registers/2) },
+		func(t *registryTrio) (Result, error) { return lockAcquireP50(t, sz.registers/2) },
 	} {
 		r, err := f(trio)
 		if err != nil {
@@ -361,6 +362,36 @@ func strongRegisterP50(t *registryTrio, n int) (Result, error) {
 		}
 	}
 	return Result{Name: "strong_register_p50_us", Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
+}
+
+// lockAcquireP50: one client on a follower acquires a lock nobody else
+// wants and releases it, n times; the median time of an acquire, a Raft
+// conditional write forwarded to the leader (lock_acquire_p50_us).
+func lockAcquireP50(t *registryTrio, n int) (Result, error) {
+	const name = "lock_acquire_p50_us"
+	f := t.follower()
+	if f == nil {
+		return Result{}, errors.New(name + ": no leader")
+	}
+	p, err := benchPID(f)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", name, err)
+	}
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		err := f.Locks().AcquireLock(ctx, "bench:lock", p)
+		ds = append(ds, time.Since(start))
+		if err == nil {
+			_, err = f.Locks().ReleaseLock(ctx, "bench:lock", p)
+		}
+		cancel()
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return Result{Name: name, Value: float64(p50(ds).Microseconds()), Unit: "us"}, nil
 }
 
 // registryFailover: on a fresh trio, the leader's internode transport and

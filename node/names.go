@@ -281,3 +281,12 @@ func (p *clusterParts) collectRaft(c *collector, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(s.Names), "consistent")
 	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(s.Strong), "strong")
 }
+
+// Locks returns the cluster-wide lock table (system.lock), for calls from
+// outside any process; nil on a node without Raft.
+func (n *Node) Locks() runtime.LockService {
+	if n.cluster == nil || n.cluster.names == nil {
+		return nil
+	}
+	return n.cluster.names
+}

@@ -196,6 +196,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		parts.ns = &nameService{raft: parts.names, eventual: parts.ev}
 		rcfg.Names = parts.ns
 		if parts.names != nil {
+			rcfg.Locks = parts.names
 			nd.readyHooks = append(nd.readyHooks, parts.leaderKnown)
 		}
 

@@ -18,7 +18,9 @@ func sysApp(t *testing.T, lua map[string]string) *App {
 	yaml := "version: \"1.0\"\nnamespace: app\nentries:\n" +
 		"  - name: no-stats\n    kind: security.policy\n" +
 		"    policy: {actions: [system.read], resources: [raft_stats], effect: deny}\n" +
-		"  - name: processes\n    kind: process.host\n    security: {policies: [no-stats]}\n" +
+		"  - name: no-lock\n    kind: security.policy\n" +
+		"    policy: {actions: [system.lock], resources: [forbidden], effect: deny}\n" +
+		"  - name: processes\n    kind: process.host\n    security: {policies: [no-stats, no-lock]}\n" +
 		"  - {name: svc, kind: process.service, process: idle, host: processes, lifecycle: {auto_start: true}}\n" +
 		"  - {name: idle, kind: process.lua, source: file://idle.lua, method: main}\n"
 	files := map[string]string{"idle.lua": "return {main = function() process.events():receive() end}\n"}

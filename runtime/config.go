@@ -80,6 +80,8 @@ type Config struct {
 	Names NameService
 	// Groups is the node's process groups (pg scopes); nil = none.
 	Groups GroupService
+	// Locks is the cluster-wide lock table (system.lock); nil = none.
+	Locks LockService
 	// SeqStart is the first PID sequence number; 0 draws it from the boot
 	// time (milliseconds << 20), so a restarted node never reuses a PID.
 	SeqStart uint64

@@ -144,6 +144,13 @@ func New(cfg Config) (*Runtime, error) {
 		start = uint64(time.Now().UnixMilli()) << 20
 	}
 	rt.seq.Store(start - 1)
+	if cfg.Locks != nil {
+		cfg.Locks.OnLockLost(func(name string, p pid.PID) {
+			if pr := rt.local(p); pr != nil {
+				rt.kill(pr, proc.Errorf(proc.KindCanceled, msg.False, "lock lost: %s", name), nil)
+			}
+		})
+	}
 	if cfg.Names != nil {
 		cfg.Names.OnRevoke(func(name string, p pid.PID) {
 			rt.cancel(nil, pid.PID{}, p, "name revoked: "+name, nil)

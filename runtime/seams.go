@@ -161,3 +161,21 @@ type GroupService interface {
 type GroupRouter interface {
 	RouteGroup(node, scope, group string, e *Envelope) error
 }
+
+// LockService is the cluster-wide lock table (system.lock):
+// registry/raftreg implements it; nil on a node without Raft. A lock is
+// released when its holder releases it, when the holder ends (with its
+// names, through NameService.ReleasePID), and when its node is declared
+// dead, after the node has stopped its holders (see raftreg's locks).
+type LockService interface {
+	// AcquireLock takes lock name for p, failing fast: nil, an
+	// ALREADY_EXISTS error when another process holds it, UNAVAILABLE
+	// without a quorum. It returns within ctx's deadline.
+	AcquireLock(ctx context.Context, name string, p pid.PID) error
+	// ReleaseLock releases name if owner holds it, reporting whether it
+	// did.
+	ReleaseLock(ctx context.Context, name string, owner pid.PID) (bool, error)
+	// OnLockLost sets the callback for a live local process whose lock
+	// the node gave up because it lost the cluster: the runtime ends it.
+	OnLockLost(func(name string, p pid.PID))
+}

@@ -52,6 +52,11 @@ func (o Op) String() string {
 		return "abort"
 	case OpUnregisterStrong:
 		return "unregister-strong"
+	case OpLockAcquire:
+		return "lock-acquire"
+	case OpLockRelease:
+		return "lock-release"
+
 	}
 	return "Op(" + strconv.Itoa(int(o)) + ")"
 }
@@ -184,7 +189,8 @@ func (c UnregisterStrong) validate() error  { return validateNamePID(c.Name, c.O
 // fields out of limits).
 func check(c Command) error {
 	switch c.(type) {
-	case Register, Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode, Reserve, Activate, Abort, UnregisterStrong:
+	case Register, Unregister, UnregisterIfOwned, ReleasePID, ReleaseNode, Reserve, Activate, Abort, UnregisterStrong,
+		LockAcquire, LockRelease:
 	case nil:
 		return fmt.Errorf("%w: nil command", ErrBadCommand)
 	default:
@@ -215,6 +221,7 @@ const MaxCommandSize = 1 + (3 + registry.MaxNameLen) + (3 + registry.MaxNodeLen)
 //	Reserve:                                  name, node, host, seq, deadline
 //	ReleasePID:                               node, host, seq
 //	ReleaseNode:                              node
+//	LockAcquire, LockRelease:                 name, node, host, seq
 //
 // Names and node/host are msgpack strings, seq and deadline unsigned
 // integers. There is
@@ -251,6 +258,12 @@ func EncodeCommand(c Command) ([]byte, error) {
 		w.str(c.Name)
 		w.pid(c.PID)
 	case UnregisterStrong:
+		w.str(c.Name)
+		w.pid(c.Owner)
+	case LockAcquire:
+		w.str(c.Name)
+		w.pid(c.PID)
+	case LockRelease:
 		w.str(c.Name)
 		w.pid(c.Owner)
 	}
@@ -292,6 +305,10 @@ func DecodeCommand(b []byte) (Command, error) {
 		c = Abort{Name: r.str(registry.MaxNameLen), PID: r.pid()}
 	case OpUnregisterStrong:
 		c = UnregisterStrong{Name: r.str(registry.MaxNameLen), Owner: r.pid()}
+	case OpLockAcquire:
+		c = LockAcquire{Name: r.str(registry.MaxNameLen), PID: r.pid()}
+	case OpLockRelease:
+		c = LockRelease{Name: r.str(registry.MaxNameLen), Owner: r.pid()}
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", ErrBadCommand, b[0])
 	}

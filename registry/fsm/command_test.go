@@ -59,6 +59,9 @@ func sampleCommands() []Command {
 		Activate{"lock", a1},
 		Abort{"lock", a2},
 		UnregisterStrong{"lock", b1},
+		LockAcquire{"orders.migration", a1},
+		LockAcquire{strings.Repeat("l", registry.MaxNameLen), big},
+		LockRelease{"orders.migration", a2},
 	}
 }
 

@@ -25,6 +25,8 @@ type FSM struct {
 	// the leader for expired ones.
 	pending map[string]struct{}
 	nstrong int // STRONG names, pending ones included
+
+	lk lockTable // system.lock (lock.go)
 }
 
 // record is the value of one name.
@@ -79,6 +81,7 @@ func newSized(n int) *FSM {
 		byPID:   make(map[pid.PID][]string, n),
 		byNode:  make(map[string]map[pid.PID]struct{}),
 		pending: make(map[string]struct{}),
+		lk:      newLockTable(),
 	}
 }
 
@@ -150,9 +153,14 @@ func (f *FSM) apply(index uint64, cmd Command) Result {
 	case Abort:
 		return f.abort(index, c)
 	case ReleasePID:
+		f.releaseLocksOf(c.PID)
 		evs := f.releasePID(index, c.PID, registry.CauseExit, nil)
 		sortEvents(evs)
 		return Result{Changes: evs}
+	case LockAcquire:
+		return f.lockAcquire(c)
+	case LockRelease:
+		return f.lockRelease(c)
 	case ReleaseNode:
 		return Result{Changes: f.releaseNode(index, c.Node)}
 	}

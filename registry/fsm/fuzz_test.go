@@ -72,6 +72,10 @@ func FuzzRestore(f *testing.F) {
 	strong.Apply(4, Register{"svc", a2})
 	v2, _ := strong.Snapshot()
 	f.Add(v2)
+	strong.Apply(5, LockAcquire{"orders", a1})
+	strong.Apply(6, LockAcquire{"jobs", b1})
+	v3, _ := strong.Snapshot()
+	f.Add(v3)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		table := goldenTable(t)
 		before, _ := table.Snapshot()
@@ -90,6 +94,7 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		checkInvariants(t, table)
+		checkLocks(t, table)
 		// Only the canonical form is accepted: the snapshot of the
 		// restored table is the input.
 		if after, _ := table.Snapshot(); !bytes.Equal(after, data) {

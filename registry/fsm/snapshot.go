@@ -26,8 +26,13 @@ import (
 // snapshot store that holds the bytes (raft's) checks integrity.
 var snapshotMagic = [...]byte{'W', 'R', 'E', 'G', 1}
 
-// snapshotV2 is the version byte of a table with STRONG names.
-const snapshotV2 = 2
+// snapshotV2 is the version byte of a table with STRONG names and no
+// locks; snapshotV3 of a table with locks (its names as in version 2,
+// then the locks section of lock.go).
+const (
+	snapshotV2 = 2
+	snapshotV3 = 3
+)
 
 // minEntrySize is the smallest encoded entry: three one-byte strings with
 // their headers, and two one-byte integers. Restore refuses a count that
@@ -45,10 +50,14 @@ func (f *FSM) Snapshot() ([]byte, error) {
 		size += len(e.Name) + len(e.PID.Node) + len(e.PID.Host) + 24
 	}
 	w := newWriter(size)
-	v2 := f.nstrong > 0
-	if v2 {
+	v3 := len(f.lk.locks) > 0
+	v2 := f.nstrong > 0 || v3
+	switch {
+	case v3:
+		w.raw(snapshotMagic[0], snapshotMagic[1], snapshotMagic[2], snapshotMagic[3], snapshotV3)
+	case v2:
 		w.raw(snapshotMagic[0], snapshotMagic[1], snapshotMagic[2], snapshotMagic[3], snapshotV2)
-	} else {
+	default:
 		w.raw(snapshotMagic[:]...)
 	}
 	w.uint(f.index)
@@ -64,6 +73,9 @@ func (f *FSM) Snapshot() ([]byte, error) {
 				w.uint(r.deadline)
 			}
 		}
+	}
+	if v3 {
+		f.lk.write(w)
 	}
 	return w.bytes()
 }
@@ -97,10 +109,11 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 	if !bytes.HasPrefix(b, snapshotMagic[:4]) {
 		return nil, nil, fmt.Errorf("%w: not a registry snapshot", errShape)
 	}
-	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] && b[4] != snapshotV2 {
+	if len(b) < len(snapshotMagic) || b[4] != snapshotMagic[4] && b[4] != snapshotV2 && b[4] != snapshotV3 {
 		return nil, nil, fmt.Errorf("%w: unsupported version", errShape)
 	}
-	v2 := b[4] == snapshotV2
+	v3 := b[4] == snapshotV3
+	v2 := b[4] == snapshotV2 || v3
 	r := newReader(b[len(snapshotMagic):])
 	index := r.uint()
 	count := r.uint()
@@ -147,10 +160,20 @@ func decodeSnapshot(b []byte) (*FSM, []string, error) {
 		t.insert(name, rec)
 		order = append(order, name)
 	}
+	if v3 {
+		lk, err := readLocks(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(lk.locks) == 0 {
+			return nil, nil, fmt.Errorf("%w: version 3 without a lock", errShape)
+		}
+		t.lk = lk
+	}
 	if err := r.end(); err != nil {
 		return nil, nil, err
 	}
-	if v2 && t.nstrong == 0 {
+	if b[4] == snapshotV2 && t.nstrong == 0 {
 		return nil, nil, fmt.Errorf("%w: version 2 without a strong name", errShape)
 	}
 	return t, order, nil

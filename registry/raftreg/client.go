@@ -43,6 +43,7 @@ func (r *Registry) startClient() error {
 	r.cl.fresh = true
 	r.track.start(r.clientLoop)
 	r.track.start(r.rel.run)
+	r.track.start(r.fenceLoop)
 	r.cancelPeers = r.peers.OnChange(r.members.notify)
 	r.log.Info("names client started: no raft, a copy fed by a member")
 	return nil

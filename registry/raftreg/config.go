@@ -100,6 +100,17 @@ type Config struct {
 	// released at once. Covers nodes that died while the cluster was down.
 	// Default 1m.
 	UnknownGrace time.Duration
+	// LockFence: a node that has not heard from a Raft leader for this long
+	// (or was the leader and lost its quorum) terminates its processes that
+	// hold a lock (system.lock), since the cluster may give the lock to
+	// another. Longer than a leader election, so that a failover alone
+	// fences nobody. Default 1s.
+	LockFence time.Duration
+	// LockGrace: the locks of a node declared dead are released this long
+	// after, once the node has surely fenced its holders. More than
+	// LockFence plus the time a returning node takes to apply the log.
+	// Default 3s.
+	LockGrace time.Duration
 	// MaxForwarded bounds the requests from other nodes served at once;
 	// more are answered "busy" (UNAVAILABLE, retryable). Default 4096.
 	MaxForwarded int
@@ -134,6 +145,8 @@ func DefaultConfig() Config {
 		ReleaseParallel:    32,
 		ReconcileInterval:  2 * time.Second,
 		UnknownGrace:       time.Minute,
+		LockFence:          time.Second,
+		LockGrace:          3 * time.Second,
 		MaxForwarded:       4096,
 		WatchBuffer:        4096,
 		FeedRenew:          500 * time.Millisecond,
@@ -184,6 +197,8 @@ func (c *Config) Validate() error {
 		return bad("reconcile interval %v", c.ReconcileInterval)
 	case c.UnknownGrace <= 0:
 		return bad("unknown grace %v", c.UnknownGrace)
+	case c.LockFence < 4*time.Millisecond || c.LockGrace < 2*c.LockFence:
+		return bad("lock fence %v, lock grace %v: the grace must be at least twice the fence", c.LockFence, c.LockGrace)
 	case c.MaxForwarded < 1:
 		return bad("max forwarded %d", c.MaxForwarded)
 	case c.WatchBuffer < 1:

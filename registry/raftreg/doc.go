@@ -1,7 +1,9 @@
 // Package raftreg replicates the cluster-wide name table (registry/fsm,
 // the CONSISTENT and STRONG scopes of SPEC section 9) with hashicorp/raft,
 // and serves it as a registry.Registry and, through package node, as the
-// runtime's Raft name planes.
+// runtime's Raft name planes. The same table holds the cluster-wide locks
+// of system.lock (AcquireLock, ReleaseLock; locks.go says how a lock
+// never has two holders, through partitions and a leader's death).
 //
 // # Use
 //

@@ -137,6 +137,7 @@ func (r *Registry) reconcile(e *epoch, unknown map[string]time.Time) bool {
 			}
 		}
 	}
+	r.reconcileLocks(members, unknown)
 	rf := r.raft()
 	f := rf.GetConfiguration()
 	if f.Error() != nil {

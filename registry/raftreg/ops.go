@@ -363,6 +363,7 @@ func (r *Registry) ReleasePID(p pid.PID) {
 	if registry.ValidatePID(p) != nil || r.state.Load() == stateClosed {
 		return
 	}
+	r.fence.forget(p)
 	has := false
 	r.ownMu.Lock()
 	if h := r.owned[p]; h != nil {
@@ -389,4 +390,5 @@ func (r *Registry) ReleaseNode(node string) {
 		return
 	}
 	r.rel.add(jobKey{kind: jobReleaseNode, node: node})
+	r.releaseLocksLater(node)
 }

@@ -50,6 +50,7 @@ type Registry struct {
 
 	fwdSlots chan struct{}
 	rel      releaser
+	fence    fence // locks.go
 
 	ownMu sync.Mutex
 	owned map[pid.PID]*holder
@@ -200,6 +201,9 @@ func (r *Registry) startRaft() error {
 	r.track.start(r.leaderLoop)
 	r.track.start(r.rel.run)
 	r.track.start(r.feed.run)
+	r.track.start(r.fenceLoop)
+	downed := func() { r.fenceAll("the cluster declared this node dead") }
+	r.table.downed.Store(&downed)
 	r.cancelPeers = r.peers.OnChange(r.members.notify)
 	if !hasState && r.cfg.Voter {
 		r.track.start(r.bootstrapLoop)

@@ -20,6 +20,7 @@ const (
 	jobUnregisterIfOwned                    // after a register of unknown outcome
 	jobReleaseNode                          // a node died or left; leader only
 	jobAbort                                // a STRONG reservation not acknowledged or expired
+	jobLockRelease                          // a lock of a dead node, after the grace (locks.go)
 )
 
 // jobKey identifies a job; adding a job already queued does nothing.
@@ -38,6 +39,8 @@ func (k jobKey) command() fsm.Command {
 		return fsm.UnregisterIfOwned{Name: k.name, Owner: k.pid}
 	case jobAbort:
 		return fsm.Abort{Name: k.name, PID: k.pid}
+	case jobLockRelease:
+		return fsm.LockRelease{Name: k.name, Owner: k.pid}
 	}
 	return fsm.ReleaseNode{Node: k.node}
 }
@@ -71,10 +74,14 @@ func (q *releaser) init(r *Registry) {
 	q.wake = make(chan struct{}, 1)
 }
 
-func (q *releaser) add(k jobKey) {
+func (q *releaser) add(k jobKey) { q.addAt(k, time.Time{}) }
+
+// addAt adds job k, due at due (at once for the zero time); a job k
+// already queued keeps its own.
+func (q *releaser) addAt(k jobKey, due time.Time) {
 	q.mu.Lock()
 	if _, ok := q.jobs[k]; !ok {
-		q.jobs[k] = &job{key: k}
+		q.jobs[k] = &job{key: k, due: due}
 	}
 	q.mu.Unlock()
 	signal(q.wake)

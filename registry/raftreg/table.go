@@ -54,9 +54,13 @@ type table struct {
 	waitMu  sync.Mutex
 	waiting map[uint64]chan result
 
-	feed     *feed // clients' subscriptions (a member's table); nil on a client
-	revoke   atomic.Pointer[func(string, pid.PID)]
-	claim    atomic.Pointer[func(string, pid.PID)]
+	feed   *feed // clients' subscriptions (a member's table); nil on a client
+	revoke atomic.Pointer[func(string, pid.PID)]
+	claim  atomic.Pointer[func(string, pid.PID)]
+	// downed is called after an entry releasing this node's own names
+	// (the cluster declared it dead) is applied: its lock holders are
+	// fenced (locks.go).
+	downed   atomic.Pointer[func()]
 	names    atomic.Int64
 	strong   atomic.Int64
 	npending atomic.Int64
@@ -104,6 +108,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	var hooked []registry.Event
 	var fed []fedEntry
+	self := false // an entry released this node's names
 	t.mu.Lock()
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
@@ -113,7 +118,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 			fed = append(fed, fedEntry{index: l.Index, data: bytes.Clone(l.Data)})
 		}
 		if fsm.IsBatch(l.Data) {
-			hooked = t.applyBatchLocked(l, hooked)
+			hooked = t.applyBatchLocked(l, hooked, &self)
 			continue
 		}
 		res := result{index: l.Index}
@@ -125,6 +130,7 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 			} else {
 				r := t.f.Apply(l.Index, cmd)
 				res.err, res.owner, res.active = r.Err, r.Owner, r.Active
+				self = self || t.downsSelf(cmd)
 				t.publishLocked(r.Changes)
 				hooked = t.collectHooked(hooked, r.Changes)
 			}
@@ -140,13 +146,22 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	t.applied = make(chan struct{})
 	t.mu.Unlock()
 	t.runHooks(hooked)
+	if f := t.downed.Load(); self && f != nil {
+		(*f)()
+	}
 	return out
+}
+
+// downsSelf reports whether cmd releases the names of this node.
+func (t *table) downsSelf(cmd fsm.Command) bool {
+	rn, ok := cmd.(fsm.ReleaseNode)
+	return ok && rn.Node == t.node
 }
 
 // applyBatchLocked applies a batch entry and hands each command's result
 // to its caller, then the entry's own id its index; t.mu is held for
 // writing.
-func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event) []registry.Event {
+func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event, self *bool) []registry.Event {
 	cmds, err := fsm.DecodeBatch(l.Data)
 	ids := l.Extensions
 	if err != nil {
@@ -161,6 +176,9 @@ func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event) []registr
 	}
 	if len(ids) != 8*(len(cmds)+1) {
 		ids = nil
+	}
+	for _, c := range cmds {
+		*self = *self || t.downsSelf(c)
 	}
 	for k, r := range t.f.ApplyBatch(l.Index, cmds) {
 		t.publishLocked(r.Changes)
@@ -335,7 +353,7 @@ func (t *table) listUpTo(limit int) ([]registry.Entry, int) {
 func (t *table) holds(p pid.PID) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.f.NamesOf(p)) > 0
+	return len(t.f.NamesOf(p)) > 0 || t.f.HoldsLock(p)
 }
 
 func (t *table) nodes() []string {

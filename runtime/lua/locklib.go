@@ -18,9 +18,6 @@ var errNoLocks = proc.NewError(proc.KindInternal,
 
 func locksOf(L *glua.LState) (proc.Locks, string, error) {
 	name := L.CheckString(1)
-	if name == "" || len(name) > proc.MaxLockName {
-		return nil, "", invalidf("lock name must be 1 to %d bytes", proc.MaxLockName)
-	}
 	lk, ok := procOf(L).env.(proc.Locks)
 	if !ok {
 		return nil, "", errNoLocks
