@@ -249,7 +249,6 @@ func (r *Registry) releaseLocksLater(node string) {
 	}
 }
 
-
 // reconcileLocks schedules the release of the locks of every node that
 // membership reports dead or left, or has not known for UnknownGrace
 // (unknown holds when the leader first missed each), as the leader's
