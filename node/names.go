@@ -27,6 +27,14 @@ type nameService struct {
 
 var _ runtime.NameService = (*nameService)(nil)
 
+// NewNameService returns the runtime's NameService over a Raft registry
+// (nil: CONSISTENT and STRONG answer "no cluster registry") and an EVENTUAL
+// plane, resolving in that order, as a node composes them; for programs
+// and tests that build the planes themselves.
+func NewNameService(r *raftreg.Registry, ev *eventual.Plane) runtime.NameService {
+	return &nameService{raft: r, eventual: ev}
+}
+
 func (s *nameService) Register(ctx context.Context, scope proc.Scope, name string, p pid.PID) error {
 	switch {
 	case scope == proc.ScopeEventual:
