@@ -463,6 +463,9 @@ func TestYAMLErrorLine(t *testing.T) {
 			"a.yaml:5: bad YAML: found a tab character that violates indentation (in the block from line 4)"},
 		"unclosed quote": {head + "  - name: a\n    kind: \"process.lua\n\n\n",
 			"a.yaml:5: bad YAML: found unexpected end of stream"},
+		"past the searched size": {head + strings.Repeat("  - {name: e, kind: env.variable, default: x}  # padding\n", maxLineSearch/50) +
+			"  - name: a\n    kind: env.variable\n   default: x\n",
+			"a.yaml:3: bad YAML: did not find expected '-' indicator"},
 		"second document": {head + "  - {name: a, kind: env.variable, default: x}\n---\n" + head +
 			"  - name: b\n    kind: env.variable\n   default: x\n",
 			"a.yaml:11: bad YAML: did not find expected '-' indicator (in the block from line 8)"},
