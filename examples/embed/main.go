@@ -80,7 +80,7 @@ func start(name string, join ...string) (*node.Node, error) {
 	cfg.Cluster.Enabled = true
 	cfg.Cluster.Membership.JoinAddrs = join
 	// No cluster-wide (Raft) names here: they need bootstrap_expect (3)
-	// voters.
+	// voters. `wippyd demo cluster` shows them with three nodes.
 	cfg.Cluster.Raft.Enabled = false
 	n, err := node.New(cfg)
 	if err != nil {
