@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/native"
@@ -61,10 +62,16 @@ func TestRemoteTrafficCarriesIdentity(t *testing.T) {
 		return err
 	})
 	wantAllowed(t, "calls", err)
+	// A message, a monitor, and the demonitor the caller's exit sends;
+	// the denied send stays here. as returns when the function does, before
+	// the process has ended: the demonitor comes after, from its finish.
+	await.Until(t, "the demonitor of the caller's exit", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.envs) >= 3
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// A message, a monitor, and the demonitor the caller's exit sends;
-	// the denied send stays here.
 	var kinds []runtime.SignalKind
 	for _, e := range r.envs {
 		kinds = append(kinds, e.Kind)
