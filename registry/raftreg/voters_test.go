@@ -67,22 +67,26 @@ func TestSnapshotInstall(t *testing.T) {
 	f := c.followers(leader)[0]
 	c.kill(f) // in memory: it comes back empty
 	ctx := ctxT(t, 30*time.Second)
+	first := c.reg(leader).Stats().LastIndex + 1 // the entry of name-000
 	for i := range 200 {
 		if err := c.reg(leader).Register(ctx, fmt.Sprintf("name-%03d-%s", i, "padding-to-make-the-snapshot-span-chunks"), ppid(leader, uint64(i+1))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	await.Within(t, 10*time.Second, "a snapshot on the leader", func() bool {
-		snaps, err := c.reg(leader).st.snaps.List()
-		return err == nil && len(snaps) > 0
+	// A snapshot is listed before the log behind it is compacted: wait for
+	// the compaction, so that the log can no longer bring f name-000.
+	await.Within(t, 10*time.Second, "the leader's log compacted past name-000", func() bool {
+		fi, err := c.reg(leader).st.logs.FirstIndex()
+		return err == nil && fi > first
 	})
 	c.start(f)
 	for i := range 200 {
 		c.resolves(f, fmt.Sprintf("name-%03d-%s", i, "padding-to-make-the-snapshot-span-chunks"), ppid(leader, uint64(i+1)))
 	}
-	if idx := c.reg(f).raft().Stats()["last_snapshot_index"]; idx == "0" {
-		t.Fatal("the follower caught up without a snapshot")
-	}
+	// Raft restores the FSM before it records the snapshot's index.
+	await.Within(t, 5*time.Second, "the installed snapshot recorded on the follower", func() bool {
+		return c.reg(f).raft().Stats()["last_snapshot_index"] != "0"
+	})
 	if c.reg(f).Stats().RPCDropped != 0 {
 		t.Fatalf("stats %+v", c.reg(f).Stats())
 	}
