@@ -182,16 +182,16 @@ func TestStatusListsConsistentNames(t *testing.T) {
 	if st, body := status(); len(st.Raft.Names) != 0 || !strings.Contains(body, `"names": []`) {
 		t.Fatalf("an empty replica lists %v:\n%s", st.Raft.Names, body)
 	}
-	// Register returns once the leader has committed; the node's replica
-	// (which /v1/status reads, twice) may apply the last write a moment
-	// later.
+	// Register returns once this node (the leader, one of one) applied
+	// the entry, and the status shows it at once: the count and the list
+	// of names, read one after the other, agree.
 	settled := func(count int) Status {
 		t.Helper()
-		var st Status
-		await.Until(t, fmt.Sprintf("the replica holds %d names", count), func() bool {
-			st, _ = status()
-			return st.Names["consistent"] == count && len(st.Raft.Names)+st.Raft.NamesOmitted == count
-		})
+		st, _ := status()
+		if st.Names["consistent"] != count || len(st.Raft.Names)+st.Raft.NamesOmitted != count {
+			t.Fatalf("status right after the registers: count %d, %d listed, %d omitted; want %d",
+				st.Names["consistent"], len(st.Raft.Names), st.Raft.NamesOmitted, count)
+		}
 		return st
 	}
 	p1, p2 := spawn(), spawn()

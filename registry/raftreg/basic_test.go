@@ -2,6 +2,7 @@ package raftreg
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,6 +59,36 @@ func TestInvalidArguments(t *testing.T) {
 	} {
 		if e := proc.AsError(err); e.Kind != proc.KindInvalid {
 			t.Errorf("%d: %v (%s)", i, err, e.Kind)
+		}
+	}
+}
+
+// A caller told that its change committed sees it counted: the names
+// gauge (Stats.Names, the status page's count) is updated before the
+// results of the batch are handed over.
+func TestNamesCountedOnReturn(t *testing.T) {
+	c := startCluster(t, 1, withConfig(func(cfg *Config) { cfg.BootstrapExpect = 1 }))
+	r := c.reg("n1")
+	ctx := ctxT(t, 30*time.Second)
+	p := ppid("n1", 1)
+	for i := range 300 {
+		name := fmt.Sprint("name", i)
+		if err := r.Register(ctx, name, p); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.Stats().Names; n != i+1 {
+			t.Fatalf("after register %d: %d names counted", i+1, n)
+		}
+		if i%2 == 1 {
+			if err := r.Unregister(ctx, name, p); err != nil {
+				t.Fatal(err)
+			}
+			if n := r.Stats().Names; n != i {
+				t.Fatalf("after unregister: %d names counted, want %d", n, i)
+			}
+			if err := r.Register(ctx, name, p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

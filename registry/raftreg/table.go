@@ -53,6 +53,7 @@ type table struct {
 
 	waitMu  sync.Mutex
 	waiting map[uint64]chan result
+	results []delivery // of the batch being applied, handed over at its end
 
 	feed   *feed // clients' subscriptions (a member's table); nil on a client
 	revoke atomic.Pointer[func(string, pid.PID)]
@@ -136,9 +137,10 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 			}
 		}
 		out[i] = res
-		t.deliver(l.Extensions, res)
+		t.keep(l.Extensions, res)
 	}
 	t.counted()
+	t.handOver()
 	if t.feed != nil {
 		t.feed.applied(fed)
 	}
@@ -167,10 +169,10 @@ func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event, self *boo
 	if err != nil {
 		t.bad.Add(1)
 		for k := 8; k+8 <= len(ids); k += 8 {
-			t.deliver(ids[k:k+8], result{err: err, index: l.Index})
+			t.keep(ids[k:k+8], result{err: err, index: l.Index})
 		}
 		if len(ids) >= 8 {
-			t.deliver(ids[:8], result{index: l.Index})
+			t.keep(ids[:8], result{index: l.Index})
 		}
 		return hooked
 	}
@@ -184,15 +186,40 @@ func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event, self *boo
 		t.publishLocked(r.Changes)
 		hooked = t.collectHooked(hooked, r.Changes)
 		if ids != nil {
-			t.deliver(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index, active: r.Active})
+			t.keep(ids[8*(k+1):8*(k+2)], result{err: r.Err, owner: r.Owner, index: l.Index, active: r.Active})
 		}
 	}
 	if ids != nil {
-		t.deliver(ids[:8], result{index: l.Index})
+		t.keep(ids[:8], result{index: l.Index})
 	}
 	return hooked
 }
 
+// delivery is the result of the proposal whose id is ext.
+type delivery struct {
+	ext []byte
+	res result
+}
+
+// keep holds res for the caller waiting on the proposal id in ext while a
+// batch is applied; t.mu is held for writing. handOver delivers what was
+// kept once the batch is applied and the gauges count it, so that a
+// caller told its register committed reads a names count with it.
+func (t *table) keep(ext []byte, res result) {
+	if len(ext) == 8 {
+		t.results = append(t.results, delivery{ext, res})
+	}
+}
+
+func (t *table) handOver() {
+	for i, d := range t.results {
+		t.deliver(d.ext, d.res)
+		t.results[i] = delivery{}
+	}
+	t.results = t.results[:0]
+}
+
+// deliver hands res to the caller waiting on the proposal id in ext.
 func (t *table) deliver(ext []byte, res result) {
 	if len(ext) != 8 {
 		return
