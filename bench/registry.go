@@ -124,10 +124,10 @@ func startRegistryTrio() (*registryTrio, error) {
 	for _, n := range t.nodes {
 		p, err := benchPID(n)
 		if err == nil {
-			err = n.Names().Register(ctx, "bench:warm:"+n.Config().Node.Name, p)
+			err = register(ctx, n, "bench:warm:"+n.Config().Node.Name, p)
 		}
 		if err == nil {
-			err = n.Names().Unregister(ctx, "bench:warm:"+n.Config().Node.Name, p)
+			err = unregister(ctx, n, "bench:warm:"+n.Config().Node.Name, p)
 		}
 		if err != nil {
 			t.stop()
@@ -215,7 +215,7 @@ func registryRegisterP50(t *registryTrio, n int) (Result, error) {
 	for i := range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		start := time.Now()
-		err := f.Names().Register(ctx, "bench:reg:"+strconv.Itoa(i), p)
+		err := register(ctx, f, "bench:reg:"+strconv.Itoa(i), p)
 		ds = append(ds, time.Since(start))
 		cancel()
 		if err != nil {
@@ -251,9 +251,9 @@ func registryThroughput(t *registryTrio, total int) (Result, error) {
 			var err error
 			for k := 0; done < per && err == nil; k++ {
 				name := "bench:ops:" + strconv.Itoa(c) + ":" + strconv.Itoa(k)
-				if err = n.Names().Register(ctx, name, p); err == nil {
+				if err = register(ctx, n, name, p); err == nil {
 					done++
-					if err = n.Names().Unregister(ctx, name, p); err == nil {
+					if err = unregister(ctx, n, name, p); err == nil {
 						done++
 					}
 				}
@@ -286,7 +286,7 @@ func registryLookupP50(t *registryTrio, n int) (Result, error) {
 	defer cancel()
 	p, err := benchPID(l)
 	if err == nil {
-		err = l.Names().Register(ctx, "bench:lookup", p)
+		err = register(ctx, l, "bench:lookup", p)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("registry_lookup_p50_us: %w", err)
@@ -294,7 +294,7 @@ func registryLookupP50(t *registryTrio, n int) (Result, error) {
 	ds := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
-		got, err := f.Names().Lookup(ctx, "bench:lookup")
+		got, err := lookup(ctx, f, "bench:lookup")
 		ds = append(ds, time.Since(start))
 		switch {
 		case err != nil:
@@ -315,7 +315,9 @@ func registryLookupNs(t *registryTrio, n int) (Result, error) {
 	if f == nil {
 		return Result{}, errors.New("registry_lookup_ns: no leader")
 	}
-	want, err := t.leader().Names().Lookup(context.Background(), "bench:lookup")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	want, err := lookup(ctx, f, "bench:lookup")
 	if err != nil {
 		return Result{}, fmt.Errorf("registry_lookup_ns: %w", err)
 	}
@@ -438,3 +440,55 @@ func registryFailoverOnce() (time.Duration, error) {
 		}
 	}
 }
+
+// register, unregister and lookup call n's registry the way a client
+// should: an UNAVAILABLE answer (no leader yet, a leader lost, or a change
+// whose outcome is unknown because its commit outlived the apply timeout,
+// which a loaded machine sees now and then) is tried again until ctx
+// ends. A register again is safe: registering a name to the PID that
+// holds it succeeds, and it supersedes the conditional release that follows
+// an unknown outcome. After an unregister of unknown outcome, NOT_FOUND
+// means that it committed.
+func register(ctx context.Context, n *node.Node, name string, p pid.PID) error {
+	return retry(ctx, func() error { return n.Names().Register(ctx, name, p) })
+}
+
+func unregister(ctx context.Context, n *node.Node, name string, p pid.PID) error {
+	unknown := false
+	return retry(ctx, func() error {
+		err := n.Names().Unregister(ctx, name, p)
+		if unknown && errors.Is(err, registry.ErrNotFound) {
+			return nil
+		}
+		unknown = unknown || errors.Is(err, registry.ErrUnknownOutcome)
+		return err
+	})
+}
+
+func lookup(ctx context.Context, n *node.Node, name string) (pid.PID, error) {
+	var got pid.PID
+	err := retry(ctx, func() (err error) {
+		got, err = n.Names().Lookup(ctx, name)
+		return err
+	})
+	return got, err
+}
+
+// retry calls f until it returns anything but a retryable UNAVAILABLE,
+// or ctx ends, pausing retryPause between calls.
+func retry(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if !errors.Is(err, registry.ErrUnavailable) || errors.Is(err, registry.ErrNoClusterRegistry) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryPause):
+		}
+	}
+}
+
+// retryPause is the pause before a call to the registry is tried again.
+const retryPause = 10 * time.Millisecond
