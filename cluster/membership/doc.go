@@ -61,8 +61,12 @@
 // visible to delegates: its Node.State is never filled in, and NotifyLeave
 // looks the same for a leave and a crash. So Leave first sends an
 // intent-to-leave user message (message.go), naming the leaving life, to
-// every up member directly over memberlist's TCP channel, and queues it
-// for gossip; every node that applies it relays it by gossip too. Leave
+// every up member directly, as a packet and over memberlist's TCP channel,
+// and queues it for gossip; every node that applies it relays it by gossip
+// too. The packet is what puts the intent before the departure on a peer:
+// a peer handles the packets it reads, user and dead messages alike, from
+// one queue in order, while a TCP message runs on a connection of its own
+// that a loaded peer may get to after the departure. Leave
 // then waits until the gossip copy has been handed out to its retransmit
 // limit, because memberlist puts its own messages first in a packet and a
 // peer reading the departure before the intent would report a failure.

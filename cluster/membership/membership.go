@@ -221,10 +221,10 @@ func (m *Membership) Join(addrs ...string) (int, error) {
 
 // Leave leaves the cluster gracefully, so the others report EventLeft
 // rather than EventFailed: it sends an intent-to-leave to every up
-// member directly over TCP and by gossip, waits until the gossip copy has
-// been handed out (its retransmit limit, about two gossip intervals), then
-// has memberlist announce the departure, waiting at most timeout (which
-// must be positive) in all. The node stops rejoining; call Shutdown next. A
+// member directly (a packet, then TCP) and by gossip, waits until the
+// gossip copy has been handed out (its retransmit limit, about two gossip
+// intervals), then has memberlist announce the departure, waiting at most
+// timeout (which must be positive) in all. The node stops rejoining; call Shutdown next. A
 // second Leave is a no-op.
 func (m *Membership) Leave(timeout time.Duration) error {
 	if timeout <= 0 {
@@ -278,11 +278,22 @@ func (m *Membership) Leave(timeout time.Duration) error {
 	return nil
 }
 
-// sendIntent sends msg to every peer over memberlist's reliable (TCP)
-// channel, concurrently, until all are done or the deadline. A send still
-// running at the deadline finishes in the background (bounded by
-// memberlist's TCP timeout); Shutdown waits for it.
+// sendIntent sends msg to every peer as a packet, then over memberlist's
+// reliable (TCP) channel, concurrently, until all are done or the
+// deadline. A send still running at the deadline finishes in the
+// background (bounded by memberlist's TCP timeout); Shutdown waits for it.
+//
+// The packet is what orders the intent before the departure: a peer hands
+// the packets it reads (user messages and memberlist's dead messages
+// alike) to one queue, in order, while a TCP message is handled on a
+// connection of its own, which a loaded peer may get to after the
+// departure memberlist announces next. TCP is for a packet lost.
 func (m *Membership) sendIntent(ml *memberlist.Memberlist, peers []*memberlist.Node, msg []byte, deadline time.Time) {
+	for _, n := range peers {
+		if err := ml.SendBestEffort(n, msg); err != nil {
+			m.log.Debug("membership intent-to-leave packet not sent", "peer", n.Name, "err", err)
+		}
+	}
 	results := make(chan error, len(peers))
 	for _, n := range peers {
 		m.wg.Add(1)

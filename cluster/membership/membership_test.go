@@ -117,8 +117,9 @@ func TestGracefulLeaveIsLeft(t *testing.T) {
 }
 
 // TestLeaveIntentByGossip: the leaving node cannot open TCP connections
-// to n2, so its direct intent fails; the gossip copy (sent before the
-// departure) still makes n2 report a leave.
+// to n2, so its direct intent over TCP fails; the copies it sends as
+// packets (directly and by gossip, before the departure) still make n2
+// report a leave.
 func TestLeaveIntentByGossip(t *testing.T) {
 	trs := map[string]*cutTransport{}
 	nodes := cluster(t, []string{"n1", "n2", "n3"}, func(c *Config) {
