@@ -107,13 +107,16 @@ func (t *peerTable) memberUp(node, addr string, boot uint64) []effect {
 	if boot != 0 {
 		p.replace(boot)
 	}
-	if !p.up {
-		p.up, p.memberDown = true, false
-		out = append(out, effect{kind: effUp, node: node, boot: p.boot})
-	}
+	// Connect before up: once the route is up, a send must find the peer
+	// in the transport (and wait in its queue for the session), not fail
+	// as an unknown peer and be dropped as nodedown.
 	if addr != "" && addr != p.addr {
 		p.addr = addr
 		out = append(out, effect{kind: effConnect, node: node, addr: addr})
+	}
+	if !p.up {
+		p.up, p.memberDown = true, false
+		out = append(out, effect{kind: effUp, node: node, boot: p.boot})
 	}
 	return out
 }

@@ -24,7 +24,7 @@ func TestPeerTable(t *testing.T) {
 		steps []step
 	}{
 		{"member up, then failed: one down", []step{
-			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, connect("b:1"), up(1)}},
 			{ev: "up", boot: 1, addr: "b:1"},
 			{ev: "failed", boot: 1, want: []effect{down(1), abandon}},
 			{ev: "failed", boot: 1},
@@ -37,7 +37,7 @@ func TestPeerTable(t *testing.T) {
 			{ev: "sup", boot: 7},
 		}},
 		{"restart seen by membership", []step{
-			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, connect("b:1"), up(1)}},
 			{ev: "up", boot: 2, addr: "b:1", want: []effect{down(1), abandon, up(2)}},
 			// The transport reports the old life lost after: stale.
 			{ev: "slost", boot: 1},
@@ -46,7 +46,7 @@ func TestPeerTable(t *testing.T) {
 			{ev: "failed", boot: 2, want: []effect{down(2), abandon}},
 		}},
 		{"restart seen by the transport", []step{
-			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, connect("b:1"), up(1)}},
 			{ev: "slost", boot: 1, want: []effect{down(1)}},
 			{ev: "sup", boot: 2, want: []effect{up(2)}},
 			{ev: "up", boot: 2, addr: "b:1"},
@@ -57,7 +57,7 @@ func TestPeerTable(t *testing.T) {
 			{ev: "slost", boot: 1},
 		}},
 		{"membership down is not revived by a session", []step{
-			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, connect("b:1"), up(1)}},
 			{ev: "failed", boot: 1, want: []effect{down(1), abandon}},
 			{ev: "sup", boot: 1},
 			{ev: "up", boot: 1, addr: "b:1", want: []effect{up(1)}}, // refuted
@@ -79,7 +79,7 @@ func TestPeerTable(t *testing.T) {
 			{ev: "sup", boot: 5, want: []effect{up(5)}},
 		}},
 		{"stale session up of the old life after membership saw the new one", []step{
-			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, up(1), connect("b:1")}},
+			{ev: "up", boot: 1, addr: "b:1", want: []effect{known, connect("b:1"), up(1)}},
 			{ev: "up", boot: 2, addr: "b:1", want: []effect{down(1), abandon, up(2)}},
 			{ev: "sup", boot: 1}, // queued by the transport before the restart
 			{ev: "sup", boot: 2},
