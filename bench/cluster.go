@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wippyd/wippyd/node"
@@ -139,15 +140,15 @@ func remoteThroughput(name, secret string, n int) (Result, error) {
 	}
 	defer stop()
 	done := make(chan struct{})
-	got := 0
+	var got atomic.Int64 // read by this goroutine when not all arrived
 	const ackEvery = 8192
 	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
-		got++
-		if got == n {
+		k := got.Add(1)
+		if k == int64(n) {
 			close(done)
 		}
-		if got%ackEvery == 0 {
-			return c.Send(m.From, "ack", msg.Int(int64(got)))
+		if k%ackEvery == 0 {
+			return c.Send(m.From, "ack", msg.Int(k))
 		}
 		return nil
 	}))})
@@ -162,7 +163,7 @@ func remoteThroughput(name, secret string, n int) (Result, error) {
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		return Result{}, fmt.Errorf("%s: %d of %d arrived", name, got, n)
+		return Result{}, fmt.Errorf("%s: %d of %d arrived", name, got.Load(), n)
 	}
 	return Result{Name: name, Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
