@@ -228,6 +228,10 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 	var inline []delivery
 	warned := false
 	for {
+		// The bytes of a read are counted before its frames are
+		// delivered, so BytesIn never lags FramesIn; the first read is
+		// the handshake's, which may hold data frames too.
+		p.ctr.bytesIn.Add(fr.takeCount())
 		batch = batch[:0]
 		for {
 			t, body, ok, err := l.src.next()
@@ -266,9 +270,7 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 			signal(ackWake)
 		}
 		conn.SetReadDeadline(time.Now().Add(e.cfg.ReadTimeout))
-		_, err := fr.fill()
-		p.ctr.bytesIn.Add(fr.takeCount())
-		if err != nil {
+		if _, err := fr.fill(); err != nil {
 			return err
 		}
 	}
