@@ -8,11 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,29 +74,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// freePort returns a port that was free a moment ago (the race with
-// other listeners is accepted). Memberlist binds UDP and TCP on its port,
-// so the port is checked free for both.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return port
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // node is one wippyd process.
 type node struct {
 	name   string
@@ -108,25 +85,47 @@ type node struct {
 	err    error // Wait result, set before done closes
 }
 
-// clusterArgs are the --set flags of a clustered node.
-func clusterArgs(name, join string, t *testing.T) (args []string, member, admin string) {
-	member = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	_, mport, _ := net.SplitHostPort(member)
-	admin = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	args = []string{
+// clusterArgs are the --set flags of a clustered node. Every port is
+// picked by the node (0) and read from its log (listening): ports picked
+// here and handed over could be taken in between, by the node's own other
+// listeners among others (membership and internode once got the same one).
+func clusterArgs(name, join string) []string {
+	args := []string{
 		"--set", "node.name=" + name,
 		"--set", "cluster.enabled=true",
 		"--set", "cluster.raft.enabled=false",
 		"--set", "cluster.membership.bind_addr=127.0.0.1",
-		"--set", "cluster.membership.bind_port=" + mport,
-		"--set", "cluster.internode.port=" + strconv.Itoa(freePort(t)),
+		"--set", "cluster.membership.bind_port=0",
+		"--set", "cluster.internode.port=0",
 		"--set", "cluster.membership.profile=fast",
-		"--set", "admin.addr=" + admin,
+		"--set", "admin.addr=127.0.0.1:0",
 	}
 	if join != "" {
 		args = append(args, "--set", "cluster.membership.join_addrs="+join)
 	}
-	return args, member, admin
+	return args
+}
+
+// listening waits until n has logged the addresses it listens on and
+// sets n.member and n.admin.
+func listening(t *testing.T, n *node, dump func()) {
+	t.Helper()
+	waitLog(t, n, `msg="node started"`, 10*time.Second, dump)
+	logged := n.stderr.String()
+	for _, f := range []struct {
+		re  *regexp.Regexp
+		out *string
+	}{
+		{regexp.MustCompile(`msg="cluster ports" .*membership=(\S+)`), &n.member},
+		{regexp.MustCompile(`msg="admin endpoint listening" addr=(\S+)`), &n.admin},
+	} {
+		m := f.re.FindStringSubmatch(logged)
+		if m == nil {
+			dump()
+			t.Fatalf("%s did not log %v", n.name, f.re)
+		}
+		*f.out = m[1]
+	}
 }
 
 // start runs bin with args; the process is killed and reaped at cleanup.
@@ -248,15 +247,12 @@ func TestThreeNodesRemoteSpawnOrderAndNoconnection(t *testing.T) {
 	}
 	var join string
 	for _, name := range []string{"n1", "n2", "n3"} {
-		args, member, admin := clusterArgs(name, join, t)
-		n, _ := start(t, bin, name, append([]string{"run", "--src", app}, args...), false)
-		n.member, n.admin = member, admin
+		n, _ := start(t, bin, name, append([]string{"run", "--src", app}, clusterArgs(name, join)...), false)
 		nodes = append(nodes, n)
+		// n2 and n3 join through n1 once it listens.
+		listening(t, n, dumpLogs)
 		if join == "" {
-			// n2 and n3 join through n1: wait until it listens, else
-			// their first join fails and the retry comes 10 s later.
-			waitLog(t, n, `msg="node started"`, 10*time.Second, dumpLogs)
-			join = member
+			join = n.member
 		}
 	}
 
@@ -271,8 +267,7 @@ func TestThreeNodesRemoteSpawnOrderAndNoconnection(t *testing.T) {
 	t.Logf("3 members seen by all: %v", time.Since(clusterStart).Round(time.Millisecond))
 
 	// The driver: a client node joining through n1.
-	args, _, _ := clusterArgs("client", join, t)
-	args = append([]string{"run", "--src", app}, args...)
+	args := append([]string{"run", "--src", app}, clusterArgs("client", join)...)
 	args = append(args, "-x", "app:driver", strconv.Itoa(messageCount))
 	driver, out := start(t, bin, "client", args, true)
 	nodes = append(nodes, driver)
