@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"github.com/wippyd/wippyd/internal/throttle"
 	"log/slog"
 	"slices"
 	"sync"
@@ -79,7 +80,7 @@ type Cluster struct {
 	encoders sync.Pool // *wire.Encoder with a body buffer
 	decoders sync.Pool // *inbound
 
-	denyLog   throttle
+	denyLog   throttle.Pairs
 	stopped   atomic.Bool
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -128,7 +129,6 @@ func New(cfg Config, ep Endpoint) (*Cluster, error) {
 		ep:      ep,
 		table:   newPeerTable(cfg.Node),
 		pending: map[uint64]*spawnCall{},
-		denyLog: throttle{interval: cfg.DenyLogInterval, now: cfg.Now, last: map[[2]string]time.Time{}},
 	}
 	c.routes.Store(&map[string]*route{})
 	changed := make(chan struct{})

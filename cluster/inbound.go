@@ -136,7 +136,7 @@ func (c *Cluster) deliverGroup(rt Runtime, peer string, in *inbound) {
 // with.
 func (c *Cluster) deniedSpawn(peer string, m *wire.SpawnRequest, err error) *proc.Error {
 	c.ctr.drop(dropPolicy)
-	if c.denyLog.allow(m.From.Host, m.Host) {
+	if c.denyLog.Allow(m.From.Host, m.Host, c.cfg.Now(), c.cfg.DenyLogInterval) {
 		c.log.Warn("cluster: remote traffic denied by policy",
 			"peer", peer, "sender_host", m.From.Host, "target_host", m.Host,
 			"sender", m.From.String(), "entry", m.Entry, "err", err)
@@ -147,7 +147,7 @@ func (c *Cluster) deniedSpawn(peer string, m *wire.SpawnRequest, err error) *pro
 // logMalformed logs a bad frame from peer, at most once per interval per
 // peer and kind of problem.
 func (c *Cluster) logMalformed(peer, what string, detail any) {
-	if c.denyLog.allow("\x00malformed:"+peer, what) {
+	if c.denyLog.Allow("\x00malformed:"+peer, what, c.cfg.Now(), c.cfg.DenyLogInterval) {
 		c.log.Warn("cluster: dropped malformed traffic", "peer", peer, "what", what, "detail", detail)
 	}
 }

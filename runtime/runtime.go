@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"github.com/wippyd/wippyd/internal/throttle"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -80,7 +81,7 @@ type Runtime struct {
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
 
-	denyLog denyLog
+	denyLog throttle.Pairs // log lines about denied remote traffic, per (sender, target host)
 
 	stopping atomic.Bool
 	started  atomic.Bool

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"sync"
 	"time"
 
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -77,39 +76,6 @@ func callerOf(e *Envelope) security.RemoteCaller {
 	return security.RemoteCaller{Node: e.From.Node, Host: h, Chain: e.Chain}
 }
 
-// denyLog throttles log lines about denied remote traffic: one per
-// (sender host, target host) pair per interval.
-type denyLog struct {
-	mu   sync.Mutex
-	last map[[2]string]time.Time
-}
-
-const denyLogMax = 4096 // pairs remembered; older ones are forgotten first
-
-func (d *denyLog) allow(from, to string, now time.Time, every time.Duration) bool {
-	k := [2]string{from, to}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if at, ok := d.last[k]; ok && now.Sub(at) < every {
-		return false
-	}
-	if d.last == nil {
-		d.last = make(map[[2]string]time.Time)
-	}
-	if len(d.last) >= denyLogMax {
-		for k, at := range d.last {
-			if now.Sub(at) >= every {
-				delete(d.last, k)
-			}
-		}
-		if len(d.last) >= denyLogMax {
-			clear(d.last)
-		}
-	}
-	d.last[k] = now
-	return true
-}
-
 // dropDenied counts a denied inbound signal and logs it, throttled.
 func (rt *Runtime) dropDenied(e *Envelope, err error) {
 	rt.counters.drop(0, DropPolicy, 1)
@@ -118,7 +84,7 @@ func (rt *Runtime) dropDenied(e *Envelope, err error) {
 	if every == 0 {
 		every = time.Minute
 	}
-	if rt.denyLog.allow(c.Node+"@"+c.Host, e.To.Host, time.Now(), every) {
+	if rt.denyLog.Allow(c.Node+"@"+c.Host, e.To.Host, time.Now(), every) {
 		rt.log.Warn("runtime: denied traffic dropped (logged once a minute per host pair)",
 			"from", e.From.String(), "from_host", c.Host, "to", e.To.String(), "kind", int(e.Kind), "err", err)
 	}
