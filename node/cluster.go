@@ -99,6 +99,7 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	if p.ep, err = transport.New(tc, nw); err != nil {
 		return nil, err
 	}
+	client = client || c.Raft.Role == RoleClient
 	if client || !c.Raft.Enabled {
 		p.role = membership.RoleClient
 	}

@@ -106,10 +106,13 @@ type ClusterConfig struct {
 	// Insecure lets a cluster without a secret listen beyond the loopback,
 	// for a network where every host is trusted; logged as a warning at
 	// every start. Default false: such a node refuses to start.
-	Insecure   bool
-	Membership MembershipConfig
-	Internode  InternodeConfig
-	Raft       RaftConfig
+	Insecure bool
+	// FailureDomain is this node's zone or rack, advertised in gossip so
+	// that voters are spread over distinct domains first. Default "".
+	FailureDomain string
+	Membership    MembershipConfig
+	Internode     InternodeConfig
+	Raft          RaftConfig
 }
 
 // MembershipConfig configures discovery and failure detection (memberlist).
@@ -154,10 +157,30 @@ type InternodeConfig struct {
 	SendQueueBytes Size
 }
 
-// RaftConfig configures the cluster-wide name registry.
+// RaftConfig configures the cluster-wide name registry, a bounded Raft
+// group (Wippy's cluster guide): up to MaxVoters voters, up to
+// MaxStandbys standbys (non-voters kept replicated, promoted when a voter
+// goes), and every other node a client outside the Raft configuration.
 type RaftConfig struct {
-	// Enabled runs Raft for CONSISTENT names. Default true (in a cluster).
+	// Enabled runs the Raft registry on this node. Default true (in a
+	// cluster). False: the node runs no Raft and keeps no copy of the
+	// name table (CONSISTENT and STRONG names fail on it); gossip lists it
+	// as a client. Role "client" is the usual way to keep a node out of
+	// Raft.
 	Enabled bool
+	// Role is "server" (a Raft node: voter, standby or, beyond both caps,
+	// client, as the leader places it) or "client" (never in the Raft
+	// configuration: it resolves names from a copy a member feeds it and
+	// forwards every write). Default "server".
+	Role string
+	// Eligible: this node may be chosen as a voter (and counts for
+	// BootstrapExpect). False keeps a server a standby or client. Advertised
+	// in gossip. Default true.
+	Eligible bool
+	// Priority orders the voter-eligible nodes when voter slots are filled:
+	// lower is preferred, ties broken by node name. Advertised in gossip.
+	// Default 100.
+	Priority int
 	// DataDir holds the Raft log and stable store. Default "./data/raft".
 	DataDir string
 	// InMemory keeps the Raft log, stable store and snapshots in memory
@@ -165,15 +188,68 @@ type RaftConfig struct {
 	// rejoins with no state. For nodes embedded in tests (LoopbackConfig);
 	// not a config key. DataDir must then be "". Default false.
 	InMemory bool
-	// BootstrapExpect is how many voter-eligible members must be seen
-	// before the cluster bootstraps. Default 3.
+	// BootstrapExpect is how the cluster forms: 0 never bootstraps (only
+	// joins a cluster that exists), 1 bootstraps this node alone at once,
+	// N waits until N voter-eligible members are stably visible in gossip
+	// and bootstraps them together. Set the same N on every initial node.
+	// Default 3; at most MaxVoters.
 	BootstrapExpect int
-	// MaxVoters bounds the voters; other members are non-voters. Default 5.
+	// MaxVoters bounds the voters; it must be odd so that a majority is
+	// well defined. More voters survive more failures but make every write
+	// wait for more disks. Default 5.
 	MaxVoters int
+	// MaxStandbys bounds the standbys: non-voters kept replicated and warm
+	// for promotion. Nodes beyond MaxVoters+MaxStandbys are clients.
+	// Default 4.
+	MaxStandbys int
+	// ReconcileDebounce coalesces membership changes before the leader's
+	// voter reconciler runs. Longer rides out flapping links; shorter
+	// replaces a lost voter sooner. Default 2s.
+	ReconcileDebounce time.Duration
+	// ReconcileTimeout bounds one reconcile pass. Default 2s.
+	ReconcileTimeout time.Duration
+	// HeartbeatTimeout is how long a follower waits for the leader before
+	// starting an election; ElectionTimeout is a candidate's (at least
+	// HeartbeatTimeout). Failover takes about twice HeartbeatTimeout;
+	// shorter means more needless elections on a loaded host. Defaults
+	// 200ms and 200ms (Wippy: 3s and 3s; wippyd's were measured for
+	// failover under 1s).
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+	// CommitTimeout is the idle leader's heartbeat cadence. Default 50ms
+	// (Wippy: 500ms).
+	CommitTimeout time.Duration
+	// SnapshotThreshold is the log entries since the last snapshot that
+	// make a new one; SnapshotInterval how often that is checked;
+	// SnapshotRetain how many snapshots are kept; TrailingLogs the entries
+	// kept after a snapshot so that a briefly absent follower catches up
+	// from the log. Defaults 8192, 2m, 3, 10240.
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	SnapshotRetain    int
+	TrailingLogs      uint64
+	// MaxAppendEntries bounds the entries of one AppendEntries RPC.
+	// Default 16.
+	MaxAppendEntries int
+	// LeaderProbeInterval is how often a node checks that it can reach the
+	// leader; LeaderProbeGrace how many failed checks in a row declare the
+	// leader unreachable. Defaults 3s and 3.
+	LeaderProbeInterval time.Duration
+	LeaderProbeGrace    int
 	// ApplyTimeout bounds a register or unregister: past it the call
 	// fails with UNAVAILABLE. Default 5s.
 	ApplyTimeout time.Duration
 }
+
+// Raft roles (cluster.raft.role).
+const (
+	RoleServer = "server"
+	RoleClient = "client"
+)
+
+// Client reports whether this node stays outside the Raft configuration
+// (role client, or Raft disabled) and so needs no DataDir.
+func (r RaftConfig) Client() bool { return r.Role == RoleClient || !r.Enabled }
 
 // Size is a byte count. Its text form is a number of bytes with an
 // optional KiB, MiB or GiB suffix, e.g. "16MiB".
@@ -218,6 +294,8 @@ const (
 	DefaultRaftDataDir     = "./data/raft"
 	DefaultBootstrapExpect = 3
 	DefaultMaxVoters       = 5
+	DefaultMaxStandbys     = 4
+	DefaultPriority        = 100
 	DefaultApplyTimeout    = 5 * time.Second
 )
 
@@ -239,10 +317,20 @@ func DefaultConfig() Config {
 				JoinAddrs: []string{}, Profile: DefaultProfile},
 			Internode: InternodeConfig{Port: DefaultInternodePort, MaxFrame: DefaultMaxFrame,
 				SendQueueBytes: DefaultSendQueueBytes},
-			Raft: RaftConfig{Enabled: true, DataDir: DefaultRaftDataDir, BootstrapExpect: DefaultBootstrapExpect,
-				MaxVoters: DefaultMaxVoters, ApplyTimeout: DefaultApplyTimeout},
+			Raft: defaultRaft(),
 		},
 	}
+}
+
+func defaultRaft() RaftConfig {
+	return RaftConfig{Enabled: true, Role: RoleServer, Eligible: true, Priority: DefaultPriority,
+		DataDir: DefaultRaftDataDir, BootstrapExpect: DefaultBootstrapExpect,
+		MaxVoters: DefaultMaxVoters, MaxStandbys: DefaultMaxStandbys,
+		ReconcileDebounce: 2 * time.Second, ReconcileTimeout: 2 * time.Second,
+		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
+		CommitTimeout: 50 * time.Millisecond, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
+		SnapshotRetain: 3, TrailingLogs: 10240, MaxAppendEntries: 16,
+		LeaderProbeInterval: 3 * time.Second, LeaderProbeGrace: 3, ApplyTimeout: DefaultApplyTimeout}
 }
 
 // LoopbackConfig returns the configuration of a node embedded in a Go
@@ -263,6 +351,7 @@ func LoopbackConfig(name string) Config {
 	m.BindAddr, m.BindPort, m.Profile = "127.0.0.1", 0, "fast"
 	c.Cluster.Internode.Port = 0
 	c.Cluster.Raft.DataDir, c.Cluster.Raft.InMemory = "", true
+	c.Cluster.Raft.BootstrapExpect = 3
 	return c
 }
 
@@ -341,30 +430,71 @@ func (c Config) problems() []error {
 		bad("cluster.internode.send_queue_bytes", "must be at least max_frame (%s), got %s", in.MaxFrame, in.SendQueueBytes)
 	}
 	r := cl.Raft
-	if r.Enabled && r.DataDir == "" && !r.InMemory {
+	if !r.Client() && r.DataDir == "" && !r.InMemory {
 		bad("cluster.raft.data_dir", "must not be empty when raft is enabled")
 	}
 	if r.InMemory && r.DataDir != "" {
 		bad("cluster.raft.data_dir", "%q is set, but the Raft state is kept in memory (RaftConfig.InMemory): clear one", r.DataDir)
 	}
-	if r.BootstrapExpect < 1 {
-		bad("cluster.raft.bootstrap_expect", "must be at least 1, got %d", r.BootstrapExpect)
-	}
-	if r.MaxVoters < 1 {
-		bad("cluster.raft.max_voters", "must be at least 1, got %d", r.MaxVoters)
-	} else if r.BootstrapExpect > r.MaxVoters {
-		bad("cluster.raft.bootstrap_expect", "%d exceeds max_voters (%d)", r.BootstrapExpect, r.MaxVoters)
-	}
-	if r.ApplyTimeout <= 0 {
-		bad("cluster.raft.apply_timeout", "must be positive, got %s", r.ApplyTimeout)
-	}
+	c.raftProblems(bad)
 	return errs
+}
+
+func (c Config) raftProblems(bad func(key, format string, args ...any)) {
+	r := c.Cluster.Raft
+	const p = "cluster.raft."
+	if err := checkEnum(r.Role, raftRoles); err != nil {
+		bad(p+"role", "%v", err)
+	}
+	if r.BootstrapExpect < 0 {
+		bad(p+"bootstrap_expect", "must be 0 (join only), 1 (alone) or the initial voter count, got %d", r.BootstrapExpect)
+	}
+	if r.MaxVoters < 1 || r.MaxVoters%2 == 0 {
+		bad(p+"max_voters", "must be odd and at least 1 (a majority of an even count is no safer), got %d", r.MaxVoters)
+	} else if r.BootstrapExpect > r.MaxVoters {
+		bad(p+"bootstrap_expect", "%d exceeds max_voters (%d)", r.BootstrapExpect, r.MaxVoters)
+	}
+	if r.MaxStandbys < 0 {
+		bad(p+"max_standbys", "must not be negative, got %d", r.MaxStandbys)
+	}
+	if r.Priority < 0 {
+		bad(p+"priority", "must not be negative, got %d", r.Priority)
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(p+key, "must be positive, got %s", d)
+		}
+	}
+	positive("reconcile_debounce", r.ReconcileDebounce)
+	positive("reconcile_timeout", r.ReconcileTimeout)
+	positive("commit_timeout", r.CommitTimeout)
+	positive("snapshot_interval", r.SnapshotInterval)
+	positive("leader_probe_interval", r.LeaderProbeInterval)
+	positive("apply_timeout", r.ApplyTimeout)
+	if r.HeartbeatTimeout < 10*time.Millisecond {
+		bad(p+"heartbeat_timeout", "must be at least 10ms, got %s", r.HeartbeatTimeout)
+	} else if r.ElectionTimeout < r.HeartbeatTimeout {
+		bad(p+"election_timeout", "must be at least heartbeat_timeout (%s), got %s", r.HeartbeatTimeout, r.ElectionTimeout)
+	}
+	if r.SnapshotThreshold == 0 {
+		bad(p+"snapshot_threshold", "must be at least 1")
+	}
+	if r.SnapshotRetain < 1 {
+		bad(p+"snapshot_retain", "must be at least 1, got %d", r.SnapshotRetain)
+	}
+	if r.MaxAppendEntries < 1 {
+		bad(p+"max_append_entries", "must be at least 1, got %d", r.MaxAppendEntries)
+	}
+	if r.LeaderProbeGrace < 1 {
+		bad(p+"leader_probe_grace", "must be at least 1, got %d", r.LeaderProbeGrace)
+	}
 }
 
 var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
 	profiles   = []string{"lan", "local", "fast"}
+	raftRoles  = []string{RoleServer, RoleClient}
 )
 
 func checkEnum(v string, allowed []string) error {

@@ -58,6 +58,7 @@ var settings = []setting{
 	{key: "cluster.enabled", field: func(c *Config) any { return &c.Cluster.Enabled }},
 	{key: "cluster.name", field: func(c *Config) any { return &c.Cluster.Name }},
 	{key: "cluster.insecure", field: func(c *Config) any { return &c.Cluster.Insecure }},
+	{key: "cluster.failure_domain", field: func(c *Config) any { return &c.Cluster.FailureDomain }},
 	{key: "cluster.membership.bind_addr", field: func(c *Config) any { return &c.Cluster.Membership.BindAddr }},
 	{key: "cluster.membership.bind_port", field: func(c *Config) any { return &c.Cluster.Membership.BindPort }},
 	{key: "cluster.membership.advertise_addr", field: func(c *Config) any { return &c.Cluster.Membership.AdvertiseAddr }},
@@ -69,9 +70,25 @@ var settings = []setting{
 	{key: "cluster.internode.max_frame", field: func(c *Config) any { return &c.Cluster.Internode.MaxFrame }},
 	{key: "cluster.internode.send_queue_bytes", field: func(c *Config) any { return &c.Cluster.Internode.SendQueueBytes }},
 	{key: "cluster.raft.enabled", field: func(c *Config) any { return &c.Cluster.Raft.Enabled }},
+	{key: "cluster.raft.role", field: func(c *Config) any { return &c.Cluster.Raft.Role }, enum: raftRoles},
+	{key: "cluster.raft.eligible", field: func(c *Config) any { return &c.Cluster.Raft.Eligible }},
+	{key: "cluster.raft.priority", field: func(c *Config) any { return &c.Cluster.Raft.Priority }},
 	{key: "cluster.raft.data_dir", field: func(c *Config) any { return &c.Cluster.Raft.DataDir }},
 	{key: "cluster.raft.bootstrap_expect", field: func(c *Config) any { return &c.Cluster.Raft.BootstrapExpect }},
 	{key: "cluster.raft.max_voters", field: func(c *Config) any { return &c.Cluster.Raft.MaxVoters }},
+	{key: "cluster.raft.max_standbys", field: func(c *Config) any { return &c.Cluster.Raft.MaxStandbys }},
+	{key: "cluster.raft.reconcile_debounce", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileDebounce }},
+	{key: "cluster.raft.reconcile_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileTimeout }},
+	{key: "cluster.raft.heartbeat_timeout", field: func(c *Config) any { return &c.Cluster.Raft.HeartbeatTimeout }},
+	{key: "cluster.raft.election_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ElectionTimeout }},
+	{key: "cluster.raft.commit_timeout", field: func(c *Config) any { return &c.Cluster.Raft.CommitTimeout }},
+	{key: "cluster.raft.snapshot_threshold", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotThreshold }},
+	{key: "cluster.raft.snapshot_interval", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotInterval }},
+	{key: "cluster.raft.snapshot_retain", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotRetain }},
+	{key: "cluster.raft.trailing_logs", field: func(c *Config) any { return &c.Cluster.Raft.TrailingLogs }},
+	{key: "cluster.raft.max_append_entries", field: func(c *Config) any { return &c.Cluster.Raft.MaxAppendEntries }},
+	{key: "cluster.raft.leader_probe_interval", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeInterval }},
+	{key: "cluster.raft.leader_probe_grace", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeGrace }},
 	{key: "cluster.raft.apply_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ApplyTimeout }},
 }
 
@@ -196,6 +213,12 @@ func (s setting) set(c *Config, text string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(text))
 		if err != nil {
 			return fmt.Errorf("want an integer, got %s", show)
+		}
+		*p = n
+	case *uint64:
+		n, err := strconv.ParseUint(strings.TrimSpace(text), 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a non-negative integer, got %s", show)
 		}
 		*p = n
 	case *bool:

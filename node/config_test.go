@@ -38,7 +38,13 @@ func TestDefaultConfig(t *testing.T) {
 	if cl.Internode != (InternodeConfig{Port: 7950, MaxFrame: 16 << 20, SendQueueBytes: 64 << 20}) {
 		t.Errorf("internode defaults = %+v", cl.Internode)
 	}
-	if cl.Raft != (RaftConfig{Enabled: true, DataDir: "./data/raft", BootstrapExpect: 3, MaxVoters: 5, ApplyTimeout: 5 * time.Second}) {
+	if cl.Raft != (RaftConfig{Enabled: true, Role: "server", Eligible: true, Priority: 100, DataDir: "./data/raft",
+		BootstrapExpect: 3, MaxVoters: 5, MaxStandbys: 4, ReconcileDebounce: 2 * time.Second,
+		ReconcileTimeout: 2 * time.Second, HeartbeatTimeout: 200 * time.Millisecond,
+		ElectionTimeout: 200 * time.Millisecond, CommitTimeout: 50 * time.Millisecond,
+		SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute, SnapshotRetain: 3, TrailingLogs: 10240,
+		MaxAppendEntries: 16, LeaderProbeInterval: 3 * time.Second, LeaderProbeGrace: 3,
+		ApplyTimeout: 5 * time.Second}) {
 		t.Errorf("raft defaults = %+v", cl.Raft)
 	}
 	if err := c.Validate(); err != nil {
@@ -54,7 +60,7 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 28 || keys[len(keys)-1] != "env.*" {
+	if len(keys) != len(settings)+1 || keys[len(keys)-1] != "env.*" {
 		t.Fatalf("Keys() = %v", keys)
 	}
 	seen := map[string]string{}
@@ -96,7 +102,15 @@ func TestEveryKeySettable(t *testing.T) {
 		"cluster.internode.send_queue_bytes": "128MiB", "cluster.raft.enabled": "false",
 		"cluster.raft.data_dir": "/tmp/r", "cluster.raft.bootstrap_expect": "1",
 		"cluster.raft.max_voters": "3", "cluster.raft.apply_timeout": "250ms",
-		"env.*": "",
+		"cluster.failure_domain": "zone-a", "cluster.raft.role": "client", "cluster.raft.eligible": "false",
+		"cluster.raft.priority": "7", "cluster.raft.max_standbys": "2", "cluster.raft.reconcile_debounce": "5s",
+		"cluster.raft.reconcile_timeout": "3s", "cluster.raft.heartbeat_timeout": "100ms",
+		"cluster.raft.election_timeout": "2s", "cluster.raft.commit_timeout": "100ms",
+		"cluster.raft.snapshot_threshold": "100", "cluster.raft.snapshot_interval": "1m",
+		"cluster.raft.snapshot_retain": "5", "cluster.raft.trailing_logs": "50",
+		"cluster.raft.max_append_entries": "64", "cluster.raft.leader_probe_interval": "1s",
+		"cluster.raft.leader_probe_grace": "5",
+		"env.*":                           "",
 	}
 	def := DefaultConfig()
 	for _, key := range Keys() {
@@ -152,6 +166,8 @@ func equalField(s setting, a, b *Config) bool {
 		return *pa == *s.field(b).(*string)
 	case *int:
 		return *pa == *s.field(b).(*int)
+	case *uint64:
+		return *pa == *s.field(b).(*uint64)
 	case *bool:
 		return *pa == *s.field(b).(*bool)
 	case *time.Duration:
@@ -364,7 +380,9 @@ func TestLoadConfigErrors(t *testing.T) {
 				"cluster.membership.advertise_addr=10.0.0.1:7946", "cluster.membership.join_addrs=ok:1,bad:0,x y",
 				"cluster.membership.secret_key=c2hvcnQ=", "cluster.internode.port=-1",
 				"cluster.internode.max_frame=10", "cluster.internode.send_queue_bytes=1KiB",
-				"cluster.raft.data_dir=", "cluster.raft.bootstrap_expect=0", "cluster.raft.max_voters=0",
+				"cluster.raft.data_dir=", "cluster.raft.bootstrap_expect=-1", "cluster.raft.max_voters=4",
+				"cluster.raft.max_standbys=-1", "cluster.raft.priority=-2", "cluster.raft.reconcile_debounce=0s",
+				"cluster.raft.heartbeat_timeout=1s", "cluster.raft.snapshot_retain=0", "cluster.raft.leader_probe_grace=0",
 				"cluster.raft.apply_timeout=0s",
 			}},
 			want: []string{
@@ -381,9 +399,15 @@ func TestLoadConfigErrors(t *testing.T) {
 				"cluster.internode.port: port -1 is outside 0..65535",
 				"cluster.internode.max_frame: must be at least 1KiB, got 10",
 				"cluster.raft.data_dir: must not be empty when raft is enabled",
-				"cluster.raft.bootstrap_expect: must be at least 1, got 0",
-				"cluster.raft.max_voters: must be at least 1, got 0",
+				"cluster.raft.bootstrap_expect: must be 0 (join only), 1 (alone) or the initial voter count, got -1",
+				"cluster.raft.max_voters: must be odd and at least 1 (a majority of an even count is no safer), got 4",
+				"cluster.raft.max_standbys: must not be negative, got -1",
+				"cluster.raft.priority: must not be negative, got -2",
+				"cluster.raft.reconcile_debounce: must be positive, got 0s",
 				"cluster.raft.apply_timeout: must be positive, got 0s",
+				"cluster.raft.election_timeout: must be at least heartbeat_timeout (1s), got 200ms",
+				"cluster.raft.snapshot_retain: must be at least 1, got 0",
+				"cluster.raft.leader_probe_grace: must be at least 1, got 0",
 			},
 		},
 		{

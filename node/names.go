@@ -154,10 +154,20 @@ func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, erro
 	rc.InMemory = cfg.Cluster.Raft.InMemory
 	// A `run -x` node stays outside the Raft configuration: a client
 	// whose copy of the table a member feeds.
-	rc.Voter, rc.Client = !client, client
-	rc.BootstrapExpect = cfg.Cluster.Raft.BootstrapExpect
-	rc.MaxVoters = cfg.Cluster.Raft.MaxVoters
-	rc.ApplyTimeout = cfg.Cluster.Raft.ApplyTimeout
+	r := cfg.Cluster.Raft
+	rc.Voter, rc.Client = !client && r.Eligible, client
+	rc.BootstrapExpect = r.BootstrapExpect
+	rc.MaxVoters, rc.MaxStandbys = r.MaxVoters, r.MaxStandbys
+	rc.Priority, rc.FailureDomain = r.Priority, cfg.Cluster.FailureDomain
+	rc.ReconcileDebounce, rc.ReconcileTimeout = r.ReconcileDebounce, r.ReconcileTimeout
+	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.CommitTimeout = r.HeartbeatTimeout, r.ElectionTimeout, r.CommitTimeout
+	// The leader lease must not exceed the heartbeat timeout; half of it
+	// is raftreg's default ratio.
+	rc.LeaderLeaseTimeout = min(rc.LeaderLeaseTimeout, r.HeartbeatTimeout/2)
+	rc.SnapshotThreshold, rc.SnapshotInterval, rc.SnapshotRetain = r.SnapshotThreshold, r.SnapshotInterval, r.SnapshotRetain
+	rc.TrailingLogs, rc.MaxAppendEntries = r.TrailingLogs, r.MaxAppendEntries
+	rc.LeaderProbeInterval, rc.LeaderProbeGrace = r.LeaderProbeInterval, r.LeaderProbeGrace
+	rc.ApplyTimeout = r.ApplyTimeout
 	rc.Logger = p.n.log
 	if err := raftreg.CheckStore(rc); err != nil {
 		return nil, err

@@ -24,9 +24,9 @@ type Config struct {
 	// InMemory keeps the log, stable store and snapshots in memory (tests):
 	// nothing survives Close. Default false.
 	InMemory bool
-	// Voter: this node may be a Raft voter and counts for BootstrapExpect.
-	// False for nodes that only replicate the table (non-voters) and
-	// never bootstrap. Default true.
+	// Voter: this node may be a Raft voter and counts for BootstrapExpect
+	// (cluster.raft.eligible). False for nodes that only replicate the
+	// table (non-voters) and never bootstrap. Default true.
 	Voter bool
 	// Client: this node stays outside the Raft configuration and runs no
 	// Raft (`run -x` nodes). It keeps a copy of the table that a member
@@ -42,13 +42,43 @@ type Config struct {
 	// BootstrapExpect is cluster.raft.bootstrap_expect: the number of
 	// voter-eligible members that must be seen, none with Raft state or a
 	// leader, before they bootstrap together. 1 bootstraps a single node
-	// alone. Default 3; at most MaxVoters.
+	// alone; 0 never bootstraps (the node only joins a cluster that
+	// exists). Default 3; at most MaxVoters.
 	BootstrapExpect int
 	// MaxVoters is cluster.raft.max_voters: alive voter-eligible members
 	// become voters up to this many, the others non-voters. More voters
 	// survive more failures but make every write wait for more disks.
 	// Default 5.
 	MaxVoters int
+	// MaxStandbys is cluster.raft.max_standbys: how many non-voters are
+	// kept replicated for promotion; members beyond MaxVoters+MaxStandbys
+	// stay outside the Raft configuration. Default 4.
+	MaxStandbys int
+	// Priority is cluster.raft.priority: this node's rank when voter slots
+	// are filled, lower preferred, ties broken by name. Default 100.
+	Priority int
+	// FailureDomain is cluster.failure_domain: this node's zone or rack;
+	// voters are spread over distinct domains first. Default "".
+	FailureDomain string
+	// ReconcileDebounce is cluster.raft.reconcile_debounce: how long the
+	// leader coalesces membership changes before it recomputes the voters.
+	// Default 2s.
+	ReconcileDebounce time.Duration
+	// ReconcileTimeout is cluster.raft.reconcile_timeout: the bound of one
+	// reconcile pass. Default 2s.
+	ReconcileTimeout time.Duration
+	// SnapshotRetain is cluster.raft.snapshot_retain: snapshots kept.
+	// Default 3.
+	SnapshotRetain int
+	// MaxAppendEntries is cluster.raft.max_append_entries: the entries of
+	// one AppendEntries RPC at most. Default 16.
+	MaxAppendEntries int
+	// LeaderProbeInterval and LeaderProbeGrace are
+	// cluster.raft.leader_probe_interval and leader_probe_grace: how often
+	// a node checks that it reaches the leader, and how many failed checks
+	// in a row declare the leader unreachable. Defaults 3s and 3.
+	LeaderProbeInterval time.Duration
+	LeaderProbeGrace    int
 	// ApplyTimeout is cluster.raft.apply_timeout: the longest a change or a
 	// linearizable read waits (a caller's context may shorten it). Without
 	// quorum, calls fail with UNAVAILABLE after it. Default 5s.
@@ -126,30 +156,38 @@ type Config struct {
 // DefaultConfig returns the defaults; Node and DataDir are empty.
 func DefaultConfig() Config {
 	return Config{
-		Voter:              true,
-		BootstrapExpect:    3,
-		MaxVoters:          5,
-		ApplyTimeout:       5 * time.Second,
-		HeartbeatTimeout:   200 * time.Millisecond,
-		ElectionTimeout:    200 * time.Millisecond,
-		LeaderLeaseTimeout: 100 * time.Millisecond,
-		CommitTimeout:      50 * time.Millisecond,
-		RPCTimeout:         time.Second,
-		SnapshotThreshold:  8192,
-		SnapshotInterval:   2 * time.Minute,
-		TrailingLogs:       10240,
-		SnapshotChunk:      1 << 20,
-		MaxSnapshot:        1 << 30,
-		ReleaseBackoffMin:  50 * time.Millisecond,
-		ReleaseBackoffMax:  5 * time.Second,
-		ReleaseParallel:    32,
-		ReconcileInterval:  2 * time.Second,
-		UnknownGrace:       time.Minute,
-		LockFence:          time.Second,
-		LockGrace:          3 * time.Second,
-		MaxForwarded:       4096,
-		WatchBuffer:        4096,
-		FeedRenew:          500 * time.Millisecond,
+		Voter:               true,
+		BootstrapExpect:     3,
+		MaxVoters:           5,
+		MaxStandbys:         4,
+		Priority:            100,
+		ReconcileDebounce:   2 * time.Second,
+		ReconcileTimeout:    2 * time.Second,
+		SnapshotRetain:      3,
+		MaxAppendEntries:    16,
+		LeaderProbeInterval: 3 * time.Second,
+		LeaderProbeGrace:    3,
+		ApplyTimeout:        5 * time.Second,
+		HeartbeatTimeout:    200 * time.Millisecond,
+		ElectionTimeout:     200 * time.Millisecond,
+		LeaderLeaseTimeout:  100 * time.Millisecond,
+		CommitTimeout:       50 * time.Millisecond,
+		RPCTimeout:          time.Second,
+		SnapshotThreshold:   8192,
+		SnapshotInterval:    2 * time.Minute,
+		TrailingLogs:        10240,
+		SnapshotChunk:       1 << 20,
+		MaxSnapshot:         1 << 30,
+		ReleaseBackoffMin:   50 * time.Millisecond,
+		ReleaseBackoffMax:   5 * time.Second,
+		ReleaseParallel:     32,
+		ReconcileInterval:   2 * time.Second,
+		UnknownGrace:        time.Minute,
+		LockFence:           time.Second,
+		LockGrace:           3 * time.Second,
+		MaxForwarded:        4096,
+		WatchBuffer:         4096,
+		FeedRenew:           500 * time.Millisecond,
 	}
 }
 
@@ -167,8 +205,8 @@ func (c *Config) Validate() error {
 		return bad("a client is never a voter")
 	case c.FeedRenew < time.Millisecond:
 		return bad("feed renew %v", c.FeedRenew)
-	case c.BootstrapExpect < 1:
-		return bad("bootstrap_expect %d, want at least 1", c.BootstrapExpect)
+	case c.BootstrapExpect < 0:
+		return bad("bootstrap_expect %d, want at least 0", c.BootstrapExpect)
 	case c.MaxVoters < 1:
 		return bad("max_voters %d, want at least 1", c.MaxVoters)
 	case c.BootstrapExpect > c.MaxVoters:

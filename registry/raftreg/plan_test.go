@@ -113,6 +113,8 @@ func TestBootstrapSet(t *testing.T) {
 		{"n1", members("n1", "n2?", "n3"), 3, nil},
 		{"solo", members("solo"), 1, []string{"solo"}},
 		{"b", members("a", "b"), 1, nil},
+		{"solo", members("solo"), 0, nil}, // bootstrap_expect 0: only join
+		{"n1", members("n1", "n2", "n3"), 0, nil},
 	}
 	for i, tc := range tests {
 		got := bootstrapSet(tc.members, tc.self, tc.expect)
@@ -131,7 +133,7 @@ func TestConfigValidate(t *testing.T) {
 	bad := map[string]func(*Config){
 		"node":            func(c *Config) { c.Node = "" },
 		"data dir":        func(c *Config) { c.InMemory = false },
-		"expect":          func(c *Config) { c.BootstrapExpect = 0 },
+		"expect":          func(c *Config) { c.BootstrapExpect = -1 },
 		"expect > voters": func(c *Config) { c.BootstrapExpect = 7 },
 		"apply timeout":   func(c *Config) { c.ApplyTimeout = 0 },
 		"lease":           func(c *Config) { c.LeaderLeaseTimeout = time.Second },
