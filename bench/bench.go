@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Result is one figure.
@@ -21,35 +22,49 @@ type Result struct {
 // on three and five nodes. Each runtime workload runs once untimed, then `rounds`
 // times; the median is reported.
 func Run(quick bool, rounds int) ([]Result, error) {
+	return RunParts(quick, rounds, nil)
+}
+
+// Parts names the parts of the suite, in the order Run runs them.
+func Parts() []string {
+	return []string{"native", "lua", "cluster", "registry", "eventual", "groups"}
+}
+
+// RunParts runs the named parts of the suite (see Parts), in the suite's
+// order whatever the order of parts; nil or empty runs them all. An
+// unknown part is an error before anything runs.
+func RunParts(quick bool, rounds int, parts []string) ([]Result, error) {
 	o, lo := Full(), FullLua()
 	if quick {
 		o, lo = Quick(), QuickLua()
 	}
-	res, err := RunAll(Native, o, rounds)
-	if err != nil {
-		return nil, err
+	runs := map[string]func() ([]Result, error){
+		"native":   func() ([]Result, error) { return RunAll(Native, o, rounds) },
+		"lua":      func() ([]Result, error) { return RunLua(Lua, lo, rounds) },
+		"cluster":  func() ([]Result, error) { return Cluster(quick) },
+		"registry": func() ([]Result, error) { return Registry(quick) },
+		"eventual": func() ([]Result, error) { return Eventual(quick) },
+		"groups":   func() ([]Result, error) { return Groups(quick) },
 	}
-	lres, err := RunLua(Lua, lo, rounds)
-	if err != nil {
-		return nil, err
+	want := map[string]bool{}
+	for _, p := range parts {
+		if runs[p] == nil {
+			return nil, fmt.Errorf("unknown part %q (parts: %s)", p, strings.Join(Parts(), ", "))
+		}
+		want[p] = true
 	}
-	cres, err := Cluster(quick)
-	if err != nil {
-		return nil, err
+	var out []Result
+	for _, p := range Parts() {
+		if len(want) > 0 && !want[p] {
+			continue
+		}
+		res, err := runs[p]()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
 	}
-	rres, err := Registry(quick)
-	if err != nil {
-		return nil, err
-	}
-	eres, err := Eventual(quick)
-	if err != nil {
-		return nil, err
-	}
-	gres, err := Groups(quick)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Concat(res, lres, cres, rres, eres, gres), nil
+	return out, nil
 }
 
 // Names lists the figures Run reports, in order (a quick run leaves out

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/wippyd/wippyd/bench"
@@ -11,7 +13,7 @@ import (
 
 var benchCommand = register(&command{
 	name:     "bench",
-	synopsis: "wippyd bench [--quick] [--json] [--rounds N]",
+	synopsis: "wippyd bench [--quick] [--json] [--rounds N] [--only PARTS]",
 	help: `Runs the built-in benchmark suite in this process (the cluster figures
 with two and three nodes on the loopback) and prints each figure: the
 median of N rounds. BENCHMARKS.md says what each one measures.
@@ -20,6 +22,8 @@ flags:
   --quick       small sizes: a fast check, noisier figures
   --json        print a JSON array of {"name", "value", "unit"}
   --rounds N    run each workload N times, report the median (default 3)
+  --only PARTS  run only these parts, comma-separated: native, lua,
+                cluster, registry, eventual, groups (default: all)
   -h, --help    print this help
 
 exit status:
@@ -29,12 +33,13 @@ exit status:
 `,
 })
 
-func benchCmd(args []string, stdout, stderr io.Writer, runBench func(quick bool, rounds int) ([]bench.Result, error)) int {
+func benchCmd(args []string, stdout, stderr io.Writer, runBench func(quick bool, rounds int, parts []string) ([]bench.Result, error)) int {
 	c := benchCommand
 	fs := c.flags()
 	quick := fs.Bool("quick", false, "")
 	asJSON := fs.Bool("json", false, "")
 	rounds := fs.Int("rounds", 3, "")
+	only := fs.String("only", "", "")
 	if code := c.parse(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -44,7 +49,17 @@ func benchCmd(args []string, stdout, stderr io.Writer, runBench func(quick bool,
 	if *rounds < 1 {
 		return c.misuse(stderr, "--rounds %d: want at least 1", *rounds)
 	}
-	res, err := runBench(*quick, *rounds)
+	var parts []string
+	if *only != "" {
+		for _, p := range strings.Split(*only, ",") {
+			p = strings.TrimSpace(p)
+			if !slices.Contains(bench.Parts(), p) {
+				return c.misuse(stderr, "--only: unknown part %q (parts: %s)", p, strings.Join(bench.Parts(), ", "))
+			}
+			parts = append(parts, p)
+		}
+	}
+	res, err := runBench(*quick, *rounds, parts)
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd bench: %v\n", err)
 		return 1

@@ -62,6 +62,7 @@ var cliCases = []cliCase{
 	{name: "bench-help", args: []string{"bench", "-h"}},
 	{name: "bench-bad-rounds", args: []string{"bench", "--rounds", "0"}},
 	{name: "bench-flag-value", args: []string{"bench", "--rounds", "many"}},
+	{name: "bench-unknown-part", args: []string{"bench", "--only", "registry,raft"}},
 	{name: "status-help", args: []string{"status", "--help"}},
 	{name: "demo-help", args: []string{"demo", "--help"}},
 	{name: "demo-which", args: []string{"demo"}},

@@ -3,7 +3,7 @@
 //	wippyd run     [--src DIR] [--watch] [--config FILE] [--set KEY=VALUE]... [-v] [-x ENTRY [--host HOST]] [ARGS...]
 //	wippyd demo    tour|cluster [-v]
 //	wippyd status  [--addr HOST:PORT] [--config FILE] [--token-file FILE]
-//	wippyd bench   [--quick] [--json] [--rounds N]
+//	wippyd bench   [--quick] [--json] [--rounds N] [--only PARTS]
 //	wippyd version
 //	wippyd help    [COMMAND]
 //

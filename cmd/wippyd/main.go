@@ -26,7 +26,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "status":
 		return statusCmd(args[1:], stdout, stderr, os.Environ())
 	case "bench":
-		return benchCmd(args[1:], stdout, stderr, bench.Run)
+		return benchCmd(args[1:], stdout, stderr, bench.RunParts)
 	case "version", "--version":
 		return versionCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

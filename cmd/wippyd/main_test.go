@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,14 +28,14 @@ func TestVersionAndUsage(t *testing.T) {
 
 // The JSON output is an array of {name, value, unit}.
 func TestBenchJSONShape(t *testing.T) {
-	fake := func(quick bool, rounds int) ([]bench.Result, error) {
-		if !quick || rounds != 2 {
-			t.Errorf("flags not passed: quick=%v rounds=%d", quick, rounds)
+	fake := func(quick bool, rounds int, parts []string) ([]bench.Result, error) {
+		if !quick || rounds != 2 || !slices.Equal(parts, []string{"registry", "groups"}) {
+			t.Errorf("flags not passed: quick=%v rounds=%d parts=%q", quick, rounds, parts)
 		}
 		return []bench.Result{{Name: "spawn_native_ns", Value: 512.5, Unit: "ns"}}, nil
 	}
 	var out, errb bytes.Buffer
-	if code := benchCmd([]string{"--quick", "--json", "--rounds", "2"}, &out, &errb, fake); code != 0 {
+	if code := benchCmd([]string{"--quick", "--json", "--rounds", "2", "--only", "registry,groups"}, &out, &errb, fake); code != 0 {
 		t.Fatalf("bench: %d %s", code, errb.String())
 	}
 	var res []map[string]any
@@ -56,7 +57,7 @@ func TestBenchNames(t *testing.T) {
 		"baseline_chan_ring_msgs_per_s", "idle_lua_bytes", "spawn_lua_ns", "ring_lua_msgs_per_s", "ring_lua_cold_msgs_per_s",
 		"pcall_yield_ns", "spawn_reply_lua_100k_ms", "remote_msgs_per_s", "remote_msgs_sealed_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_ms",
 		"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns", "strong_register_p50_us", "registry_failover_ms",
-		"eventual_converge_ms_p99"} {
+		"eventual_converge_ms_p99", "lock_acquire_p50_us", "pg_broadcast_deliveries_per_s", "pg_converge_ms_p99"} {
 		if !have[name] {
 			t.Errorf("no workload named %s", name)
 		}
