@@ -98,6 +98,8 @@ var examples = []example{
 	{name: "sandbox", dir: "sandbox", args: []string{"-x", "app:main"}, golden: "golden.txt"},
 	{name: "echo-service", dir: "echo-service", args: []string{"-x", "echo:client"}, stdin: "stdin.txt", golden: "golden.txt"},
 	{name: "access", dir: "access", args: []string{"-x", "app:main"}, golden: "golden.txt"},
+	{name: "workqueue", dir: "workqueue", args: []string{"--set", "node.name=n1", "-x", "queue:submit"}, golden: "golden.txt"},
+	{name: "locks/standalone", dir: "locks", args: []string{"-x", "locks:main"}, golden: "golden-standalone.txt"},
 }
 
 func TestExamples(t *testing.T) {

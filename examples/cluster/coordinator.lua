@@ -3,8 +3,8 @@
 -- over once the name is free (its holder ended or its node died).
 --
 -- The coordinator runs rounds: it splits 1..JOBS*STEP into JOBS ranges,
--- spawns one monitored worker per range, round-robin over the nodes, and
--- adds up the results. A worker whose node dies is reported by its monitor
+-- spawns one monitored worker per range, round-robin over the nodes
+-- system.cluster.members() lists, and adds up the results. A worker whose node dies is reported by its monitor
 -- with a `noconnection` error; its job is spawned again on the next node.
 --
 -- A coordinator whose node was cut off from the others does not know that
@@ -14,7 +14,7 @@
 -- "name revoked: coordinator"; it steps down and waits as a standby.
 local time = require("time")
 local logger = require("logger")
-local env = require("env")
+local system = require("system")
 
 local JOBS, STEP = 6, 1000
 
@@ -47,11 +47,16 @@ local function node_of(pid)
   return string.match(tostring(pid), "^{([^@|]+)@") or "?"
 end
 
+-- The nodes to hand work to: the members this node sees up, itself
+-- included, read at the start of each round (a local read, never waiting
+-- on the network). Clients (`wippyd run -x` programs such as claim) are
+-- members too but run none of this app's processes.
 local function nodes()
   local list = {}
-  for n in string.gmatch(env.get("NODES") or "", "[^,%s]+") do
-    list[#list + 1] = n
+  for _, m in ipairs(system.cluster.members() or {}) do
+    if not (m.meta and m.meta.raft_role == "client") then list[#list + 1] = m.id end
   end
+  table.sort(list)
   return list
 end
 
