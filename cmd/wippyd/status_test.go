@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/node"
+	"github.com/wippyd/wippyd/runtime/native"
+	"github.com/wippyd/wippyd/runtime/proc"
 )
 
 func TestPrintStatus(t *testing.T) {
@@ -102,6 +109,68 @@ func TestStatusDialAddr(t *testing.T) {
 	} {
 		if got := dialAddr(in); got != want {
 			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestStatusShowsEveryScope: a clustered node holding one name in each of
+// the four scopes counts them all in /v1/status, `wippyd status` prints
+// them, and /metrics exports wippy_registry_names for each scope.
+func TestStatusShowsEveryScope(t *testing.T) {
+	cfg := node.LoopbackConfig("n1")
+	cfg.Cluster.Enabled = true
+	cfg.Cluster.Raft.BootstrapExpect = 1
+	cfg.Admin.Addr = "127.0.0.1:0"
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		n.Stop(ctx)
+	})
+	await.Within(t, 30*time.Second, "the node ready with a Raft leader", n.Ready)
+	p, err := n.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Runtime().Register("l", p); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range []proc.Scope{proc.ScopeEventual, proc.ScopeConsistent, proc.ScopeStrong} {
+		if err := n.NameService().Register(ctx, s, "n-"+s.String(), p); err != nil {
+			t.Fatalf("register in %v: %v", s, err)
+		}
+	}
+	want := map[string]int{"local": 1, "eventual": 1, "consistent": 1, "strong": 1}
+	if got := n.Status().Names; !maps.Equal(got, want) {
+		t.Errorf("status names %v, want %v", got, want)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"status", "--addr", n.AdminAddr()}, &out, &errb); code != 0 {
+		t.Fatalf("wippyd status: %d %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "names: local=1 eventual=1 consistent=1 strong=1\n") {
+		t.Errorf("wippyd status:\n%s", out.String())
+	}
+	resp, err := http.Get("http://" + n.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range want {
+		if series := `wippy_registry_names{scope="` + s + `"} 1`; !strings.Contains(string(body), series+"\n") {
+			t.Errorf("/metrics lacks %s", series)
 		}
 	}
 }
