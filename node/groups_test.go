@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,3 +239,82 @@ func (r *reporter) wait(t *testing.T, n int) []native.Message {
 	}
 	return out
 }
+
+// TestPGDeadNodeMembersLeave: a node that crashes (Isolate: no leave, its
+// peers learn by failed probes) takes its members out of every group on
+// the others when membership declares it dead, not later: the test logs
+// both moments, and a monitor on a sees each of its members leave once.
+func TestPGDeadNodeMembersLeave(t *testing.T) {
+	app := pgApp(t, map[string]string{"member": pgMember, "watch": pgWatch})
+	a := clusterNodeApp(t, "a", app)
+	b := clusterNodeApp(t, "b", app, a.MembershipAddr())
+	c := clusterNodeApp(t, "c", app, a.MembershipAddr())
+	await.Until(t, "three connected nodes", func() bool {
+		return len(a.Nodes()) == 2 && len(b.Nodes()) == 2 && len(c.Nodes()) == 2
+	})
+	rep := newReporter(t, a)
+	var onC []string
+	for i, n := range []*Node{a, c, c} {
+		p, err := n.Runtime().Spawn(procReq("app:member", msg.String(rep.pid.String())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			onC = append(onC, p.String())
+		}
+	}
+	listed := func(n *Node) int { return len(n.groups.Members("app:pg", "chat", false)) }
+	await.Until(t, "a and b list the three members", func() bool { return listed(a) == 3 && listed(b) == 3 })
+	if _, err := a.Runtime().Spawn(procReq("app:watch", msg.String(rep.pid.String()))); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rep.wait(t, 3) {
+		if s, _ := m.Payload.AsString(); !strings.HasPrefix(s, "snap ") {
+			t.Fatalf("before the cut: %s", s)
+		}
+	}
+
+	cut := time.Now()
+	c.Isolate()
+	var declared, gone [2]time.Duration
+	await.Within(t, 30*time.Second, "a and b declared c dead and dropped its members", func() bool {
+		for i, n := range []*Node{a, b} {
+			if declared[i] == 0 && !slices.Contains(n.Nodes(), "c") {
+				declared[i] = time.Since(cut)
+			}
+			if gone[i] == 0 && listed(n) == 1 {
+				gone[i] = time.Since(cut)
+			}
+		}
+		return declared[0] > 0 && declared[1] > 0 && gone[0] > 0 && gone[1] > 0
+	})
+	t.Logf("c's members gone on a after %v (c declared dead after %v), on b after %v (%v)", gone[0], declared[0], gone[1], declared[1])
+	var pids []string
+	for _, m := range rep.wait(t, 2) {
+		s, _ := m.Payload.AsString()
+		pids = append(pids, strings.TrimPrefix(s, "left "))
+	}
+	slices.Sort(pids)
+	slices.Sort(onC)
+	if !slices.Equal(pids, onC) {
+		t.Fatalf("the watcher saw %v leave, want %v", pids, onC)
+	}
+	await.Never(t, 200*time.Millisecond, "another event", func() bool { return len(rep.ch) > 0 })
+}
+
+// pgWatch monitors "chat" and reports ("got") each member of its
+// snapshot ("snap PID"), then each member that leaves ("left PID").
+const pgWatch = `
+local pg = require("pg")
+return {main = function(reporter)
+  local g = assert(pg.open("app:pg"))
+  local sub, members = assert(g:monitor("chat"))
+  for _, p in ipairs(members) do process.send(reporter, "got", "snap " .. tostring(p)) end
+  while true do
+    local ev = sub:channel():receive()
+    if ev.kind == "member.left" then
+      for _, p in ipairs(ev.data.PIDs) do process.send(reporter, "got", "left " .. tostring(p)) end
+    end
+  end
+end}
+`
