@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -59,3 +60,10 @@ func BenchmarkRingLua(b *testing.B)       { bench(b, RingLua, QuickLua()) }
 func BenchmarkRingLuaCold(b *testing.B)   { bench(b, RingLuaCold, QuickLua()) }
 func BenchmarkPcallYield(b *testing.B)    { bench(b, PcallYield, QuickLua()) }
 func BenchmarkSpawnReplyLua(b *testing.B) { bench(b, SpawnReplyLua, QuickLua()) }
+
+// An unknown part is refused before any workload runs.
+func TestRunPartsRefusesUnknownPart(t *testing.T) {
+	if res, err := RunParts(true, 1, []string{"groups", "raft"}); err == nil || !strings.Contains(err.Error(), `unknown part "raft"`) || res != nil {
+		t.Fatalf("got %v, %v", res, err)
+	}
+}
