@@ -163,11 +163,18 @@ type admin struct {
 	srv *http.Server
 	ln  *connLimit
 	reg *prometheus.Registry
+	// hasToken: admin.token is set, so the observer's actions are on.
+	hasToken bool
 }
 
 // startAdmin listens on cfg.Addr and serves until stop.
 func (n *Node) startAdmin(cfg AdminConfig) (*admin, error) {
 	a := &admin{n: n, reg: newRegistry(n)}
+	token, err := cfg.BearerToken()
+	if err != nil {
+		return nil, err
+	}
+	a.hasToken = token != ""
 	h, err := newGuard(cfg, a.handler())
 	if err != nil {
 		return nil, err
@@ -251,6 +258,9 @@ func (a *admin) handler() http.Handler {
 		w.WriteHeader(http.StatusAccepted)
 		w.Write([]byte("restarting " + id + "\n"))
 	})
+	if a.n.obs != nil {
+		a.routeObserver(mux, a.hasToken)
+	}
 	return mux
 }
 

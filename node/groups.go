@@ -51,3 +51,14 @@ func (m groupMetrics) collect(c *collector, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.pgMembers, prometheus.GaugeValue, float64(s.Members))
 	ch <- prometheus.MustNewConstMetric(c.pgRefused, prometheus.CounterValue, float64(s.Refused))
 }
+
+// pgScopeIDs are the ids of the app's pg.scope entries, in app order.
+func pgScopeIDs(app *entry.Registry) []string {
+	var ids []string
+	if app != nil {
+		for _, e := range app.ByKind(entry.KindPGScope) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}

@@ -112,6 +112,8 @@ type Node struct {
 	services    *services       // nil without services
 	cluster     *clusterParts   // nil on a standalone node
 	groups      *groups.Groups  // process groups (pg scopes)
+	pgScopes    []string        // the pg scope ids, in app order
+	obs         *observer       // the admin endpoint's observer views
 	admin       *admin
 
 	// Stop cancels startCtx, so that a Start waiting for slow services
@@ -209,6 +211,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, fmt.Errorf("node: process groups: %w", err)
 	}
 	nd.groups = grp
+	nd.pgScopes = pgScopeIDs(o.app)
 	rcfg.Groups = grp
 	nd.extras = append(nd.extras, groupMetrics{grp})
 	rcfg.StrictMode = cfg.Security.StrictMode
@@ -233,6 +236,9 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	grp.Bind(rt)
 	if nd.cluster != nil && nd.cluster.names != nil {
 		nd.cluster.names.SetConflictCheck(nd.cluster.ns.conflict(rt.LocalName))
+	}
+	if nd.obs, err = newObserver(nd); err != nil {
+		return nil, fmt.Errorf("node: observer: %w", err)
 	}
 	if o.app != nil {
 		if nd.services, err = newServices(nd, o.app, catalog); err != nil {
@@ -284,6 +290,7 @@ func (n *Node) Start() error {
 	}
 	n.rt.Start()
 	n.groups.Start()
+	n.obs.start()
 	n.startWatch()
 	// The admin endpoint serves from start-up, before the cluster forms.
 	if n.cfg.Admin.Addr != "" {
@@ -344,6 +351,7 @@ func (n *Node) Stop(ctx context.Context) error {
 			err = rerr
 		}
 		n.groups.Stop()
+		n.obs.stop(n.started)
 		if n.cluster != nil {
 			n.cluster.stop()
 		}

@@ -35,8 +35,12 @@ type process struct {
 	// grouped: runner; the process joined a process group or subscribed
 	// to one, so its end is reported to the group service.
 	grouped bool
-	kill    atomic.Pointer[proc.Error]
-	mbox    mailbox.Mailbox[proc.Delivery]
+	dead    bool // mu
+	// entry is the index of the spawn's entry id in rt.entries (0: none);
+	// set at spawn, immutable. An index keeps the struct in its size class.
+	entry uint32
+	kill  atomic.Pointer[proc.Error]
+	mbox  mailbox.Mailbox[proc.Delivery]
 
 	intr     proc.Interrupter              // set at spawn, immutable
 	hold     proc.Holder                   // set at spawn, immutable
@@ -48,9 +52,15 @@ type process struct {
 	recvWait atomic.Pointer[chan struct{}] // set while Receive waits on the worker goroutine
 	str      atomic.Pointer[string]        // pid.String(), made on first use (policy checks)
 
-	mu   sync.Mutex
-	dead bool       // mu
-	rel  *relations // mu; nil until the first relation
+	// born is the spawn time (Unix nanoseconds), set at spawn and
+	// immutable; in counts the deliveries its turns took from the mailbox
+	// (runner writes), out the messages it sent; both read by observers.
+	born int64
+	in   atomic.Uint64
+	out  atomic.Uint64
+
+	mu  sync.Mutex
+	rel *relations // mu; nil until the first relation
 }
 
 // relations are a process's links, monitors and names.
@@ -144,6 +154,7 @@ func (p *process) Run(w *sched.Worker) {
 		n := min(quota, maxChunk)
 		raw := p.mbox.Drain(buf.b[:0], n)
 		quota -= len(raw)
+		p.in.Add(uint64(len(raw)))
 		batch := p.filter(raw)
 		st, res = p.step(batch)
 		clear(raw)
@@ -426,7 +437,9 @@ func (p *process) Receive() []proc.Delivery {
 			return nil
 		}
 		if p.mbox.Len() > 0 {
-			if got := p.filter(p.mbox.Drain(nil, p.rt.cfg.Budget)); len(got) > 0 {
+			raw := p.mbox.Drain(nil, p.rt.cfg.Budget)
+			p.in.Add(uint64(len(raw)))
+			if got := p.filter(raw); len(got) > 0 {
 				return got
 			}
 			continue

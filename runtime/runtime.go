@@ -88,6 +88,7 @@ type Runtime struct {
 	stopOnce sync.Once
 	exited   chan struct{} // signalled (non-blocking) whenever a process ends
 	counters Counters
+	entries  entryTable // entry ids of spawns, for observers
 }
 
 // New returns a runtime; Start it before use.
@@ -372,6 +373,7 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 				return proc.PermissionDenied(err)
 			}
 		}
+		src.out.Add(1)
 	}
 	slot := slotOf(w)
 	if !rt.isLocal(to) {

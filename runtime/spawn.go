@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"slices"
+	"time"
 
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -203,7 +204,8 @@ func (rt *Runtime) newProcess(h *host, id *security.Identity, ctx *msg.Value, re
 	if err != nil {
 		return nil, err
 	}
-	p := &process{rt: rt, host: h, beh: b, sec: id, ctx: ctx, fresh: true}
+	p := &process{rt: rt, host: h, beh: b, sec: id, ctx: ctx, fresh: true,
+		entry: rt.entries.index(req.Entry), born: time.Now().UnixNano()}
 	if err := h.admit(p); err != nil {
 		b.Kill(err)
 		return nil, err

@@ -74,3 +74,23 @@ func (t *table) each(f func(p *process)) {
 		}
 	}
 }
+
+// tableEntry is one process of a table snapshot.
+type tableEntry struct {
+	seq uint64
+	p   *process
+}
+
+// snapshot appends every live process to dst with its sequence number, a
+// shard at a time: a shard's read lock is held only to copy its entries.
+func (t *table) snapshot(dst []tableEntry) []tableEntry {
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.RLock()
+		for seq, p := range s.m {
+			dst = append(dst, tableEntry{seq, p})
+		}
+		s.mu.RUnlock()
+	}
+	return dst
+}

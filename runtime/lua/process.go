@@ -60,8 +60,11 @@ type process struct {
 	pending []*coro
 	nret    int // results expected by the Go function that yielded last
 
-	box     *mailbox     // routes of the mailbox; kept across upgrades
-	held    atomic.Int64 // messages queued in the inbox and listen channels (Held)
+	box  *mailbox     // routes of the mailbox; kept across upgrades
+	held atomic.Int64 // messages queued in the inbox and listen channels (Held)
+	// topics is a copy of the listened topics, sorted, for observers
+	// (Topics), replaced on each listen and unlisten.
+	topics  atomic.Pointer[[]string]
 	timers  map[proc.TimerID]*timerRec
 	require map[string]glua.LValue // loaded modules and imports
 

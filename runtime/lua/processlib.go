@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"slices"
+
 	"strconv"
 	"strings"
 
@@ -256,6 +258,7 @@ func procListen(L *glua.LState) int {
 	}
 	l := &listen{ch: p.msgChannel(), message: message}
 	b.listens[topic] = l
+	p.publishTopics()
 	p.moveUnread(topic, l)
 	L.Push(l.ch.ud)
 	return 1
@@ -306,8 +309,28 @@ func procUnlisten(L *glua.LState) int {
 				ch.held = nil
 			}
 		}
+		p.publishTopics()
 	}
 	return 0
+}
+
+// publishTopics copies the listened topics for Topics.
+func (p *process) publishTopics() {
+	ts := make([]string, 0, len(p.box.listens))
+	for t := range p.box.listens {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	p.topics.Store(&ts)
+}
+
+// Topics implements runtime.TopicLister: the topics the process listens
+// to, from any goroutine.
+func (p *process) Topics() []string {
+	if ts := p.topics.Load(); ts != nil {
+		return *ts
+	}
+	return nil
 }
 
 func procGetOptions(L *glua.LState) int {
