@@ -11,6 +11,7 @@ import (
 	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/entry"
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/native"
 	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
@@ -160,6 +161,45 @@ func TestNamesFromLua(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(b.Status().Names), "strong:1") {
 		t.Fatal("b still counts the strong name")
+	}
+	minorityOfOne(t, a, holder)
+}
+
+// minorityOfOne checks node a, cut off from the others over loopback TCP
+// (a minority of one): every name it knew still resolves there, LOCAL and
+// EVENTUAL writes succeed, CONSISTENT and STRONG ones fail UNAVAILABLE
+// after at most the apply timeout (logged), never hanging.
+func minorityOfOne(t *testing.T, a *Node, holder pid.PID) {
+	t.Helper()
+	for _, n := range []string{"h.eventual", "h.consistent", "h.strong"} {
+		if got, err := a.Runtime().Lookup(n); err != nil || got != holder {
+			t.Errorf("on the cut-off node %s resolves to %v, %v; want %v", n, got, err, holder)
+		}
+	}
+	p, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(*native.Ctx, native.Message) error { return nil }))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Runtime().Register("m.local", p); err != nil {
+		t.Errorf("local register on the cut-off node: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := a.NameService().Register(ctx, proc.ScopeEventual, "m.eventual", p); err != nil {
+		t.Errorf("eventual register on the cut-off node: %v", err)
+	}
+	for _, s := range []proc.Scope{proc.ScopeConsistent, proc.ScopeStrong} {
+		start := time.Now()
+		err := a.NameService().Register(ctx, s, "m."+s.String(), p)
+		if e := proc.AsError(err); e == nil || e.Kind != proc.KindUnavailable {
+			t.Errorf("%v register on the cut-off node: %v, want UNAVAILABLE", s, err)
+		}
+		t.Logf("%v register on the cut-off node: %v after %v (apply timeout %v)", s, err, time.Since(start), a.cfg.Cluster.Raft.ApplyTimeout)
+	}
+	for n, want := range map[string]pid.PID{"m.local": p, "m.eventual": p, "h.strong": holder} {
+		if got, err := a.Runtime().Lookup(n); err != nil || got != want {
+			t.Errorf("on the cut-off node %s resolves to %v, %v; want %v", n, got, err, want)
+		}
 	}
 }
 
