@@ -249,7 +249,10 @@ func (p *clusterParts) status(st *Status) {
 
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 	p.collectRaft(c, ch)
-	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(p.ev.Stats().Names), "eventual")
+	evs := p.ev.Stats()
+	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(evs.Names), "eventual")
+	ch <- prometheus.MustNewConstMetric(c.evRefused, prometheus.CounterValue, float64(evs.Full), "full")
+	ch <- prometheus.MustNewConstMetric(c.evRefused, prometheus.CounterValue, float64(evs.Refused), "remote")
 	if p.ml != nil {
 		// The states partition the members: a suspect (this node's probe
 		// of it failed, it has not answered since) is not counted alive.

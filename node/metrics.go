@@ -17,6 +17,7 @@ type collector struct {
 	mailboxMax, steals, handoffs, runqueue, names     *prometheus.Desc
 	restarts, members, raftState, raftCommit, ibytes  *prometheus.Desc
 	reconnects, pgGroups, pgMembers, pgRefused        *prometheus.Desc
+	evRefused                                         *prometheus.Desc
 }
 
 func newCollector(n *Node) *collector {
@@ -45,6 +46,7 @@ func newCollector(n *Node) *collector {
 		pgGroups:   d("pg_groups", "Process groups with a member, every scope, in this node's view."),
 		pgMembers:  d("pg_members", "Process group memberships, every node, multi-joins counted, in this node's view."),
 		pgRefused:  d("pg_refused_total", "Other nodes' group members refused: past max members per node, in a scope this node lacks, or leaving without a join."),
+		evRefused:  d("eventual_refused_total", "EVENTUAL names refused, by reason: full (a registration on this node past the namespace bound, answered UNAVAILABLE), remote (other nodes' bindings dropped past twice the bound).", "reason"),
 	}
 }
 

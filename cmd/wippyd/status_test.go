@@ -173,4 +173,9 @@ func TestStatusShowsEveryScope(t *testing.T) {
 			t.Errorf("/metrics lacks %s", series)
 		}
 	}
+	for _, series := range []string{`wippy_eventual_refused_total{reason="full"} 0`, `wippy_eventual_refused_total{reason="remote"} 0`} {
+		if !strings.Contains(string(body), series+"\n") {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
 }
