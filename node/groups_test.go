@@ -318,3 +318,37 @@ return {main = function(reporter)
   end
 end}
 `
+
+// pgBacklog: a subscriber that reads nothing while 300 changes happen
+// (more than Wippy's 64-event channel) then finds every one, in order.
+const pgBacklog = `
+local pg = require("pg")
+local time = require("time")
+return {main = function()
+  local g = assert(pg.open("app:pg"))
+  local sub = assert(g:monitor("b"))
+  for i = 1, 150 do
+    assert(g:join("b"))
+    assert(g:leave("b"))
+  end
+  local ch, kinds, n = sub:channel(), {}, 0
+  while true do
+    local r = channel.select{ch:case_receive(), time.after("500ms"):case_receive()}
+    if r.channel ~= ch then break end
+    n = n + 1
+    local want = n % 2 == 1 and "member.joined" or "member.left"
+    if r.value.kind ~= want then return "event " .. n .. " is " .. r.value.kind end
+  end
+  return tostring(n)
+end}
+`
+
+// TestPGSubscriptionStallsRatherThanDrops: events wait for a slow
+// subscriber; none is dropped past 64.
+func TestPGSubscriptionStallsRatherThanDrops(t *testing.T) {
+	app := pgApp(t, map[string]string{"backlog": pgBacklog})
+	n := startTestNode(t, DefaultConfig(), WithApp(app), WithLogger(testLogger(t)))
+	if got := run(t, n, "app:backlog"); got.String() != `"300"` {
+		t.Fatalf("the subscriber read %s events, want 300 in order", got)
+	}
+}
