@@ -314,8 +314,13 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 	}
 	direct = direct && len(inline) > 0
 	p.delivering = p.delivering || direct
-	full := p.dqBytes > e.cfg.RecvQueueBytes
-	p.readerWaits = full
+	var space chan struct{}
+	if p.dqBytes > e.cfg.RecvQueueBytes {
+		if p.space == nil {
+			p.space = make(chan struct{})
+		}
+		space = p.space
+	}
 	p.mu.Unlock()
 	if dups > 0 {
 		e.ctr.dropped[DropDuplicate].Add(dups)
@@ -334,9 +339,9 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 		p.wakeDispatcherLocked()
 		p.mu.Unlock()
 	}
-	if full {
+	if space != nil {
 		select {
-		case <-p.space:
+		case <-space:
 		case <-e.ctx.Done():
 			return 0, inline, ErrClosed
 		}

@@ -32,12 +32,16 @@ type peer struct {
 	dqBytes      int64
 	delivering   bool // a goroutine is calling handlers: one at a time
 	dispIdle     bool // the dispatcher waits on dispWake
-	readerWaits  bool // the inbound reader waits on space
+	// space, when not nil, is what inbound readers over the delivery
+	// bound wait on; the dispatcher closes it when it takes a batch. A
+	// channel closed for all, not a signal for one: the reader of a
+	// replaced connection may still be waiting when the new one starts,
+	// and one wake-up going to it would leave the new one waiting for good.
+	space chan struct{}
 
 	kick     chan struct{} // wakes the outbound loop: address changed, session reset
 	wake     chan struct{} // wakes the writer: frames queued
 	dispWake chan struct{} // wakes the dispatcher: deliveries queued
-	space    chan struct{} // wakes the inbound reader: delivery queue drained
 }
 
 type deliveryKind uint8
@@ -66,7 +70,6 @@ func newPeer(e *Endpoint, name string, gen uint64) *peer {
 		kick:     make(chan struct{}, 1),
 		wake:     make(chan struct{}, 1),
 		dispWake: make(chan struct{}, 1),
-		space:    make(chan struct{}, 1),
 	}
 }
 
@@ -175,9 +178,9 @@ func (p *peer) dispatch() {
 		batch, p.dq = p.dq, batch[:0]
 		p.dqBytes = 0
 		p.delivering = true
-		if p.readerWaits {
-			p.readerWaits = false
-			signal(p.space)
+		if p.space != nil {
+			close(p.space)
+			p.space = nil
 		}
 		p.mu.Unlock()
 		for i := range batch {

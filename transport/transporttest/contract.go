@@ -37,6 +37,7 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"Versions", testVersions},
 		{"Lifecycle", testLifecycle},
 		{"Backpressure", testBackpressure},
+		{"BackpressureAcrossCuts", testBackpressureAcrossCuts},
 		{"Churn", testChurn},
 		{"SimultaneousConnect", testSimultaneousConnect},
 		{"ForgedHello", testForgedHello},
