@@ -327,6 +327,37 @@ func (c *Cluster) Kill(i int) {
 	}
 }
 
+// Pause freezes node i as SIGSTOP or docker pause would look from the
+// other nodes (memnet.Pause: connections stay open, bytes to and from it
+// are held back), and tells every other node it failed, as membership
+// does once the pause outlasts failure detection: their links and
+// monitors to its processes fire with noconnection and their sessions
+// with it are abandoned. The node itself sees no member event: a paused
+// node does not notice. Keep the pause under the transport's read and
+// handshake timeouts (2s), since the node's own timers keep running.
+func (c *Cluster) Pause(i int) {
+	node := c.nodes[i]
+	c.Net.Pause(node.Name)
+	for _, o := range c.nodes {
+		if o != node && o.Alive {
+			o.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberFailed, Node: node.Name, Boot: node.Boot})
+		}
+	}
+}
+
+// Resume lets node i's held traffic through and tells the others it is
+// alive again, same life (the refutation membership spreads once a
+// paused node runs again). It does not wait: see WaitConnected.
+func (c *Cluster) Resume(i int) {
+	node := c.nodes[i]
+	c.Net.Resume(node.Name)
+	for _, o := range c.nodes {
+		if o != node && o.Alive {
+			o.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberUp, Node: node.Name, Addr: node.Endpoint.Addr(), Boot: node.Boot})
+		}
+	}
+}
+
 // isolate cuts node i off from every node at the network.
 func (c *Cluster) isolate(i int) {
 	for j, o := range c.nodes {

@@ -28,6 +28,12 @@ func TestHarness(t *testing.T) {
 		t.Fatal("partition changed routing")
 	}
 	c.Heal()
+	c.Pause(2)
+	if up(0, 2) || up(1, 2) || !up(2, 0) {
+		t.Fatal("paused node: the others still route to it, or it noticed")
+	}
+	c.Resume(2)
+	c.WaitConnected()
 	boot := c.Node(2).Boot
 	c.Kill(2)
 	if up(0, 2) || up(1, 2) || c.Node(2).Alive {

@@ -9,6 +9,8 @@
 //	rt0 := c.Node(0).Runtime
 //	c.Partition(0, 1) // cut node 0 off from node 1 (transport only: no member events)
 //	c.Heal()
+//	c.Pause(1)        // node 1's traffic held back; the others get "node 1 failed"
+//	c.Resume(1)       // held traffic flows; the others get "node 1 up", same boot id
 //	c.Kill(2)         // abrupt stop; the others get "node 2 failed"
 //	c.Restart(2)      // same name, new boot id, new PIDs
 //

@@ -55,7 +55,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if delay > 0 {
 		at = time.Now().Add(delay)
 	}
-	return c.tx.write(b, at, c.wd, c.closed)
+	return c.tx.write(b, at, c.n.gatesFor(c.localHost, c.remoteHost), c.wd, c.closed)
 }
 
 func (c *conn) isClosed() bool {

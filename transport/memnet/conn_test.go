@@ -149,6 +149,47 @@ func TestFaults(t *testing.T) {
 	c2.Close()
 }
 
+func TestPause(t *testing.T) {
+	n := memnet.New()
+	c, s := pair(t, n, "a", "b")
+	n.Pause("b")
+	if _, err := c.Write([]byte("held ")); err != nil {
+		t.Fatalf("write to a paused host: %v", err)
+	}
+	if _, err := s.Write([]byte("out")); err != nil {
+		t.Fatalf("write by a paused host: %v", err)
+	}
+	for _, end := range []net.Conn{s, c} {
+		end.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := end.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read while paused: %v", err)
+		}
+	}
+	// A dial to the paused host connects; its bytes wait too.
+	c2, err := n.Host("a").Dial(context.Background(), "b")
+	if err != nil {
+		t.Fatalf("dial to a paused host: %v", err)
+	}
+	defer c2.Close()
+	// a gives up on the connection while b is paused: b still reads what
+	// was sent, then EOF, once resumed.
+	c.Write([]byte("then closed"))
+	c.Close()
+	n.Resume("b")
+	if got := string(readAll(t, s, 16)); got != "held then closed" {
+		t.Fatalf("after resume, b read %q", got)
+	}
+	if _, err := s.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read after the held bytes: %v", err)
+	}
+	// Traffic flows as usual after Resume.
+	c3, s3 := pair(t, n, "a", "c")
+	c3.Write([]byte("x"))
+	if got := string(readAll(t, s3, 1)); got != "x" {
+		t.Fatalf("read %q", got)
+	}
+}
+
 func TestListener(t *testing.T) {
 	n := memnet.New()
 	h := n.Host("a")

@@ -16,6 +16,9 @@
 //     must notice from the sequence numbers.
 //   - Delay(from, to, d) holds every later write for d before the reader
 //     sees it, keeping order.
+//   - Pause(host) holds back every later write to or from host, keeping
+//     connections open, until Resume(host) lets it through in order: a
+//     stopped process (SIGSTOP, docker pause) as its peers see it.
 //
 // Usage:
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wippyd/wippyd/transport"
@@ -34,7 +35,13 @@ type Network struct {
 	links     map[link]*linkState
 	conns     map[*conn]struct{} // dialing ends of open connections
 	port      int                // last ephemeral port handed out
+	paused    map[string]*gate   // hosts paused, with the gate Resume opens
+	npaused   atomic.Int32       // len(paused), read by every write
 }
+
+// gate holds back the bytes written while a host is paused; Resume opens
+// it.
+type gate struct{ open chan struct{} }
 
 type link struct{ from, to string }
 
@@ -52,6 +59,7 @@ func New() *Network {
 		listeners: map[string]*listener{},
 		links:     map[link]*linkState{},
 		conns:     map[*conn]struct{}{},
+		paused:    map[string]*gate{},
 	}
 }
 
@@ -203,6 +211,56 @@ func (n *Network) Delay(from, to string, d time.Duration) {
 	l.mu.Lock()
 	l.delay = d
 	l.mu.Unlock()
+}
+
+// Pause freezes host's traffic as a stopped process (SIGSTOP, docker
+// pause) would look to the others: its connections stay open, and every
+// byte written from then on, by the host or to it, is held back, in
+// order, until Resume. Writes succeed until a connection's buffer is
+// full; dials to the host still connect (a stopped process's listen
+// backlog), and their handshake bytes wait too. Only the network stops:
+// the host's own goroutines and timers go on running, so a pause meant to
+// look like SIGSTOP should stay under its read and handshake timeouts.
+func (n *Network) Pause(host string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.paused[host] == nil {
+		n.paused[host] = &gate{open: make(chan struct{})}
+		n.npaused.Add(1)
+	}
+}
+
+// Resume lets through what Pause held back for host: the other ends read
+// it, in order, even on connections closed meanwhile (a closed end's
+// peer reads what was sent, then io.EOF).
+func (n *Network) Resume(host string) {
+	n.mu.Lock()
+	g := n.paused[host]
+	if g != nil {
+		delete(n.paused, host)
+		n.npaused.Add(-1)
+	}
+	n.mu.Unlock()
+	if g != nil {
+		close(g.open)
+	}
+}
+
+// gatesFor returns the gates a write between two hosts waits behind: the
+// pauses of either.
+func (n *Network) gatesFor(a, b string) []*gate {
+	if n.npaused.Load() == 0 {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var gs []*gate
+	for _, h := range []string{a, b} {
+		if g := n.paused[h]; g != nil {
+			gs = append(gs, g)
+		}
+	}
+	return gs
 }
 
 // Conns returns the number of open connections.

@@ -29,8 +29,23 @@ type pipe struct {
 }
 
 type chunk struct {
-	b  []byte
-	at time.Time // not deliverable before; zero = now
+	b     []byte
+	at    time.Time // not deliverable before; zero = now
+	gates []*gate   // not deliverable before each is open (Pause)
+}
+
+// held returns a channel to wait on while one of c's gates is closed, or
+// nil.
+func (c *chunk) held() <-chan struct{} {
+	for len(c.gates) > 0 {
+		select {
+		case <-c.gates[0].open:
+			c.gates = c.gates[1:]
+		default:
+			return c.gates[0].open
+		}
+	}
+	return nil
 }
 
 func newPipe() *pipe {
@@ -50,12 +65,16 @@ func (p *pipe) read(b []byte, dl *deadline, closed <-chan struct{}) (int, error)
 	for {
 		p.mu.Lock()
 		var wait time.Duration
+		var gate <-chan struct{}
 		switch {
 		case p.broken != nil:
 			p.mu.Unlock()
 			return 0, p.broken
 		case len(p.chunks) > 0:
 			c := &p.chunks[0]
+			if gate = c.held(); gate != nil {
+				break
+			}
 			if wait = time.Until(c.at); c.at.IsZero() || wait <= 0 {
 				n := copy(b, c.b)
 				c.b = c.b[n:]
@@ -83,6 +102,7 @@ func (p *pipe) read(b []byte, dl *deadline, closed <-chan struct{}) (int, error)
 		select {
 		case <-p.readable:
 		case <-timer:
+		case <-gate:
 		case <-dl.wait():
 			err = os.ErrDeadlineExceeded
 		case <-closed:
@@ -97,9 +117,9 @@ func (p *pipe) read(b []byte, dl *deadline, closed <-chan struct{}) (int, error)
 	}
 }
 
-// write queues a copy of b for delivery at `at`, waiting while the pipe
-// is full.
-func (p *pipe) write(b []byte, at time.Time, dl *deadline, closed <-chan struct{}) (int, error) {
+// write queues a copy of b for delivery at `at`, once every gate is open,
+// waiting while the pipe is full.
+func (p *pipe) write(b []byte, at time.Time, gates []*gate, dl *deadline, closed <-chan struct{}) (int, error) {
 	buf := append([]byte(nil), b...)
 	for {
 		p.mu.Lock()
@@ -111,7 +131,7 @@ func (p *pipe) write(b []byte, at time.Time, dl *deadline, closed <-chan struct{
 			p.mu.Unlock()
 			return 0, io.ErrClosedPipe
 		case p.buffered == 0 || p.buffered+len(buf) <= pipeCapacity:
-			p.chunks = append(p.chunks, chunk{b: buf, at: at})
+			p.chunks = append(p.chunks, chunk{b: buf, at: at, gates: gates})
 			p.buffered += len(buf)
 			p.mu.Unlock()
 			notify(p.readable)
