@@ -87,6 +87,17 @@ func TestObserverInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Company for it: 120 idle processes on n2 (more than two pages),
+	// some named, and a few on the others.
+	for i := range 120 {
+		name := ""
+		if i%10 == 0 {
+			name = fmt.Sprintf("worker-%03d", i)
+		}
+		spawnNamed(t, n2, []string{"app:worker", "app:cache", "app:session"}[i%3], name)
+	}
+	spawnNamed(t, n1, "app:gateway", "gateway")
+	spawnNamed(t, ns[2], "app:worker", "")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
 		chromedp.WindowSize(1280, 860), chromedp.DisableGPU)
 	if os.Geteuid() == 0 {
@@ -144,7 +155,14 @@ func TestObserverInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#token"), adminTestToken),
 		chromedp.Click(chromedp.CSS("#token-save")),
 		chromedp.Navigate(base+"#/n/n2/processes"),
-		chromedp.WaitVisible(chromedp.CSS("#f-name")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("a first page of 50 of n2's 121 processes", `document.querySelectorAll('#procs tr.proc').length === 50 &&
+		document.querySelector('#page-info').textContent.includes('of 3') &&
+		document.querySelector('#page-info').textContent.includes('121 processes')`)
+	shot("observer-processes.png")
+	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#f-name"), "observed"),
 		chromedp.Click(chromedp.CSS("#f-apply")),
 	); err != nil {

@@ -150,11 +150,8 @@ function chart(title, points, key) {
   const pl = document.createElementNS(ns, "polyline");
   pl.setAttribute("points", line);
   svg.append(pl);
-  const t = document.createElementNS(ns, "text");
-  t.setAttribute("x", "6"); t.setAttribute("y", "12");
-  t.textContent = `max ${fmtRate(max)}/s, now ${fmtRate(vals.length ? vals[vals.length - 1] : 0)}/s`;
-  svg.append(t);
-  return h("div", {}, h("h2", {}, title), svg);
+  const now = vals.length ? vals[vals.length - 1] : 0;
+  return h("div", {}, h("h2", {}, title), h("div", { class: "muted" }, `now ${fmtRate(now)}/s, peak ${fmtRate(Math.max(0, ...vals))}/s over ${points.length} samples`), svg);
 }
 
 function nodeView(node) {
