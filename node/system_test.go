@@ -8,6 +8,7 @@ import (
 
 	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/proc"
 )
 
 // sysApp is an app whose Lua entries may use the system module; its host
@@ -139,8 +140,11 @@ func TestSystemCluster(t *testing.T) {
 	a := mk("a")
 	b := mk("b", a.MembershipAddr())
 	c := mk("c", a.MembershipAddr())
-	await.Within(t, 30*time.Second, "three ready nodes with a leader", func() bool {
-		return a.Ready() && b.Ready() && c.Ready() && len(b.Nodes()) == 2
+	// Ready means a leader is known, which b can learn before its log
+	// holds the configuration that makes it a voter: wait for that too.
+	await.Within(t, 30*time.Second, "three ready nodes with a leader, b a voter", func() bool {
+		st, ok := clusterView{b}.Raft()
+		return a.Ready() && b.Ready() && c.Ready() && len(b.Nodes()) == 2 && ok && st.Role != proc.RoleNonMember
 	})
 	got := run(t, b, "app:cluster")
 	leader, _ := got.Get("leader")
