@@ -23,7 +23,11 @@
 #      client); the old coordinator steps down on "name revoked", and after
 #      that only the owner runs rounds; the client's name is released when
 #      it exits
-#   4. docker-compose down -v leaves no container, network or volume behind
+#   4. docker pause a node that does not hold "coordinator" until the others
+#      see it dead, then unpause it: it is alive again, and within 30s two
+#      of the coordinator's rounds run jobs on it (remote spawns to it and
+#      results from it), so messages reach it again both ways
+#   5. docker-compose down -v leaves no container, network or volume behind
 # Skips (exit 0) when docker is not usable. Needs go and docker-compose.
 set -euo pipefail
 export LC_ALL=C # sort like the probe (byte order)
@@ -374,8 +378,32 @@ CLIENTS=""
 released() { healthy n1 n2 n3 && ! agreed partition-claim n1 n2 n3 >/dev/null; }
 wait_for 30 "partition-claim released on every replica; 3 alive members" released
 
-# 4. teardown
-log "scenario 4: docker-compose down -v"
+# 4. pause a node (SIGSTOP for every process in it) past failure detection
+PAUSED=$(printf '%s\n' n1 n2 n3 | grep -vx "$MAJNODE" | head -1)
+log "scenario 4: docker pause $PAUSED until the others see it dead"
+docker pause "$(container "$PAUSED")" >/dev/null
+paused_dead() {
+  local n
+  for n in n1 n2 n3; do
+    [[ $n == "$PAUSED" ]] && continue
+    has "$PAUSED" "$(field "$(probe "$n")" dead)" || return 1
+  done
+}
+wait_for 30 "the others see paused $PAUSED dead" paused_dead
+T5=$(now)
+t5=$(date +%s%N)
+docker unpause "$(container "$PAUSED")" >/dev/null
+log "unpaused $PAUSED"
+rounds_on() { # rounds_on NODE SINCE: rounds done on NODE's coordinator with jobs on $PAUSED
+  docker logs --since "$2" "$(container "$1")" 2>&1 | grep 'msg="round done"' | grep -c "jobs_by_node=\"[^\"]*$PAUSED=" || true
+}
+two_rounds_on_paused() { (($(rounds_on "$MAJNODE" "$T5") >= 2)); }
+wait_for 30 "$PAUSED is reachable again: two rounds of the coordinator on $MAJNODE ran jobs on it" two_rounds_on_paused
+echo "    $((($(date +%s%N) - t5) / 1000000))ms from unpause to the second round with jobs on $PAUSED"
+wait_for 60 "after the pause: 3 alive members, one leader, one owner of every name" healthy n1 n2 n3
+
+# 5. teardown
+log "scenario 5: docker-compose down -v"
 "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
 nets=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
