@@ -1,7 +1,7 @@
 // Package names runs the name planes of several nodes in one process, each
 // node a runtime whose NameService is a Raft registry and an EVENTUAL plane
-// over a transport endpoint on memnet, composed as package node composes
-// them, with a membership view per node that the test drives: a minority
+// over a transport endpoint on memnet or on loopback TCP (cutNet: TCP the
+// test can partition), composed as package node composes them, with a membership view per node that the test drives: a minority
 // partition and a killed node, seen through the runtime's one chain of
 // local reads and by processes.
 package names
@@ -104,17 +104,34 @@ type stack struct {
 type world struct {
 	t     *testing.T
 	mn    *memnet.Network
+	cn    *cutNet           // loopback TCP instead of mn when set
+	addrs map[string]string // node -> listen address
 	names []string
 	nodes map[string]*stack
 }
 
-func newWorld(t *testing.T, n int) *world {
-	w := &world{t: t, mn: memnet.New(), nodes: map[string]*stack{}}
+// newWorld starts n nodes on memnet, or on loopback TCP.
+func newWorld(t *testing.T, n int, overTCP bool) *world {
+	w := &world{t: t, mn: memnet.New(), addrs: map[string]string{}, nodes: map[string]*stack{}}
+	if overTCP {
+		cn, err := newCutNet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.cn = cn
+	}
 	for i := range n {
 		w.names = append(w.names, fmt.Sprintf("n%d", i+1))
 	}
 	for _, name := range w.names {
 		w.start(name)
+	}
+	for _, a := range w.names { // TCP: the addresses are known only now
+		for _, b := range w.names {
+			if a != b {
+				_ = w.nodes[a].ep.Connect(b, w.addrs[b])
+			}
+		}
 	}
 	for _, a := range w.names {
 		for _, b := range w.names {
@@ -144,7 +161,11 @@ func (w *world) start(name string) {
 	t := w.t
 	tc := transport.DefaultConfig()
 	tc.Name, tc.BindAddr, tc.BackoffMax = name, name, 50*time.Millisecond
-	ep, err := transport.New(tc, w.mn.Host(name))
+	var nw transport.Network = w.mn.Host(name)
+	if w.cn != nil {
+		tc.BindAddr, nw = "127.0.0.1:0", w.cn.host(name)
+	}
+	ep, err := transport.New(tc, nw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,9 +186,13 @@ func (w *world) start(name string) {
 	if err := ep.Start(); err != nil {
 		t.Fatal(err)
 	}
+	w.addrs[name] = ep.Addr()
+	if w.cn != nil {
+		w.cn.learn(name, ep.Addr())
+	}
 	for _, o := range w.names {
-		if o != name {
-			_ = ep.Connect(o, o)
+		if a := w.addrs[o]; o != name && a != "" {
+			_ = ep.Connect(o, a)
 		}
 	}
 	if err := r.Start(); err != nil {
@@ -268,7 +293,11 @@ func (w *world) resolves(name string, p pid.PID, on ...string) {
 func (w *world) partition(a, b []string) {
 	for _, x := range a {
 		for _, y := range b {
-			w.mn.Partition(x, y)
+			if w.cn != nil {
+				w.cn.Partition(x, y)
+			} else {
+				w.mn.Partition(x, y)
+			}
 		}
 	}
 }
@@ -276,7 +305,11 @@ func (w *world) partition(a, b []string) {
 func (w *world) heal(a, b []string) {
 	for _, x := range a {
 		for _, y := range b {
-			w.mn.Heal(x, y)
+			if w.cn != nil {
+				w.cn.Heal(x, y)
+			} else {
+				w.mn.Heal(x, y)
+			}
 		}
 	}
 }
@@ -299,8 +332,15 @@ var scopes = []proc.Scope{proc.ScopeLocal, proc.ScopeEventual, proc.ScopeConsist
 // EVENTUAL name registered on both sides resolves to one winner everywhere
 // after the heal and its loser gets exactly one CANCEL. Then n3 is killed
 // and its EVENTUAL, CONSISTENT and STRONG names are released everywhere.
+// Over memnet, and over loopback TCP.
 func TestMinorityPartition(t *testing.T) {
-	w := newWorld(t, 3)
+	for _, overTCP := range []bool{false, true} {
+		t.Run(map[bool]string{false: "memnet", true: "tcp"}[overTCP], func(t *testing.T) { minorityPartition(t, overTCP) })
+	}
+}
+
+func minorityPartition(t *testing.T, overTCP bool) {
+	w := newWorld(t, 3, overTCP)
 	n1, n2, n3 := w.nodes["n1"], w.nodes["n2"], w.nodes["n3"]
 	holders := map[string]pid.PID{}
 	for _, s := range []*stack{n1, n2, n3} {
