@@ -29,7 +29,8 @@ func benchNodeConfig(name string, join []string) node.Config {
 	cfg.Cluster.Membership.BindAddr = "127.0.0.1"
 	cfg.Cluster.Membership.BindPort = 0
 	cfg.Cluster.Membership.JoinAddrs = join
-	cfg.Cluster.Internode.Port = 0
+	cfg.Cluster.Internode.AutoPort = false
+	cfg.Cluster.Raft.BootstrapExpect = 3
 	return cfg
 }
 

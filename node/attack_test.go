@@ -64,7 +64,7 @@ func rawTCP(t *testing.T) *tcp.Network {
 // list that boot id for b.
 func TestForgedHelloDoesNotCutPeerOff(t *testing.T) {
 	a, b := twoNodes(t, func(*Config) {})
-	h := transporttest.NewHello(DefaultClusterName, "b", "a")
+	h := transporttest.NewHello(DefaultClusterLabel, "b", "a")
 	h["boot"] = b.cluster.boot ^ 0xdead
 	h["vmax"] = uint16(2)
 	r := transporttest.DialRaw(t, rawTCP(t), a.cluster.ep.Addr())
@@ -92,7 +92,7 @@ func TestGhostNamesCreateNoPeers(t *testing.T) {
 	a, b := twoNodes(t, func(*Config) {})
 	const ghosts = 2000
 	transporttest.SendHellos(t, rawTCP(t), a.cluster.ep.Addr(), ghosts, func(i int) transporttest.Hello {
-		h := transporttest.NewHello(DefaultClusterName, fmt.Sprintf("ghost-%d", i), "a")
+		h := transporttest.NewHello(DefaultClusterLabel, fmt.Sprintf("ghost-%d", i), "a")
 		h["vmax"] = uint16(2)
 		h["addr"] = b.MembershipAddr() // somewhere that answers, not a's internode port
 		return h

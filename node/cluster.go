@@ -80,13 +80,9 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	}
 	tc := transport.DefaultConfig()
 	tc.Name = cfg.Node.Name
-	tc.Cluster = c.Name
+	tc.Cluster = c.label()
 	tc.BootID = newBootID()
 	tc.SecretKey = key
-	tc.BindAddr = net.JoinHostPort(c.Membership.BindAddr, strconv.Itoa(c.Internode.Port))
-	if c.Membership.AdvertiseAddr != "" {
-		tc.AdvertiseAddr = net.JoinHostPort(c.Membership.AdvertiseAddr, strconv.Itoa(c.Internode.Port))
-	}
 	tc.MaxFrame = int(c.Internode.MaxFrame)
 	tc.SendQueueBytes = int64(c.Internode.SendQueueBytes)
 	tc.Logger = n.log
@@ -96,7 +92,12 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.ep, err = transport.New(tc, nw); err != nil {
+	in := c.Internode
+	tc.BindAddr = net.JoinHostPort(in.bindAddr(c.Membership), strconv.Itoa(in.BindPort))
+	tc.AdvertiseAddr = in.advertise(c.Membership)
+	// With bind_port 0 and auto_port, Start's listen tries 7950-7959
+	// before an ephemeral port; start advertises the port it got.
+	if p.ep, err = transport.New(tc, autoPortNetwork{Network: nw, auto: in.BindPort == 0 && in.AutoPort}); err != nil {
 		return nil, err
 	}
 	client = client || c.Raft.Role == RoleClient
@@ -135,12 +136,16 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 	key, _ := cfg.Cluster.Membership.Key()
 	mc := membership.DefaultConfig()
 	mc.Name = cfg.Node.Name
-	mc.ClusterName = cfg.Cluster.Name
-	mc.BindAddr = cfg.Cluster.Membership.BindAddr
-	mc.BindPort = cfg.Cluster.Membership.BindPort
-	mc.AdvertiseAddr = cfg.Cluster.Membership.AdvertiseAddr
-	mc.JoinAddrs = cfg.Cluster.Membership.JoinAddrs
-	mc.Profile = membership.Profile(cfg.Cluster.Membership.Profile)
+	cm := cfg.Cluster.Membership
+	mc.ClusterName = cfg.Cluster.label()
+	mc.BindAddr = cm.BindAddr
+	mc.BindPort = cm.BindPort
+	mc.AdvertiseAddr = cm.AdvertiseAddr
+	mc.JoinAddrs = cm.JoinAddrs
+	mc.Profile = membership.Profile(cm.Profile)
+	mc.GossipInterval, mc.PushPullInterval = cm.GossipInterval, cm.PushPullInterval
+	mc.ProbeInterval, mc.ProbeTimeout, mc.TCPTimeout = cm.ProbeInterval, cm.ProbeTimeout, cm.TCPTimeout
+	mc.SuspicionMult, mc.DeadNodeReclaimTime = cm.SuspicionMult, cm.DeadNodeReclaimTime
 	mc.SecretKey = key
 	mc.Meta = membership.Meta{InternodePort: uint16(iport), ProtoMin: transport.MinProtocolVersion,
 		ProtoMax: transport.MaxProtocolVersion, RaftRole: p.role, BootID: p.boot}

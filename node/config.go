@@ -100,9 +100,13 @@ type AdminConfig struct {
 type ClusterConfig struct {
 	// Enabled joins a cluster. Default false: a standalone node.
 	Enabled bool
-	// Name is the memberlist label and the handshake's cluster id: nodes
-	// of two clusters on one network never merge. Default "wippy".
-	Name string
+	// Label separates clusters sharing a network: it is memberlist's
+	// label and the internode handshake's cluster id, and nodes with
+	// another label are refused, so two clusters never merge. At most 255
+	// bytes. Default "": no label of one's own (every such node uses the
+	// built-in id "wippy"). The key was cluster.name before; cluster.name
+	// is now the node's name, as in Wippy.
+	Label string
 	// Insecure lets a cluster without a secret listen beyond the loopback,
 	// for a network where every host is trusted; logged as a warning at
 	// every start. Default false: such a node refuses to start.
@@ -129,8 +133,27 @@ type MembershipConfig struct {
 	JoinAddrs []string
 	// Profile picks memberlist timings: lan (default), local or fast
 	// (probe interval 200ms, probe timeout 100ms, suspicion multiplier 2:
-	// a crash detected in under 3s, more false suspicion under load).
+	// a crash detected in under 3s, more false suspicion under load). The
+	// timing keys below, when set, override the profile's value.
 	Profile string
+	// GossipInterval is the gossip dissemination period; PushPullInterval
+	// the full state sync period; ProbeInterval the failure-detection
+	// probe cycle; ProbeTimeout the ack wait per probe; TCPTimeout the TCP
+	// fallback probe's and push/pull's timeout; SuspicionMult the
+	// suspicion timeout multiplier. 0: the profile's (lan: 200ms, 30s,
+	// 1s, 500ms, 10s, 4). Longer probes suspect less on slow links and
+	// detect a crash later.
+	GossipInterval   time.Duration
+	PushPullInterval time.Duration
+	ProbeInterval    time.Duration
+	ProbeTimeout     time.Duration
+	TCPTimeout       time.Duration
+	SuspicionMult    int
+	// DeadNodeReclaimTime is how long a dead node's name stays bound to
+	// its address before another address may take it. Default 0: at once
+	// (a restarted node often comes back on a new address; names are
+	// unique by configuration). Wippy's default is 30s.
+	DeadNodeReclaimTime time.Duration
 	// SecretKey is the cluster secret, base64 of 16, 24 or 32 bytes (make
 	// one with `head -c 32 /dev/urandom | base64`). Keys derived from it
 	// encrypt and authenticate gossip and every internode connection.
@@ -145,9 +168,25 @@ type MembershipConfig struct {
 
 // InternodeConfig configures the TCP transport between nodes.
 type InternodeConfig struct {
-	// Port is the TCP port for process traffic, Raft and registry
-	// forwarding. Default 7950; 0 picks one.
-	Port int
+	// BindAddr is the IP address the internode transport listens on.
+	// Default "": Membership.BindAddr (Wippy: 0.0.0.0).
+	BindAddr string
+	// BindPort is the TCP port for process traffic, Raft and registry
+	// forwarding. Default 0: with AutoPort, the first free port of
+	// 7950-7959, else an ephemeral one. The port in use is advertised in
+	// gossip, so peers always reach it.
+	BindPort int
+	// AutoPort, with BindPort 0, tries 7950-7959 before an ephemeral port.
+	// False: BindPort 0 takes an ephemeral port at once. Default true.
+	AutoPort bool
+	// AdvertiseAddr is an address (IP or DNS name, no port) peers may dial
+	// to reach the internode port, for NAT; it is sent in the transport
+	// handshake. Default "": Membership.AdvertiseAddr if set, else the
+	// address the connection comes from.
+	AdvertiseAddr string
+	// AdvertisePort is the port that goes with AdvertiseAddr. Default 0:
+	// the bound port. Needs AdvertiseAddr.
+	AdvertisePort int
 	// MaxFrame is the largest frame accepted; a peer sending a larger one
 	// is disconnected. Default 16MiB.
 	MaxFrame Size
@@ -192,7 +231,9 @@ type RaftConfig struct {
 	// joins a cluster that exists), 1 bootstraps this node alone at once,
 	// N waits until N voter-eligible members are stably visible in gossip
 	// and bootstraps them together. Set the same N on every initial node.
-	// Default 3; at most MaxVoters.
+	// Default 1 (Wippy's): a node started alone forms a cluster of its own
+	// at once, so several initial nodes must say how many they are. At
+	// most MaxVoters.
 	BootstrapExpect int
 	// MaxVoters bounds the voters; it must be odd so that a majority is
 	// well defined. More voters survive more failures but make every write
@@ -284,15 +325,16 @@ func ParseSize(text string) (Size, error) {
 // Defaults.
 const (
 	DefaultAdminAddr       = "127.0.0.1:7960"
-	DefaultClusterName     = "wippy"
+	DefaultClusterLabel    = "wippy" // the id nodes without a cluster.label share
 	DefaultBindAddr        = "0.0.0.0"
 	DefaultBindPort        = 7946
 	DefaultProfile         = "lan"
-	DefaultInternodePort   = 7950
+	DefaultInternodePort   = 7950 // the first port AutoPort tries
+	InternodePortRange     = 10   // AutoPort tries DefaultInternodePort and the 9 after it
 	DefaultMaxFrame        = 16 * MiB
 	DefaultSendQueueBytes  = 64 * MiB
 	DefaultRaftDataDir     = "./data/raft"
-	DefaultBootstrapExpect = 3
+	DefaultBootstrapExpect = 1
 	DefaultMaxVoters       = 5
 	DefaultMaxStandbys     = 4
 	DefaultPriority        = 100
@@ -312,10 +354,9 @@ func DefaultConfig() Config {
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Admin: AdminConfig{Addr: DefaultAdminAddr},
 		Cluster: ClusterConfig{
-			Name: DefaultClusterName,
 			Membership: MembershipConfig{BindAddr: DefaultBindAddr, BindPort: DefaultBindPort,
 				JoinAddrs: []string{}, Profile: DefaultProfile},
-			Internode: InternodeConfig{Port: DefaultInternodePort, MaxFrame: DefaultMaxFrame,
+			Internode: InternodeConfig{AutoPort: true, MaxFrame: DefaultMaxFrame,
 				SendQueueBytes: DefaultSendQueueBytes},
 			Raft: defaultRaft(),
 		},
@@ -349,7 +390,7 @@ func LoopbackConfig(name string) Config {
 	c.Admin.Addr = ""
 	m := &c.Cluster.Membership
 	m.BindAddr, m.BindPort, m.Profile = "127.0.0.1", 0, "fast"
-	c.Cluster.Internode.Port = 0
+	c.Cluster.Internode.AutoPort = false
 	c.Cluster.Raft.DataDir, c.Cluster.Raft.InMemory = "", true
 	c.Cluster.Raft.BootstrapExpect = 3
 	return c
@@ -395,8 +436,8 @@ func (c Config) problems() []error {
 	}
 	c.adminTokenProblems(bad)
 	cl := c.Cluster
-	if cl.Name == "" {
-		bad("cluster.name", "must not be empty")
+	if len(cl.Label) > 255 {
+		bad("cluster.label", "must be at most 255 bytes, got %d", len(cl.Label))
 	}
 	m := cl.Membership
 	if net.ParseIP(m.BindAddr) == nil {
@@ -419,9 +460,23 @@ func (c Config) problems() []error {
 		bad("cluster.membership.profile", "%v", err)
 	}
 	c.clusterKeyProblems(bad)
+	c.membershipTimingProblems(bad)
 	in := cl.Internode
-	if err := checkPort(in.Port); err != nil {
-		bad("cluster.internode.port", "%v", err)
+	if in.BindAddr != "" && net.ParseIP(in.BindAddr) == nil {
+		bad("cluster.internode.bind_addr", "%q is not an IP address", in.BindAddr)
+	}
+	if err := checkPort(in.BindPort); err != nil {
+		bad("cluster.internode.bind_port", "%v", err)
+	}
+	if in.AdvertiseAddr != "" {
+		if err := checkAdvertise(in.AdvertiseAddr); err != nil {
+			bad("cluster.internode.advertise_addr", "%v", err)
+		}
+	}
+	if err := checkPort(in.AdvertisePort); err != nil {
+		bad("cluster.internode.advertise_port", "%v", err)
+	} else if in.AdvertisePort != 0 && in.AdvertiseAddr == "" {
+		bad("cluster.internode.advertise_port", "needs cluster.internode.advertise_addr")
 	}
 	if in.MaxFrame < 1*KiB {
 		bad("cluster.internode.max_frame", "must be at least 1KiB, got %s", in.MaxFrame)
@@ -438,6 +493,27 @@ func (c Config) problems() []error {
 	}
 	c.raftProblems(bad)
 	return errs
+}
+
+func (c Config) membershipTimingProblems(bad func(key, format string, args ...any)) {
+	m := c.Cluster.Membership
+	const p = "cluster.membership."
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"gossip_interval", m.GossipInterval}, {"push_pull_interval", m.PushPullInterval},
+		{"probe_interval", m.ProbeInterval}, {"probe_timeout", m.ProbeTimeout}, {"tcp_timeout", m.TCPTimeout},
+		{"dead_node_reclaim_time", m.DeadNodeReclaimTime}} {
+		if d.v < 0 {
+			bad(p+d.key, "must not be negative (0: the profile's), got %s", d.v)
+		}
+	}
+	if m.SuspicionMult < 0 {
+		bad(p+"suspicion_mult", "must not be negative (0: the profile's), got %d", m.SuspicionMult)
+	}
+	if m.ProbeInterval > 0 && m.ProbeTimeout > m.ProbeInterval {
+		bad(p+"probe_timeout", "%s exceeds probe_interval (%s)", m.ProbeTimeout, m.ProbeInterval)
+	}
 }
 
 func (c Config) raftProblems(bad func(key, format string, args ...any)) {

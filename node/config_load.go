@@ -36,12 +36,66 @@ type LoadOptions struct {
 	OneShot bool
 }
 
+// DefaultConfigFile is the config file read when none is named, if the
+// working directory has it (Wippy's default).
+const DefaultConfigFile = ".wippy.yaml"
+
+// ConfigFile returns the config file to read: file when given, else
+// DefaultConfigFile when the working directory has one (or when it cannot
+// tell: reading it then says why), else "" (none).
+func ConfigFile(file string) string {
+	if file != "" {
+		return file
+	}
+	if _, err := os.Lstat(DefaultConfigFile); errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return DefaultConfigFile
+}
+
 // setting is one config key and the field it sets.
 type setting struct {
 	key    string
 	field  func(*Config) any // pointer to the field
 	enum   []string          // allowed values of a string setting
 	secret bool              // never echo the value
+	// pending: a key of Wippy's that is accepted but has no effect yet;
+	// a value other than the default is warned about (Config.Warnings).
+	pending bool
+}
+
+// value returns s's field of c in text form, for comparisons.
+func (s setting) value(c *Config) string {
+	switch p := s.field(c).(type) {
+	case *[]string:
+		return strings.Join(*p, ",")
+	case *string:
+		return *p
+	case *int:
+		return strconv.Itoa(*p)
+	case *uint64:
+		return strconv.FormatUint(*p, 10)
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *time.Duration:
+		return p.String()
+	case *Size:
+		return p.String()
+	}
+	panic("node: setting " + s.key + " has an unsupported type")
+}
+
+// pendingWarnings lists the pending keys c sets to a value other than the
+// default.
+func (c Config) pendingWarnings() []string {
+	def := DefaultConfig()
+	var out []string
+	for _, s := range settings {
+		if s.pending && s.value(&c) != s.value(&def) {
+			out = append(out, s.key+": accepted, but not in effect yet (it has the meaning of Wippy's key once it is)")
+		}
+	}
+	return out
 }
 
 // settings lists every key but the env.NAME family, in documentation order.
@@ -56,9 +110,12 @@ var settings = []setting{
 	{key: "admin.token", field: func(c *Config) any { return &c.Admin.Token }, secret: true},
 	{key: "admin.token_file", field: func(c *Config) any { return &c.Admin.TokenFile }},
 	{key: "cluster.enabled", field: func(c *Config) any { return &c.Cluster.Enabled }},
-	{key: "cluster.name", field: func(c *Config) any { return &c.Cluster.Name }},
+	// cluster.name is Wippy's key for the node's name: the same field as
+	// node.name (LoadConfig refuses both given with different values).
+	{key: "cluster.name", field: func(c *Config) any { return &c.Node.Name }},
+	{key: "cluster.label", field: func(c *Config) any { return &c.Cluster.Label }},
 	{key: "cluster.insecure", field: func(c *Config) any { return &c.Cluster.Insecure }},
-	{key: "cluster.failure_domain", field: func(c *Config) any { return &c.Cluster.FailureDomain }},
+	{key: "cluster.failure_domain", field: func(c *Config) any { return &c.Cluster.FailureDomain }, pending: true},
 	{key: "cluster.membership.bind_addr", field: func(c *Config) any { return &c.Cluster.Membership.BindAddr }},
 	{key: "cluster.membership.bind_port", field: func(c *Config) any { return &c.Cluster.Membership.BindPort }},
 	{key: "cluster.membership.advertise_addr", field: func(c *Config) any { return &c.Cluster.Membership.AdvertiseAddr }},
@@ -66,29 +123,40 @@ var settings = []setting{
 	{key: "cluster.membership.profile", field: func(c *Config) any { return &c.Cluster.Membership.Profile }, enum: profiles},
 	{key: "cluster.membership.secret_key", field: func(c *Config) any { return &c.Cluster.Membership.SecretKey }, secret: true},
 	{key: "cluster.membership.secret_file", field: func(c *Config) any { return &c.Cluster.Membership.SecretFile }},
-	{key: "cluster.internode.port", field: func(c *Config) any { return &c.Cluster.Internode.Port }},
+	{key: "cluster.membership.gossip_interval", field: func(c *Config) any { return &c.Cluster.Membership.GossipInterval }},
+	{key: "cluster.membership.push_pull_interval", field: func(c *Config) any { return &c.Cluster.Membership.PushPullInterval }},
+	{key: "cluster.membership.dead_node_reclaim_time", field: func(c *Config) any { return &c.Cluster.Membership.DeadNodeReclaimTime }},
+	{key: "cluster.membership.probe_interval", field: func(c *Config) any { return &c.Cluster.Membership.ProbeInterval }},
+	{key: "cluster.membership.probe_timeout", field: func(c *Config) any { return &c.Cluster.Membership.ProbeTimeout }},
+	{key: "cluster.membership.tcp_timeout", field: func(c *Config) any { return &c.Cluster.Membership.TCPTimeout }},
+	{key: "cluster.membership.suspicion_mult", field: func(c *Config) any { return &c.Cluster.Membership.SuspicionMult }},
+	{key: "cluster.internode.bind_addr", field: func(c *Config) any { return &c.Cluster.Internode.BindAddr }},
+	{key: "cluster.internode.bind_port", field: func(c *Config) any { return &c.Cluster.Internode.BindPort }},
+	{key: "cluster.internode.auto_port", field: func(c *Config) any { return &c.Cluster.Internode.AutoPort }},
+	{key: "cluster.internode.advertise_addr", field: func(c *Config) any { return &c.Cluster.Internode.AdvertiseAddr }},
+	{key: "cluster.internode.advertise_port", field: func(c *Config) any { return &c.Cluster.Internode.AdvertisePort }},
 	{key: "cluster.internode.max_frame", field: func(c *Config) any { return &c.Cluster.Internode.MaxFrame }},
 	{key: "cluster.internode.send_queue_bytes", field: func(c *Config) any { return &c.Cluster.Internode.SendQueueBytes }},
 	{key: "cluster.raft.enabled", field: func(c *Config) any { return &c.Cluster.Raft.Enabled }},
 	{key: "cluster.raft.role", field: func(c *Config) any { return &c.Cluster.Raft.Role }, enum: raftRoles},
 	{key: "cluster.raft.eligible", field: func(c *Config) any { return &c.Cluster.Raft.Eligible }},
-	{key: "cluster.raft.priority", field: func(c *Config) any { return &c.Cluster.Raft.Priority }},
+	{key: "cluster.raft.priority", field: func(c *Config) any { return &c.Cluster.Raft.Priority }, pending: true},
 	{key: "cluster.raft.data_dir", field: func(c *Config) any { return &c.Cluster.Raft.DataDir }},
 	{key: "cluster.raft.bootstrap_expect", field: func(c *Config) any { return &c.Cluster.Raft.BootstrapExpect }},
 	{key: "cluster.raft.max_voters", field: func(c *Config) any { return &c.Cluster.Raft.MaxVoters }},
-	{key: "cluster.raft.max_standbys", field: func(c *Config) any { return &c.Cluster.Raft.MaxStandbys }},
-	{key: "cluster.raft.reconcile_debounce", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileDebounce }},
-	{key: "cluster.raft.reconcile_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileTimeout }},
+	{key: "cluster.raft.max_standbys", field: func(c *Config) any { return &c.Cluster.Raft.MaxStandbys }, pending: true},
+	{key: "cluster.raft.reconcile_debounce", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileDebounce }, pending: true},
+	{key: "cluster.raft.reconcile_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ReconcileTimeout }, pending: true},
 	{key: "cluster.raft.heartbeat_timeout", field: func(c *Config) any { return &c.Cluster.Raft.HeartbeatTimeout }},
 	{key: "cluster.raft.election_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ElectionTimeout }},
 	{key: "cluster.raft.commit_timeout", field: func(c *Config) any { return &c.Cluster.Raft.CommitTimeout }},
 	{key: "cluster.raft.snapshot_threshold", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotThreshold }},
 	{key: "cluster.raft.snapshot_interval", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotInterval }},
-	{key: "cluster.raft.snapshot_retain", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotRetain }},
+	{key: "cluster.raft.snapshot_retain", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotRetain }, pending: true},
 	{key: "cluster.raft.trailing_logs", field: func(c *Config) any { return &c.Cluster.Raft.TrailingLogs }},
-	{key: "cluster.raft.max_append_entries", field: func(c *Config) any { return &c.Cluster.Raft.MaxAppendEntries }},
-	{key: "cluster.raft.leader_probe_interval", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeInterval }},
-	{key: "cluster.raft.leader_probe_grace", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeGrace }},
+	{key: "cluster.raft.max_append_entries", field: func(c *Config) any { return &c.Cluster.Raft.MaxAppendEntries }, pending: true},
+	{key: "cluster.raft.leader_probe_interval", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeInterval }, pending: true},
+	{key: "cluster.raft.leader_probe_grace", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeGrace }, pending: true},
 	{key: "cluster.raft.apply_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ApplyTimeout }},
 }
 
@@ -127,16 +195,41 @@ func lookup(key string) (setting, bool) {
 	return setting{}, false
 }
 
+// renamed maps keys that wippyd had under another name to the key that
+// replaced them, so an old config fails with the new name instead of a
+// guess.
+var renamed = map[string]string{
+	"cluster.internode.port": "cluster.internode.bind_port",
+}
+
 // keyError is an unknown key, with where it came from.
 type keyError struct {
-	source string // e.g. "config.yaml:3", "environment", "--set"
-	key    string
-	hint   string
+	source  string // e.g. "config.yaml:3", "environment", "--set"
+	key     string
+	hint    string
+	renamed string // the key that replaced key
+}
+
+// unknownKey describes key, unknown at source; env tells that key is a
+// WIPPY_* variable name.
+func unknownKey(source, key string, candidates []string, env bool) *keyError {
+	for old, now := range renamed {
+		if key == old || (env && key == EnvName(old)) {
+			if env {
+				now = EnvName(now)
+			}
+			return &keyError{source: source, key: key, renamed: now}
+		}
+	}
+	return &keyError{source: source, key: key, hint: suggest(key, candidates)}
 }
 
 func (e *keyError) Error() string {
 	msg := e.source + ": unknown key " + printable(e.key)
-	if e.hint != "" {
+	switch {
+	case e.renamed != "":
+		msg += " (renamed: it is " + e.renamed + " now)"
+	case e.hint != "":
 		msg += " (did you mean " + e.hint + "?)"
 	}
 	return msg
@@ -155,15 +248,32 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 		c.Log.Level = "warn"
 	}
 	var errs []error
+	// node.name and cluster.name are one setting: a source giving both
+	// with different values (an old file, where cluster.name was the
+	// label) is an error; across sources the usual precedence holds.
+	sameName := func(source string, given map[string]string) {
+		a, okA := given["node.name"]
+		b, okB := given["cluster.name"]
+		if okA && okB && a != b {
+			errs = append(errs, fmt.Errorf("%s: cluster.name is %q and node.name %q: both are this node's name "+
+				"(cluster.name names the node, as in Wippy; the cluster label it was is cluster.label now)", source, b, a))
+		}
+	}
 	if opts.File != "" {
 		data, err := readConfigFile(opts.File, maxConfigFile)
 		if err != nil {
 			return Config{}, fmt.Errorf("%w: %s: %w", ErrBadConfig, opts.File, err)
 		}
-		errs = append(errs, loadFile(&c, opts.File, data)...)
+		given := map[string]string{}
+		errs = append(errs, loadFile(&c, opts.File, data, given)...)
+		sameName(opts.File, given)
 	}
-	errs = append(errs, loadEnv(&c, opts.Env)...)
-	errs = append(errs, loadSet(&c, opts.Set)...)
+	given := map[string]string{}
+	errs = append(errs, loadEnv(&c, opts.Env, given)...)
+	sameName("environment", given)
+	given = map[string]string{}
+	errs = append(errs, loadSet(&c, opts.Set, given)...)
+	sameName("--set", given)
 	errs = append(errs, c.problems()...)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w:\n%w", ErrBadConfig, errors.Join(errs...))
@@ -269,7 +379,7 @@ func setEnv(c *Config, name, value string) error {
 	return nil
 }
 
-func loadEnv(c *Config, environ []string) []error {
+func loadEnv(c *Config, environ []string, given map[string]string) []error {
 	byName := map[string]setting{}
 	for _, s := range settings {
 		byName[EnvName(s.key)] = s
@@ -294,17 +404,19 @@ func loadEnv(c *Config, environ []string) []error {
 				names = append(names, n)
 			}
 			slices.Sort(names)
-			errs = append(errs, &keyError{source: "environment", key: name, hint: suggest(name, names)})
+			errs = append(errs, unknownKey("environment", name, names, true))
 			continue
 		}
 		if err := s.set(c, value); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", source, s.key, err))
+		} else {
+			given[s.key] = value
 		}
 	}
 	return errs
 }
 
-func loadSet(c *Config, sets []string) []error {
+func loadSet(c *Config, sets []string, given map[string]string) []error {
 	var errs []error
 	for _, kv := range sets {
 		key, value, ok := strings.Cut(kv, "=")
@@ -321,11 +433,13 @@ func loadSet(c *Config, sets []string) []error {
 		}
 		s, ok := lookup(key)
 		if !ok {
-			errs = append(errs, &keyError{source: "--set", key: key, hint: suggest(key, Keys())})
+			errs = append(errs, unknownKey("--set", key, Keys(), false))
 			continue
 		}
 		if err := s.set(c, value); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", source, err))
+		} else {
+			given[s.key] = value
 		}
 	}
 	return errs
@@ -334,6 +448,7 @@ func loadSet(c *Config, sets []string) []error {
 // fileLoader applies a YAML config file.
 type fileLoader struct {
 	c      *Config
+	given  map[string]string // key: value, of every key set
 	file   string
 	errs   []error
 	budget int // YAML nodes left to visit
@@ -344,7 +459,7 @@ type fileLoader struct {
 // again, exponentially; a real config visits a few hundred.
 const maxConfigNodes = 100_000
 
-func loadFile(c *Config, file string, data []byte) []error {
+func loadFile(c *Config, file string, data []byte, given map[string]string) []error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -361,7 +476,7 @@ func loadFile(c *Config, file string, data []byte) []error {
 	if root == nil || root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
 		return nil // an empty file
 	}
-	l := &fileLoader{c: c, file: file, budget: maxConfigNodes}
+	l := &fileLoader{c: c, file: file, budget: maxConfigNodes, given: given}
 	l.mapping(root, "", 0)
 	return l.errs
 }
@@ -489,8 +604,7 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 	}
 	s, ok := lookup(key)
 	if !ok {
-		l.errs = append(l.errs, &keyError{source: fmt.Sprintf("%s:%d", l.file, line), key: key,
-			hint: suggest(key, append(Keys(), sections...))})
+		l.errs = append(l.errs, unknownKey(fmt.Sprintf("%s:%d", l.file, line), key, append(Keys(), sections...), false))
 		return
 	}
 	var text string
@@ -510,6 +624,7 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 			items = append(items, d.Value)
 		}
 		*s.field(l.c).(*[]string) = items
+		l.given[key] = strings.Join(items, ",")
 		return
 	case v.Kind != yaml.ScalarNode:
 		l.errorf(line, "%s: want a single value, got a mapping", key)
@@ -519,6 +634,8 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 	}
 	if err := s.set(l.c, text); err != nil {
 		l.errorf(line, "%s: %v", key, err)
+	} else {
+		l.given[key] = text
 	}
 }
 

@@ -31,15 +31,15 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	cl := c.Cluster
 	m := cl.Membership
-	if cl.Enabled || cl.Name != "wippy" || m.BindAddr != "0.0.0.0" || m.BindPort != 7946 || m.AdvertiseAddr != "" ||
+	if cl.Enabled || cl.Label != "" || m.BindAddr != "0.0.0.0" || m.BindPort != 7946 || m.AdvertiseAddr != "" ||
 		len(m.JoinAddrs) != 0 || m.Profile != "lan" || m.SecretKey != "" {
 		t.Errorf("cluster defaults = %+v", cl)
 	}
-	if cl.Internode != (InternodeConfig{Port: 7950, MaxFrame: 16 << 20, SendQueueBytes: 64 << 20}) {
+	if cl.Internode != (InternodeConfig{AutoPort: true, MaxFrame: 16 << 20, SendQueueBytes: 64 << 20}) {
 		t.Errorf("internode defaults = %+v", cl.Internode)
 	}
 	if cl.Raft != (RaftConfig{Enabled: true, Role: "server", Eligible: true, Priority: 100, DataDir: "./data/raft",
-		BootstrapExpect: 3, MaxVoters: 5, MaxStandbys: 4, ReconcileDebounce: 2 * time.Second,
+		BootstrapExpect: 1, MaxVoters: 5, MaxStandbys: 4, ReconcileDebounce: 2 * time.Second,
 		ReconcileTimeout: 2 * time.Second, HeartbeatTimeout: 200 * time.Millisecond,
 		ElectionTimeout: 200 * time.Millisecond, CommitTimeout: 50 * time.Millisecond,
 		SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute, SnapshotRetain: 3, TrailingLogs: 10240,
@@ -93,14 +93,20 @@ func TestEveryKeySettable(t *testing.T) {
 		"node.name": "n1", "node.workers": "3", "node.watch": "true", "security.strict_mode": "true",
 		"log.level": "debug", "log.format": "json", "admin.addr": "127.0.0.2:0",
 		"admin.token": "0123456789abcdef", "admin.token_file": tokenFile,
-		"cluster.enabled": "true", "cluster.name": "prod", "cluster.insecure": "true",
+		"cluster.enabled": "true", "cluster.name": "prod", "cluster.label": "prod", "cluster.insecure": "true",
 		"cluster.membership.bind_addr": "127.0.0.1", "cluster.membership.bind_port": "0",
 		"cluster.membership.secret_file":    keyFile,
 		"cluster.membership.advertise_addr": "10.0.0.1", "cluster.membership.join_addrs": "a:1,b:2",
 		"cluster.membership.profile": "fast", "cluster.membership.secret_key": "MDEyMzQ1Njc4OWFiY2RlZg==",
-		"cluster.internode.port": "0", "cluster.internode.max_frame": "1MiB",
+		"cluster.membership.gossip_interval": "1s", "cluster.membership.push_pull_interval": "10s",
+		"cluster.membership.dead_node_reclaim_time": "30s", "cluster.membership.probe_interval": "2s",
+		"cluster.membership.probe_timeout": "1s", "cluster.membership.tcp_timeout": "5s",
+		"cluster.membership.suspicion_mult": "5", "cluster.internode.bind_addr": "127.0.0.1",
+		"cluster.internode.bind_port": "7999", "cluster.internode.auto_port": "false",
+		"cluster.internode.advertise_addr": "relay.example", "cluster.internode.advertise_port": "17950",
+		"cluster.internode.max_frame":        "1MiB",
 		"cluster.internode.send_queue_bytes": "128MiB", "cluster.raft.enabled": "false",
-		"cluster.raft.data_dir": "/tmp/r", "cluster.raft.bootstrap_expect": "1",
+		"cluster.raft.data_dir": "/tmp/r", "cluster.raft.bootstrap_expect": "3",
 		"cluster.raft.max_voters": "3", "cluster.raft.apply_timeout": "250ms",
 		"cluster.failure_domain": "zone-a", "cluster.raft.role": "client", "cluster.raft.eligible": "false",
 		"cluster.raft.priority": "7", "cluster.raft.max_standbys": "2", "cluster.raft.reconcile_debounce": "5s",
@@ -142,9 +148,12 @@ func TestEveryKeySettable(t *testing.T) {
 			case "set":
 				opts.Set = []string{key + "=" + v}
 			}
-			if key == "cluster.enabled" {
+			switch key {
+			case "cluster.enabled":
 				// A cluster on every interface needs a secret or this.
 				opts.Set = append(opts.Set, "cluster.insecure=true")
+			case "cluster.internode.advertise_port":
+				opts.Set = append(opts.Set, "cluster.internode.advertise_addr=relay.example")
 			}
 			c, err := LoadConfig(opts)
 			if err != nil {
@@ -284,12 +293,12 @@ func TestSyntax(t *testing.T) {
 			nil},
 		{"merge key", LoadOptions{File: writeConfig(t, "node: {name: &n anchored}\nlog:\n  <<: {level: debug, format: json}\n  format: text\ncluster:\n  name: *n\n")},
 			func(c Config) bool {
-				return c.Log.Level == "debug" && c.Log.Format == "text" && c.Cluster.Name == "anchored" && c.Node.Name == "anchored"
+				return c.Log.Level == "debug" && c.Log.Format == "text" && c.Node.Name == "anchored"
 			}},
 		{"empty file", LoadOptions{File: writeConfig(t, "# nothing\n")},
 			func(c Config) bool { return c.Log.Level == "info" }},
 		{"null section", LoadOptions{File: writeConfig(t, "cluster:\n")},
-			func(c Config) bool { return c.Cluster.Name == "wippy" }},
+			func(c Config) bool { return c.Cluster.Label == "" && c.Cluster.Internode.AutoPort }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -375,10 +384,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{
 			name: "validation after loading",
 			opts: LoadOptions{Set: []string{
-				"node.name=a@b", "node.workers=-1", "admin.addr=localhost", "cluster.name=",
+				"node.name=a@b", "node.workers=-1", "admin.addr=localhost", "cluster.label=" + strings.Repeat("x", 256),
 				"cluster.membership.bind_addr=any", "cluster.membership.bind_port=70000",
 				"cluster.membership.advertise_addr=10.0.0.1:7946", "cluster.membership.join_addrs=ok:1,bad:0,x y",
-				"cluster.membership.secret_key=c2hvcnQ=", "cluster.internode.port=-1",
+				"cluster.membership.secret_key=c2hvcnQ=", "cluster.internode.bind_port=-1",
+				"cluster.internode.bind_addr=eth0", "cluster.internode.advertise_port=7950",
+				"cluster.membership.probe_interval=1s", "cluster.membership.probe_timeout=2s",
+				"cluster.membership.suspicion_mult=-1",
 				"cluster.internode.max_frame=10", "cluster.internode.send_queue_bytes=1KiB",
 				"cluster.raft.data_dir=", "cluster.raft.bootstrap_expect=-1", "cluster.raft.max_voters=4",
 				"cluster.raft.max_standbys=-1", "cluster.raft.priority=-2", "cluster.raft.reconcile_debounce=0s",
@@ -389,14 +401,18 @@ func TestLoadConfigErrors(t *testing.T) {
 				"node.name: \"a@b\" may not contain '@', '|', '{', '}' or spaces",
 				"node.workers: must be between 0 (one per CPU) and 1024, got -1",
 				"admin.addr: \"localhost\" is not host:port",
-				"cluster.name: must not be empty",
+				"cluster.label: must be at most 255 bytes, got 256",
 				"cluster.membership.bind_addr: \"any\" is not an IP address",
 				"cluster.membership.bind_port: port 70000 is outside 0..65535",
 				"cluster.membership.advertise_addr: \"10.0.0.1:7946\" must not have a port (the port is bind_port)",
 				"cluster.membership.join_addrs[1]: \"bad:0\" has a bad port",
 				"cluster.membership.join_addrs[2]: \"x y\" is not host:port",
 				"cluster.membership.secret_key: decodes to 5 bytes, want 16, 24 or 32",
-				"cluster.internode.port: port -1 is outside 0..65535",
+				"cluster.membership.suspicion_mult: must not be negative (0: the profile's), got -1",
+				"cluster.membership.probe_timeout: 2s exceeds probe_interval (1s)",
+				"cluster.internode.bind_addr: \"eth0\" is not an IP address",
+				"cluster.internode.bind_port: port -1 is outside 0..65535",
+				"cluster.internode.advertise_port: needs cluster.internode.advertise_addr",
 				"cluster.internode.max_frame: must be at least 1KiB, got 10",
 				"cluster.raft.data_dir: must not be empty when raft is enabled",
 				"cluster.raft.bootstrap_expect: must be 0 (join only), 1 (alone) or the initial voter count, got -1",
@@ -536,7 +552,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("x: &a [*a]\nnode: *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := DefaultConfig()
-		for _, err := range loadFile(&c, "f.yaml", data) {
+		for _, err := range loadFile(&c, "f.yaml", data, map[string]string{}) {
 			if msg := err.Error(); !strings.HasPrefix(msg, "f.yaml") || strings.ContainsAny(msg, "\n\r") {
 				t.Errorf("malformed problem %q", msg)
 			}

@@ -107,7 +107,7 @@ func namesAppNode(t *testing.T, name, dir string, join ...string) *Node {
 	cfg.Cluster.Membership.BindPort = 0
 	cfg.Cluster.Membership.Profile = "fast"
 	cfg.Cluster.Membership.JoinAddrs = join
-	cfg.Cluster.Internode.Port = 0
+	cfg.Cluster.Internode.AutoPort = false
 	return startTestNode(t, cfg, WithApp(app), WithLogger(testLogger(t)))
 }
 

@@ -288,6 +288,9 @@ func (n *Node) Start() error {
 	for _, w := range n.cfg.Warnings() {
 		n.log.Warn("unsafe configuration", "problem", w)
 	}
+	for _, w := range n.cfg.pendingWarnings() {
+		n.log.Warn("configuration key not in effect", "problem", w)
+	}
 	n.rt.Start()
 	n.groups.Start()
 	n.obs.start()

@@ -128,10 +128,14 @@ func (c Config) clusterKeyProblems(bad func(key, format string, args ...any)) {
 		bad(m.keySetting(), "%v", err)
 		return
 	}
-	if key == nil && c.Cluster.Enabled && !c.Cluster.Insecure && !isLoopback(m.BindAddr) {
+	addr := m.BindAddr
+	if in := c.Cluster.Internode.BindAddr; in != "" && isLoopback(addr) {
+		addr = in // the internode port may listen beyond the loopback alone
+	}
+	if key == nil && c.Cluster.Enabled && !c.Cluster.Insecure && !isLoopback(addr) {
 		bad("cluster.membership.secret_file", "the cluster listens on %s with no secret, so anyone who reaches its ports "+
 			"can join it and run processes: set cluster.membership.secret_file (or secret_key), bind to 127.0.0.1, "+
-			"or set cluster.insecure: true if the network is trusted", m.BindAddr)
+			"or set cluster.insecure: true if the network is trusted", addr)
 	}
 }
 

@@ -60,6 +60,20 @@ type Config struct {
 	JoinAddrs []string
 	// Profile picks the memberlist timings. Default ProfileLAN.
 	Profile Profile
+	// Timings that override the profile's when non-zero: the gossip
+	// period, the full state sync period, the probe cycle, the ack wait
+	// per probe, the TCP timeout (fallback probe, push/pull) and the
+	// suspicion multiplier. Default 0: the profile's.
+	GossipInterval   time.Duration
+	PushPullInterval time.Duration
+	ProbeInterval    time.Duration
+	ProbeTimeout     time.Duration
+	TCPTimeout       time.Duration
+	SuspicionMult    int
+	// DeadNodeReclaimTime is how long a dead node's name stays tied to its
+	// address before a new address may take it. Default 0: at once (see
+	// memberlistConfig).
+	DeadNodeReclaimTime time.Duration
 	// SecretKey is the cluster secret, 16, 24 or 32 bytes. Gossip is
 	// encrypted and authenticated with AES-256-GCM (memberlist's keyring)
 	// under a key derived from it (HKDF-SHA256, label "wippyd gossip v1"),
@@ -139,6 +153,9 @@ func (c *Config) Validate() error {
 		return bad("reap-after must be positive, got %v", c.ReapAfter)
 	case c.EventQueue <= 0:
 		return bad("event queue must be positive, got %d", c.EventQueue)
+	case c.GossipInterval < 0 || c.PushPullInterval < 0 || c.ProbeInterval < 0 || c.ProbeTimeout < 0 ||
+		c.TCPTimeout < 0 || c.SuspicionMult < 0 || c.DeadNodeReclaimTime < 0:
+		return bad("negative timing")
 	case c.Meta.RaftRole > RoleClient:
 		return bad("unknown raft role %v", c.Meta.RaftRole)
 	}
@@ -218,6 +235,19 @@ func (c *Config) memberlistConfig(d *delegate) *memberlist.Config {
 	// another address (an ephemeral port, a new container). memberlist's
 	// default (never, until it forgets the dead node) would keep it out.
 	mc.DeadNodeReclaimTime = time.Millisecond
+	for _, o := range []struct {
+		dst *time.Duration
+		v   time.Duration
+	}{{&mc.GossipInterval, c.GossipInterval}, {&mc.PushPullInterval, c.PushPullInterval},
+		{&mc.ProbeInterval, c.ProbeInterval}, {&mc.ProbeTimeout, c.ProbeTimeout},
+		{&mc.TCPTimeout, c.TCPTimeout}, {&mc.DeadNodeReclaimTime, c.DeadNodeReclaimTime}} {
+		if o.v > 0 {
+			*o.dst = o.v
+		}
+	}
+	if c.SuspicionMult > 0 {
+		mc.SuspicionMult = c.SuspicionMult
+	}
 	mc.Delegate, mc.Events, mc.Alive, mc.Ping = d, d, d, d
 	mc.Logger = newLogBridge(c.Logger, d.probeFailed)
 	if c.tune != nil {

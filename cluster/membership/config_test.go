@@ -104,6 +104,37 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
+// TestTimingOverrides: a timing set in Config replaces the profile's; one
+// left 0 keeps it.
+func TestTimingOverrides(t *testing.T) {
+	cfg := testConfig("n")
+	cfg.Profile = ProfileLAN
+	cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult = 2*time.Second, 700*time.Millisecond, 5
+	cfg.GossipInterval, cfg.PushPullInterval, cfg.TCPTimeout = 300*time.Millisecond, 7*time.Second, 3*time.Second
+	cfg.DeadNodeReclaimTime = 30 * time.Second
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := m.cfg.memberlistConfig(m.d)
+	if mc.ProbeInterval != 2*time.Second || mc.ProbeTimeout != 700*time.Millisecond || mc.SuspicionMult != 5 ||
+		mc.GossipInterval != 300*time.Millisecond || mc.PushPullInterval != 7*time.Second ||
+		mc.TCPTimeout != 3*time.Second || mc.DeadNodeReclaimTime != 30*time.Second {
+		t.Errorf("overrides not applied: %+v", mc)
+	}
+	m2, _ := New(testConfig("n"))
+	mc = m2.cfg.memberlistConfig(m2.d)
+	lan, _ := profileConfig(m2.cfg.Profile)
+	if mc.ProbeInterval != lan.ProbeInterval || mc.SuspicionMult != lan.SuspicionMult || mc.DeadNodeReclaimTime != time.Millisecond {
+		t.Errorf("zero overrides changed the profile: %v %d %v", mc.ProbeInterval, mc.SuspicionMult, mc.DeadNodeReclaimTime)
+	}
+	bad := testConfig("n")
+	bad.ProbeTimeout = -1
+	if err := bad.Validate(); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("negative timing: %v", err)
+	}
+}
+
 func TestLogBridge(t *testing.T) {
 	var buf bytes.Buffer
 	l := newLogBridge(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)

@@ -18,7 +18,7 @@ func TestRaftStoreDamageStopsTheNode(t *testing.T) {
 	args := []string{"run", "--src", src, "--set", "admin.addr=", "--set", "node.name=n1",
 		"--set", "cluster.enabled=true", "--set", "cluster.raft.bootstrap_expect=1",
 		"--set", "cluster.raft.data_dir=" + data, "--set", "cluster.membership.bind_addr=127.0.0.1",
-		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.port=0"}
+		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.auto_port=false"}
 	d := startDaemon(t, args...)
 	d.next("msg=leading", "component=raftreg")
 	d.signal(syscall.SIGTERM)

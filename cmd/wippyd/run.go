@@ -35,7 +35,8 @@ flags:
   --watch            reload the tree when a YAML or Lua file under it
                      changes; upgradable processes get OUTDATED (the same
                      as --set node.watch=true)
-  --config FILE      YAML config file (every key: docs/configuration.md)
+  --config FILE      YAML config file (every key: docs/configuration.md);
+                     default: .wippy.yaml in the working directory, if any
   --set KEY=VALUE    set one config key, over --config and WIPPY_* variables,
                      e.g. --set node.name=n1 (repeatable; the last one wins)
   -x ENTRY           run the process.lua entry ENTRY, written namespace:name
@@ -179,7 +180,7 @@ type runOptions struct {
 // An empty o.exec becomes the demo's entry when the demo app runs.
 func prepare(o *runOptions) (*node.Node, *slog.Logger, string, int) {
 	stderr := o.stderr
-	cfg, err := node.LoadConfig(node.LoadOptions{File: o.config, Env: o.environ, Set: o.sets, OneShot: o.exec != ""})
+	cfg, err := node.LoadConfig(node.LoadOptions{File: node.ConfigFile(o.config), Env: o.environ, Set: o.sets, OneShot: o.exec != ""})
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd run: %v\n", err)
 		return nil, nil, "", 2

@@ -91,7 +91,15 @@ type daemon struct {
 // startDaemon starts the wippyd binary with args and reads its stderr.
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	return startDaemonIn(t, "", args...)
+}
+
+// startDaemonIn starts the wippyd binary in the working directory dir
+// ("": the test's).
+func startDaemonIn(t *testing.T, dir string, args ...string) *daemon {
+	t.Helper()
 	cmd := exec.Command(wippydBinary(t), args...)
+	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ flags:
                        configuration, 127.0.0.1:7960; an address on every
                        interface is reached on the loopback)
   --config FILE        the node's config file, for admin.addr and the token
+                       (default: .wippy.yaml in the working directory, if any)
   --token-file FILE    file holding the admin token (default: admin.token_file
                        of the configuration, or WIPPY_ADMIN_TOKEN_FILE)
   -h, --help           print this help
@@ -57,7 +58,7 @@ func statusCmd(args []string, stdout, stderr io.Writer, environ []string) int {
 	if fs.NArg() > 0 {
 		return c.misuse(stderr, "unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := node.LoadConfig(node.LoadOptions{File: *cfgFile, Env: environ})
+	cfg, err := node.LoadConfig(node.LoadOptions{File: node.ConfigFile(*cfgFile), Env: environ})
 	if err != nil {
 		fmt.Fprintf(stderr, "wippyd status: %v\n", err)
 		return 2

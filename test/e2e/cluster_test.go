@@ -96,7 +96,7 @@ func clusterArgs(name, join string) []string {
 		"--set", "cluster.raft.enabled=false",
 		"--set", "cluster.membership.bind_addr=127.0.0.1",
 		"--set", "cluster.membership.bind_port=0",
-		"--set", "cluster.internode.port=0",
+		"--set", "cluster.internode.auto_port=false",
 		"--set", "cluster.membership.profile=fast",
 		"--set", "admin.addr=127.0.0.1:0",
 	}

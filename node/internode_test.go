@@ -1,0 +1,135 @@
+package node
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wippyd/wippyd/transport/tcp"
+)
+
+// TestAutoPort: with bind_port 0 and auto_port, the internode listener
+// takes the first free port of 7950-7959 and, when all are taken, an
+// ephemeral one; without auto_port, an ephemeral one at once. Ports of
+// the range that other programs on this host hold are skipped either way.
+func TestAutoPort(t *testing.T) {
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto := autoPortNetwork{Network: nw, auto: true}
+	var held []net.Listener
+	t.Cleanup(func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	})
+	seen := map[int]bool{}
+	for range InternodePortRange + 1 {
+		ln, err := auto.Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, ln)
+		port := ln.Addr().(*net.TCPAddr).Port
+		if seen[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+	// Every port of the range is now held (by this test or another
+	// program), so the last listener is outside it.
+	inRange := func(p int) bool { return p >= DefaultInternodePort && p < DefaultInternodePort+InternodePortRange }
+	last := held[len(held)-1].Addr().(*net.TCPAddr).Port
+	if inRange(last) {
+		t.Errorf("listener %d of %d got %d, inside the range", len(held), InternodePortRange+1, last)
+	}
+	for p := DefaultInternodePort; p < DefaultInternodePort+InternodePortRange; p++ {
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+			ln.Close()
+			t.Errorf("port %d of the range is free, yet a listener went outside it", p)
+		}
+	}
+	// The first listener took the lowest port free at the time: in the range
+	// unless another program held all ten.
+	if first := held[0].Addr().(*net.TCPAddr).Port; !inRange(first) && len(seen) > 0 {
+		t.Logf("the whole range was taken by other programs; first port %d", first)
+	}
+
+	plain := autoPortNetwork{Network: nw}
+	ln, err := plain.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if p := ln.Addr().(*net.TCPAddr).Port; inRange(p) {
+		t.Errorf("auto_port false took %d, from the range", p)
+	}
+	// A fixed port is listened on as given, and a port in use is an error.
+	if _, err := auto.Listen(held[0].Addr().String()); err == nil {
+		t.Error("a fixed port in use was listened on")
+	}
+}
+
+// TestClusterNameIsNodeName: cluster.name is the node's name (Wippy's
+// meaning), node.name the same setting; a config giving both with
+// different values (an old config, where cluster.name was the label) is
+// refused, and so is the old internode.port, naming the key that replaced
+// it.
+func TestClusterNameIsNodeName(t *testing.T) {
+	c, err := LoadConfig(LoadOptions{File: writeConfig(t, "cluster:\n  name: node-2\n  label: prod\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node.Name != "node-2" || c.Cluster.Label != "prod" {
+		t.Errorf("node %q label %q", c.Node.Name, c.Cluster.Label)
+	}
+	if c, err := LoadConfig(LoadOptions{Set: []string{"node.name=n1", "cluster.name=n1"}}); err != nil || c.Node.Name != "n1" {
+		t.Errorf("the same name twice: %q, %v", c.Node.Name, err)
+	}
+	// Across sources the usual precedence holds: --set over the environment.
+	c, err = LoadConfig(LoadOptions{Env: []string{"WIPPY_CLUSTER_NAME=n1"}, Set: []string{"node.name=client"}})
+	if err != nil || c.Node.Name != "client" {
+		t.Errorf("--set node.name over WIPPY_CLUSTER_NAME: %q, %v", c.Node.Name, err)
+	}
+	old := writeConfig(t, "node:\n  name: n1\ncluster:\n  name: wippy\n  internode:\n    port: 7950\n")
+	_, err = LoadConfig(LoadOptions{File: old})
+	if !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("old config: %v", err)
+	}
+	for _, want := range []string{
+		old + `: cluster.name is "wippy" and node.name "n1"`, "cluster.label now",
+		old + ":6: unknown key cluster.internode.port (renamed: it is cluster.internode.bind_port now)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("old config: %v\nwant %q", err, want)
+		}
+	}
+	_, err = LoadConfig(LoadOptions{Env: []string{"WIPPY_CLUSTER_INTERNODE_PORT=1"}, Set: []string{"cluster.internode.port=1"}})
+	for _, want := range []string{
+		"environment: unknown key WIPPY_CLUSTER_INTERNODE_PORT (renamed: it is WIPPY_CLUSTER_INTERNODE_BIND_PORT now)",
+		"--set: unknown key cluster.internode.port (renamed: it is cluster.internode.bind_port now)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("renamed key: %v\nwant %q", err, want)
+		}
+	}
+}
+
+// TestPendingKeysWarned: a key of Wippy's accepted before it takes effect
+// is warned about when it is set to other than its default, and only then.
+func TestPendingKeysWarned(t *testing.T) {
+	c, err := LoadConfig(LoadOptions{Set: []string{"cluster.raft.snapshot_retain=5", "cluster.raft.max_voters=3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.pendingWarnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0], "cluster.raft.snapshot_retain: accepted, but not in effect yet") {
+		t.Errorf("warnings %q", w)
+	}
+	if w := DefaultConfig().pendingWarnings(); len(w) != 0 {
+		t.Errorf("defaults warned about: %q", w)
+	}
+}
