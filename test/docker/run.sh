@@ -27,7 +27,10 @@
 #      see it dead, then unpause it: it is alive again, and within 30s two
 #      of the coordinator's rounds run jobs on it (remote spawns to it and
 #      results from it), so messages reach it again both ways
-#   5. docker-compose down -v leaves no container, network or volume behind
+#   5. docker-compose --profile scale up --scale node=2: two nodes that name
+#      no other node join through wippy-nodes, the DNS name that resolves to
+#      every node: 5 alive members, one leader
+#   6. docker-compose down -v leaves no container, network or volume behind
 # Skips (exit 0) when docker is not usable. Needs go and docker-compose.
 set -euo pipefail
 export LC_ALL=C # sort like the probe (byte order)
@@ -59,7 +62,7 @@ ROGUES=(rogue-nokey rogue-badkey)
 cleanup() {
   if [[ -n $HOLDER ]]; then kill "$HOLDER" 2>/dev/null || true; fi
   for r in "${ROGUES[@]}"; do docker rm -f "${PROJECT}_$r" >/dev/null 2>&1 || true; done
-  "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  "${COMPOSE[@]}" --profile scale down -v --remove-orphans >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -172,7 +175,7 @@ client() {
   shift 2
   CLIENT=(docker exec -i "$(container "$n")" /wippyd run -v --src /app/claim
     --set node.name="$name" --set admin.addr=
-    --set cluster.membership.bind_port=0 --set cluster.internode.port=0
+    --set cluster.membership.bind_port=0 --set cluster.internode.auto_port=false
     --set cluster.membership.join_addrs=127.0.0.1:7946
     --set cluster.raft.data_dir=/tmp/wippyd-client
     --set cluster.raft.apply_timeout="${APPLY_TIMEOUT_MS}ms"
@@ -341,7 +344,7 @@ fi
 # 3. heal
 log "scenario 3: docker network connect $CUT"
 T3=$(now)
-docker network connect --alias "$CUT" "$NET" "$(container "$CUT")"
+docker network connect --alias "$CUT" --alias wippy-nodes "$NET" "$(container "$CUT")"
 wait_for 60 "healed: 3 nodes and the client alive, one leader, one owner of every name" healthy n1 n2 n3
 for n in n1 n2 n3; do echo "    $n: $(probe "$n")"; done
 if [[ $(agreed coordinator n1 n2 n3) == "$MAJPID" && $(agreed partition-claim n1 n2 n3) == "$HOLDPID" ]]; then
@@ -402,9 +405,38 @@ wait_for 30 "$PAUSED is reachable again: two rounds of the coordinator on $MAJNO
 echo "    $((($(date +%s%N) - t5) / 1000000))ms from unpause to the second round with jobs on $PAUSED"
 wait_for 60 "after the pause: 3 alive members, one leader, one owner of every name" healthy n1 n2 n3
 
-# 5. teardown
-log "scenario 5: docker-compose down -v"
-"${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1
+# 5. scale: two more nodes of the `node` service, which know no node by
+# name: they join through wippy-nodes, the alias every node carries, and
+# the Raft cluster the three formed (bootstrap_expect 0).
+log "scenario 5: docker-compose --profile scale up --scale node=2"
+"${COMPOSE[@]}" --profile scale up -d --scale node=2 node >/dev/null 2>&1
+scaled() { # every node sees 5 alive members and the same leader
+  local n line leader=""
+  for n in n1 n2 n3; do
+    line=$(probe "$n")
+    [[ $(field "$line" alive | tr ',' '\n' | grep -c .) -eq 5 ]] || return 1
+    [[ -n $(field "$line" leader) && (-z $leader || $leader == "$(field "$line" leader)") ]] || return 1
+    leader=$(field "$line" leader)
+  done
+}
+wait_for 60 "two scaled nodes joined through one DNS name: 5 alive members, one leader" scaled
+echo "    n1: $(probe n1)"
+# Each contacted every address the name resolved to: at least n1, n2, n3.
+joined=0
+for c in $(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=node"); do
+  contacted=$(docker logs "$c" 2>&1 | sed -n 's/.*msg="joined cluster" contacted=\([0-9]*\).*/\1/p' | head -1)
+  echo "    scaled node $c: contacted ${contacted:-none} on joining wippy-nodes:7946"
+  if [[ -n $contacted ]] && ((contacted >= 3)); then joined=$((joined + 1)); fi
+done
+if ((joined == 2)); then
+  pass "both scaled nodes joined every node wippy-nodes resolved to"
+else
+  fail "$joined of 2 scaled nodes contacted 3 or more nodes on joining"
+fi
+
+# 6. teardown
+log "scenario 6: docker-compose down -v"
+"${COMPOSE[@]}" --profile scale down -v --remove-orphans >/dev/null 2>&1
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
 nets=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
 vols=$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
