@@ -96,6 +96,16 @@ type route struct {
 	up   atomic.Bool
 	sent atomic.Uint64 // envelopes handed to the transport
 	recv atomic.Uint64 // envelopes delivered to the runtime
+
+	// gate puts this node's NodeDown for the node after every envelope
+	// of it already handed to the runtime: the stream handler holds it
+	// shared while it hands one over, a down takes it to set deaf. While
+	// deaf, what arrives from the node is the rest of a session that
+	// ended here, and is dropped: nothing of it reaches a process after
+	// its noconnection. The node's next session-up event clears it (the
+	// transport hands it over after every frame of the old session).
+	gate sync.RWMutex
+	deaf bool
 }
 
 // New returns a cluster for the node cfg.Node using ep, and registers its
@@ -230,6 +240,14 @@ func (c *Cluster) sessionUp(ev transport.SessionEvent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.applyLocked(c.table.sessionUp(ev.Peer.Name, ev.Peer.Boot), "session up")
+	// A new session: what comes next was sent in it, after the peer
+	// learnt of any down (after the effects above, which may down the
+	// peer's old life).
+	if r := (*c.routes.Load())[ev.Peer.Name]; r != nil {
+		r.gate.Lock()
+		r.deaf = false
+		r.gate.Unlock()
+	}
 }
 
 func (c *Cluster) sessionLost(ev transport.SessionEvent) {
@@ -251,8 +269,14 @@ func (c *Cluster) applyLocked(effs []effect, why string) {
 			c.log.Info("cluster: node up", "peer", e.node, "boot", fmt.Sprintf("%016x", e.boot), "why", why)
 		case effDown:
 			// Routing stops before NodeDown, so a link made from now on
-			// fails at once instead of slipping past NodeDown.
-			c.routeFor(e.node).up.Store(false)
+			// fails at once instead of slipping past NodeDown; and so does
+			// delivery from the node, once an envelope being handed over
+			// is in.
+			r := c.routeFor(e.node)
+			r.up.Store(false)
+			r.gate.Lock()
+			r.deaf = true
+			r.gate.Unlock()
 			c.notifyLocked()
 			c.ctr.nodeDowns.Add(1)
 			c.log.Info("cluster: node down", "peer", e.node, "boot", fmt.Sprintf("%016x", e.boot), "why", why)

@@ -67,6 +67,11 @@
 // session (the peer then reports the loss too, so both sides fire
 // noconnection). A new boot id is the old life's end and a new life's
 // start. A life ended by membership comes back only through membership.
+// From a node's down until its next transport session comes up, frames
+// from it (the rest of the session that ended, read but not yet handed
+// over) are dropped and counted nodedown: a per-route gate, held shared
+// while a frame is handed to the runtime and taken by the down, puts the
+// noconnection after everything of the old session that was delivered.
 //
 // # Concurrency
 //
@@ -87,6 +92,7 @@
 //	                                        and NameService.ReleaseNode, which only queues)
 //	                                     → Cluster.pmu (failing the spawns waiting on the node)
 //	                                     → transport endpoint (Abandon, Connect)
+//	                                     → route gate (a down waits for a frame being handed over)
 //
 // This holds because nothing that those call back into takes mu again
 // while holding a lock of its own: the runtime holds no lock when it calls
@@ -95,9 +101,12 @@
 // queues the session-lost event of Abandon for its delivery goroutine
 // rather than calling the hook inside Abandon, and membership calls
 // HandleMember from its delivery goroutine holding only that
-// subscription's lock. The inbound and outbound paths take no lock but
-// pmu, briefly: an envelope or a spawn request reaches the runtime, and a
-// reply or a Route reaches the transport, with no cluster lock held.
+// subscription's lock. The outbound path takes no lock but pmu, briefly:
+// a Route reaches the transport with no cluster lock held. The inbound
+// path holds its route's gate shared while it hands an envelope or a
+// spawn request to the runtime, and nothing that does (Deliver, SpawnFor,
+// the Route and Send they may make) takes mu, so a down that waits for
+// the gate while holding mu never waits on itself.
 // Stop calls the membership subscription's cancel outside mu, since cancel
 // waits for a running HandleMember; Stats asks the transport for its
 // figures before it takes mu.

@@ -34,6 +34,18 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 		c.logMalformed(from.Name, "frame", err.Error())
 		return
 	}
+	if typ != wire.TypeSpawnReply {
+		// Held while the frame is handed over: see route.gate. A spawn
+		// reply is not gated: the call it answers failed at the down.
+		if r := (*c.routes.Load())[from.Name]; r != nil {
+			r.gate.RLock()
+			defer r.gate.RUnlock()
+			if r.deaf {
+				c.ctr.drop(dropNodeDown)
+				return
+			}
+		}
+	}
 	in := c.decoders.Get().(*inbound)
 	defer c.decoders.Put(in)
 	nodes := wire.Nodes{Sender: from.Name, Receiver: c.node}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wippyd/wippyd/cluster"
 	"github.com/wippyd/wippyd/cluster/clustertest"
@@ -136,5 +137,64 @@ func TestNoconnectionOutcome(t *testing.T) {
 	}
 	if late == 0 {
 		t.Fatalf("in %d rounds no in-flight message arrived after noconnection: the late delivery was not exercised", maxRounds)
+	}
+}
+
+// TestNothingAfterNoconnection: once a node has declared another down,
+// none of the other's messages reaches a local process after its
+// noconnection. A process of n1 floods one of n0, which monitors it; the
+// two are cut apart and n0 declares n1 failed while frames of the flood
+// it had read are still being handed over: the receiver gets its
+// monitor's EXIT, then nothing more from n1 (the rest of the old session
+// is dropped, counted nodedown).
+func TestNothingAfterNoconnection(t *testing.T) {
+	const n = 50_000
+	c := clustertest.New(t, 2)
+	n0, n1 := c.Node(0), c.Node(1)
+	fp := newProbe()
+	fp.on = func(ctx *native.Ctx, m native.Message) error {
+		s, _ := m.Payload.AsString()
+		to, err := pid.Parse(s)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			if err := ctx.Send(to, "m", msg.Int(int64(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	flooder := fp.spawnReady(t, n1.Runtime)
+	rp := newProbe()
+	rp.init = func(ctx *native.Ctx) error { return ctx.Monitor(flooder) }
+	receiver := rp.spawnReady(t, n0.Runtime)
+	n1.Runtime.Send(pid.PID{}, flooder, "go", msg.String(receiver.String()))
+	for got := 0; got < 2000; got++ {
+		recv[native.Message](t, rp.ch)
+	}
+	// Cut apart first, so no new session starts: all that n0 hands over
+	// from now on is what it had read before.
+	c.Partition(0, 1)
+	n0.Members.Emit(cluster.MemberEvent{Kind: cluster.MemberFailed, Node: n1.Name, Boot: n1.Boot})
+	for {
+		v := recv[any](t, rp.ch)
+		if ev, ok := v.(native.Event); ok {
+			if ev.From != flooder || !errors.Is(ev.Err, proc.ErrNoConnection) {
+				t.Fatalf("receiver got %+v", ev)
+			}
+			break
+		}
+	}
+	late := 0
+	await.Never(t, 300*time.Millisecond, "a message from n1 after the noconnection", func() bool {
+		for len(rp.ch) > 0 {
+			<-rp.ch
+			late++
+		}
+		return late > 0
+	})
+	if st := n0.Cluster.Stats(); st.Dropped[cluster.DropNodeDown] == 0 {
+		t.Logf("no frame of the old session was left to drop (stats %+v)", st.Dropped)
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 // Drop reasons counted in Stats.Dropped.
 const (
-	// DropNodeDown: an envelope for a node that is down or unreachable.
+	// DropNodeDown: an envelope for a node that is down or unreachable,
+	// or a frame from a node this node declared down, received before its
+	// next session (the rest of the session that ended).
 	DropNodeDown = "nodedown"
 	// DropPolicy: inbound traffic this node's policy denied.
 	DropPolicy = "policy"
