@@ -35,7 +35,9 @@ const (
 //     Host must be a loopback name or address too, so that a page whose
 //     domain an attacker points at 127.0.0.1 (DNS rebinding) is refused;
 //   - a /v1 read needs the token when the endpoint listens beyond the
-//     loopback;
+//     loopback; on the loopback it needs a loopback Host instead, so that
+//     a page of a domain an attacker points at 127.0.0.1 cannot read the
+//     node's processes, names and status through the visitor's browser;
 //   - /healthz, /readyz and /metrics are open to GET, for probes and
 //     scrapers.
 type guard struct {
@@ -66,6 +68,10 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "forbidden: "+reason, http.StatusForbidden)
 			return
 		}
+	}
+	if !mutating && !g.readsGated && strings.HasPrefix(r.URL.Path, "/v1/") && !isLoopbackHost(r.Host) {
+		http.Error(w, "forbidden: Host "+r.Host+" is not the loopback", http.StatusForbidden)
+		return
 	}
 	if (mutating && g.token != nil) || (g.readsGated && strings.HasPrefix(r.URL.Path, "/v1/")) {
 		if !g.authorized(r) {
@@ -103,16 +109,19 @@ func crossOrigin(r *http.Request, loopbackHost bool) string {
 			return "request from another origin"
 		}
 	}
-	if loopbackHost {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if !isLoopback(strings.Trim(host, "[]")) {
-			return "Host " + r.Host + " is not the loopback"
-		}
+	if loopbackHost && !isLoopbackHost(r.Host) {
+		return "Host " + r.Host + " is not the loopback"
 	}
 	return ""
+}
+
+// isLoopbackHost: a Host header (host or host:port) names the loopback.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return isLoopback(strings.Trim(host, "[]"))
 }
 
 // connLimit is a listener that keeps at most max connections of an

@@ -62,9 +62,18 @@ func TestAdminRefusesCrossOriginRequests(t *testing.T) {
 		}
 	}
 	// Reads are not mutating: a page may not read them (no CORS), and the
-	// Host check does not apply.
+	// Host check does not apply to the probes; /v1 reads through a domain
+	// an attacker points at 127.0.0.1 are refused.
 	if code := call(t, n, "GET", "/healthz", map[string]string{"Origin": "http://evil.example"}); code != 200 {
 		t.Errorf("GET /healthz from another origin = %d", code)
+	}
+	for _, path := range []string{"/v1/status", "/v1/cluster", "/v1/nodes/adm/processes"} {
+		if code := call(t, n, "GET", path, map[string]string{"Host": "evil.example:7960"}); code != 403 {
+			t.Errorf("GET %s by a rebound domain = %d, want 403", path, code)
+		}
+		if code := call(t, n, "GET", path, map[string]string{"Host": "localhost:7960"}); code != 200 {
+			t.Errorf("GET %s on localhost = %d, want 200", path, code)
+		}
 	}
 }
 

@@ -642,6 +642,6 @@ func errorOf(body []byte) string {
 	return e.Error
 }
 
-// failureDomain is the zone or rack this node runs in, as it advertises
-// it; "" when none is configured.
-func (n *Node) failureDomain() string { return "" }
+// failureDomain is the zone or rack this node runs in
+// (cluster.failure_domain); "" when none is configured.
+func (n *Node) failureDomain() string { return n.cfg.Cluster.FailureDomain }

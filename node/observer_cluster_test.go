@@ -17,6 +17,7 @@ func observerCluster(t *testing.T) [3]*Node {
 	raft := func(admin bool) func(*Config) {
 		return func(c *Config) {
 			c.Cluster.Raft.Enabled = true
+			c.Cluster.FailureDomain = "zone-" + c.Node.Name
 			if admin {
 				c.Admin.Addr = "127.0.0.1:0"
 				c.Admin.Token = adminTestToken
@@ -58,6 +59,11 @@ func TestObserverAcrossNodes(t *testing.T) {
 		}
 		return len(cl.Nodes) == 3 && leaders == 1 && cl.Leader != ""
 	})
+	for _, c := range obsJSON[ObsCluster](t, n1, "/v1/cluster").Nodes {
+		if c.Brief.FailureDomain != "zone-"+c.Name || c.Brief.RaftRole == "" {
+			t.Fatalf("node %s: %+v", c.Name, c.Brief)
+		}
+	}
 	pg := obsJSON[ObsProcessPage](t, n1, "/v1/nodes/n2/processes?name=far-")
 	if pg.Node != "n2" || pg.Total != 1 || pg.Processes[0].PID != target.String() {
 		t.Fatalf("n2's processes through n1: %+v", pg)

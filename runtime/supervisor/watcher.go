@@ -326,6 +326,15 @@ func (f *firstTurn) Held() int {
 	return 0
 }
 
+// Topics passes on the topics the behaviour listens to, for observers
+// (runtime.TopicLister).
+func (f *firstTurn) Topics() []string {
+	if t, ok := f.inner.(interface{ Topics() []string }); ok {
+		return t.Topics()
+	}
+	return nil
+}
+
 var (
 	_ proc.Behavior    = (*firstTurn)(nil)
 	_ proc.Interrupter = (*firstTurn)(nil)
