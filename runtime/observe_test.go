@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/runtime"
@@ -170,4 +171,56 @@ func BenchmarkProcessPage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSpawnWhilePaging: spawn and exit of a process on a runtime
+// holding 100,000 idle ones, alone and while another goroutine takes a
+// page of the process table every 100 ms (ten times what one open
+// observer view asks). The table is read a shard at a time under its
+// read lock, so a spawn (which takes a shard's write lock) waits at most
+// for one shard's copy; what paging costs spawns is its CPU time.
+func BenchmarkSpawnWhilePaging(b *testing.B) {
+	rt := newRuntime(b, nil)
+	const n = 100_000
+	for i := range n {
+		spawnIdle(b, rt, "app:idle", "", "")
+		_ = i
+	}
+	done := make(chan struct{}, 1)
+	beh := &fn{init: func(c *native.Ctx, _ []msg.Value) error {
+		c.Stop(msg.Nil)
+		done <- struct{}{}
+		return nil
+	}}
+	spawnExit := func(b *testing.B) {
+		for b.Loop() {
+			if _, err := rt.Spawn(proc.SpawnRequest{Entry: "app:short", Behavior: native.New(beh)}); err != nil {
+				b.Fatal(err)
+			}
+			<-done
+		}
+	}
+	b.Run("alone", spawnExit)
+	b.Run("while-paging", func(b *testing.B) {
+		stop := make(chan struct{})
+		pages := make(chan int)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		go func() {
+			k := 0
+			for {
+				select {
+				case <-stop:
+					pages <- k
+					return
+				case <-tick.C:
+				}
+				rt.ProcessPage(runtime.ProcessFilter{}, 1000, 50)
+				k++
+			}
+		}()
+		spawnExit(b)
+		close(stop)
+		b.ReportMetric(float64(<-pages)/b.Elapsed().Seconds(), "pages/s")
+	})
 }
