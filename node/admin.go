@@ -203,9 +203,9 @@ func (a *admin) stop(ctx context.Context) error {
 	return a.srv.Shutdown(ctx)
 }
 
-// handler routes the admin paths. A known path answers GET (and the
-// service restart answers POST); any other method is 405; other paths 404.
-// Nothing here exposes message payloads.
+// handler routes the admin paths. A known path answers GET (the service
+// restart and the observer's actions answer POST); any other method is
+// 405; other paths 404. Nothing here exposes message payloads.
 func (a *admin) handler() http.Handler {
 	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	get := func(h http.HandlerFunc) http.HandlerFunc {

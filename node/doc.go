@@ -43,4 +43,14 @@
 // new Lua entries served, and the upgradable processes of what changed
 // told through lua.Engine.Outdate and Runtime.Wake. A tree that does not
 // load changes nothing and is logged; Stop stops the watcher first.
+//
+// # Observer
+//
+// The admin endpoint serves a web page (GET /, observer_ui/ embedded) and
+// the JSON behind it (observer_http.go, docs/admin.md). observer.go works
+// out each view from local reads (runtime.ProcessPage and Process, the
+// node's status, names and groups) and a 2 s rate sampler; a view of
+// another node is asked of it over the internode transport's observer
+// stream (observer_mesh.go, frames in observer_wire.go). Actions need the
+// admin token and are logged where they act.
 package node

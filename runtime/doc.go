@@ -68,6 +68,10 @@
 //     global queue's lock (a full ring spills half of itself there); the
 //     idle list's lock is a leaf. Processes run and timers fire with no
 //     scheduler lock held.
+//   - Observers (observe.go: ProcessPage, Process, LocalNames) take
+//     names.mu, each table shard's read lock and each listed process's mu
+//     one at a time, never two at once, and hold a shard's lock only to
+//     copy its pointers.
 //
 // No runtime lock is held while the runtime calls out: the scheduler
 // (waking or queueing a process), the Router (Route, Spawn), the
