@@ -95,4 +95,23 @@ func TestObserverAcrossNodes(t *testing.T) {
 	if _, ok := names.Scopes["consistent"]; names.Node != "n3" || !ok {
 		t.Fatalf("n3's names %+v", names)
 	}
+
+	// n3 crashes: the cluster view shows it dead, without its figures,
+	// and still answers for the others; its views are 4xx/5xx, not hangs.
+	ns[2].Isolate()
+	await.Until(t, "n3 dead in the cluster view, n1 and n2 answering", func() bool {
+		cl := obsJSON[ObsCluster](t, n1, "/v1/cluster")
+		for _, c := range cl.Nodes {
+			switch {
+			case c.Name == "n3" && (c.State != "dead" || c.Brief != nil || c.Error == ""):
+				return false
+			case c.Name != "n3" && c.Brief == nil:
+				return false
+			}
+		}
+		return len(cl.Nodes) == 3
+	})
+	if code, body := obsCall(t, n1, "GET", "/v1/nodes/n3/processes", ""); code < 400 {
+		t.Fatalf("a dead node's processes = %d %s", code, body)
+	}
 }
