@@ -2,7 +2,14 @@ package bench
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/native"
+	"github.com/wippyd/wippyd/runtime/pid"
+	"github.com/wippyd/wippyd/runtime/proc"
 
 	"go.uber.org/goleak"
 )
@@ -11,7 +18,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Tiny sizes: the workloads run, end, and report sane values.
 func TestWorkloadsRun(t *testing.T) {
-	o := Options{Workers: 2, Spawns: 2000, Idle: 2000, RingSize: 200, RingTokens: 20, RingHops: 200, FanSenders: 20, FanPer: 200}
+	o := Options{Workers: 2, Spawns: 2000, Idle: 2000, RingSize: 200, RingTokens: 20, FanSenders: 20, FanBurst: 10,
+		Warm: 20 * time.Millisecond, Dur: 50 * time.Millisecond}
 	res, err := RunAll(Native, o, 1)
 	checkResults(t, res, err)
 }
@@ -65,5 +73,75 @@ func BenchmarkSpawnReplyLua(b *testing.B) { bench(b, SpawnReplyLua, QuickLua()) 
 func TestRunPartsRefusesUnknownPart(t *testing.T) {
 	if res, err := RunParts(true, 1, []string{"groups", "raft"}); err == nil || !strings.Contains(err.Error(), `unknown part "raft"`) || res != nil {
 		t.Fatalf("got %v, %v", res, err)
+	}
+}
+
+// The work benchmarks run the ring and the windowed fan-in until b.N
+// messages were handled (ns/op is per message), for A/B comparisons with
+// go test -count and benchstat; the figures of wippyd bench are the
+// time-boxed workloads above.
+func BenchmarkRingWork(b *testing.B) {
+	o := Quick()
+	rt, err := newRuntime(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop(rt)
+	var halt atomic.Bool
+	var cnt hits
+	dropped := newCountdown(o.RingTokens)
+	pids := make([]pid.PID, o.RingSize)
+	nodes := make([]*ringNode, o.RingSize)
+	for i := range pids {
+		nodes[i] = &ringNode{c: &cnt, stop: &halt, dropped: dropped}
+		if pids[i], err = rt.Spawn(proc.SpawnRequest{Behavior: native.New(nodes[i])}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range nodes {
+		nodes[i].next = pids[(i+1)%len(pids)]
+	}
+	b.ResetTimer()
+	for t := 0; t < o.RingTokens; t++ {
+		rt.Send(pid.PID{}, pids[t*(o.RingSize/o.RingTokens)], "t", msg.Nil)
+	}
+	waitCount(&cnt, b.N)
+	b.StopTimer()
+	halt.Store(true)
+	<-dropped.ch
+}
+
+func BenchmarkFanInWork(b *testing.B) {
+	o := Quick()
+	rt, err := newRuntime(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop(rt)
+	var cnt hits
+	to, err := rt.Spawn(proc.SpawnRequest{Behavior: native.New(&fanReceiver{c: &cnt})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var halt atomic.Bool
+	senders := make([]pid.PID, o.FanSenders)
+	for i := range senders {
+		if senders[i], err = rt.Spawn(proc.SpawnRequest{Behavior: native.New(&fanSender{to: to, burst: o.FanBurst, stop: &halt})}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for _, s := range senders {
+		rt.Send(pid.PID{}, s, "k", msg.Nil)
+	}
+	waitCount(&cnt, b.N)
+	b.StopTimer()
+	halt.Store(true)
+}
+
+// waitCount polls c until it reaches n.
+func waitCount(c *hits, n int) {
+	for c.n.Load() < int64(n) {
+		time.Sleep(200 * time.Microsecond)
 	}
 }
