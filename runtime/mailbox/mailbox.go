@@ -14,43 +14,38 @@ var (
 )
 
 // keepCap is the ring size a mailbox may always keep; a larger ring is
-// halved after shrinkAfter drains in a row that found it under a quarter
-// full at its fullest. Dropping a large ring as soon as it emptied made a
-// process that is sent bursts (tokens bunching up in a ring) reallocate it
-// burst after burst: most of the allocation, and most of the GC work, of
-// the ring benchmark.
+// halved after shrinkAfter hand-overs in a row that found it under a
+// quarter full. Dropping a large ring as soon as it emptied made a process
+// that is sent bursts (tokens bunching up in a ring) reallocate it burst
+// after burst: most of the allocation, and most of the GC work, of the
+// ring benchmark.
 const (
 	keepCap     = 64
 	shrinkAfter = 32
 )
 
 // Mailbox is a two-lane queue. The zero value is an empty, open mailbox.
+//
+// Producers append to a ring under mu. The consumer does not copy out of
+// that ring under the lock: it takes the whole ring at once (an O(1) swap
+// with the empty ring it finished before) and hands its items out without
+// the lock. A push therefore never waits behind a drain's copy, which was
+// most of the lock's contention with many senders and one receiver.
 type Mailbox[T any] struct {
 	mu     sync.Mutex
-	n      atomic.Int64 // items queued in both lanes; read without the lock
-	closed bool
-	ring   []T // ordinary lane: a ring of power-of-two size, nil when empty and idle
-	head   int // index of the oldest item in ring
-	count  int // items in ring
-	peak   int // most items in ring since the last drain that emptied it
-	quiet  int // drains in a row that emptied a ring whose peak was under a quarter of it
-	sys    []T // system lane
-}
-
-// shrink halves an oversized ring that has been mostly empty for a while.
-// Called with the ring empty.
-func (m *Mailbox[T]) shrink() {
-	if len(m.ring) <= keepCap {
-		m.peak, m.quiet = 0, 0
-		return
-	}
-	if m.peak*4 >= len(m.ring) {
-		m.quiet = 0
-	} else if m.quiet++; m.quiet >= shrinkAfter {
-		m.ring = make([]T, len(m.ring)/2)
-		m.quiet = 0
-	}
-	m.peak = 0
+	n      atomic.Int64 // items not yet drained, both lanes; read without the lock
+	nsys   atomic.Int32 // items in the system lane
+	closed bool         // mu
+	ring   []T          // mu: ordinary lane, a ring of power-of-two size; nil until first used
+	head   int32        // mu: index of the oldest item in ring
+	count  int32        // mu: items in ring
+	quiet  int32        // mu: hand-overs in a row that found ring under a quarter full
+	sys    []T          // mu: system lane
+	// The consumer's side: a ring taken from the producers, oldest
+	// ordinary items, handed out before anything pushed since.
+	out      []T
+	outHead  int32
+	outCount int32
 }
 
 // grow doubles the ring, keeping items in order from index 0.
@@ -58,8 +53,8 @@ func (m *Mailbox[T]) grow() {
 	size := max(4, 2*len(m.ring))
 	next := make([]T, size)
 	if m.count > 0 {
-		k := copy(next, m.ring[m.head:min(m.head+m.count, len(m.ring))])
-		copy(next[k:], m.ring[:m.count-k])
+		k := copy(next, m.ring[m.head:min(int(m.head+m.count), len(m.ring))])
+		copy(next[k:], m.ring[:int(m.count)-k])
 	}
 	m.ring, m.head = next, 0
 }
@@ -73,16 +68,17 @@ func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
 		m.mu.Unlock()
 		return false, ErrClosed
 	}
-	if limit > 0 && m.count >= limit {
+	// n counts what the consumer holds but has not handed out yet, so the
+	// bound sees the whole ordinary lane.
+	if limit > 0 && int(m.n.Load())-int(m.nsys.Load()) >= limit {
 		m.mu.Unlock()
 		return false, ErrFull
 	}
-	if m.count == len(m.ring) {
+	if int(m.count) == len(m.ring) {
 		m.grow()
 	}
-	m.ring[(m.head+m.count)&(len(m.ring)-1)] = v
+	m.ring[(int(m.head+m.count))&(len(m.ring)-1)] = v
 	m.count++
-	m.peak = max(m.peak, m.count)
 	wasEmpty = m.n.Add(1) == 1
 	m.mu.Unlock()
 	return wasEmpty, nil
@@ -96,6 +92,7 @@ func (m *Mailbox[T]) PushSystem(v T) (wasEmpty bool, err error) {
 		return false, ErrClosed
 	}
 	m.sys = append(m.sys, v)
+	m.nsys.Add(1)
 	wasEmpty = m.n.Add(1) == 1
 	m.mu.Unlock()
 	return wasEmpty, nil
@@ -106,11 +103,41 @@ func (m *Mailbox[T]) PushSystem(v T) (wasEmpty bool, err error) {
 func (m *Mailbox[T]) Len() int { return int(m.n.Load()) }
 
 // Drain appends up to max items to dst, system lane first, and returns it.
-// max <= 0 means no limit.
+// max <= 0 means no limit. Only the consumer calls it.
 func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 	if m.n.Load() == 0 {
 		return dst
 	}
+	taken := 0
+	if m.nsys.Load() > 0 || m.outCount == 0 {
+		dst, taken = m.take(dst, max)
+	}
+	for pass := 0; pass < 2 && (max <= 0 || taken < max); pass++ {
+		k := int(m.outCount)
+		if max > 0 && k > max-taken {
+			k = max - taken
+		}
+		if k > 0 {
+			dst = m.handOut(dst, k)
+			taken += k
+		}
+		// The consumer's ring ran out: take what the producers queued
+		// meanwhile, if this call still wants more.
+		if m.outCount > 0 || (max > 0 && taken >= max) || m.n.Load() == int64(taken) {
+			break
+		}
+		var more int
+		dst, more = m.take(dst, max-taken)
+		taken += more
+	}
+	m.n.Add(-int64(taken))
+	return dst
+}
+
+// take moves system items (up to max) to dst and, when the consumer's ring
+// is empty, takes over the producers' ring. It returns dst and how many
+// items it appended. max <= 0 means no limit.
+func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
 	m.mu.Lock()
 	taken := 0
 	if len(m.sys) > 0 {
@@ -128,35 +155,109 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 		} else {
 			m.sys = append(m.sys[:0], m.sys[k:]...)
 		}
+		m.nsys.Add(-int32(k))
 		taken = k
 	}
-	if m.count > 0 && (max <= 0 || taken < max) {
-		k := m.count
-		if max > 0 && k > max-taken {
-			k = max - taken
-		}
-		end := min(m.head+k, len(m.ring))
-		dst = append(dst, m.ring[m.head:end]...)
-		clear(m.ring[m.head:end])
-		if rest := k - (end - m.head); rest > 0 {
-			dst = append(dst, m.ring[:rest]...)
-			clear(m.ring[:rest])
-		}
-		m.head = (m.head + k) & (len(m.ring) - 1)
-		m.count -= k
-		taken += k
-		if m.count == 0 {
-			m.head = 0
-			m.shrink()
+	if m.outCount == 0 && m.count > 0 && (max <= 0 || taken < max) {
+		if m.count > copyMax {
+			m.swapLocked()
+		} else {
+			k := int(m.count)
+			if max > 0 && k > max-taken {
+				k = max - taken
+			}
+			dst = m.copyLocked(dst, k)
+			taken += k
 		}
 	}
-	m.n.Add(-int64(taken))
 	m.mu.Unlock()
+	return dst, taken
+}
+
+// copyMax is the most items a drain copies out of the producers' ring
+// under the lock; past it the consumer takes the whole ring. Copying a
+// few keeps one ring per process (a ring of many processes, each with a
+// token or two queued, touches half the memory); swapping keeps the lock
+// short when a backlog is long.
+const copyMax = 64
+
+// copyLocked appends the k oldest items of the producers' ring to dst.
+// When that empties a ring that has been mostly unused for shrinkAfter
+// drains in a row, the ring is halved and a large spare dropped.
+func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
+	head, size := int(m.head), len(m.ring)
+	peak := int(m.count)
+	end := min(head+k, size)
+	dst = append(dst, m.ring[head:end]...)
+	clear(m.ring[head:end])
+	if rest := k - (end - head); rest > 0 {
+		dst = append(dst, m.ring[:rest]...)
+		clear(m.ring[:rest])
+	}
+	m.head = int32((head + k) & (size - 1))
+	m.count -= int32(k)
+	if m.count > 0 {
+		return dst
+	}
+	m.head = 0
+	if size <= keepCap && len(m.out) <= keepCap {
+		m.quiet = 0
+		return dst
+	}
+	if peak*4 >= max(size, len(m.out)) {
+		m.quiet = 0
+	} else if m.quiet++; m.quiet >= shrinkAfter {
+		m.quiet = 0
+		if size > keepCap {
+			m.ring = make([]T, size/2)
+		}
+		if len(m.out) > keepCap {
+			m.out = nil
+		}
+	}
+	return dst
+}
+
+// swapLocked gives the producers the consumer's empty ring and the
+// consumer the producers' ring. The producers' ring only fills between
+// hand-overs, so its count now is the demand since the last one: after
+// shrinkAfter hand-overs in a row that used under a quarter of the larger
+// ring, the ring given to the producers is halved (down to keepCap).
+func (m *Mailbox[T]) swapLocked() {
+	spare, used := m.out, int(m.count)
+	m.out, m.outHead, m.outCount = m.ring, m.head, m.count
+	m.ring, m.head, m.count = spare, 0, 0
+	if big := max(len(spare), len(m.out)); big <= keepCap || used*4 >= big {
+		m.quiet = 0
+		return
+	}
+	if m.quiet++; m.quiet >= shrinkAfter && len(spare) > keepCap && used*4 < len(spare) {
+		m.ring = make([]T, len(spare)/2)
+		m.quiet = 0
+	}
+}
+
+// handOut appends the k oldest items of the consumer's ring to dst.
+func (m *Mailbox[T]) handOut(dst []T, k int) []T {
+	head := int(m.outHead)
+	end := min(head+k, len(m.out))
+	dst = append(dst, m.out[head:end]...)
+	clear(m.out[head:end])
+	if rest := k - (end - head); rest > 0 {
+		dst = append(dst, m.out[:rest]...)
+		clear(m.out[:rest])
+	}
+	m.outHead = int32((head + k) & (len(m.out) - 1))
+	m.outCount -= int32(k)
+	if m.outCount == 0 {
+		m.outHead = 0
+	}
 	return dst
 }
 
 // Close refuses every later Push and returns what was still queued, system
-// lane first. Closing twice returns nothing the second time.
+// lane first. Closing twice returns nothing the second time. Only the
+// consumer calls it.
 func (m *Mailbox[T]) Close() []T {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -165,10 +266,15 @@ func (m *Mailbox[T]) Close() []T {
 	}
 	m.closed = true
 	rest := m.sys
-	for i := 0; i < m.count; i++ {
-		rest = append(rest, m.ring[(m.head+i)&(len(m.ring)-1)])
+	for i := int32(0); i < m.outCount; i++ {
+		rest = append(rest, m.out[int(m.outHead+i)&(len(m.out)-1)])
 	}
-	m.sys, m.ring, m.head, m.count, m.peak, m.quiet = nil, nil, 0, 0, 0, 0
+	for i := int32(0); i < m.count; i++ {
+		rest = append(rest, m.ring[int(m.head+i)&(len(m.ring)-1)])
+	}
+	m.sys, m.ring, m.head, m.count, m.quiet = nil, nil, 0, 0, 0
+	m.out, m.outHead, m.outCount = nil, 0, 0
 	m.n.Store(0)
+	m.nsys.Store(0)
 	return rest
 }

@@ -88,36 +88,51 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// rings returns the sizes of the producers' and the consumer's rings.
+func (m *Mailbox[T]) rings() (int, int) { return len(m.ring), len(m.out) }
+
 func TestShrinks(t *testing.T) {
 	var m Mailbox[int]
-	for i := 0; i < 1000; i++ {
-		m.Push(i, 0)
+	burst := func() {
+		for i := 0; i < 1000; i++ {
+			m.Push(i, 0)
+		}
+		if got := len(m.Drain(nil, 0)); got != 1000 {
+			t.Fatalf("drained %d of 1000", got)
+		}
 	}
-	m.Drain(nil, 0)
-	big := len(m.ring)
-	if big < 1000 {
-		t.Fatalf("ring %d for 1000 items", big)
+	// Two bursts: the producers fill one ring while the consumer holds
+	// the other.
+	burst()
+	burst()
+	r, o := m.rings()
+	if r < 1000 || o < 1000 {
+		t.Fatalf("rings %d and %d for bursts of 1000", r, o)
 	}
-	// A burst of the same size again reuses the ring: no allocation.
-	for i := 0; i < 1000; i++ {
-		m.Push(i, 0)
+	// Bursts of the same size again reuse the rings: no allocation.
+	for i := 0; i < 4; i++ {
+		burst()
+		if r2, o2 := m.rings(); max(r2, o2) != max(r, o) || min(r2, o2) != min(r, o) {
+			t.Fatalf("rings changed to %d and %d on a same-size burst", r2, o2)
+		}
 	}
-	m.Drain(nil, 0)
-	if len(m.ring) != big {
-		t.Fatalf("ring changed to %d on a same-size burst", len(m.ring))
-	}
-	// Quiet use halves it step by step, down to keepCap.
-	for round := 0; round < 100*shrinkAfter && len(m.ring) > keepCap; round++ {
+	// Quiet use halves them step by step, down to keepCap.
+	for round := 0; round < 200*shrinkAfter; round++ {
+		if r, o := m.rings(); r <= keepCap && o <= keepCap {
+			break
+		}
 		m.Push(1, 0)
 		m.Drain(nil, 0)
 	}
-	if len(m.ring) != keepCap {
-		t.Fatalf("ring %d after long quiet use, want %d", len(m.ring), keepCap)
+	if r, o := m.rings(); r > keepCap || o > keepCap {
+		t.Fatalf("rings %d and %d after long quiet use, want at most %d", r, o, keepCap)
 	}
-	m.Push(1, 0)
-	m.Drain(nil, 0)
-	if len(m.ring) != keepCap {
-		t.Fatalf("small ring not kept: %d", len(m.ring))
+	for i := 0; i < 4*shrinkAfter; i++ {
+		m.Push(1, 0)
+		m.Drain(nil, 0)
+	}
+	if r, o := m.rings(); r == 0 && o == 0 {
+		t.Fatal("small rings not kept")
 	}
 }
 
@@ -137,8 +152,8 @@ func TestNeverEmptyStaysBounded(t *testing.T) {
 		}
 		next++
 	}
-	if len(m.ring) > 16 {
-		t.Fatalf("ring grew to %d for a backlog of 10", len(m.ring))
+	if r, o := m.rings(); r > 16 || o > 16 {
+		t.Fatalf("rings grew to %d and %d for a backlog of 10", r, o)
 	}
 }
 
@@ -216,5 +231,103 @@ func BenchmarkPushDrain(b *testing.B) {
 		if i%64 == 63 {
 			buf = m.Drain(buf[:0], 0)
 		}
+	}
+}
+
+// BenchmarkContended: two producers push while one consumer drains in
+// batches of up to 1,024, as a receiver behind many senders does.
+func BenchmarkContended(b *testing.B) {
+	var m Mailbox[[112]byte]
+	var v [112]byte
+	var wg sync.WaitGroup
+	per := b.N / 2
+	b.ReportAllocs()
+	b.ResetTimer()
+	for p := 0; p < 2; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				m.Push(v, 0)
+			}
+		}()
+	}
+	var buf [][112]byte
+	for got := 0; got < 2*per; {
+		buf = m.Drain(buf[:0], 1024)
+		got += len(buf)
+	}
+	wg.Wait()
+}
+
+// Every push is either refused (ErrClosed), drained, or returned by
+// Close: nothing is lost when the consumer closes while producers push
+// and part of the lane is in the consumer's hands.
+func TestCloseAccountsEveryPush(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		var m Mailbox[int]
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := 0
+		for p := 0; p < 4; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := 0
+				for i := 0; i < 5000; i++ {
+					if _, err := m.Push(i, 0); err == nil {
+						n++
+					} else if !errors.Is(err, ErrClosed) {
+						t.Error(err)
+					}
+					if i%50 == 0 {
+						m.PushSystem(-1)
+					}
+				}
+				mu.Lock()
+				accepted += n
+				mu.Unlock()
+			}()
+		}
+		seen := 0
+		var buf []int
+		for i := 0; i < 100+round*40; i++ {
+			buf = m.Drain(buf[:0], 7)
+			for _, v := range buf {
+				if v >= 0 {
+					seen++
+				}
+			}
+		}
+		for _, v := range m.Close() {
+			if v >= 0 {
+				seen++
+			}
+		}
+		wg.Wait()
+		if seen != accepted {
+			t.Fatalf("round %d: %d pushes accepted, %d drained or returned by Close", round, accepted, seen)
+		}
+	}
+}
+
+// The bound counts what the consumer has taken over but not handed out.
+func TestBoundCountsConsumerRing(t *testing.T) {
+	var m Mailbox[int]
+	for i := 0; i < 4; i++ {
+		m.Push(i, 4)
+	}
+	if got := m.Drain(nil, 1); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("Drain = %v, want [0]", got)
+	}
+	// Three are still queued (in the consumer's ring): one more fits.
+	if _, err := m.Push(4, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Push(5, 4); !errors.Is(err, ErrFull) {
+		t.Fatalf("push over bound: %v, want ErrFull", err)
+	}
+	if got := m.Drain(nil, 0); len(got) != 4 || got[0] != 1 || got[3] != 4 {
+		t.Fatalf("Drain = %v, want [1 2 3 4]", got)
 	}
 }
