@@ -123,8 +123,26 @@ func addTo(m *map[pid.PID]struct{}, k pid.PID) {
 	(*m)[k] = struct{}{}
 }
 
-// batchBuf is the reusable per-goroutine batch buffer kept in Worker.Local.
-type batchBuf struct{ b []proc.Delivery }
+// batchBuf is the per-worker scratch kept in Worker.Local: the batch
+// buffer of a turn, the envelope a send to another node is built in (the
+// router does not keep it), and the process the worker's last local send
+// went to, so that a run of sends to one receiver (many senders, one
+// receiver) skips the table lookup and its shared read lock.
+type batchBuf struct {
+	b    []proc.Delivery
+	env  Envelope
+	last *process
+}
+
+// scratch returns w's batchBuf, made on first use.
+func scratch(w *sched.Worker) *batchBuf {
+	buf, _ := w.Local.(*batchBuf)
+	if buf == nil {
+		buf = &batchBuf{}
+		w.Local = buf
+	}
+	return buf
+}
 
 // Run is one turn of the process.
 func (p *process) Run(w *sched.Worker) {
@@ -140,11 +158,7 @@ func (p *process) Run(w *sched.Worker) {
 		p.finish(proc.Result{Err: k}, true)
 		return
 	}
-	buf, _ := w.Local.(*batchBuf)
-	if buf == nil {
-		buf = &batchBuf{}
-		w.Local = buf
-	}
+	buf := scratch(w)
 	// A turn takes Budget deliveries; a process with a long backlog keeps
 	// going in chunks until it has handled half of it (see turnQuota).
 	quota := p.turnQuota()

@@ -358,6 +358,26 @@ func (rt *Runtime) local(p pid.PID) *process {
 	return pr
 }
 
+// localFrom is local for a send on worker w: the process w's last send
+// went to is taken without a lookup when it is the one to is. A cached
+// process that has ended since refuses the push (its mailbox is closed),
+// which drops and counts the message as a lookup that found nothing
+// would.
+func (rt *Runtime) localFrom(w *sched.Worker, to pid.PID) *process {
+	if w == nil {
+		return rt.local(to)
+	}
+	buf := scratch(w)
+	if c := buf.last; c != nil && c.pid.Seq == to.Seq && c.pid.Host == to.Host {
+		return c
+	}
+	p := rt.local(to)
+	if p != nil {
+		buf.last = p
+	}
+	return p
+}
+
 // send delivers a message from src (nil from outside), addressed by PID
 // or by name (as "" for a PID), after the process.send check.
 func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payload msg.Value) error {
@@ -377,7 +397,17 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 	}
 	slot := slotOf(w)
 	if !rt.isLocal(to) {
-		err := rt.router.Route(stamp(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}, src))
+		var err error
+		if w != nil {
+			// The router does not keep the envelope: build it in the
+			// worker's scratch instead of on the heap.
+			buf := scratch(w)
+			buf.env = Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}
+			err = rt.router.Route(stamp(&buf.env, src))
+			buf.env = Envelope{}
+		} else {
+			err = rt.router.Route(stamp(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}, src))
+		}
 		switch {
 		case err == nil:
 			rt.counters.sentRemote.add(slot, 1)
@@ -391,7 +421,7 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 		return err
 	}
 	rt.counters.sentLocal.add(slot, 1)
-	p := rt.local(to)
+	p := rt.localFrom(w, to)
 	if p == nil {
 		rt.counters.drop(slot, DropNoProcess, 1)
 		return nil

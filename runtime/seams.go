@@ -53,7 +53,8 @@ type Envelope struct {
 type Router interface {
 	// Route sends e towards e.To's node, keeping order per (From, To).
 	// ErrNoRoute (or an error wrapping it) when the node is unreachable;
-	// ErrUnknownNode when the node was never seen.
+	// ErrUnknownNode when the node was never seen. Route must not keep e
+	// (or a pointer into it) after it returns: the runtime reuses it.
 	Route(e *Envelope) error
 	// Spawn starts a process on another node; req.Host is the host id
 	// there. The runtime has checked the spawn against this node's
