@@ -2,10 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -22,6 +24,11 @@ const (
 	internMax  = 128
 	internCap  = 1024
 	scratchMax = 4 << 10 // larger scratch buffers are not kept
+	// Short payload strings are cut from slabs of slabSize bytes, one
+	// allocation for many messages instead of one each. A kept string
+	// keeps its slab alive: at most slabSize bytes for one string.
+	slabSize = 2 << 10
+	slabMax  = 256
 )
 
 // Decoder reads messages. Reuse one per goroutine: it keeps its msgpack
@@ -45,6 +52,7 @@ type Decoder struct {
 	scopeC   scopeCache
 	outerC   outerCache
 	chainC   chainCache
+	slab     []byte // payload bytes are appended, never overwritten (see text)
 }
 
 type outerCache struct {
@@ -549,6 +557,9 @@ func (d *Decoder) value(what string) (msg.Value, error) {
 	if d.left() == 0 {
 		return msg.Nil, fmt.Errorf("%w: %s missing", ErrTruncated, what)
 	}
+	if v, ok := d.simpleValue(); ok {
+		return v, nil
+	}
 	v, err := msg.Decode(d.dec)
 	if err != nil {
 		if errors.Is(err, msg.ErrTruncated) || errors.Is(err, msg.ErrLength) {
@@ -820,4 +831,118 @@ func (d *Decoder) scope() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// simpleValue reads the payloads most messages carry (nil, a bool, an integer,
+// a string or bytes) straight from the body, as msg.Decode would decode
+// them; ok is false for any other value, and for one that is cut short or
+// out of range, which msg.Decode then reads (and rejects).
+func (d *Decoder) simpleValue() (v msg.Value, ok bool) {
+	b := d.body[d.offset():]
+	c := b[0]
+	var hdr, n int
+	bin := false
+	switch {
+	case c <= 0x7f:
+		d.advance(1)
+		return msg.Int(int64(c)), true
+	case c >= 0xe0:
+		d.advance(1)
+		return msg.Int(int64(int8(c))), true
+	case c == msgpcode.Nil:
+		d.advance(1)
+		return msg.Nil, true
+	case c == msgpcode.False || c == msgpcode.True:
+		d.advance(1)
+		return msg.Bool(c == msgpcode.True), true
+	case msgpcode.IsFixedString(c):
+		hdr, n = 1, int(c&0x1f)
+	case c == msgpcode.Str8 || c == msgpcode.Bin8:
+		if len(b) < 2 {
+			return msg.Nil, false
+		}
+		hdr, n, bin = 2, int(b[1]), c == msgpcode.Bin8
+	case c == msgpcode.Str16 || c == msgpcode.Bin16:
+		if len(b) < 3 {
+			return msg.Nil, false
+		}
+		hdr, n, bin = 3, int(binary.BigEndian.Uint16(b[1:])), c == msgpcode.Bin16
+	case c == msgpcode.Str32 || c == msgpcode.Bin32:
+		if len(b) < 5 {
+			return msg.Nil, false
+		}
+		hdr, n, bin = 5, int(binary.BigEndian.Uint32(b[1:])), c == msgpcode.Bin32
+	default:
+		return d.integer(b)
+	}
+	if n > len(b)-hdr {
+		return msg.Nil, false
+	}
+	s := d.text(b[hdr : hdr+n])
+	d.advance(hdr + n)
+	if bin {
+		return msg.BytesString(s), true
+	}
+	return msg.String(s), true
+}
+
+// integer reads a sized integer for simpleValue.
+func (d *Decoder) integer(b []byte) (msg.Value, bool) {
+	var size int
+	switch b[0] {
+	case msgpcode.Uint8, msgpcode.Int8:
+		size = 1
+	case msgpcode.Uint16, msgpcode.Int16:
+		size = 2
+	case msgpcode.Uint32, msgpcode.Int32:
+		size = 4
+	case msgpcode.Uint64, msgpcode.Int64:
+		size = 8
+	default:
+		return msg.Nil, false
+	}
+	if len(b) < 1+size {
+		return msg.Nil, false
+	}
+	var u uint64
+	for _, x := range b[1 : 1+size] {
+		u = u<<8 | uint64(x)
+	}
+	var i int64
+	switch b[0] {
+	case msgpcode.Uint64:
+		if u > math.MaxInt64 {
+			return msg.Nil, false
+		}
+		i = int64(u)
+	case msgpcode.Int8:
+		i = int64(int8(u))
+	case msgpcode.Int16:
+		i = int64(int16(u))
+	case msgpcode.Int32:
+		i = int64(int32(u))
+	default:
+		i = int64(u) // the unsigned sizes below 8 bytes, and Int64
+	}
+	d.advance(1 + size)
+	return msg.Int(i), true
+}
+
+// text returns b as a string. A short one is cut from the decoder's slab:
+// bytes are only ever appended to a slab, so a string made from it never
+// changes.
+func (d *Decoder) text(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > slabMax {
+		return string(b)
+	}
+	if cap(d.slab)-len(d.slab) < n {
+		d.slab = make([]byte, 0, slabSize)
+	}
+	at := len(d.slab)
+	d.slab = append(d.slab, b...)
+	return unsafe.String(&d.slab[at], n)
 }

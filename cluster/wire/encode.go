@@ -58,8 +58,8 @@ func (e *Encoder) envelope(m *Envelope) error {
 	if m.Kind == 0 {
 		return fmt.Errorf("envelope kind 0")
 	}
-	e.enc.EncodeArrayLen(envelopeFields)
-	e.enc.EncodeUint(uint64(m.Kind))
+	e.w.ArrayHeader(envelopeFields)
+	e.w.Uint(uint64(m.Kind))
 	if err := e.pid(m.From); err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (e *Encoder) envelope(m *Envelope) error {
 	if err := e.str(m.Topic); err != nil {
 		return err
 	}
-	if err := msg.Encode(e.enc, m.Payload); err != nil {
+	if err := e.value(m.Payload); err != nil {
 		return err
 	}
 	if err := e.err(m.Err); err != nil {
@@ -86,12 +86,13 @@ func (e *Encoder) envelope(m *Envelope) error {
 		return err
 	}
 	if m.FromHost == "" || m.FromHost == m.From.Host {
-		e.enc.EncodeNil()
+		e.w.Nil()
 	} else if err := e.str(m.FromHost); err != nil {
 		return err
 	}
 	if len(outer) == 0 {
-		return e.enc.EncodeNil()
+		e.w.Nil()
+		return nil
 	}
 	return e.chain(outer)
 }
@@ -191,19 +192,21 @@ func (e *Encoder) str(s string) error {
 	if uint64(len(s)) > math.MaxUint32 {
 		return fmt.Errorf("string of %d bytes", len(s))
 	}
-	return e.enc.EncodeString(s)
+	e.w.Str(s)
+	return nil
 }
 
 func (e *Encoder) pid(p pid.PID) error {
 	if p.IsZero() {
-		return e.enc.EncodeNil()
+		e.w.Nil()
+		return nil
 	}
-	e.enc.EncodeArrayLen(pidFields)
+	e.w.ArrayHeader(pidFields)
 	switch {
 	case p.Node == "" || p.Node == e.nodes.Sender:
-		e.enc.EncodeUint(nodeSender)
+		e.w.Uint(nodeSender)
 	case p.Node == e.nodes.Receiver:
-		e.enc.EncodeUint(nodeReceiver)
+		e.w.Uint(nodeReceiver)
 	default:
 		if err := e.str(p.Node); err != nil {
 			return err
@@ -212,19 +215,53 @@ func (e *Encoder) pid(p pid.PID) error {
 	if err := e.str(p.Host); err != nil {
 		return err
 	}
-	return e.enc.EncodeUint(p.Seq)
+	e.w.Uint(p.Seq)
+	return nil
 }
 
 func (e *Encoder) err(pe *proc.Error) error {
 	if pe == nil {
-		return e.enc.EncodeNil()
+		e.w.Nil()
+		return nil
 	}
 	return msg.Encode(e.enc, pe.Value())
 }
 
+// value writes a payload: the kinds most messages carry directly, in the
+// bytes msg.Encode writes for them, the rest through msg.Encode.
+func (e *Encoder) value(v msg.Value) error {
+	switch v.Kind() {
+	case msg.KindNil:
+		e.w.Nil()
+	case msg.KindBool:
+		b, _ := v.AsBool()
+		e.w.Bool(b)
+	case msg.KindInt:
+		i, _ := v.AsInt()
+		e.w.Int(i)
+	case msg.KindString:
+		s, _ := v.AsString()
+		if uint64(len(s)) > math.MaxUint32 {
+			return msg.Encode(e.enc, v) // refused there
+		}
+		e.w.Str(s)
+	case msg.KindBytes:
+		s, _ := v.BytesText()
+		if uint64(len(s)) > math.MaxUint32 {
+			return msg.Encode(e.enc, v) // refused there
+		}
+		e.w.BinHeader(len(s))
+		e.w.B = append(e.w.B, s...)
+	default:
+		return msg.Encode(e.enc, v)
+	}
+	return nil
+}
+
 func (e *Encoder) actor(a *security.Actor) error {
 	if a == nil {
-		return e.enc.EncodeNil()
+		e.w.Nil()
+		return nil
 	}
 	if a == e.lastActor {
 		e.w.B = append(e.w.B, e.actorRaw...)

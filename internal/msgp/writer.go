@@ -100,6 +100,9 @@ func IntSize(v int64) int {
 	return 9
 }
 
+// Nil appends nil.
+func (w *Writer) Nil() { w.B = append(w.B, 0xc0) }
+
 // Bool appends true or false.
 func (w *Writer) Bool(v bool) {
 	if v {

@@ -103,6 +103,14 @@ func String(s string) Value { return Value{kind: KindString, s: s} }
 // Bytes returns a bytes Value holding a copy of b.
 func Bytes(b []byte) Value { return Value{kind: KindBytes, s: string(b)} }
 
+// BytesString returns a bytes Value holding the bytes of s, without a
+// copy (strings are immutable): for decoders that already made the string.
+func BytesString(s string) Value { return Value{kind: KindBytes, s: s} }
+
+// BytesText returns the bytes of a bytes Value as a string, without a
+// copy; ok is false for any other kind.
+func (v Value) BytesText() (s string, ok bool) { return v.s, v.kind == KindBytes }
+
 // PIDValue returns a Value holding a PID.
 func PIDValue(p pid.PID) Value { return Value{kind: KindPID, x: p} }
 
