@@ -248,3 +248,40 @@ func TestClientNodeNames(t *testing.T) {
 		t.Fatalf("client status %+v %v", st.Raft, st.Names)
 	}
 }
+
+// namesStandalone: the registry's surface on a node without a cluster.
+const namesStandalone = `
+return {main = function()
+  local r = process.registry
+  local out = {}
+  local function outcome(ok, err)
+    if ok then return "ok" end
+    return err:kind() .. (err:retryable() and " retryable" or "")
+  end
+  out["local"] = outcome(r.register("l"))
+  out.lookup = tostring(r.lookup("l") == process.pid())
+  for _, s in ipairs({"EVENTUAL", "CONSISTENT", "STRONG"}) do
+    out[s] = outcome(r.register("c", nil, r[s]))
+    out["unregister " .. s] = outcome(r.unregister("c", r[s]))
+  end
+  out.missing = outcome(r.lookup("c"))
+  out.empty = outcome(r.register(""))
+  out.long = outcome(r.register(string.rep("x", 1025)))
+  out.max = outcome(r.register(string.rep("x", 1024)))
+  out.scope = outcome(r.register("s", nil, 7))
+  return out
+end}
+`
+
+// TestNamesStandaloneFromLua: on a node without a cluster LOCAL names
+// work and the cluster scopes answer UNAVAILABLE (not retryable) at once;
+// bad input is INVALID.
+func TestNamesStandaloneFromLua(t *testing.T) {
+	app := sysApp(t, map[string]string{"names": namesStandalone})
+	n := startTestNode(t, DefaultConfig(), WithApp(app), WithLogger(testLogger(t)))
+	checkFields(t, run(t, n, "app:names"), map[string]string{
+		"local": "ok", "lookup": "true", "EVENTUAL": "UNAVAILABLE", "CONSISTENT": "UNAVAILABLE", "STRONG": "UNAVAILABLE",
+		"unregister EVENTUAL": "UNAVAILABLE", "unregister CONSISTENT": "UNAVAILABLE", "unregister STRONG": "UNAVAILABLE",
+		"missing": "NOT_FOUND", "empty": "INVALID", "long": "INVALID", "max": "ok", "scope": "INVALID",
+	})
+}
