@@ -34,6 +34,10 @@ type Config struct {
 	Log     LogConfig
 	Admin   AdminConfig
 	Cluster ClusterConfig
+
+	// ignored are the sections of Wippy's configuration that the file had
+	// and wippyd does not use, as "file:line: section" (LoadConfig).
+	ignored []string
 }
 
 // NodeConfig is the node section.

@@ -85,11 +85,18 @@ func (s setting) value(c *Config) string {
 	panic("node: setting " + s.key + " has an unsupported type")
 }
 
+// wippySections are the top-level sections of Wippy's configuration that
+// wippyd has no use for: a .wippy.yaml holding them loads, with one warning
+// for each (Config.pendingWarnings).
+var wippySections = []string{"version", "vars", "override", "disable", "profiles", "logger", "logmanager",
+	"profiler", "registry", "relay", "supervisor", "lua", "finder", "otel", "shutdown", "metrics",
+	"prometheus", "lsp", "network_service", "dispatcher", "modules", "extensions"}
+
 // pendingWarnings lists the pending keys c sets to a value other than the
-// default.
+// default, and the Wippy sections of its file that were ignored.
 func (c Config) pendingWarnings() []string {
 	def := DefaultConfig()
-	var out []string
+	out := slices.Clone(c.ignored)
 	for _, s := range settings {
 		if s.pending && s.value(&c) != s.value(&def) {
 			out = append(out, s.key+": accepted, but not in effect yet (it has the meaning of Wippy's key once it is)")
@@ -600,6 +607,9 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 		if !isNull(v) {
 			l.mapping(v, key, depth+1)
 		}
+		return
+	case slices.Contains(wippySections, key):
+		l.c.ignored = append(l.c.ignored, fmt.Sprintf("%s:%d: %s: a section of Wippy's configuration that wippyd does not use; ignored", l.file, line, key))
 		return
 	}
 	s, ok := lookup(key)

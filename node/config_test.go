@@ -550,6 +550,9 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("log: &l {level: debug}\nadmin: {<<: *l}\n"))
 	f.Add([]byte("cluster:\n  internode: {max_frame: 1MiB, send_queue_bytes: 2GiB}\n  raft: {apply_timeout: 1s}\n"))
 	f.Add([]byte("x: &a [*a]\nnode: *a\n"))
+	f.Add([]byte("version: \"1.0\"\nlogger: {encoding: json}\ncluster:\n  enabled: true\n  name: node-1\n  failure_domain: a\n" +
+		"  membership: {join_addrs: \"node-2:7946,node-3:7946\", secret_file: /k, probe_interval: 2s}\n" +
+		"  internode: {bind_port: 0, auto_port: true}\n  raft: {role: client, bootstrap_expect: 3, max_voters: 5, snapshot_threshold: 10}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := DefaultConfig()
 		for _, err := range loadFile(&c, "f.yaml", data, map[string]string{}) {

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,5 +132,28 @@ func TestPendingKeysWarned(t *testing.T) {
 	}
 	if w := DefaultConfig().pendingWarnings(); len(w) != 0 {
 		t.Errorf("defaults warned about: %q", w)
+	}
+}
+
+// TestWippySectionsIgnored: the sections of a Wippy .wippy.yaml that
+// wippyd has no use for load, each with one warning naming its line; a
+// key inside a wippyd section is still checked.
+func TestWippySectionsIgnored(t *testing.T) {
+	file := writeConfig(t, "version: \"1.0\"\nlogger:\n  encoding: json\nprofiler: {enabled: true}\n"+
+		"security:\n  strict_mode: true\ncluster:\n  enabled: false\n  name: n1\n")
+	c, err := LoadConfig(LoadOptions{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		file + ":1: version: a section of Wippy's configuration that wippyd does not use; ignored",
+		file + ":2: logger: a section of Wippy's configuration that wippyd does not use; ignored",
+		file + ":4: profiler: a section of Wippy's configuration that wippyd does not use; ignored",
+	}
+	if got := c.pendingWarnings(); !slices.Equal(got, want) || !c.Security.StrictMode || c.Node.Name != "n1" {
+		t.Errorf("warnings %q, strict %v, name %q", got, c.Security.StrictMode, c.Node.Name)
+	}
+	if _, err := LoadConfig(LoadOptions{File: writeConfig(t, "loggr: {}\n")}); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("a misspelt section: %v", err)
 	}
 }

@@ -289,7 +289,7 @@ func (n *Node) Start() error {
 		n.log.Warn("unsafe configuration", "problem", w)
 	}
 	for _, w := range n.cfg.pendingWarnings() {
-		n.log.Warn("configuration key not in effect", "problem", w)
+		n.log.Warn("configuration not in effect", "problem", w)
 	}
 	n.rt.Start()
 	n.groups.Start()
