@@ -35,7 +35,7 @@ func clusterFlags(t *testing.T, name, join string) []string {
 		"--set", "cluster.enabled=true",
 		"--set", "cluster.membership.bind_addr=127.0.0.1",
 		"--set", "cluster.membership.bind_port=0",
-		"--set", "cluster.internode.port=0",
+		"--set", "cluster.internode.auto_port=false",
 		"--set", "cluster.membership.profile=fast",
 		"--set", "cluster.raft.data_dir=" + filepath.Join(t.TempDir(), name),
 	}
@@ -174,7 +174,7 @@ func TestWorkqueueAcrossNodes(t *testing.T) {
 // nodes with Raft, run by a client.
 func TestLocksAcrossNodes(t *testing.T) {
 	n1 := startNode(t, "locks", "n1", "", "--set", "cluster.raft.bootstrap_expect=1")
-	n2 := startNode(t, "locks", "n2", n1.member)
+	n2 := startNode(t, "locks", "n2", n1.member, "--set", "cluster.raft.bootstrap_expect=0")
 	waitCluster(t, n1, n2)
 	got := runClient(t, "locks", n1, "-x", "locks:main")
 	checkGolden(t, filepath.Join("locks", "testdata", "golden.txt"), got)
