@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +36,6 @@ const (
 	obsMaxPerPage  = 500
 	obsDefPerPage  = 50
 	obsMaxMembers  = 200 // members listed per process group
-	obsMaxNames    = 1000
 	obsReasonLimit = 200
 )
 
@@ -205,7 +206,7 @@ func (o *observer) view(q obsRequest) (any, error) {
 	case obsKindProcess:
 		return o.process(a["pid"])
 	case obsKindNames:
-		return o.names(), nil
+		return o.names(a)
 	case obsKindGroups:
 		return o.groupsView(), nil
 	case obsKindCancel, obsKindTerminate:
@@ -399,54 +400,92 @@ func (o *observer) process(s string) (ObsProcessDetail, error) {
 }
 
 // ObsNames is GET /v1/nodes/{node}/names: the names this node resolves,
-// by scope, each list sorted by name and cut at 1,000 (Total counts them
-// all). Eventual, consistent and strong are this node's replicas.
+// by scope (local; on a clustered node eventual, and with Raft consistent
+// and strong: this node's replicas), each sorted by name, filtered by a
+// substring and paginated.
 type ObsNames struct {
 	Node   string                 `json:"node"`
 	Scopes map[string]ObsNameList `json:"scopes"`
 }
 
-// ObsNameList is one scope's names.
+// ObsNameList is one page of one scope's names.
 type ObsNameList struct {
-	Total int          `json:"total"`
-	Names []NameStatus `json:"names"`
+	Total   int          `json:"total"` // names matching the filter
+	Page    int          `json:"page"`
+	PerPage int          `json:"per_page"`
+	Pages   int          `json:"pages"`
+	Names   []NameStatus `json:"names"`
 }
 
-func (o *observer) names() ObsNames {
+var obsScopes = []string{"local", "eventual", "consistent", "strong"}
+
+// scopeNames returns the names of scope, sorted by name; false when the
+// node has no such scope.
+func (o *observer) scopeNames(scope string) ([]NameStatus, bool) {
 	n := o.n
-	out := ObsNames{Node: n.cfg.Node.Name, Scopes: map[string]ObsNameList{}}
-	local, total := n.rt.LocalNames(obsMaxNames)
-	l := ObsNameList{Total: total, Names: make([]NameStatus, len(local))}
-	for i, e := range local {
-		l.Names[i] = NameStatus{Name: e.Name, PID: e.PID.String(), Scope: "local"}
-	}
-	out.Scopes["local"] = l
-	if n.cluster == nil {
-		return out
-	}
-	ev, evn := n.cluster.ev.List(obsMaxNames)
-	el := ObsNameList{Total: evn, Names: []NameStatus{}}
-	for _, e := range ev {
-		el.Names = append(el.Names, NameStatus{Name: e.Name, PID: e.PID.String(), Scope: "eventual"})
-	}
-	out.Scopes["eventual"] = el
-	if n.cluster.names != nil {
-		rn, _ := n.cluster.names.Local(obsMaxNames)
-		cons, strong := ObsNameList{Names: []NameStatus{}}, ObsNameList{Names: []NameStatus{}}
-		s := n.cluster.names.Stats()
-		cons.Total, strong.Total = s.Names, s.Strong
+	var out []NameStatus
+	switch scope {
+	case "local":
+		local, _ := n.rt.LocalNames(math.MaxInt)
+		for _, e := range local {
+			out = append(out, NameStatus{Name: e.Name, PID: e.PID.String(), Scope: "local"})
+		}
+		return out, true
+	case "eventual":
+		if n.cluster == nil {
+			return nil, false
+		}
+		ev, _ := n.cluster.ev.List(math.MaxInt)
+		for _, e := range ev {
+			out = append(out, NameStatus{Name: e.Name, PID: e.PID.String(), Scope: "eventual"})
+		}
+		return out, true
+	case "consistent", "strong":
+		if n.cluster == nil || n.cluster.names == nil {
+			return nil, false
+		}
+		rn, _ := n.cluster.names.Local(math.MaxInt)
 		for _, e := range rn {
-			ns := NameStatus{Name: e.Name, PID: e.PID.String(), Scope: "consistent", Pending: e.Pending}
-			if e.Strong {
-				ns.Scope = "strong"
-				strong.Names = append(strong.Names, ns)
-			} else {
-				cons.Names = append(cons.Names, ns)
+			if e.Strong == (scope == "strong") {
+				out = append(out, NameStatus{Name: e.Name, PID: e.PID.String(), Scope: scope, Pending: e.Pending})
 			}
 		}
-		out.Scopes["consistent"], out.Scopes["strong"] = cons, strong
+		return out, true
 	}
-	return out
+	return nil, false
+}
+
+func (o *observer) names(a map[string]string) (ObsNames, error) {
+	page, per, err := pageArgs(a)
+	if err != nil {
+		return ObsNames{}, err
+	}
+	scopes := obsScopes
+	if s := a["scope"]; s != "" {
+		if !slices.Contains(obsScopes, s) {
+			return ObsNames{}, badRequest("observer: scope must be one of %v, got %q", obsScopes, s)
+		}
+		if _, ok := o.scopeNames(s); !ok {
+			return ObsNames{}, notFound("observer: node %s has no %s names (standalone, or no Raft)", o.n.cfg.Node.Name, s)
+		}
+		scopes = []string{s}
+	}
+	out := ObsNames{Node: o.n.cfg.Node.Name, Scopes: map[string]ObsNameList{}}
+	for _, s := range scopes {
+		all, ok := o.scopeNames(s)
+		if !ok {
+			continue
+		}
+		if f := a["name"]; f != "" {
+			all = slices.DeleteFunc(all, func(ns NameStatus) bool { return !strings.Contains(ns.Name, f) })
+		}
+		l := ObsNameList{Total: len(all), Page: page, PerPage: per, Pages: (len(all) + per - 1) / per, Names: []NameStatus{}}
+		if from := (page - 1) * per; from < len(all) {
+			l.Names = all[from:min(len(all), from+per)]
+		}
+		out.Scopes[s] = l
+	}
+	return out, nil
 }
 
 // ObsGroups is GET /v1/nodes/{node}/groups: the process groups of every

@@ -214,4 +214,13 @@ func TestObserverInBrowser(t *testing.T) {
 	}
 	waitJS("n2's node view", `document.querySelector('#node-processes') !== null && document.querySelectorAll('svg.chart').length === 2`)
 	shot("observer-node.png")
+
+	// n2's names, filtered.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"#/n/n2/names?name=worker-01")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("n2's local names filtered", `document.querySelector('#names') !== null &&
+		document.querySelector('#names').textContent.includes('local (1)') &&
+		document.querySelector('#names').textContent.includes('worker-010') &&
+		document.querySelector('#names').textContent.includes('worker-020') === false`)
 }

@@ -56,19 +56,11 @@ func (a *admin) routeObserver(mux *http.ServeMux, hasToken bool) {
 		}
 	}
 	mux.HandleFunc("GET /v1/nodes/{node}", view(obsKindNode, nil))
-	mux.HandleFunc("GET /v1/nodes/{node}/processes", view(obsKindProcesses, func(r *http.Request) map[string]string {
-		args := map[string]string{}
-		for _, k := range []string{"host", "state", "entry", "name", "page", "per_page"} {
-			if v := r.URL.Query().Get(k); v != "" {
-				args[k] = clip(v)
-			}
-		}
-		return args
-	}))
+	mux.HandleFunc("GET /v1/nodes/{node}/processes", view(obsKindProcesses, queryArgs("host", "state", "entry", "name", "page", "per_page")))
 	mux.HandleFunc("GET /v1/nodes/{node}/processes/{pid}", view(obsKindProcess, func(r *http.Request) map[string]string {
 		return map[string]string{"pid": clip(r.PathValue("pid"))}
 	}))
-	mux.HandleFunc("GET /v1/nodes/{node}/names", view(obsKindNames, nil))
+	mux.HandleFunc("GET /v1/nodes/{node}/names", view(obsKindNames, queryArgs("scope", "name", "page", "per_page")))
 	mux.HandleFunc("GET /v1/nodes/{node}/groups", view(obsKindGroups, nil))
 
 	action := func(kind, key string) http.HandlerFunc {
@@ -88,6 +80,19 @@ func (a *admin) routeObserver(mux *http.ServeMux, hasToken bool) {
 	mux.HandleFunc("POST /v1/nodes/{node}/processes/{pid}/cancel", action(obsKindCancel, "pid"))
 	mux.HandleFunc("POST /v1/nodes/{node}/processes/{pid}/terminate", action(obsKindTerminate, "pid"))
 	mux.HandleFunc("POST /v1/nodes/{node}/services/{service}/restart", action(obsKindRestart, "service"))
+}
+
+// queryArgs passes the named query parameters on as a request's args.
+func queryArgs(keys ...string) func(r *http.Request) map[string]string {
+	return func(r *http.Request) map[string]string {
+		args := map[string]string{}
+		for _, k := range keys {
+			if v := r.URL.Query().Get(k); v != "" {
+				args[k] = clip(v)
+			}
+		}
+		return args
+	}
 }
 
 // who describes the caller of an action for the log: its address, the

@@ -57,8 +57,8 @@ func spawnNamed(t *testing.T, n *Node, entry, name string) pid.PID {
 func TestObserverViews(t *testing.T) {
 	n := startAdminNodeWith(t, func(c *Config) { c.Admin.Token = adminTestToken })
 	a := spawnNamed(t, n, "app:alpha", "alpha")
-	for range 3 {
-		spawnNamed(t, n, "app:beta", "")
+	for _, name := range []string{"beta-0", "beta-1", ""} {
+		spawnNamed(t, n, "app:beta", name)
 	}
 	code, body := obsCall(t, n, "GET", "/", "")
 	if code != 200 || !strings.Contains(body, "wippyd observer") || !strings.Contains(body, "/ui/app.js") {
@@ -90,9 +90,13 @@ func TestObserverViews(t *testing.T) {
 	if d.PID != a.String() || len(d.Names) != 1 || d.Names[0] != "alpha" || d.Entry != "app:alpha" {
 		t.Fatalf("detail %+v", d)
 	}
-	names := obsJSON[ObsNames](t, n, "/v1/nodes/adm/names")
-	if l := names.Scopes["local"]; l.Total != 1 || l.Names[0].Name != "alpha" || l.Names[0].PID != a.String() {
+	names := obsJSON[ObsNames](t, n, "/v1/nodes/adm/names?name=alph")
+	if l := names.Scopes["local"]; len(names.Scopes) != 1 || l.Total != 1 || l.Names[0].Name != "alpha" || l.Names[0].PID != a.String() {
 		t.Fatalf("names %+v", names)
+	}
+	names = obsJSON[ObsNames](t, n, "/v1/nodes/adm/names?scope=local&per_page=2&page=2")
+	if l := names.Scopes["local"]; l.Total != 3 || l.Pages != 2 || len(l.Names) != 1 || l.Names[0].Name != "beta-1" {
+		t.Fatalf("names, page 2 of 2 a page: %+v", names)
 	}
 	if g := obsJSON[ObsGroups](t, n, "/v1/nodes/adm/groups"); g.Node != "adm" {
 		t.Fatalf("groups %+v", g)
@@ -121,6 +125,9 @@ func TestObserverBadInput(t *testing.T) {
 		{"per_page too big", "GET", "/v1/nodes/adm/processes?per_page=100000", "", 400, "per_page must be"},
 		{"bad state", "GET", "/v1/nodes/adm/processes?state=sleepy", "", 400, "state must be"},
 		{"unknown host", "GET", "/v1/nodes/adm/processes?host=nope", "", 404, "no host"},
+		{"names page 0", "GET", "/v1/nodes/adm/names?page=0", "", 400, "page must be"},
+		{"unknown name scope", "GET", "/v1/nodes/adm/names?scope=global", "", 400, "scope must be"},
+		{"a cluster scope standalone", "GET", "/v1/nodes/adm/names?scope=eventual", "", 404, "no eventual names"},
 		{"cancel without token", "POST", "/v1/nodes/adm/processes/" + ap + "/cancel", "", 401, "unauthorized"},
 		{"cancel with a wrong token", "POST", "/v1/nodes/adm/processes/" + ap + "/cancel", adminTestToken + "x", 401, "unauthorized"},
 		{"terminate without token", "POST", "/v1/nodes/adm/processes/" + ap + "/terminate", "", 401, "unauthorized"},

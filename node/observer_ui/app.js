@@ -302,22 +302,44 @@ function processView(node, pid) {
   });
 }
 
-function namesView(node) {
+function namesView(node, params) {
   navFor(node, "names");
   const view = $("#view");
+  const nameIn = h("input", { id: "n-name", placeholder: "part of a name" });
+  nameIn.value = params.get("name") || "";
+  const scopeSel = h("select", { id: "n-scope" }, ["", "local", "eventual", "consistent", "strong"].map((s) => h("option", { value: s }, s || "every scope")));
+  scopeSel.value = params.get("scope") || "";
+  const form = h("form", { class: "filters" }, h("label", {}, "name", nameIn), h("label", {}, "scope", scopeSel),
+    h("button", { type: "submit" }, "filter"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    if (nameIn.value) q.set("name", nameIn.value);
+    if (scopeSel.value) q.set("scope", scopeSel.value);
+    location.hash = "#/n/" + enc(node) + "/names" + (q.toString() ? "?" + q : "");
+  });
   const box = h("div", { id: "names" });
-  fill(view, h("h1", {}, "Names on " + node), box);
+  fill(view, h("h1", {}, "Names on " + node), form, box);
+  const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
   poll(async () => {
-    const r = await api("/v1/nodes/" + enc(node) + "/names");
+    const q = new URLSearchParams();
+    for (const k of ["name", "scope"]) if (params.get(k)) q.set(k, params.get(k));
+    q.set("page", page);
+    q.set("per_page", "100");
+    const r = await api("/v1/nodes/" + enc(node) + "/names?" + q);
     if (r.status !== 200) { setStatus(r.body.error || "HTTP " + r.status, true); return; }
     setStatus("updated " + new Date().toLocaleTimeString());
+    const go = (s, n) => { const q2 = new URLSearchParams(params); q2.set("scope", s); q2.set("page", n); location.hash = "#/n/" + enc(node) + "/names?" + q2; };
     fill(box, ["local", "eventual", "consistent", "strong"].filter((s) => r.body.scopes[s]).map((s) => {
       const l = r.body.scopes[s];
       return h("div", { class: "card" }, h("h2", {}, s + " (" + l.total + ")"),
         l.names.length ? h("table", {}, h("tbody", {}, l.names.map((n) => h("tr", {},
           h("td", {}, n.name), h("td", {}, pidLink(n.pid)), h("td", { class: "muted" }, n.pending ? "pending" : "")))))
           : h("span", { class: "muted" }, "none"),
-        l.total > l.names.length ? h("p", { class: "muted" }, `${l.total - l.names.length} more not listed`) : null);
+        l.pages > 1 ? h("div", { class: "pager" },
+          h("button", { disabled: l.page <= 1, onclick: () => go(s, l.page - 1) }, "‹ previous"),
+          h("span", {}, `page ${l.page} of ${l.pages}`),
+          h("button", { disabled: l.page >= l.pages, onclick: () => go(s, l.page + 1) }, "next ›")) : null);
     }));
   });
 }
@@ -355,7 +377,7 @@ function route() {
     case undefined: return nodeView(node);
     case "processes": return processesView(node, params);
     case "p": return processView(node, parts.slice(3).join("/"));
-    case "names": return namesView(node);
+    case "names": return namesView(node, params);
     case "groups": return groupsView(node);
   }
   return clusterView();
