@@ -1,5 +1,9 @@
-// Package mailbox is a process's queue of incoming deliveries: a mutex and a
-// slice, drained in batches by the one goroutine that runs the process.
+// Package mailbox is a process's queue of incoming deliveries: producers
+// append to a ring under a mutex, and the one goroutine that runs the
+// process drains it in batches. A drain copies a few queued items under the
+// lock, or takes over the producers' whole ring in O(1) when many are
+// queued and hands them out without the lock, so a push never waits behind
+// a long copy (a receiver with many senders).
 //
 // Two lanes: the system lane (cancel requests, timers, wake-ups) is always
 // read before the ordinary lane (messages and link/monitor notifications,
@@ -7,9 +11,10 @@
 // can be bounded; a full mailbox refuses with ErrFull, which the runtime
 // turns into a retryable UNAVAILABLE.
 //
-// Storage is allocated on first use and dropped again when a large batch has
-// been drained, so an idle process holds no buffer beyond a small one.
+// Storage is allocated on first use; a large ring is halved after many
+// drains in a row that used under a quarter of it, so an idle process holds
+// no buffer beyond small ones.
 //
-// Any number of goroutines may Push; Drain must be called by one consumer at
-// a time (the runtime's one-runner invariant guarantees it).
+// Any number of goroutines may Push; Drain and Close must be called by one
+// consumer at a time (the runtime's one-runner invariant guarantees it).
 package mailbox

@@ -36,16 +36,39 @@ type Mailbox[T any] struct {
 	n      atomic.Int64 // items not yet drained, both lanes; read without the lock
 	nsys   atomic.Int32 // items in the system lane
 	closed bool         // mu
+	quiet  uint8        // mu: drains or hand-overs in a row that used under a quarter of the rings
 	ring   []T          // mu: ordinary lane, a ring of power-of-two size; nil until first used
 	head   int32        // mu: index of the oldest item in ring
 	count  int32        // mu: items in ring
-	quiet  int32        // mu: hand-overs in a row that found ring under a quarter full
 	sys    []T          // mu: system lane
-	// The consumer's side: a ring taken from the producers, oldest
-	// ordinary items, handed out before anything pushed since.
-	out      []T
-	outHead  int32
-	outCount int32
+	// taken is the consumer's side: a ring taken over from the producers,
+	// the oldest ordinary items, handed out before anything pushed since.
+	// It is made the first time a drain finds many items queued: a
+	// pointer keeps the mailbox (part of every process) small.
+	taken *takenRing[T]
+}
+
+// takenRing is a ring the consumer took over; only the consumer uses it.
+type takenRing[T any] struct {
+	buf   []T
+	head  int32
+	count int32
+}
+
+// outCount is how many taken items the consumer has not handed out.
+func (m *Mailbox[T]) outCount() int32 {
+	if m.taken == nil {
+		return 0
+	}
+	return m.taken.count
+}
+
+// spareLen is the size of the consumer's ring.
+func (m *Mailbox[T]) spareLen() int {
+	if m.taken == nil {
+		return 0
+	}
+	return len(m.taken.buf)
 }
 
 // grow doubles the ring, keeping items in order from index 0.
@@ -109,11 +132,11 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 		return dst
 	}
 	taken := 0
-	if m.nsys.Load() > 0 || m.outCount == 0 {
+	if m.nsys.Load() > 0 || m.outCount() == 0 {
 		dst, taken = m.take(dst, max)
 	}
 	for pass := 0; pass < 2 && (max <= 0 || taken < max); pass++ {
-		k := int(m.outCount)
+		k := int(m.outCount())
 		if max > 0 && k > max-taken {
 			k = max - taken
 		}
@@ -123,7 +146,7 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 		}
 		// The consumer's ring ran out: take what the producers queued
 		// meanwhile, if this call still wants more.
-		if m.outCount > 0 || (max > 0 && taken >= max) || m.n.Load() == int64(taken) {
+		if m.outCount() > 0 || (max > 0 && taken >= max) || m.n.Load() == int64(taken) {
 			break
 		}
 		var more int
@@ -158,7 +181,7 @@ func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
 		m.nsys.Add(-int32(k))
 		taken = k
 	}
-	if m.outCount == 0 && m.count > 0 && (max <= 0 || taken < max) {
+	if m.outCount() == 0 && m.count > 0 && (max <= 0 || taken < max) {
 		if m.count > copyMax {
 			m.swapLocked()
 		} else {
@@ -200,19 +223,19 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 		return dst
 	}
 	m.head = 0
-	if size <= keepCap && len(m.out) <= keepCap {
+	if size <= keepCap && m.spareLen() <= keepCap {
 		m.quiet = 0
 		return dst
 	}
-	if peak*4 >= max(size, len(m.out)) {
+	if peak*4 >= max(size, m.spareLen()) {
 		m.quiet = 0
 	} else if m.quiet++; m.quiet >= shrinkAfter {
 		m.quiet = 0
 		if size > keepCap {
 			m.ring = make([]T, size/2)
 		}
-		if len(m.out) > keepCap {
-			m.out = nil
+		if m.spareLen() > keepCap {
+			m.taken = nil // empty: taken items are handed out before a copy
 		}
 	}
 	return dst
@@ -224,14 +247,19 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 // shrinkAfter hand-overs in a row that used under a quarter of the larger
 // ring, the ring given to the producers is halved (down to keepCap).
 func (m *Mailbox[T]) swapLocked() {
-	spare, used := m.out, int(m.count)
-	m.out, m.outHead, m.outCount = m.ring, m.head, m.count
+	if m.taken == nil {
+		m.taken = &takenRing[T]{}
+	}
+	t := m.taken
+	spare, used := t.buf, int(m.count)
+	t.buf, t.head, t.count = m.ring, m.head, m.count
 	m.ring, m.head, m.count = spare, 0, 0
-	if big := max(len(spare), len(m.out)); big <= keepCap || used*4 >= big {
+	if big := max(len(spare), len(t.buf)); big <= keepCap || used*4 >= big {
 		m.quiet = 0
 		return
 	}
-	if m.quiet++; m.quiet >= shrinkAfter && len(spare) > keepCap && used*4 < len(spare) {
+	m.quiet = min(m.quiet+1, shrinkAfter)
+	if m.quiet >= shrinkAfter && len(spare) > keepCap && used*4 < len(spare) {
 		m.ring = make([]T, len(spare)/2)
 		m.quiet = 0
 	}
@@ -239,18 +267,19 @@ func (m *Mailbox[T]) swapLocked() {
 
 // handOut appends the k oldest items of the consumer's ring to dst.
 func (m *Mailbox[T]) handOut(dst []T, k int) []T {
-	head := int(m.outHead)
-	end := min(head+k, len(m.out))
-	dst = append(dst, m.out[head:end]...)
-	clear(m.out[head:end])
+	t := m.taken
+	head := int(t.head)
+	end := min(head+k, len(t.buf))
+	dst = append(dst, t.buf[head:end]...)
+	clear(t.buf[head:end])
 	if rest := k - (end - head); rest > 0 {
-		dst = append(dst, m.out[:rest]...)
-		clear(m.out[:rest])
+		dst = append(dst, t.buf[:rest]...)
+		clear(t.buf[:rest])
 	}
-	m.outHead = int32((head + k) & (len(m.out) - 1))
-	m.outCount -= int32(k)
-	if m.outCount == 0 {
-		m.outHead = 0
+	t.head = int32((head + k) & (len(t.buf) - 1))
+	t.count -= int32(k)
+	if t.count == 0 {
+		t.head = 0
 	}
 	return dst
 }
@@ -266,14 +295,16 @@ func (m *Mailbox[T]) Close() []T {
 	}
 	m.closed = true
 	rest := m.sys
-	for i := int32(0); i < m.outCount; i++ {
-		rest = append(rest, m.out[int(m.outHead+i)&(len(m.out)-1)])
+	if t := m.taken; t != nil {
+		for i := int32(0); i < t.count; i++ {
+			rest = append(rest, t.buf[int(t.head+i)&(len(t.buf)-1)])
+		}
 	}
 	for i := int32(0); i < m.count; i++ {
 		rest = append(rest, m.ring[int(m.head+i)&(len(m.ring)-1)])
 	}
 	m.sys, m.ring, m.head, m.count, m.quiet = nil, nil, 0, 0, 0
-	m.out, m.outHead, m.outCount = nil, 0, 0
+	m.taken = nil
 	m.n.Store(0)
 	m.nsys.Store(0)
 	return rest

@@ -89,7 +89,7 @@ func TestClose(t *testing.T) {
 }
 
 // rings returns the sizes of the producers' and the consumer's rings.
-func (m *Mailbox[T]) rings() (int, int) { return len(m.ring), len(m.out) }
+func (m *Mailbox[T]) rings() (int, int) { return len(m.ring), m.spareLen() }
 
 func TestShrinks(t *testing.T) {
 	var m Mailbox[int]
