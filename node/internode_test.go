@@ -157,3 +157,32 @@ func TestWippySectionsIgnored(t *testing.T) {
 		t.Errorf("a misspelt section: %v", err)
 	}
 }
+
+// TestInternodeAddresses: where the transport listens and what its
+// handshake advertises, from the internode and membership keys.
+func TestInternodeAddresses(t *testing.T) {
+	m := MembershipConfig{BindAddr: "10.0.0.5", AdvertiseAddr: "203.0.113.9"}
+	cases := []struct {
+		in        InternodeConfig
+		m         MembershipConfig
+		bind, adv string
+	}{
+		{InternodeConfig{}, MembershipConfig{BindAddr: "0.0.0.0"}, "0.0.0.0", ""},
+		{InternodeConfig{BindAddr: "127.0.0.1"}, m, "127.0.0.1", ""}, // auto port: not known yet
+		{InternodeConfig{BindPort: 7999}, m, "10.0.0.5", "203.0.113.9:7999"},
+		{InternodeConfig{BindPort: 7999, AdvertiseAddr: "relay.example"}, m, "10.0.0.5", "relay.example:7999"},
+		{InternodeConfig{AdvertiseAddr: "relay.example", AdvertisePort: 443}, m, "10.0.0.5", "relay.example:443"},
+		{InternodeConfig{BindPort: 7999}, MembershipConfig{BindAddr: "10.0.0.5"}, "10.0.0.5", ""},
+	}
+	for i, c := range cases {
+		if got := c.in.bindAddr(c.m); got != c.bind {
+			t.Errorf("%d: bind %q, want %q", i, got, c.bind)
+		}
+		if got := c.in.advertise(c.m); got != c.adv {
+			t.Errorf("%d: advertise %q, want %q", i, got, c.adv)
+		}
+	}
+	if (ClusterConfig{}).label() != DefaultClusterLabel || (ClusterConfig{Label: "prod"}).label() != "prod" {
+		t.Error("label")
+	}
+}
