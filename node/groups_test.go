@@ -352,3 +352,62 @@ func TestPGSubscriptionStallsRatherThanDrops(t *testing.T) {
 		t.Fatalf("the subscriber read %s events, want 300 in order", got)
 	}
 }
+
+// TestPGNodeRestart: over loopback TCP with real membership, a node that
+// stops and starts again (same name, a new life) leaves no member of its
+// old life in any group; the members of its new life are listed
+// everywhere, and the others' members are listed on it.
+func TestPGNodeRestart(t *testing.T) {
+	app := pgApp(t, map[string]string{"member": pgMember})
+	a := clusterNodeApp(t, "a", app)
+	b := clusterNodeApp(t, "b", app, a.MembershipAddr())
+	cCfg := clusterConfig("c", a.MembershipAddr())
+	c, err := New(cCfg, WithApp(app), WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // stopped by the test unless it failed first
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.Stop(ctx)
+	})
+	await.Until(t, "three connected nodes", func() bool {
+		return len(a.Nodes()) == 2 && len(b.Nodes()) == 2 && len(c.Nodes()) == 2
+	})
+	rep := newReporter(t, a)
+	spawn := func(n *Node) pid.PID {
+		t.Helper()
+		p, err := n.Runtime().Spawn(procReq("app:member", msg.String(rep.pid.String())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	listed := func(n *Node, want ...pid.PID) func() bool {
+		return func() bool {
+			got := n.groups.Members("app:pg", "chat", false)
+			slices.SortFunc(got, func(x, y pid.PID) int { return strings.Compare(x.String(), y.String()) })
+			slices.SortFunc(want, func(x, y pid.PID) int { return strings.Compare(x.String(), y.String()) })
+			return slices.Equal(got, want)
+		}
+	}
+	pa, pc := spawn(a), spawn(c)
+	await.Until(t, "a and b list a's and c's members", func() bool { return listed(a, pa, pc)() && listed(b, pa, pc)() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, "c's old member gone on a and b", func() bool { return listed(a, pa)() && listed(b, pa)() })
+	c2 := startTestNode(t, cCfg, WithApp(app), WithLogger(testLogger(t)))
+	await.Until(t, "the new c connected", func() bool { return len(c2.Nodes()) == 2 && len(a.Nodes()) == 2 })
+	pc2 := spawn(c2)
+	pb := spawn(b)
+	for _, n := range []*Node{a, b, c2} {
+		await.Until(t, n.cfg.Node.Name+" lists a's, b's and the new c's members", listed(n, pa, pb, pc2))
+	}
+}
