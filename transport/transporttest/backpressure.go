@@ -54,12 +54,13 @@ func testBackpressureAcrossCuts(t *testing.T, nw Net) {
 		read, connects := b.Peer("a").RecvSeq, a.Peer("b").Connects
 		nw.Cut("a", "b")
 		// a replays on a new connection; its reader queues frames behind
-		// the held one until the queue is over its bound (64 frames), then
-		// waits for space. The first one fills the queue; the later ones
-		// find it full.
+		// the held one until the queue is over its bound (the bound counts
+		// bodies: 66 of 1000 bytes), then waits for space. It may queue a
+		// few more, a read's worth, never fewer. The first one fills the
+		// queue; the later ones find it full.
 		more := uint64(1)
 		if c == 0 {
-			more = 70
+			more = 64<<10/uint64(len(body)) + 1
 		}
 		await.Until(t, "a reconnected and b queued more", func() bool {
 			return a.Peer("b").Connects > connects && b.Peer("a").RecvSeq >= read+more
