@@ -35,8 +35,9 @@
 // per-session sequence number; the acceptor acks cumulatively. Frames stay
 // in the sender's queue until acked, bounded by Config.SendQueueBytes; when
 // a connection breaks, the dialer reconnects with backoff (10ms doubling
-// to 5s), the handshake tells it where the acceptor stands, and it replays
-// from there. The receiver drops duplicates. So within the bound nothing is
+// to 5s; a handshake from the peer cuts the wait short, since the peer is
+// up again), the handshake tells it where the acceptor stands, and it
+// replays from there. The receiver drops duplicates. So within the bound nothing is
 // lost, duplicated or reordered across reconnects.
 //
 // A session is abandoned, and OnSessionLost fires on both sides, when:

@@ -185,6 +185,9 @@ func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint
 		p.in.Close()
 	}
 	p.in = conn
+	// The peer is up: an outbound loop waiting out its backoff dials now.
+	p.heard = true
+	signal(p.kick)
 	return p, p.s.epoch, nil
 }
 

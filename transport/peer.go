@@ -26,6 +26,7 @@ type peer struct {
 	addrExplicit bool   // addr came from Connect, not from the peer's hello
 	forgotten    bool
 	outRunning   bool     // the outbound loop goroutine exists
+	heard        bool     // the peer connected in since the outbound loop last waited
 	out, in      net.Conn // established connections of the current session
 	writerIdle   bool     // the writer waits on wake
 	dq           []delivery
@@ -291,8 +292,11 @@ func (p *peer) runOut() {
 // abandoned session, Forget) cuts the wait short, except after an attempt
 // at the same address that never got a connection up: then the backoff
 // stands, so however often the peer is kicked, an address that does not
-// answer is dialed on the backoff schedule only. It reports false when
-// the endpoint closes.
+// answer is dialed on the backoff schedule only. A handshake the peer
+// made with this endpoint cuts it short in any case (once per handshake):
+// the peer is up again, after a pause or a partition, and should not wait
+// out a backoff that its absence grew. It reports false when the
+// endpoint closes.
 func (p *peer) waitRetry(t *time.Timer, addr string, established bool) bool {
 	defer t.Stop()
 	for {
@@ -301,7 +305,8 @@ func (p *peer) waitRetry(t *time.Timer, addr string, established bool) bool {
 			return true
 		case <-p.kick:
 			p.mu.Lock()
-			cut := established || p.addr != addr || p.forgotten
+			cut := established || p.addr != addr || p.forgotten || p.heard
+			p.heard = false
 			p.mu.Unlock()
 			if cut {
 				return true

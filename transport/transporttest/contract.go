@@ -44,6 +44,7 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"GhostNames", testGhostNames},
 		{"HandshakeFlood", testHandshakeFlood},
 		{"ReconnectBound", testReconnectBound},
+		{"DialBackWhenHeard", testDialBackWhenHeard},
 	}
 	runTests(t, tests, newNet)
 }
