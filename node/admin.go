@@ -195,7 +195,7 @@ func (n *Node) startAdmin(cfg AdminConfig) (*admin, error) {
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
 	go a.srv.Serve(a.ln)
-	n.log.Info("admin endpoint listening", "addr", ln.Addr().String())
+	n.log.Info("admin endpoint listening", "addr", ln.Addr().String(), "observer", "http://"+ln.Addr().String()+"/")
 	return a, nil
 }
 

@@ -208,7 +208,7 @@ func (o *observer) view(q obsRequest) (any, error) {
 	case obsKindNames:
 		return o.names(a)
 	case obsKindGroups:
-		return o.groupsView(), nil
+		return o.groupsView(a)
 	case obsKindCancel, obsKindTerminate:
 		return o.signal(q.Kind, a["pid"], a["reason"], a["who"])
 	case obsKindRestart:
@@ -489,16 +489,21 @@ func (o *observer) names(a map[string]string) (ObsNames, error) {
 }
 
 // ObsGroups is GET /v1/nodes/{node}/groups: the process groups of every
-// pg scope as this node sees them (every node's members).
+// pg scope as this node sees them (every node's members), groups sorted
+// by name, filtered by a substring and paginated per scope.
 type ObsGroups struct {
 	Node   string          `json:"node"`
 	Scopes []ObsGroupScope `json:"scopes"`
 }
 
-// ObsGroupScope is one pg scope's groups.
+// ObsGroupScope is one page of one pg scope's groups.
 type ObsGroupScope struct {
-	Scope  string     `json:"scope"`
-	Groups []ObsGroup `json:"groups"`
+	Scope   string     `json:"scope"`
+	Total   int        `json:"total"` // groups matching the filter
+	Page    int        `json:"page"`
+	PerPage int        `json:"per_page"`
+	Pages   int        `json:"pages"`
+	Groups  []ObsGroup `json:"groups"`
 }
 
 // ObsGroup is one group: its members (at most 200 listed) and their count.
@@ -508,13 +513,33 @@ type ObsGroup struct {
 	Members []string `json:"members"`
 }
 
-func (o *observer) groupsView() ObsGroups {
+func (o *observer) groupsView(a map[string]string) (ObsGroups, error) {
+	page, per, err := pageArgs(a)
+	if err != nil {
+		return ObsGroups{}, err
+	}
+	scopes := o.n.pgScopes
+	if s := a["scope"]; s != "" {
+		if !slices.Contains(scopes, s) {
+			return ObsGroups{}, notFound("observer: node %s has no pg scope %q", o.n.cfg.Node.Name, s)
+		}
+		scopes = []string{s}
+	}
 	out := ObsGroups{Node: o.n.cfg.Node.Name, Scopes: []ObsGroupScope{}}
 	g := o.n.groups
-	for _, scope := range o.n.pgScopes {
-		sc := ObsGroupScope{Scope: scope, Groups: []ObsGroup{}}
+	for _, scope := range scopes {
 		names := g.Groups(scope, false)
+		if f := a["group"]; f != "" {
+			names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, f) })
+		}
 		slices.Sort(names)
+		sc := ObsGroupScope{Scope: scope, Total: len(names), Page: page, PerPage: per,
+			Pages: (len(names) + per - 1) / per, Groups: []ObsGroup{}}
+		if from := (page - 1) * per; from < len(names) {
+			names = names[from:min(len(names), from+per)]
+		} else {
+			names = nil
+		}
 		for _, name := range names {
 			ms := g.Members(scope, name, false)
 			og := ObsGroup{Name: name, Total: len(ms), Members: []string{}}
@@ -525,7 +550,7 @@ func (o *observer) groupsView() ObsGroups {
 		}
 		out.Scopes = append(out.Scopes, sc)
 	}
-	return out
+	return out, nil
 }
 
 // ObsAction is the answer to an action: what was done, to what, on which

@@ -75,6 +75,9 @@ end}`)},
 	await.Until(t, "its topics and group", func() bool {
 		d := obsJSON[ObsProcessDetail](t, n, path)
 		g := obsJSON[ObsGroups](t, n, "/v1/nodes/lua/groups")
+		if p := obsJSON[ObsGroups](t, n, "/v1/nodes/lua/groups?group=nobody"); len(p.Scopes) != 1 || p.Scopes[0].Total != 0 {
+			t.Fatalf("groups filtered by a name no group has: %+v", p)
+		}
 		return slices.Equal(d.Topics, []string{"orders.cancelled", "orders.new"}) &&
 			len(g.Scopes) == 1 && g.Scopes[0].Scope == "app:pg" && len(g.Scopes[0].Groups) == 1 &&
 			g.Scopes[0].Groups[0].Name == "desks" && slices.Equal(g.Scopes[0].Groups[0].Members, []string{row.PID})

@@ -223,4 +223,9 @@ func TestObserverInBrowser(t *testing.T) {
 		document.querySelector('#names').textContent.includes('local (1)') &&
 		document.querySelector('#names').textContent.includes('worker-010') &&
 		document.querySelector('#names').textContent.includes('worker-020') === false`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"#/n/n3/groups")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("n3's groups (it has no pg scope)", `document.querySelector('#groups') !== null &&
+		document.querySelector('#groups').textContent.includes('no pg scopes')`)
 }

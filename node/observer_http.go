@@ -61,7 +61,7 @@ func (a *admin) routeObserver(mux *http.ServeMux, hasToken bool) {
 		return map[string]string{"pid": clip(r.PathValue("pid"))}
 	}))
 	mux.HandleFunc("GET /v1/nodes/{node}/names", view(obsKindNames, queryArgs("scope", "name", "page", "per_page")))
-	mux.HandleFunc("GET /v1/nodes/{node}/groups", view(obsKindGroups, nil))
+	mux.HandleFunc("GET /v1/nodes/{node}/groups", view(obsKindGroups, queryArgs("scope", "group", "page", "per_page")))
 
 	action := func(kind, key string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -69,7 +69,7 @@ func (a *admin) routeObserver(mux *http.ServeMux, hasToken bool) {
 				writeBody(w, http.StatusForbidden, jsonError("observer: actions need admin.token set on the node; without it the observer is read-only"))
 				return
 			}
-			args := map[string]string{key: clip(r.PathValue(key)), "who": who(r, a.n.cfg.Node.Name)}
+			args := map[string]string{key: clip(r.PathValue(key)), "who": clip(who(r, a.n.cfg.Node.Name))}
 			if v := r.URL.Query().Get("reason"); v != "" {
 				args["reason"] = clip(v)
 			}

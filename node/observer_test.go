@@ -126,6 +126,8 @@ func TestObserverBadInput(t *testing.T) {
 		{"bad state", "GET", "/v1/nodes/adm/processes?state=sleepy", "", 400, "state must be"},
 		{"unknown host", "GET", "/v1/nodes/adm/processes?host=nope", "", 404, "no host"},
 		{"names page 0", "GET", "/v1/nodes/adm/names?page=0", "", 400, "page must be"},
+		{"groups per_page 0", "GET", "/v1/nodes/adm/groups?per_page=0", "", 400, "per_page must be"},
+		{"unknown pg scope", "GET", "/v1/nodes/adm/groups?scope=app:nope", "", 404, "no pg scope"},
 		{"unknown name scope", "GET", "/v1/nodes/adm/names?scope=global", "", 400, "scope must be"},
 		{"a cluster scope standalone", "GET", "/v1/nodes/adm/names?scope=eventual", "", 404, "no eventual names"},
 		{"cancel without token", "POST", "/v1/nodes/adm/processes/" + ap + "/cancel", "", 401, "unauthorized"},

@@ -344,20 +344,37 @@ function namesView(node, params) {
   });
 }
 
-function groupsView(node) {
+function groupsView(node, params) {
   navFor(node, "groups");
   const view = $("#view");
+  const groupIn = h("input", { id: "g-group", placeholder: "part of a group name" });
+  groupIn.value = params.get("group") || "";
+  const form = h("form", { class: "filters" }, h("label", {}, "group", groupIn), h("button", { type: "submit" }, "filter"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    location.hash = "#/n/" + enc(node) + "/groups" + (groupIn.value ? "?group=" + enc(groupIn.value) : "");
+  });
   const box = h("div", { id: "groups" });
-  fill(view, h("h1", {}, "Process groups seen by " + node), box);
+  fill(view, h("h1", {}, "Process groups seen by " + node), form, box);
+  const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
   poll(async () => {
-    const r = await api("/v1/nodes/" + enc(node) + "/groups");
+    const q = new URLSearchParams();
+    for (const k of ["group", "scope"]) if (params.get(k)) q.set(k, params.get(k));
+    q.set("page", page);
+    q.set("per_page", "50");
+    const r = await api("/v1/nodes/" + enc(node) + "/groups?" + q);
     if (r.status !== 200) { setStatus(r.body.error || "HTTP " + r.status, true); return; }
     setStatus("updated " + new Date().toLocaleTimeString());
-    fill(box, r.body.scopes.length ? r.body.scopes.map((sc) => h("div", { class: "card" }, h("h2", {}, "scope " + sc.scope),
+    const go = (s, n) => { const q2 = new URLSearchParams(params); q2.set("scope", s); q2.set("page", n); location.hash = "#/n/" + enc(node) + "/groups?" + q2; };
+    fill(box, r.body.scopes.length ? r.body.scopes.map((sc) => h("div", { class: "card" }, h("h2", {}, "scope " + sc.scope + " (" + sc.total + " groups)"),
       sc.groups.length ? h("table", {}, h("tbody", {}, sc.groups.map((g) => h("tr", {},
         h("td", {}, g.name), h("td", { class: "num" }, g.total),
         h("td", {}, g.members.map((m) => h("div", {}, pidLink(m))), g.total > g.members.length ? h("div", { class: "muted" }, `${g.total - g.members.length} more`) : null)))))
-        : h("span", { class: "muted" }, "no groups")))
+        : h("span", { class: "muted" }, "no groups"),
+      sc.pages > 1 ? h("div", { class: "pager" },
+        h("button", { disabled: sc.page <= 1, onclick: () => go(sc.scope, sc.page - 1) }, "‹ previous"),
+        h("span", {}, `page ${sc.page} of ${sc.pages}`),
+        h("button", { disabled: sc.page >= sc.pages, onclick: () => go(sc.scope, sc.page + 1) }, "next ›")) : null))
       : h("p", { class: "muted" }, "no pg scopes on this node"));
   });
 }
@@ -378,7 +395,7 @@ function route() {
     case "processes": return processesView(node, params);
     case "p": return processView(node, parts.slice(3).join("/"));
     case "names": return namesView(node, params);
-    case "groups": return groupsView(node);
+    case "groups": return groupsView(node, params);
   }
   return clusterView();
 }
