@@ -11,6 +11,11 @@
 // `bench --quick` and tests can run them small. Run runs the suite; Names
 // lists its figures.
 //
+// The ring, its channel yardstick and fan-in follow the patterns of the
+// bench-peers harness that compares wippyd with other actor frameworks
+// (steady state: counted over Dur after a Warm-up; fan-in windowed by
+// acks; the channel ring without select), so their ratios agree with it.
+//
 // The package sits above node and runtime and nothing in the product
 // imports it (a layering test checks), so no production package carries
 // benchmark code.
