@@ -163,7 +163,16 @@ func (rt *Runtime) ProcessPage(f ProcessFilter, offset, limit int) ([]ProcessRow
 		}
 		rt.names.mu.RUnlock()
 	}
-	all := rt.procs.snapshot(make([]tableEntry, 0, rt.procs.len()+64))
+	buf, _ := rt.pageBufs.Get().(*[]tableEntry)
+	if buf == nil {
+		buf = new([]tableEntry)
+	}
+	all := rt.procs.snapshot((*buf)[:0])
+	defer func() {
+		clear(all) // the pointers would keep ended processes alive
+		*buf = all[:0]
+		rt.pageBufs.Put(buf)
+	}()
 	match := all[:0]
 	filtered := f.Host != "" || !anyState || entryOK != nil || named != nil
 	for _, e := range all {

@@ -89,6 +89,7 @@ type Runtime struct {
 	exited   chan struct{} // signalled (non-blocking) whenever a process ends
 	counters Counters
 	entries  entryTable // entry ids of spawns, for observers
+	pageBufs sync.Pool  // *[]tableEntry: ProcessPage's table copies
 }
 
 // New returns a runtime; Start it before use.
