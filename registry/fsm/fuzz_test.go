@@ -77,6 +77,16 @@ func FuzzRestore(f *testing.F) {
 	v3, _ := strong.Snapshot()
 	f.Add(v3)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		peeked, perr := SnapshotIndex(data)
+		if perr != nil && !errors.Is(perr, ErrBadSnapshot) {
+			t.Fatalf("SnapshotIndex: %v", perr)
+		}
+		{
+			fresh := New()
+			if _, err := fresh.Restore(data); err == nil && (perr != nil || fresh.Index() != peeked) {
+				t.Fatalf("SnapshotIndex = %d, %v; Restore gives index %d", peeked, perr, fresh.Index())
+			}
+		}
 		table := goldenTable(t)
 		before, _ := table.Snapshot()
 		old := map[string]pid.PID{}

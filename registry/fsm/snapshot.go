@@ -104,6 +104,23 @@ func (f *FSM) Restore(b []byte) ([]registry.Event, error) {
 	return evs, nil
 }
 
+// SnapshotIndex returns the index of the snapshot in b, reading only its
+// header: a replica that already holds a later state skips installing it.
+// It fails (ErrBadSnapshot) when the header is not one Snapshot writes;
+// a snapshot it accepts may still fail Restore.
+func SnapshotIndex(b []byte) (uint64, error) {
+	if !bytes.HasPrefix(b, snapshotMagic[:4]) || len(b) < len(snapshotMagic) ||
+		b[4] != snapshotMagic[4] && b[4] != snapshotV2 && b[4] != snapshotV3 {
+		return 0, fmt.Errorf("%w: %w: not a registry snapshot", ErrBadSnapshot, errShape)
+	}
+	r := newReader(b[len(snapshotMagic):])
+	index := r.uint()
+	if r.err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrBadSnapshot, r.err)
+	}
+	return index, nil
+}
+
 // decodeSnapshot returns the table in b and its names in order.
 func decodeSnapshot(b []byte) (*FSM, []string, error) {
 	if !bytes.HasPrefix(b, snapshotMagic[:4]) {

@@ -16,22 +16,41 @@ import (
 const bootstrapRetry = 250 * time.Millisecond
 
 // bootstrapLoop runs on a voter-eligible node that started without Raft
-// state. It bootstraps when bootstrapSet says this node is one of the
-// BootstrapExpect lowest-named alive voter-eligible members and every other
-// alive voter-eligible member answers that it has no Raft state and knows
-// no leader. All of them compute the same set, so whichever order they
-// start in, they bootstrap the same configuration (identical first log
-// entries, one cluster). A node that learns of a cluster (state arrives
-// from a leader) stops.
+// state, with BootstrapExpect above 0. It bootstraps when
+//
+//   - the alive voter-eligible members it sees have stayed the same for
+//     BootstrapStable (a view still filling up does not bootstrap early);
+//   - bootstrapSet says this node is one of the BootstrapExpect
+//     lowest-named of them;
+//   - it has not told, lately, a member outside that set that it is
+//     fresh (that member may be bootstrapping a set with this node in
+//     it: see promise);
+//   - and every other such member answers that it has no Raft state and
+//     knows no leader.
+//
+// All of them compute the same set, so whichever order they start in,
+// they bootstrap the same configuration (identical first log entries,
+// one cluster). A node that learns of a cluster (state or a leader
+// arrives) stops; the leader's reconciler places it.
 func (r *Registry) bootstrapLoop() {
 	rf := r.raft()
+	var view []string
+	var since time.Time
 	for {
 		changed := r.members.wait()
 		if r.hasState() {
 			return
 		}
+		now := time.Now()
 		members := memberTable(r.peers.Members(), r.self)
-		if set := bootstrapSet(members, r.cfg.Node, r.cfg.BootstrapExpect); set != nil && r.othersFresh(members) {
+		if v := eligibleAlive(members); !slices.Equal(v, view) {
+			view, since = v, now
+		}
+		wait := bootstrapRetry
+		if stable := now.Sub(since); stable < r.cfg.BootstrapStable {
+			wait = min(wait, r.cfg.BootstrapStable-stable)
+		} else if set := bootstrapSet(members, r.cfg.Node, r.cfg.BootstrapExpect); set != nil &&
+			!r.promised(set, now) && r.othersFresh(members) {
 			conf := raft.Configuration{}
 			for _, name := range set {
 				conf.Servers = append(conf.Servers, raft.Server{
@@ -42,6 +61,7 @@ func (r *Registry) bootstrapLoop() {
 			switch {
 			case err == nil:
 				r.log.Info("bootstrapped raft", "servers", set)
+				r.checkRole()
 				return
 			case errors.Is(err, raft.ErrCantBootstrap):
 				return
@@ -49,7 +69,7 @@ func (r *Registry) bootstrapLoop() {
 				r.log.Warn("raft bootstrap failed", "err", err)
 			}
 		}
-		t := time.NewTimer(bootstrapRetry)
+		t := time.NewTimer(wait)
 		select {
 		case <-changed:
 		case <-t.C:
@@ -59,6 +79,47 @@ func (r *Registry) bootstrapLoop() {
 		}
 		t.Stop()
 	}
+}
+
+// eligibleAlive returns the alive voter-eligible members, sorted.
+func eligibleAlive(members map[string]Member) []string {
+	var out []string
+	for _, m := range members {
+		if m.Voter && m.State == MemberAlive {
+			out = append(out, m.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// answeredFresh records that this node told peer it is fresh (no state,
+// no leader): peer may bootstrap a set that includes this node.
+func (r *Registry) answeredFresh(peer string) {
+	r.bootMu.Lock()
+	if r.freshTo == nil {
+		r.freshTo = make(map[string]time.Time)
+	}
+	r.freshTo[peer] = time.Now()
+	r.bootMu.Unlock()
+}
+
+// promised reports whether this node told a member outside set, within
+// the promise window, that it is fresh. That member asked because it was
+// about to bootstrap with this node in its set (it saw members this node
+// does not, or not yet); bootstrapping set now could make two clusters.
+// Once the window passes, the member has bootstrapped (this node then has
+// a leader), or gone.
+func (r *Registry) promised(set []string, now time.Time) bool {
+	window := r.cfg.BootstrapStable + 2*r.cfg.RPCTimeout
+	r.bootMu.Lock()
+	defer r.bootMu.Unlock()
+	for peer, at := range r.freshTo {
+		if now.Sub(at) < window && !slices.Contains(set, peer) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasState reports whether this replica has Raft state (a log, a

@@ -154,7 +154,7 @@ func (r *Registry) receivePush(from string, rd *msgp.Reader) {
 	c := &r.cl
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !r.cfg.Client || from != c.feeder {
+	if !r.fedCopy() || from != c.feeder {
 		return
 	}
 	if p.leader != "" {
@@ -209,6 +209,90 @@ func (r *Registry) snapshotPage(p pushed) {
 		return
 	}
 	c.fed = b.index
+}
+
+// fedCopy reports whether this node's table is a copy a member feeds: a
+// client, or a node running Raft outside the configuration.
+func (r *Registry) fedCopy() bool { return r.cfg.Client || r.outside.Load() }
+
+// Role is a node's part in the Raft configuration.
+type Role uint8
+
+// Roles, as Stats.Role reports them.
+const (
+	RoleOutside Role = 0 // runs Raft, not in the configuration: a fed copy
+	RoleVoter   Role = 1
+	RoleStandby Role = 2 // a non-voter
+	RoleClient  Role = 3 // Config.Client: never runs Raft
+)
+
+func (r Role) String() string {
+	return [...]string{"outside", "voter", "standby", "client"}[min(int(r), 3)]
+}
+
+// roleLoop runs on a node with Raft. It follows this node's place in the
+// latest configuration (and the counts of voters and standbys, for
+// metrics); while the node is outside it, it keeps the table subscribed
+// to a member's feed as a client does, and stops when the leader adds the
+// node (raft then brings the table on from where the copy is: the entries
+// it holds already are skipped, table.ApplyBatch).
+func (r *Registry) roleLoop() {
+	t := time.NewTicker(r.cfg.FeedRenew)
+	defer t.Stop()
+	for {
+		changed, conf := r.members.wait(), r.table.confWake.wait()
+		r.checkRole()
+		if r.outside.Load() {
+			r.renew()
+		}
+		select {
+		case <-t.C:
+		case <-changed:
+		case <-conf:
+		case <-r.stopping:
+			return
+		}
+	}
+}
+
+// checkRole reads this node's role from the latest configuration.
+func (r *Registry) checkRole() {
+	rf := r.raft()
+	f := rf.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	role := RoleOutside
+	voters, standbys := 0, 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		} else {
+			standbys++
+		}
+		if string(s.ID) == r.cfg.Node {
+			role = RoleStandby
+			if s.Suffrage == raft.Voter {
+				role = RoleVoter
+			}
+		}
+	}
+	r.voters.Store(int32(voters))
+	r.standbys.Store(int32(standbys))
+	r.role.Store(int32(role))
+	was := r.outside.Swap(role == RoleOutside)
+	switch {
+	case was && role != RoleOutside:
+		c := &r.cl
+		c.mu.Lock()
+		c.feeder, c.fresh, c.build = "", true, nil
+		c.mu.Unlock()
+		r.log.Info("in the raft configuration", "role", role.String())
+		r.leaderBC.notify()
+	case !was && role == RoleOutside && rf.LastIndex() > 0:
+		r.log.Info("outside the raft configuration: a copy fed by a member")
+		r.leaderBC.notify()
+	}
 }
 
 // clientLeader is the leader a client knows of.

@@ -40,19 +40,32 @@ type Config struct {
 	// three times this. Default 500ms.
 	FeedRenew time.Duration
 	// BootstrapExpect is cluster.raft.bootstrap_expect: the number of
-	// voter-eligible members that must be seen, none with Raft state or a
-	// leader, before they bootstrap together. 1 bootstraps a single node
-	// alone; 0 never bootstraps (the node only joins a cluster that
-	// exists). Default 3; at most MaxVoters.
+	// voter-eligible members that must be seen, stably for
+	// BootstrapStable, none with Raft state or a leader, before the
+	// BootstrapExpect lowest-named of them bootstrap together. 1
+	// bootstraps the lowest-named fresh node alone; 0 never bootstraps
+	// (the node only joins a cluster that exists). Default 3; at most
+	// MaxVoters.
 	BootstrapExpect int
-	// MaxVoters is cluster.raft.max_voters: alive voter-eligible members
-	// become voters up to this many, the others non-voters. More voters
-	// survive more failures but make every write wait for more disks.
-	// Default 5.
+	// BootstrapStable is the stability window: the set of alive
+	// voter-eligible members must stay the same this long before a node
+	// bootstraps, so that a partial view while nodes are still joining
+	// does not bootstrap early (or alone, with BootstrapExpect 1).
+	// Longer is safer against slow joins and delays the first leader.
+	// Default 1s.
+	BootstrapStable time.Duration
+	// MaxVoters is cluster.raft.max_voters: the leader keeps this many
+	// voters (odd), or fewer when fewer voter-eligible members are alive
+	// (odd when it adds voters; it never demotes a healthy voter only to
+	// make the count odd). More voters survive more failures but make
+	// every write wait for more disks. Default 5.
 	MaxVoters int
-	// MaxStandbys is cluster.raft.max_standbys: how many non-voters are
-	// kept replicated for promotion; members beyond MaxVoters+MaxStandbys
-	// stay outside the Raft configuration. Default 4.
+	// MaxStandbys is cluster.raft.max_standbys: the leader keeps up to
+	// this many other members in the configuration as non-voters
+	// (standbys: replicated, promoted when a voter goes), voter-eligible
+	// ones first. Every other node stays outside the configuration,
+	// costs the leader nothing, and keeps a copy of the table a member
+	// feeds (roles.go). Default 4.
 	MaxStandbys int
 	// Priority is cluster.raft.priority: this node's rank when voter slots
 	// are filled, lower preferred, ties broken by name. Default 100.
@@ -60,9 +73,13 @@ type Config struct {
 	// FailureDomain is cluster.failure_domain: this node's zone or rack;
 	// voters are spread over distinct domains first. Default "".
 	FailureDomain string
-	// ReconcileDebounce is cluster.raft.reconcile_debounce: how long the
-	// leader coalesces membership changes before it recomputes the voters.
-	// Default 2s.
+	// ReconcileDebounce is cluster.raft.reconcile_debounce: the leader
+	// reconsiders the roles this long after the first membership change
+	// of a burst (coalescing it), and removes a member only once it has
+	// been dead in gossip AND silent to the leader's RPCs for this long,
+	// so that stale gossip (a healed partition reporting a healthy voter
+	// failed) never costs a voter. A dead voter is replaced about this
+	// much after gossip declares it dead. Default 2s.
 	ReconcileDebounce time.Duration
 	// ReconcileTimeout is cluster.raft.reconcile_timeout: the bound of one
 	// reconcile pass. Default 2s.
@@ -158,6 +175,7 @@ func DefaultConfig() Config {
 	return Config{
 		Voter:               true,
 		BootstrapExpect:     3,
+		BootstrapStable:     time.Second,
 		MaxVoters:           5,
 		MaxStandbys:         4,
 		Priority:            100,
@@ -207,8 +225,14 @@ func (c *Config) Validate() error {
 		return bad("feed renew %v", c.FeedRenew)
 	case c.BootstrapExpect < 0:
 		return bad("bootstrap_expect %d, want at least 0", c.BootstrapExpect)
-	case c.MaxVoters < 1:
-		return bad("max_voters %d, want at least 1", c.MaxVoters)
+	case c.BootstrapStable < 0:
+		return bad("bootstrap stability window %v", c.BootstrapStable)
+	case c.MaxVoters < 1 || c.MaxVoters%2 == 0:
+		return bad("max_voters %d, want an odd number", c.MaxVoters)
+	case c.MaxStandbys < 0:
+		return bad("max_standbys %d", c.MaxStandbys)
+	case c.ReconcileDebounce < 0:
+		return bad("reconcile debounce %v", c.ReconcileDebounce)
 	case c.BootstrapExpect > c.MaxVoters:
 		return bad("bootstrap_expect %d above max_voters %d", c.BootstrapExpect, c.MaxVoters)
 	case c.ApplyTimeout <= 0:

@@ -115,6 +115,10 @@ func (f *feed) add(it feedItem) {
 func (f *feed) subscribe(node string, fresh bool, from uint64) reply {
 	lease := time.Now().Add(3 * f.r.cfg.FeedRenew)
 	leader := f.r.leaderName()
+	if f.r.outside.Load() {
+		// Only members feed: this node's copy is fed itself, or empty.
+		return reply{code: codeBusy, leader: leader}
+	}
 	if !fresh {
 		f.mu.Lock()
 		defer f.mu.Unlock()

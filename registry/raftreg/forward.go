@@ -173,7 +173,11 @@ func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 		send(reply{code: codeUnavailable})
 		return
 	case q.op == opStatus:
-		send(reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()})
+		rep := reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()}
+		if !rep.flag && rep.leader == "" {
+			r.answeredFresh(from)
+		}
+		send(rep)
 		return
 	case q.op == opSubscribe:
 		send(r.feed.subscribe(from, q.fresh, q.index))

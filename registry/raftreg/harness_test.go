@@ -57,12 +57,20 @@ func (p *peerTable) OnChange(f func()) func() {
 // quiet changes a member without notifying anyone.
 func (p *peerTable) quiet(name string, voter bool, st MemberState) {
 	p.mu.Lock()
-	p.members[name] = Member{Name: name, Voter: voter, State: st}
+	m := p.members[name]
+	m.Name, m.Voter, m.State = name, voter, st
+	p.members[name] = m
 	p.mu.Unlock()
 }
 
+// set changes a member's eligibility and state (its other hints stay)
+// and notifies.
 func (p *peerTable) set(name string, voter bool, st MemberState) {
-	p.setMember(Member{Name: name, Voter: voter, State: st})
+	p.mu.Lock()
+	m := p.members[name]
+	p.mu.Unlock()
+	m.Name, m.Voter, m.State = name, voter, st
+	p.setMember(m)
 }
 
 // setMember changes a member and notifies.
@@ -161,6 +169,8 @@ func (c *cluster) config(name string) Config {
 		cfg.DataDir = c.dir
 	}
 	cfg.ApplyTimeout = 2 * time.Second
+	cfg.BootstrapStable = 100 * time.Millisecond
+	cfg.ReconcileDebounce = 300 * time.Millisecond
 	if os.Getenv("RAFTREG_LOG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("n", name)
 	}
@@ -230,7 +240,8 @@ func (c *cluster) startWith(name string, cfg Config) *tnode {
 	c.mu.Lock()
 	c.nodes[name] = n
 	c.mu.Unlock()
-	c.peers.setMember(Member{Name: name, Voter: cfg.Voter, Client: cfg.Client, State: MemberAlive})
+	c.peers.setMember(Member{Name: name, Voter: cfg.Voter, Client: cfg.Client, State: MemberAlive,
+		Priority: cfg.Priority, FailureDomain: cfg.FailureDomain})
 	return n
 }
 

@@ -87,15 +87,31 @@ func (r *Registry) leadEpoch(e *epoch) {
 	defer tick.Stop()
 	defer r.settling.Store(false)
 	unknown := make(map[string]time.Time)
+	rs := &roleState{since: time.Now(), gone: make(map[string]time.Time)}
+	wake := time.NewTimer(0) // the roles at once, for a new leader
+	defer wake.Stop()
 	for {
 		changed := r.members.wait()
-		var soon <-chan time.Time
 		r.settling.Store(true)
-		r.expireReservations(time.Now())
-		more := r.reconcile(e, unknown)
-		r.settling.Store(more)
-		if more {
-			soon = time.After(reconfigurePause)
+		now := time.Now()
+		r.expireReservations(now)
+		members := r.reconcileNames(unknown)
+		rs.observe(members, now)
+		var next time.Duration
+		if rs.due.IsZero() || !now.Before(rs.due) {
+			rs.due = time.Time{}
+			var more bool
+			more, next = r.reconcileRoles(e, rs, members, now)
+			if more {
+				next = reconfigurePause
+			}
+		}
+		if !rs.due.IsZero() {
+			next = durMin(next, rs.due.Sub(now))
+		}
+		r.settling.Store(next > 0 && next <= reconfigurePause || !rs.due.IsZero())
+		if next > 0 {
+			wake.Reset(next)
 		}
 		select {
 		case <-e.lost:
@@ -103,21 +119,76 @@ func (r *Registry) leadEpoch(e *epoch) {
 		case <-r.stopping:
 			return
 		case <-changed:
+			// A burst of membership changes is coalesced: the roles are
+			// reconsidered ReconcileDebounce after its first change.
+			if rs.due.IsZero() {
+				rs.due = time.Now().Add(r.cfg.ReconcileDebounce)
+			}
 		case <-tick.C:
-		case <-soon:
+		case <-wake.C:
 		}
 	}
+}
+
+// durMin is the shorter of two waits, 0 meaning none.
+func durMin(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return max(b, time.Millisecond)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
 }
 
 // reconfigurePause is the wait before the next configuration change after
 // one was asked for: raft takes one at a time.
 const reconfigurePause = 50 * time.Millisecond
 
-// reconcile queues the release of names held by nodes membership reports
-// dead or left (or has not known for UnknownGrace), and makes the first
-// configuration change planVoters asks for. It reports whether it asked for
-// a change.
-func (r *Registry) reconcile(e *epoch, unknown map[string]time.Time) bool {
+// roleState is what the leader's reconciler remembers between rounds of
+// one leadership: since when each member has been gone in gossip.
+type roleState struct {
+	since time.Time            // the leadership began: heartbeats count from here
+	gone  map[string]time.Time // member -> first seen dead or left, while it stays so
+	due   time.Time            // a debounced round is due then; zero: none pending
+}
+
+// observe records which members are gone, from when.
+func (s *roleState) observe(members map[string]Member, now time.Time) {
+	for name := range s.gone {
+		if m, ok := members[name]; !ok || !m.State.gone() {
+			delete(s.gone, name)
+		}
+	}
+	for name, m := range members {
+		if _, seen := s.gone[name]; m.State.gone() && !seen {
+			s.gone[name] = now
+		}
+	}
+}
+
+// evictAt is when server name may be removed: once it has been gone in
+// gossip for the debounce window and silent to this leader's heartbeats
+// (and other RPCs) for as long. Zero when it is not gone.
+func (r *Registry) evictAt(s *roleState, name string) time.Time {
+	gone, ok := s.gone[name]
+	if !ok {
+		return time.Time{}
+	}
+	heard := r.trans.lastHeard(name)
+	if heard.Before(s.since) {
+		heard = s.since
+	}
+	if heard.Before(gone) {
+		heard = gone
+	}
+	return heard.Add(r.cfg.ReconcileDebounce)
+}
+
+// reconcileNames queues the release of names held by nodes membership
+// reports dead or left (or has not known for UnknownGrace), and of their
+// locks, and returns the member table.
+func (r *Registry) reconcileNames(unknown map[string]time.Time) map[string]Member {
 	members := memberTable(r.peers.Members(), r.self)
 	now := time.Now()
 	for _, node := range r.table.nodes() {
@@ -138,31 +209,56 @@ func (r *Registry) reconcile(e *epoch, unknown map[string]time.Time) bool {
 		}
 	}
 	r.reconcileLocks(members, unknown)
+	return members
+}
+
+// reconcileRoles makes the first configuration change planRoles asks for.
+// It reports whether it asked for one, and otherwise how soon a gone
+// server becomes evictable (0: none is waiting).
+func (r *Registry) reconcileRoles(e *epoch, s *roleState, members map[string]Member, now time.Time) (bool, time.Duration) {
 	rf := r.raft()
 	f := rf.GetConfiguration()
 	if f.Error() != nil {
-		return false
+		return false, 0
 	}
-	plan := planVoters(f.Configuration().Servers, members, r.cfg.Node, r.cfg.MaxVoters)
+	servers := f.Configuration().Servers
+	var next time.Duration
+	for _, sv := range servers {
+		if at := r.evictAt(s, string(sv.ID)); !at.IsZero() && at.After(now) {
+			next = durMin(next, at.Sub(now))
+		}
+	}
+	plan := planRoles(planInput{
+		servers: servers, members: members, self: r.cfg.Node,
+		maxVoters: r.cfg.MaxVoters, maxStandbys: r.cfg.MaxStandbys,
+		evictable: func(name string) bool {
+			at := r.evictAt(s, name)
+			return !at.IsZero() && !now.Before(at)
+		},
+	})
 	if len(plan) == 0 {
-		return false
+		return false, next
 	}
 	c := plan[0]
 	id, addr := raft.ServerID(c.name), raft.ServerAddress(c.name)
 	// As with proposals, the future is not waited on: the next round reads
-	// the configuration again.
+	// the configuration again. (raft's GetConfiguration carries no index
+	// to make the change conditional on; a change planned on a
+	// configuration that has changed since repeats one already made.)
+	const prev = 0
 	switch c.op {
 	case opRemove:
-		rf.RemoveServer(id, 0, r.cfg.RPCTimeout)
+		rf.RemoveServer(id, prev, r.cfg.RPCTimeout)
 	case opAddVoter:
-		rf.AddVoter(id, addr, 0, r.cfg.RPCTimeout)
+		rf.AddVoter(id, addr, prev, r.cfg.RPCTimeout)
 	case opAddNonvoter:
-		rf.AddNonvoter(id, addr, 0, r.cfg.RPCTimeout)
+		rf.AddNonvoter(id, addr, prev, r.cfg.RPCTimeout)
 	case opDemote:
-		rf.DemoteVoter(id, 0, r.cfg.RPCTimeout)
+		rf.DemoteVoter(id, prev, r.cfg.RPCTimeout)
 	}
+	r.confChanges.Add(1)
 	r.log.Info("raft configuration change", "change", c.String(), "term", e.term)
-	return true
+	return true, 0
 }
 
 // leaderRead returns nil when a read of the local table, made now, is

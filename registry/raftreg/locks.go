@@ -158,7 +158,7 @@ func (r *Registry) fenceLoop() {
 		case <-r.stopping:
 			return
 		case <-t.C:
-			if r.raft() == nil && len(r.localHolders()) > 0 {
+			if r.fedCopy() && len(r.localHolders()) > 0 {
 				r.probeLeader()
 			}
 			if !r.inContact(time.Now()) {
@@ -183,7 +183,7 @@ func (r *Registry) probeLeader() {
 // with its quorum) within LockFence.
 func (r *Registry) inContact(now time.Time) bool {
 	rf := r.raft()
-	if rf == nil {
+	if rf == nil || r.fedCopy() {
 		p := r.fence.probed.Load()
 		return p != 0 && now.Sub(time.Unix(0, p)) < r.cfg.LockFence
 	}

@@ -3,9 +3,6 @@ package raftreg
 import (
 	"slices"
 	"strconv"
-	"strings"
-
-	"github.com/hashicorp/raft"
 )
 
 // PeerSource is the member table the registry follows: who may vote, who
@@ -35,6 +32,13 @@ type Member struct {
 	// in. It keeps a copy of the table fed by a member (client.go).
 	Client bool
 	State  MemberState
+	// Priority ranks voter-eligible members for the voter slots: lower is
+	// preferred, ties go to the lower name (cluster.raft.priority).
+	Priority int
+	// FailureDomain is the zone or rack the node runs in
+	// (cluster.failure_domain): voters are spread over domains first. ""
+	// is a domain of its own.
+	FailureDomain string
 }
 
 // MemberState is the liveness of a member.
@@ -97,90 +101,4 @@ func bootstrapSet(members map[string]Member, self string, expect int) []string {
 		return nil
 	}
 	return names
-}
-
-// change is one Raft configuration change the leader should make.
-type change struct {
-	op   changeOp
-	name string
-}
-
-type changeOp uint8
-
-const (
-	opRemove changeOp = iota + 1
-	opAddVoter
-	opAddNonvoter
-	opDemote
-)
-
-func (c change) String() string {
-	return [...]string{"", "remove", "add voter", "add non-voter", "demote"}[c.op] + " " + c.name
-}
-
-// planVoters returns the configuration changes that make servers follow
-// members, in the order to make them (raft takes one at a time):
-//
-//   - servers whose member is dead or left are removed (never self);
-//   - alive members not in the configuration are added, as voters while
-//     there are fewer than maxVoters voters and the member may vote, as
-//     non-voters otherwise;
-//   - alive voter-eligible non-voters are promoted while there is room;
-//   - voters that may not vote, and voters beyond maxVoters (highest
-//     names first), are demoted (never self).
-//
-// Members that membership does not know are left alone: membership may
-// simply not have heard of them yet.
-func planVoters(servers []raft.Server, members map[string]Member, self string, maxVoters int) []change {
-	var out []change
-	in := make(map[string]raft.ServerSuffrage, len(servers))
-	voters := 0
-	var keep []string // voters that stay, by name
-	for _, s := range servers {
-		name := string(s.ID)
-		m, known := members[name]
-		if name != self && known && (m.State.gone() || m.Client) {
-			out = append(out, change{opRemove, name})
-			continue
-		}
-		in[name] = s.Suffrage
-		if s.Suffrage != raft.Voter {
-			continue
-		}
-		if name != self && known && !m.Voter {
-			out = append(out, change{opDemote, name})
-			continue
-		}
-		voters++
-		keep = append(keep, name)
-	}
-	// Too many voters: demote the highest names.
-	slices.Sort(keep)
-	for i := len(keep) - 1; i >= 0 && voters > maxVoters; i-- {
-		if keep[i] != self {
-			out = append(out, change{opDemote, keep[i]})
-			voters--
-		}
-	}
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	slices.SortFunc(names, strings.Compare)
-	for _, name := range names {
-		m := members[name]
-		if m.State != MemberAlive || m.Client {
-			continue
-		}
-		suf, inConf := in[name]
-		switch {
-		case inConf && suf == raft.Voter:
-		case m.Voter && voters < maxVoters:
-			out = append(out, change{opAddVoter, name}) // adds, or promotes a non-voter
-			voters++
-		case !inConf:
-			out = append(out, change{opAddNonvoter, name})
-		}
-	}
-	return out
 }

@@ -55,6 +55,15 @@ type raftTransport struct {
 	wg        sync.WaitGroup
 
 	dropped atomic.Uint64 // requests refused: queue full, malformed, closed
+
+	// heard is when each peer last answered an RPC of this node: on a
+	// leader, its heartbeats and appends. The reconciler removes no
+	// server it heard from within the debounce window.
+	heardMu sync.Mutex
+	heard   map[string]time.Time
+	// appends counts the AppendEntries RPCs this node sent (heartbeats
+	// included): a leader's replication work.
+	appends atomic.Uint64
 }
 
 type inbound struct {
@@ -91,6 +100,7 @@ func newRaftTransport(local string, out Streams, timeout time.Duration, chunk in
 		consumer: make(chan raft.RPC),
 		work:     make(chan inbound, workQueue),
 		snaps:    make(map[string]*assembly),
+		heard:    make(map[string]time.Time),
 		shutdown: make(chan struct{}),
 	}
 	t.mux = newMux(transport.StreamRaft, out, t.serve)
@@ -121,6 +131,13 @@ func (t *raftTransport) Close() error {
 	t.closeOnce.Do(func() { close(t.shutdown) })
 	t.wg.Wait()
 	return nil
+}
+
+// lastHeard is when peer last answered an RPC of this node (zero: never).
+func (t *raftTransport) lastHeard(peer string) time.Time {
+	t.heardMu.Lock()
+	defer t.heardMu.Unlock()
+	return t.heard[peer]
 }
 
 func (t *raftTransport) closed() bool {
@@ -160,6 +177,7 @@ func (t *raftTransport) SetHeartbeatHandler(fn func(raft.RPC)) {
 
 // AppendEntries implements raft.Transport.
 func (t *raftTransport) AppendEntries(_ raft.ServerID, target raft.ServerAddress, q *raft.AppendEntriesRequest, p *raft.AppendEntriesResponse) error {
+	t.appends.Add(1)
 	return t.roundTrip(target, rpcAppendEntries, t.timeout, func(w *msgp.Writer) { putAppendEntriesRequest(w, q) },
 		func(r *msgp.Reader) { getAppendEntriesResponse(r, p) })
 }
@@ -222,6 +240,9 @@ func (t *raftTransport) roundTrip(target raft.ServerAddress, typ uint8, timeout 
 	case err != nil:
 		return fmt.Errorf("raftreg: rpc %d to %s: %w", typ, target, err)
 	}
+	t.heardMu.Lock()
+	t.heard[string(target)] = time.Now()
+	t.heardMu.Unlock()
 	r := msgp.NewReader(body)
 	if msg := r.Str(1 << 16); msg != "" && r.Err() == nil {
 		return errors.New(msg)

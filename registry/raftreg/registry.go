@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -48,6 +49,9 @@ type Registry struct {
 	verify   verifier
 	propSeq  atomic.Uint64 // proposal ids; a random 63-bit start, so the ids of a past life replayed from the log do not match new ones
 
+	bootMu  sync.Mutex
+	freshTo map[string]time.Time // bootstrap.go: peers told "fresh", when
+
 	fwdSlots chan struct{}
 	rel      releaser
 	fence    fence // locks.go
@@ -61,6 +65,17 @@ type Registry struct {
 	feed feed                   // a member's: the clients it feeds
 	cl   clientState            // a client's: its subscription
 	hint atomic.Pointer[string] // a client's: the leader its feeder names
+
+	// outside: this node runs Raft but is not in the latest configuration
+	// (roleLoop), so its table is fed like a client's. role, voters and
+	// standbys are what roleLoop read last.
+	outside  atomic.Bool
+	role     atomic.Int32
+	voters   atomic.Int32
+	standbys atomic.Int32
+
+	confChanges   atomic.Uint64 // configuration changes this node asked for as leader
+	leaderChanges atomic.Uint64 // leaders observed, each new one counted once
 
 	forwardedIn  atomic.Uint64
 	forwardedOut atomic.Uint64
@@ -118,9 +133,10 @@ func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	r := &Registry{
-		cfg:      cfg,
-		log:      cfg.Logger.With("component", "raftreg", "node", cfg.Node),
-		self:     Member{Name: cfg.Node, Voter: cfg.Voter, State: MemberAlive},
+		cfg: cfg,
+		log: cfg.Logger.With("component", "raftreg", "node", cfg.Node),
+		self: Member{Name: cfg.Node, Voter: cfg.Voter, State: MemberAlive, Priority: cfg.Priority,
+			FailureDomain: cfg.FailureDomain},
 		peers:    peers,
 		table:    newTable(cfg.Node),
 		stopping: make(chan struct{}),
@@ -134,8 +150,9 @@ func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
 	r.fwd = newMux(transport.StreamRegistry, streams, r.serveForward)
 	r.rel.init(r)
 	r.feed.init(r)
+	r.fwd.push = r.receivePush
 	if cfg.Client {
-		r.fwd.push = r.receivePush
+		r.role.Store(int32(RoleClient))
 	} else {
 		r.table.feed = &r.feed
 	}
@@ -192,8 +209,20 @@ func (r *Registry) startRaft() error {
 	r.rf.Store(rf)
 	r.trans.start()
 	obs := make(chan raft.Observation, 16)
+	var (
+		lastMu     sync.Mutex
+		lastLeader raft.ServerID
+	)
 	observer := raft.NewObserver(obs, false, func(o *raft.Observation) bool {
-		_, ok := o.Data.(raft.LeaderObservation)
+		lo, ok := o.Data.(raft.LeaderObservation)
+		if ok && lo.LeaderID != "" {
+			lastMu.Lock()
+			if lo.LeaderID != lastLeader {
+				lastLeader = lo.LeaderID
+				r.leaderChanges.Add(1)
+			}
+			lastMu.Unlock()
+		}
 		return ok
 	})
 	rf.RegisterObserver(observer)
@@ -205,7 +234,10 @@ func (r *Registry) startRaft() error {
 	downed := func() { r.fenceAll("the cluster declared this node dead") }
 	r.table.downed.Store(&downed)
 	r.cancelPeers = r.peers.OnChange(r.members.notify)
-	if !hasState && r.cfg.Voter {
+	r.cl.fresh = true
+	r.checkRole()
+	r.track.start(r.roleLoop)
+	if !hasState && r.cfg.Voter && r.cfg.BootstrapExpect > 0 {
 		r.track.start(r.bootstrapLoop)
 	}
 	r.log.Info("raft started", "existing_state", hasState, "voter", r.cfg.Voter)
@@ -287,6 +319,13 @@ func (r *Registry) raft() *raft.Raft { return r.rf.Load() }
 func (r *Registry) leaderName() string {
 	if r.cfg.Client {
 		return r.clientLeader()
+	}
+	if r.outside.Load() {
+		// Raft may remember the leader of a configuration this node has
+		// left; the feeder knows the current one.
+		if h := r.clientLeader(); h != "" {
+			return h
+		}
 	}
 	rf := r.raft()
 	if rf == nil {
@@ -438,6 +477,21 @@ type Stats struct {
 	// the times its queue overflowed and every client had to start over.
 	Fed        int
 	FeedResets uint64
+	// Role is this node's part in the configuration; Voters and Standbys
+	// count the voters and non-voters of the latest configuration this
+	// node knows (raft_voters, raft_non_voters).
+	Role             Role
+	Voters, Standbys int
+	// LeaderChanges counts the leaders this node observed, each new one
+	// once (raft_leader_changes_total). ConfChanges counts the
+	// configuration changes this node asked for while leading.
+	LeaderChanges, ConfChanges uint64
+	// Appends counts the AppendEntries RPCs this node sent, heartbeats
+	// included: a leader's replication work.
+	Appends uint64
+	// LastContact is when this node last heard from a leader (zero: never,
+	// or this node leads, or a client).
+	LastContact time.Time
 }
 
 // RaftClient is Stats.RaftState on a client.
@@ -460,6 +514,8 @@ func (r *Registry) Stats() Stats {
 		BadEntries:      r.table.bad.Load(),
 	}
 	s.Fed, s.FeedResets = r.feed.subscribers(), r.feed.reset.Load()
+	s.Role, s.Voters, s.Standbys = Role(r.role.Load()), int(r.voters.Load()), int(r.standbys.Load())
+	s.LeaderChanges, s.ConfChanges, s.Appends = r.leaderChanges.Load(), r.confChanges.Load(), r.trans.appends.Load()
 	if r.cfg.Client {
 		s.RaftState, s.Leader = RaftClient, r.leaderName()
 		s.CommitIndex, s.AppliedIndex = r.table.index(), r.table.index()
@@ -471,6 +527,7 @@ func (r *Registry) Stats() Stats {
 		s.AppliedIndex = rf.AppliedIndex()
 		s.LastIndex = rf.LastIndex()
 		s.Leader = r.leaderName()
+		s.LastContact = rf.LastContact()
 	}
 	return s
 }

@@ -67,9 +67,31 @@ type table struct {
 	npending atomic.Int64
 	revoked  atomic.Uint64
 	bad      atomic.Uint64 // entries that did not decode (a bug, or a newer node's format)
+
+	// conf is the latest committed configuration this replica applied
+	// (raft.ConfigurationStore), and onConf, set by tests before Start,
+	// sees each one in log order.
+	conf     atomic.Pointer[raft.Configuration]
+	onConf   func(index uint64, c raft.Configuration)
+	confWake broadcast
 }
 
-var _ raft.BatchingFSM = (*table)(nil)
+var (
+	_ raft.BatchingFSM        = (*table)(nil)
+	_ raft.ConfigurationStore = (*table)(nil)
+)
+
+// StoreConfiguration implements raft.ConfigurationStore: it sees, in log
+// order with the entries, each configuration entry committed (raft hands
+// them to ApplyBatch, which calls it).
+func (t *table) StoreConfiguration(index uint64, c raft.Configuration) {
+	c = c.Clone()
+	t.conf.Store(&c)
+	if t.onConf != nil {
+		t.onConf(index, c)
+	}
+	t.confWake.notify()
+}
 
 func newTable(node string) *table {
 	return &table{
@@ -112,7 +134,17 @@ func (t *table) ApplyBatch(logs []*raft.Log) []any {
 	self := false // an entry released this node's names
 	t.mu.Lock()
 	for i, l := range logs {
-		if l.Type != raft.LogCommand {
+		// An entry at or below the table's index is one this replica
+		// already holds: a node that was outside the configuration kept a
+		// fed copy (client.go) and is now replicated by raft from an
+		// older point.
+		if l.Type == raft.LogConfiguration {
+			// A batching FSM gets configurations here, not through
+			// StoreConfiguration.
+			t.StoreConfiguration(l.Index, raft.DecodeConfiguration(l.Data))
+			continue
+		}
+		if l.Type != raft.LogCommand || len(l.Data) > 0 && l.Index <= t.f.Index() {
 			continue
 		}
 		if t.feed != nil && len(l.Data) > 0 && t.feed.any.Load() {
@@ -294,6 +326,12 @@ func (t *table) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("raftreg: reading snapshot: %w", err)
 	}
 	t.mu.Lock()
+	if at, err := fsm.SnapshotIndex(b); err == nil && at <= t.f.Index() && t.f.Index() > 0 {
+		// Not older than what this replica holds (a fed copy before it
+		// joined the configuration): keep it, and the reads monotonic.
+		t.mu.Unlock()
+		return nil
+	}
 	evs, err := t.f.Restore(b)
 	if err == nil {
 		t.publishLocked(evs)
