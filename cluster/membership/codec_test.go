@@ -22,10 +22,21 @@ func TestMetaRoundTrip(t *testing.T) {
 	if err != nil || got != m {
 		t.Fatalf("decode = %+v, %v; want %+v", got, err, m)
 	}
+	// The hints make it version 2.
+	h := m
+	h.Priority, h.FailureDomain = -3, "eu-1a"
+	hb := encodeMeta(h)
+	wantH := append(append([]byte{2}, want[1:]...), 0xff, 0xff, 0xff, 0xfd, 5, 'e', 'u', '-', '1', 'a')
+	if !bytes.Equal(hb, wantH) {
+		t.Fatalf("encoding with hints = % x, want % x", hb, wantH)
+	}
+	if got, err := decodeMeta(hb); err != nil || got != h {
+		t.Fatalf("decode with hints = %+v, %v", got, err)
+	}
 	// A later format appends; this decoder reads the prefix it knows.
-	newer := append([]byte{2}, b[1:]...)
+	newer := append([]byte{9}, hb[1:]...)
 	newer = append(newer, 0xff, 0xff)
-	if got, err := decodeMeta(newer); err != nil || got != m {
+	if got, err := decodeMeta(newer); err != nil || got != h {
 		t.Fatalf("decode of a longer, newer meta = %+v, %v", got, err)
 	}
 	// Unknown roles survive decoding.
@@ -38,7 +49,8 @@ func TestMetaRoundTrip(t *testing.T) {
 // TestMetaSizeUnderLimit checks the largest possible meta against
 // memberlist's limit, at run time as well as at compile time (meta.go).
 func TestMetaSizeUnderLimit(t *testing.T) {
-	max := Meta{InternodePort: 65535, ProtoMin: 65535, ProtoMax: 65535, RaftRole: 255, BootID: ^uint64(0)}
+	max := Meta{InternodePort: 65535, ProtoMin: 65535, ProtoMax: 65535, RaftRole: 255, BootID: ^uint64(0),
+		Priority: -1, FailureDomain: string(bytes.Repeat([]byte{'z'}, MaxFailureDomain))}
 	if n := len(encodeMeta(max)); n >= memberlist.MetaMaxSize {
 		t.Fatalf("meta is %d bytes, memberlist allows under %d", n, memberlist.MetaMaxSize)
 	}
@@ -60,6 +72,9 @@ func TestMetaDecodeErrors(t *testing.T) {
 		"boot id 0":  encodeMeta(Meta{ProtoMin: 1, ProtoMax: 1}),
 		"proto 0":    encodeMeta(Meta{ProtoMin: 0, ProtoMax: 1, BootID: 1}),
 		"proto desc": encodeMeta(Meta{ProtoMin: 2, ProtoMax: 1, BootID: 1}),
+		"v2 short":   append([]byte{2}, good[1:]...),
+		"v2 domain":  append(append([]byte{2}, good[1:]...), 0, 0, 0, 1, 3, 'a'),
+		"v2 long":    append(append(append([]byte{2}, good[1:]...), 0, 0, 0, 1, MaxFailureDomain+1), bytes.Repeat([]byte{'a'}, MaxFailureDomain+1)...),
 	}
 	for name, b := range bad {
 		if _, err := decodeMeta(b); !errors.Is(err, ErrBadMeta) {
@@ -115,6 +130,7 @@ func TestIntentBroadcastInvalidates(t *testing.T) {
 
 func FuzzDecodeMeta(f *testing.F) {
 	f.Add(encodeMeta(Meta{InternodePort: 7950, ProtoMin: 1, ProtoMax: 2, RaftRole: RoleVoter, BootID: 7}))
+	f.Add(encodeMeta(Meta{InternodePort: 7950, ProtoMin: 1, ProtoMax: 2, RaftRole: RoleNonVoter, BootID: 7, Priority: 100, FailureDomain: "rack-2"}))
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {

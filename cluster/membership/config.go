@@ -156,8 +156,10 @@ func (c *Config) Validate() error {
 	case c.GossipInterval < 0 || c.PushPullInterval < 0 || c.ProbeInterval < 0 || c.ProbeTimeout < 0 ||
 		c.TCPTimeout < 0 || c.SuspicionMult < 0 || c.DeadNodeReclaimTime < 0:
 		return bad("negative timing")
-	case c.Meta.RaftRole > RoleClient:
+	case c.Meta.RaftRole > RoleNonVoter:
 		return bad("unknown raft role %v", c.Meta.RaftRole)
+	case len(c.Meta.FailureDomain) > MaxFailureDomain:
+		return bad("failure domain of %d bytes, at most %d", len(c.Meta.FailureDomain), MaxFailureDomain)
 	}
 	if c.Transport == nil {
 		if _, err := netip.ParseAddr(c.BindAddr); err != nil {

@@ -34,7 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		"reap":             func(c *Config) { c.ReapAfter = -time.Second },
 		"queue":            func(c *Config) { c.EventQueue = 0 },
 		"proto zero":       func(c *Config) { c.Meta.ProtoMin = 0 },
-		"role":             func(c *Config) { c.Meta.RaftRole = 3 },
+		"role":             func(c *Config) { c.Meta.RaftRole = 4 },
 		"proto descending": func(c *Config) { c.Meta.ProtoMin, c.Meta.ProtoMax = 3, 2 },
 	}
 	for name, f := range cases {

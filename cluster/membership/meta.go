@@ -20,6 +20,11 @@ const (
 	// RoleClient: a client node (`run -x`): never a voter, not counted
 	// for bootstrap_expect.
 	RoleClient Role = 2
+	// RoleNonVoter: the node runs Raft but is never a voter
+	// (cluster.raft.eligible false): a standby or outside the
+	// configuration, not counted for bootstrap_expect. A node that does
+	// not know this role takes it for a non-voter too.
+	RoleNonVoter Role = 3
 )
 
 func (r Role) String() string {
@@ -30,6 +35,8 @@ func (r Role) String() string {
 		return "voter"
 	case RoleClient:
 		return "client"
+	case RoleNonVoter:
+		return "non-voter"
 	}
 	return fmt.Sprintf("role(%d)", uint8(r))
 }
@@ -48,7 +55,16 @@ type Meta struct {
 	// BootID is drawn at random at each start of the node; never 0. A name
 	// seen with a new boot id is a new life: the old one is gone.
 	BootID uint64
+	// Priority and FailureDomain are the node's hints for Raft voter
+	// selection (cluster.raft.priority, cluster.failure_domain): lower
+	// priority is preferred, voters spread over domains first.
+	// FailureDomain is at most MaxFailureDomain bytes.
+	Priority      int32
+	FailureDomain string
 }
+
+// MaxFailureDomain bounds Meta.FailureDomain, in bytes.
+const MaxFailureDomain = 128
 
 // Meta wire format, version 1, 16 bytes, big-endian:
 //
@@ -59,21 +75,41 @@ type Meta struct {
 //	6-7   protocol max
 //	8-15  boot id
 //
-// A later format keeps these 16 bytes and appends; a decoder ignores what
-// follows the fields it knows, so old and new nodes understand each other.
+// Version 2 appends the voter-selection hints:
+//
+//	16-19 priority (int32)
+//	20    failure domain length n (at most MaxFailureDomain)
+//	21-   failure domain, n bytes
+//
+// A node writes version 1 when both hints are zero. A later format keeps
+// these bytes and appends; a decoder ignores what follows the fields it
+// knows, so old and new nodes understand each other.
 const (
 	metaVersion = 1
 	metaSize    = 16
+	metaHints   = 2  // the version that added the hints
+	metaV2Size  = 21 // without the domain's bytes
 )
 
 // memberlist panics when node meta exceeds MetaMaxSize (512 bytes); this
 // fails to compile if the encoding ever outgrows it.
-var _ [memberlist.MetaMaxSize - metaSize]struct{}
+var _ [memberlist.MetaMaxSize - metaV2Size - MaxFailureDomain]struct{}
 
 // encodeMeta returns the wire form of m (metaSize bytes).
 func encodeMeta(m Meta) []byte {
-	b := make([]byte, metaSize)
+	hints := m.Priority != 0 || m.FailureDomain != ""
+	size := metaSize
+	if hints {
+		size = metaV2Size + len(m.FailureDomain)
+	}
+	b := make([]byte, size)
 	b[0] = metaVersion
+	if hints {
+		b[0] = metaHints
+		binary.BigEndian.PutUint32(b[16:], uint32(m.Priority))
+		b[20] = byte(len(m.FailureDomain))
+		copy(b[21:], m.FailureDomain)
+	}
 	b[1] = byte(m.RaftRole)
 	binary.BigEndian.PutUint16(b[2:], m.InternodePort)
 	binary.BigEndian.PutUint16(b[4:], m.ProtoMin)
@@ -98,6 +134,13 @@ func decodeMeta(b []byte) (Meta, error) {
 		ProtoMin:      binary.BigEndian.Uint16(b[4:]),
 		ProtoMax:      binary.BigEndian.Uint16(b[6:]),
 		BootID:        binary.BigEndian.Uint64(b[8:]),
+	}
+	if b[0] >= metaHints {
+		if len(b) < metaV2Size || len(b) < metaV2Size+int(b[20]) || int(b[20]) > MaxFailureDomain {
+			return Meta{}, fmt.Errorf("%w: %d bytes of version %d", ErrBadMeta, len(b), b[0])
+		}
+		m.Priority = int32(binary.BigEndian.Uint32(b[16:]))
+		m.FailureDomain = string(b[21 : 21+int(b[20])])
 	}
 	if err := m.check(); err != nil {
 		return Meta{}, err
