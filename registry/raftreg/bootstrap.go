@@ -57,8 +57,18 @@ func (r *Registry) bootstrapLoop() {
 					Suffrage: raft.Voter, ID: raft.ServerID(name), Address: raft.ServerAddress(name),
 				})
 			}
-			err := rf.BootstrapCluster(conf).Error()
+			// Checked again, under the lock the status answers take: a
+			// member outside set may have been told "fresh" while the
+			// others were asked (seen: two clusters of three out of nine
+			// nodes, one node's view missing the lowest name).
+			r.bootMu.Lock()
+			err := errPromised
+			if !r.promisedLocked(set, time.Now()) {
+				err = rf.BootstrapCluster(conf).Error()
+			}
+			r.bootMu.Unlock()
 			switch {
+			case errors.Is(err, errPromised):
 			case err == nil:
 				r.log.Info("bootstrapped raft", "servers", set)
 				r.checkRole()
@@ -93,15 +103,22 @@ func eligibleAlive(members map[string]Member) []string {
 	return out
 }
 
-// answeredFresh records that this node told peer it is fresh (no state,
-// no leader): peer may bootstrap a set that includes this node.
-func (r *Registry) answeredFresh(peer string) {
+// statusReply answers a member's status query, and records when it told
+// the member that this node is fresh (no state, no leader): that member
+// may bootstrap a set that includes this node. It holds the lock that
+// bootstrapLoop holds while it bootstraps, so an answer "fresh" is either
+// recorded before the bootstrap's last check or true.
+func (r *Registry) statusReply(peer string) reply {
 	r.bootMu.Lock()
-	if r.freshTo == nil {
-		r.freshTo = make(map[string]time.Time)
+	defer r.bootMu.Unlock()
+	rep := reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()}
+	if !rep.flag && rep.leader == "" {
+		if r.freshTo == nil {
+			r.freshTo = make(map[string]time.Time)
+		}
+		r.freshTo[peer] = time.Now()
 	}
-	r.freshTo[peer] = time.Now()
-	r.bootMu.Unlock()
+	return rep
 }
 
 // promised reports whether this node told a member outside set, within
@@ -111,9 +128,16 @@ func (r *Registry) answeredFresh(peer string) {
 // Once the window passes, the member has bootstrapped (this node then has
 // a leader), or gone.
 func (r *Registry) promised(set []string, now time.Time) bool {
-	window := r.cfg.BootstrapStable + 2*r.cfg.RPCTimeout
 	r.bootMu.Lock()
 	defer r.bootMu.Unlock()
+	return r.promisedLocked(set, now)
+}
+
+// errPromised: the bootstrap was called off (promised).
+var errPromised = errors.New("raftreg: told a member outside the bootstrap set that this node is fresh")
+
+func (r *Registry) promisedLocked(set []string, now time.Time) bool {
+	window := r.cfg.BootstrapStable + 2*r.cfg.RPCTimeout
 	for peer, at := range r.freshTo {
 		if now.Sub(at) < window && !slices.Contains(set, peer) {
 			return true

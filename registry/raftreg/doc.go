@@ -15,6 +15,7 @@
 //	cfg.Node, cfg.DataDir = "n1", "./data/raft" // cluster.raft.*
 //	cfg.BootstrapExpect, cfg.MaxVoters, cfg.ApplyTimeout = 3, 5, 5*time.Second
 //	cfg.Voter = !clientMode                     // run -x: never a voter
+//	cfg.MaxStandbys, cfg.Priority, cfg.FailureDomain = 4, 100, "zone-a"
 //	reg, err := raftreg.New(cfg, endpoint, members) // before endpoint.Start
 //	endpoint.Start()
 //	err = reg.Start()
@@ -84,10 +85,16 @@
 //     no longer runs. This covers a registration committed after its
 //     process ended (one made through another node, which this node's
 //     ReleasePID could not see yet, or one that named a dead PID).
-//   - Voters follow membership on the leader: alive voter-eligible members
-//     become voters up to MaxVoters, the others non-voters; members
-//     declared dead or left are removed, and so are clients. Members
-//     membership does not know are left alone.
+//   - Roles are bounded (roles.go): the leader keeps up to MaxVoters
+//     voters, spread over failure domains and ranked by priority, up to
+//     MaxStandbys non-voters, and leaves every other node outside the
+//     configuration, where it keeps a fed copy as a client does. Changes
+//     go adds and promotions, then demotions, then removals, so no step
+//     leaves fewer live voters than a majority. A member is removed only
+//     once it has been dead in gossip AND silent to the leader's RPCs for
+//     ReconcileDebounce: stale gossip never costs a voter. Clients are
+//     removed; members membership does not know, or suspects, keep their
+//     role.
 //   - A client (Config.Client, `run -x` nodes) runs no Raft and is never in
 //     the configuration, so the leader sends it nothing. It subscribes to
 //     one member up (client.go), which sends it a snapshot of its table
@@ -99,12 +106,15 @@
 //     need be, on a gap, a reset, a lost feeder or a copy left behind, and
 //     never installs a snapshot older than its copy.
 //   - Bootstrap happens once per cluster: a voter-eligible node without
-//     Raft state bootstraps when it sees at least BootstrapExpect alive
-//     voter-eligible members, is one of the BootstrapExpect lowest names,
-//     and every other such member answers (on the registry stream) that it
-//     has no Raft state and no leader. All of them bootstrap the same
-//     configuration, so no start order splits the cluster. A node with
-//     state on disk never bootstraps again.
+//     Raft state, with BootstrapExpect above 0, bootstraps when the alive
+//     voter-eligible members it sees have not changed for
+//     BootstrapStable, at least BootstrapExpect of them, it is one of the
+//     BootstrapExpect lowest names, it has not lately told a member
+//     outside that set that it is fresh, and every other such member
+//     answers (on the registry stream) that it has no Raft state and no
+//     leader. All of them bootstrap the same configuration, so no start
+//     order splits the cluster. A node with state on disk never
+//     bootstraps again.
 //
 // # Raft
 //

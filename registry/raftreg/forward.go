@@ -173,11 +173,7 @@ func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 		send(reply{code: codeUnavailable})
 		return
 	case q.op == opStatus:
-		rep := reply{code: codeOK, flag: r.hasState(), leader: r.leaderName()}
-		if !rep.flag && rep.leader == "" {
-			r.answeredFresh(from)
-		}
-		send(rep)
+		send(r.statusReply(from))
 		return
 	case q.op == opSubscribe:
 		send(r.feed.subscribe(from, q.fresh, q.index))

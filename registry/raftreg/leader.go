@@ -104,7 +104,11 @@ func (r *Registry) leadEpoch(e *epoch) {
 			more, next = r.reconcileRoles(e, rs, members, now)
 			if more {
 				next = reconfigurePause
+				if !rs.changing {
+					r.churnBursts.Add(1)
+				}
 			}
+			rs.changing = more
 		}
 		if !rs.due.IsZero() {
 			next = durMin(next, rs.due.Sub(now))
@@ -151,6 +155,9 @@ type roleState struct {
 	since time.Time            // the leadership began: heartbeats count from here
 	gone  map[string]time.Time // member -> first seen dead or left, while it stays so
 	due   time.Time            // a debounced round is due then; zero: none pending
+	// changing: the last round asked for a change; a change after a
+	// round that asked for none starts a burst (raft_voter_churn_burst_total).
+	changing bool
 }
 
 // observe records which members are gone, from when.

@@ -76,6 +76,7 @@ type Registry struct {
 
 	confChanges   atomic.Uint64 // configuration changes this node asked for as leader
 	leaderChanges atomic.Uint64 // leaders observed, each new one counted once
+	churnBursts   atomic.Uint64 // runs of configuration changes this node made as leader
 
 	forwardedIn  atomic.Uint64
 	forwardedOut atomic.Uint64
@@ -486,12 +487,37 @@ type Stats struct {
 	// once (raft_leader_changes_total). ConfChanges counts the
 	// configuration changes this node asked for while leading.
 	LeaderChanges, ConfChanges uint64
+	// ChurnBursts counts the runs of back-to-back configuration changes
+	// this node made while leading (raft_voter_churn_burst_total).
+	ChurnBursts uint64
 	// Appends counts the AppendEntries RPCs this node sent, heartbeats
 	// included: a leader's replication work.
 	Appends uint64
 	// LastContact is when this node last heard from a leader (zero: never,
 	// or this node leads, or a client).
 	LastContact time.Time
+}
+
+// Servers returns the voters and the non-voters of the latest Raft
+// configuration this node knows, sorted by the configuration's order;
+// nil on a client.
+func (r *Registry) Servers() (voters, standbys []string) {
+	rf := r.raft()
+	if rf == nil {
+		return nil, nil
+	}
+	f := rf.GetConfiguration()
+	if f.Error() != nil {
+		return nil, nil
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters = append(voters, string(s.ID))
+		} else {
+			standbys = append(standbys, string(s.ID))
+		}
+	}
+	return voters, standbys
 }
 
 // RaftClient is Stats.RaftState on a client.
@@ -516,6 +542,7 @@ func (r *Registry) Stats() Stats {
 	s.Fed, s.FeedResets = r.feed.subscribers(), r.feed.reset.Load()
 	s.Role, s.Voters, s.Standbys = Role(r.role.Load()), int(r.voters.Load()), int(r.standbys.Load())
 	s.LeaderChanges, s.ConfChanges, s.Appends = r.leaderChanges.Load(), r.confChanges.Load(), r.trans.appends.Load()
+	s.ChurnBursts = r.churnBursts.Load()
 	if r.cfg.Client {
 		s.RaftState, s.Leader = RaftClient, r.leaderName()
 		s.CommitIndex, s.AppliedIndex = r.table.index(), r.table.index()
