@@ -220,9 +220,17 @@ func (a *admin) handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", get(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.n.Live(); err != nil {
+			http.Error(w, "not live: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ok\n"))
 	}))
 	mux.HandleFunc("/readyz", get(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.n.Live(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if !a.n.Ready() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return

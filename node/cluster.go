@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -41,6 +42,10 @@ type clusterParts struct {
 	// member is ml for the transport's membership questions, which come
 	// from its goroutines from Start on, before ml exists.
 	member atomic.Pointer[membership.Membership]
+	// startedAt is when membership started (UnixNano; 0 before): the
+	// gossip liveness check's boot grace counts from it.
+	startedAt atomic.Int64
+	pace      gossipPace // membership events, for gossip_convergence_seconds
 }
 
 // IsMember answers the transport: a peer life is a member while this
@@ -101,8 +106,11 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 		return nil, err
 	}
 	client = client || c.Raft.Role == RoleClient
-	if client || !c.Raft.Enabled {
+	switch {
+	case client || !c.Raft.Enabled:
 		p.role = membership.RoleClient
+	case !c.Raft.Eligible:
+		p.role = membership.RoleNonVoter // a standby or outside, never a voter
 	}
 	ccfg := cluster.DefaultConfig()
 	ccfg.Node = cfg.Node.Name
@@ -148,12 +156,15 @@ func (p *clusterParts) start(cfg Config, rt *runtime.Runtime) error {
 	mc.SuspicionMult, mc.DeadNodeReclaimTime = cm.SuspicionMult, cm.DeadNodeReclaimTime
 	mc.SecretKey = key
 	mc.Meta = membership.Meta{InternodePort: uint16(iport), ProtoMin: transport.MinProtocolVersion,
-		ProtoMax: transport.MaxProtocolVersion, RaftRole: p.role, BootID: p.boot}
+		ProtoMax: transport.MaxProtocolVersion, RaftRole: p.role, BootID: p.boot,
+		Priority: int32(min(cfg.Cluster.Raft.Priority, math.MaxInt32)), FailureDomain: cfg.Cluster.FailureDomain}
 	mc.Logger = p.n.log
 	if p.ml, err = membership.New(mc); err != nil {
 		return err
 	}
 	p.member.Store(p.ml)
+	p.startedAt.Store(time.Now().UnixNano())
+	p.ml.Subscribe(func(membership.Event) { p.pace.event(time.Now()) })
 	if err := p.cl.Start(); err != nil {
 		return err
 	}
@@ -254,6 +265,7 @@ func (p *clusterParts) status(st *Status) {
 
 func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 	p.collectRaft(c, ch)
+	p.collectGuide(c, ch)
 	evs := p.ev.Stats()
 	ch <- prometheus.MustNewConstMetric(c.names, prometheus.GaugeValue, float64(evs.Names), "eventual")
 	ch <- prometheus.MustNewConstMetric(c.evRefused, prometheus.CounterValue, float64(evs.Full), "full")

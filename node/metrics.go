@@ -18,6 +18,7 @@ type collector struct {
 	restarts, members, raftState, raftCommit, ibytes  *prometheus.Desc
 	reconnects, pgGroups, pgMembers, pgRefused        *prometheus.Desc
 	evRefused                                         *prometheus.Desc
+	guide                                             guideMetrics // metrics_cluster.go
 }
 
 func newCollector(n *Node) *collector {
@@ -47,6 +48,7 @@ func newCollector(n *Node) *collector {
 		pgMembers:  d("pg_members", "Process group memberships, every node, multi-joins counted, in this node's view."),
 		pgRefused:  d("pg_refused_total", "Other nodes' group members refused: past max members per node, in a scope this node lacks, or leaving without a join."),
 		evRefused:  d("eventual_refused_total", "EVENTUAL names refused, by reason: full (a registration on this node past the namespace bound, answered UNAVAILABLE), remote (other nodes' bindings dropped past twice the bound).", "reason"),
+		guide:      newGuideMetrics(),
 	}
 }
 

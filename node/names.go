@@ -191,13 +191,16 @@ func (r *raftPeers) Members() []raftreg.Member {
 	for _, m := range r.p.ml.Members() {
 		st := raftreg.MemberAlive
 		switch m.State {
+		case membership.StateSuspect:
+			st = raftreg.MemberSuspect
 		case membership.StateDead:
 			st = raftreg.MemberDead
 		case membership.StateLeft:
 			st = raftreg.MemberLeft
 		}
 		out = append(out, raftreg.Member{Name: m.Name, Voter: m.Meta.RaftRole == membership.RoleVoter,
-			Client: m.Meta.RaftRole == membership.RoleClient, State: st})
+			Client: m.Meta.RaftRole == membership.RoleClient, State: st,
+			Priority: int(m.Meta.Priority), FailureDomain: m.Meta.FailureDomain})
 	}
 	return out
 }

@@ -621,6 +621,21 @@ func (m *Membership) Local() Member {
 	return Member{Name: m.cfg.Name, Meta: m.cfg.Meta}
 }
 
+// HealthScore is memberlist's awareness score of this node: 0 when
+// healthy, rising (up to the profile's awareness maximum, 8 by default)
+// while this node's own probes and acks are late, which points at this
+// node (overloaded, cut off) more than at its peers. -1 when membership
+// is not running.
+func (m *Membership) HealthScore() int {
+	m.mu.Lock()
+	ml, err := m.usableLocked()
+	m.mu.Unlock()
+	if err != nil {
+		return -1
+	}
+	return ml.GetHealthScore()
+}
+
 // Voters returns the names of the up members (alive or suspect), this node
 // included, that advertise RoleVoter, sorted.
 func (m *Membership) Voters() []string {
