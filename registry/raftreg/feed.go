@@ -120,6 +120,11 @@ func (f *feed) subscribe(node string, fresh bool, from uint64) reply {
 		return reply{code: codeBusy, leader: leader}
 	}
 	if !fresh {
+		// The table's lock is taken before f.mu, never under it: the
+		// table holds its lock while it queues pushes (applied), which
+		// takes f.mu (a renewal that read the index under f.mu deadlocked
+		// with an apply: TestClientLag hung for 9 minutes).
+		index := f.r.table.index()
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		s := f.subs[node]
@@ -127,7 +132,7 @@ func (f *feed) subscribe(node string, fresh bool, from uint64) reply {
 			return reply{code: codeNotFound, leader: leader}
 		}
 		s.expires = lease
-		return reply{code: codeOK, leader: leader, index: f.r.table.index(), flag: true}
+		return reply{code: codeOK, leader: leader, index: index, flag: true}
 	}
 	t := f.r.table
 	t.mu.RLock()
