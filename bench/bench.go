@@ -19,7 +19,7 @@ type Result struct {
 // Go-native processes, Lua processes, then two clustered nodes in this
 // process over loopback, then the cluster-wide name registry on three
 // nodes with Raft, then EVENTUAL names on five nodes, then process groups
-// on three and five nodes. Each runtime workload runs once untimed, then `rounds`
+// on three and five nodes, then the bounded-Raft roles on 3 to 9 nodes. Each runtime workload runs once untimed, then `rounds`
 // times; the median is reported.
 func Run(quick bool, rounds int) ([]Result, error) {
 	return RunParts(quick, rounds, nil)
@@ -27,7 +27,7 @@ func Run(quick bool, rounds int) ([]Result, error) {
 
 // Parts names the parts of the suite, in the order Run runs them.
 func Parts() []string {
-	return []string{"native", "lua", "cluster", "registry", "eventual", "groups"}
+	return []string{"native", "lua", "cluster", "registry", "eventual", "groups", "roles"}
 }
 
 // RunParts runs the named parts of the suite (see Parts), in the suite's
@@ -45,6 +45,7 @@ func RunParts(quick bool, rounds int, parts []string) ([]Result, error) {
 		"registry": func() ([]Result, error) { return Registry(quick) },
 		"eventual": func() ([]Result, error) { return Eventual(quick) },
 		"groups":   func() ([]Result, error) { return Groups(quick) },
+		"roles":    func() ([]Result, error) { return Roles(quick) },
 	}
 	want := map[string]bool{}
 	for _, p := range parts {
@@ -80,7 +81,7 @@ func Names() []string {
 	for _, f := range clusterFigures(clusterSizes{lan: true}) {
 		names = append(names, f.name)
 	}
-	return slices.Concat(names, registryNames, eventualNames, groupNames)
+	return slices.Concat(names, registryNames, eventualNames, groupNames, rolesNames)
 }
 
 // Workload is one named benchmark.

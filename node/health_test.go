@@ -75,3 +75,23 @@ func TestGuideMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The voter-selection hints of the configuration reach the Raft
+// registry's view of the members through gossip meta.
+func TestRaftHintsInGossip(t *testing.T) {
+	n := clusterNodeWith(t, "hinted", func(c *Config) {
+		c.Cluster.Raft.Enabled = true
+		c.Cluster.Raft.BootstrapExpect = 1
+		c.Cluster.Raft.Priority = 7
+		c.Cluster.Raft.Eligible = false
+		c.Cluster.FailureDomain = "zone-b"
+	})
+	var got []raftreg.Member
+	await.Until(t, "the node in its own member table", func() bool {
+		got = (&raftPeers{p: n.cluster}).Members()
+		return len(got) == 1
+	})
+	if m := got[0]; m.Name != "hinted" || m.Priority != 7 || m.FailureDomain != "zone-b" || m.Voter || m.Client {
+		t.Fatalf("member %+v", m)
+	}
+}

@@ -23,7 +23,7 @@ flags:
   --json        print a JSON array of {"name", "value", "unit"}
   --rounds N    run each workload N times, report the median (default 3)
   --only PARTS  run only these parts, comma-separated: native, lua,
-                cluster, registry, eventual, groups (default: all)
+                cluster, registry, eventual, groups, roles (default: all)
   -h, --help    print this help
 
 exit status:

@@ -57,7 +57,8 @@ func TestBenchNames(t *testing.T) {
 		"baseline_chan_ring_msgs_per_s", "idle_lua_bytes", "spawn_lua_ns", "ring_lua_msgs_per_s", "ring_lua_cold_msgs_per_s",
 		"pcall_yield_ns", "spawn_reply_lua_100k_ms", "remote_msgs_per_s", "remote_msgs_sealed_per_s", "remote_msgs_lua_per_s", "remote_rtt_us", "nodedown_detect_ms",
 		"registry_register_p50_us", "registry_ops_per_s", "registry_lookup_p50_us", "registry_lookup_ns", "strong_register_p50_us", "registry_failover_ms",
-		"eventual_converge_ms_p99", "lock_acquire_p50_us", "pg_broadcast_deliveries_per_s", "pg_converge_ms_p99"} {
+		"eventual_converge_ms_p99", "lock_acquire_p50_us", "pg_broadcast_deliveries_per_s", "pg_converge_ms_p99",
+		"voter_replace_ms", "leader_appends_per_s_idle_3", "leader_appends_per_s_idle_9"} {
 		if !have[name] {
 			t.Errorf("no workload named %s", name)
 		}
