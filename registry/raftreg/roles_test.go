@@ -147,8 +147,12 @@ func TestTwelveNodeRoles(t *testing.T) {
 		return len(v) == 5 && len(s) == 4 && len(sv) == 9
 	})
 	// Every configuration committed since the kill, as the leader applied
-	// them, kept a majority of live voters.
-	all := confs.of(leader)
+	// them (up to the one just awaited), kept a majority of live voters.
+	var all []raft.Configuration
+	await.Within(t, 10*time.Second, "the last change committed", func() bool {
+		all = confs.of(leader)
+		return len(all) > before && len(all[len(all)-1].Servers) == 9
+	})
 	if len(all) <= before {
 		t.Fatal("no configuration recorded after the kill")
 	}
@@ -305,7 +309,13 @@ func TestDeadVoterEvicted(t *testing.T) {
 	if took := time.Since(dead); took < debounce {
 		t.Fatalf("evicted %v after the kill, before the %v window", took, debounce)
 	}
-	all := confs.of(leader)
+	// The latest configuration may not be committed yet: wait until the
+	// leader applied it.
+	var all []raft.Configuration
+	await.Within(t, 10*time.Second, "the removal committed", func() bool {
+		all = confs.of(leader)
+		return len(all) >= 2 && !slices.ContainsFunc(all[len(all)-1].Servers, func(s raft.Server) bool { return string(s.ID) == victim })
+	})
 	last := all[len(all)-1]
 	prev := all[len(all)-2]
 	// The promotion came first: the configuration before the last still
