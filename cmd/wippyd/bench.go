@@ -15,7 +15,7 @@ var benchCommand = register(&command{
 	name:     "bench",
 	synopsis: "wippyd bench [--quick] [--json] [--rounds N] [--only PARTS]",
 	help: `Runs the built-in benchmark suite in this process (the cluster figures
-with two and three nodes on the loopback) and prints each figure: the
+with two to nine nodes on the loopback) and prints each figure: the
 median of N rounds. BENCHMARKS.md says what each one measures.
 
 flags:
