@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/anishathalye/porcupine v1.3.1
+	// Tests only: node's TestObserverInBrowser drives headless Chromium.
+	github.com/chromedp/chromedp v0.24.0
 	github.com/expr-lang/expr v1.18.0
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/hashicorp/go-hclog v1.6.3
@@ -22,8 +24,6 @@ require (
 	go.uber.org/goleak v1.3.0
 	gopkg.in/yaml.v3 v3.0.1
 )
-
-require github.com/chromedp/chromedp v0.24.0
 
 require (
 	github.com/armon/go-metrics v0.4.1 // indirect
