@@ -209,6 +209,13 @@ var renamed = map[string]string{
 	"cluster.internode.port": "cluster.internode.bind_port",
 }
 
+// origin is a key's value as a source gave it; line is its line in the
+// config file (0 for the environment and --set).
+type origin struct {
+	value string
+	line  int
+}
+
 // keyError is an unknown key, with where it came from.
 type keyError struct {
 	source  string // e.g. "config.yaml:3", "environment", "--set"
@@ -258,30 +265,40 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 	// node.name and cluster.name are one setting: a source giving both
 	// with different values (an old file, where cluster.name was the
 	// label) is an error; across sources the usual precedence holds.
-	sameName := func(source string, given map[string]string) {
+	sameName := func(source string, given map[string]origin) {
 		a, okA := given["node.name"]
 		b, okB := given["cluster.name"]
-		if okA && okB && a != b {
+		if okA && okB && a.value != b.value {
 			errs = append(errs, fmt.Errorf("%s: cluster.name is %q and node.name %q: both are this node's name "+
-				"(cluster.name names the node, as in Wippy; the cluster label it was is cluster.label now)", source, b, a))
+				"(cluster.name names the node, as in Wippy; the cluster label it was is cluster.label now)", source, b.value, a.value))
 		}
 	}
+	fromFile := map[string]origin{}
 	if opts.File != "" {
 		data, err := readConfigFile(opts.File, maxConfigFile)
 		if err != nil {
 			return Config{}, fmt.Errorf("%w: %s: %w", ErrBadConfig, opts.File, err)
 		}
-		given := map[string]string{}
-		errs = append(errs, loadFile(&c, opts.File, data, given)...)
-		sameName(opts.File, given)
+		errs = append(errs, loadFile(&c, opts.File, data, fromFile)...)
+		sameName(opts.File, fromFile)
 	}
-	given := map[string]string{}
-	errs = append(errs, loadEnv(&c, opts.Env, given)...)
-	sameName("environment", given)
-	given = map[string]string{}
-	errs = append(errs, loadSet(&c, opts.Set, given)...)
-	sameName("--set", given)
-	errs = append(errs, c.problems()...)
+	fromEnv := map[string]origin{}
+	errs = append(errs, loadEnv(&c, opts.Env, fromEnv)...)
+	sameName("environment", fromEnv)
+	fromSet := map[string]origin{}
+	errs = append(errs, loadSet(&c, opts.Set, fromSet)...)
+	sameName("--set", fromSet)
+	// A problem with a key whose value came from the file names the line.
+	for _, err := range c.problems() {
+		key, _, _ := strings.Cut(err.Error(), ": ")
+		o, inFile := fromFile[key]
+		_, inEnv := fromEnv[key]
+		_, inSet := fromSet[key]
+		if inFile && !inEnv && !inSet {
+			err = fmt.Errorf("%s:%d: %w", opts.File, o.line, err)
+		}
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w:\n%w", ErrBadConfig, errors.Join(errs...))
 	}
@@ -386,7 +403,7 @@ func setEnv(c *Config, name, value string) error {
 	return nil
 }
 
-func loadEnv(c *Config, environ []string, given map[string]string) []error {
+func loadEnv(c *Config, environ []string, given map[string]origin) []error {
 	byName := map[string]setting{}
 	for _, s := range settings {
 		byName[EnvName(s.key)] = s
@@ -417,13 +434,13 @@ func loadEnv(c *Config, environ []string, given map[string]string) []error {
 		if err := s.set(c, value); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", source, s.key, err))
 		} else {
-			given[s.key] = value
+			given[s.key] = origin{value: value}
 		}
 	}
 	return errs
 }
 
-func loadSet(c *Config, sets []string, given map[string]string) []error {
+func loadSet(c *Config, sets []string, given map[string]origin) []error {
 	var errs []error
 	for _, kv := range sets {
 		key, value, ok := strings.Cut(kv, "=")
@@ -446,7 +463,7 @@ func loadSet(c *Config, sets []string, given map[string]string) []error {
 		if err := s.set(c, value); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", source, err))
 		} else {
-			given[s.key] = value
+			given[s.key] = origin{value: value}
 		}
 	}
 	return errs
@@ -455,7 +472,7 @@ func loadSet(c *Config, sets []string, given map[string]string) []error {
 // fileLoader applies a YAML config file.
 type fileLoader struct {
 	c      *Config
-	given  map[string]string // key: value, of every key set
+	given  map[string]origin // key: value, of every key set
 	file   string
 	errs   []error
 	budget int // YAML nodes left to visit
@@ -466,7 +483,7 @@ type fileLoader struct {
 // again, exponentially; a real config visits a few hundred.
 const maxConfigNodes = 100_000
 
-func loadFile(c *Config, file string, data []byte, given map[string]string) []error {
+func loadFile(c *Config, file string, data []byte, given map[string]origin) []error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -634,7 +651,7 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 			items = append(items, d.Value)
 		}
 		*s.field(l.c).(*[]string) = items
-		l.given[key] = strings.Join(items, ",")
+		l.given[key] = origin{value: strings.Join(items, ","), line: line}
 		return
 	case v.Kind != yaml.ScalarNode:
 		l.errorf(line, "%s: want a single value, got a mapping", key)
@@ -645,7 +662,7 @@ func (l *fileLoader) key(key string, line int, v *yaml.Node, depth int) {
 	if err := s.set(l.c, text); err != nil {
 		l.errorf(line, "%s: %v", key, err)
 	} else {
-		l.given[key] = text
+		l.given[key] = origin{value: text, line: line}
 	}
 }
 

@@ -555,7 +555,7 @@ func FuzzConfigFile(f *testing.F) {
 		"  internode: {bind_port: 0, auto_port: true}\n  raft: {role: client, bootstrap_expect: 3, max_voters: 5, snapshot_threshold: 10}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := DefaultConfig()
-		for _, err := range loadFile(&c, "f.yaml", data, map[string]string{}) {
+		for _, err := range loadFile(&c, "f.yaml", data, map[string]origin{}) {
 			if msg := err.Error(); !strings.HasPrefix(msg, "f.yaml") || strings.ContainsAny(msg, "\n\r") {
 				t.Errorf("malformed problem %q", msg)
 			}

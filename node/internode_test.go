@@ -186,3 +186,19 @@ func TestInternodeAddresses(t *testing.T) {
 		t.Error("label")
 	}
 }
+
+// TestValidationNamesFileLine: a value from the config file that fails
+// validation is reported at its line; one a later source overrode is
+// reported by key alone.
+func TestValidationNamesFileLine(t *testing.T) {
+	file := writeConfig(t, "cluster:\n  raft:\n    max_voters: 4\n    bootstrap_expect: 9\n")
+	_, err := LoadConfig(LoadOptions{File: file, Set: []string{"cluster.raft.bootstrap_expect=-1"}})
+	for _, want := range []string{
+		"\n" + file + ":3: cluster.raft.max_voters: must be odd",
+		"\ncluster.raft.bootstrap_expect: must be 0 (join only)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v\nwant %q", err, want)
+		}
+	}
+}

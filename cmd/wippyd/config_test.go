@@ -34,11 +34,11 @@ func TestBadClusterConfigExits2(t *testing.T) {
 		want          []string
 	}{
 		{"even max_voters", "  raft:\n    max_voters: 4\n",
-			[]string{"cluster.raft.max_voters: must be odd"}},
+			[]string{"FILE:6: cluster.raft.max_voters: must be odd"}},
 		{"bootstrap_expect above max_voters", "  raft:\n    bootstrap_expect: 5\n    max_voters: 3\n",
-			[]string{"cluster.raft.bootstrap_expect: 5 exceeds max_voters (3)"}},
+			[]string{"FILE:6: cluster.raft.bootstrap_expect: 5 exceeds max_voters (3)"}},
 		{"unreadable secret_file", "  membership:\n    secret_file: " + filepath.Join(dir, "missing.key") + "\n",
-			[]string{"cluster.membership.secret_file: cannot read"}},
+			[]string{"FILE:6: cluster.membership.secret_file: cannot read"}},
 		{"secret_file a directory", "  membership:\n    secret_file: " + dir + "\n",
 			[]string{"cluster.membership.secret_file:"}},
 		{"malformed key", "  raft:\n    rol: client\n",
@@ -46,7 +46,7 @@ func TestBadClusterConfigExits2(t *testing.T) {
 		{"bad role", "  raft:\n    role: voter\n",
 			[]string{"FILE:6: cluster.raft.role: \"voter\" is not one of server, client"}},
 		{"bad port", "  internode:\n    bind_port: 70000\n",
-			[]string{"cluster.internode.bind_port: port 70000 is outside 0..65535"}},
+			[]string{"FILE:6: cluster.internode.bind_port: port 70000 is outside 0..65535"}},
 		{"the old internode.port", "  internode:\n    port: 7950\n",
 			[]string{"FILE:6: unknown key cluster.internode.port (renamed: it is cluster.internode.bind_port now)"}},
 		{"an old cluster.name", "  name: wippy\nnode:\n  name: n1\n",
