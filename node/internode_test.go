@@ -202,3 +202,30 @@ func TestValidationNamesFileLine(t *testing.T) {
 		}
 	}
 }
+
+// wippyClusterKeys are the keys of the Cluster tables of Wippy's
+// configuration reference (Top-level, Membership, Internode, Raft).
+var wippyClusterKeys = []string{
+	"enabled", "name", "failure_domain",
+	"membership.bind_addr", "membership.bind_port", "membership.advertise_addr", "membership.join_addrs",
+	"membership.secret_key", "membership.secret_file", "membership.gossip_interval",
+	"membership.push_pull_interval", "membership.dead_node_reclaim_time", "membership.probe_interval",
+	"membership.probe_timeout", "membership.tcp_timeout", "membership.suspicion_mult",
+	"internode.bind_addr", "internode.bind_port", "internode.auto_port", "internode.advertise_addr",
+	"internode.advertise_port",
+	"raft.data_dir", "raft.enabled", "raft.role", "raft.eligible", "raft.priority", "raft.bootstrap_expect",
+	"raft.max_voters", "raft.max_standbys", "raft.reconcile_debounce", "raft.reconcile_timeout",
+	"raft.heartbeat_timeout", "raft.election_timeout", "raft.commit_timeout", "raft.snapshot_threshold",
+	"raft.snapshot_interval", "raft.snapshot_retain", "raft.trailing_logs", "raft.max_append_entries",
+	"raft.leader_probe_interval", "raft.leader_probe_grace",
+}
+
+// TestWippyClusterKeys: every key of Wippy's Cluster tables is a key here,
+// settable from a file.
+func TestWippyClusterKeys(t *testing.T) {
+	for _, k := range wippyClusterKeys {
+		if _, ok := lookup("cluster." + k); !ok {
+			t.Errorf("cluster.%s is not a key", k)
+		}
+	}
+}
