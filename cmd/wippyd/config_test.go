@@ -95,6 +95,16 @@ func TestDefaultConfigFile(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "node.workers: must be between 0") {
 		t.Fatalf(".wippy.yaml not read: exit %d\n%s", code, out)
 	}
+	// `wippyd status` reads it too: its admin.addr is where it asks.
+	if err := os.WriteFile(filepath.Join(dir, node.DefaultConfigFile), []byte("admin:\n  addr: 127.0.0.1:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(wippydBinary(t), "status")
+	cmd.Dir = dir
+	out, _ = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "127.0.0.1:1") {
+		t.Errorf("status did not ask admin.addr of .wippy.yaml: exit %d\n%s", code, out)
+	}
 	if got := node.ConfigFile(""); got != "" {
 		t.Errorf("ConfigFile in a directory without .wippy.yaml = %q", got)
 	}
