@@ -117,6 +117,17 @@ func TestTwelveNodeRoles(t *testing.T) {
 			c.resolves(o, name, owner[name])
 		}
 	}
+	// A STRONG name: when RegisterStrong returns, every node resolves it,
+	// the nodes outside too (they acknowledge from their fed copies).
+	sp := ppid(outside[0], 500)
+	if err := c.reg(outside[0]).RegisterStrong(ctx, "strong-one", sp); err != nil {
+		t.Fatalf("strong register from a node outside: %v", err)
+	}
+	for _, n := range c.names {
+		if got, ok := c.reg(n).Holder("strong-one", true); !ok || got != sp {
+			t.Fatalf("%s: strong-one %v %v right after RegisterStrong", n, got, ok)
+		}
+	}
 	// The leader sends nothing to the nodes outside: its transport never
 	// heard from them.
 	for _, o := range outside {
