@@ -40,7 +40,7 @@ type Mailbox[T any] struct {
 	ring   []T          // mu: ordinary lane, a ring of power-of-two size; nil until first used
 	head   int32        // mu: index of the oldest item in ring
 	count  int32        // mu: items in ring
-	sys    []T          // mu: system lane
+	sys    *[]T         // mu: system lane, made on first use (most processes never get a system item while alive)
 	// taken is the consumer's side: a ring taken over from the producers,
 	// the oldest ordinary items, handed out before anything pushed since.
 	// It is made the first time a drain finds many items queued: a
@@ -114,7 +114,10 @@ func (m *Mailbox[T]) PushSystem(v T) (wasEmpty bool, err error) {
 		m.mu.Unlock()
 		return false, ErrClosed
 	}
-	m.sys = append(m.sys, v)
+	if m.sys == nil {
+		m.sys = new([]T)
+	}
+	*m.sys = append(*m.sys, v)
 	m.nsys.Add(1)
 	wasEmpty = m.n.Add(1) == 1
 	m.mu.Unlock()
@@ -163,20 +166,21 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
 	m.mu.Lock()
 	taken := 0
-	if len(m.sys) > 0 {
-		k := len(m.sys)
+	if m.sys != nil && len(*m.sys) > 0 {
+		sys := *m.sys
+		k := len(sys)
 		if max > 0 && k > max {
 			k = max
 		}
-		dst = append(dst, m.sys[:k]...)
-		clear(m.sys[:k])
-		if k == len(m.sys) {
-			m.sys = m.sys[:0]
-			if cap(m.sys) > keepCap {
+		dst = append(dst, sys[:k]...)
+		clear(sys[:k])
+		if k == len(sys) {
+			*m.sys = sys[:0]
+			if cap(sys) > keepCap {
 				m.sys = nil
 			}
 		} else {
-			m.sys = append(m.sys[:0], m.sys[k:]...)
+			*m.sys = append(sys[:0], sys[k:]...)
 		}
 		m.nsys.Add(-int32(k))
 		taken = k
@@ -296,7 +300,10 @@ func (m *Mailbox[T]) Close() []T {
 		return nil
 	}
 	m.closed = true
-	rest := m.sys
+	var rest []T
+	if m.sys != nil {
+		rest = *m.sys
+	}
 	if t := m.taken; t != nil {
 		for i := int32(0); i < t.count; i++ {
 			rest = append(rest, t.buf[int(t.head+i)&(len(t.buf)-1)])
