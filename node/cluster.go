@@ -98,11 +98,11 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 		return nil, err
 	}
 	in := c.Internode
-	tc.BindAddr = net.JoinHostPort(in.bindAddr(c.Membership), strconv.Itoa(in.BindPort))
+	tc.BindAddr = net.JoinHostPort(in.bindAddr(c.Membership), strconv.Itoa(in.Port))
 	tc.AdvertiseAddr = in.advertise(c.Membership)
 	// With bind_port 0 and auto_port, Start's listen tries 7950-7959
 	// before an ephemeral port; start advertises the port it got.
-	if p.ep, err = transport.New(tc, autoPortNetwork{Network: nw, auto: in.BindPort == 0 && in.AutoPort}); err != nil {
+	if p.ep, err = transport.New(tc, autoPortNetwork{Network: nw, auto: in.Port == 0 && in.AutoPort}); err != nil {
 		return nil, err
 	}
 	client = client || c.Raft.Role == RoleClient

@@ -175,13 +175,13 @@ type InternodeConfig struct {
 	// BindAddr is the IP address the internode transport listens on.
 	// Default "": Membership.BindAddr (Wippy: 0.0.0.0).
 	BindAddr string
-	// BindPort is the TCP port for process traffic, Raft and registry
-	// forwarding. Default 0: with AutoPort, the first free port of
-	// 7950-7959, else an ephemeral one. The port in use is advertised in
+	// Port is the TCP port for process traffic, Raft and registry
+	// forwarding (the key cluster.internode.bind_port). Default 0: with
+	// AutoPort, the first free port of 7950-7959, else an ephemeral one. The port in use is advertised in
 	// gossip, so peers always reach it.
-	BindPort int
-	// AutoPort, with BindPort 0, tries 7950-7959 before an ephemeral port.
-	// False: BindPort 0 takes an ephemeral port at once. Default true.
+	Port int
+	// AutoPort, with Port 0, tries 7950-7959 before an ephemeral port.
+	// False: Port 0 takes an ephemeral port at once. Default true.
 	AutoPort bool
 	// AdvertiseAddr is an address (IP or DNS name, no port) peers may dial
 	// to reach the internode port, for NAT; it is sent in the transport
@@ -469,7 +469,7 @@ func (c Config) problems() []error {
 	if in.BindAddr != "" && net.ParseIP(in.BindAddr) == nil {
 		bad("cluster.internode.bind_addr", "%q is not an IP address", in.BindAddr)
 	}
-	if err := checkPort(in.BindPort); err != nil {
+	if err := checkPort(in.Port); err != nil {
 		bad("cluster.internode.bind_port", "%v", err)
 	}
 	if in.AdvertiseAddr != "" {

@@ -138,7 +138,7 @@ var settings = []setting{
 	{key: "cluster.membership.tcp_timeout", field: func(c *Config) any { return &c.Cluster.Membership.TCPTimeout }},
 	{key: "cluster.membership.suspicion_mult", field: func(c *Config) any { return &c.Cluster.Membership.SuspicionMult }},
 	{key: "cluster.internode.bind_addr", field: func(c *Config) any { return &c.Cluster.Internode.BindAddr }},
-	{key: "cluster.internode.bind_port", field: func(c *Config) any { return &c.Cluster.Internode.BindPort }},
+	{key: "cluster.internode.bind_port", field: func(c *Config) any { return &c.Cluster.Internode.Port }},
 	{key: "cluster.internode.auto_port", field: func(c *Config) any { return &c.Cluster.Internode.AutoPort }},
 	{key: "cluster.internode.advertise_addr", field: func(c *Config) any { return &c.Cluster.Internode.AdvertiseAddr }},
 	{key: "cluster.internode.advertise_port", field: func(c *Config) any { return &c.Cluster.Internode.AdvertisePort }},

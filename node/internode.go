@@ -37,7 +37,7 @@ func (in InternodeConfig) advertise(m MembershipConfig) string {
 		host = m.AdvertiseAddr
 	}
 	if port == 0 {
-		port = in.BindPort
+		port = in.Port
 	}
 	if host == "" || port == 0 {
 		return ""

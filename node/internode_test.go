@@ -169,10 +169,10 @@ func TestInternodeAddresses(t *testing.T) {
 	}{
 		{InternodeConfig{}, MembershipConfig{BindAddr: "0.0.0.0"}, "0.0.0.0", ""},
 		{InternodeConfig{BindAddr: "127.0.0.1"}, m, "127.0.0.1", ""}, // auto port: not known yet
-		{InternodeConfig{BindPort: 7999}, m, "10.0.0.5", "203.0.113.9:7999"},
-		{InternodeConfig{BindPort: 7999, AdvertiseAddr: "relay.example"}, m, "10.0.0.5", "relay.example:7999"},
+		{InternodeConfig{Port: 7999}, m, "10.0.0.5", "203.0.113.9:7999"},
+		{InternodeConfig{Port: 7999, AdvertiseAddr: "relay.example"}, m, "10.0.0.5", "relay.example:7999"},
 		{InternodeConfig{AdvertiseAddr: "relay.example", AdvertisePort: 443}, m, "10.0.0.5", "relay.example:443"},
-		{InternodeConfig{BindPort: 7999}, MembershipConfig{BindAddr: "10.0.0.5"}, "10.0.0.5", ""},
+		{InternodeConfig{Port: 7999}, MembershipConfig{BindAddr: "10.0.0.5"}, "10.0.0.5", ""},
 	}
 	for i, c := range cases {
 		if got := c.in.bindAddr(c.m); got != c.bind {

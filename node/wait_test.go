@@ -28,7 +28,7 @@ func TestLoopbackConfig(t *testing.T) {
 	}
 	m := c.Cluster.Membership
 	if c.Node.Name != "emb" || c.Admin.Addr != "" || c.Log.Level != "warn" || m.BindAddr != "127.0.0.1" || m.BindPort != 0 ||
-		c.Cluster.Internode.AutoPort || c.Cluster.Internode.BindPort != 0 || !c.Cluster.Raft.InMemory || c.Cluster.Raft.DataDir != "" || len(c.Warnings()) != 0 {
+		c.Cluster.Internode.AutoPort || c.Cluster.Internode.Port != 0 || !c.Cluster.Raft.InMemory || c.Cluster.Raft.DataDir != "" || len(c.Warnings()) != 0 {
 		t.Fatalf("preset %+v", c)
 	}
 	c.Cluster.Raft.DataDir = t.TempDir()
