@@ -41,6 +41,8 @@ func (s StreamType) String() string {
 		return "names"
 	case StreamGroups:
 		return "groups"
+	case StreamObserver:
+		return "observer"
 	}
 	return fmt.Sprintf("stream(%d)", uint8(s))
 }
