@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/wippyd/wippyd/registry/raftreg"
 	"log/slog"
 	"net"
 	"os"
@@ -562,8 +563,8 @@ func (c Config) raftProblems(bad func(key, format string, args ...any)) {
 	if r.SnapshotRetain < 1 {
 		bad(p+"snapshot_retain", "must be at least 1, got %d", r.SnapshotRetain)
 	}
-	if r.MaxAppendEntries < 1 {
-		bad(p+"max_append_entries", "must be at least 1, got %d", r.MaxAppendEntries)
+	if r.MaxAppendEntries < 1 || r.MaxAppendEntries > raftreg.MaxAppendEntriesLimit {
+		bad(p+"max_append_entries", "must be 1 to %d, got %d", raftreg.MaxAppendEntriesLimit, r.MaxAppendEntries)
 	}
 	if r.LeaderProbeGrace < 1 {
 		bad(p+"leader_probe_grace", "must be at least 1, got %d", r.LeaderProbeGrace)

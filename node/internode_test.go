@@ -122,12 +122,12 @@ func TestClusterNameIsNodeName(t *testing.T) {
 // TestPendingKeysWarned: a key of Wippy's accepted before it takes effect
 // is warned about when it is set to other than its default, and only then.
 func TestPendingKeysWarned(t *testing.T) {
-	c, err := LoadConfig(LoadOptions{Set: []string{"cluster.raft.snapshot_retain=5", "cluster.raft.max_voters=3"}})
+	c, err := LoadConfig(LoadOptions{Set: []string{"cluster.raft.leader_probe_grace=5", "cluster.raft.snapshot_retain=5", "cluster.raft.max_voters=3"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := c.pendingWarnings()
-	if len(w) != 1 || !strings.HasPrefix(w[0], "cluster.raft.snapshot_retain: accepted, but not in effect yet") {
+	if len(w) != 1 || !strings.HasPrefix(w[0], "cluster.raft.leader_probe_grace: accepted, but not in effect yet") {
 		t.Errorf("warnings %q", w)
 	}
 	if w := DefaultConfig().pendingWarnings(); len(w) != 0 {

@@ -8,6 +8,10 @@ import (
 	"github.com/wippyd/wippyd/registry"
 )
 
+// MaxAppendEntriesLimit is the largest MaxAppendEntries: Raft refuses a
+// configuration above it.
+const MaxAppendEntriesLimit = 1024
+
 // Config configures a Registry. Start from DefaultConfig, set Node and
 // DataDir (or InMemory); New validates a copy.
 type Config struct {
@@ -82,13 +86,14 @@ type Config struct {
 	// much after gossip declares it dead. Default 2s.
 	ReconcileDebounce time.Duration
 	// ReconcileTimeout is cluster.raft.reconcile_timeout: the bound of one
-	// reconcile pass. Default 2s.
+	// reconcile pass (how long a configuration change it makes may wait to
+	// be taken by Raft). Default 2s.
 	ReconcileTimeout time.Duration
 	// SnapshotRetain is cluster.raft.snapshot_retain: snapshots kept.
 	// Default 3.
 	SnapshotRetain int
 	// MaxAppendEntries is cluster.raft.max_append_entries: the entries of
-	// one AppendEntries RPC at most. Default 16.
+	// one AppendEntries RPC at most, up to MaxAppendEntriesLimit. Default 16.
 	MaxAppendEntries int
 	// LeaderProbeInterval and LeaderProbeGrace are
 	// cluster.raft.leader_probe_interval and leader_probe_grace: how often
@@ -233,6 +238,12 @@ func (c *Config) Validate() error {
 		return bad("max_standbys %d", c.MaxStandbys)
 	case c.ReconcileDebounce < 0:
 		return bad("reconcile debounce %v", c.ReconcileDebounce)
+	case c.ReconcileTimeout <= 0:
+		return bad("reconcile_timeout %v", c.ReconcileTimeout)
+	case c.SnapshotRetain < 1:
+		return bad("snapshot_retain %d, want at least 1", c.SnapshotRetain)
+	case c.MaxAppendEntries < 1 || c.MaxAppendEntries > MaxAppendEntriesLimit:
+		return bad("max_append_entries %d, want 1 to %d", c.MaxAppendEntries, MaxAppendEntriesLimit)
 	case c.BootstrapExpect > c.MaxVoters:
 		return bad("bootstrap_expect %d above max_voters %d", c.BootstrapExpect, c.MaxVoters)
 	case c.ApplyTimeout <= 0:

@@ -248,20 +248,22 @@ func (r *Registry) reconcileRoles(e *epoch, s *roleState, members map[string]Mem
 	}
 	c := plan[0]
 	id, addr := raft.ServerID(c.name), raft.ServerAddress(c.name)
-	// As with proposals, the future is not waited on: the next round reads
+	// ReconcileTimeout bounds the pass: how long the change may wait to be
+	// taken by Raft's goroutine. As with proposals, the future is not
+	// waited on: the next round reads
 	// the configuration again. (raft's GetConfiguration carries no index
 	// to make the change conditional on; a change planned on a
 	// configuration that has changed since repeats one already made.)
 	const prev = 0
 	switch c.op {
 	case opRemove:
-		rf.RemoveServer(id, prev, r.cfg.RPCTimeout)
+		rf.RemoveServer(id, prev, r.cfg.ReconcileTimeout)
 	case opAddVoter:
-		rf.AddVoter(id, addr, prev, r.cfg.RPCTimeout)
+		rf.AddVoter(id, addr, prev, r.cfg.ReconcileTimeout)
 	case opAddNonvoter:
-		rf.AddNonvoter(id, addr, prev, r.cfg.RPCTimeout)
+		rf.AddNonvoter(id, addr, prev, r.cfg.ReconcileTimeout)
 	case opDemote:
-		rf.DemoteVoter(id, prev, r.cfg.RPCTimeout)
+		rf.DemoteVoter(id, prev, r.cfg.ReconcileTimeout)
 	}
 	r.confChanges.Add(1)
 	r.log.Info("raft configuration change", "change", c.String(), "term", e.term)

@@ -255,6 +255,7 @@ func (r *Registry) raftConfig(hlog hclog.Logger) *raft.Config {
 	c.SnapshotThreshold = r.cfg.SnapshotThreshold
 	c.SnapshotInterval = r.cfg.SnapshotInterval
 	c.TrailingLogs = r.cfg.TrailingLogs
+	c.MaxAppendEntries = r.cfg.MaxAppendEntries
 	// Proposals wait for their result through the state machine, never on
 	// raft's futures (see proposeLocal), so the buffered apply channel is
 	// safe to use: more entries per batch under load.

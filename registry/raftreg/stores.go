@@ -30,7 +30,7 @@ type stores struct {
 const logCacheSize = 512
 
 // openStores opens the stores of cfg: in memory, or raft-boltdb (log and
-// stable store in one file, raft.db) and file snapshots (two kept) under
+// stable store in one file, raft.db) and file snapshots (SnapshotRetain kept) under
 // DataDir/<Node>/. raft.db is checked first (checkStore): a damaged file,
 // or a lost one on a node that has been part of a cluster, is an error
 // wrapping ErrStoreDamaged or ErrStateLost, never a panic or a fresh start.
@@ -56,7 +56,7 @@ func openStores(cfg *Config, logger hclog.Logger) (*stores, error) {
 		_ = bolt.Close()
 		return nil, fmt.Errorf("raftreg: log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, logger.Named("snapshots"))
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, cfg.SnapshotRetain, logger.Named("snapshots"))
 	if err != nil {
 		_ = bolt.Close()
 		return nil, fmt.Errorf("raftreg: snapshot store: %w", err)
