@@ -59,51 +59,14 @@ type setting struct {
 	field  func(*Config) any // pointer to the field
 	enum   []string          // allowed values of a string setting
 	secret bool              // never echo the value
-	// pending: a key of Wippy's that is accepted but has no effect yet;
-	// a value other than the default is warned about (Config.Warnings).
-	pending bool
-}
-
-// value returns s's field of c in text form, for comparisons.
-func (s setting) value(c *Config) string {
-	switch p := s.field(c).(type) {
-	case *[]string:
-		return strings.Join(*p, ",")
-	case *string:
-		return *p
-	case *int:
-		return strconv.Itoa(*p)
-	case *uint64:
-		return strconv.FormatUint(*p, 10)
-	case *bool:
-		return strconv.FormatBool(*p)
-	case *time.Duration:
-		return p.String()
-	case *Size:
-		return p.String()
-	}
-	panic("node: setting " + s.key + " has an unsupported type")
 }
 
 // wippySections are the top-level sections of Wippy's configuration that
 // wippyd has no use for: a .wippy.yaml holding them loads, with one warning
-// for each (Config.pendingWarnings).
+// for each (the node logs Config.ignored at start).
 var wippySections = []string{"version", "vars", "override", "disable", "profiles", "logger", "logmanager",
 	"profiler", "registry", "relay", "supervisor", "lua", "finder", "otel", "shutdown", "metrics",
 	"prometheus", "lsp", "network_service", "dispatcher", "modules", "extensions"}
-
-// pendingWarnings lists the pending keys c sets to a value other than the
-// default, and the Wippy sections of its file that were ignored.
-func (c Config) pendingWarnings() []string {
-	def := DefaultConfig()
-	out := slices.Clone(c.ignored)
-	for _, s := range settings {
-		if s.pending && s.value(&c) != s.value(&def) {
-			out = append(out, s.key+": accepted, but not in effect yet (it has the meaning of Wippy's key once it is)")
-		}
-	}
-	return out
-}
 
 // settings lists every key but the env.NAME family, in documentation order.
 var settings = []setting{
@@ -162,8 +125,8 @@ var settings = []setting{
 	{key: "cluster.raft.snapshot_retain", field: func(c *Config) any { return &c.Cluster.Raft.SnapshotRetain }},
 	{key: "cluster.raft.trailing_logs", field: func(c *Config) any { return &c.Cluster.Raft.TrailingLogs }},
 	{key: "cluster.raft.max_append_entries", field: func(c *Config) any { return &c.Cluster.Raft.MaxAppendEntries }},
-	{key: "cluster.raft.leader_probe_interval", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeInterval }, pending: true},
-	{key: "cluster.raft.leader_probe_grace", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeGrace }, pending: true},
+	{key: "cluster.raft.leader_probe_interval", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeInterval }},
+	{key: "cluster.raft.leader_probe_grace", field: func(c *Config) any { return &c.Cluster.Raft.LeaderProbeGrace }},
 	{key: "cluster.raft.apply_timeout", field: func(c *Config) any { return &c.Cluster.Raft.ApplyTimeout }},
 }
 

@@ -119,22 +119,6 @@ func TestClusterNameIsNodeName(t *testing.T) {
 	}
 }
 
-// TestPendingKeysWarned: a key of Wippy's accepted before it takes effect
-// is warned about when it is set to other than its default, and only then.
-func TestPendingKeysWarned(t *testing.T) {
-	c, err := LoadConfig(LoadOptions{Set: []string{"cluster.raft.leader_probe_grace=5", "cluster.raft.snapshot_retain=5", "cluster.raft.max_voters=3"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := c.pendingWarnings()
-	if len(w) != 1 || !strings.HasPrefix(w[0], "cluster.raft.leader_probe_grace: accepted, but not in effect yet") {
-		t.Errorf("warnings %q", w)
-	}
-	if w := DefaultConfig().pendingWarnings(); len(w) != 0 {
-		t.Errorf("defaults warned about: %q", w)
-	}
-}
-
 // TestWippySectionsIgnored: the sections of a Wippy .wippy.yaml that
 // wippyd has no use for load, each with one warning naming its line; a
 // key inside a wippyd section is still checked.
@@ -150,7 +134,7 @@ func TestWippySectionsIgnored(t *testing.T) {
 		file + ":2: logger: a section of Wippy's configuration that wippyd does not use; ignored",
 		file + ":4: profiler: a section of Wippy's configuration that wippyd does not use; ignored",
 	}
-	if got := c.pendingWarnings(); !slices.Equal(got, want) || !c.Security.StrictMode || c.Node.Name != "n1" {
+	if got := c.ignored; !slices.Equal(got, want) || !c.Security.StrictMode || c.Node.Name != "n1" {
 		t.Errorf("warnings %q, strict %v, name %q", got, c.Security.StrictMode, c.Node.Name)
 	}
 	if _, err := LoadConfig(LoadOptions{File: writeConfig(t, "loggr: {}\n")}); !errors.Is(err, ErrUnknownKey) {

@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"sync"
+	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wippyd/wippyd/cluster/membership"
@@ -212,9 +214,35 @@ func (r *raftPeers) OnChange(f func()) (cancel func()) {
 	return r.p.ml.Subscribe(func(membership.Event) { f() })
 }
 
-// leaderKnown: the registry has a Raft leader (readiness).
+// leaderKnown: the registry has a Raft leader this node reaches
+// (readiness). A member of the configuration counts its leader unreachable
+// once it has not heard from it for leader_probe_interval times
+// leader_probe_grace (leaderReachable).
 func (p *clusterParts) leaderKnown() bool {
-	return p.names == nil || p.names.Stats().Leader != ""
+	if p.names == nil {
+		return true
+	}
+	r := p.n.cfg.Cluster.Raft
+	window := r.LeaderProbeInterval * time.Duration(r.LeaderProbeGrace)
+	return leaderReachable(p.names.Stats(), time.Now(), window)
+}
+
+// leaderReachable is Wippy's leader probe over Raft's own contact time: a
+// voter or standby follower checks every leader_probe_interval whether it
+// has heard from the leader since the last check, and leader_probe_grace
+// misses in a row declare the leader unreachable, which is a last contact
+// older than window. A leader reaches itself; a node outside the
+// configuration learns the leader from a member's feed and only needs to
+// know one; so does a member with no contact time yet (it learnt the
+// leader's name from a refused AppendEntries).
+func leaderReachable(s raftreg.Stats, now time.Time, window time.Duration) bool {
+	switch {
+	case s.Leader == "":
+		return false
+	case s.RaftState == uint8(raft.Leader), s.Role != raftreg.RoleVoter && s.Role != raftreg.RoleStandby:
+		return true
+	}
+	return s.LastContact.IsZero() || now.Sub(s.LastContact) <= window
 }
 
 func (p *clusterParts) raftStatus(st *Status) {

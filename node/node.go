@@ -288,7 +288,7 @@ func (n *Node) Start() error {
 	for _, w := range n.cfg.Warnings() {
 		n.log.Warn("unsafe configuration", "problem", w)
 	}
-	for _, w := range n.cfg.pendingWarnings() {
+	for _, w := range n.cfg.ignored {
 		n.log.Warn("configuration not in effect", "problem", w)
 	}
 	n.rt.Start()
