@@ -346,8 +346,18 @@ func (e *Engine) getState() *glua.LState {
 		L.Dead = false
 		return L
 	}
-	return glua.NewState(e.opts)
+	L := glua.NewState(e.opts)
+	registryOf(L).array = make([]glua.LValue, initialSlots)
+	return L
 }
+
+// initialSlots is the value-stack size a state starts with. gopher-lua
+// makes it at least 128 slots (2 KiB, the largest single part of a parked
+// process in a heap profile); a process blocked in receive uses fewer
+// than 24, and every call and push grows the stack to what it needs plus
+// RegistryGrowStep (more once deepen has run), up to RegistryMaxSize.
+// NewState's own 128 slots are garbage at once.
+const initialSlots = 24
 
 // thread returns a coroutine thread for process p.
 func (e *Engine) thread(p *process) *glua.LState {
@@ -370,6 +380,12 @@ func (e *Engine) release(th *glua.LState) {
 		return
 	}
 	th.SetTop(0)
+	// A stack grown by a deep call stays with the state otherwise: the
+	// next process to get it would hold it parked.
+	if reg := registryOf(th); len(reg.array) > initialSlots {
+		reg.array = make([]glua.LValue, initialSlots)
+		reg.growBy = e.opts.RegistryGrowStep
+	}
 	th.Parent = nil
 	th.G = e.global
 	th.Env = nil
