@@ -3,6 +3,7 @@ package raftreg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,8 +162,8 @@ func (r *Registry) fenceLoop() {
 			if r.fedCopy() && len(r.localHolders()) > 0 {
 				r.probeLeader()
 			}
-			if !r.inContact(time.Now()) {
-				r.fenceAll("no contact with a raft leader")
+			if now := time.Now(); !r.inContact(now) {
+				r.fenceAll(r.contactLost(now))
 			}
 		}
 	}
@@ -192,6 +193,25 @@ func (r *Registry) inContact(now time.Time) bool {
 	}
 	last := rf.LastContact()
 	return !last.IsZero() && now.Sub(last) < r.cfg.LockFence
+}
+
+// contactLost says why inContact is false, for the fence's warning: how
+// long since the leader was last heard and what Raft thinks now, which
+// tells a partition from an election that took longer than LockFence.
+func (r *Registry) contactLost(now time.Time) string {
+	rf := r.raft()
+	if rf == nil || r.fedCopy() {
+		if p := r.fence.probed.Load(); p != 0 {
+			return fmt.Sprintf("no contact with a raft leader: its last answer to a probe began %v ago", now.Sub(time.Unix(0, p)).Round(time.Millisecond))
+		}
+		return "no contact with a raft leader: it never answered a probe"
+	}
+	last, since := rf.LastContact(), "never"
+	if !last.IsZero() {
+		since = now.Sub(last).Round(time.Millisecond).String() + " ago"
+	}
+	_, leader := rf.LeaderWithID()
+	return fmt.Sprintf("no contact with a raft leader: last heard %s, raft state %s, leader %q, term %d", since, rf.State(), leader, rf.CurrentTerm())
 }
 
 // localHolders returns the locks held by processes of this node, as the
