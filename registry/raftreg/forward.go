@@ -182,6 +182,7 @@ func (r *Registry) serveForward(from string, id uint64, rb *msgp.Reader) {
 	select {
 	case r.fwdSlots <- struct{}{}:
 	default:
+		r.forwardedBusy.Add(1)
 		send(reply{code: codeBusy})
 		return
 	}

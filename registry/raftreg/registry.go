@@ -78,9 +78,10 @@ type Registry struct {
 	leaderChanges atomic.Uint64 // leaders observed, each new one counted once
 	churnBursts   atomic.Uint64 // runs of configuration changes this node made as leader
 
-	forwardedIn  atomic.Uint64
-	forwardedOut atomic.Uint64
-	unknown      atomic.Uint64
+	forwardedIn   atomic.Uint64
+	forwardedOut  atomic.Uint64
+	forwardedBusy atomic.Uint64
+	unknown       atomic.Uint64
 
 	// localReads, set only by tests, makes Lookup read the local replica:
 	// a deliberately broken registry the linearizability checker must
@@ -466,6 +467,9 @@ type Stats struct {
 	// ForwardedIn counts requests served for other nodes, ForwardedOut
 	// requests this node sent to the leader.
 	ForwardedIn, ForwardedOut uint64
+	// ForwardedBusy counts requests of other nodes refused because
+	// MaxForwarded were being served already.
+	ForwardedBusy uint64
 	// Unknown counts changes that ended with an unknown outcome.
 	Unknown uint64
 	// Revoked counts names taken from processes of this node by the cluster.
@@ -534,6 +538,7 @@ func (r *Registry) Stats() Stats {
 		ReleasesPending: r.rel.pending(),
 		ForwardedIn:     r.forwardedIn.Load(),
 		ForwardedOut:    r.forwardedOut.Load(),
+		ForwardedBusy:   r.forwardedBusy.Load(),
 		Unknown:         r.unknown.Load(),
 		Revoked:         r.table.revoked.Load(),
 		RPCDropped:      r.trans.dropped.Load() + r.trans.mux.bad.Load() + r.fwd.bad.Load(),

@@ -184,7 +184,7 @@ func (r *Registry) acknowledge(ctx context.Context, q request) error {
 		if err != nil {
 			continue // not sent: it stays missing
 		}
-		if !r.track.start(func() { answers <- r.awaitAck(ctx, node, pend) }) {
+		if !r.track.start(func() { answers <- r.awaitAck(ctx, node, q, pend) }) {
 			pend.cancel()
 			return registry.ErrClosed
 		}
@@ -230,25 +230,59 @@ func deadlineOf(ctx context.Context) int64 {
 	return 0
 }
 
-// awaitAck waits for node's answer to an acknowledgement request.
-func (r *Registry) awaitAck(ctx context.Context, node string, pend *pending) ack {
-	defer pend.cancel()
-	select {
-	case b := <-pend.ch:
-		rep, err := decodeReply(b)
-		switch {
-		case err != nil:
-			r.fwd.bad.Add(1)
-		case rep.code == codeOK:
-			return ack{node: node, ok: true}
-		case rep.code == codeExists:
-			return ack{node: node, holder: rep.pid, scope: rep.leader}
+// awaitAck waits for node's answer to the acknowledgement request q sent
+// as pend. A node that answers it cannot yet (busy, or its registry not
+// started: a node that has just joined) is asked again after a short
+// pause, until ctx ends: it is missing only if it never acknowledges in
+// time.
+func (r *Registry) awaitAck(ctx context.Context, node string, q request, pend *pending) ack {
+	pause := ackRetryMin
+	for {
+		select {
+		case b := <-pend.ch:
+			pend.cancel()
+			rep, err := decodeReply(b)
+			switch {
+			case err != nil:
+				r.fwd.bad.Add(1)
+				return ack{node: node}
+			case rep.code == codeOK:
+				return ack{node: node, ok: true}
+			case rep.code == codeExists:
+				return ack{node: node, holder: rep.pid, scope: rep.leader}
+			case rep.code != codeBusy && rep.code != codeUnavailable:
+				return ack{node: node}
+			}
+		case <-ctx.Done():
+			pend.cancel()
+			return ack{node: node}
+		case <-r.stopping:
+			pend.cancel()
+			return ack{node: node}
 		}
-	case <-ctx.Done():
-	case <-r.stopping:
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ack{node: node}
+		case <-r.stopping:
+			t.Stop()
+			return ack{node: node}
+		}
+		pause = min(2*pause, ackRetryMax)
+		var err error
+		if pend, err = r.fwd.start(node, func(w *msgp.Writer) { putRequest(w, q) }); err != nil {
+			return ack{node: node}
+		}
 	}
-	return ack{node: node}
 }
+
+// The pauses between asks of a node that could not acknowledge yet.
+const (
+	ackRetryMin = 10 * time.Millisecond
+	ackRetryMax = 200 * time.Millisecond
+)
 
 // ackLocal is this node's answer: once its table has applied q.index, the
 // name resolves here (or no longer does); for a reservation, the other

@@ -3,6 +3,7 @@ package raftreg
 import (
 	"errors"
 	"fmt"
+	"github.com/wippyd/wippyd/internal/await"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -227,4 +228,38 @@ func TestStrongExpiry(t *testing.T) {
 
 func fsmReserve(name string, p pid.PID, deadline time.Time) fsm.Reserve {
 	return fsm.Reserve{Name: name, PID: p, Deadline: uint64(deadline.UnixNano())}
+}
+
+// TestStrongAckRetried: a node that cannot acknowledge yet (every slot
+// for other nodes' requests taken: it answers busy) is asked again until
+// the deadline, so the registration succeeds once it can answer, instead
+// of waiting out the deadline and failing UNAVAILABLE naming it.
+func TestStrongAckRetried(t *testing.T) {
+	c := startCluster(t, 3)
+	leader := c.waitLeader(c.names...)
+	fol := c.followers(leader)
+	busy := c.reg(fol[1])
+	for range cap(busy.fwdSlots) {
+		busy.fwdSlots <- struct{}{}
+	}
+	refused := busy.Stats().ForwardedBusy
+	done := make(chan error, 1)
+	go func() {
+		done <- c.reg(fol[0]).RegisterStrong(ctxT(t, 30*time.Second), "retried", ppid(fol[0], 1))
+	}()
+	await.Until(t, "the busy node refuses an acknowledgement", func() bool {
+		return busy.Stats().ForwardedBusy > refused
+	})
+	for range cap(busy.fwdSlots) {
+		<-busy.fwdSlots
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("register after the node could answer: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("register did not return")
+	}
+	c.resolves(fol[1], "retried", ppid(fol[0], 1))
 }
