@@ -314,7 +314,7 @@ func (e *Engine) compile(src *Source) (*glua.FunctionProto, error) {
 
 // newState returns a process's main state: a pooled or new state (minimum
 // options) with a Global of its own, whose globals and registry tables are
-// empty and sized for one key. NewState pre-sizes those two tables (~7 KiB,
+// empty, the globals sized for one key. NewState pre-sizes those two tables (~7 KiB,
 // measured) and they are never needed per process; every Global shares the
 // engine's builtin metatables (the locked string metatable), which only
 // this package writes (setmetatable accepts tables only).
@@ -323,11 +323,12 @@ func (e *Engine) newState() *glua.LState {
 	g := new(glua.Global)
 	*g = *e.global
 	// A table's first string key makes gopher-lua allocate a map sized for
-	// 32 keys (~2 KiB) unless the table was created with a hash size: both
-	// tables get a few keys at most (cached library proxies, the lualib
-	// binding), so size them for one.
+	// 32 keys (~2 KiB) unless the table was created with a hash size: the
+	// globals get a few keys at most (cached library proxies), so size them
+	// for one. Nothing writes the registry (the libraries find their
+	// binding through the state's context, see LualibBinding).
 	g.Global = L.CreateTable(0, 1)
-	g.Registry = L.CreateTable(0, 1)
+	g.Registry = L.CreateTable(0, 0)
 	// callR (every Go->Lua call: metamethods, sort comparators) runs the
 	// callee without a base frame while G.MainThread is unset, and then
 	// does not stop when the callee returns. Threads are only ever resumed

@@ -28,7 +28,8 @@
 // Library functions are shared by every process of a node, so they capture
 // nothing per process. What they need from the calling process (its
 // slog.Logger carrying PID and entry id, its EnvStore) they find from the
-// calling *lua.LState: Bind stores a binding in L.G.Registry under
+// calling *lua.LState: a state whose context implements Bound carries its
+// binding there; otherwise Bind stores one in L.G.Registry under
 // RegistryKey, and the registry is shared by all coroutines of that state.
 // A state never bound gets a private Lib with default Options and no Host
 // on first use (logger lines are dropped, env calls return UNAVAILABLE):

@@ -153,22 +153,41 @@ func (lib *Lib) Bind(L *lua.LState, h Host) {
 	L.G.Registry.RawSetString(RegistryKey, &lua.LUserData{Value: &binding{lib: lib, host: h}, Metatable: lua.LNil})
 }
 
-func bindingOf(L *lua.LState) *binding {
+// Bound is implemented by a state's context (L.Context()) that carries its
+// Lib and Host itself. Such a state needs no Bind: its binding is found
+// through the context before the registry, and costs no registry key (a
+// table's first string key allocates two maps).
+type Bound interface {
+	LualibBinding() (*Lib, Host)
+}
+
+func bindingOf(L *lua.LState) (*Lib, Host) {
+	if c, ok := L.Context().(Bound); ok {
+		if lib, h := c.LualibBinding(); lib != nil {
+			return lib, h
+		}
+	}
 	if ud, ok := L.G.Registry.RawGetString(RegistryKey).(*lua.LUserData); ok {
 		if b, ok := ud.Value.(*binding); ok {
-			return b
+			return b.lib, b.host
 		}
 	}
 	b := &binding{lib: New(L, Options{})}
 	L.G.Registry.RawSetString(RegistryKey, &lua.LUserData{Value: b, Metatable: lua.LNil})
-	return b
+	return b.lib, nil
 }
 
 // LibOf returns the Lib bound to L (see Bind).
-func LibOf(L *lua.LState) *Lib { return bindingOf(L).lib }
+func LibOf(L *lua.LState) *Lib {
+	lib, _ := bindingOf(L)
+	return lib
+}
 
 // HostOf returns the Host bound to L, or nil.
-func HostOf(L *lua.LState) Host { return bindingOf(L).host }
+func HostOf(L *lua.LState) Host {
+	_, h := bindingOf(L)
+	return h
+}
 
 // Errors returns the `errors` global.
 func (lib *Lib) Errors() *lua.LTable { return lib.errorsMod }

@@ -1,6 +1,7 @@
 package lualib
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -125,5 +126,33 @@ func TestReadOnly(t *testing.T) {
 	c.RawSetString("sleep", lua.LTrue)
 	if lib.Time().RawGetString("sleep") != lua.LNil || c.RawGetString("now") == lua.LNil {
 		t.Fatal("CopyTable must copy and not alias")
+	}
+}
+
+// boundCtx is a state context that carries its binding (Bound).
+type boundCtx struct {
+	context.Context
+	lib  *Lib
+	host Host
+}
+
+func (c boundCtx) LualibBinding() (*Lib, Host) { return c.lib, c.host }
+
+func TestBoundContext(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	lib := New(L, Options{})
+	h := &testHost{}
+	L.SetContext(boundCtx{Context: context.Background(), lib: lib, host: h})
+	if LibOf(L) != lib || HostOf(L) != Host(h) {
+		t.Fatal("the context's binding was not used")
+	}
+	if v := L.G.Registry.RawGetString(RegistryKey); v != lua.LNil {
+		t.Fatalf("registry written: %v", v)
+	}
+	// A context whose binding has no Lib falls back to the registry.
+	L.SetContext(boundCtx{Context: context.Background()})
+	if LibOf(L) == nil || LibOf(L) == lib || HostOf(L) != nil {
+		t.Fatal("fallback did not give a private Lib")
 	}
 }
