@@ -234,10 +234,9 @@ func TestLockExclusion(t *testing.T) {
 	progress("after the heal")
 
 	// The leader holds the lock, and is killed. The cut-off node, declared
-	// dead and silent past the debounce, was removed from the
-	// configuration (seen in 3 runs of 3), and the leader adds it back as
-	// it rejoins: a kill before that would leave one voter of two, with no
-	// quorum for an election. Wait for three voters.
+	// dead and silent past the debounce, stays a voter (of three, nothing
+	// replaces it), so the survivors are two voters of three and elect a
+	// leader; the check below says so before the kill.
 	leader = c.waitLeader(c.running()...)
 	await.Within(t, 20*time.Second, "three voters again", func() bool {
 		l := c.waitLeader(c.running()...)

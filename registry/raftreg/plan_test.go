@@ -119,8 +119,14 @@ func TestPlanRoles(t *testing.T) {
 			[]string{"add voter n4", "add voter n5", "add non-voter n2", "add non-voter n3"}},
 		{"domains rebalanced", servers("n1", "n2", "n3"), hinted(members("n1", "n2", "n3", "n4", "n5"), "n1=a", "n2=a", "n3=a", "n4=b", "n5=c"), 3, 4, nil,
 			[]string{"add voter n4", "add voter n5", "demote n2", "demote n3"}},
-		{"even kept, not demoted", servers("n1", "n2", "n3"), members("n1", "n2", "n3!"), 3, 4, []string{"n3"},
-			[]string{"remove n3"}},
+		{"dead voter of three kept without a replacement", servers("n1", "n2", "n3"), members("n1", "n2", "n3!"), 3, 4, []string{"n3"},
+			nil},
+		{"dead voter of three replaced", servers("n1", "n2", "n3", "~n4"), members("n1", "n2", "n3!", "n4"), 3, 4, []string{"n3"},
+			[]string{"add voter n4", "remove n3"}},
+		{"two dead of five removed: three tolerate one", servers("n1", "n2", "n3", "n4", "n5"), members("n1", "n2", "n3", "n4!", "n5!"), 5, 4, []string{"n4", "n5"},
+			[]string{"remove n4", "remove n5"}},
+		{"one dead of five kept: four tolerate no more", servers("n1", "n2", "n3", "n4", "n5"), members("n1", "n2", "n3", "n4", "n5!"), 5, 4, []string{"n5"},
+			nil},
 		{"incumbent kept on a tie", servers("n1", "n3", "n4", "~n2"), members("n1", "n2", "n3", "n4"), 3, 4, nil, nil},
 	}
 	for _, tc := range tests {

@@ -61,6 +61,13 @@ type planInput struct {
 //     heartbeats for the debounce window). Until then it keeps its role
 //     and its slot: a healthy voter wrongly reported dead (stale gossip
 //     after a heal) is never removed while it answers heartbeats.
+//     A voter is removed so only when that helps: an alive voter-eligible
+//     member outside the voters can take its place, or removing every
+//     evictable voter lets the rest lose more nodes than keeping them
+//     (voterEvictionHelps). Of three voters, a dead one stays: two of two
+//     tolerate no failure, as two of three with one dead do, and the dead
+//     one, back, votes again at once instead of after being added back
+//     (in between, a second failure left no quorum).
 //   - A server that membership reports suspect, or does not know, keeps
 //     its role and slot too.
 //   - The voters are the servers so kept, the leader, then the best
@@ -80,6 +87,7 @@ func planRoles(in planInput) []change {
 	}
 	var removes []change
 	var fixedV, fixedS []string // servers that keep their role
+	evictVoters := voterEvictionHelps(in, conf)
 	for _, s := range in.servers {
 		name := string(s.ID)
 		m, known := in.members[name]
@@ -91,7 +99,7 @@ func planRoles(in planInput) []change {
 		case known && m.Client:
 			removes = append(removes, change{opRemove, name})
 		case known && m.State.gone():
-			if in.evictable != nil && in.evictable(name) {
+			if in.evictable != nil && in.evictable(name) && (s.Suffrage != raft.Voter || evictVoters) {
 				removes = append(removes, change{opRemove, name})
 			} else if s.Suffrage == raft.Voter {
 				fixedV = append(fixedV, name)
@@ -258,4 +266,31 @@ func spread(fixed []string, ranked []Member, members map[string]Member, target i
 		rest = slices.Delete(rest, best, best+1)
 	}
 	return voters, rest
+}
+
+// voterEvictionHelps reports whether removing the evictable voters of the
+// configuration conf helps: a replacement exists (an alive voter-eligible
+// member that is not a voter), or the failures the voters left tolerate
+// rise (five voters with two dead tolerate none; the three alive ones
+// alone tolerate one).
+func voterEvictionHelps(in planInput, conf map[string]raft.ServerSuffrage) bool {
+	for _, m := range in.members {
+		if suf, ok := conf[m.Name]; m.State == MemberAlive && m.Voter && !m.Client && (!ok || suf != raft.Voter) {
+			return true
+		}
+	}
+	voters, gone := 0, 0
+	for _, s := range in.servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		name := string(s.ID)
+		if m, known := in.members[name]; known && m.State.gone() && name != in.self && in.evictable != nil && in.evictable(name) {
+			gone++
+		}
+	}
+	alive := voters - gone
+	tolerance := func(n int) int { return alive - (n/2 + 1) }
+	return gone > 0 && tolerance(voters-gone) > tolerance(voters)
 }
