@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -19,19 +20,29 @@ import (
 // group "secret", and the Lua entries the tests run.
 func pgApp(t *testing.T, lua map[string]string) *App {
 	t.Helper()
-	dir := t.TempDir()
-	yaml := "version: \"1.0\"\nnamespace: app\nentries:\n" +
-		"  - {name: pg, kind: pg.scope, max_members_per_group: 50}\n" +
-		"  - name: no-secret\n    kind: security.policy\n" +
-		"    policy: {actions: [\"pg.*\"], resources: [secret], effect: deny}\n" +
-		"  - name: processes\n    kind: process.host\n    security: {policies: [no-secret]}\n"
-	files := map[string]string{}
-	for name, src := range lua {
-		yaml += fmt.Sprintf("  - {name: %s, kind: process.lua, source: file://%s.lua, method: main, modules: [pg, time]}\n", name, name)
-		files[name+".lua"] = src
+	return luaApp(t, "  - {name: pg, kind: pg.scope, max_members_per_group: 50}\n"+
+		"  - name: no-secret\n    kind: security.policy\n"+
+		"    policy: {actions: [\"pg.*\"], resources: [secret], effect: deny}\n"+
+		"  - name: processes\n    kind: process.host\n    security: {policies: [no-secret]}\n",
+		nil, "pg, time", lua)
+}
+
+// luaApp loads an app of namespace app from entries (YAML list items),
+// files, and one process.lua entry per lua source, each using modules.
+func luaApp(t *testing.T, entries string, files map[string]string, modules string, lua map[string]string) *App {
+	t.Helper()
+	yaml := "version: \"1.0\"\nnamespace: app\nentries:\n" + entries
+	tree := maps.Clone(files)
+	if tree == nil {
+		tree = map[string]string{}
 	}
-	files["app.yaml"] = yaml
-	writeTree(t, dir, files)
+	for name, src := range lua {
+		yaml += fmt.Sprintf("  - {name: %s, kind: process.lua, source: file://%s.lua, method: main, modules: [%s]}\n", name, name, modules)
+		tree[name+".lua"] = src
+	}
+	tree["app.yaml"] = yaml
+	dir := t.TempDir()
+	writeTree(t, dir, tree)
 	app, err := LoadApp(dir)
 	if err != nil {
 		t.Fatal(err)

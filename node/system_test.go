@@ -1,7 +1,6 @@
 package node
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,27 +14,14 @@ import (
 // refuses system.read on "raft_stats".
 func sysApp(t *testing.T, lua map[string]string) *App {
 	t.Helper()
-	dir := t.TempDir()
-	yaml := "version: \"1.0\"\nnamespace: app\nentries:\n" +
-		"  - name: no-stats\n    kind: security.policy\n" +
-		"    policy: {actions: [system.read], resources: [raft_stats], effect: deny}\n" +
-		"  - name: no-lock\n    kind: security.policy\n" +
-		"    policy: {actions: [system.lock], resources: [forbidden], effect: deny}\n" +
-		"  - name: processes\n    kind: process.host\n    security: {policies: [no-stats, no-lock]}\n" +
-		"  - {name: svc, kind: process.service, process: idle, host: processes, lifecycle: {auto_start: true}}\n" +
-		"  - {name: idle, kind: process.lua, source: file://idle.lua, method: main}\n"
-	files := map[string]string{"idle.lua": "return {main = function() process.events():receive() end}\n"}
-	for name, src := range lua {
-		yaml += fmt.Sprintf("  - {name: %s, kind: process.lua, source: file://%s.lua, method: main, modules: [system, time]}\n", name, name)
-		files[name+".lua"] = src
-	}
-	files["app.yaml"] = yaml
-	writeTree(t, dir, files)
-	app, err := LoadApp(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return app
+	return luaApp(t, "  - name: no-stats\n    kind: security.policy\n"+
+		"    policy: {actions: [system.read], resources: [raft_stats], effect: deny}\n"+
+		"  - name: no-lock\n    kind: security.policy\n"+
+		"    policy: {actions: [system.lock], resources: [forbidden], effect: deny}\n"+
+		"  - name: processes\n    kind: process.host\n    security: {policies: [no-stats, no-lock]}\n"+
+		"  - {name: svc, kind: process.service, process: idle, host: processes, lifecycle: {auto_start: true}}\n"+
+		"  - {name: idle, kind: process.lua, source: file://idle.lua, method: main}\n",
+		map[string]string{"idle.lua": "return {main = function() process.events():receive() end}\n"}, "system, time", lua)
 }
 
 const sysSurface = `
