@@ -53,8 +53,10 @@ type process struct {
 	str      atomic.Pointer[string]        // pid.String(), made on first use (policy checks)
 
 	// born is the spawn time (Unix nanoseconds), set at spawn and
-	// immutable; in counts the deliveries its turns took from the mailbox
-	// (runner writes), out the messages it sent; both read by observers.
+	// immutable; in counts the deliveries its turns took from the mailbox,
+	// out the messages it sent. Only the runner writes them, one turn at a
+	// time, so a write is a load and a store (no locked add on every
+	// send); observers read them.
 	born int64
 	in   atomic.Uint64
 	out  atomic.Uint64
@@ -168,7 +170,7 @@ func (p *process) Run(w *sched.Worker) {
 		n := min(quota, maxChunk)
 		raw := p.mbox.Drain(buf.b[:0], n)
 		quota -= len(raw)
-		p.in.Add(uint64(len(raw)))
+		p.in.Store(p.in.Load() + uint64(len(raw)))
 		batch := p.filter(raw)
 		st, res = p.step(batch)
 		clear(raw)
@@ -238,8 +240,11 @@ func (p *process) step(batch []proc.Delivery) (st proc.Status, res proc.Result) 
 
 // filter drops stale timer deliveries and EXITs of monitors since removed.
 func (p *process) filter(batch []proc.Delivery) []proc.Delivery {
-	out := batch[:0]
-	for _, d := range batch {
+	// Most batches drop nothing: deliveries (over a hundred bytes each) are
+	// copied down only after the first one dropped.
+	n := 0
+	for i := range batch {
+		d := &batch[i]
 		switch d.Kind {
 		case proc.DeliveryTimer:
 			id, _ := d.Payload.AsInt()
@@ -252,10 +257,13 @@ func (p *process) filter(batch []proc.Delivery) []proc.Delivery {
 				continue
 			}
 		}
-		out = append(out, d)
+		if n != i {
+			batch[n] = *d
+		}
+		n++
 	}
-	clear(batch[len(out):])
-	return out
+	clear(batch[n:])
+	return batch[:n]
 }
 
 // finish ends the process on its runner: it leaves the table, releases its
@@ -452,7 +460,7 @@ func (p *process) Receive() []proc.Delivery {
 		}
 		if p.mbox.Len() > 0 {
 			raw := p.mbox.Drain(nil, p.rt.cfg.Budget)
-			p.in.Add(uint64(len(raw)))
+			p.in.Store(p.in.Load() + uint64(len(raw)))
 			if got := p.filter(raw); len(got) > 0 {
 				return got
 			}

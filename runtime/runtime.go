@@ -394,7 +394,7 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 				return proc.PermissionDenied(err)
 			}
 		}
-		src.out.Add(1)
+		src.out.Store(src.out.Load() + 1)
 	}
 	slot := slotOf(w)
 	if !rt.isLocal(to) {
