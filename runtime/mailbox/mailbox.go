@@ -13,15 +13,22 @@ var (
 	ErrClosed = errors.New("mailbox: closed")
 )
 
-// keepCap is the ring size a mailbox may always keep; a larger ring is
-// halved after shrinkAfter hand-overs in a row that found it under a
-// quarter full. Dropping a large ring as soon as it emptied made a process
-// that is sent bursts (tokens bunching up in a ring) reallocate it burst
-// after burst: most of the allocation, and most of the GC work, of the
-// ring benchmark.
+// keepCap is the ring size a mailbox may always keep. A larger ring is
+// halved once the drains and hand-overs since it was last well used (a
+// quarter full or more) have carried shrinkItems times its size, each of
+// them under a quarter of it. Dropping a large ring as soon as it emptied
+// made a process that is sent bursts (tokens bunching up in a ring)
+// reallocate it burst after burst: most of the allocation, and most of the
+// GC work, of the ring benchmark. Counting drains instead of items (32 in
+// a row) still did so for a receiver with a backlog of tens of thousands
+// (a remote sender's window): between two bursts it drains many small
+// batches, so its rings of megabytes were halved, and grown and copied
+// again at the next burst, hundreds of times a second. Counted in items,
+// halving a ring costs at most one copy of it per shrinkItems rings of
+// traffic.
 const (
 	keepCap     = 64
-	shrinkAfter = 32
+	shrinkItems = 4
 )
 
 // Mailbox is a two-lane queue. The zero value is an empty, open mailbox.
@@ -36,7 +43,6 @@ type Mailbox[T any] struct {
 	n      atomic.Int64 // items not yet drained, both lanes; read without the lock
 	nsys   atomic.Int32 // items in the system lane
 	closed bool         // mu
-	quiet  uint8        // mu: drains or hand-overs in a row that used under a quarter of the rings
 	ring   []T          // mu: ordinary lane, a ring of power-of-two size; nil until first used
 	head   int32        // mu: index of the oldest item in ring
 	count  int32        // mu: items in ring
@@ -49,10 +55,31 @@ type Mailbox[T any] struct {
 }
 
 // takenRing is a ring the consumer took over; only the consumer uses it.
+// It also holds quiet (under the mailbox's lock): the items carried by the
+// drains and hand-overs in a row that used under a quarter of the larger
+// ring (see keepCap). Only a mailbox with a ring above keepCap needs it.
 type takenRing[T any] struct {
 	buf   []T
 	head  int32
 	count int32
+	quiet int64
+}
+
+// addQuiet counts k items of quiet use and reports whether that makes a
+// ring of size big due for halving.
+func (m *Mailbox[T]) addQuiet(k, big int) bool {
+	if m.taken == nil {
+		m.taken = &takenRing[T]{}
+	}
+	m.taken.quiet += int64(k)
+	return m.taken.quiet >= int64(shrinkItems)*int64(big)
+}
+
+// resetQuiet notes a drain or hand-over that used the rings well.
+func (m *Mailbox[T]) resetQuiet() {
+	if m.taken != nil {
+		m.taken.quiet = 0
+	}
 }
 
 // outCount is how many taken items the consumer has not handed out.
@@ -211,8 +238,8 @@ func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
 const copyMax = 256
 
 // copyLocked appends the k oldest items of the producers' ring to dst.
-// When that empties a ring that has been mostly unused for shrinkAfter
-// drains in a row, the ring is halved and a large spare dropped.
+// When that empties a ring and the quiet use counted (see keepCap) is due,
+// the ring is halved and a large spare dropped.
 func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 	head, size := int(m.head), len(m.ring)
 	peak := int(m.count)
@@ -229,14 +256,13 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 		return dst
 	}
 	m.head = 0
-	if size <= keepCap && m.spareLen() <= keepCap {
-		m.quiet = 0
+	big := max(size, m.spareLen())
+	if big <= keepCap || peak*4 >= big {
+		m.resetQuiet()
 		return dst
 	}
-	if peak*4 >= max(size, m.spareLen()) {
-		m.quiet = 0
-	} else if m.quiet++; m.quiet >= shrinkAfter {
-		m.quiet = 0
+	if m.addQuiet(peak, big) {
+		m.taken.quiet = 0
 		if size > keepCap {
 			m.ring = make([]T, size/2)
 		}
@@ -249,9 +275,9 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 
 // swapLocked gives the producers the consumer's empty ring and the
 // consumer the producers' ring. The producers' ring only fills between
-// hand-overs, so its count now is the demand since the last one: after
-// shrinkAfter hand-overs in a row that used under a quarter of the larger
-// ring, the ring given to the producers is halved (down to keepCap).
+// hand-overs, so its count now is the demand since the last one: once the
+// quiet use counted (see keepCap) is due, the ring given to the producers
+// is halved (down to keepCap).
 func (m *Mailbox[T]) swapLocked() {
 	if m.taken == nil {
 		m.taken = &takenRing[T]{}
@@ -261,13 +287,12 @@ func (m *Mailbox[T]) swapLocked() {
 	t.buf, t.head, t.count = m.ring, m.head, m.count
 	m.ring, m.head, m.count = spare, 0, 0
 	if big := max(len(spare), len(t.buf)); big <= keepCap || used*4 >= big {
-		m.quiet = 0
+		t.quiet = 0
 		return
 	}
-	m.quiet = min(m.quiet+1, shrinkAfter)
-	if m.quiet >= shrinkAfter && len(spare) > keepCap && used*4 < len(spare) {
+	if m.addQuiet(used, max(len(spare), len(t.buf))) && len(spare) > keepCap && used*4 < len(spare) {
 		m.ring = make([]T, len(spare)/2)
-		m.quiet = 0
+		t.quiet = 0
 	}
 }
 
@@ -312,7 +337,7 @@ func (m *Mailbox[T]) Close() []T {
 	for i := int32(0); i < m.count; i++ {
 		rest = append(rest, m.ring[int(m.head+i)&(len(m.ring)-1)])
 	}
-	m.sys, m.ring, m.head, m.count, m.quiet = nil, nil, 0, 0, 0
+	m.sys, m.ring, m.head, m.count = nil, nil, 0, 0
 	m.taken = nil
 	m.n.Store(0)
 	m.nsys.Store(0)

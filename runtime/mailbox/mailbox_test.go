@@ -116,8 +116,9 @@ func TestShrinks(t *testing.T) {
 			t.Fatalf("rings changed to %d and %d on a same-size burst", r2, o2)
 		}
 	}
-	// Quiet use halves them step by step, down to keepCap.
-	for round := 0; round < 200*shrinkAfter; round++ {
+	// Quiet use halves them step by step, down to keepCap: a ring of n
+	// after shrinkItems*n items of it.
+	for round := 0; round < 64*shrinkItems*r; round++ {
 		if r, o := m.rings(); r <= keepCap && o <= keepCap {
 			break
 		}
@@ -127,7 +128,7 @@ func TestShrinks(t *testing.T) {
 	if r, o := m.rings(); r > keepCap || o > keepCap {
 		t.Fatalf("rings %d and %d after long quiet use, want at most %d", r, o, keepCap)
 	}
-	for i := 0; i < 4*shrinkAfter; i++ {
+	for i := 0; i < 4*shrinkItems*keepCap; i++ {
 		m.Push(1, 0)
 		m.Drain(nil, 0)
 	}
@@ -329,5 +330,36 @@ func TestBoundCountsConsumerRing(t *testing.T) {
 	}
 	if got := m.Drain(nil, 0); len(got) != 4 || got[0] != 1 || got[3] != 4 {
 		t.Fatalf("Drain = %v, want [1 2 3 4]", got)
+	}
+}
+
+// A receiver that gets a burst now and then and small batches between
+// (a remote sender's window: a backlog of thousands, then a trickle)
+// keeps its rings: halving them after a run of small drains and growing
+// them at the next burst copied megabytes per burst.
+func TestBurstsBetweenTrickleKeepRings(t *testing.T) {
+	var m Mailbox[int]
+	burst := func() {
+		for i := 0; i < 1000; i++ {
+			m.Push(i, 0)
+		}
+		if got := len(m.Drain(nil, 0)); got != 1000 {
+			t.Fatalf("drained %d of 1000", got)
+		}
+	}
+	burst()
+	burst()
+	r, o := m.rings()
+	for round := 0; round < 20; round++ {
+		for i := 0; i < 100; i++ {
+			m.Push(i, 0)
+			if got := len(m.Drain(nil, 0)); got != 1 {
+				t.Fatalf("drained %d of 1", got)
+			}
+		}
+		burst()
+		if r2, o2 := m.rings(); max(r2, o2) != max(r, o) || min(r2, o2) != min(r, o) {
+			t.Fatalf("round %d: rings %d and %d, were %d and %d", round, r2, o2, r, o)
+		}
 	}
 }
