@@ -11,9 +11,10 @@
 // can be bounded; a full mailbox refuses with ErrFull, which the runtime
 // turns into a retryable UNAVAILABLE.
 //
-// Storage is allocated on first use; a large ring is halved after many
-// drains in a row that used under a quarter of it, so an idle process holds
-// no buffer beyond small ones.
+// Storage is allocated on first use; a large ring is halved once drains
+// that used under a quarter of it have carried several times its size, so
+// a process whose traffic has calmed down holds no buffer beyond small
+// ones, and one that gets a burst now and then keeps its rings.
 //
 // Any number of goroutines may Push; Drain and Close must be called by one
 // consumer at a time (the runtime's one-runner invariant guarantees it).
