@@ -21,7 +21,7 @@ import (
 // Endpoint is what the cluster uses of a transport endpoint;
 // *transport.Endpoint implements it.
 type Endpoint interface {
-	Register(st transport.StreamType, h transport.Handler) error
+	RegisterTransient(st transport.StreamType, h transport.Handler) error
 	OnSessionUp(f func(transport.SessionEvent)) error
 	OnSessionLost(f func(transport.SessionEvent)) error
 	Send(name string, st transport.StreamType, body []byte) error
@@ -145,7 +145,9 @@ func New(cfg Config, ep Endpoint) (*Cluster, error) {
 	c.changed.Store(&changed)
 	c.encoders.New = func() any { return &encoder{enc: wire.NewEncoder()} }
 	c.decoders.New = func() any { return &inbound{dec: wire.NewDecoder()} }
-	if err := ep.Register(transport.StreamCluster, c.handle); err != nil {
+	// The handler decodes each body into values of its own (the wire
+	// decoder shares no memory with it), so the transport may reuse it.
+	if err := ep.RegisterTransient(transport.StreamCluster, c.handle); err != nil {
 		return nil, fmt.Errorf("cluster: register stream: %w", err)
 	}
 	if err := ep.OnSessionUp(c.sessionUp); err != nil {

@@ -265,3 +265,89 @@ func TestProof(t *testing.T) {
 		t.Fatal("MAC without a key")
 	}
 }
+
+// A chunk whose bodies were all released and none kept is read into
+// again; a body kept stays intact, and so does every body of its chunk.
+func TestFrameReaderReusesReleasedChunks(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i := range 6000 {
+		body := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 50+i%40)
+		want = append(want, body)
+		stream = appendData(stream, uint64(i), StreamCluster, body)
+	}
+	// 1000-byte reads: frames cut by reads and by chunk ends.
+	fr := &frameReader{r: &chunkedReader{b: stream, n: 1000}, max: 1 << 20}
+	kept := map[int][]byte{}   // frame index -> payload kept past its release
+	chunks := map[*byte]bool{} // distinct chunk memory
+	switches := 0
+	var last *byte
+	n := 0
+	for {
+		if len(fr.buf) > 0 && &fr.buf[0] != last {
+			last = &fr.buf[0]
+			chunks[last] = true
+			switches++
+		}
+		var batch []int
+		for {
+			_, body, ok, err := fr.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			_, _, p, err := decodeData(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p, want[n]) {
+				t.Fatalf("frame %d: wrong body", n)
+			}
+			if n%3000 == 0 {
+				kept[n] = p
+			}
+			batch = append(batch, n)
+			n++
+		}
+		keep := false
+		for _, i := range batch {
+			keep = keep || kept[i] != nil
+		}
+		fr.release(keep)
+		if _, err := fr.fill(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != len(want) {
+		t.Fatalf("%d frames, want %d", n, len(want))
+	}
+	for i, p := range kept {
+		if !bytes.Equal(p, want[i]) {
+			t.Fatalf("kept body %d changed", i)
+		}
+	}
+	// Two chunks pinned by a kept body, two taking turns for the rest,
+	// and the first.
+	if switches < 10 || len(chunks) > 5 {
+		t.Fatalf("%d chunks of memory for %d chunks read", len(chunks), switches)
+	}
+}
+
+// chunkedReader reads at most n bytes at a time.
+type chunkedReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkedReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
+}

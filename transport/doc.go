@@ -19,7 +19,11 @@
 //	ep.Close()
 //
 // The upper layers own the bodies (usually msgpack they encode
-// themselves); the transport only frames and orders them.
+// themselves); the transport only frames and orders them. A stream whose
+// handler decodes each body and keeps none of it is registered with
+// RegisterTransient (the cluster stream is): its frames are then read
+// into the same buffers again, and a steady stream of them allocates no
+// read buffers. Send queues likewise refill acknowledged buffers.
 //
 // # Peers, connections and sessions
 //

@@ -27,8 +27,11 @@ type Endpoint struct {
 	// Set before Start, read-only after.
 	handlers [256]Handler
 	streams  streamSet
-	onUp     []func(SessionEvent)
-	onLost   []func(SessionEvent)
+	// transient are the streams whose handlers keep no body past the
+	// call (RegisterTransient).
+	transient streamSet
+	onUp      []func(SessionEvent)
+	onLost    []func(SessionEvent)
 
 	// Lock order: mu, then a peer's mu, then tmu.
 	mu      sync.Mutex
@@ -146,6 +149,18 @@ func (e *Endpoint) Addr() string {
 // handshake: Send to a peer on a stream it did not register fails, and a
 // frame received for an unregistered stream is dropped and counted.
 func (e *Endpoint) Register(st StreamType, h Handler) error {
+	return e.register(st, h, false)
+}
+
+// RegisterTransient is Register for a handler that keeps nothing of body
+// once it returns (it decodes it into values of its own, say): the
+// transport may then read the next frames into the same memory, which
+// saves allocating a read buffer per 64 KiB received.
+func (e *Endpoint) RegisterTransient(st StreamType, h Handler) error {
+	return e.register(st, h, true)
+}
+
+func (e *Endpoint) register(st StreamType, h Handler, transient bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
@@ -158,6 +173,9 @@ func (e *Endpoint) Register(st StreamType, h Handler) error {
 	}
 	e.handlers[st] = h
 	e.streams.add(st)
+	if transient {
+		e.transient.add(st)
+	}
 	return nil
 }
 

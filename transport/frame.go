@@ -142,6 +142,11 @@ func checkPing(body []byte) error {
 // again once a frame has been returned from it, so returned bodies stay
 // valid after the next read and can be handed to another goroutine.
 //
+// The one exception is a chunk whose every body the owner has given back
+// (release) and kept none of: once the reader has moved on from it, it is
+// read into again instead of a new one, so a connection whose frames are
+// all handled before the next read allocates nothing per chunk.
+//
 // A frame's length is checked against max before any buffer is sized for
 // it: a hostile header costs nothing.
 type frameReader struct {
@@ -151,6 +156,20 @@ type frameReader struct {
 	start int    // first byte not yet returned
 	end   int    // end of the bytes read into buf
 	count uint64 // bytes read since the last takeCount
+	// out: frames were returned from buf since the last release. kept:
+	// a body returned from buf may still be referenced. spare: a chunk
+	// left with neither, read into at the next change of chunk.
+	out, kept bool
+	spare     []byte
+}
+
+// release tells the reader that the caller is done with the bodies
+// returned since the last call; kept says whether it keeps (or handed on)
+// any of them. A chunk is read into again only if all its bodies were
+// released and none kept.
+func (fr *frameReader) release(kept bool) {
+	fr.kept = fr.kept || kept
+	fr.out = false
 }
 
 // takeCount returns the bytes read since the last call.
@@ -175,6 +194,7 @@ func (fr *frameReader) next() (t frameType, body []byte, ok bool, err error) {
 	if avail < headerSize+n {
 		return 0, nil, false, nil
 	}
+	fr.out = true
 	fr.start += headerSize + n
 	return frameType(h[4]), h[headerSize : headerSize+n : headerSize+n], true, nil
 }
@@ -202,9 +222,17 @@ func (fr *frameReader) fill() (int, error) {
 		need += n
 	}
 	if fr.start+need > len(fr.buf) {
-		nb := make([]byte, max(readChunk, need))
+		var nb []byte
+		if need <= len(fr.spare) {
+			nb, fr.spare = fr.spare, nil
+		} else {
+			nb = make([]byte, max(readChunk, need))
+		}
 		fr.end = copy(nb, fr.buf[fr.start:fr.end])
-		fr.start = 0
+		if !fr.out && !fr.kept && len(fr.buf) == readChunk {
+			fr.spare = fr.buf
+		}
+		fr.start, fr.out, fr.kept = 0, false, false
 		fr.buf = nb
 	}
 	n, err := fr.r.Read(fr.buf[fr.end:])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -221,15 +222,17 @@ type inFrame struct {
 func (p *peer) serveIn(l *link, epoch uint64) error {
 	e := p.e
 	conn, fr := l.conn, l.src.fr
-	ackWake := make(chan struct{}, 1)
+	acks := &ackState{wake: make(chan struct{}, 1)}
 	done := make(chan struct{})
 	defer close(done)
-	if !e.spawn(func() { p.writeAcks(l, epoch, ackWake, done) }) {
+	if !e.spawn(func() { p.writeAcks(l, epoch, acks, done) }) {
 		return ErrClosed
 	}
 	var batch []inFrame
 	var inline []delivery
 	warned := false
+	// The handshake's bodies are in the first chunk: not for reuse.
+	fr.release(true)
 	for {
 		// The bytes of a read are counted before its frames are
 		// delivered, so BytesIn never lags FramesIn; the first read is
@@ -261,16 +264,21 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 		}
 		if len(batch) > 0 {
 			var unknown StreamType
+			var got recvState
+			var kept bool
 			var err error
-			unknown, inline, err = p.receive(conn, epoch, batch, inline[:0])
+			unknown, got, kept, inline, err = p.receive(conn, epoch, batch, inline[:0])
 			if err != nil {
 				return p.connError(err)
 			}
+			fr.release(kept)
 			if unknown != 0 && !warned {
 				warned = true
 				e.log.Warn("transport frames for unregistered stream dropped", "peer", p.name, "stream", unknown)
 			}
-			signal(ackWake)
+			if acks.wanted(got) {
+				signal(acks.wake)
+			}
 		}
 		conn.SetReadDeadline(time.Now().Add(e.cfg.ReadTimeout))
 		if _, err := fr.fill(); err != nil {
@@ -279,22 +287,31 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 	}
 }
 
+// recvState is where the session's receiving side stands: the first
+// sequence number not received yet and the payload bytes received.
+type recvState struct {
+	next, bytes uint64
+}
+
 // receive numbers a batch into the session and has it delivered: by this
 // goroutine if nothing else is queued or being delivered, else through the
 // dispatcher, waiting while its queue is over the bound. inline is a
 // reusable buffer, returned for the next call. It also returns a stream
-// type frames were dropped for, if any.
-func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery) (StreamType, []delivery, error) {
+// type frames were dropped for, if any, where the session stands after
+// the batch, and whether a body of the batch may still be referenced (it
+// is queued, or went to a handler that may keep it).
+func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery) (StreamType, recvState, bool, []delivery, error) {
 	e := p.e
 	p.mu.Lock()
 	if p.s.epoch != epoch || p.in != conn {
 		p.mu.Unlock()
-		return 0, inline, errStaleConn
+		return 0, recvState{}, true, inline, errStaleConn
 	}
 	direct := len(p.dq) == 0 && !p.delivering
 	from := Peer{Name: p.name, Boot: p.s.peerBoot}
 	var dups, drops uint64
 	var unknown StreamType
+	kept := false
 	var gap error // frames before a gap are delivered, then the connection ends
 	for _, f := range batch {
 		deliver, err := p.s.receive(f.seq)
@@ -311,10 +328,13 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 			unknown = f.stream
 		case direct:
 			inline = append(inline, delivery{kind: deliverData, stream: f.stream, from: from, body: f.body})
+			kept = kept || !e.transient.has(f.stream)
 		default:
 			p.pushLocked(delivery{kind: deliverData, stream: f.stream, from: from, body: f.body})
+			kept = true
 		}
 	}
+	got := recvState{next: p.s.recvNext, bytes: p.s.recvBytes}
 	direct = direct && len(inline) > 0
 	p.delivering = p.delivering || direct
 	var space chan struct{}
@@ -346,10 +366,10 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 		select {
 		case <-space:
 		case <-e.ctx.Done():
-			return 0, inline, ErrClosed
+			return 0, got, true, inline, ErrClosed
 		}
 	}
-	return unknown, inline, gap
+	return unknown, got, kept, inline, gap
 }
 
 // Acks are delayed a little so that a trickle of frames (a request and
@@ -362,9 +382,32 @@ const (
 	ackBytes  = 64 << 10
 )
 
+// ackState is what an inbound connection's reader and its ack writer
+// share. The reader wakes the writer only when an ack is due at once or
+// none is scheduled: a trickle of frames (request and reply) then costs
+// one wake-up of the ack writer per ackDelay, not one per frame, which
+// took a turn on a core right when the frame's receiver was to run.
+type ackState struct {
+	wake  chan struct{}
+	armed atomic.Bool   // the writer has an ack scheduled within ackDelay
+	next  atomic.Uint64 // what the last ack written said (^0: none yet)
+	bytes atomic.Uint64 // recvBytes when it was written
+}
+
+// wanted reports whether the reader should wake the ack writer now that
+// the session stands at got. A frame numbered before the writer clears
+// armed is seen by the ack it then writes (armed is cleared before the
+// writer reads the session under the peer's lock), so none waits longer
+// than ackDelay; KeepAlive acks would cover it anyway.
+func (a *ackState) wanted(got recvState) bool {
+	last := a.next.Load()
+	return last == ^uint64(0) || !a.armed.Load() ||
+		got.next-last >= ackFrames || got.bytes-a.bytes.Load() >= ackBytes
+}
+
 // writeAcks answers an inbound connection with cumulative acks, and with
 // one every KeepAlive when idle.
-func (p *peer) writeAcks(l *link, epoch uint64, wake, done <-chan struct{}) {
+func (p *peer) writeAcks(l *link, epoch uint64, acks *ackState, done <-chan struct{}) {
 	conn := l.conn
 	cfg := &p.e.cfg
 	tick := time.NewTicker(cfg.KeepAlive)
@@ -375,12 +418,14 @@ func (p *peer) writeAcks(l *link, epoch uint64, wake, done <-chan struct{}) {
 	armed := false
 	var ack, buf []byte
 	lastNext, lastBytes := ^uint64(0), uint64(0)
+	acks.next.Store(lastNext)
 	for {
 		due := false
 		select {
-		case <-wake:
+		case <-acks.wake:
 		case <-delay.C:
 			armed, due = false, true
+			acks.armed.Store(false)
 		case <-tick.C:
 			due = true
 		case <-done:
@@ -398,8 +443,9 @@ func (p *peer) writeAcks(l *link, epoch uint64, wake, done <-chan struct{}) {
 		if !due && next != lastNext {
 			due = next-lastNext >= ackFrames || bytes-lastBytes >= ackBytes || lastNext == ^uint64(0)
 			if !due && !armed {
-				delay.Reset(ackDelay)
 				armed = true
+				acks.armed.Store(true)
+				delay.Reset(ackDelay)
 			}
 		}
 		if !due {
@@ -415,5 +461,7 @@ func (p *peer) writeAcks(l *link, epoch uint64, wake, done <-chan struct{}) {
 			return
 		}
 		lastNext, lastBytes = next, bytes
+		acks.bytes.Store(bytes)
+		acks.next.Store(next)
 	}
 }

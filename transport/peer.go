@@ -486,6 +486,11 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 		}
 		var end qpos
 		bufs, end = p.s.q.pending(bufs[:0])
+		held := len(bufs) > 0
+		var hold uint64
+		if held {
+			hold = p.s.q.hold()
+		}
 		if len(bufs) == 0 {
 			p.writerIdle = true
 			p.mu.Unlock()
@@ -520,9 +525,17 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 		clear(bufs)
 		p.ctr.bytesOut.Add(uint64(n))
 		if err != nil {
+			if held {
+				p.mu.Lock()
+				p.s.q.release(hold)
+				p.mu.Unlock()
+			}
 			return err
 		}
 		p.mu.Lock()
+		if held {
+			p.s.q.release(hold)
+		}
 		if p.s.epoch == epoch {
 			p.s.q.sent(end)
 		}

@@ -11,6 +11,14 @@ const (
 	// maxWriteBatch caps the bytes handed to one write, so one peer's
 	// backlog does not hold a connection's write deadline hostage.
 	maxWriteBatch = 1 << 20
+	// maxSpareChunks is how many acknowledged chunks (512 KiB) a queue
+	// keeps for reuse. An ack releases a chunk or two (acks come every
+	// 64 KiB at most), but a sender that waits for its receiver's own
+	// acknowledgements pushes in bursts: 16 cover a burst of 4,000 small
+	// frames. Without them, a stream of small frames allocated its
+	// queue's whole volume again, about a third of what a remote message
+	// cost in allocation.
+	maxSpareChunks = 16
 )
 
 // sendQueue holds the frames sent to one peer that it has not acknowledged:
@@ -30,6 +38,14 @@ type sendQueue struct {
 	bytes  int64  // bytes of frames held (acked frames in a partly acked chunk included)
 
 	cur qpos // where the next write starts
+
+	// spare are acknowledged chunks of queueChunk bytes that no write is
+	// reading: push fills them again. holds are the first chunks of the
+	// writes in progress (hold, release): a chunk at or after one may be
+	// read by a write that has not returned (one to a connection that
+	// was replaced meanwhile included), so it is not reused.
+	spare []*qchunk
+	holds []uint64
 }
 
 type qchunk struct {
@@ -59,7 +75,14 @@ func (q *sendQueue) push(stream StreamType, payload []byte, size int) {
 	if n := len(q.chunks); n > 0 && cap(q.chunks[n-1].buf)-len(q.chunks[n-1].buf) >= size {
 		c = q.chunks[n-1]
 	} else {
-		c = &qchunk{buf: make([]byte, 0, max(queueChunk, size)), first: q.next, end: q.next}
+		if n := len(q.spare); n > 0 && size <= queueChunk {
+			c = q.spare[n-1]
+			q.spare[n-1] = nil
+			q.spare = q.spare[:n-1]
+			c.buf, c.first, c.end = c.buf[:0], q.next, q.next
+		} else {
+			c = &qchunk{buf: make([]byte, 0, max(queueChunk, size)), first: q.next, end: q.next}
+		}
 		q.chunks = append(q.chunks, c)
 	}
 	c.buf = appendData(c.buf, q.next, stream, payload)
@@ -89,6 +112,35 @@ func (q *sendQueue) pending(dst [][]byte) ([][]byte, qpos) {
 	return dst, end
 }
 
+// hold records that a write of what pending just returned is about to
+// start; it returns what to pass to release when that write has returned,
+// whatever became of the session meanwhile.
+func (q *sendQueue) hold() uint64 {
+	q.holds = append(q.holds, q.cur.chunk)
+	return q.cur.chunk
+}
+
+// release ends a hold.
+func (q *sendQueue) release(h uint64) {
+	for i, x := range q.holds {
+		if x == h {
+			q.holds = append(q.holds[:i], q.holds[i+1:]...)
+			return
+		}
+	}
+}
+
+// reusable reports whether the chunk at absolute index i may be filled
+// again once acknowledged: no write in progress may be reading it.
+func (q *sendQueue) reusable(i uint64) bool {
+	for _, h := range q.holds {
+		if h <= i {
+			return false
+		}
+	}
+	return len(q.spare) < maxSpareChunks
+}
+
 // sent moves the cursor to p after a successful write of what pending
 // returned.
 func (q *sendQueue) sent(p qpos) {
@@ -108,7 +160,11 @@ func (q *sendQueue) ack(next uint64) error {
 	}
 	q.acked = next
 	for len(q.chunks) > 0 && q.chunks[0].end <= next {
-		q.bytes -= int64(len(q.chunks[0].buf))
+		c := q.chunks[0]
+		q.bytes -= int64(len(c.buf))
+		if cap(c.buf) == queueChunk && q.reusable(q.head) {
+			q.spare = append(q.spare, c)
+		}
 		q.chunks[0] = nil
 		q.chunks = q.chunks[1:]
 		q.head++

@@ -152,3 +152,53 @@ func TestQueueBatchesAndBigFrames(t *testing.T) {
 		t.Fatalf("wrote %d bytes of %d", total, q.bytes)
 	}
 }
+
+// Acknowledged chunks are filled again, unless a write that has not
+// returned may still be reading them.
+func TestQueueReusesChunks(t *testing.T) {
+	var q sendQueue
+	// 1000-byte frames: about 32 per chunk, so 100 frames span 4 chunks.
+	pushN(&q, 100, 1000)
+	h := q.hold()
+	if got := drain(t, &q); !equalSeqs(got, seqRange(0, 100)) {
+		t.Fatalf("sent %v", got)
+	}
+	// The write has not returned: nothing acked may be reused.
+	if err := q.ack(64); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.spare) != 0 {
+		t.Fatalf("%d chunks kept while a write may read them", len(q.spare))
+	}
+	q.release(h)
+	if err := q.ack(100); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.spare) == 0 {
+		t.Fatal("no chunk kept for reuse")
+	}
+	if len(q.spare) > maxSpareChunks {
+		t.Fatalf("%d chunks kept, at most %d", len(q.spare), maxSpareChunks)
+	}
+	kept := q.spare[len(q.spare)-1]
+	pushN(&q, 10, 1000)
+	if q.chunks[0] != kept {
+		t.Fatal("a new chunk was made while one was kept")
+	}
+	if got := drain(t, &q); !equalSeqs(got, seqRange(100, 110)) {
+		t.Fatalf("after reuse sent %v", got)
+	}
+	// A hold taken before a reset keeps blocking reuse after it.
+	h = q.hold()
+	q.reset()
+	q.spare = nil
+	pushN(&q, 40, 1000)
+	drain(t, &q)
+	if err := q.ack(40); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.spare) != 0 {
+		t.Fatal("chunk reused while a write from before the reset may read it")
+	}
+	q.release(h)
+}

@@ -126,3 +126,31 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("after reset: %v", d)
 	}
 }
+
+// The inbound reader wakes the ack writer for the first frame, when an
+// ack is due at once, or when none is scheduled; not for every frame of a
+// trickle while one is.
+func TestAckWanted(t *testing.T) {
+	cases := []struct {
+		name        string
+		armed       bool
+		last, bytes uint64 // what the last ack said
+		got         recvState
+		want        bool
+	}{
+		{"no ack yet", true, ^uint64(0), 0, recvState{next: 1, bytes: 10}, true},
+		{"none scheduled", false, 5, 50, recvState{next: 6, bytes: 60}, true},
+		{"scheduled, trickle", true, 5, 50, recvState{next: 6, bytes: 60}, false},
+		{"scheduled, frames due", true, 5, 50, recvState{next: 5 + ackFrames, bytes: 60}, true},
+		{"scheduled, bytes due", true, 5, 50, recvState{next: 6, bytes: 50 + ackBytes}, true},
+	}
+	for _, c := range cases {
+		var a ackState
+		a.armed.Store(c.armed)
+		a.next.Store(c.last)
+		a.bytes.Store(c.bytes)
+		if got := a.wanted(c.got); got != c.want {
+			t.Errorf("%s: wanted = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -74,7 +74,8 @@ func (p Peer) String() string { return fmt.Sprintf("%s/%016x", p.Name, p.Boot) }
 // sent (across all streams), interleaved in order with that peer's session
 // events; a slow handler delays that peer only. body belongs to the
 // handler; it shares memory with neighbouring frames, so copy a small body
-// that is kept for long.
+// that is kept for long. A handler registered with RegisterTransient must
+// keep nothing of body once it returns: that memory is read into again.
 type Handler func(from Peer, body []byte)
 
 // SessionEvent reports a session coming up or being lost.

@@ -1,6 +1,10 @@
 package wire_test
 
 import (
+	"bytes"
+	"reflect"
+	"testing"
+
 	"github.com/wippyd/wippyd/cluster/wire"
 	"github.com/wippyd/wippyd/runtime/msg"
 	"github.com/wippyd/wippyd/runtime/pid"
@@ -100,4 +104,97 @@ func decode(d *wire.Decoder, body []byte, like any) (any, error) {
 		return &m, d.DecodeGroupcast(body, nodes, &m)
 	}
 	panic("unknown message")
+}
+
+// A decoded message shares no memory with the body: the transport reads
+// the next frames into the same buffer once the cluster's handler has
+// returned. Every sample is decoded (twice: the second time from the
+// decoder's caches), the body overwritten, and the messages compared with
+// ones decoded from an untouched copy.
+func TestDecodedOwnsItsMemory(t *testing.T) {
+	e := wire.NewEncoder()
+	for _, s := range samples() {
+		body, err := encode(e, s.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := wire.NewDecoder()
+		var got []any
+		for range 2 {
+			buf := bytes.Clone(body)
+			m, err := decode(d, buf, s.msg)
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			for i := range buf {
+				buf[i] = 0xa5
+			}
+			got = append(got, m)
+		}
+		want, err := decode(wire.NewDecoder(), body, s.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got {
+			if !reflect.DeepEqual(m, want) {
+				t.Errorf("%s: changed with its body:\n%#v\nwant %#v", s.name, m, want)
+			}
+		}
+	}
+}
+
+// A long-lived decoder reads a stream of envelopes whose fields repeat
+// the last one's, or change one at a time, as a fresh decoder does.
+func TestRepeatedEnvelopes(t *testing.T) {
+	actor := &security.Actor{ID: "user:1", Meta: map[string]any{"a": int64(1)}}
+	base := wire.Envelope{Kind: 1, From: fromPID, To: toPID, Topic: "t", Payload: msg.Int(1)}
+	var stream []wire.Envelope
+	for _, p := range []msg.Value{msg.Int(1), msg.Int(-3), msg.Int(1 << 40), msg.String("x"), msg.Bytes(make([]byte, 300)),
+		msg.Nil, msg.Bool(true), msg.Float(1.5), msg.List(msg.Int(1)), msg.String(""), msg.PIDValue(thirdPID)} {
+		e := base
+		e.Payload = p
+		stream = append(stream, e, e)
+	}
+	for _, change := range []func(*wire.Envelope){
+		func(e *wire.Envelope) { e.Kind = 2; e.Err = proc.ErrNoConnection },
+		func(e *wire.Envelope) { e.From = pid.PID{} },
+		func(e *wire.Envelope) { e.From = thirdPID },
+		func(e *wire.Envelope) { e.To = pid.PID{Node: "n2", Host: "app:other", Seq: 1} },
+		func(e *wire.Envelope) { e.Topic = "other" },
+		func(e *wire.Envelope) { e.FromHost = "app:terminal" },
+		func(e *wire.Envelope) { e.Chain = security.RemoteChain{{Actor: actor}} },
+		func(e *wire.Envelope) { e.Chain = security.RemoteChain{{ScopeIDs: []string{"app:s"}}} },
+		func(e *wire.Envelope) {
+			e.Chain = security.RemoteChain{{Actor: &security.Actor{ID: "outer"}}, {Actor: actor, ScopeIDs: []string{"app:s"}}}
+		},
+	} {
+		e := base
+		change(&e)
+		stream = append(stream, e, e, base, e)
+	}
+	enc, long := wire.NewEncoder(), wire.NewDecoder()
+	for i := range stream {
+		body, err := enc.AppendEnvelope(nil, nodes, &stream[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want wire.Envelope
+		if err := long.DecodeEnvelope(body, nodes, &got); err != nil {
+			t.Fatalf("envelope %d: %v", i, err)
+		}
+		if err := wire.NewDecoder().DecodeEnvelope(body, nodes, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("envelope %d: long-lived decoder read\n%#v\nfresh one\n%#v", i, got, want)
+		}
+		// Cut short, it fails as it does for a fresh decoder.
+		for _, n := range []int{len(body) - 1, len(body) / 2} {
+			errLong := long.DecodeEnvelope(body[:n], nodes, &got)
+			errFresh := wire.NewDecoder().DecodeEnvelope(body[:n], nodes, &want)
+			if (errLong == nil) != (errFresh == nil) {
+				t.Fatalf("envelope %d cut to %d: %v, fresh %v", i, n, errLong, errFresh)
+			}
+		}
+	}
 }
