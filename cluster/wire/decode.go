@@ -128,6 +128,9 @@ func (d *Decoder) DecodeGroupcast(body []byte, n Nodes, m *Groupcast) error {
 }
 
 func (d *Decoder) envelope(m *Envelope) error {
+	if d.repeatEnvelope(m) {
+		return nil
+	}
 	extra, err := d.arrayHeader(envelopeMinFields, "envelope")
 	if err != nil {
 		return err
@@ -179,6 +182,85 @@ func (d *Decoder) envelope(m *Envelope) error {
 	}
 	m.Chain = d.envelopeChain(actor, scope, outer)
 	return d.skip(extra)
+}
+
+// repeatEnvelope decodes, straight from the body, an envelope whose every
+// field but the payload repeats the encoding the decoder's caches hold or
+// is nil, and whose payload simpleValue reads: the stream of messages
+// between the same two processes. It decodes to what the general path
+// does (which it leaves everything else to, input consumed or not).
+func (d *Decoder) repeatEnvelope(m *Envelope) bool {
+	start := d.offset()
+	b := d.body[start:]
+	if len(b) < 2 || b[0] != 0x90|envelopeMinFields && b[0] != 0x90|envelopeFields || b[1] == 0 || b[1] > 0x7f {
+		return false
+	}
+	i := 2
+	match := func(raw []byte) bool {
+		if len(raw) > 0 && bytes.HasPrefix(b[i:], raw) {
+			i += len(raw)
+			return true
+		}
+		return false
+	}
+	isNil := func() bool {
+		if i < len(b) && b[i] == msgpcode.Nil {
+			i++
+			return true
+		}
+		return false
+	}
+	if d.from.nodes != d.nodes || d.to.nodes != d.nodes || !match(d.from.raw) || !match(d.to.raw) || !match(d.topic.raw) || i >= len(b) {
+		return false
+	}
+	d.advance(i)
+	payload, ok := d.simpleValue()
+	if !ok {
+		return d.rewind(start)
+	}
+	i = d.offset() - start
+	if !isNil() { // the error
+		return d.rewind(start)
+	}
+	var actor *security.Actor
+	var scope []string
+	var outer security.RemoteChain
+	switch {
+	case isNil():
+	case match(d.actorC.raw):
+		actor = d.actorC.a
+	default:
+		return d.rewind(start)
+	}
+	switch {
+	case isNil():
+	case match(d.scopeC.raw):
+		scope = d.scopeC.s
+	default:
+		return d.rewind(start)
+	}
+	if !isNil() { // the sender's host: its PID's
+		return d.rewind(start)
+	}
+	if b[0] == 0x90|envelopeFields {
+		switch {
+		case isNil():
+		case match(d.outerC.raw):
+			outer = d.outerC.chain
+		default:
+			return d.rewind(start)
+		}
+	}
+	*m = Envelope{Kind: b[1], From: d.from.p, To: d.to.p, Topic: d.topic.s, Payload: payload,
+		Chain: d.envelopeChain(actor, scope, outer)}
+	d.advance(i - (d.offset() - start))
+	return true
+}
+
+// rewind moves the reader back to offset at and returns false.
+func (d *Decoder) rewind(at int) bool {
+	d.r.Seek(int64(at), io.SeekStart)
+	return false
 }
 
 // envelopeChain assembles an envelope's chain from its layers, reusing the
