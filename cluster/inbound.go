@@ -34,10 +34,11 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 		c.logMalformed(from.Name, "frame", err.Error())
 		return
 	}
+	r := (*c.routes.Load())[from.Name]
 	if typ != wire.TypeSpawnReply {
 		// Held while the frame is handed over: see route.gate. A spawn
 		// reply is not gated: the call it answers failed at the down.
-		if r := (*c.routes.Load())[from.Name]; r != nil {
+		if r != nil {
 			r.gate.RLock()
 			defer r.gate.RUnlock()
 			if r.deaf {
@@ -56,7 +57,7 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 			c.logMalformed(from.Name, "envelope", err.Error())
 			return
 		}
-		c.deliver(rt, from.Name, in)
+		c.deliver(rt, from.Name, r, in)
 		in.env = wire.Envelope{}
 		in.rtEnv = runtime.Envelope{}
 	case wire.TypeGroupcast:
@@ -65,7 +66,7 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 			c.logMalformed(from.Name, "groupcast", err.Error())
 			return
 		}
-		c.deliverGroup(rt, from.Name, in)
+		c.deliverGroup(rt, from.Name, r, in)
 		in.gc = wire.Groupcast{}
 		in.rtEnv = runtime.Envelope{}
 	case wire.TypeSpawnRequest:
@@ -87,8 +88,9 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 	}
 }
 
-// deliver checks a decoded envelope and hands it to the runtime.
-func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
+// deliver checks a decoded envelope and hands it to the runtime. r is
+// peer's route (nil: none).
+func (c *Cluster) deliver(rt Runtime, peer string, r *route, in *inbound) {
 	w := &in.env
 	kind := runtime.SignalKind(w.Kind)
 	switch {
@@ -114,7 +116,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 	}
 	// Counted before delivery: the receiver may answer before Deliver
 	// returns, and the count must not lag what the sender sees.
-	if r := (*c.routes.Load())[peer]; r != nil {
+	if r != nil {
 		r.recv.Add(1)
 	} else {
 		c.ctr.recvOther.Add(1)
@@ -124,7 +126,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, in *inbound) {
 
 // deliverGroup checks a decoded groupcast and hands it to the runtime,
 // which delivers it to the group's local members.
-func (c *Cluster) deliverGroup(rt Runtime, peer string, in *inbound) {
+func (c *Cluster) deliverGroup(rt Runtime, peer string, r *route, in *inbound) {
 	w := &in.gc.Envelope
 	if w.Kind != uint8(runtime.SigMessage) || !w.To.IsZero() || w.From.IsZero() || w.From.Node != peer {
 		c.ctr.drop(dropDecode)
@@ -135,7 +137,7 @@ func (c *Cluster) deliverGroup(rt Runtime, peer string, in *inbound) {
 		Kind: runtime.SigMessage, From: w.From, Topic: w.Topic, Payload: w.Payload,
 		Chain: w.Chain, FromHost: w.FromHost,
 	}
-	if r := (*c.routes.Load())[peer]; r != nil {
+	if r != nil {
 		r.recv.Add(1)
 	} else {
 		c.ctr.recvOther.Add(1)

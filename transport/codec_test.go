@@ -351,3 +351,22 @@ func (r *chunkedReader) Read(p []byte) (int, error) {
 	r.b = r.b[k:]
 	return k, nil
 }
+
+// splitData reads every data frame appendData writes, as decodeDataAny
+// does.
+func TestSplitData(t *testing.T) {
+	for _, seq := range []uint64{0, 127, 128, 255, 256, 65535, 65536, 1 << 32, 1 << 63} {
+		for _, n := range []int{0, 1, 255, 256, 65535, 65536} {
+			payload := bytes.Repeat([]byte{byte(n)}, n)
+			frame := appendData(nil, seq, StreamGroups, payload)
+			body := frame[headerSize:]
+			s, st, p, ok := splitData(body)
+			if !ok || s != seq || st != StreamGroups || !bytes.Equal(p, payload) || cap(p) != len(p) {
+				t.Fatalf("seq %d, %d bytes: %v %d %v", seq, n, ok, s, st)
+			}
+			if s2, st2, p2, err := decodeDataAny(body); err != nil || s2 != s || st2 != st || !bytes.Equal(p2, p) {
+				t.Fatalf("seq %d, %d bytes: general path %d %v %v", seq, n, s2, st2, err)
+			}
+		}
+	}
+}

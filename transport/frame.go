@@ -83,6 +83,60 @@ func appendData(b []byte, seq uint64, stream StreamType, payload []byte) []byte 
 
 // decodeData splits a data frame body. payload aliases body.
 func decodeData(body []byte) (seq uint64, stream StreamType, payload []byte, err error) {
+	if seq, stream, payload, ok := splitData(body); ok {
+		return seq, stream, payload, nil
+	}
+	return decodeDataAny(body)
+}
+
+// splitData reads a data frame body as appendData writes it (any
+// sequence number, a stream type below 128, a bin payload that ends the
+// body) without the general reader's bookkeeping; ok is false for
+// anything else, which decodeDataAny then reads or rejects.
+func splitData(b []byte) (seq uint64, stream StreamType, payload []byte, ok bool) {
+	if len(b) < 4 || b[0] != 0x93 {
+		return 0, 0, nil, false
+	}
+	i := 2
+	switch c := b[1]; {
+	case c <= 0x7f:
+		seq = uint64(c)
+	case c >= 0xcc && c <= 0xcf: // uint 8, 16, 32, 64
+		n := 1 << (c - 0xcc)
+		if len(b) < 2+n+2 {
+			return 0, 0, nil, false
+		}
+		for _, x := range b[2 : 2+n] {
+			seq = seq<<8 | uint64(x)
+		}
+		i += n
+	default:
+		return 0, 0, nil, false
+	}
+	if b[i] == 0 || b[i] > 0x7f {
+		return 0, 0, nil, false
+	}
+	stream = StreamType(b[i])
+	i++
+	var n, hdr int
+	switch c := b[i]; {
+	case c == 0xc4 && len(b) >= i+2:
+		n, hdr = int(b[i+1]), 2
+	case c == 0xc5 && len(b) >= i+3:
+		n, hdr = int(binary.BigEndian.Uint16(b[i+1:])), 3
+	case c == 0xc6 && len(b) >= i+5:
+		n, hdr = int(binary.BigEndian.Uint32(b[i+1:])), 5
+	default:
+		return 0, 0, nil, false
+	}
+	if n != len(b)-i-hdr {
+		return 0, 0, nil, false
+	}
+	return seq, stream, b[i+hdr : len(b) : len(b)], true
+}
+
+// decodeDataAny is decodeData for any encoding msgpack allows.
+func decodeDataAny(body []byte) (seq uint64, stream StreamType, payload []byte, err error) {
 	r := msgp.NewReader(body)
 	if n := r.ArrayLen(math.MaxInt, 1); n != 3 && r.Err() == nil {
 		r.Fail("data frame has %d fields", n)

@@ -16,6 +16,8 @@ import (
 
 func FuzzFrameReader(f *testing.F) {
 	f.Add(appendData(nil, 1, StreamCluster, []byte("x")))
+	f.Add(appendData(nil, 1<<40, StreamRaft, make([]byte, 300)))
+	f.Add(appendData(nil, 70000, StreamCluster, make([]byte, 70000))[:100])
 	f.Add(append(appendAck(nil, 9), pingFrame...))
 	f.Add(appendHeader(nil, frameData, 1<<30))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
@@ -39,8 +41,16 @@ func FuzzFrameReader(f *testing.F) {
 			// What a connection would do with each frame.
 			switch typ {
 			case frameData:
-				if _, _, p, err := decodeData(body); err == nil && len(p) > len(body) {
+				seq, st, p, err := decodeData(body)
+				if err == nil && len(p) > len(body) {
 					t.Fatal("payload longer than body")
+				}
+				// The direct path reads what the general one does.
+				if s2, st2, p2, ok := splitData(body); ok {
+					s, st1, p1, err := decodeDataAny(body)
+					if err != nil || s != s2 || st1 != st2 || !bytes.Equal(p1, p2) || seq != s2 || st != st2 {
+						t.Fatalf("splitData %d %d %x, decodeDataAny %d %d %x %v", s2, st2, p2, s, st1, p1, err)
+					}
 				}
 			case frameAck:
 				decodeAck(body)
