@@ -250,6 +250,10 @@ func (e *Endpoint) Connect(name, addr string) error {
 // Send queues body for the peer on stream st and returns; a writer
 // goroutine sends it. Frames to one peer are delivered in Send order, at
 // most once, and exactly once unless the session is lost. body is copied.
+// A frame sent while the writer waits with nothing queued, on a plain TCP
+// connection, is written by Send itself in one write that never blocks
+// (see direct.go): a request then reaches the socket without a goroutine
+// switch.
 //
 // A Send that would make the queue exceed Config.SendQueueBytes abandons
 // the session and returns ErrQueueFull: the queued frames are dropped and
@@ -282,11 +286,19 @@ func (e *Endpoint) Send(name string, st StreamType, body []byte) error {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrQueueFull, name)
 	}
+	wasPending := s.q.hasPending()
 	s.q.push(st, body, size)
-	wake := p.writerIdle
-	p.writerIdle = false
-	p.mu.Unlock()
 	p.ctr.framesOut.Add(1)
+	if p.directLocked(wasPending) {
+		p.writeDirect()
+		return nil
+	}
+	// While a direct write is under way, its sender wakes the writer.
+	wake := p.writerIdle && !p.directBusy
+	if wake {
+		p.writerIdle = false
+	}
+	p.mu.Unlock()
 	if wake {
 		signal(p.wake)
 	}

@@ -29,10 +29,17 @@ type peer struct {
 	heard        bool     // the peer connected in since the outbound loop last waited
 	out, in      net.Conn // established connections of the current session
 	writerIdle   bool     // the writer waits on wake
-	dq           []delivery
-	dqBytes      int64
-	delivering   bool // a goroutine is calling handlers: one at a time
-	dispIdle     bool // the dispatcher waits on dispWake
+	// Direct writes (direct.go): raw is the current outbound socket when
+	// frames may be written to it directly; directBusy is set while a
+	// sender writes; directEnd is when the last direct write ended.
+	raw        rawOut
+	directBusy bool
+	directEnd  time.Time
+	directBufs [][]byte
+	dq         []delivery
+	dqBytes    int64
+	delivering bool // a goroutine is calling handlers: one at a time
+	dispIdle   bool // the dispatcher waits on dispWake
 	// space, when not nil, is what inbound readers over the delivery
 	// bound wait on; the dispatcher closes it when it takes a batch. A
 	// channel closed for all, not a signal for one: the reader of a
@@ -254,6 +261,7 @@ func (p *peer) stats() PeerStats {
 		st.Reconnects = st.Connects - 1
 	}
 	st.Dropped = p.ctr.dropped.Load()
+	st.DirectWrites = p.ctr.directWrites.Load()
 	return st
 }
 
@@ -447,6 +455,13 @@ func (p *peer) attachOut(conn net.Conn, gen uint64, w *welcome) (uint64, error) 
 // connection goes stale.
 func (p *peer) stream(l *link, epoch uint64) error {
 	conn := l.conn
+	if rc := rawOf(l); rc != nil {
+		p.mu.Lock()
+		if p.out == conn {
+			p.raw = rawOut{conn: conn, rc: rc}
+		}
+		p.mu.Unlock()
+	}
 	var readErr error
 	readerDone := make(chan struct{})
 	if !p.e.spawn(func() {
@@ -464,6 +479,9 @@ func (p *peer) stream(l *link, epoch uint64) error {
 	p.mu.Lock()
 	if p.out == conn {
 		p.out = nil
+	}
+	if p.raw.conn == conn {
+		p.raw = rawOut{}
 	}
 	p.mu.Unlock()
 	return err
@@ -484,6 +502,19 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 			p.mu.Unlock()
 			return errStaleConn
 		}
+		if p.directBusy {
+			// A sender is writing; it wakes the writer for what it leaves.
+			p.writerIdle = true
+			p.mu.Unlock()
+			select {
+			case <-p.wake:
+				continue
+			case <-readerDone:
+				return nil
+			case <-p.e.ctx.Done():
+				return ErrClosed
+			}
+		}
 		var end qpos
 		bufs, end = p.s.q.pending(bufs[:0])
 		held := len(bufs) > 0
@@ -502,9 +533,20 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 			case <-p.e.ctx.Done():
 				return ErrClosed
 			case <-keepAlive.C:
+				p.mu.Lock()
+				busy := p.directBusy
+				p.writerIdle = busy
+				p.mu.Unlock()
+				if busy {
+					// Data is being written: no ping needed, and none may
+					// cut into a frame a direct write left half written.
+					keepAlive.Reset(cfg.KeepAlive)
+					continue
+				}
 				bufs = append(bufs, pingFrame)
 			}
 		} else {
+			p.writerIdle = false
 			p.mu.Unlock()
 		}
 		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))

@@ -141,6 +141,21 @@ func (q *sendQueue) reusable(i uint64) bool {
 	return len(q.spare) < maxSpareChunks
 }
 
+// hasPending reports whether bytes wait to be written.
+func (q *sendQueue) hasPending() bool {
+	cur := q.cur
+	if cur.chunk < q.head {
+		cur = qpos{q.head, 0}
+	}
+	for i := cur.chunk - q.head; i < uint64(len(q.chunks)); i++ {
+		if len(q.chunks[i].buf) > cur.off {
+			return true
+		}
+		cur.off = 0
+	}
+	return false
+}
+
 // sent moves the cursor to p after a successful write of what pending
 // returned.
 func (q *sendQueue) sent(p qpos) {

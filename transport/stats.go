@@ -99,6 +99,9 @@ type PeerStats struct {
 	Connects            uint64 // outbound connections established
 	Reconnects          uint64 // established outbound connections after the first
 	Dropped             uint64 // frames dropped for this peer, any reason
+	// DirectWrites counts frames Send wrote to the socket itself, the
+	// writer goroutine waiting with nothing queued (see Send).
+	DirectWrites uint64
 }
 
 // counters are the endpoint-wide counters.
@@ -117,4 +120,5 @@ type peerCounters struct {
 	framesIn, framesOut atomic.Uint64
 	connects            atomic.Uint64
 	dropped             atomic.Uint64
+	directWrites        atomic.Uint64
 }

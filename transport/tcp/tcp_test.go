@@ -2,9 +2,11 @@ package tcp_test
 
 import (
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/wippyd/wippyd/internal/await"
 	"github.com/wippyd/wippyd/transport"
 	"github.com/wippyd/wippyd/transport/tcp"
 	"github.com/wippyd/wippyd/transport/transporttest"
@@ -26,3 +28,64 @@ func newNet(t *testing.T) transporttest.Net {
 func TestContract(t *testing.T) { transporttest.Run(t, newNet) }
 
 func TestContractSealed(t *testing.T) { transporttest.RunSealed(t, newNet) }
+
+// A request/reply stream over TCP: each side's Send writes its frame to
+// the socket itself (the writer waits with nothing queued), and every
+// frame arrives once and in order.
+func TestDirectWrites(t *testing.T) {
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 300
+	var a, b *transport.Endpoint
+	replies := make(chan int, 1)
+	start := func(name string, h transport.Handler) *transport.Endpoint {
+		ep, err := transport.New(transporttest.TestConfig(name, "127.0.0.1:0"), nw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close() })
+		ep.Register(transport.StreamCluster, h)
+		if err := ep.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	next := 0 // b's handler runs one frame at a time
+	a = start("a", func(_ transport.Peer, body []byte) { replies <- int(body[0]) | int(body[1])<<8 })
+	b = start("b", func(_ transport.Peer, body []byte) {
+		if got := int(body[0]) | int(body[1])<<8; got != next {
+			t.Errorf("request %d, want %d", got, next)
+		}
+		next++
+		if err := b.Send("a", transport.StreamCluster, body); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := a.Connect("b", b.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, "session", func() bool {
+		sa, sb := a.Stats().Peers, b.Stats().Peers
+		return len(sa) == 1 && sa[0].Boot != 0 && sa[0].Connects > 0 && len(sb) == 1 && sb[0].Boot != 0 && sb[0].Connects > 0
+	})
+	for i := range rounds {
+		if err := a.Send("b", transport.StreamCluster, []byte{byte(i), byte(i >> 8), 7}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-replies:
+			if got != i {
+				t.Fatalf("reply %d, want %d", got, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no reply to request %d", i)
+		}
+	}
+	da, db := a.Stats().Peers[0].DirectWrites, b.Stats().Peers[0].DirectWrites
+	if da == 0 || db == 0 {
+		t.Fatalf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
+	}
+	t.Logf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
+}
