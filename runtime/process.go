@@ -129,12 +129,19 @@ func addTo(m *map[pid.PID]struct{}, k pid.PID) {
 // buffer of a turn, the envelope a send to another node is built in (the
 // router does not keep it), and the process the worker's last local send
 // went to, so that a run of sends to one receiver (many senders, one
-// receiver) skips the table lookup and its shared read lock.
+// receiver) skips the table lookup and its shared read lock; and the
+// mailbox rings this goroutine's drains emptied, for its pushes to reuse
+// (mailbox.Rings).
 type batchBuf struct {
-	b    []proc.Delivery
-	env  Envelope
-	last *process
+	b     []proc.Delivery
+	env   Envelope
+	last  *process
+	rings mailbox.Rings[proc.Delivery]
 }
+
+// Parked drops the spare mailbox rings while the worker has nothing to do:
+// they are worth keeping only while messages flow.
+func (b *batchBuf) Parked() { b.rings = mailbox.Rings[proc.Delivery]{} }
 
 // scratch returns w's batchBuf, made on first use.
 func scratch(w *sched.Worker) *batchBuf {
@@ -168,7 +175,7 @@ func (p *process) Run(w *sched.Worker) {
 	var res proc.Result
 	for {
 		n := min(quota, maxChunk)
-		raw := p.mbox.Drain(buf.b[:0], n)
+		raw := p.mbox.DrainRings(buf.b[:0], n, &buf.rings)
 		quota -= len(raw)
 		p.in.Store(p.in.Load() + uint64(len(raw)))
 		batch := p.filter(raw)

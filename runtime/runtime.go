@@ -456,7 +456,11 @@ func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote boo
 	}
 	wasEmpty, err := false, error(mailbox.ErrFull)
 	if !full {
-		wasEmpty, err = p.mbox.Push(d, limit)
+		var rings *mailbox.Rings[proc.Delivery]
+		if w != nil {
+			rings = &scratch(w).rings
+		}
+		wasEmpty, err = p.mbox.PushRings(d, limit, rings)
 	}
 	slot := slotOf(w)
 	if err != nil {

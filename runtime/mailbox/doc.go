@@ -15,6 +15,11 @@
 // that used under a quarter of it have carried several times its size, so
 // a process whose traffic has calmed down holds no buffer beyond small
 // ones, and one that gets a burst now and then keeps its rings.
+// The runtime passes each worker goroutine's Rings: a drain that empties a
+// large ring filled by workers gives it there, and the next push from that
+// goroutine that needs room takes it, so messages moving in convoys from
+// process to process fill rings still in the cache, and only the processes
+// holding messages hold large rings.
 //
 // Any number of goroutines may Push; Drain and Close must be called by one
 // consumer at a time (the runtime's one-runner invariant guarantees it).

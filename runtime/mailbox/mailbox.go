@@ -43,6 +43,7 @@ type Mailbox[T any] struct {
 	n      atomic.Int64 // items not yet drained, both lanes; read without the lock
 	nsys   atomic.Int32 // items in the system lane
 	closed bool         // mu
+	lend   bool         // mu: the last push came with a Rings, so an emptied ring may go to one
 	ring   []T          // mu: ordinary lane, a ring of power-of-two size; nil until first used
 	head   int32        // mu: index of the oldest item in ring
 	count  int32        // mu: items in ring
@@ -98,21 +99,93 @@ func (m *Mailbox[T]) spareLen() int {
 	return len(m.taken.buf)
 }
 
-// grow doubles the ring, keeping items in order from index 0.
-func (m *Mailbox[T]) grow() {
+// grow doubles the ring, keeping items in order from index 0. The new
+// ring comes from rings when it holds one large enough, and the old one
+// goes there.
+func (m *Mailbox[T]) grow(rings *Rings[T]) {
 	size := max(4, 2*len(m.ring))
-	next := make([]T, size)
+	next := rings.get(size)
+	if next == nil {
+		next = make([]T, size)
+	}
 	if m.count > 0 {
 		k := copy(next, m.ring[m.head:min(int(m.head+m.count), len(m.ring))])
 		copy(next[k:], m.ring[:int(m.count)-k])
 	}
+	if old := m.ring; rings.room(len(old)) {
+		clear(old) // a kept ring holds no stale references
+		rings.put(old)
+	}
 	m.ring, m.head = next, 0
+}
+
+// Rings is a free list of emptied rings, for the goroutine that owns it
+// alone (it is not safe for concurrent use). A drain that empties a ring
+// of lendMin items or more, last pushed to by a goroutine with a Rings,
+// gives it to the draining goroutine's Rings, and a push that needs a
+// larger ring takes one from the pushing goroutine's. Messages that travel
+// in convoys (tokens bunching up in a ring of processes) then reuse the
+// ring the last hop just emptied, still in the processor's cache, instead
+// of each process keeping a ring of the convoy's size that is cold by the
+// time the convoy comes round again, and only the processes that hold
+// messages hold large rings. A mailbox fed by a goroutine without a Rings
+// (a remote peer's reader) keeps its ring as before.
+type Rings[T any] struct {
+	free [][]T
+	size int // total items of the rings in free
+}
+
+// lendMin is the ring size from which an emptied ring is given away:
+// smaller ones stay with their mailbox (a process handling one message at
+// a time would otherwise trade rings on every message).
+const lendMin = 32
+
+// Bounds of one Rings: at most ringsMax rings, of ringsItems items in all.
+const (
+	ringsMax   = 8
+	ringsItems = 4096
+)
+
+// get returns a free ring of at least n items, nil if it has none.
+func (r *Rings[T]) get(n int) []T {
+	if r == nil {
+		return nil
+	}
+	for i := len(r.free) - 1; i >= 0; i-- {
+		if b := r.free[i]; len(b) >= n {
+			last := len(r.free) - 1
+			r.free[i] = r.free[last]
+			r.free[last] = nil
+			r.free = r.free[:last]
+			r.size -= len(b)
+			return b
+		}
+	}
+	return nil
+}
+
+// room reports whether put would keep a ring of n items: one worth
+// lending, within the bounds.
+func (r *Rings[T]) room(n int) bool {
+	return r != nil && n >= lendMin && len(r.free) < ringsMax && r.size+n <= ringsItems
+}
+
+// put keeps b, an empty ring (every item zero) that room accepted.
+func (r *Rings[T]) put(b []T) {
+	r.free = append(r.free, b)
+	r.size += len(b)
 }
 
 // Push appends v to the ordinary lane. limit > 0 bounds the lane: when it
 // already holds limit items, Push returns ErrFull. It reports whether the
 // mailbox was empty before, which is when the owner may need waking.
 func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
+	return m.PushRings(v, limit, nil)
+}
+
+// PushRings is Push taking a larger ring, when it needs one, from rings
+// (the calling goroutine's own; nil for none).
+func (m *Mailbox[T]) PushRings(v T, limit int, rings *Rings[T]) (wasEmpty bool, err error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -125,8 +198,9 @@ func (m *Mailbox[T]) Push(v T, limit int) (wasEmpty bool, err error) {
 		return false, ErrFull
 	}
 	if int(m.count) == len(m.ring) {
-		m.grow()
+		m.grow(rings)
 	}
+	m.lend = rings != nil
 	m.ring[(int(m.head+m.count))&(len(m.ring)-1)] = v
 	m.count++
 	wasEmpty = m.n.Add(1) == 1
@@ -157,13 +231,17 @@ func (m *Mailbox[T]) Len() int { return int(m.n.Load()) }
 
 // Drain appends up to max items to dst, system lane first, and returns it.
 // max <= 0 means no limit. Only the consumer calls it.
-func (m *Mailbox[T]) Drain(dst []T, max int) []T {
+func (m *Mailbox[T]) Drain(dst []T, max int) []T { return m.DrainRings(dst, max, nil) }
+
+// DrainRings is Drain giving a ring it empties, when large, to rings (the
+// calling goroutine's own; nil for none).
+func (m *Mailbox[T]) DrainRings(dst []T, max int, rings *Rings[T]) []T {
 	if m.n.Load() == 0 {
 		return dst
 	}
 	taken := 0
 	if m.nsys.Load() > 0 || m.outCount() == 0 {
-		dst, taken = m.take(dst, max)
+		dst, taken = m.take(dst, max, rings)
 	}
 	for pass := 0; pass < 2 && (max <= 0 || taken < max); pass++ {
 		k := int(m.outCount())
@@ -180,7 +258,7 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 			break
 		}
 		var more int
-		dst, more = m.take(dst, max-taken)
+		dst, more = m.take(dst, max-taken, rings)
 		taken += more
 	}
 	m.n.Add(-int64(taken))
@@ -190,7 +268,7 @@ func (m *Mailbox[T]) Drain(dst []T, max int) []T {
 // take moves system items (up to max) to dst and, when the consumer's ring
 // is empty, takes over the producers' ring. It returns dst and how many
 // items it appended. max <= 0 means no limit.
-func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
+func (m *Mailbox[T]) take(dst []T, max int, rings *Rings[T]) ([]T, int) {
 	m.mu.Lock()
 	taken := 0
 	if m.sys != nil && len(*m.sys) > 0 {
@@ -220,7 +298,7 @@ func (m *Mailbox[T]) take(dst []T, max int) ([]T, int) {
 			if max > 0 && k > max-taken {
 				k = max - taken
 			}
-			dst = m.copyLocked(dst, k)
+			dst = m.copyLocked(dst, k, rings)
 			taken += k
 		}
 	}
@@ -240,7 +318,7 @@ const copyMax = 256
 // copyLocked appends the k oldest items of the producers' ring to dst.
 // When that empties a ring and the quiet use counted (see keepCap) is due,
 // the ring is halved and a large spare dropped.
-func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
+func (m *Mailbox[T]) copyLocked(dst []T, k int, rings *Rings[T]) []T {
 	head, size := int(m.head), len(m.ring)
 	peak := int(m.count)
 	end := min(head+k, size)
@@ -256,6 +334,14 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int) []T {
 		return dst
 	}
 	m.head = 0
+	if m.lend && rings.room(size) {
+		// Emptied: lend the ring to the next process this goroutine
+		// pushes a convoy to (see Rings).
+		rings.put(m.ring)
+		m.ring = nil
+		m.resetQuiet()
+		return dst
+	}
 	big := max(size, m.spareLen())
 	if big <= keepCap || peak*4 >= big {
 		m.resetQuiet()

@@ -363,3 +363,93 @@ func TestBurstsBetweenTrickleKeepRings(t *testing.T) {
 		}
 	}
 }
+
+// A convoy hops from one mailbox to the next on one goroutine: the ring
+// the drain of the first emptied is the ring the second fills, in order,
+// holding no stale items, and the small rings stay with their mailboxes.
+func TestRingsLendEmptiedRing(t *testing.T) {
+	var rings Rings[*int]
+	var a, b Mailbox[*int]
+	vals := make([]int, 100)
+	for i := range vals {
+		vals[i] = i
+		if _, err := a.PushRings(&vals[i], 0, &rings); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ringA := &a.ring[0]
+	got := a.DrainRings(nil, 0, &rings)
+	// The rings a outgrew were kept too; the one it drained is the last.
+	last := len(rings.free) - 1
+	if len(got) != 100 || a.ring != nil || last < 0 || &rings.free[last][0] != ringA {
+		t.Fatalf("drained %d; a's ring %v; free %d: want 100 drained and a's ring lent", len(got), a.ring != nil, len(rings.free))
+	}
+	for _, r := range rings.free {
+		for _, v := range r {
+			if v != nil {
+				t.Fatal("a kept ring still references an item")
+			}
+		}
+	}
+	kept := len(rings.free)
+	for _, p := range got {
+		if _, err := b.PushRings(p, 0, &rings); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if &b.ring[0] != ringA || len(rings.free) != kept-1 {
+		t.Fatal("b did not reuse the ring a lent")
+	}
+	for i, p := range b.Drain(nil, 0) {
+		if *p != i {
+			t.Fatalf("item %d is %d: order lost", i, *p)
+		}
+	}
+	// A ring under lendMin stays with its mailbox.
+	var c Mailbox[*int]
+	var none Rings[*int]
+	for i := range lendMin / 2 {
+		c.PushRings(&vals[i], 0, &none)
+	}
+	c.DrainRings(nil, 0, &none)
+	if c.ring == nil || len(none.free) != 0 {
+		t.Fatal("a small ring was lent")
+	}
+}
+
+// Rings keeps at most ringsMax rings of ringsItems items in all.
+func TestRingsBounded(t *testing.T) {
+	var rings Rings[int]
+	for range 3 * ringsMax {
+		if rings.room(1024) {
+			rings.put(make([]int, 1024))
+		}
+	}
+	if len(rings.free) > ringsMax || rings.size > ringsItems {
+		t.Fatalf("%d rings of %d items kept", len(rings.free), rings.size)
+	}
+	if rings.room(lendMin-1) || (*Rings[int])(nil).room(64) {
+		t.Fatal("room for a ring under lendMin, or in no Rings")
+	}
+	if b := rings.get(2 * ringsItems); b != nil {
+		t.Fatal("get returned a ring smaller than asked")
+	}
+}
+
+// A mailbox fed by a goroutine without a Rings (a remote peer's reader)
+// keeps its ring when a worker drains it: lending it would make every
+// burst from the reader grow a ring from nothing.
+func TestRingsKeptWhenFedWithout(t *testing.T) {
+	var rings Rings[int]
+	var m Mailbox[int]
+	for i := range 100 {
+		m.Push(i, 0)
+	}
+	ring := &m.ring[0]
+	if got := len(m.DrainRings(nil, 0, &rings)); got != 100 {
+		t.Fatalf("drained %d of 100", got)
+	}
+	if m.ring == nil || &m.ring[0] != ring || len(rings.free) != 0 {
+		t.Fatal("the ring of a mailbox fed without a Rings was lent")
+	}
+}

@@ -152,6 +152,11 @@ type M struct {
 	Local any
 }
 
+// Parker is implemented by a Worker.Local that holds memory worth giving
+// back while its worker has nothing to do: Parked is called on the
+// worker's goroutine as it parks.
+type Parker interface{ Parked() }
+
 // Worker is what a running task sees of the worker running it.
 type Worker = M
 
@@ -268,6 +273,9 @@ func (m *M) park() {
 	if s.anyWork() || s.stopping.Load() || p.m.Load() != m {
 		s.removeIdle(p)
 		return
+	}
+	if l, ok := m.Local.(Parker); ok {
+		l.Parked()
 	}
 	deadline := p.nextTimer()
 	if deadline < 0 {
