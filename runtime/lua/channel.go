@@ -62,6 +62,20 @@ func (ch *channel) push(v glua.LValue) {
 	}
 }
 
+// reserve makes room for n more values in one allocation, where pushing
+// them one by one would grow the buffer by doubling: a turn routes its
+// whole batch into the inbox at once, and a drained buffer of more than
+// 64 values is let go.
+func (ch *channel) reserve(n int) {
+	k := ch.len()
+	if cap(ch.q)-len(ch.q) >= n {
+		return
+	}
+	q := make([]glua.LValue, k, k+n)
+	copy(q, ch.q[ch.head:])
+	ch.q, ch.head = q, 0
+}
+
 func (ch *channel) pop() glua.LValue {
 	if ch.held != nil {
 		ch.held.Add(-1)
@@ -147,6 +161,9 @@ func (p *process) trySend(ch *channel, v glua.LValue) bool {
 // deliver puts a mailbox value into ch (which never blocks: it is
 // unbounded).
 func (p *process) deliver(ch *channel, v glua.LValue) {
+	if p.routing > 1 && len(ch.q) == cap(ch.q) && len(ch.recvq) == 0 {
+		ch.reserve(p.routing)
+	}
 	if !p.trySend(ch, v) {
 		ch.push(v)
 	}

@@ -29,12 +29,20 @@ type listen struct {
 	message bool // Message objects rather than payload data
 }
 
-// message is what a Message object holds.
+// message is a Message object: the userdata and what it holds in one
+// block, with the Payload its first payload() call returns (a message is
+// made for every delivery the inbox gets, and most are read once).
 type message struct {
-	topic   string
-	from    pid.PID
-	payload msg.Value
+	ud    glua.LUserData // Value is the message itself
+	topic glua.LValue    // an LString, boxed once (see topicValue)
+	from  pid.PID
+	pay   lualib.PayloadCell
 }
+
+func (m *message) topicString() string { return string(m.topic.(glua.LString)) }
+
+// payload returns the message's payload value.
+func (m *message) payload() msg.Value { return m.pay.Value() }
 
 func (p *process) mailbox() *mailbox {
 	if p.box == nil {
@@ -153,7 +161,22 @@ func (p *process) event(kind string, from pid.PID, key string, v glua.LValue) {
 }
 
 func (p *process) newMessage(d *proc.Delivery) glua.LValue {
-	return &glua.LUserData{Value: &message{topic: d.Topic, from: d.From, payload: d.Payload}, Metatable: p.eng.lib.msgMeta}
+	m := &message{topic: p.topicValue(d.Topic), from: d.From}
+	m.pay.Set(d.Payload)
+	m.ud.Value, m.ud.Metatable = m, p.eng.lib.msgMeta
+	return &m.ud
+}
+
+// topicValue returns topic as a Lua value. Boxing a string allocates, so
+// the last topic's value is kept for the next message: a process is
+// usually sent many messages of one topic in a row.
+func (p *process) topicValue(topic string) glua.LValue {
+	if s, ok := p.lastTopic.(glua.LString); ok && string(s) == topic {
+		return p.lastTopic
+	}
+	v := glua.LValue(glua.LString(topic))
+	p.lastTopic = v
+	return v
 }
 
 // errObj returns an error object for err, or nil.
@@ -179,7 +202,7 @@ func checkMessage(L *glua.LState) *message {
 }
 
 func msgTopic(L *glua.LState) int {
-	L.Push(glua.LString(checkMessage(L).topic))
+	L.Push(checkMessage(L).topic)
 	return 1
 }
 
@@ -194,7 +217,7 @@ func msgFrom(L *glua.LState) int {
 }
 
 func msgPayload(L *glua.LState) int {
-	L.Push(lualib.NewPayload(L, checkMessage(L).payload))
+	L.Push(checkMessage(L).pay.Payload(L))
 	return 1
 }
 

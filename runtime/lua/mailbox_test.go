@@ -42,6 +42,29 @@ end}`)
 	}
 }
 
+// Each payload() call returns a Payload of its own (the first is made
+// with the message, the later ones apart), and each caches its data.
+func TestMessagePayloadEachCall(t *testing.T) {
+	h := newHarness(t)
+	h.cat.add("t:main", `return {main = function()
+  local m = process.inbox():receive()
+  local a, b = m:payload(), m:payload()
+  local d1, d2 = a:data(), b:data()
+  return {a == b, rawequal(a, b), d1 == a:data(), d2 == b:data(), d1 == d2, d1.k, d2.k,
+    a:get_format(), b:get_format(), tostring(m:payload())}
+end}`)
+	h.start("t:main")
+	if st := h.settle(); st != proc.StatusIdle {
+		t.Fatalf("status %v, want idle", st)
+	}
+	h.deliver(msgDelivery("x", msg.StringMap(map[string]msg.Value{"k": str("v")})))
+	res := h.finish()
+	want := `[false, false, true, true, false, "v", "v", "lua/any", "lua/any", "payload(lua/any)"]`
+	if res.Err != nil || res.Value.String() != want {
+		t.Fatalf("got %v %v", res.Value, res.Err)
+	}
+}
+
 func TestEvents(t *testing.T) {
 	h := newHarness(t)
 	h.cat.add("t:main", `return {main = function()

@@ -59,6 +59,7 @@ type process struct {
 	running *coro // coroutine whose thread executes now
 	pending []*coro
 	nret    int // results expected by the Go function that yielded last
+	routing int // deliveries of the batch not yet routed, this one included
 
 	box  *mailbox     // routes of the mailbox; kept across upgrades
 	held atomic.Int64 // messages queued in the inbox and listen channels (Held)
@@ -68,7 +69,8 @@ type process struct {
 	timers  map[proc.TimerID]*timerRec
 	require map[string]glua.LValue // loaded modules and imports
 
-	lastPIDStr string // parsePID's one-entry cache
+	lastPIDStr string      // parsePID's one-entry cache
+	lastTopic  glua.LValue // topicValue's one-entry cache
 	lastPID    pid.PID
 
 	upgrade   *upgradeReq
@@ -178,8 +180,10 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 		p.args = nil
 	}
 	for i := range batch {
+		p.routing = len(batch) - i
 		p.route(&batch[i])
 	}
+	p.routing = 0
 	p.routeOutdated()
 	drv := p.eng.drivers.Get().(*glua.LState)
 	defer p.eng.drivers.Put(drv)

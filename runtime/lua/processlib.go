@@ -279,7 +279,7 @@ func (p *process) moveUnread(topic string, l *listen) {
 		if ud, ok := v.(*glua.LUserData); ok {
 			m, _ = ud.Value.(*message)
 		}
-		if m == nil || m.topic != topic {
+		if m == nil || m.topicString() != topic {
 			keep = append(keep, v)
 			continue
 		}
@@ -287,7 +287,7 @@ func (p *process) moveUnread(topic string, l *listen) {
 		if l.message {
 			p.deliver(l.ch, v)
 		} else {
-			p.deliver(l.ch, p.toLua(m.payload))
+			p.deliver(l.ch, p.toLua(m.payload()))
 		}
 	}
 	clear(in.q[len(keep):])

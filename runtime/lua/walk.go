@@ -214,7 +214,7 @@ func (w *walker) userdata(u *glua.LUserData) {
 	case *channel:
 		w.channel(x)
 	case *message:
-		w.total += msgBytes(x.payload)
+		w.total += msgBytes(x.payload())
 	default:
 		if v, ok := lualib.PayloadValue(u); ok {
 			w.total += msgBytes(v)

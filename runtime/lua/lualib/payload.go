@@ -51,6 +51,33 @@ func PayloadValue(v lua.LValue) (msg.Value, bool) {
 	return msg.Nil, false
 }
 
+// PayloadCell is a Payload userdata and its object in one block, for a
+// caller that embeds it in an object it allocates anyway: a received
+// message holds one for its first payload() call, so reading a message's
+// payload costs no allocation of its own. The zero value holds nil.
+type PayloadCell struct {
+	ud  lua.LUserData // Value is nil until the cell is handed out
+	obj payloadObject
+}
+
+// Set makes c hold v. Only before c is handed out.
+func (c *PayloadCell) Set(v msg.Value) { c.obj.value = v }
+
+// Value returns the value c holds.
+func (c *PayloadCell) Value() msg.Value { return c.obj.value }
+
+// Payload returns what NewPayload(L, c.Value()) returns: the cell itself
+// the first time, a new Payload after that, so that no two calls share a
+// Payload (and its cached data) as before.
+func (c *PayloadCell) Payload(L *lua.LState) lua.LValue {
+	if c.ud.Value != nil {
+		return NewPayload(L, c.obj.value)
+	}
+	c.obj.format = formatOf(c.obj.value)
+	c.ud = lua.LUserData{Value: &c.obj, Env: L.Env, Metatable: LibOf(L).payloadMeta}
+	return &c.ud
+}
+
 func formatOf(v msg.Value) string {
 	if v.Kind() == msg.KindError {
 		return FormatError
