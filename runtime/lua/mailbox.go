@@ -35,8 +35,16 @@ type listen struct {
 type message struct {
 	ud    glua.LUserData // Value is the message itself
 	topic glua.LValue    // an LString, boxed once (see topicValue)
-	from  pid.PID
+	from  *sender        // nil: sent from outside any process
 	pay   lualib.PayloadCell
+}
+
+// sender is the PID a message came from and its text, shared by the
+// messages of a run from one sender (see senderOf): a pointer keeps the
+// message in a smaller size class, and from() formats the PID once.
+type sender struct {
+	pid pid.PID
+	str glua.LValue // the PID's string, nil until from() asks
 }
 
 func (m *message) topicString() string { return string(m.topic.(glua.LString)) }
@@ -161,7 +169,7 @@ func (p *process) event(kind string, from pid.PID, key string, v glua.LValue) {
 }
 
 func (p *process) newMessage(d *proc.Delivery) glua.LValue {
-	m := &message{topic: p.topicValue(d.Topic), from: d.From}
+	m := &message{topic: p.topicValue(d.Topic), from: p.senderOf(d.From)}
 	m.pay.Set(d.Payload)
 	m.ud.Value, m.ud.Metatable = m, p.eng.lib.msgMeta
 	return &m.ud
@@ -177,6 +185,20 @@ func (p *process) topicValue(topic string) glua.LValue {
 	v := glua.LValue(glua.LString(topic))
 	p.lastTopic = v
 	return v
+}
+
+// senderOf returns the sender of a message from `from`, the last one's
+// when it is the same process; nil for the zero PID.
+func (p *process) senderOf(from pid.PID) *sender {
+	if from.IsZero() {
+		return nil
+	}
+	if s := p.lastFrom; s != nil && s.pid == from {
+		return s
+	}
+	s := &sender{pid: from}
+	p.lastFrom = s
+	return s
 }
 
 // errObj returns an error object for err, or nil.
@@ -207,12 +229,15 @@ func msgTopic(L *glua.LState) int {
 }
 
 func msgFrom(L *glua.LState) int {
-	m := checkMessage(L)
-	if m.from.IsZero() {
+	s := checkMessage(L).from
+	if s == nil {
 		L.Push(glua.LNil)
-	} else {
-		L.Push(glua.LString(m.from.String()))
+		return 1
 	}
+	if s.str == nil {
+		s.str = glua.LString(s.pid.String())
+	}
+	L.Push(s.str)
 	return 1
 }
 

@@ -65,6 +65,35 @@ end}`)
 	}
 }
 
+// from() names each message's own sender, whatever came before it.
+func TestMessageFromEachSender(t *testing.T) {
+	h := newHarness(t)
+	h.cat.add("t:main", `return {main = function()
+  local inbox = process.inbox()
+  local out = {}
+  for i = 1, 5 do
+    local m = inbox:receive()
+    table.insert(out, m:from() or "none")
+    table.insert(out, m:from() == m:from())
+  end
+  return out
+end}`)
+	h.start("t:main")
+	if st := h.settle(); st != proc.StatusIdle {
+		t.Fatalf("status %v, want idle", st)
+	}
+	other := pid.PID{Node: "n2", Host: "app:procs", Seq: 0x7}
+	d := func(from pid.PID) proc.Delivery {
+		return proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: "x", Payload: msg.Int(1)}
+	}
+	h.deliver(d(peer), d(peer), d(other), d(pid.PID{}), d(peer))
+	res := h.finish()
+	want := `["{n1@app:procs|0x00042}", true, "{n1@app:procs|0x00042}", true, "{n2@app:procs|0x00007}", true, "none", true, "{n1@app:procs|0x00042}", true]`
+	if res.Err != nil || res.Value.String() != want {
+		t.Fatalf("got %v %v", res.Value, res.Err)
+	}
+}
+
 func TestEvents(t *testing.T) {
 	h := newHarness(t)
 	h.cat.add("t:main", `return {main = function()

@@ -71,6 +71,7 @@ type process struct {
 
 	lastPIDStr string      // parsePID's one-entry cache
 	lastTopic  glua.LValue // topicValue's one-entry cache
+	lastFrom   *sender     // senderOf's one-entry cache
 	lastPID    pid.PID
 
 	upgrade   *upgradeReq

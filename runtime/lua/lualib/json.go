@@ -123,7 +123,7 @@ func (e *jsonEncoder) userdata(ud *lua.LUserData, depth int) *proc.Error {
 	case *time.Location:
 		e.buf = appendJSONString(e.buf, x.String())
 	case *payloadObject:
-		if x.format == FormatJSON { // already JSON text, made by EncodeJSON
+		if x.format == formatJSON { // already JSON text, made by EncodeJSON
 			s, _ := x.value.AsString()
 			e.buf = append(e.buf, s...)
 			return nil

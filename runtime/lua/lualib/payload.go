@@ -29,9 +29,31 @@ var formatNames = [...][2]string{
 // one process; data caches the Lua value so that data() returns the same
 // table on every call.
 type payloadObject struct {
-	format string
+	format payloadFormat
 	value  msg.Value
 	data   lua.LValue // nil until first data()/unmarshal()
+}
+
+// payloadFormat is the format of a payloadObject: one of the few a
+// Payload can be in so far, in a byte rather than a string (a message
+// carries a Payload, and its size is paid on every message).
+type payloadFormat uint8
+
+const (
+	formatLua payloadFormat = iota
+	formatError
+	formatJSON
+)
+
+// String returns the format's name, e.g. "lua/any".
+func (f payloadFormat) String() string {
+	switch f {
+	case formatError:
+		return FormatError
+	case formatJSON:
+		return FormatJSON
+	}
+	return FormatLua
 }
 
 // NewPayload returns a Payload holding v: format "golang/error" for an
@@ -78,11 +100,11 @@ func (c *PayloadCell) Payload(L *lua.LState) lua.LValue {
 	return &c.ud
 }
 
-func formatOf(v msg.Value) string {
+func formatOf(v msg.Value) payloadFormat {
 	if v.Kind() == msg.KindError {
-		return FormatError
+		return formatError
 	}
-	return FormatLua
+	return formatLua
 }
 
 func (lib *Lib) newPayload(L *lua.LState, p *payloadObject) lua.LValue {
@@ -127,7 +149,7 @@ func (lib *Lib) openPayload(L *lua.LState) *lua.LTable {
 func (lib *Lib) newPayloadMeta(L *lua.LState) *lua.LTable {
 	mt := newMeta(L, map[string]lua.LGFunction{
 		"get_format": func(L *lua.LState) int {
-			L.Push(lua.LString(checkPayload(L, 1).format))
+			L.Push(lua.LString(checkPayload(L, 1).format.String()))
 			return 1
 		},
 		"data": func(L *lua.LState) int {
@@ -136,7 +158,7 @@ func (lib *Lib) newPayloadMeta(L *lua.LState) *lua.LTable {
 		},
 		"unmarshal": func(L *lua.LState) int {
 			p := checkPayload(L, 1)
-			if p.format != FormatJSON {
+			if p.format != formatJSON {
 				L.Push(lib.payloadData(L, p))
 				return 1
 			}
@@ -151,7 +173,7 @@ func (lib *Lib) newPayloadMeta(L *lua.LState) *lua.LTable {
 		"transcode": lib.payloadTranscode,
 	})
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LString("payload(" + checkPayload(L, 1).format + ")"))
+		L.Push(lua.LString("payload(" + checkPayload(L, 1).format.String() + ")"))
 		return 1
 	}))
 	return mt
@@ -170,7 +192,7 @@ func (lib *Lib) payloadData(L *lua.LState, p *payloadObject) lua.LValue {
 func (lib *Lib) payloadTranscode(L *lua.LState) int {
 	p := checkPayload(L, 1)
 	to := L.CheckString(2)
-	if to == p.format {
+	if to == p.format.String() {
 		L.Push(L.Get(1))
 		return 1
 	}
@@ -180,9 +202,9 @@ func (lib *Lib) payloadTranscode(L *lua.LState) int {
 		if err != nil {
 			return lib.pushGoErr(L, err)
 		}
-		L.Push(lib.newPayload(L, &payloadObject{format: FormatJSON, value: msg.String(s)}))
+		L.Push(lib.newPayload(L, &payloadObject{format: formatJSON, value: msg.String(s)}))
 		return 1
-	case to == FormatLua && p.format == FormatJSON:
+	case to == FormatLua && p.format == formatJSON:
 		s, _ := p.value.AsString()
 		v, err := DecodeJSON(L, s)
 		if err != nil {
@@ -192,12 +214,12 @@ func (lib *Lib) payloadTranscode(L *lua.LState) int {
 		if err != nil {
 			return lib.pushGoErr(L, err)
 		}
-		L.Push(lib.newPayload(L, &payloadObject{format: FormatLua, value: val, data: v}))
+		L.Push(lib.newPayload(L, &payloadObject{format: formatLua, value: val, data: v}))
 		return 1
 	}
 	for _, f := range formatNames {
 		if f[1] == to {
-			return lib.pushErr(L, proc.Errorf(proc.KindInternal, msg.False, "%w: transcode %s to %s", ErrNotYet, p.format, to))
+			return lib.pushErr(L, proc.Errorf(proc.KindInternal, msg.False, "%w: transcode %s to %s", ErrNotYet, p.format.String(), to))
 		}
 	}
 	return lib.pushErr(L, invalid(ErrInvalidArg, "unknown payload format %q", to))

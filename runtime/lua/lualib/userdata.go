@@ -43,7 +43,7 @@ func userdataString(ud *lua.LUserData) (string, bool) {
 	case *time.Location:
 		return x.String(), true
 	case *payloadObject:
-		return "payload(" + x.format + ")", true
+		return "payload(" + x.format.String() + ")", true
 	case pid.PID:
 		return x.String(), true
 	}
