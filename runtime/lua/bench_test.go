@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wippyd/wippyd/runtime/msg"
+	"github.com/wippyd/wippyd/runtime/pid"
 	"github.com/wippyd/wippyd/runtime/proc"
 )
 
@@ -165,4 +166,67 @@ end}`)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/200000, "ns/object")
 	b.ReportMetric(float64(n), "bytes")
+}
+
+// ringMember is bench.RingLuaSource, the member of the
+// ring_lua_msgs_per_s ring.
+const ringMember = `
+local function main()
+  local inbox = process.inbox()
+  local next_pid, collector
+  while true do
+    local m = inbox:receive()
+    local topic = m:topic()
+    if topic == "t" then
+      local left = m:payload():data()
+      if left == 0 then
+        process.send(collector, "done", true)
+      else
+        process.send(next_pid, "t", left - 1)
+      end
+    elseif topic == "setup" then
+      local s = m:payload():data()
+      next_pid, collector = s.next, s.collector
+    end
+  end
+end
+return {main = main}`
+
+// sinkEnv drops what the process sends.
+type sinkEnv struct{ *fakeEnv }
+
+func (sinkEnv) Send(pid.PID, string, msg.Value) error { return nil }
+
+// BenchmarkInboxMessage is what one message costs a Lua process of the
+// ring, without the runtime: routing the delivery to the inbox, the
+// receive, m:topic(), m:payload():data() and the process.send of the next
+// token (to an Env that drops it). Deliveries come in batches of 64, as
+// tokens bunch up in the ring; one op is one message.
+func BenchmarkInboxMessage(b *testing.B) {
+	eng, cat := benchEngine(b)
+	cat.add("b:ring", ringMember)
+	env := sinkEnv{newFakeEnv()}
+	p, err := eng.Behavior("b:ring", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := pid.PID{Node: "bench", Host: "app:processes", Seq: 7}
+	setup := msg.StringMap(map[string]msg.Value{"next": msg.String(next.String()), "collector": msg.String(peer.String())})
+	if st, _ := p.Step(env, []proc.Delivery{msgDelivery("setup", setup)}); st != proc.StatusIdle {
+		b.Fatalf("status %v", st)
+	}
+	batch := make([]proc.Delivery, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += len(batch) {
+		n := min(len(batch), b.N-done)
+		for i := range n {
+			batch[i] = msgDelivery("t", msg.Int(int64(1000+i)))
+		}
+		if st, _ := p.Step(env, batch[:n]); st != proc.StatusIdle {
+			b.Fatalf("status %v", st)
+		}
+	}
+	b.StopTimer()
+	p.Kill(proc.ErrTerminated)
 }

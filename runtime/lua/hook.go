@@ -36,23 +36,31 @@ func (p *process) Deadline() (time.Time, bool) { return time.Time{}, false }
 // Done implements context.Context: nil (never ready) until the process is
 // interrupted or fails; see the comment above for what else it does.
 func (p *process) Done() <-chan struct{} {
+	if c := p.done.Load(); c != nil {
+		return *c
+	}
 	th := p.th
-	if th != nil && p.done.Load() == nil {
-		if p.ticks--; p.ticks <= 0 {
-			p.tock()
+	if th == nil {
+		return nil
+	}
+	if p.ticks--; p.ticks <= 0 {
+		p.tock() // may interrupt (a memory fault, an Interrupt while waiting for a lane)
+		if c := p.done.Load(); c != nil {
+			return *c
 		}
-		if cs := callStack(th); int(cs.segIdx)+2 >= len(cs.segments) || int(cs.segIdx) >= int(p.room) {
-			p.deepen(th, cs)
-		}
+	}
+	if cs := callStack(th); int(cs.segIdx)+2 >= len(cs.segments) || int(cs.segIdx) >= int(p.room) {
+		p.deepen(th, cs)
+	}
+	// A concatenation is priced only against a bound: without one, the
+	// instruction need not be looked at.
+	if p.mem.limit > 0 {
 		if f := currentFrame(th); f != nil && f.Fn != nil && f.Fn.Proto != nil {
 			code := f.Fn.Proto.Code
 			if pc := f.Pc - 1; pc >= 0 && pc < len(code) && int(code[pc]>>26) == glua.OP_CONCAT {
-				p.concat(th, f, code[pc])
+				p.concat(th, f, code[pc]) // raises when over the bound
 			}
 		}
-	}
-	if c := p.done.Load(); c != nil {
-		return *c
 	}
 	return nil
 }

@@ -242,7 +242,7 @@ func msgFrom(L *glua.LState) int {
 }
 
 func msgPayload(L *glua.LState) int {
-	L.Push(checkMessage(L).pay.Payload(L))
+	L.Push(checkMessage(L).pay.Payload(L, procOf(L).eng.lib.lib))
 	return 1
 }
 

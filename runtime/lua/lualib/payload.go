@@ -90,13 +90,13 @@ func (c *PayloadCell) Value() msg.Value { return c.obj.value }
 
 // Payload returns what NewPayload(L, c.Value()) returns: the cell itself
 // the first time, a new Payload after that, so that no two calls share a
-// Payload (and its cached data) as before.
-func (c *PayloadCell) Payload(L *lua.LState) lua.LValue {
+// Payload (and its cached data) as before. lib is L's Lib.
+func (c *PayloadCell) Payload(L *lua.LState, lib *Lib) lua.LValue {
 	if c.ud.Value != nil {
-		return NewPayload(L, c.obj.value)
+		return lib.newPayload(L, &payloadObject{format: formatOf(c.obj.value), value: c.obj.value})
 	}
 	c.obj.format = formatOf(c.obj.value)
-	c.ud = lua.LUserData{Value: &c.obj, Env: L.Env, Metatable: LibOf(L).payloadMeta}
+	c.ud = lua.LUserData{Value: &c.obj, Env: L.Env, Metatable: lib.payloadMeta}
 	return &c.ud
 }
 
