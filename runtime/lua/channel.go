@@ -62,10 +62,16 @@ func (ch *channel) push(v glua.LValue) {
 	}
 }
 
+// keepValues is the largest buffer a drained channel keeps (4 KiB): the
+// inbox of a process that is sent bursts (tokens bunching up in a ring)
+// is refilled turn after turn, and letting its buffer go each time cost an
+// allocation of the burst's size per turn. The runtime's mailbox keeps up
+// to twice that in deliveries for the same reason.
+const keepValues = 256
+
 // reserve makes room for n more values in one allocation, where pushing
 // them one by one would grow the buffer by doubling: a turn routes its
-// whole batch into the inbox at once, and a drained buffer of more than
-// 64 values is let go.
+// whole batch into the inbox at once.
 func (ch *channel) reserve(n int) {
 	k := ch.len()
 	if cap(ch.q)-len(ch.q) >= n {
@@ -84,8 +90,9 @@ func (ch *channel) pop() glua.LValue {
 	ch.q[ch.head] = nil
 	ch.head++
 	if ch.head == len(ch.q) {
-		// Drained: keep a small buffer for reuse, let a big one go.
-		if cap(ch.q) > 64 {
+		// Drained: keep a buffer of up to keepValues for reuse, let a
+		// bigger one go.
+		if cap(ch.q) > keepValues {
 			ch.q = nil
 		} else {
 			ch.q = ch.q[:0]
