@@ -94,6 +94,39 @@ end}`)
 	}
 }
 
+// Bursts larger than the buffer an inbox keeps arrive whole and in order.
+func TestInboxBurstsInOrder(t *testing.T) {
+	h := newHarness(t)
+	h.cat.add("t:main", `return {main = function()
+  local inbox = process.inbox()
+  local want, bad = 1, 0
+  while want <= 900 do
+    local n = inbox:receive():payload():data()
+    if n ~= want then bad = bad + 1 end
+    want = want + 1
+  end
+  return {want - 1, bad}
+end}`)
+	h.start("t:main")
+	next := 1
+	burst := func(n int) {
+		for range n {
+			h.deliver(msgDelivery("n", msg.Int(int64(next))))
+			next++
+		}
+	}
+	h.step()
+	burst(600)
+	h.step()
+	burst(10)
+	h.step()
+	burst(290)
+	res := h.finish()
+	if res.Err != nil || res.Value.String() != "[900, 0]" {
+		t.Fatalf("got %v %v", res.Value, res.Err)
+	}
+}
+
 func TestEvents(t *testing.T) {
 	h := newHarness(t)
 	h.cat.add("t:main", `return {main = function()
