@@ -108,10 +108,11 @@ func popWaiter(q *[]*waiter) *waiter {
 	}
 	w := (*q)[0]
 	(*q)[0] = nil
-	*q = (*q)[1:]
-	if len(*q) == 0 {
-		*q = nil
+	if len(*q) == 1 {
+		*q = (*q)[:0] // keep the array: the next wait would make it again
+		return w
 	}
+	*q = (*q)[1:]
 	return w
 }
 
@@ -169,7 +170,7 @@ func (p *process) trySend(ch *channel, v glua.LValue) bool {
 // unbounded).
 func (p *process) deliver(ch *channel, v glua.LValue) {
 	if p.routing > 1 && len(ch.q) == cap(ch.q) && len(ch.recvq) == 0 {
-		ch.reserve(p.routing)
+		ch.reserve(int(p.routing))
 	}
 	if !p.trySend(ch, v) {
 		ch.push(v)
@@ -191,7 +192,9 @@ func (p *process) received(w *waiter, v glua.LValue, ok bool) {
 		p.fire(w.sel, w.idx, v, ok)
 		return
 	}
-	p.ready(w.t, []glua.LValue{v, glua.LBool(ok)})
+	t := w.t
+	t.argv = [2]glua.LValue{v, glua.LBool(ok)}
+	p.ready(t, t.argv[:2:2])
 }
 
 // fire completes a select with case idx.
@@ -305,7 +308,8 @@ func chanSendRaw(L *glua.LState) int {
 		return 1
 	}
 	t := p.cur
-	ch.sendq = append(ch.sendq, &waiter{t: t, v: v})
+	t.w = waiter{t: t, v: v}
+	ch.sendq = append(ch.sendq, &t.w)
 	t.wch = ch
 	return p.block(L)
 }
@@ -319,7 +323,8 @@ func chanReceive(L *glua.LState) int {
 		return 2
 	}
 	t := p.cur
-	ch.recvq = append(ch.recvq, &waiter{t: t})
+	t.w = waiter{t: t}
+	ch.recvq = append(ch.recvq, &t.w)
 	t.wch = ch
 	return p.block(L)
 }

@@ -34,6 +34,11 @@ type process struct {
 	// buffered within a turn and flushed when the turn ends, so what a
 	// program printed is visible whenever it waits (not only at exit).
 	termDirty bool
+	// routing is how many deliveries of the batch Step routes are not yet
+	// routed, this one included (0 outside that loop). Here it fills the
+	// padding after termDirty: past 568 bytes the struct and its malloc
+	// header take the next size class, 64 bytes more per process.
+	routing int32
 
 	done  atomic.Pointer[chan struct{}] // set by Interrupt, or by fail
 	fault *proc.Error                   // why fail ended the process
@@ -59,7 +64,6 @@ type process struct {
 	running *coro // coroutine whose thread executes now
 	pending []*coro
 	nret    int // results expected by the Go function that yielded last
-	routing int // deliveries of the batch not yet routed, this one included
 
 	box  *mailbox     // routes of the mailbox; kept across upgrades
 	held atomic.Int64 // messages queued in the inbox and listen channels (Held)
@@ -150,6 +154,13 @@ type task struct {
 	wch   *channel
 	sel   *selectWait
 	timer proc.TimerID
+
+	// w is the task's entry in a channel's queue while it waits in a
+	// plain send or receive (a select makes one per case), and argv backs
+	// the (value, ok) a receive is woken with: a task waits on one thing
+	// at a time, and a process in a ring waits and wakes once per turn.
+	w    waiter
+	argv [2]glua.LValue
 }
 
 // Step implements proc.Behavior.
@@ -181,7 +192,7 @@ func (p *process) Step(env proc.Env, batch []proc.Delivery) (st proc.Status, res
 		p.args = nil
 	}
 	for i := range batch {
-		p.routing = len(batch) - i
+		p.routing = int32(len(batch) - i)
 		p.route(&batch[i])
 	}
 	p.routing = 0
