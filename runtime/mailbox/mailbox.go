@@ -342,6 +342,14 @@ func (m *Mailbox[T]) copyLocked(dst []T, k int, rings *Rings[T]) []T {
 		m.resetQuiet()
 		return dst
 	}
+	if m.lend && rings != nil && size > keepCap && peak*4 < size {
+		// A ring taken from a Rings for a few items, with no room to
+		// give it back: not kept, or processes sent one message each
+		// would keep convoy-sized rings while idle.
+		m.ring = nil
+		m.resetQuiet()
+		return dst
+	}
 	big := max(size, m.spareLen())
 	if big <= keepCap || peak*4 >= big {
 		m.resetQuiet()

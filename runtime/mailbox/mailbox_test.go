@@ -453,3 +453,22 @@ func TestRingsKeptWhenFedWithout(t *testing.T) {
 		t.Fatal("the ring of a mailbox fed without a Rings was lent")
 	}
 }
+
+// A process sent one message, that got a large ring from the sender's
+// Rings, does not keep it when the drain has no room to lend it back.
+func TestRingsOversizedNotKept(t *testing.T) {
+	var sender, full Rings[int]
+	sender.put(make([]int, 1024))
+	for full.room(512) {
+		full.put(make([]int, 512))
+	}
+	var m Mailbox[int]
+	m.PushRings(1, 0, &sender)
+	if len(m.ring) != 1024 {
+		t.Fatalf("ring %d, want the sender's 1024", len(m.ring))
+	}
+	m.DrainRings(nil, 0, &full)
+	if m.ring != nil {
+		t.Fatalf("kept a ring of %d for one message", len(m.ring))
+	}
+}
