@@ -77,6 +77,9 @@ type Runtime struct {
 	first  *host
 	seq    atomic.Uint64
 	guard  *security.Guard
+	// lastText is the last PID of another node the guard matched, with
+	// its text: a stream of sends to one remote process formats it once.
+	lastText atomic.Pointer[pidText]
 
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
@@ -126,7 +129,7 @@ func New(cfg Config) (*Runtime, error) {
 		if tp := rt.local(p); tp != nil {
 			return tp.pidString()
 		}
-		return p.String()
+		return rt.remoteText(p)
 	})
 	for i, h := range cfg.Hosts {
 		rt.hosts[h.ID] = &host{cfg: h, sec: rt.guard.Host(h.ID), sched: s}
@@ -165,6 +168,23 @@ func New(cfg Config) (*Runtime, error) {
 		})
 	}
 	return rt, nil
+}
+
+// pidText is a PID and its text.
+type pidText struct {
+	p pid.PID
+	s string
+}
+
+// remoteText returns p.String(), kept from the last call when p is the
+// same PID.
+func (rt *Runtime) remoteText(p pid.PID) string {
+	if c := rt.lastText.Load(); c != nil && c.p == p {
+		return c.s
+	}
+	s := p.String()
+	rt.lastText.Store(&pidText{p: p, s: s})
+	return s
 }
 
 // newGuard returns the guard of cfg's policies and hosts.

@@ -72,6 +72,20 @@
 // hooks must be called before Start. Close is idempotent and returns after
 // every goroutine the endpoint started has ended.
 //
+// # Writes and acks
+//
+// Each outbound connection has a writer goroutine that writes whatever is
+// queued in one write. A frame sent while that writer waits with nothing
+// queued, on a plain TCP connection, is written by Send itself in one
+// non-blocking write (unless another such write ended within 10 µs: the
+// rest of a burst goes to the writer, which batches it); what the socket
+// does not take stays queued for the writer. A request thus reaches the
+// socket without a goroutine switch; the connection, its errors and
+// sealed connections stay the writer's. Nagle is off (Go's default for
+// TCP). The acceptor acks every 512 frames or 64 KiB, anything less within
+// 2 ms; its reader wakes the ack goroutine only when an ack is due or none
+// is scheduled, so a request/reply stream does not wake it per frame.
+//
 // # Wire format
 //
 // A frame is a 4-byte big-endian body length, a 1-byte frame type and a
