@@ -287,6 +287,7 @@ func (p *process) finish(res proc.Result, killed bool) {
 		rt.counters.drop(slotOf(p.w), DropUnread, uint64(len(rest)))
 	}
 	rt.procs.del(p.pid.Seq)
+	rt.lastLocal.CompareAndSwap(p, nil) // an ended process is not kept alive
 	p.host.release(p)
 	for _, t := range p.timers {
 		t.Stop()

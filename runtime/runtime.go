@@ -79,7 +79,10 @@ type Runtime struct {
 	guard  *security.Guard
 	// lastText is the last PID of another node the guard matched, with
 	// its text: a stream of sends to one remote process formats it once.
-	lastText atomic.Pointer[pidText]
+	// lastLocal is the last live local process it matched: a stream from
+	// another node to one process skips the process table here.
+	lastText  atomic.Pointer[pidText]
+	lastLocal atomic.Pointer[process]
 
 	remoteMu sync.Mutex
 	remote   map[string]map[*process]struct{} // node -> local processes related to its processes
@@ -125,12 +128,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	// The text a target is matched as: the one a live local process has
 	// already formatted, or the PID's.
-	rt.guard = newGuard(&cfg, func(p pid.PID) string {
-		if tp := rt.local(p); tp != nil {
-			return tp.pidString()
-		}
-		return rt.remoteText(p)
-	})
+	rt.guard = newGuard(&cfg, rt.guardText)
 	for i, h := range cfg.Hosts {
 		rt.hosts[h.ID] = &host{cfg: h, sec: rt.guard.Host(h.ID), sched: s}
 		if h.Workers > 0 {
@@ -168,6 +166,20 @@ func New(cfg Config) (*Runtime, error) {
 		})
 	}
 	return rt, nil
+}
+
+// guardText is the text the guard matches a target PID as: the one a live
+// local process has already formatted, or the PID's.
+func (rt *Runtime) guardText(p pid.PID) string {
+	if tp := rt.lastLocal.Load(); tp != nil && tp.pid == p {
+		// Its text is p's, even if it has just ended.
+		return tp.pidString()
+	}
+	if tp := rt.local(p); tp != nil {
+		rt.lastLocal.Store(tp)
+		return tp.pidString()
+	}
+	return rt.remoteText(p)
 }
 
 // pidText is a PID and its text.
