@@ -64,6 +64,7 @@ type takenRing[T any] struct {
 	head  int32
 	count int32
 	quiet int64
+	lend  bool // buf was last pushed to with a Rings (Mailbox.lend when taken)
 }
 
 // addQuiet counts k items of quiet use and reports whether that makes a
@@ -251,6 +252,12 @@ func (m *Mailbox[T]) DrainRings(dst []T, max int, rings *Rings[T]) []T {
 		if k > 0 {
 			dst = m.handOut(dst, k)
 			taken += k
+			if t := m.taken; t.count == 0 && t.lend && rings.room(len(t.buf)) {
+				// Handed out (and so cleared): lend it, as copyLocked
+				// lends the producers' ring it empties.
+				rings.put(t.buf)
+				t.buf = nil
+			}
 		}
 		// The consumer's ring ran out: take what the producers queued
 		// meanwhile, if this call still wants more.
@@ -378,7 +385,7 @@ func (m *Mailbox[T]) swapLocked() {
 	}
 	t := m.taken
 	spare, used := t.buf, int(m.count)
-	t.buf, t.head, t.count = m.ring, m.head, m.count
+	t.buf, t.head, t.count, t.lend = m.ring, m.head, m.count, m.lend
 	m.ring, m.head, m.count = spare, 0, 0
 	if big := max(len(spare), len(t.buf)); big <= keepCap || used*4 >= big {
 		t.quiet = 0

@@ -472,3 +472,21 @@ func TestRingsOversizedNotKept(t *testing.T) {
 		t.Fatalf("kept a ring of %d for one message", len(m.ring))
 	}
 }
+
+// A convoy longer than copyMax is taken over whole; once handed out, that
+// ring is lent like one emptied by a copy.
+func TestRingsLendTakenRing(t *testing.T) {
+	var rings Rings[int]
+	var m Mailbox[int]
+	for i := range 2 * copyMax {
+		m.PushRings(i, 0, &rings)
+	}
+	ring := &m.ring[0]
+	before := len(rings.free)
+	if got := m.DrainRings(nil, 0, &rings); len(got) != 2*copyMax || got[2*copyMax-1] != 2*copyMax-1 {
+		t.Fatalf("drained %d", len(got))
+	}
+	if len(rings.free) != before+1 || &rings.free[len(rings.free)-1][0] != ring || m.taken.buf != nil {
+		t.Fatal("the handed-out ring was not lent")
+	}
+}
