@@ -25,9 +25,23 @@ import (
 // alternate: the callers of the batch just applied come back a moment
 // after the next batch left with the others. So after a batch of n > 1
 // commands is applied, the next one waits until n more proposals arrived
-// (usually the same callers), but at most gatherShare of the time that
+// (usually the same callers), but at most 1/gatherShare of the time that
 // batch took: 64 clients then share one batch instead of two of 32, for
 // up to 1/gatherShare more latency while there is concurrency.
+//
+// Most of those callers are on other nodes: their next change comes back
+// through a reply and a new request on the registry stream. With an eighth
+// of the commit time as the bound, the gather often closed before they
+// were back on a loaded machine (64 clients: 34 commands per batch on
+// average, two groups again), and half-full batches cost twice the disk
+// writes and raft messages per change. With half the commit time as the
+// bound the batches held 51 on average (BENCHMARKS.md).
+//
+// Two entries in flight (the leader writing the next batch while the
+// followers write the last one) was tried and measured no better: with 64
+// clients each waiting for its own change, the rate is the clients over
+// the time one change takes, which a second entry in flight does not
+// shorten, and the smaller batches cost more CPU per change.
 
 // maxBatchBytes bounds the commands of one batch entry, so that an
 // AppendEntries of raft's 64 entries (1 MiB) stays within a snapshot chunk
@@ -35,8 +49,9 @@ import (
 const maxBatchBytes = 16 << 10
 
 // gatherShare: the wait for the callers of the last batch to come back is
-// at most its commit time divided by this.
-const gatherShare = 8
+// at most its commit time divided by this. 8 split 64 clients into two
+// groups under load; 2 keeps them together (BENCHMARKS.md).
+const gatherShare = 2
 
 // batchItemOverhead is what a command adds to a batch besides its bytes:
 // its bin header.
