@@ -176,24 +176,87 @@ func nudges(cmd []byte) bool {
 	return len(cmd) > 0 && (fsm.Op(cmd[0]) == fsm.OpReserve || fsm.Op(cmd[0]) == fsm.OpUnregisterStrong)
 }
 
-// nudge follows a batch, when no other batch waits to go, with an empty
-// entry, if a caller of the batch waits for every replica to apply it.
-// Followers learn that an entry is committed from the next AppendEntries,
-// which raft sends with the next entry or after CommitTimeout (50-100 ms)
-// idle; the empty entry saves them that wait. A CONSISTENT change is not
-// followed by one: it would cost every write a second disk write on every
-// replica (measured: register p50 x2, 64 clients -25 %), and CONSISTENT
-// reads may lag. Its future is dropped, as every future here.
-func (r *Registry) nudge(rf *raft.Raft, e *epoch, b []proposal) {
+// nudge tells the other replicas at once that the batch entry at
+// at.index is committed, if a caller of the batch waits for every replica
+// to apply it (a STRONG reservation or release). Followers learn that an
+// entry is committed from the next AppendEntries, which raft sends with
+// the next entry or after CommitTimeout (50-100 ms) idle. So the leader
+// sends each server of the configuration an AppendEntries of its own
+// (notifyCommit): no entries, the batch entry as the previous entry and
+// its index as the commit index. A follower holding that entry applies up
+// to it; a follower without it refuses, and only then the batch is
+// followed by an empty entry when nothing else is queued, whose
+// AppendEntries carries the commit index (it costs a disk write on every
+// replica before any of them applies: about a commit). A CONSISTENT change
+// is not followed by either: CONSISTENT reads may lag.
+func (r *Registry) nudge(rf *raft.Raft, e *epoch, b []proposal, at result) {
 	wanted := false
 	for _, q := range b {
 		wanted = wanted || q.nudge
 	}
-	e.props.mu.Lock()
-	idle := len(e.props.queue) == 0
-	e.props.mu.Unlock()
-	if wanted && idle {
-		_ = rf.ApplyLog(raft.Log{}, r.cfg.ApplyTimeout)
+	if !wanted {
+		return
+	}
+	fallback := func() {
+		e.props.mu.Lock()
+		idle := len(e.props.queue) == 0
+		e.props.mu.Unlock()
+		if idle {
+			_ = rf.ApplyLog(raft.Log{}, r.cfg.ApplyTimeout)
+		}
+	}
+	if at.term != e.term || at.index == 0 {
+		fallback()
+		return
+	}
+	r.notifyCommit(e, at.index, fallback)
+}
+
+// notifyCommit sends every other server of the configuration an
+// AppendEntries of term e.term with no entries, previous entry index (of
+// term e.term) and commit index index, and calls refused once if one of
+// them does not accept it. index must be committed and applied here.
+//
+// This is the empty AppendEntries raft itself sends after CommitTimeout,
+// sent sooner: a follower accepts it only when its log holds the entry at
+// index with the leader's term, so (by raft's log matching) its log up to
+// index is the leader's, every entry of which is committed; it then
+// applies up to index, and nothing else changes. Raft's own replication
+// to the follower does not see the exchange and needs not: it changes no
+// log.
+func (r *Registry) notifyCommit(e *epoch, index uint64, refused func()) {
+	conf := r.table.conf.Load()
+	if conf == nil {
+		refused()
+		return
+	}
+	q := raft.AppendEntriesRequest{
+		RPCHeader: raft.RPCHeader{
+			ProtocolVersion: raft.ProtocolVersionMax,
+			ID:              []byte(r.cfg.Node),
+			Addr:            r.trans.EncodePeer(raft.ServerID(r.cfg.Node), r.trans.LocalAddr()),
+		},
+		Term:              e.term,
+		PrevLogEntry:      index,
+		PrevLogTerm:       e.term,
+		LeaderCommitIndex: index,
+	}
+	var once sync.Once
+	for _, s := range conf.Servers {
+		if string(s.ID) == r.cfg.Node {
+			continue
+		}
+		ok := r.track.start(func() {
+			var resp raft.AppendEntriesResponse
+			req := q
+			err := r.trans.AppendEntries(s.ID, s.Address, &req, &resp)
+			if err != nil || !resp.Success {
+				once.Do(refused)
+			}
+		})
+		if !ok {
+			return
+		}
 	}
 }
 
@@ -227,8 +290,8 @@ func (r *Registry) submit(rf *raft.Raft, e *epoch, b []proposal) bool {
 	t := time.NewTimer(r.cfg.ApplyTimeout)
 	defer t.Stop()
 	select {
-	case <-ch:
-		r.nudge(rf, e, b)
+	case res := <-ch:
+		r.nudge(rf, e, b, res)
 		return true
 	case <-t.C:
 		// Not committed in time (no quorum, or raft refused it): let the

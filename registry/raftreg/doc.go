@@ -64,10 +64,13 @@
 //     refuses), then commits the activation: when it returns, every live
 //     node resolves the name. It fails naming the conflict, or the nodes
 //     that did not answer in time, and aborts the reservation; the leader
-//     aborts reservations left behind past their deadline. A batch that
-//     reserved (or released a STRONG name) is followed by an empty entry
-//     when nothing else is queued, so followers learn at once that it is
-//     committed instead of after CommitTimeout.
+//     aborts reservations left behind past their deadline. Once a batch
+//     that reserved (or released a STRONG name) is applied, the leader
+//     tells the other servers that it is committed with an AppendEntries
+//     of its own, without entries (batch.go), so followers apply it at
+//     once instead of after CommitTimeout; a follower that does not hold
+//     the entry yet refuses it, and an empty entry then follows the batch
+//     when nothing else is queued.
 //   - ReleasePID is asynchronous and retried with backoff until it
 //     commits, deduplicated per PID. It is skipped for processes that
 //     never held a name, so it is cheap to call on every exit.
@@ -137,7 +140,12 @@
 // message per request and one per response (raftTransport), not raft's
 // NetworkTransport over tunnelled byte streams: the transport already
 // frames, authenticates, orders and retransmits. There is no
-// AppendEntries pipelining (MaxRPCsInFlight = 1 in raft's terms).
+// AppendEntries pipelining (MaxRPCsInFlight = 1 in raft's terms). Besides
+// raft's own RPCs, the leader sends the commit notices of STRONG batches
+// (notifyCommit): the empty AppendEntries raft sends after CommitTimeout,
+// sooner. A follower accepts one only if its log holds the given entry
+// with the leader's term, so its log up to there is the leader's (log
+// matching), and it applies up to that committed index; no log changes.
 // Snapshots go in acknowledged chunks of SnapshotChunk bytes.
 //
 // Log entries hold a batch of fsm commands, a single command (entries

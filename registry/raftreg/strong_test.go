@@ -263,3 +263,52 @@ func TestStrongAckRetried(t *testing.T) {
 	}
 	c.resolves(fol[1], "retried", ppid(fol[0], 1))
 }
+
+// The leader's commit notice makes followers apply an entry at once,
+// without a further entry: with raft's idle commit notice a minute away,
+// a CONSISTENT register (which sends none) stays unapplied on the
+// followers until notifyCommit tells them. A notice for an entry a
+// follower does not hold is refused.
+func TestCommitNotice(t *testing.T) {
+	c := startCluster(t, 3, withConfig(func(cfg *Config) {
+		cfg.CommitTimeout = time.Minute
+		cfg.ReconcileInterval = time.Hour
+	}))
+	leader := c.waitLeader(c.names...)
+	l := c.reg(leader)
+	ctx := ctxT(t, 20*time.Second)
+	if err := l.Register(ctx, "notice", ppid(leader, 1)); err != nil {
+		t.Fatal(err)
+	}
+	e := l.lead.Load()
+	if e == nil {
+		t.Fatal("the leader lost its leadership")
+	}
+	index := l.table.index()
+	refused := make(chan struct{}, 4)
+	l.notifyCommit(e, index, func() { refused <- struct{}{} })
+	for _, f := range c.followers(leader) {
+		await.Within(t, 10*time.Second, f+" applies the notified index", func() bool {
+			return c.reg(f).table.index() >= index
+		})
+		if got, ok := c.reg(f).Resolve("notice"); !ok || got != ppid(leader, 1) {
+			t.Fatalf("%s resolves %v %v", f, got, ok)
+		}
+	}
+	select {
+	case <-refused:
+		t.Fatal("a follower refused the notice of an entry it holds")
+	default:
+	}
+	l.notifyCommit(e, index+100, func() { refused <- struct{}{} })
+	select {
+	case <-refused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notice of an entry no follower holds was not refused")
+	}
+	for _, f := range c.followers(leader) {
+		if got := c.reg(f).table.index(); got > index {
+			t.Fatalf("%s applied up to %d after a refused notice for %d", f, got, index+100)
+		}
+	}
+}

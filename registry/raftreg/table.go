@@ -35,7 +35,8 @@ type result struct {
 	err    error   // nil, registry.ErrAlreadyExists, ErrNotFound, ErrNotOwner, or a wrapped fsm.ErrBadCommand
 	owner  pid.PID // holder, with ErrAlreadyExists and ErrNotOwner
 	index  uint64
-	active bool // a Reserve found its name active already
+	term   uint64 // a batch entry's own result: the entry's term
+	active bool   // a Reserve found its name active already
 }
 
 // table is the raft.FSM of the registry: the fsm table behind a RWMutex,
@@ -222,7 +223,7 @@ func (t *table) applyBatchLocked(l *raft.Log, hooked []registry.Event, self *boo
 		}
 	}
 	if ids != nil {
-		t.keep(ids[:8], result{index: l.Index})
+		t.keep(ids[:8], result{index: l.Index, term: l.Term})
 	}
 	return hooked
 }
