@@ -91,9 +91,9 @@ func (p *peer) writeDirect() {
 	}
 	p.directBusy = false
 	p.directEnd = time.Now()
-	wake := p.writerIdle && p.s.q.hasPending()
+	wake := p.writerIdle && (p.waitsDirect || p.s.q.hasPending())
 	if wake {
-		p.writerIdle = false
+		p.writerIdle, p.waitsDirect = false, false
 	}
 	p.mu.Unlock()
 	p.ctr.bytesOut.Add(uint64(n))

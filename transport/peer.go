@@ -32,14 +32,15 @@ type peer struct {
 	// Direct writes (direct.go): raw is the current outbound socket when
 	// frames may be written to it directly; directBusy is set while a
 	// sender writes; directEnd is when the last direct write ended.
-	raw        rawOut
-	directBusy bool
-	directEnd  time.Time
-	directBufs [][]byte
-	dq         []delivery
-	dqBytes    int64
-	delivering bool // a goroutine is calling handlers: one at a time
-	dispIdle   bool // the dispatcher waits on dispWake
+	raw         rawOut
+	directBusy  bool
+	waitsDirect bool // the writer waits for a direct write to end
+	directEnd   time.Time
+	directBufs  [][]byte
+	dq          []delivery
+	dqBytes     int64
+	delivering  bool // a goroutine is calling handlers: one at a time
+	dispIdle    bool // the dispatcher waits on dispWake
 	// space, when not nil, is what inbound readers over the delivery
 	// bound wait on; the dispatcher closes it when it takes a batch. A
 	// channel closed for all, not a signal for one: the reader of a
@@ -503,17 +504,17 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 			return errStaleConn
 		}
 		if p.directBusy {
-			// A sender is writing; it wakes the writer for what it leaves.
-			p.writerIdle = true
+			// A sender is writing; it wakes the writer when done.
+			p.writerIdle, p.waitsDirect = true, true
 			p.mu.Unlock()
 			select {
 			case <-p.wake:
-				continue
 			case <-readerDone:
 				return nil
 			case <-p.e.ctx.Done():
 				return ErrClosed
 			}
+			continue
 		}
 		var end qpos
 		bufs, end = p.s.q.pending(bufs[:0])

@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,4 +89,86 @@ func TestDirectWrites(t *testing.T) {
 		t.Fatalf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
 	}
 	t.Logf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
+}
+
+// Concurrent request/reply streams mix direct writes with the writer's;
+// an idle connection afterwards still carries keep-alives, so it is not
+// dropped for silence.
+func TestDirectWritesThenIdle(t *testing.T) {
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, rounds = 4, 300
+	var a, b *transport.Endpoint
+	var replies [senders]chan int
+	for i := range replies {
+		replies[i] = make(chan int, 1)
+	}
+	start := func(name string, h transport.Handler) *transport.Endpoint {
+		cfg := transporttest.TestConfig(name, "127.0.0.1:0")
+		cfg.KeepAlive, cfg.ReadTimeout = 20*time.Millisecond, 200*time.Millisecond
+		ep, err := transport.New(cfg, nw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close() })
+		ep.Register(transport.StreamCluster, h)
+		if err := ep.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	a = start("a", func(_ transport.Peer, body []byte) { replies[body[0]] <- int(body[1]) | int(body[2])<<8 })
+	b = start("b", func(_ transport.Peer, body []byte) {
+		if err := b.Send("a", transport.StreamCluster, body); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := a.Connect("b", b.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, "session", func() bool {
+		sa, sb := a.Stats().Peers, b.Stats().Peers
+		return len(sa) == 1 && sa[0].Boot != 0 && sa[0].Connects > 0 && len(sb) == 1 && sb[0].Boot != 0 && sb[0].Connects > 0
+	})
+	done := make(chan error, senders)
+	for s := range senders {
+		go func() {
+			for i := range rounds {
+				if err := a.Send("b", transport.StreamCluster, []byte{byte(s), byte(i), byte(i >> 8)}); err != nil {
+					done <- err
+					return
+				}
+				select {
+				case got := <-replies[s]:
+					if got != i {
+						done <- fmt.Errorf("sender %d: reply %d, want %d", s, got, i)
+						return
+					}
+				case <-time.After(10 * time.Second):
+					done <- fmt.Errorf("sender %d: no reply to %d", s, i)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range senders {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Idle for five read timeouts: only keep-alives cross.
+	<-time.After(time.Second)
+	sa, sb := a.Stats(), b.Stats()
+	if c := sa.Peers[0].Connects; c != 1 {
+		t.Fatalf("a connected %d times: an idle connection was dropped", c)
+	}
+	if sa.Peers[0].DirectWrites == 0 {
+		t.Fatal("no direct writes")
+	}
+	if d := sa.Dropped[transport.DropDuplicate] + sb.Dropped[transport.DropDuplicate]; d != 0 {
+		t.Fatalf("%d duplicates", d)
+	}
 }
