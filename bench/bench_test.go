@@ -148,8 +148,13 @@ func BenchmarkFanInWork(b *testing.B) {
 	for _, s := range senders {
 		rt.Send(pid.PID{}, s, "k", msg.Nil)
 	}
+	waitCount(&cnt, b.N/2)
+	c0, n0 := cpuTime(), cnt.n.Load()
 	waitCount(&cnt, b.N)
 	b.StopTimer()
+	if n := cnt.n.Load() - n0; n > 0 {
+		b.ReportMetric(float64(cpuTime()-c0)/float64(n), "cpu-ns/op")
+	}
 	halt.Store(true)
 }
 
