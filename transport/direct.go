@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"errors"
 	"net"
 	"syscall"
 	"time"
@@ -33,7 +32,7 @@ type rawOut struct {
 // rawOf returns conn's raw connection when frames may be written to it
 // directly: a socket, unsealed.
 func rawOf(l *link) syscall.RawConn {
-	if l.seal != nil {
+	if !canWriteDirect || l.seal != nil {
 		return nil
 	}
 	sc, ok := l.conn.(syscall.Conn)
@@ -72,9 +71,10 @@ func (p *peer) writeDirect() {
 		h = p.s.q.hold()
 	}
 	p.mu.Unlock()
-	n := 0
+	n, whole := 0, false
 	if len(bufs) == 1 {
 		n = writeOnce(raw.rc, bufs[0])
+		whole = n == len(bufs[0])
 	}
 	clear(bufs)
 	p.directBufs = bufs[:0]
@@ -83,7 +83,7 @@ func (p *peer) writeDirect() {
 		p.s.q.release(h)
 	}
 	if n > 0 && p.s.epoch == epoch && p.out == raw.conn {
-		if n == len(bufs[0]) {
+		if whole {
 			p.s.q.sent(end)
 		} else {
 			p.s.q.sent(qpos{start.chunk, start.off + n})
@@ -103,22 +103,4 @@ func (p *peer) writeDirect() {
 	if wake {
 		signal(p.wake)
 	}
-}
-
-// writeOnce writes b to rc in one non-blocking write and returns how many
-// bytes it took (0 on any error: the writer meets it on its next write).
-func writeOnce(rc syscall.RawConn, b []byte) int {
-	n := 0
-	err := rc.Write(func(fd uintptr) bool {
-		var werr error
-		n, werr = syscall.Write(int(fd), b)
-		if werr != nil || n < 0 {
-			n = 0
-		}
-		return true // one attempt, never wait for the socket
-	})
-	if err != nil && !errors.Is(err, syscall.EAGAIN) {
-		return 0
-	}
-	return n
 }

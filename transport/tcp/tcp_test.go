@@ -2,6 +2,7 @@ package tcp_test
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func TestDirectWrites(t *testing.T) {
 		}
 	}
 	da, db := a.Stats().Peers[0].DirectWrites, b.Stats().Peers[0].DirectWrites
-	if da == 0 || db == 0 {
+	if (da == 0 || db == 0) && goruntime.GOOS != "windows" { // Windows has no direct writes
 		t.Fatalf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
 	}
 	t.Logf("direct writes: a %d, b %d of %d frames each", da, db, rounds)
@@ -165,7 +166,7 @@ func TestDirectWritesThenIdle(t *testing.T) {
 	if c := sa.Peers[0].Connects; c != 1 {
 		t.Fatalf("a connected %d times: an idle connection was dropped", c)
 	}
-	if sa.Peers[0].DirectWrites == 0 {
+	if sa.Peers[0].DirectWrites == 0 && goruntime.GOOS != "windows" {
 		t.Fatal("no direct writes")
 	}
 	if d := sa.Dropped[transport.DropDuplicate] + sb.Dropped[transport.DropDuplicate]; d != 0 {
