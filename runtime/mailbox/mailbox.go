@@ -147,34 +147,56 @@ const (
 	ringsItems = 4096
 )
 
-// get returns a free ring of at least n items, nil if it has none.
+// get returns the largest free ring if it has at least n items, else
+// nil. The largest: a mailbox that needs a ring is most often the next hop
+// of a convoy, and a ring of the convoy's size spares it the grows.
 func (r *Rings[T]) get(n int) []T {
-	if r == nil {
+	if r == nil || len(r.free) == 0 {
 		return nil
 	}
-	for i := len(r.free) - 1; i >= 0; i-- {
-		if b := r.free[i]; len(b) >= n {
-			last := len(r.free) - 1
-			r.free[i] = r.free[last]
-			r.free[last] = nil
-			r.free = r.free[:last]
-			r.size -= len(b)
-			return b
+	big := 0
+	for i := range r.free {
+		if len(r.free[i]) > len(r.free[big]) {
+			big = i
 		}
 	}
-	return nil
+	b := r.free[big]
+	if len(b) < n {
+		return nil
+	}
+	r.remove(big)
+	return b
 }
 
-// room reports whether put would keep a ring of n items: one worth
-// lending, within the bounds.
+// remove drops the ring at index i.
+func (r *Rings[T]) remove(i int) {
+	last := len(r.free) - 1
+	r.size -= len(r.free[i])
+	r.free[i] = r.free[last]
+	r.free[last] = nil
+	r.free = r.free[:last]
+}
+
+// room reports whether a ring of n items is worth giving to put: one of
+// at least lendMin items, within the bounds.
 func (r *Rings[T]) room(n int) bool {
-	return r != nil && n >= lendMin && len(r.free) < ringsMax && r.size+n <= ringsItems
+	return r != nil && n >= lendMin && n <= ringsItems
 }
 
-// put keeps b, an empty ring (every item zero) that room accepted.
+// put keeps b, an empty ring (every item zero) that room accepted; past
+// the bounds the smallest rings are dropped, b itself if it is smallest.
 func (r *Rings[T]) put(b []T) {
 	r.free = append(r.free, b)
 	r.size += len(b)
+	for len(r.free) > ringsMax || r.size > ringsItems {
+		small := 0
+		for i := range r.free {
+			if len(r.free[i]) < len(r.free[small]) {
+				small = i
+			}
+		}
+		r.remove(small)
+	}
 }
 
 // Push appends v to the ordinary lane. limit > 0 bounds the lane: when it

@@ -417,22 +417,26 @@ func TestRingsLendEmptiedRing(t *testing.T) {
 	}
 }
 
-// Rings keeps at most ringsMax rings of ringsItems items in all.
+// Rings keeps at most ringsMax rings of ringsItems items in all, dropping
+// the smallest, and get hands out the largest.
 func TestRingsBounded(t *testing.T) {
 	var rings Rings[int]
-	for range 3 * ringsMax {
-		if rings.room(1024) {
-			rings.put(make([]int, 1024))
+	for i := range 3 * ringsMax {
+		if n := lendMin << (i % 5); rings.room(n) {
+			rings.put(make([]int, n))
 		}
 	}
 	if len(rings.free) > ringsMax || rings.size > ringsItems {
 		t.Fatalf("%d rings of %d items kept", len(rings.free), rings.size)
 	}
-	if rings.room(lendMin-1) || (*Rings[int])(nil).room(64) {
-		t.Fatal("room for a ring under lendMin, or in no Rings")
+	if rings.room(lendMin-1) || rings.room(ringsItems+1) || (*Rings[int])(nil).room(64) {
+		t.Fatal("room for a ring under lendMin, over ringsItems, or in no Rings")
 	}
 	if b := rings.get(2 * ringsItems); b != nil {
 		t.Fatal("get returned a ring smaller than asked")
+	}
+	if b := rings.get(4); len(b) != lendMin<<4 {
+		t.Fatalf("get(4) gave a ring of %d, want the largest, %d", len(b), lendMin<<4)
 	}
 }
 
@@ -455,20 +459,18 @@ func TestRingsKeptWhenFedWithout(t *testing.T) {
 }
 
 // A process sent one message, that got a large ring from the sender's
-// Rings, does not keep it when the drain has no room to lend it back.
+// Rings, does not keep it when the drain cannot lend it back (a ring over
+// ringsItems, which no Rings keeps).
 func TestRingsOversizedNotKept(t *testing.T) {
-	var sender, full Rings[int]
-	sender.put(make([]int, 1024))
-	for full.room(512) {
-		full.put(make([]int, 512))
-	}
+	var sender, drainer Rings[int]
+	sender.free, sender.size = [][]int{make([]int, 2*ringsItems)}, 2*ringsItems
 	var m Mailbox[int]
 	m.PushRings(1, 0, &sender)
-	if len(m.ring) != 1024 {
-		t.Fatalf("ring %d, want the sender's 1024", len(m.ring))
+	if len(m.ring) != 2*ringsItems {
+		t.Fatalf("ring %d, want the sender's %d", len(m.ring), 2*ringsItems)
 	}
-	m.DrainRings(nil, 0, &full)
-	if m.ring != nil {
+	m.DrainRings(nil, 0, &drainer)
+	if m.ring != nil || len(drainer.free) != 0 {
 		t.Fatalf("kept a ring of %d for one message", len(m.ring))
 	}
 }
