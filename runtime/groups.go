@@ -65,7 +65,7 @@ func (g *groupScope) Join(groups []string) error {
 	if err := g.svc.Join(g.scope, groups, g.p.pid); err != nil {
 		return err
 	}
-	g.p.grouped = true
+	g.p.flags |= grouped
 	return nil
 }
 
@@ -112,7 +112,7 @@ func (g *groupScope) Monitor(group string) (uint64, map[string][]pid.PID, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	g.p.grouped = true
+	g.p.flags |= grouped
 	return id, snap, nil
 }
 

@@ -28,14 +28,13 @@ type process struct {
 	ctx   *msg.Value
 	state atomic.Uint32
 	trap  atomic.Bool
-	fresh bool // runner: spawned and not yet run (counted in host.pending)
-	// yieldTurn: runner; a send of this turn found a long mailbox (see
-	// backlogYield), so the turn ends after the current step.
-	yieldTurn bool
-	// grouped: runner; the process joined a process group or subscribed
-	// to one, so its end is reported to the group service.
-	grouped bool
-	dead    bool // mu
+	// flags: runner; fresh, yieldTurn and grouped (one byte, so that sent
+	// fits the struct's size class).
+	flags runFlags
+	dead  bool // mu
+	// sent: runner; messages sent this turn, added to out when the turn
+	// ends (or when it would overflow), so a send does no atomic write.
+	sent uint16
 	// entry is the index of the spawn's entry id in rt.entries (0: none);
 	// set at spawn, immutable. An index keeps the struct in its size class.
 	entry uint32
@@ -54,9 +53,8 @@ type process struct {
 
 	// born is the spawn time (Unix nanoseconds), set at spawn and
 	// immutable; in counts the deliveries its turns took from the mailbox,
-	// out the messages it sent. Only the runner writes them, one turn at a
-	// time, so a write is a load and a store (no locked add on every
-	// send); observers read them.
+	// out the messages it sent (as of its last turn's end, see sent). Only
+	// the runner writes them, one turn at a time; observers read them.
 	born int64
 	in   atomic.Uint64
 	out  atomic.Uint64
@@ -64,6 +62,20 @@ type process struct {
 	mu  sync.Mutex
 	rel *relations // mu; nil until the first relation
 }
+
+// runFlags are the runner's flags of a process.
+type runFlags uint8
+
+const (
+	// fresh: spawned and not yet run (counted in host.pending).
+	fresh runFlags = 1 << iota
+	// yieldTurn: a send of this turn found a long mailbox (see
+	// backlogYield), so the turn ends after the current step.
+	yieldTurn
+	// grouped: the process joined a process group or subscribed to one,
+	// so its end is reported to the group service.
+	grouped
+)
 
 // relations are a process's links, monitors and names.
 type relations struct {
@@ -159,9 +171,9 @@ func (p *process) Run(w *sched.Worker) {
 		panic("runtime: process run while not ready: " + proc.State(p.state.Load()).String())
 	}
 	p.w = w
-	if p.fresh {
+	if p.flags&fresh != 0 {
 		p.host.ran(p)
-		p.fresh = false
+		p.flags &^= fresh
 	}
 	if k := p.kill.Load(); k != nil {
 		p.finish(proc.Result{Err: k}, true)
@@ -182,11 +194,12 @@ func (p *process) Run(w *sched.Worker) {
 		st, res = p.step(batch)
 		clear(raw)
 		buf.b = raw[:0]
-		if st != proc.StatusIdle || quota <= 0 || p.mbox.Len() == 0 || p.kill.Load() != nil || p.yieldTurn {
+		if st != proc.StatusIdle || quota <= 0 || p.mbox.Len() == 0 || p.kill.Load() != nil || p.flags&yieldTurn != 0 {
 			break
 		}
 	}
-	p.yieldTurn = false
+	p.flags &^= yieldTurn
+	p.countSent()
 	if cap(buf.b) > 2*maxChunk {
 		buf.b = nil
 	}
@@ -243,6 +256,14 @@ func (p *process) step(batch []proc.Delivery) (st proc.Status, res proc.Result) 
 		}
 	}()
 	return p.beh.Step(p, batch)
+}
+
+// countSent adds the messages sent this turn to out.
+func (p *process) countSent() {
+	if p.sent > 0 {
+		p.out.Add(uint64(p.sent))
+		p.sent = 0
+	}
 }
 
 // filter drops stale timer deliveries and EXITs of monitors since removed.
@@ -311,7 +332,7 @@ func (p *process) finish(res proc.Result, killed bool) {
 	if rt.cfg.Names != nil {
 		rt.cfg.Names.ReleasePID(p.pid)
 	}
-	if p.grouped {
+	if p.flags&grouped != 0 {
 		rt.cfg.Groups.ReleasePID(p.pid)
 	}
 	rt.counters.exit(slotOf(p.w), res.Err)

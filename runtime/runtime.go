@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/wippyd/wippyd/internal/throttle"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +60,7 @@ func (h *host) release(p *process) {
 		return
 	}
 	h.count.Add(-1)
-	if p.fresh {
+	if p.flags&fresh != 0 {
 		h.pending.Add(-1)
 	}
 }
@@ -426,7 +427,9 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 				return proc.PermissionDenied(err)
 			}
 		}
-		src.out.Store(src.out.Load() + 1)
+		if src.sent++; src.sent == math.MaxUint16 {
+			src.countSent()
+		}
 	}
 	slot := slotOf(w)
 	if !rt.isLocal(to) {
@@ -461,7 +464,7 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 	}
 	err := rt.push(w, p, proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: payload}, false)
 	if src != nil && src != p && p.mbox.Len() > backlogYield {
-		src.yieldTurn = true
+		src.flags |= yieldTurn
 	}
 	return err
 }

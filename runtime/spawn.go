@@ -204,7 +204,7 @@ func (rt *Runtime) newProcess(h *host, id *security.Identity, ctx *msg.Value, re
 	if err != nil {
 		return nil, err
 	}
-	p := &process{rt: rt, host: h, beh: b, sec: id, ctx: ctx, fresh: true,
+	p := &process{rt: rt, host: h, beh: b, sec: id, ctx: ctx, flags: fresh,
 		entry: rt.entries.index(req.Entry), born: time.Now().UnixNano()}
 	if err := h.admit(p); err != nil {
 		b.Kill(err)
