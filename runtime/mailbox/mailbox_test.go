@@ -91,16 +91,20 @@ func TestClose(t *testing.T) {
 // rings returns the sizes of the producers' and the consumer's rings.
 func (m *Mailbox[T]) rings() (int, int) { return len(m.ring), m.spareLen() }
 
+// pushDrain pushes n items into m and drains them all in one call.
+func pushDrain(t *testing.T, m *Mailbox[int], n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		m.Push(i, 0)
+	}
+	if got := len(m.Drain(nil, 0)); got != n {
+		t.Fatalf("drained %d of %d", got, n)
+	}
+}
+
 func TestShrinks(t *testing.T) {
 	var m Mailbox[int]
-	burst := func() {
-		for i := 0; i < 1000; i++ {
-			m.Push(i, 0)
-		}
-		if got := len(m.Drain(nil, 0)); got != 1000 {
-			t.Fatalf("drained %d of 1000", got)
-		}
-	}
+	burst := func() { pushDrain(t, &m, 1000) }
 	// Two bursts: the producers fill one ring while the consumer holds
 	// the other.
 	burst()
@@ -339,23 +343,13 @@ func TestBoundCountsConsumerRing(t *testing.T) {
 // them at the next burst copied megabytes per burst.
 func TestBurstsBetweenTrickleKeepRings(t *testing.T) {
 	var m Mailbox[int]
-	burst := func() {
-		for i := 0; i < 1000; i++ {
-			m.Push(i, 0)
-		}
-		if got := len(m.Drain(nil, 0)); got != 1000 {
-			t.Fatalf("drained %d of 1000", got)
-		}
-	}
+	burst := func() { pushDrain(t, &m, 1000) }
 	burst()
 	burst()
 	r, o := m.rings()
 	for round := 0; round < 20; round++ {
-		for i := 0; i < 100; i++ {
-			m.Push(i, 0)
-			if got := len(m.Drain(nil, 0)); got != 1 {
-				t.Fatalf("drained %d of 1", got)
-			}
+		for range 100 {
+			pushDrain(t, &m, 1)
 		}
 		burst()
 		if r2, o2 := m.rings(); max(r2, o2) != max(r, o) || min(r2, o2) != min(r, o) {
