@@ -31,19 +31,21 @@ func TestContract(t *testing.T) { transporttest.Run(t, newNet) }
 
 func TestContractSealed(t *testing.T) { transporttest.RunSealed(t, newNet) }
 
-// A request/reply stream over TCP: each side's Send writes its frame to
-// the socket itself (the writer waits with nothing queued), and every
-// frame arrives once and in order.
-func TestDirectWrites(t *testing.T) {
+// echoPair starts endpoints a and b over TCP (mod, when given, adjusts
+// both configurations) and waits for their session: a's frames go to
+// onA; b hands each frame to onB, when given, and sends it back to a.
+func echoPair(t *testing.T, mod func(*transport.Config), onA transport.Handler, onB func(body []byte)) (a, b *transport.Endpoint) {
+	t.Helper()
 	nw, err := tcp.New(tcp.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rounds = 300
-	var a, b *transport.Endpoint
-	replies := make(chan int, 1)
 	start := func(name string, h transport.Handler) *transport.Endpoint {
-		ep, err := transport.New(transporttest.TestConfig(name, "127.0.0.1:0"), nw)
+		cfg := transporttest.TestConfig(name, "127.0.0.1:0")
+		if mod != nil {
+			mod(&cfg)
+		}
+		ep, err := transport.New(cfg, nw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,13 +56,11 @@ func TestDirectWrites(t *testing.T) {
 		}
 		return ep
 	}
-	next := 0 // b's handler runs one frame at a time
-	a = start("a", func(_ transport.Peer, body []byte) { replies <- int(body[0]) | int(body[1])<<8 })
+	a = start("a", onA)
 	b = start("b", func(_ transport.Peer, body []byte) {
-		if got := int(body[0]) | int(body[1])<<8; got != next {
-			t.Errorf("request %d, want %d", got, next)
+		if onB != nil {
+			onB(body)
 		}
-		next++
 		if err := b.Send("a", transport.StreamCluster, body); err != nil {
 			t.Error(err)
 		}
@@ -71,6 +71,22 @@ func TestDirectWrites(t *testing.T) {
 	await.Until(t, "session", func() bool {
 		sa, sb := a.Stats().Peers, b.Stats().Peers
 		return len(sa) == 1 && sa[0].Boot != 0 && sa[0].Connects > 0 && len(sb) == 1 && sb[0].Boot != 0 && sb[0].Connects > 0
+	})
+	return a, b
+}
+
+// A request/reply stream over TCP: each side's Send writes its frame to
+// the socket itself (the writer waits with nothing queued), and every
+// frame arrives once and in order.
+func TestDirectWrites(t *testing.T) {
+	const rounds = 300
+	replies := make(chan int, 1)
+	next := 0 // b's handler runs one frame at a time
+	a, b := echoPair(t, nil, func(_ transport.Peer, body []byte) { replies <- int(body[0]) | int(body[1])<<8 }, func(body []byte) {
+		if got := int(body[0]) | int(body[1])<<8; got != next {
+			t.Errorf("request %d, want %d", got, next)
+		}
+		next++
 	})
 	for i := range rounds {
 		if err := a.Send("b", transport.StreamCluster, []byte{byte(i), byte(i >> 8), 7}); err != nil {
@@ -96,43 +112,14 @@ func TestDirectWrites(t *testing.T) {
 // an idle connection afterwards still carries keep-alives, so it is not
 // dropped for silence.
 func TestDirectWritesThenIdle(t *testing.T) {
-	nw, err := tcp.New(tcp.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const senders, rounds = 4, 300
-	var a, b *transport.Endpoint
 	var replies [senders]chan int
 	for i := range replies {
 		replies[i] = make(chan int, 1)
 	}
-	start := func(name string, h transport.Handler) *transport.Endpoint {
-		cfg := transporttest.TestConfig(name, "127.0.0.1:0")
+	a, b := echoPair(t, func(cfg *transport.Config) {
 		cfg.KeepAlive, cfg.ReadTimeout = 20*time.Millisecond, 200*time.Millisecond
-		ep, err := transport.New(cfg, nw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ep.Close() })
-		ep.Register(transport.StreamCluster, h)
-		if err := ep.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return ep
-	}
-	a = start("a", func(_ transport.Peer, body []byte) { replies[body[0]] <- int(body[1]) | int(body[2])<<8 })
-	b = start("b", func(_ transport.Peer, body []byte) {
-		if err := b.Send("a", transport.StreamCluster, body); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := a.Connect("b", b.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	await.Until(t, "session", func() bool {
-		sa, sb := a.Stats().Peers, b.Stats().Peers
-		return len(sa) == 1 && sa[0].Boot != 0 && sa[0].Connects > 0 && len(sb) == 1 && sb[0].Boot != 0 && sb[0].Connects > 0
-	})
+	}, func(_ transport.Peer, body []byte) { replies[body[0]] <- int(body[1]) | int(body[2])<<8 }, nil)
 	done := make(chan error, senders)
 	for s := range senders {
 		go func() {
