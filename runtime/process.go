@@ -189,7 +189,7 @@ func (p *process) Run(w *sched.Worker) {
 		n := min(quota, maxChunk)
 		raw := p.mbox.DrainRings(buf.b[:0], n, &buf.rings)
 		quota -= len(raw)
-		p.in.Store(p.in.Load() + uint64(len(raw)))
+		p.in.Add(uint64(len(raw)))
 		batch := p.filter(raw)
 		st, res = p.step(batch)
 		clear(raw)
@@ -489,7 +489,7 @@ func (p *process) Receive() []proc.Delivery {
 		}
 		if p.mbox.Len() > 0 {
 			raw := p.mbox.Drain(nil, p.rt.cfg.Budget)
-			p.in.Store(p.in.Load() + uint64(len(raw)))
+			p.in.Add(uint64(len(raw)))
 			if got := p.filter(raw); len(got) > 0 {
 				return got
 			}
