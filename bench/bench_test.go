@@ -108,19 +108,7 @@ func BenchmarkRingWork(b *testing.B) {
 	for t := 0; t < o.RingTokens; t++ {
 		rt.Send(pid.PID{}, pids[t*(o.RingSize/o.RingTokens)], "t", msg.Nil)
 	}
-	// cpu-ns/op: the process's CPU time per message over the second half,
-	// a figure other load on the machine disturbs less than the wall time.
-	for sum(cnt) < int64(b.N/2) {
-		time.Sleep(200 * time.Microsecond)
-	}
-	c0, n0 := cpuTime(), sum(cnt)
-	for sum(cnt) < int64(b.N) {
-		time.Sleep(200 * time.Microsecond)
-	}
-	b.StopTimer()
-	if n := sum(cnt) - n0; n > 0 {
-		b.ReportMetric(float64(cpuTime()-c0)/float64(n), "cpu-ns/op")
-	}
+	awaitWork(b, func() int64 { return sum(cnt) })
 	halt.Store(true)
 	<-dropped.ch
 }
@@ -148,17 +136,29 @@ func BenchmarkFanInWork(b *testing.B) {
 	for _, s := range senders {
 		rt.Send(pid.PID{}, s, "k", msg.Nil)
 	}
-	waitCount(&cnt, b.N/2)
-	c0, n0 := cpuTime(), cnt.n.Load()
-	waitCount(&cnt, b.N)
-	b.StopTimer()
-	if n := cnt.n.Load() - n0; n > 0 {
-		b.ReportMetric(float64(cpuTime()-c0)/float64(n), "cpu-ns/op")
-	}
+	awaitWork(b, cnt.n.Load)
 	halt.Store(true)
 }
 
-// waitCount polls c until it reaches n.
+// awaitWork polls count until b.N messages were handled, stops the timer
+// and reports cpu-ns/op: the process's CPU time per message over the
+// second half, a figure other load on the machine disturbs less than the
+// wall time.
+func awaitWork(b *testing.B, count func() int64) {
+	until := func(n int) {
+		for count() < int64(n) {
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	until(b.N / 2)
+	c0, n0 := cpuTime(), count()
+	until(b.N)
+	b.StopTimer()
+	if n := count() - n0; n > 0 {
+		b.ReportMetric(float64(cpuTime()-c0)/float64(n), "cpu-ns/op")
+	}
+}
+
 // cpuTime is the CPU time this process used so far, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -166,10 +166,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func waitCount(c *hits, n int) {
-	for c.n.Load() < int64(n) {
-		time.Sleep(200 * time.Microsecond)
-	}
 }
