@@ -355,8 +355,12 @@ func (s *Scheduler) steal(p *P, rnd *rand.Rand) *Task {
 	return nil
 }
 
+func (s *Scheduler) newM(p *P) *M {
+	return &M{p: p, s: s, rnd: rand.New(rand.NewPCG(rand.Uint64(), uint64(p.id))), gone: make(chan struct{})}
+}
+
 func (s *Scheduler) startM(p *P) *M {
-	m := &M{p: p, s: s, rnd: rand.New(rand.NewPCG(rand.Uint64(), uint64(p.id)))}
+	m := s.newM(p)
 	p.m.Store(m)
 	s.wg.Add(1)
 	s.live.Add(1)
@@ -387,7 +391,7 @@ func (s *Scheduler) handOff(p *P, m *M) bool {
 	if s.stopping.Load() {
 		return false
 	}
-	nm := &M{p: p, s: s, rnd: rand.New(rand.NewPCG(rand.Uint64(), uint64(p.id)))}
+	nm := s.newM(p)
 	if !p.m.CompareAndSwap(m, nm) {
 		return false
 	}
@@ -433,4 +437,74 @@ func (s *Scheduler) sysmon() {
 			}
 		}
 	}
+}
+
+// RunHere runs t on the calling goroutine, a guest from outside the
+// scheduler, as the worker of a parked slot: it reports false, without
+// running t, when no slot is parked or tasks are already waiting (the
+// caller then queues t, with Submit). A reader of the network that has
+// just readied the task saves the wake-up of a worker goroutine, which
+// is most of the latency of a short request and its reply.
+//
+// The task runs as it would on that slot's worker: its sends are readied
+// into the slot, which is woken for them when the guest gives it back,
+// and a task that runs past the slice or blocks hands the slot to a new
+// worker goroutine. onBlock (if not nil) is called on the guest's
+// goroutine before a Worker.Blocking call of the task blocks it: the
+// guest hands its own work to another goroutine there.
+//
+// The monitor that hands off a slot held past the slice is not woken by a
+// guest, which runs only when every other slot may be parked: a guest's
+// task past the slice is handed off once other work wakes the monitor.
+func (s *Scheduler) RunHere(t *Task, onBlock func()) bool {
+	if s.nidle.Load() == 0 || s.glen.Load() > 0 || s.stopping.Load() {
+		return false
+	}
+	s.idleMu.Lock()
+	n := len(s.idle)
+	if n == 0 {
+		s.idleMu.Unlock()
+		return false
+	}
+	p := s.idle[n-1]
+	m := p.m.Load()
+	// The slot's goroutine holds run unless it is asleep in park.
+	if !m.run.TryLock() {
+		s.idleMu.Unlock()
+		return false
+	}
+	s.idle = s.idle[:n-1]
+	s.nidle.Add(-1)
+	s.idleMu.Unlock()
+	start := s.Now() | 1
+	m.since.Store(start)
+	m.onBlock = onBlock
+	t.r.Run(m)
+	m.onBlock = nil
+	s.executed.Add(1)
+	if !m.since.CompareAndSwap(start, 0) {
+		// The slot went to a new goroutine during the task: the parked
+		// one exits.
+		close(m.gone)
+		m.run.Unlock()
+		return true
+	}
+	// Parked again, as park leaves it, then woken if work came meanwhile
+	// (a task this one readied into the slot, or anything queued while
+	// the slot was off the idle list).
+	if l, ok := m.Local.(Parker); ok {
+		l.Parked()
+	}
+	s.idleMu.Lock()
+	s.idle = append(s.idle, p)
+	s.nidle.Add(1)
+	s.idleMu.Unlock()
+	m.run.Unlock()
+	if (s.anyWork() || s.stopping.Load()) && s.removeIdle(p) {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }

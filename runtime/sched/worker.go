@@ -147,6 +147,14 @@ type M struct {
 	since atomic.Int64
 	rnd   *rand.Rand
 	timer *time.Timer
+	// run is held by the goroutine running tasks as this M: its own
+	// while it is awake, a guest's (Scheduler.RunHere) while it is parked.
+	run sync.Mutex
+	// gone is closed by a guest that lost the slot to a hand-off while it
+	// ran as this parked M: the goroutine wakes and exits.
+	gone chan struct{}
+	// onBlock is the guest's hook for Blocking (nil outside RunHere).
+	onBlock func()
 	// Local is free for the tasks run on this goroutine (a reusable batch
 	// buffer): only one task runs on a goroutine at a time.
 	Local any
@@ -191,7 +199,15 @@ func (m *M) Yield(t *Task) {
 // Blocking runs f, which blocks this goroutine, after handing the slot to a
 // new worker goroutine so the rest of the queue keeps moving. The task goes
 // on, without a slot, when f returns; its worker goroutine exits after it.
+//
+// In a task run by a guest (Scheduler.RunHere), Blocking first calls the
+// guest's onBlock: the goroutine is the guest's, which must find someone
+// else for its own work before it blocks.
 func (m *M) Blocking(f func()) {
+	if g := m.onBlock; g != nil {
+		m.onBlock = nil
+		g()
+	}
 	m.s.claim(m.p, m, m.since.Load())
 	f()
 }
@@ -199,6 +215,8 @@ func (m *M) Blocking(f func()) {
 func (m *M) loop() {
 	defer m.s.wg.Done()
 	defer m.s.live.Add(-1)
+	m.run.Lock()
+	defer m.run.Unlock()
 	p := m.p
 	for {
 		if p.m.Load() != m || m.s.stopping.Load() {
@@ -277,11 +295,15 @@ func (m *M) park() {
 	if l, ok := m.Local.(Parker); ok {
 		l.Parked()
 	}
+	// A guest may run as m while it sleeps (Scheduler.RunHere).
+	m.run.Unlock()
+	defer m.wakeUp()
 	deadline := p.nextTimer()
 	if deadline < 0 {
 		select {
 		case <-p.wake:
 		case <-s.stopCh:
+		case <-m.gone:
 		}
 	} else {
 		d := time.Duration(deadline - s.Now())
@@ -298,10 +320,37 @@ func (m *M) park() {
 		case <-p.wake:
 		case <-s.stopCh:
 		case <-m.timer.C:
+		case <-m.gone:
 		}
 		m.timer.Stop()
 	}
-	s.removeIdle(p) // no-op when a waker already took us off the list
+}
+
+// wakeUp ends a park: it waits for a guest running as m to finish, then
+// takes the slot off the idle list (a no-op when a waker already did). If
+// the slot went to a new goroutine (a hand-off during a guest's task), m
+// leaves the list alone and passes on the wake-up it may have taken from
+// the new goroutine, before it waits: its loop then exits.
+func (m *M) wakeUp() {
+	lost := m.p.m.Load() != m
+	if lost {
+		m.passWake()
+	}
+	m.run.Lock()
+	if m.p.m.Load() != m {
+		if !lost {
+			m.passWake()
+		}
+		return
+	}
+	m.s.removeIdle(m.p)
+}
+
+func (m *M) passWake() {
+	select {
+	case m.p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Timer is a one-shot timer on a slot's heap. Fire runs on a worker.
