@@ -68,9 +68,20 @@
 // the connection is not read meanwhile (beyond Config.RecvQueueBytes
 // queued), which pushes back on the sender.
 //
+// A handler may leave work to the reader that is delivering its frame
+// (Endpoint.Defer): when that read brought at most a couple of frames
+// and the reader delivers them itself, it runs the work after their
+// delivery, before it reads again. The cluster stream runs the process a
+// message readied that way, so a request answered at once costs no
+// wake-up of another goroutine. Work that may block first calls the
+// detach function it is given: the reading goes on in a new goroutine
+// (Stats.ReadersDetached), and the old one, no longer one of the
+// endpoint's, ends when the work does.
+//
 // Every Endpoint method is safe for concurrent use. Register and the On*
 // hooks must be called before Start. Close is idempotent and returns after
-// every goroutine the endpoint started has ended.
+// every goroutine the endpoint started has ended, except readers detached
+// for deferred work that is still blocked.
 //
 // # Writes and acks
 //

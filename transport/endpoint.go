@@ -362,6 +362,7 @@ func (e *Endpoint) Stats() Stats {
 		Dropped:           make(map[DropReason]uint64, numDropReasons),
 		HandshakeFailures: e.ctr.handshakeFailures.Load(),
 		HandshakesEvicted: e.ctr.handshakesEvicted.Load(),
+		ReadersDetached:   e.ctr.detached.Load(),
 		SealFailures:      e.ctr.sealFailures.Load(),
 		ProtocolErrors:    e.ctr.protocolErrors.Load(),
 		Accepted:          e.ctr.accepted.Load(),
@@ -537,6 +538,36 @@ func (e *Endpoint) spawn(f func()) bool {
 	go func() {
 		defer e.wg.Done()
 		f()
+	}()
+	return true
+}
+
+// tracked is a goroutine the endpoint counts until it ends or stops
+// doing the endpoint's work (release, once). nil: not counted.
+type tracked struct {
+	e    *Endpoint
+	done atomic.Bool
+}
+
+func (t *tracked) release() {
+	if t != nil && t.done.CompareAndSwap(false, true) {
+		t.e.wg.Done()
+	}
+}
+
+// spawnTracked is spawn for a goroutine that may stop being counted
+// before it ends (see inReader.Detach).
+func (e *Endpoint) spawnTracked(f func(t *tracked)) bool {
+	e.tmu.Lock()
+	defer e.tmu.Unlock()
+	if e.tclosed {
+		return false
+	}
+	e.wg.Add(1)
+	t := &tracked{e: e}
+	go func() {
+		defer t.release()
+		f(t)
 	}()
 	return true
 }

@@ -134,7 +134,7 @@ func FuzzAccept(f *testing.F) {
 		defer cancel()
 		served := make(chan struct{})
 		go func() {
-			e.serveInbound(server)
+			e.serveInbound(server, nil)
 			close(served)
 		}()
 		select {

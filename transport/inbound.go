@@ -41,7 +41,7 @@ func (e *Endpoint) acceptLoop() {
 				"remote", old.RemoteAddr().String(), "new", conn.RemoteAddr().String())
 			old.Close()
 		}
-		if !e.spawn(func() { e.serveInbound(conn) }) {
+		if !e.spawnTracked(func(t *tracked) { e.serveInbound(conn, t) }) {
 			e.release(conn)
 			return
 		}
@@ -49,18 +49,29 @@ func (e *Endpoint) acceptLoop() {
 }
 
 // serveInbound runs one inbound connection: handshake, then receive.
-func (e *Endpoint) serveInbound(conn net.Conn) {
-	defer e.release(conn)
+// owner is the endpoint's count of this goroutine.
+func (e *Endpoint) serveInbound(conn net.Conn, owner *tracked) {
 	p, l, epoch, err := e.acceptHandshake(conn)
 	e.adm.done(conn)
 	if err != nil {
+		e.release(conn)
 		if !errors.Is(err, errRetry) && !e.isClosed() {
 			e.ctr.handshakeFailures.Add(1)
 		}
 		e.logConnError("transport inbound handshake failed", err, "remote", conn.RemoteAddr().String())
 		return
 	}
-	if err := p.serveIn(l, epoch); err != nil && !e.isClosed() {
+	e.endInbound(p, conn, p.serveIn(l, epoch, owner))
+}
+
+// endInbound closes an inbound connection whose reading ended with err,
+// unless the reading went on in another goroutine.
+func (e *Endpoint) endInbound(p *peer, conn net.Conn, err error) {
+	if err == errDetached {
+		return
+	}
+	e.release(conn)
+	if err != nil && !e.isClosed() {
 		e.logConnError("transport inbound connection ended", err, "peer", p.name, "remote", conn.RemoteAddr().String())
 	}
 }
@@ -217,30 +228,109 @@ type inFrame struct {
 	body   []byte
 }
 
-// serveIn reads an inbound connection: the data frames of each read are
-// numbered and delivered as one batch, and an ack goroutine answers.
-func (p *peer) serveIn(l *link, epoch uint64) error {
-	e := p.e
-	conn, fr := l.conn, l.src.fr
-	acks := &ackState{wake: make(chan struct{}, 1)}
-	done := make(chan struct{})
-	defer close(done)
-	if !e.spawn(func() { p.writeAcks(l, epoch, acks, done) }) {
+// inReader reads an inbound connection: the data frames of each read are
+// numbered and delivered as one batch, and an ack goroutine answers. Its
+// loop runs on one goroutine at a time; Detach moves it to a new one.
+type inReader struct {
+	p     *peer
+	l     *link
+	epoch uint64
+	acks  *ackState
+	done  chan struct{} // closed when the reading ends: stops the ack writer
+	// owner is the endpoint's count of the goroutine reading now.
+	owner *tracked
+	// gen counts Detach calls: a goroutine that sees it change while it
+	// ran deferred work has handed the loop over and returns.
+	gen atomic.Uint64
+
+	batch  []inFrame
+	inline []delivery
+	warned bool
+	// deferred is the work a handler left to this goroutine for after
+	// the current batch (Endpoint.Defer); short says the current batch
+	// is short enough for that.
+	deferred Deferred
+	short    bool
+	detach   func() // Detach, bound once
+}
+
+// Deferred work is what a Handler leaves to the goroutine that delivered
+// its frame (Endpoint.Defer).
+type Deferred interface {
+	// RunDeferred does the work on that goroutine, a connection's reader.
+	// If the work may block, it calls detach first, on the same
+	// goroutine: the reading goes on in a new goroutine.
+	RunDeferred(detach func())
+}
+
+// shortBatch is the most data frames a read may bring for its handlers to
+// leave work to the reader (Endpoint.Defer): a request or a reply comes
+// alone, a stream comes in larger reads, and work left to the reader of a
+// stream would hold up the reading it has to do.
+const shortBatch = 2
+
+// Defer leaves d to the goroutine that is delivering the frame from peer
+// being handled now: that goroutine calls d.RunDeferred after the frames
+// of its current read are delivered, before it reads again. It must be
+// called from a Handler, for the frame it was handed. It reports false,
+// and does not keep d, unless that goroutine is the connection's reader
+// delivering a read of at most a couple of frames itself, with no other
+// work left for it yet: the caller then does the work another way.
+func (e *Endpoint) Defer(from Peer, d Deferred) bool {
+	p := e.lookup(from.Name)
+	if p == nil {
+		return false
+	}
+	// Set and cleared by the delivering goroutine around its handler
+	// calls, and this is one of them.
+	r := p.inline
+	if r == nil || !r.short || r.deferred != nil {
+		return false
+	}
+	r.deferred = d
+	return true
+}
+
+// serveIn reads an inbound connection until it fails, or until a Detach
+// hands the reading to another goroutine (errDetached).
+func (p *peer) serveIn(l *link, epoch uint64, owner *tracked) error {
+	r := &inReader{p: p, l: l, epoch: epoch, owner: owner,
+		acks: &ackState{wake: make(chan struct{}, 1)}, done: make(chan struct{})}
+	r.detach = r.Detach
+	if !p.e.spawn(func() { p.writeAcks(l, epoch, r.acks, r.done) }) {
+		close(r.done)
 		return ErrClosed
 	}
-	var batch []inFrame
-	var inline []delivery
-	warned := false
 	// The handshake's bodies are in the first chunk: not for reuse.
-	fr.release(true)
+	l.src.fr.release(true)
+	return r.run()
+}
+
+// errDetached ends a goroutine that handed the reading to another.
+var errDetached = errors.New("transport: reading handed to another goroutine")
+
+// run is the reading loop. It returns errDetached when it handed the loop
+// over (the new goroutine owns everything then), else the error that
+// ended the reading, after ending it.
+func (r *inReader) run() error {
+	err := r.loop()
+	if err != errDetached {
+		close(r.done)
+	}
+	return err
+}
+
+func (r *inReader) loop() error {
+	p, e := r.p, r.p.e
+	conn, fr := r.l.conn, r.l.src.fr
 	for {
 		// The bytes of a read are counted before its frames are
 		// delivered, so BytesIn never lags FramesIn; the first read is
 		// the handshake's, which may hold data frames too.
 		p.ctr.bytesIn.Add(fr.takeCount())
-		batch = batch[:0]
+		r.batch = r.batch[:0]
 		for {
-			t, body, ok, err := l.src.next()
+			t, body, ok, err := r.l.src.next()
 			if err != nil {
 				return p.connError(err)
 			}
@@ -253,7 +343,7 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 				if err != nil {
 					return p.connError(err)
 				}
-				batch = append(batch, inFrame{seq, st, payload})
+				r.batch = append(r.batch, inFrame{seq, st, payload})
 			case framePing:
 				if err := checkPing(body); err != nil {
 					return p.connError(err)
@@ -262,22 +352,31 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 				return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
 			}
 		}
-		if len(batch) > 0 {
-			var unknown StreamType
-			var got recvState
-			var kept bool
-			var err error
-			unknown, got, kept, inline, err = p.receive(conn, epoch, batch, inline[:0])
+		if len(r.batch) > 0 {
+			r.short = len(r.batch) <= shortBatch
+			unknown, got, kept, inline, err := p.receive(conn, r.epoch, r.batch, r.inline[:0], r)
+			r.inline = inline
+			if r.deferred != nil {
+				// Run even when the batch ended the connection: the
+				// handler that left the work counts on it.
+				d := r.deferred
+				r.deferred = nil
+				gen := r.gen.Load()
+				d.RunDeferred(r.detach)
+				if r.gen.Load() != gen {
+					return errDetached
+				}
+			}
 			if err != nil {
 				return p.connError(err)
 			}
 			fr.release(kept)
-			if unknown != 0 && !warned {
-				warned = true
+			if unknown != 0 && !r.warned {
+				r.warned = true
 				e.log.Warn("transport frames for unregistered stream dropped", "peer", p.name, "stream", unknown)
 			}
-			if acks.wanted(got) {
-				signal(acks.wake)
+			if r.acks.wanted(got) {
+				signal(r.acks.wake)
 			}
 		}
 		conn.SetReadDeadline(time.Now().Add(e.cfg.ReadTimeout))
@@ -285,6 +384,25 @@ func (p *peer) serveIn(l *link, epoch uint64) error {
 			return err
 		}
 	}
+}
+
+// Detach hands the reading loop to a new goroutine; the calling one, the
+// loop's, returns from it once its deferred work is done (it is no longer
+// counted among the endpoint's goroutines, which Close waits for). Called
+// by deferred work, on the loop's goroutine, before it blocks. When the
+// endpoint is closing the loop stays where it is.
+func (r *inReader) Detach() {
+	old := r.owner
+	r.gen.Add(1)
+	if !r.p.e.spawnTracked(func(t *tracked) {
+		r.owner = t
+		r.p.e.endInbound(r.p, r.l.conn, r.run())
+	}) {
+		r.gen.Add(^uint64(0))
+		return
+	}
+	r.p.e.ctr.detached.Add(1)
+	old.release()
 }
 
 // recvState is where the session's receiving side stands: the first
@@ -300,7 +418,7 @@ type recvState struct {
 // type frames were dropped for, if any, where the session stands after
 // the batch, and whether a body of the batch may still be referenced (it
 // is queued, or went to a handler that may keep it).
-func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery) (StreamType, recvState, bool, []delivery, error) {
+func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery, r *inReader) (StreamType, recvState, bool, []delivery, error) {
 	e := p.e
 	p.mu.Lock()
 	if p.s.epoch != epoch || p.in != conn {
@@ -353,9 +471,13 @@ func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []de
 		p.ctr.dropped.Add(drops)
 	}
 	if direct {
+		// Handlers may leave work to r (Endpoint.Defer) while it holds
+		// the delivering token.
+		p.inline = r
 		for i := range inline {
 			p.deliver(&inline[i])
 		}
+		p.inline = nil
 		clear(inline)
 		p.mu.Lock()
 		p.delivering = false

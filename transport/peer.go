@@ -40,7 +40,10 @@ type peer struct {
 	dq          []delivery
 	dqBytes     int64
 	delivering  bool // a goroutine is calling handlers: one at a time
-	dispIdle    bool // the dispatcher waits on dispWake
+	// inline is the connection's reader while it calls handlers itself
+	// (Endpoint.Defer); only the delivering goroutine touches it.
+	inline   *inReader
+	dispIdle bool // the dispatcher waits on dispWake
 	// space, when not nil, is what inbound readers over the delivery
 	// bound wait on; the dispatcher closes it when it takes a batch. A
 	// channel closed for all, not a signal for one: the reader of a

@@ -77,6 +77,10 @@ type Stats struct {
 	SealFailures uint64
 	// Accepted counts inbound connections accepted.
 	Accepted uint64
+	// ReadersDetached counts connection readers that handed their reading
+	// to a new goroutine because work a handler left them (Defer) was
+	// about to block.
+	ReadersDetached uint64
 	// Peers has one entry per known peer, sorted by name.
 	Peers []PeerStats
 }
@@ -112,6 +116,7 @@ type counters struct {
 	protocolErrors    atomic.Uint64
 	sealFailures      atomic.Uint64
 	accepted          atomic.Uint64
+	detached          atomic.Uint64
 }
 
 // peerCounters are one peer's counters.

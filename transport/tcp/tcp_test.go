@@ -160,3 +160,105 @@ func TestDirectWritesThenIdle(t *testing.T) {
 		t.Fatalf("%d duplicates", d)
 	}
 }
+
+// blockingWork is deferred work that hands the reading on, then blocks.
+type blockingWork struct {
+	started chan struct{}
+	release chan struct{}
+	ended   chan struct{}
+}
+
+func (w *blockingWork) RunDeferred(detach func()) {
+	close(w.started)
+	detach()
+	<-w.release
+	close(w.ended)
+}
+
+// Work a handler leaves to the reader of a short read runs on it after
+// the delivery; when that work hands the reading on and blocks, the
+// peer's next frames are still read and delivered, and Close does not
+// wait for the blocked work.
+func TestDeferredWorkDetaches(t *testing.T) {
+	work := &blockingWork{started: make(chan struct{}), release: make(chan struct{}), ended: make(chan struct{})}
+	got := make(chan byte, 16)
+	deferred := make(chan bool, 1)
+	nw, err := tcp.New(tcp.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{}, 1)
+	start := func(name string, h transport.Handler) *transport.Endpoint {
+		ep, err := transport.New(transporttest.TestConfig(name, "127.0.0.1:0"), nw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close() })
+		ep.Register(transport.StreamCluster, h)
+		if name == "srv" {
+			ep.OnSessionUp(func(transport.SessionEvent) { up <- struct{}{} })
+		}
+		if err := ep.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	var srv *transport.Endpoint
+	srv = start("srv", func(from transport.Peer, body []byte) {
+		if body[0] == 0 {
+			deferred <- srv.Defer(from, work)
+			return
+		}
+		got <- body[0]
+	})
+	cli := start("cli", func(transport.Peer, []byte) {})
+	if err := cli.Connect("srv", srv.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	// Once the session-up hook ran, nothing is queued for delivery: the
+	// reader delivers the next read itself.
+	select {
+	case <-up:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session")
+	}
+	if err := cli.Send("srv", transport.StreamCluster, []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	if !<-deferred {
+		t.Fatal("the reader of a one-frame read did not take the work")
+	}
+	select {
+	case <-work.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("deferred work never ran")
+	}
+	for i := byte(1); i <= 5; i++ {
+		if err := cli.Send("srv", transport.StreamCluster, []byte{i}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case v := <-got:
+			if v != i {
+				t.Fatalf("frame %d, want %d", v, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("frame %d not delivered while the deferred work blocks", i)
+		}
+	}
+	if n := srv.Stats().ReadersDetached; n != 1 {
+		t.Fatalf("ReadersDetached %d, want 1", n)
+	}
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the blocked deferred work")
+	}
+	close(work.release)
+	<-work.ended
+}
