@@ -28,7 +28,7 @@ type tcpNode struct {
 
 // tcpPair starts two nodes on 127.0.0.1 with real TCP transport and tells
 // each about the other; with a secret, every frame is sealed.
-func tcpPair(b *testing.B, secret []byte) (*tcpNode, *tcpNode) {
+func tcpPair(b testing.TB, secret []byte) (*tcpNode, *tcpNode) {
 	b.Helper()
 	nw, err := tcp.New(tcp.DefaultConfig())
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 // *transport.Endpoint implements it.
 type Endpoint interface {
 	RegisterTransient(st transport.StreamType, h transport.Handler) error
+	Defer(from transport.Peer, d transport.Deferred) bool
 	OnSessionUp(f func(transport.SessionEvent)) error
 	OnSessionLost(f func(transport.SessionEvent)) error
 	Send(name string, st transport.StreamType, body []byte) error
@@ -79,6 +80,7 @@ type Cluster struct {
 
 	encoders sync.Pool // *wire.Encoder with a body buffer
 	decoders sync.Pool // *inbound
+	guests   sync.Pool // *guestRun
 
 	denyLog   throttle.Pairs
 	stopped   atomic.Bool
@@ -145,6 +147,7 @@ func New(cfg Config, ep Endpoint) (*Cluster, error) {
 	c.changed.Store(&changed)
 	c.encoders.New = func() any { return &encoder{enc: wire.NewEncoder()} }
 	c.decoders.New = func() any { return &inbound{dec: wire.NewDecoder()} }
+	c.guests.New = func() any { return &guestRun{c: c} }
 	// The handler decodes each body into values of its own (the wire
 	// decoder shares no memory with it), so the transport may reuse it.
 	if err := ep.RegisterTransient(transport.StreamCluster, c.handle); err != nil {

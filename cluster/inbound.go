@@ -14,6 +14,7 @@ type inbound struct {
 	dec   *wire.Decoder
 	env   wire.Envelope
 	rtEnv runtime.Envelope
+	guest runtime.Guest
 	req   wire.SpawnRequest
 	rep   wire.SpawnReply
 	gc    wire.Groupcast
@@ -58,6 +59,9 @@ func (c *Cluster) handle(from transport.Peer, body []byte) {
 			return
 		}
 		c.deliver(rt, from.Name, r, in)
+		if in.guest.Pending() {
+			c.leaveToReader(from, in.guest.Take())
+		}
 		in.env = wire.Envelope{}
 		in.rtEnv = runtime.Envelope{}
 	case wire.TypeGroupcast:
@@ -112,7 +116,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, r *route, in *inbound) {
 	// identity it carries: nothing a peer sends skips that check.
 	in.rtEnv = runtime.Envelope{
 		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
-		Chain: w.Chain, FromHost: w.FromHost,
+		Chain: w.Chain, FromHost: w.FromHost, Guest: &in.guest,
 	}
 	// Counted before delivery: the receiver may answer before Deliver
 	// returns, and the count must not lag what the sender sees.
@@ -122,6 +126,32 @@ func (c *Cluster) deliver(rt Runtime, peer string, r *route, in *inbound) {
 		c.ctr.recvOther.Add(1)
 	}
 	rt.Deliver(&in.rtEnv)
+}
+
+// guestRun is a process a delivered message readied, left to the
+// connection's reader to run once its read is delivered (see
+// runtime.Guest): a request answered that way costs no wake-up of a
+// worker goroutine.
+type guestRun struct {
+	c *Cluster
+	g runtime.Guest
+}
+
+// leaveToReader leaves g to the goroutine delivering from's frame, when
+// that is the reader of a short read, else queues it for a worker.
+func (c *Cluster) leaveToReader(from transport.Peer, g runtime.Guest) {
+	run := c.guests.Get().(*guestRun)
+	run.g = g
+	if !c.ep.Defer(from, run) {
+		run.g.Queue()
+		c.guests.Put(run)
+	}
+}
+
+func (run *guestRun) RunDeferred(detach func()) {
+	g := run.g.Take()
+	run.c.guests.Put(run)
+	g.Run(detach)
 }
 
 // deliverGroup checks a decoded groupcast and hands it to the runtime,

@@ -75,7 +75,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 			rt.counters.drop(0, DropNoProcess, 1)
 			return
 		}
-		_ = rt.push(nil, to, proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+		_ = rt.pushFor(nil, e.Guest, to, proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
 	case SigExit:
 		if to != nil {
 			_ = rt.push(nil, to, proc.Delivery{Kind: proc.DeliveryExit, From: e.From, Payload: e.Payload, Err: errOrNil(e.Err)}, true)
@@ -103,6 +103,51 @@ func (rt *Runtime) Deliver(e *Envelope) {
 		_ = rt.cancel(nil, e.From, e.To, reason, nil)
 	case SigTerminate:
 		_ = rt.terminate(nil, e.From, e.To, nil)
+	}
+}
+
+// Guest is a goroutine outside the schedulers, the reader of a peer's
+// connection, that may run the process a delivered message readies
+// itself instead of waking a worker for it (Envelope.Guest): on a
+// request and its reply that skips a wake-up of a worker goroutine on
+// each node, most of the round trip's latency. It holds at most one
+// process, which is Ready and in no queue until Run or Queue is called:
+// the holder must call one of them, soon.
+type Guest struct {
+	p *process
+}
+
+// Pending reports whether g holds a process.
+func (g *Guest) Pending() bool { return g.p != nil }
+
+// Take moves what g holds into a new Guest and empties g.
+func (g *Guest) Take() Guest {
+	t := *g
+	g.p = nil
+	return t
+}
+
+// Run runs the process g holds, if any, on the calling goroutine as the
+// worker of a parked slot of its host (sched.Scheduler.RunHere), or
+// queues it when none is parked. onBlock is called on this goroutine
+// before the process's turn blocks it (a registry call, a lock): the
+// caller hands its own work to another goroutine there.
+func (g *Guest) Run(onBlock func()) {
+	p := g.p
+	if p == nil {
+		return
+	}
+	g.p = nil
+	if !p.host.sched.RunHere(&p.Task, onBlock) {
+		p.host.sched.Submit(&p.Task)
+	}
+}
+
+// Queue queues the process g holds, if any, for a worker.
+func (g *Guest) Queue() {
+	if p := g.p; p != nil {
+		g.p = nil
+		p.host.sched.Submit(&p.Task)
 	}
 }
 

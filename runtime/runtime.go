@@ -480,6 +480,12 @@ const backlogYield = 4096
 // is refused with a retryable UNAVAILABLE; into an ended process it is
 // dropped and counted.
 func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote bool) error {
+	return rt.pushFor(w, nil, p, d, remote)
+}
+
+// pushFor is push that leaves p to guest g, if set and still free, when
+// the delivery readies it (see Guest).
+func (rt *Runtime) pushFor(w *sched.Worker, g *Guest, p *process, d proc.Delivery, remote bool) error {
 	limit, full := 0, false
 	if d.Kind == proc.DeliveryMessage && !p.internal() && p.host.cfg.MaxMailbox > 0 {
 		limit = p.host.cfg.MaxMailbox
@@ -517,7 +523,7 @@ func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote boo
 		}
 	}
 	if wasEmpty {
-		rt.wake(w, p)
+		rt.wakeFor(w, g, p)
 		p.signalReceiver()
 	}
 	return nil
@@ -532,13 +538,21 @@ func (rt *Runtime) pushSystem(w *sched.Worker, p *process, d proc.Delivery) {
 }
 
 // wake moves an idle or blocked p to ready and queues it.
-func (rt *Runtime) wake(w *sched.Worker, p *process) {
+func (rt *Runtime) wake(w *sched.Worker, p *process) { rt.wakeFor(w, nil, p) }
+
+// wakeFor is wake that leaves a readied p to guest g when g is set and
+// holds no process yet.
+func (rt *Runtime) wakeFor(w *sched.Worker, g *Guest, p *process) {
 	for {
 		s := p.state.Load()
 		if s != uint32(proc.Idle) && s != uint32(proc.Blocked) {
 			return
 		}
 		if p.state.CompareAndSwap(s, uint32(proc.Ready)) {
+			if g != nil && g.p == nil {
+				g.p = p
+				return
+			}
 			rt.enqueue(w, p)
 			return
 		}

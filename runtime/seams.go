@@ -46,6 +46,9 @@ type Envelope struct {
 	// FromHost is the sender's host id ("" from outside any process;
 	// From.Host is used then).
 	FromHost string
+	// Guest, if set, takes the process a delivered message readies,
+	// instead of a worker being woken for it (see Guest). Deliver only.
+	Guest *Guest
 }
 
 // Router carries envelopes to processes of other nodes. node implements it

@@ -20,6 +20,15 @@
 // its task and exits. Because of hand-offs more than one goroutine may push
 // into a slot's queue, which is why the local queues are mutex-protected.
 //
+// A goroutine outside the scheduler that has just readied a task (the
+// reader of a network connection) may run it itself, as a guest
+// (RunHere): it borrows the worker of a parked slot, whose goroutine
+// stays asleep until the guest gives the slot back. The task sees the
+// same worker, queue and timers as on that goroutine; a hand-off during
+// it passes the slot to a fresh goroutine and the parked one exits. This
+// saves the wake-up of a parked worker, the largest part of a remote
+// request's latency on an idle node.
+//
 // Invariant the callers rely on: the scheduler runs a Task exactly once per
 // enqueue and never enqueues anything by itself. A task must be enqueued by
 // exactly one party at a time; the runtime guarantees that with its
