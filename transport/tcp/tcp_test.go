@@ -31,6 +31,30 @@ func TestContract(t *testing.T) { transporttest.Run(t, newNet) }
 
 func TestContractSealed(t *testing.T) { transporttest.RunSealed(t, newNet) }
 
+// startEndpoint starts endpoint name on nw (mod, when given, adjusts its
+// configuration) with h on the cluster stream and onUp, when given, as
+// its session-up hook.
+func startEndpoint(t *testing.T, nw transport.Network, name string, mod func(*transport.Config), h transport.Handler, onUp func(transport.SessionEvent)) *transport.Endpoint {
+	t.Helper()
+	cfg := transporttest.TestConfig(name, "127.0.0.1:0")
+	if mod != nil {
+		mod(&cfg)
+	}
+	ep, err := transport.New(cfg, nw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	ep.Register(transport.StreamCluster, h)
+	if onUp != nil {
+		ep.OnSessionUp(onUp)
+	}
+	if err := ep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
 // echoPair starts endpoints a and b over TCP (mod, when given, adjusts
 // both configurations) and waits for their session: a's frames go to
 // onA; b hands each frame to onB, when given, and sends it back to a.
@@ -40,31 +64,15 @@ func echoPair(t *testing.T, mod func(*transport.Config), onA transport.Handler, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := func(name string, h transport.Handler) *transport.Endpoint {
-		cfg := transporttest.TestConfig(name, "127.0.0.1:0")
-		if mod != nil {
-			mod(&cfg)
-		}
-		ep, err := transport.New(cfg, nw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ep.Close() })
-		ep.Register(transport.StreamCluster, h)
-		if err := ep.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return ep
-	}
-	a = start("a", onA)
-	b = start("b", func(_ transport.Peer, body []byte) {
+	a = startEndpoint(t, nw, "a", mod, onA, nil)
+	b = startEndpoint(t, nw, "b", mod, func(_ transport.Peer, body []byte) {
 		if onB != nil {
 			onB(body)
 		}
 		if err := b.Send("a", transport.StreamCluster, body); err != nil {
 			t.Error(err)
 		}
-	})
+	}, nil)
 	if err := a.Connect("b", b.Addr()); err != nil {
 		t.Fatal(err)
 	}
@@ -188,30 +196,15 @@ func TestDeferredWorkDetaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := make(chan struct{}, 1)
-	start := func(name string, h transport.Handler) *transport.Endpoint {
-		ep, err := transport.New(transporttest.TestConfig(name, "127.0.0.1:0"), nw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ep.Close() })
-		ep.Register(transport.StreamCluster, h)
-		if name == "srv" {
-			ep.OnSessionUp(func(transport.SessionEvent) { up <- struct{}{} })
-		}
-		if err := ep.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return ep
-	}
 	var srv *transport.Endpoint
-	srv = start("srv", func(from transport.Peer, body []byte) {
+	srv = startEndpoint(t, nw, "srv", nil, func(from transport.Peer, body []byte) {
 		if body[0] == 0 {
 			deferred <- srv.Defer(from, work)
 			return
 		}
 		got <- body[0]
-	})
-	cli := start("cli", func(transport.Peer, []byte) {})
+	}, func(transport.SessionEvent) { up <- struct{}{} })
+	cli := startEndpoint(t, nw, "cli", nil, func(transport.Peer, []byte) {}, nil)
 	if err := cli.Connect("srv", srv.Addr()); err != nil {
 		t.Fatal(err)
 	}
