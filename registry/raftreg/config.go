@@ -173,6 +173,10 @@ type Config struct {
 	// Logger receives Raft's log (as slog records) and the registry's own.
 	// Default: discard.
 	Logger *slog.Logger
+
+	// segmentSize overrides the size of the log's segment files
+	// (segmentSize) for tests that need several. 0: the default.
+	segmentSize int
 }
 
 // DefaultConfig returns the defaults; Node and DataDir are empty.

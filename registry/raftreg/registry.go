@@ -34,6 +34,7 @@ type Registry struct {
 	state    atomic.Int32 // stateNew, stateRunning, stateClosed
 	rf       atomic.Pointer[raft.Raft]
 	st       *stores
+	open     func(*Config, hclog.Logger) (*stores, error) // openStores; tests open others
 	stopping chan struct{}
 	closeMu  sync.Mutex
 	closeErr error
@@ -144,6 +145,7 @@ func New(cfg Config, streams Streams, peers PeerSource) (*Registry, error) {
 		stopping: make(chan struct{}),
 		fwdSlots: make(chan struct{}, cfg.MaxForwarded),
 		owned:    make(map[pid.PID]*holder),
+		open:     openStores,
 	}
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
@@ -188,7 +190,7 @@ func (r *Registry) Start() error {
 
 func (r *Registry) startRaft() error {
 	hlog := newRaftLogger(r.cfg.Logger)
-	st, err := openStores(&r.cfg, hlog)
+	st, err := r.open(&r.cfg, hlog)
 	if err != nil {
 		return err
 	}

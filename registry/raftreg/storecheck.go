@@ -9,63 +9,62 @@ import (
 	"time"
 )
 
-// A node's Raft state lives in DataDir/<Node>/: raft.db (log and stable
-// store), snapshots/, and the member marker. The marker is written, and
-// synced, before the first Raft write ever made under the directory, so
-// it tells a node that has been part of a cluster from a new one: a node
-// with the marker and no Raft state has lost it, and must not rejoin as an
-// empty voter (a majority that did so would lose committed names).
-const (
-	dbFile     = "raft.db"
-	markerFile = "raft-member"
-)
+// The member marker (markerFile) is written, and synced, before the
+// first Raft write ever made under a node's directory, so it tells a node
+// that has been part of a cluster from a new one: a node with the marker
+// and no Raft state has lost it, and must not rejoin as an empty voter (a
+// majority that did so would lose committed names).
 
-// CheckStore checks the Raft store cfg names (DataDir/<Node>/raft.db and
-// the member marker) as Start does before opening it, so that a caller can
-// refuse to start anything else on a damaged or lost store. It returns nil
-// for InMemory and for a Client (it has no store), an error wrapping
-// ErrStoreDamaged or ErrStateLost otherwise.
+// CheckStore checks the Raft store cfg names (DataDir/<Node>/, layout.go)
+// as Start does before opening it, so that a caller can refuse to start
+// anything else on a damaged or lost store. It changes nothing but the
+// lock file (a migration or a repair that Start would make is not an
+// error here), and holds the directory's lock while it reads: a directory
+// another process uses is an error. It returns nil for InMemory and for a Client (it has
+// no store), an error wrapping ErrStoreDamaged or ErrStateLost otherwise.
 func CheckStore(cfg Config) error {
 	if cfg.InMemory || cfg.Client {
 		return nil
 	}
-	return checkStore(filepath.Join(cfg.DataDir, cfg.Node))
+	dir := filepath.Join(cfg.DataDir, cfg.Node)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil // a new node
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return checkStore(dir)
 }
 
-// checkStore checks dir's raft.db before bbolt opens it: bbolt trusts its
-// file and panics, faults or silently starts afresh on a damaged one. It
-// returns nil for a file that passes bbolt's consistency check, or for
-// no file at all in a directory without the marker (a new node).
+// checkStore checks dir's store before anything opens it: a raft.db to
+// migrate with checkBolt (bbolt trusts its file and panics, faults or
+// silently starts afresh on a damaged one), a WAL with inspectWAL. It
+// returns nil for a store that passes, or for no store in a directory
+// without the marker (a new node).
 func checkStore(dir string) error {
-	path := filepath.Join(dir, dbFile)
+	lay, err := storeLayout(dir)
+	if err != nil {
+		return err
+	}
 	member, err := hasMarker(dir)
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && member:
-		return stateLost(dir, "raft.db is missing")
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("%w: %w", ErrStoreDamaged, err)
-	case !st.Mode().IsRegular():
-		return fmt.Errorf("%w: %s is not a regular file", ErrStoreDamaged, path)
-	case st.Size() == 0 && member:
-		return stateLost(dir, "raft.db is empty (0 bytes)")
-	case st.Size() == 0:
-		return fmt.Errorf("%w: %s is empty (0 bytes): delete it if this node never held Raft state", ErrStoreDamaged, path)
+	switch lay {
+	case layoutWAL:
+		_, err = inspectWAL(filepath.Join(dir, walDir), segmentSize)
+	case layoutMigrated:
+		_, err = inspectWAL(filepath.Join(dir, walTmpDir), segmentSize)
+	case layoutBolt:
+		err = checkBoltStore(dir, member)
+	case layoutNone:
+		if member {
+			err = stateLost(dir, walDir+"/ is missing")
+		}
 	}
-	return verifyDB(path)
-}
-
-// verifyDB checks raft.db with checkBolt before bbolt maps it.
-func verifyDB(path string) error {
-	if err := checkBolt(path); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrStoreDamaged, path, err)
-	}
-	return nil
+	return err
 }
 
 // checkMember squares the member marker with the state raft found: state
@@ -82,7 +81,7 @@ func (st *stores) checkMember(hasState bool) error {
 	case hasState && !member:
 		return st.mark.ensure()
 	case !hasState && member:
-		return stateLost(st.mark.dir, "raft.db holds no Raft state")
+		return stateLost(st.mark.dir, "the Raft store holds no Raft state")
 	}
 	return nil
 }
@@ -90,7 +89,7 @@ func (st *stores) checkMember(hasState bool) error {
 // stateLost is the error of a member whose Raft state is gone.
 func stateLost(dir, what string) error {
 	return fmt.Errorf("%w: %s in %s, but this node has been part of a cluster (%s): it will not rejoin "+
-		"without its state. Restore raft.db from a backup, or delete %s deliberately: the node then joins "+
+		"without its state. Restore the directory from a backup, or delete %s deliberately: the node then joins "+
 		"as a new, empty replica and catches up from the others, which is safe while a majority of the "+
 		"voters keep their state", ErrStateLost, what, dir, markerFile, dir)
 }
@@ -110,7 +109,7 @@ func hasMarker(dir string) (bool, error) {
 // renamed into place, and the directory synced.
 func writeMarker(dir, node string) error {
 	text := fmt.Sprintf("wippyd Raft member marker\nnode: %s\nsince: %s\n\n"+
-		"This node has written Raft state in this directory. If raft.db is lost or\n"+
+		"This node has written Raft state in this directory. If its Raft store is lost or\n"+
 		"damaged it refuses to start instead of rejoining its cluster without it.\n"+
 		"Deleting the whole directory makes it a new node.\n", node, time.Now().UTC().Format(time.RFC3339))
 	tmp := filepath.Join(dir, markerFile+".tmp")
