@@ -18,9 +18,9 @@ import (
 )
 
 // The cluster-wide name registry figures: three clustered nodes with Raft
-// in this process, on loopback ports, each node's Raft log in raft-boltdb
-// (fsync per commit) under one temporary directory, so the three replicas
-// share one disk. Calls go through each node's name service, the path a
+// in this process, on loopback ports, each node's Raft log in raft-wal
+// (one fsync per append) under one temporary directory, so the three
+// replicas share one disk. Calls go through each node's name service, the path a
 // process's process.registry.register(..., CONSISTENT) takes.
 
 // registrySizes are the iterations of one registry benchmark run.

@@ -15,7 +15,7 @@ import (
 
 // The bounded-Raft figures: clustered nodes with Raft in this process, on
 // loopback ports, with the fast membership profile (a crash is declared
-// in about a second), each node's Raft log in raft-boltdb under one
+// in about a second), each node's Raft log in raft-wal under one
 // temporary directory.
 //
 //   - voter_replace_ms: 9 nodes (max_voters 5, max_standbys 4, the default

@@ -148,7 +148,7 @@ func (n *Node) NameService() runtime.NameService {
 // transport's raft and forwarding streams (before the transport starts).
 //
 // The Raft store is checked here, before anything starts: a node whose
-// raft.db is damaged or lost must not even join the membership.
+// Raft store is damaged or lost must not even join the membership.
 func newNames(p *clusterParts, cfg Config, client bool) (*raftreg.Registry, error) {
 	rc := raftreg.DefaultConfig()
 	rc.Node = cfg.Node.Name

@@ -35,9 +35,9 @@ var (
 	ErrStopped = errors.New("node: stopped")
 	// ErrStandalone: a cluster call on a node without cluster.enabled.
 	ErrStandalone = errors.New("node: not in a cluster")
-	// ErrRaftStoreDamaged: Start found the Raft store (raft.db under
-	// cluster.raft.data_dir) damaged: an operator must restore or remove
-	// it. ErrRaftStateLost: the store is gone or empty on a node that has
+	// ErrRaftStoreDamaged: Start found the Raft store (under
+	// cluster.raft.data_dir/<node>: the WAL, or a raft.db to migrate)
+	// damaged: an operator must restore or remove it. ErrRaftStateLost: the store is gone or empty on a node that has
 	// been part of a cluster, which will not rejoin without it.
 	ErrRaftStoreDamaged = raftreg.ErrStoreDamaged
 	ErrRaftStateLost    = raftreg.ErrStateLost

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// A node whose raft.db is damaged or lost stops with a clear error and
-// exit status 3, instead of a bbolt panic, a fault, or starting afresh and
+// A node whose Raft store is damaged or lost stops with a clear error and
+// exit status 3, instead of a panic, a fault, or starting afresh and
 // rejoining its cluster as an empty voter.
 func TestRaftStoreDamageStopsTheNode(t *testing.T) {
 	src := writeApp(t, map[string]string{"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: processes, kind: process.host}\n"})
@@ -25,23 +25,51 @@ func TestRaftStoreDamageStopsTheNode(t *testing.T) {
 	if code := d.exit(20 * time.Second); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, strings.Join(d.log, "\n"))
 	}
-	db := filepath.Join(data, "n1", "raft.db")
-	good, err := os.ReadFile(db)
+	wal := filepath.Join(data, "n1", "wal")
+	segs, err := filepath.Glob(filepath.Join(wal, "*.wal"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("segments %v (%v), want one", segs, err)
+	}
+	seg, meta := segs[0], filepath.Join(wal, "wal-meta.db")
+	goodSeg, err := os.ReadFile(seg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zeroed := append([]byte(nil), good...)
-	clear(zeroed[2*4096:])
+	goodMeta, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := func() error {
+		if err := os.MkdirAll(wal, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(seg, goodSeg, 0o600); err != nil {
+			return err
+		}
+		return os.WriteFile(meta, goodMeta, 0o600)
+	}
+	zeroedMeta := append([]byte(nil), goodMeta...)
+	clear(zeroedMeta[2*4096:])
 	for _, c := range []struct {
 		name, want string
 		damage     func() error
 	}{
-		{"zeroed pages", "raft.db is damaged", func() error { return os.WriteFile(db, zeroed, 0o600) }},
-		{"truncated", "truncated: ", func() error { return os.WriteFile(db, good[:len(good)/2], 0o600) }},
-		{"empty", "raft state lost: raft.db is empty (0 bytes)", func() error { return os.WriteFile(db, nil, 0o600) }},
-		{"missing", "raft state lost: raft.db is missing", func() error { return os.Remove(db) }},
+		{"zeroed segment", "the Raft store is damaged: " + seg + ": holds no complete batch",
+			func() error { return os.WriteFile(seg, make([]byte, len(goodSeg)), 0o600) }},
+		{"truncated segment", seg + ": truncated: ", func() error { return os.Truncate(seg, int64(len(goodSeg)/2)) }},
+		{"damaged metadata", "the Raft store is damaged: " + meta + ": ", func() error { return os.WriteFile(meta, zeroedMeta, 0o600) }},
+		{"emptied", "raft state lost: the Raft store holds no Raft state", func() error {
+			if err := os.Remove(seg); err != nil {
+				return err
+			}
+			return os.Remove(meta)
+		}},
+		{"missing", "raft state lost: wal/ is missing", func() error { return os.RemoveAll(wal) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if err := restore(); err != nil {
+				t.Fatal(err)
+			}
 			if err := c.damage(); err != nil {
 				t.Fatal(err)
 			}

@@ -56,8 +56,8 @@ exit status:
   1        -x: main failed, returned false or was killed; or the node
            could not start
   2        bad flags, config or source tree: nothing was started
-  3        the Raft data directory needs an operator (raft.db damaged, or
-           lost on a node that was part of a cluster)
+  3        the Raft data directory needs an operator (the Raft store
+           damaged, or lost on a node that was part of a cluster)
   N        -x: the integer 0..255 main returned
   128+n    a second signal n (SIGINT 2, SIGTERM 15) ended the stop at once
 `,

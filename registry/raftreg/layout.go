@@ -200,7 +200,7 @@ func copyBolt(db, dir string, segSize int, logger hclog.Logger) (n uint64, err e
 	}()
 	defer func() { // raft-boltdb trusts its buckets to exist
 		if r := recover(); r != nil {
-			n, err = 0, fmt.Errorf("%w: %s: %v", ErrStoreDamaged, db, r)
+			n, err = 0, fmt.Errorf("%w: %s: not a raft-boltdb store, or damaged (%v)", ErrStoreDamaged, db, r)
 		}
 	}()
 	first, last, err := boltRange(src)

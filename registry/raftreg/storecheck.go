@@ -53,10 +53,15 @@ func checkStore(dir string) error {
 		return err
 	}
 	switch lay {
-	case layoutWAL:
-		_, err = inspectWAL(filepath.Join(dir, walDir), segmentSize)
-	case layoutMigrated:
-		_, err = inspectWAL(filepath.Join(dir, walTmpDir), segmentSize)
+	case layoutWAL, layoutMigrated:
+		wdir := filepath.Join(dir, walDir)
+		if lay == layoutMigrated {
+			wdir = filepath.Join(dir, walTmpDir)
+		}
+		var chk *walCheck
+		if chk, err = inspectWAL(wdir, segmentSize); err == nil && member && !chk.hasState() && !hasSnapshots(dir) {
+			err = stateLost(dir, "the Raft store holds no Raft state")
+		}
 	case layoutBolt:
 		err = checkBoltStore(dir, member)
 	case layoutNone:
@@ -65,6 +70,13 @@ func checkStore(dir string) error {
 		}
 	}
 	return err
+}
+
+// hasSnapshots tells whether dir's snapshot store (raft's file snapshot
+// store, in snapshots/) holds a snapshot, finished or not.
+func hasSnapshots(dir string) bool {
+	ents, _ := os.ReadDir(filepath.Join(dir, "snapshots"))
+	return len(ents) > 0
 }
 
 // checkMember squares the member marker with the state raft found: state

@@ -60,10 +60,11 @@ func realWAL(t testing.TB) (map[string][]byte, types.PersistentState) {
 		if _, err := os.Stat(filepath.Join(c.dir, "n1", markerFile)); err != nil {
 			t.Fatalf("no member marker after the node wrote Raft state: %v", err)
 		}
-		st, _, written, err := readWALMeta(filepath.Join(dir, metadb.FileName))
-		if err != nil || !written {
-			t.Fatalf("reading the metadata: %v (segment written recorded: %v)", err, written)
+		m, err := readWALMeta(filepath.Join(dir, metadb.FileName))
+		if err != nil || !m.hasWritten {
+			t.Fatalf("reading the metadata: %v (segment written recorded: %v)", err, m.hasWritten)
 		}
+		st := m.state
 		goodWAL.files, goodWAL.state = files, st
 	})
 	if goodWAL.files == nil {

@@ -24,15 +24,12 @@ import (
 // (wal-meta.db: the stable store and the list of segments) and the
 // repairs to make before raft-wal opens the directory.
 type walCheck struct {
-	dir   string
-	state types.PersistentState
-	// written is the newest segment whose first append was synced
-	// (writtenKey); hasWritten false when none is recorded.
-	written    uint64
-	hasWritten bool
-	fixes      []fileFix
-	meta       bool     // state was changed: commit it after the fixes
-	notes      []string // what the repairs recover, for the log
+	dir string
+	walMeta
+	entries bool // a segment holds an entry
+	fixes   []fileFix
+	meta    bool     // state was changed: commit it after the fixes
+	notes   []string // what the repairs recover, for the log
 }
 
 // fileFix writes data at at in the file at path, after extending it to
@@ -74,7 +71,7 @@ func inspectWAL(dir string, segSize uint32) (*walCheck, error) {
 	if err := checkBolt(meta); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStoreDamaged, meta, err)
 	}
-	if c.state, c.written, c.hasWritten, err = readWALMeta(meta); err != nil {
+	if c.walMeta, err = readWALMeta(meta); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStoreDamaged, meta, err)
 	}
 	if err := checkWALState(c.state, files); err != nil {
@@ -123,10 +120,23 @@ func parseSegmentName(name string) (base, id uint64, ok bool) {
 	return base, id, err1 == nil && err2 == nil && segment.FileName(types.SegmentInfo{BaseIndex: base, ID: id}) == name
 }
 
-// readWALMeta reads raft-wal's persisted state from wal-meta.db (checked
-// by checkBolt) and the segment last written (writtenKey), and checks the
+// walMeta is what wal-meta.db holds.
+type walMeta struct {
+	state types.PersistentState
+	term  uint64 // raft's current term (CurrentTerm), 0 when none
+	// written is the newest segment whose first append was synced
+	// (writtenKey); hasWritten false when none is recorded.
+	written    uint64
+	hasWritten bool
+}
+
+// hasState tells whether the WAL holds Raft state as raft sees it (a term
+// or an entry), once inspected.
+func (c *walCheck) hasState() bool { return c.term != 0 || c.entries }
+
+// readWALMeta reads wal-meta.db (checked by checkBolt), and checks its
 // stable store holds what raft reads.
-func readWALMeta(path string) (state types.PersistentState, written uint64, hasWritten bool, err error) {
+func readWALMeta(path string) (m walMeta, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -134,7 +144,7 @@ func readWALMeta(path string) (state types.PersistentState, written uint64, hasW
 	}()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		return state, 0, false, err
+		return m, err
 	}
 	defer db.Close()
 	err = db.View(func(tx *bbolt.Tx) error {
@@ -148,18 +158,21 @@ func readWALMeta(path string) (state types.PersistentState, written uint64, hasW
 			}
 		}
 		if v := stable.Get(writtenKey); v != nil {
-			written, hasWritten = le.Uint64(v), true
+			m.written, m.hasWritten = le.Uint64(v), true
+		}
+		if v := stable.Get([]byte("CurrentTerm")); v != nil {
+			m.term = le.Uint64(v)
 		}
 		raw := meta.Get([]byte(metadb.MetaKey))
 		if raw == nil {
 			return nil // no segment yet
 		}
-		if err := json.Unmarshal(raw, &state); err != nil {
+		if err := json.Unmarshal(raw, &m.state); err != nil {
 			return fmt.Errorf("the segment list does not decode: %w", err)
 		}
 		return nil
 	})
-	return state, written, hasWritten, err
+	return m, err
 }
 
 // checkWALState checks the segment list as raft-wal keeps it: in base
@@ -216,6 +229,7 @@ func (c *walCheck) segment(i int, segSize uint32) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrStoreDamaged, path, err)
 	}
+	c.entries = c.entries || len(sc.offsets) > 0
 	if tail {
 		err = c.tail(i, path, data, sc, segSize)
 	} else {

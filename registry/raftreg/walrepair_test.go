@@ -41,11 +41,11 @@ func storeRange(t *testing.T, logs raft.LogStore, from, to uint64) {
 // walState reads the segment list of cfg's WAL.
 func walState(t *testing.T, cfg Config) types.PersistentState {
 	t.Helper()
-	st, _, _, err := readWALMeta(filepath.Join(cfg.DataDir, cfg.Node, walDir, metadb.FileName))
+	m, err := readWALMeta(filepath.Join(cfg.DataDir, cfg.Node, walDir, metadb.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return m.state
 }
 
 // wantLast opens cfg's stores as a node does, reads every entry, and
