@@ -11,17 +11,26 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/hashicorp/raft v1.8.0
-	// v2.3.1 needs a go-metrics that raft v1.8.0 does not build with.
+	// Only to migrate the raft.db of versions before raft-wal (raftreg's
+	// layout.go). v2.3.1 needs a go-metrics that raft v1.8.0 does not
+	// build with.
 	github.com/hashicorp/raft-boltdb/v2 v2.3.0
+	// The Raft log and stable store. v0.4.0, the release this module
+	// resolves, has bugs raftreg works around (its doc.go, "# Raft");
+	// check those against a newer one before moving.
+	github.com/hashicorp/raft-wal v0.4.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	// Pinned: runtime/lua/frame.go reads gopher-lua's unexported call frames;
 	// a test fails on any other version until frame.go is checked against it.
 	github.com/yuin/gopher-lua v1.1.2
-	// Above raft-boltdb's v1.3.5: a damaged file panics at open in the
-	// caller's goroutine (recoverable) instead of one of bbolt's own.
+	// Above raft-boltdb's v1.3.5 (and raft-wal's v1.3.6): a damaged file
+	// panics at open in the caller's goroutine (recoverable) instead of
+	// one of bbolt's own.
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
+	// The directory lock on Windows (raftreg's lock_windows.go).
+	golang.org/x/sys v0.48.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
@@ -45,7 +54,6 @@ require (
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
 	github.com/hashicorp/go-sockaddr v1.0.7 // indirect
 	github.com/hashicorp/golang-lru v1.0.2 // indirect
-	github.com/hashicorp/raft-wal v0.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.12 // indirect
 	github.com/mattn/go-isatty v0.0.14 // indirect
 	github.com/miekg/dns v1.1.73 // indirect
@@ -57,6 +65,5 @@ require (
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	golang.org/x/exp v0.0.0-20220827204233-334a2380cb91 // indirect
 	golang.org/x/net v0.59.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -1,18 +1,24 @@
 package raftreg
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // Benchmarks of a 3-node cluster in one process, over memnet or loopback
-// TCP, with the log on disk (raft-boltdb in a temporary directory, fsync
-// per batch) unless said otherwise. Results are in BENCHMARKS.md.
+// TCP, with the log on disk (raft-wal in a temporary directory, one fsync
+// per append) unless said otherwise. Results are in BENCHMARKS.md.
 
 func benchNets(b *testing.B, f func(b *testing.B, opts ...clusterOpt)) {
 	b.Run("memnet", func(b *testing.B) { f(b, onDisk) })
@@ -263,4 +269,68 @@ func BenchmarkFailover(b *testing.B) {
 		b.ReportMetric(float64(ds[len(ds)/2].Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(ds[len(ds)-1].Milliseconds()), "max-ms")
 	})
+}
+
+// BenchmarkLogStore: one StoreLogs of 1 or 64 entries of 200 bytes, the
+// write behind each commit on every replica, in raft-wal (the store) and
+// in raft-boltdb as versions before it kept the log (bbolt's freelist not
+// synced), alone or with two other stores writing at once on the same
+// disk, as three replicas in one process do.
+func BenchmarkLogStore(b *testing.B) {
+	open := map[string]func(b *testing.B) raft.LogStore{
+		"wal": func(b *testing.B) raft.LogStore {
+			w, err := openWAL(b.TempDir(), segmentSize, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { w.Close() })
+			return w
+		},
+		"bolt": func(b *testing.B) raft.LogStore {
+			bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(b.TempDir(), dbFile),
+				BoltOptions: &bbolt.Options{NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { bolt.Close() })
+			return bolt
+		},
+	}
+	for _, store := range []string{"wal", "bolt"} {
+		for _, stores := range []int{1, 3} {
+			for _, n := range []int{1, 64} {
+				b.Run(fmt.Sprintf("%s/stores=%d/entries=%d", store, stores, n), func(b *testing.B) {
+					logs := make([]raft.LogStore, stores)
+					for i := range logs {
+						logs[i] = open[store](b)
+					}
+					data := bytes.Repeat([]byte("d"), 200)
+					var wg sync.WaitGroup
+					ds := make([][]time.Duration, stores)
+					b.ResetTimer()
+					for i, l := range logs {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for j := range b.N {
+								batch := make([]*raft.Log, n)
+								for k := range batch {
+									batch[k] = &raft.Log{Index: uint64(j*n + k + 1), Term: 1, Data: data}
+								}
+								start := time.Now()
+								if err := l.StoreLogs(batch); err != nil {
+									b.Error(err)
+									return
+								}
+								ds[i] = append(ds[i], time.Since(start))
+							}
+						}()
+					}
+					wg.Wait()
+					b.StopTimer()
+					reportLatency(b, slices.Concat(ds...))
+				})
+			}
+		}
+	}
 }

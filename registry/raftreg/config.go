@@ -20,10 +20,12 @@ type Config struct {
 	// revokes. Required.
 	Node string
 	// DataDir is cluster.raft.data_dir. The log and stable store
-	// (raft-boltdb, raft.db) and the snapshots live in DataDir/<Node>/, so
-	// several nodes may share a directory. A node restarted on the same
-	// directory keeps its log and never bootstraps again. Required unless
-	// InMemory.
+	// (raft-wal, in wal/) and the snapshots live in DataDir/<Node>/
+	// (layout.go), so several nodes may share a directory. A node restarted
+	// on the same directory keeps its log and never bootstraps again; one
+	// that finds the raft.db of an earlier version migrates it. Each node
+	// takes at least one 8 MiB segment file (preallocated) from its first
+	// start. Required unless InMemory.
 	DataDir string
 	// InMemory keeps the log, stable store and snapshots in memory (tests):
 	// nothing survives Close. Default false.

@@ -121,20 +121,59 @@
 //
 // # Raft
 //
-// hashicorp/raft v1.8.0; log and stable store in raft-boltdb/v2 v2.3.0
-// over bbolt v1.5.0 (DataDir/<Node>/raft.db, freelist not synced, behind a
-// 512-entry log cache), two file snapshots in DataDir/<Node>/snapshots.
-// (raft-boltdb v2.3.1 needs a go-metrics that raft v1.8.0 does not build
-// with; bbolt v1.5.0 panics at open in the caller's goroutine, where 1.3.5
-// did it in one of its own.) Before bbolt maps raft.db, checkBolt reads
-// every page in use with plain reads and checks the invariants bbolt's
-// consistency check does, so a damaged file is an error (ErrStoreDamaged)
-// instead of a panic or fault; the member marker (DataDir/<Node>/
+// hashicorp/raft v1.8.0; log and stable store in hashicorp/raft-wal
+// v0.4.0 (DataDir/<Node>/wal: segment files, and wal-meta.db, a bbolt
+// v1.5.0 file holding raft's stable keys and the list of segments) behind
+// a 512-entry log cache; SnapshotRetain file snapshots in
+// DataDir/<Node>/snapshots; layout.go has the directory. raft-wal writes
+// an append (one StoreLogs: a batch of entries) to the open segment and
+// syncs it once, where raft-boltdb's bbolt commit synced twice (pages,
+// then meta) on every replica; with three replicas on one disk that
+// measured about 1.45x the durable registers per second and half the
+// register latency (BENCHMARKS.md, 2026-12-07). v0.4.0 is the release
+// this module resolves, and three of its bugs are worked around: Close
+// leaves wal-meta.db open (walStore closes it); a tail truncation seals
+// the open segment without writing its index, so that it is unreadable
+// after a restart (raft-wal issue 31); a crash or stop between the append
+// that seals a segment and the rotation that records it, or a torn
+// sealing append, leaves a segment raft-wal reopens and cannot append to.
+// The check at open repairs the last two (walcheck.go).
+//
+// raft-wal trusts its files, so before it opens them inspectWAL checks
+// them all: wal-meta.db with checkBolt (plain reads of every page, the
+// invariants of bbolt's consistency check: bbolt panics, faults or starts
+// afresh on a damaged file), the segment list, and every segment read in
+// full: each batch against the checksum of its commit frame, each entry
+// decoded with its index, each seal's index (segcheck.go). After the last
+// complete batch of the open segment may lie the remains of an
+// interrupted append, which are zeroed (that append was never
+// acknowledged); anything else is damage. A damaged store is
+// ErrStoreDamaged naming the file. The member marker (DataDir/<Node>/
 // raft-member, written before the first Raft write) makes lost state on a
-// node that has been part of a cluster an error too (ErrStateLost). Heartbeat,
-// election and leader lease 200/200/100 ms, BatchApplyCh, prevote,
-// ShutdownOnRemove off (a node removed while wrongly declared dead stays a
-// quiet follower until the leader adds it back).
+// node that has been part of a cluster an error too (ErrStateLost), and
+// writtenKey the loss of an open segment that entries were written to,
+// which raft-wal cannot tell from a crash before its first append. A
+// raft.db of an earlier version is checked with checkBolt and migrated
+// at start (layout.go). The directory is locked while a process uses it
+// (lock_unix.go).
+//
+// Segments are 8 MiB (segmentSize), not raft-wal's default of 64 MiB.
+// raft-wal preallocates each segment in full, so every node holds one
+// segment's worth of disk from its first start whatever it writes: at
+// 64 MiB, the three nodes of a docker-compose setup on a laptop take
+// 192 MiB, and each test that starts a durable node 64 MiB of the
+// temporary directory. The check at start reads the open segment in full
+// too. The size does not show in the registry's throughput (4, 8 and 64
+// MiB measured alike, BENCHMARKS.md): a segment holds thousands of
+// batches, and a rotation costs one bbolt commit. A smaller segment also
+// lets head truncation after a snapshot (whole segments only) free the
+// log sooner. 4 MiB would halve the footprint again; 8 MiB keeps the
+// rotations to about one every 13 s per node at the throughput target
+// (60,000 registers by 64 clients wrote 1.98 MB of log on each node).
+//
+// Heartbeat, election and leader lease 200/200/100 ms, BatchApplyCh,
+// prevote, ShutdownOnRemove off (a node removed while wrongly declared
+// dead stays a quiet follower until the leader adds it back).
 //
 // Raft's RPCs travel on the raft stream of the internode transport, one
 // message per request and one per response (raftTransport), not raft's
@@ -174,7 +213,15 @@
 //   - Reads from a follower cost a round trip to the leader plus a
 //     leadership check; Resolve is the fast, local, possibly stale path.
 //   - A node restarted on its data dir serves its old table only after a
-//     leader tells it the commit index (raft-boltdb does not track it).
+//     leader tells it the commit index (raft-wal v0.4.0 does not track
+//     it).
+//   - What the check at open cannot catch: damage confined to the last
+//     batch of the open segment, which looks like an interrupted append
+//     and is dropped (the node gets the entries from the leader again, as
+//     after a crash); a changed value in wal-meta.db that leaves it a
+//     consistent bbolt file (bbolt keeps no checksums; raft.db had the
+//     same limit); an open segment lost between its first synced append
+//     and the record of it (writtenKey).
 //
 // # Concurrency
 //

@@ -132,7 +132,7 @@ func (w *walStore) Close() error {
 // the segments it creates.
 func openWAL(dir string, size int, logger hclog.Logger) (w *walStore, err error) {
 	meta := &metadb.BoltMetaDB{}
-	files := segment.NewFiler(dir, noteVFS{VFS: walfs.New(), meta: meta})
+	files := segment.NewFiler(dir, noteVFS{VFS: walfs.New(), meta: meta, log: logger.Named("wal")})
 	defer func() {
 		if r := recover(); r != nil {
 			_ = meta.Close()
@@ -168,6 +168,7 @@ var writtenKey = []byte("wippyd.segment-written")
 type noteVFS struct {
 	types.VFS
 	meta *metadb.BoltMetaDB
+	log  hclog.Logger
 }
 
 func (v noteVFS) Create(dir, name string, size uint64) (types.WritableFile, error) {
@@ -189,14 +190,17 @@ func (v noteVFS) noted(name string, f types.WritableFile, err error) (types.Writ
 		var b [8]byte
 		le.PutUint64(b[:], id)
 		return v.meta.SetStable(writtenKey, b[:])
-	}}, nil
+	}, log: v.log}, nil
 }
 
 // notedFile records its segment after its first sync. Only the segment's
-// writer syncs, under raft-wal's write lock.
+// writer syncs, under raft-wal's write lock. A record that fails is
+// logged and tried again at the next sync, not returned: the append is
+// synced, and raft-wal cannot take an append back once its sync failed.
 type notedFile struct {
 	types.WritableFile
 	note  func() error
+	log   hclog.Logger
 	noted bool
 }
 
@@ -205,7 +209,8 @@ func (f *notedFile) Sync() error {
 		return err
 	}
 	if err := f.note(); err != nil {
-		return fmt.Errorf("raftreg: recording the segment written: %w", err)
+		f.log.Warn("recording the segment written failed", "error", err)
+		return nil
 	}
 	f.noted = true
 	return nil
