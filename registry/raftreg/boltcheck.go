@@ -71,8 +71,9 @@ const (
 	bucketHeader   = 16 // root pgid u64, sequence u64
 	metaSize       = 64 // magic, version, pageSize, flags u32, root, sequence, freelist, pgid, txid, checksum u64
 	noFreelist     = ^uint64(0)
-	// maxSpan bounds one page with its overflow pages: a raft.db of
-	// wippyd holds log entries of at most a few MiB.
+	// maxSpan bounds one page with its overflow pages: the bbolt files
+	// checked (wal-meta.db, and a raft.db to migrate) hold values of at
+	// most a few MiB.
 	maxSpan = 256 << 20
 	// maxTreeDepth bounds bucket and branch nesting; a real tree is a few
 	// levels deep.

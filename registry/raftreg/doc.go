@@ -129,7 +129,7 @@
 // an append (one StoreLogs: a batch of entries) to the open segment and
 // syncs it once, where raft-boltdb's bbolt commit synced twice (pages,
 // then meta) on every replica; with three replicas on one disk that
-// measured about 1.45x the durable registers per second and half the
+// measured 1.3–1.45x the durable registers per second and half the
 // register latency (BENCHMARKS.md, 2026-12-07). v0.4.0 is the release
 // this module resolves, and three of its bugs are worked around: Close
 // leaves wal-meta.db open (walStore closes it); a tail truncation seals

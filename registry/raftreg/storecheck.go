@@ -20,8 +20,9 @@ import (
 // anything else on a damaged or lost store. It changes nothing but the
 // lock file (a migration or a repair that Start would make is not an
 // error here), and holds the directory's lock while it reads: a directory
-// another process uses is an error. It returns nil for InMemory and for a Client (it has
-// no store), an error wrapping ErrStoreDamaged or ErrStateLost otherwise.
+// another process uses is an error. It returns nil for InMemory and for a
+// Client (it has no store), an error wrapping ErrStoreDamaged or
+// ErrStateLost otherwise.
 func CheckStore(cfg Config) error {
 	if cfg.InMemory || cfg.Client {
 		return nil
