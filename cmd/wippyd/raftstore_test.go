@@ -82,3 +82,27 @@ func TestRaftStoreDamageStopsTheNode(t *testing.T) {
 		})
 	}
 }
+
+// A second node started on the data directory of a running one stops at
+// once, naming the directory, before it starts anything (exit status 2,
+// as for a bad config); the first runs on.
+func TestRaftStoreInUse(t *testing.T) {
+	src := writeApp(t, map[string]string{"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: processes, kind: process.host}\n"})
+	data := t.TempDir()
+	args := []string{"run", "--src", src, "--set", "admin.addr=", "--set", "node.name=n1",
+		"--set", "cluster.enabled=true", "--set", "cluster.raft.bootstrap_expect=1",
+		"--set", "cluster.raft.data_dir=" + data, "--set", "cluster.membership.bind_addr=127.0.0.1",
+		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.auto_port=false"}
+	first := startDaemon(t, args...)
+	first.next("msg=leading", "component=raftreg")
+	second := startDaemon(t, args...)
+	code := second.exit(20 * time.Second)
+	log := strings.Join(second.log, "\n")
+	if code != 2 || !strings.Contains(log, filepath.Join(data, "n1")+" is in use by another process") || strings.Contains(log, "membership joined") {
+		t.Fatalf("second node: exit %d, want 2 naming the directory in use:\n%s", code, log)
+	}
+	first.signal(syscall.SIGTERM)
+	if code := first.exit(20 * time.Second); code != 0 {
+		t.Fatalf("first node: exit %d\n%s", code, strings.Join(first.log, "\n"))
+	}
+}
