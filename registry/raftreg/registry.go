@@ -204,7 +204,7 @@ func (r *Registry) startRaft() error {
 		return err
 	}
 	conf := r.raftConfig(hlog)
-	rf, err := raft.NewRaft(conf, r.table, st.logs, st.stable, st.snaps, r.trans)
+	rf, err := newRaft(conf, r.table, st, r.trans)
 	if err != nil {
 		_ = st.close()
 		return fmt.Errorf("raftreg: starting raft: %w", err)
@@ -246,6 +246,18 @@ func (r *Registry) startRaft() error {
 	}
 	r.log.Info("raft started", "existing_state", hasState, "voter", r.cfg.Voter)
 	return nil
+}
+
+// newRaft is raft.NewRaft, which panics when it cannot read an entry of
+// the log it replays at start; the check at open reads every entry first,
+// so only a store changed since then gets there.
+func newRaft(conf *raft.Config, fsm raft.FSM, st *stores, trans raft.Transport) (rf *raft.Raft, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rf, err = nil, fmt.Errorf("%w: reading the log at start: %v", ErrStoreDamaged, p)
+		}
+	}()
+	return raft.NewRaft(conf, fsm, st.logs, st.stable, st.snaps, trans)
 }
 
 func (r *Registry) raftConfig(hlog hclog.Logger) *raft.Config {

@@ -3,10 +3,12 @@ package raftreg
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/hashicorp/raft-wal/segment"
 	"github.com/hashicorp/raft-wal/types"
+	"github.com/wippyd/wippyd/internal/await"
+	"github.com/wippyd/wippyd/runtime/pid"
 )
 
 // openT opens the stores of cfg for a test, closed at its end.
@@ -265,4 +269,140 @@ func TestStoreLocked(t *testing.T) {
 	}
 	st.close()
 	openT(t, cfg).close()
+}
+
+// TestSnapshotInstallOnDisk: with small segments, a cluster whose log
+// rotates, is compacted after snapshots (raft-wal drops whole segments)
+// and is replaced on a follower by an installed snapshot (raft deletes
+// the follower's whole log) restarts with every name.
+func TestSnapshotInstallOnDisk(t *testing.T) {
+	c := startCluster(t, 3, onDisk, withConfig(func(cfg *Config) {
+		cfg.SnapshotThreshold = 32
+		cfg.TrailingLogs = 8
+		cfg.SnapshotInterval = 20 * time.Millisecond
+		cfg.segmentSize = 4 << 10
+	}))
+	leader := c.waitLeader(c.names...)
+	f := c.followers(leader)[0]
+	ctx := ctxT(t, 30*time.Second)
+	name := func(i int) string { return fmt.Sprintf("name-%03d-%s", i, pad) }
+	register := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if err := c.reg(leader).Register(ctx, name(i), ppid(leader, uint64(i+1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	register(0, 20)
+	c.resolves(f, name(19), ppid(leader, 20))
+	fLast := c.reg(f).Stats().LastIndex
+	c.kill(f)
+	register(20, 220)
+	await.Within(t, 10*time.Second, "the leader's log compacted past the follower's", func() bool {
+		fi, err := c.reg(leader).st.logs.FirstIndex()
+		return err == nil && fi > fLast+1
+	})
+	await.Within(t, 10*time.Second, "the leader's first segment deleted", func() bool {
+		_, err := os.Stat(filepath.Join(c.dir, leader, walDir, segment.FileName(types.SegmentInfo{BaseIndex: 1, ID: 0})))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	c.start(f)
+	for i := range 220 {
+		c.resolves(f, name(i), ppid(leader, uint64(i+1)))
+	}
+	await.Within(t, 5*time.Second, "the installed snapshot recorded on the follower", func() bool {
+		return c.reg(f).raft().Stats()["last_snapshot_index"] != "0"
+	})
+	register(220, 240)
+	for _, n := range c.names {
+		c.kill(n)
+	}
+	for _, n := range c.names {
+		if _, err := openChecked(t, c.config(n)); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+	}
+	for _, n := range c.names {
+		c.start(n)
+	}
+	c.waitLeader(c.names...)
+	for _, n := range c.names {
+		for _, i := range []int{0, 119, 239} {
+			c.resolves(n, name(i), ppid(leader, uint64(i+1)))
+		}
+	}
+}
+
+// TestTruncatedLeaderRestarts: a leader cut off from the others keeps the
+// entries it proposed meanwhile in its log; once back, raft drops them
+// (a tail truncation), which raft-wal v0.4.0 leaves unreadable after a
+// restart. The old leader restarts with every committed name.
+func TestTruncatedLeaderRestarts(t *testing.T) {
+	c := startCluster(t, 3, onDisk, withConfig(func(cfg *Config) { cfg.ApplyTimeout = 500 * time.Millisecond }))
+	old := c.waitLeader(c.names...)
+	rest := c.followers(old)
+	ctx := ctxT(t, 30*time.Second)
+	p := ppid(rest[0], 1)
+	c.partition([]string{old}, rest)
+	// Proposals to the cut-off leader: it stores them and cannot commit
+	// them.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.reg(old).Register(ctx, fmt.Sprintf("lost-%d", i), ppid(old, uint64(i+1)))
+		}()
+	}
+	nl := c.waitLeader(rest...)
+	if err := c.reg(nl).Register(ctx, "kept", p); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	c.heal([]string{old}, rest)
+	c.resolves(old, "kept", p)
+	c.kill(old)
+	ws := walState(t, c.config(old))
+	if !slices.ContainsFunc(ws.Segments, func(s types.SegmentInfo) bool { return !s.SealTime.IsZero() && s.IndexStart == 0 }) {
+		t.Skipf("the old leader's log was not truncated (its proposals did not reach its log in time): %+v", ws.Segments)
+	}
+	c.start(old)
+	c.resolves(old, "kept", p)
+	for i := range 8 {
+		c.resolves(old, fmt.Sprintf("lost-%d", i), pid.PID{})
+	}
+}
+
+// unreadable is a log store whose entry bad cannot be read.
+type unreadable struct {
+	raft.LogStore
+	bad uint64
+}
+
+func (u unreadable) GetLog(i uint64, l *raft.Log) error {
+	if i == u.bad {
+		return errors.New("unreadable")
+	}
+	return u.LogStore.GetLog(i, l)
+}
+
+// raft.NewRaft panics on an entry it cannot read while it replays the
+// log; Start reports that as a damaged store.
+func TestNewRaftUnreadableLog(t *testing.T) {
+	mem := raft.NewInmemStore()
+	if err := mem.StoreLogs([]*raft.Log{{Index: 1, Term: 1, Type: raft.LogNoop}, {Index: 2, Term: 1, Type: raft.LogNoop}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.SetUint64([]byte("CurrentTerm"), 1); err != nil {
+		t.Fatal(err)
+	}
+	st := &stores{logs: unreadable{mem, 1}, stable: mem, snaps: raft.NewInmemSnapshotStore()}
+	conf := raft.DefaultConfig()
+	conf.LocalID, conf.Logger = "n1", quiet
+	_, trans := raft.NewInmemTransport("n1")
+	defer trans.Close()
+	if _, err := newRaft(conf, &raft.MockFSM{}, st, trans); !errors.Is(err, ErrStoreDamaged) {
+		t.Fatalf("err %v, want %v", err, ErrStoreDamaged)
+	}
 }
