@@ -132,12 +132,15 @@
 // measured 1.3–1.45x the durable registers per second and half the
 // register latency (BENCHMARKS.md, 2026-12-07). v0.4.0 is the release
 // this module resolves, and three of its bugs are worked around: Close
-// leaves wal-meta.db open (walStore closes it); a tail truncation seals
-// the open segment without writing its index, so that it is unreadable
-// after a restart (raft-wal issue 31); a crash or stop between the append
-// that seals a segment and the rotation that records it, or a torn
-// sealing append, leaves a segment raft-wal reopens and cannot append to.
-// The check at open repairs the last two (walcheck.go).
+// leaves wal-meta.db open (walStore closes it); a tail truncation (a
+// leader cut off from its quorum makes one once back) seals the open
+// segment without writing its index, so that it is unreadable after a
+// restart and raft.NewRaft panics (raft-wal issue 31); a crash or stop
+// between the append that seals a segment and the rotation that records
+// it, or a torn sealing append, leaves a segment raft-wal reopens and
+// cannot append to. The check at open repairs the last two (walcheck.go),
+// and newRaft turns raft's panic over an unreadable entry into
+// ErrStoreDamaged.
 //
 // raft-wal trusts its files, so before it opens them inspectWAL checks
 // them all: wal-meta.db with checkBolt (plain reads of every page, the
