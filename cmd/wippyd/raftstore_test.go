@@ -13,12 +13,7 @@ import (
 // exit status 3, instead of a panic, a fault, or starting afresh and
 // rejoining its cluster as an empty voter.
 func TestRaftStoreDamageStopsTheNode(t *testing.T) {
-	src := writeApp(t, map[string]string{"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: processes, kind: process.host}\n"})
-	data := t.TempDir()
-	args := []string{"run", "--src", src, "--set", "admin.addr=", "--set", "node.name=n1",
-		"--set", "cluster.enabled=true", "--set", "cluster.raft.bootstrap_expect=1",
-		"--set", "cluster.raft.data_dir=" + data, "--set", "cluster.membership.bind_addr=127.0.0.1",
-		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.auto_port=false"}
+	data, args := raftNodeArgs(t)
 	d := startDaemon(t, args...)
 	d.next("msg=leading", "component=raftreg")
 	d.signal(syscall.SIGTERM)
@@ -87,12 +82,7 @@ func TestRaftStoreDamageStopsTheNode(t *testing.T) {
 // once, naming the directory, before it starts anything (exit status 2,
 // as for a bad config); the first runs on.
 func TestRaftStoreInUse(t *testing.T) {
-	src := writeApp(t, map[string]string{"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: processes, kind: process.host}\n"})
-	data := t.TempDir()
-	args := []string{"run", "--src", src, "--set", "admin.addr=", "--set", "node.name=n1",
-		"--set", "cluster.enabled=true", "--set", "cluster.raft.bootstrap_expect=1",
-		"--set", "cluster.raft.data_dir=" + data, "--set", "cluster.membership.bind_addr=127.0.0.1",
-		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.auto_port=false"}
+	data, args := raftNodeArgs(t)
 	first := startDaemon(t, args...)
 	first.next("msg=leading", "component=raftreg")
 	second := startDaemon(t, args...)
@@ -105,4 +95,16 @@ func TestRaftStoreInUse(t *testing.T) {
 	if code := first.exit(20 * time.Second); code != 0 {
 		t.Fatalf("first node: exit %d\n%s", code, strings.Join(first.log, "\n"))
 	}
+}
+
+// raftNodeArgs returns a fresh Raft data directory and the arguments of
+// `wippyd run` for a one-node cluster (n1) that keeps its Raft state there.
+func raftNodeArgs(t *testing.T) (data string, args []string) {
+	t.Helper()
+	src := writeApp(t, map[string]string{"app.yaml": "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: processes, kind: process.host}\n"})
+	data = t.TempDir()
+	return data, []string{"run", "--src", src, "--set", "admin.addr=", "--set", "node.name=n1",
+		"--set", "cluster.enabled=true", "--set", "cluster.raft.bootstrap_expect=1",
+		"--set", "cluster.raft.data_dir=" + data, "--set", "cluster.membership.bind_addr=127.0.0.1",
+		"--set", "cluster.membership.bind_port=0", "--set", "cluster.internode.auto_port=false"}
 }

@@ -52,6 +52,17 @@ const (
 	layoutMigrated               // a migration past its commit point: wal.migrating/ to rename
 )
 
+// layoutOf returns dir's store layout and whether dir has the member
+// marker.
+func layoutOf(dir string) (layout, bool, error) {
+	lay, err := storeLayout(dir)
+	if err != nil {
+		return lay, false, err
+	}
+	member, err := hasMarker(dir)
+	return lay, member, err
+}
+
 // storeLayout tells which store dir holds.
 func storeLayout(dir string) (layout, error) {
 	has := func(name string) (bool, error) {
@@ -92,11 +103,7 @@ func storeLayout(dir string) (layout, error) {
 // migration past its commit point. A member without a store has lost its
 // state (ErrStateLost).
 func prepareLayout(dir string, segSize int, logger hclog.Logger) error {
-	lay, err := storeLayout(dir)
-	if err != nil {
-		return err
-	}
-	member, err := hasMarker(dir)
+	lay, member, err := layoutOf(dir)
 	if err != nil {
 		return err
 	}

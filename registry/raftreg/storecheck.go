@@ -45,11 +45,7 @@ func CheckStore(cfg Config) error {
 // returns nil for a store that passes, or for no store in a directory
 // without the marker (a new node).
 func checkStore(dir string) error {
-	lay, err := storeLayout(dir)
-	if err != nil {
-		return err
-	}
-	member, err := hasMarker(dir)
+	lay, member, err := layoutOf(dir)
 	if err != nil {
 		return err
 	}
