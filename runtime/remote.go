@@ -133,14 +133,11 @@ func (g *Guest) Take() Guest {
 // before the process's turn blocks it (a registry call, a lock): the
 // caller hands its own work to another goroutine there.
 func (g *Guest) Run(onBlock func()) {
-	p := g.p
-	if p == nil {
+	if p := g.p; p != nil && p.host.sched.RunHere(&p.Task, onBlock) {
+		g.p = nil
 		return
 	}
-	g.p = nil
-	if !p.host.sched.RunHere(&p.Task, onBlock) {
-		p.host.sched.Submit(&p.Task)
-	}
+	g.Queue()
 }
 
 // Queue queues the process g holds, if any, for a worker.

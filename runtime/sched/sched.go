@@ -171,10 +171,7 @@ func (s *Scheduler) StopWithin(ctx context.Context) (stuck int) {
 		s.stopping.Store(true)
 		close(s.stopCh)
 		for _, p := range s.ps {
-			select {
-			case p.wake <- struct{}{}:
-			default:
-			}
+			p.signal()
 		}
 		go func() {
 			s.wg.Wait()
@@ -299,10 +296,7 @@ func (s *Scheduler) wakeOne() {
 		s.nspinning.Add(1)
 	}
 	s.idleMu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.signal()
 	select {
 	case s.sysmonCh <- struct{}{}:
 	default:
@@ -501,10 +495,7 @@ func (s *Scheduler) RunHere(t *Task, onBlock func()) bool {
 	s.idleMu.Unlock()
 	m.run.Unlock()
 	if (s.anyWork() || s.stopping.Load()) && s.removeIdle(p) {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
+		p.signal()
 	}
 	return true
 }

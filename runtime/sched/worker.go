@@ -66,6 +66,14 @@ func (p *P) push(t *Task, next bool) {
 	p.mu.Unlock()
 }
 
+// signal wakes p's parked worker, or leaves the wake-up for its next park.
+func (p *P) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
 // get takes the next local task: run-next first, but not more than 32 times
 // in a row while the queue has others waiting.
 func (p *P) get() *Task {
@@ -308,8 +316,7 @@ func (m *M) park() {
 	} else {
 		d := time.Duration(deadline - s.Now())
 		if d <= 0 {
-			s.removeIdle(p)
-			return
+			return // wakeUp takes the slot off the idle list
 		}
 		if m.timer == nil {
 			m.timer = time.NewTimer(d)
@@ -334,23 +341,16 @@ func (m *M) park() {
 func (m *M) wakeUp() {
 	lost := m.p.m.Load() != m
 	if lost {
-		m.passWake()
+		m.p.signal()
 	}
 	m.run.Lock()
 	if m.p.m.Load() != m {
 		if !lost {
-			m.passWake()
+			m.p.signal()
 		}
 		return
 	}
 	m.s.removeIdle(m.p)
-}
-
-func (m *M) passWake() {
-	select {
-	case m.p.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Timer is a one-shot timer on a slot's heap. Fire runs on a worker.
@@ -388,10 +388,7 @@ func (s *Scheduler) addTimer(p *P, d time.Duration, target TimerTarget, arg uint
 	p.mu.Unlock()
 	if first {
 		// A parked owner must recompute its sleep.
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
+		p.signal()
 	}
 	return t
 }
