@@ -529,17 +529,7 @@ func (e *Endpoint) publishPeersLocked() {
 // spawn runs f on a goroutine that Close joins; it reports false, running
 // nothing, once the endpoint is closed.
 func (e *Endpoint) spawn(f func()) bool {
-	e.tmu.Lock()
-	defer e.tmu.Unlock()
-	if e.tclosed {
-		return false
-	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		f()
-	}()
-	return true
+	return e.spawnTracked(func(*tracked) { f() })
 }
 
 // tracked is a goroutine the endpoint counts until it ends or stops
