@@ -58,7 +58,7 @@ type Decision struct {
 // Undefined, which is permitted unless strict. Nil entries are skipped.
 func Evaluate(policies []*Policy, req Request, strict bool) Decision {
 	var e evaluation
-	e.add(policies, &req)
+	e.add(policies, &req, req.Resources)
 	return e.decision(strict)
 }
 
@@ -70,11 +70,14 @@ type evaluation struct {
 	allowResource string
 }
 
-func (e *evaluation) add(policies []*Policy, req *Request) {
+// add evaluates req against policies. resources are the request's: they
+// come apart from req because conditions may keep what they read from req
+// (req.Resources is not read), so a caller that builds its resources on
+// its stack keeps them there.
+func (e *evaluation) add(policies []*Policy, req *Request, resources []string) {
 	if e.deny != nil {
 		return
 	}
-	resources := req.Resources
 	if len(resources) == 0 {
 		resources = noResource[:]
 	}
@@ -145,10 +148,17 @@ func (e *DeniedError) Unwrap() error { return ErrPermissionDenied }
 // a process, the target host's policies (nil otherwise). It returns nil when
 // permitted and a *DeniedError otherwise.
 func Check(callerScope, callerHost, targetHost []*Policy, req Request, strict bool) error {
+	res := req.Resources
+	req.Resources = nil
+	return check(callerScope, callerHost, targetHost, &req, res, strict)
+}
+
+// check is Check with the request's resources apart (see evaluation.add).
+func check(callerScope, callerHost, targetHost []*Policy, req *Request, resources []string, strict bool) error {
 	var e evaluation
-	e.add(callerScope, &req)
-	e.add(callerHost, &req)
-	e.add(targetHost, &req)
+	e.add(callerScope, req, resources)
+	e.add(callerHost, req, resources)
+	e.add(targetHost, req, resources)
 	d := e.decision(strict)
 	if d.Permitted {
 		return nil
@@ -159,7 +169,7 @@ func Check(callerScope, callerHost, targetHost []*Policy, req Request, strict bo
 	}
 	res := d.Resource
 	if d.Outcome == Undefined {
-		res = strings.Join(req.Resources, ", ")
+		res = strings.Join(resources, ", ")
 	}
 	return &DeniedError{Action: req.Action, Resource: res, Policy: d.Policy, Actor: actor}
 }
@@ -169,12 +179,20 @@ func Check(callerScope, callerHost, targetHost []*Policy, req Request, strict bo
 // returns the first refusal. An empty chain is checked as one layer with
 // req.Actor and an empty scope.
 func CheckNarrowed(chain Chain, callerHost, targetHost []*Policy, req Request, strict bool) error {
+	res := req.Resources
+	req.Resources = nil
+	return checkNarrowed(chain, callerHost, targetHost, &req, res, strict)
+}
+
+// checkNarrowed is CheckNarrowed with the request's resources apart (see
+// evaluation.add); it sets req.Actor.
+func checkNarrowed(chain Chain, callerHost, targetHost []*Policy, req *Request, resources []string, strict bool) error {
 	if len(chain) == 0 {
-		return Check(nil, callerHost, targetHost, req, strict)
+		return check(nil, callerHost, targetHost, req, resources, strict)
 	}
 	for _, l := range chain {
 		req.Actor = l.Actor
-		if err := Check(l.Scope, callerHost, targetHost, req, strict); err != nil {
+		if err := check(l.Scope, callerHost, targetHost, req, resources, strict); err != nil {
 			return err
 		}
 	}

@@ -301,12 +301,12 @@ func (g *Guard) evaluate(a *asker, target *Host, action Action, resources []stri
 	if target != nil {
 		targetPol = target.policies
 	}
-	req := Request{Action: action, Resources: resources, Meta: a.meta}
+	req := Request{Action: action, Meta: a.meta}
 	var err error
 	if a.id == nil {
-		err = Check(nil, a.host, targetPol, req, g.strict) // CheckNarrowed's answer, a call fewer
+		err = check(nil, a.host, targetPol, &req, resources, g.strict) // checkNarrowed's answer, a call fewer
 	} else {
-		err = CheckNarrowed(a.id.chain, a.host, targetPol, req, g.strict)
+		err = checkNarrowed(a.id.chain, a.host, targetPol, &req, resources, g.strict)
 	}
 	if err != nil {
 		return g.refuse(err)
@@ -320,8 +320,8 @@ func (g *Guard) target(a *asker, action Action, target pid.PID, name string) err
 	if g.uncovered(a, th, action) {
 		return nil
 	}
-	res := make([]string, 0, 3)
-	res = append(res, g.pidText(target))
+	var buf [3]string // on the stack: see evaluation.add
+	res := append(buf[:0], g.pidText(target))
 	if name != "" {
 		res = append(res, name)
 	}

@@ -135,6 +135,45 @@ func TestGuardTargetResources(t *testing.T) {
 	}
 }
 
+// TestGuardTargetAllocatesNothing: a permitted send checked against an
+// allow and a deny with a condition on the resource builds its resource
+// list on the stack. Every message a process sends under policies is
+// checked, on this node and on the target's.
+func TestGuardTargetAllocatesNothing(t *testing.T) {
+	g, c, target := targetBench(t)
+	if n := testing.AllocsPerRun(100, func() {
+		if err := g.AuthorizeTarget(c, ActionSend, target, "cache"); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("AuthorizeTarget allocated %v times per check", n)
+	}
+}
+
+// targetBench is a guard whose host has an allow-all and a deny on
+// another node's processes, a caller on that host and a local target. As
+// the runtime's, its PIDText reuses a text formatted once.
+func targetBench(t testing.TB) (*Guard, Caller, pid.PID) {
+	on := deny(t, "d", list(string(ActionSend)), list("*"),
+		Condition{Field: "resource", Operator: OpEq, Value: "{n9@app:procs|1}"})
+	target := pid.PID{Node: "n1", Host: "app:procs", Seq: 7}
+	text := target.String()
+	g := NewGuard(GuardConfig{Node: "n1", Hosts: []HostPolicies{{ID: "app:procs",
+		Policies: []*Policy{allow(t, "a", list("*"), list("*")), on}}},
+		PIDText: func(pid.PID) string { return text }})
+	return g, Caller{Host: g.Host("app:procs")}, target
+}
+
+func BenchmarkAuthorizeTarget(b *testing.B) {
+	g, c, target := targetBench(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := g.AuthorizeTarget(c, ActionSend, target, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // TestGuardRemoteMetaBounded: the meta kept for remote callers stops
 // growing at its bound, and answers stay right past it.
 func TestGuardRemoteMetaBounded(t *testing.T) {
