@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 const (
@@ -17,9 +18,16 @@ const (
 	// acknowledgements pushes in bursts: 16 cover a burst of 4,000 small
 	// frames. Without them, a stream of small frames allocated its
 	// queue's whole volume again, about a third of what a remote message
-	// cost in allocation.
+	// cost in allocation. Chunks past them go to chunkPool.
 	maxSpareChunks = 16
 )
+
+// chunkPool holds acknowledged chunks of queueChunk bytes beyond what
+// their queues keep, for any queue to fill again: a burst larger than the
+// spare chunks cover (a Lua sender's window of 65,536 messages is several
+// megabytes) reuses them instead of allocating its volume again, and the
+// garbage collector empties the pool once the bursts stop.
+var chunkPool sync.Pool // *qchunk
 
 // sendQueue holds the frames sent to one peer that it has not acknowledged:
 // the sent-but-unacked ones, then the unsent ones. Frames are encoded once,
@@ -75,10 +83,7 @@ func (q *sendQueue) push(stream StreamType, payload []byte, size int) {
 	if n := len(q.chunks); n > 0 && cap(q.chunks[n-1].buf)-len(q.chunks[n-1].buf) >= size {
 		c = q.chunks[n-1]
 	} else {
-		if n := len(q.spare); n > 0 && size <= queueChunk {
-			c = q.spare[n-1]
-			q.spare[n-1] = nil
-			q.spare = q.spare[:n-1]
+		if c = q.reuse(size); c != nil {
 			c.buf, c.first, c.end = c.buf[:0], q.next, q.next
 		} else {
 			c = &qchunk{buf: make([]byte, 0, max(queueChunk, size)), first: q.next, end: q.next}
@@ -89,6 +94,22 @@ func (q *sendQueue) push(stream StreamType, payload []byte, size int) {
 	c.end++
 	q.next++
 	q.bytes += int64(size)
+}
+
+// reuse returns an acknowledged chunk to hold a frame of size bytes, a
+// spare one first, else one from chunkPool; nil when there is none.
+func (q *sendQueue) reuse(size int) *qchunk {
+	if size > queueChunk {
+		return nil
+	}
+	if n := len(q.spare); n > 0 {
+		c := q.spare[n-1]
+		q.spare[n-1] = nil
+		q.spare = q.spare[:n-1]
+		return c
+	}
+	c, _ := chunkPool.Get().(*qchunk)
+	return c
 }
 
 // pending appends to dst the unsent bytes from the cursor, whole frames,
@@ -138,7 +159,7 @@ func (q *sendQueue) reusable(i uint64) bool {
 			return false
 		}
 	}
-	return len(q.spare) < maxSpareChunks
+	return true
 }
 
 // hasPending reports whether bytes wait to be written.
@@ -178,7 +199,11 @@ func (q *sendQueue) ack(next uint64) error {
 		c := q.chunks[0]
 		q.bytes -= int64(len(c.buf))
 		if cap(c.buf) == queueChunk && q.reusable(q.head) {
-			q.spare = append(q.spare, c)
+			if len(q.spare) < maxSpareChunks {
+				q.spare = append(q.spare, c)
+			} else {
+				chunkPool.Put(c)
+			}
 		}
 		q.chunks[0] = nil
 		q.chunks = q.chunks[1:]

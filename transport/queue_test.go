@@ -202,3 +202,53 @@ func TestQueueReusesChunks(t *testing.T) {
 	}
 	q.release(h)
 }
+
+// A burst of more chunks than a queue keeps: the rest go to chunkPool
+// once acknowledged, and never while a write may still read them.
+func TestQueuePoolsChunksPastTheSpare(t *testing.T) {
+	var q sendQueue
+	const frames = 32 * 3 * maxSpareChunks // 1000-byte frames, 3x the spare chunks
+	pushN(&q, frames, 1000)
+	mine := map[*qchunk]bool{}
+	for _, c := range q.chunks {
+		mine[c] = true
+	}
+	poolHolds := func() int {
+		n := 0
+		for range 4 * len(mine) {
+			c, _ := chunkPool.Get().(*qchunk)
+			if c == nil {
+				break
+			}
+			if mine[c] {
+				n++
+			}
+		}
+		return n
+	}
+	h := q.hold()
+	drain(t, &q)
+	if err := q.ack(frames); err != nil {
+		t.Fatal(err)
+	}
+	if n := poolHolds(); n != 0 || len(q.spare) != 0 {
+		t.Fatalf("%d chunks pooled and %d kept while a write may read them", n, len(q.spare))
+	}
+	q.release(h)
+	pushN(&q, frames, 1000)
+	for _, c := range q.chunks {
+		mine[c] = true
+	}
+	drain(t, &q)
+	if err := q.ack(2 * frames); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.spare) != maxSpareChunks {
+		t.Fatalf("%d chunks kept, want %d", len(q.spare), maxSpareChunks)
+	}
+	// The race detector drops some of what a sync.Pool is given, never
+	// all of 30-odd chunks.
+	if n := poolHolds(); n == 0 {
+		t.Fatal("no chunk past the spare ones was pooled")
+	}
+}
