@@ -4,6 +4,7 @@ import (
 	"github.com/wippyd/wippyd/cluster/wire"
 	"github.com/wippyd/wippyd/runtime"
 	"github.com/wippyd/wippyd/runtime/proc"
+	"github.com/wippyd/wippyd/runtime/security"
 	"github.com/wippyd/wippyd/transport"
 )
 
@@ -15,6 +16,7 @@ type inbound struct {
 	env   wire.Envelope
 	rtEnv runtime.Envelope
 	guest runtime.Guest
+	memo  security.Memo
 	req   wire.SpawnRequest
 	rep   wire.SpawnReply
 	gc    wire.Groupcast
@@ -116,7 +118,7 @@ func (c *Cluster) deliver(rt Runtime, peer string, r *route, in *inbound) {
 	// identity it carries: nothing a peer sends skips that check.
 	in.rtEnv = runtime.Envelope{
 		Kind: kind, From: w.From, To: w.To, Topic: w.Topic, Payload: w.Payload, Err: w.Err,
-		Chain: w.Chain, FromHost: w.FromHost, Guest: &in.guest,
+		Chain: w.Chain, FromHost: w.FromHost, Guest: &in.guest, Memo: &in.memo,
 	}
 	// Counted before delivery: the receiver may answer before Deliver
 	// returns, and the count must not lag what the sender sees.

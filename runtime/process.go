@@ -149,6 +149,7 @@ type batchBuf struct {
 	env   Envelope
 	last  *process
 	rings mailbox.Rings[proc.Delivery]
+	memo  security.Memo // the last send the worker's processes were allowed
 }
 
 // Parked drops the spare mailbox rings while the worker has nothing to do:

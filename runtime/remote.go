@@ -63,7 +63,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 		return
 	}
 	if action := remoteAction(e.Kind); action != "" {
-		if err := rt.guard.AuthorizeRemote(callerOf(e), action, e.To, ""); err != nil {
+		if err := e.Memo.AuthorizeRemote(rt.guard, callerOf(e), action, e.To, ""); err != nil {
 			rt.dropDenied(e, proc.Refusal(err))
 			return
 		}

@@ -421,9 +421,14 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 	var w *sched.Worker
 	if src != nil {
 		w = src.w
-		// The send path: Exempt inline, the guard called directly.
+		// The send path: Exempt inline, the guard called directly, a run
+		// of sends to one target checked once per worker (security.Memo).
 		if !rt.guard.Exempt(src.sec) {
-			if err := rt.guard.AuthorizeTarget(src.caller(), security.ActionSend, to, name); err != nil {
+			var memo *security.Memo
+			if w != nil {
+				memo = &scratch(w).memo
+			}
+			if err := memo.AuthorizeTarget(rt.guard, src.caller(), security.ActionSend, to, name); err != nil {
 				return proc.PermissionDenied(err)
 			}
 		}

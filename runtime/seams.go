@@ -49,6 +49,10 @@ type Envelope struct {
 	// Guest, if set, takes the process a delivered message readies,
 	// instead of a worker being woken for it (see Guest). Deliver only.
 	Guest *Guest
+	// Memo, if set, is the delivering goroutine's: a run of signals from
+	// one sender to one process is checked once (see security.Memo).
+	// Deliver only.
+	Memo *security.Memo
 }
 
 // Router carries envelopes to processes of other nodes. node implements it
