@@ -124,9 +124,16 @@ func (s *remoteSender) fill(c *native.Ctx) error {
 	return nil
 }
 
+// remoteWarmUp is how many messages a remote throughput figure sends
+// before it starts the clock: two windows, so the receiver's mailbox
+// rings, the send queue's chunks, the connection's buffers and the GC heap
+// have reached their steady size, as in the harness's 1 s warm-up.
+const remoteWarmUp = 2 * 65536
+
 // RemoteThroughput: one Go-native sender on one node to one Go-native
 // receiver on another, 64-byte payloads, policy checks on, the sender
-// keeping at most 65,536 messages unacknowledged (remote_msgs_per_s).
+// keeping at most 65,536 messages unacknowledged (remote_msgs_per_s): n
+// messages timed after remoteWarmUp untimed ones.
 func RemoteThroughput(n int) (Result, error) { return remoteThroughput("remote_msgs_per_s", "", n) }
 
 // RemoteThroughputSealed is RemoteThroughput between nodes with a cluster
@@ -143,10 +150,15 @@ func remoteThroughput(name, secret string, n int) (Result, error) {
 	defer stop()
 	done := make(chan struct{})
 	var got atomic.Int64 // read by this goroutine when not all arrived
+	var start time.Time  // set by the receiver; read after done
 	const ackEvery = 8192
+	total := int64(remoteWarmUp + n)
 	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
 		k := got.Add(1)
-		if k == int64(n) {
+		switch k {
+		case remoteWarmUp:
+			start = time.Now()
+		case total:
 			close(done)
 		}
 		if k%ackEvery == 0 {
@@ -157,23 +169,22 @@ func remoteThroughput(name, secret string, n int) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	start := time.Now()
 	payload := msg.String(strings.Repeat("x", 64))
-	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&remoteSender{to: recv, left: n, window: 65536, payload: payload})}); err != nil {
+	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(&remoteSender{to: recv, left: int(total), window: 65536, payload: payload})}); err != nil {
 		return Result{}, err
 	}
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		return Result{}, fmt.Errorf("%s: %d of %d arrived", name, got.Load(), n)
+		return Result{}, fmt.Errorf("%s: %d of %d arrived", name, got.Load(), total)
 	}
 	return Result{Name: name, Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 
 // remoteLuaSources are the processes of remote_msgs_lua_per_s, written as
 // a Wippy user writes them: the sender keeps at most window messages
-// unacknowledged, the receiver acknowledges every ack_every and tells
-// done_to when it has them all.
+// unacknowledged, the receiver acknowledges every ack_every, tells done_to
+// when it has the first warm and when it has them all.
 var remoteLuaSources = Sources{
 	"bench:remote_sender": `
 local function main(to, n, window)
@@ -193,7 +204,7 @@ local function main(to, n, window)
 end
 return {main = main}`,
 	"bench:remote_receiver": `
-local function main(n, ack_every, done_to)
+local function main(n, ack_every, done_to, warm)
   local inbox = process.inbox()
   local got = 0
   while got < n do
@@ -202,6 +213,9 @@ local function main(n, ack_every, done_to)
     if got % ack_every == 0 then
       process.send(m:from(), "ack", got)
     end
+    if got == warm then
+      process.send(done_to, "warm", got)
+    end
   end
   process.send(done_to, "done", got)
 end
@@ -209,7 +223,7 @@ return {main = main}`,
 }
 
 // RemoteThroughputLua is RemoteThroughput with Lua processes at both ends
-// (remote_msgs_lua_per_s).
+// (remote_msgs_lua_per_s), n messages timed after remoteWarmUp.
 func RemoteThroughputLua(n int) (Result, error) {
 	eng, err := lua.New(lua.Config{Catalog: remoteLuaSources, Logger: discard()})
 	if err != nil {
@@ -221,7 +235,12 @@ func RemoteThroughputLua(n int) (Result, error) {
 	}
 	defer stop()
 	done := make(chan struct{})
+	var start time.Time // set by the waiter at "warm"; read after done
 	waiter, err := b.Runtime().Spawn(proc.SpawnRequest{Behavior: native.New(native.MessageFunc(func(c *native.Ctx, m native.Message) error {
+		if m.Topic == "warm" {
+			start = time.Now()
+			return nil
+		}
 		close(done)
 		return nil
 	}))})
@@ -229,20 +248,20 @@ func RemoteThroughputLua(n int) (Result, error) {
 		return Result{}, err
 	}
 	const window, ackEvery = 65536, 8192
+	total := int64(remoteWarmUp + n)
 	recv, err := b.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_receiver",
-		Args: []msg.Value{msg.Int(int64(n)), msg.Int(ackEvery), msg.String(waiter.String())}})
+		Args: []msg.Value{msg.Int(total), msg.Int(ackEvery), msg.String(waiter.String()), msg.Int(remoteWarmUp)}})
 	if err != nil {
 		return Result{}, err
 	}
-	start := time.Now()
 	if _, err := a.Runtime().Spawn(proc.SpawnRequest{Entry: "bench:remote_sender",
-		Args: []msg.Value{msg.String(recv.String()), msg.Int(int64(n)), msg.Int(window)}}); err != nil {
+		Args: []msg.Value{msg.String(recv.String()), msg.Int(total), msg.Int(window)}}); err != nil {
 		return Result{}, err
 	}
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		return Result{}, fmt.Errorf("remote_msgs_lua_per_s: not all of %d messages arrived", n)
+		return Result{}, fmt.Errorf("remote_msgs_lua_per_s: not all of %d messages arrived", total)
 	}
 	return Result{Name: "remote_msgs_lua_per_s", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
@@ -417,7 +436,7 @@ func (m *monitorOnce) HandleEvent(c *native.Ctx, e native.Event) error {
 
 // clusterSizes size the cluster figures.
 type clusterSizes struct {
-	msgs int  // messages of remote_msgs_per_s and the sealed one (a quarter for the Lua one)
+	msgs int  // messages of remote_msgs_per_s and the sealed one (half for the Lua one), after the warm-up
 	rtts int  // round trips of remote_rtt_us
 	lan  bool // also nodedown_detect_ms, several seconds
 }
@@ -433,7 +452,7 @@ func clusterFigures(sz clusterSizes) []figure {
 	fs := []figure{
 		{"remote_msgs_per_s", func() (Result, error) { return RemoteThroughput(sz.msgs) }},
 		{"remote_msgs_sealed_per_s", func() (Result, error) { return RemoteThroughputSealed(sz.msgs) }},
-		{"remote_msgs_lua_per_s", func() (Result, error) { return RemoteThroughputLua(sz.msgs / 4) }},
+		{"remote_msgs_lua_per_s", func() (Result, error) { return RemoteThroughputLua(sz.msgs / 2) }},
 		{"remote_rtt_us", func() (Result, error) { return RemoteRTT(sz.rtts) }},
 		{"nodedown_detect_fast_ms", func() (Result, error) { return NodeDownDetect("fast") }},
 	}
