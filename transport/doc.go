@@ -23,7 +23,11 @@
 // handler decodes each body and keeps none of it is registered with
 // RegisterTransient (the cluster stream is): its frames are then read
 // into the same buffers again, and a steady stream of them allocates no
-// read buffers. Send queues likewise refill acknowledged buffers.
+// read buffers. Send queues likewise refill acknowledged buffers: each
+// keeps a few (16 of 32 KiB) and offers the rest to one pool of the
+// process, so a burst of several megabytes (a sender's whole window) is
+// encoded into chunks an earlier burst left, and the garbage collector
+// empties the pool when the bursts stop.
 //
 // # Peers, connections and sessions
 //
