@@ -394,14 +394,17 @@ func (r *inReader) loop() error {
 func (r *inReader) Detach() {
 	old := r.owner
 	r.gen.Add(1)
+	// Counted before the new goroutine may read: what it delivers must
+	// not be seen before the count that says it reads.
+	r.p.e.ctr.detached.Add(1)
 	if !r.p.e.spawnTracked(func(t *tracked) {
 		r.owner = t
 		r.p.e.endInbound(r.p, r.l.conn, r.run())
 	}) {
 		r.gen.Add(^uint64(0))
+		r.p.e.ctr.detached.Add(^uint64(0))
 		return
 	}
-	r.p.e.ctr.detached.Add(1)
 	old.release()
 }
 
