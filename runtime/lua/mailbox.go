@@ -33,21 +33,22 @@ type listen struct {
 // block, with the Payload its first payload() call returns (a message is
 // made for every delivery the inbox gets, and most are read once).
 type message struct {
-	ud    glua.LUserData // Value is the message itself
-	topic glua.LValue    // an LString, boxed once (see topicValue)
-	from  *sender        // nil: sent from outside any process
-	pay   lualib.PayloadCell
+	ud   glua.LUserData // Value is the message itself
+	from *origin
+	pay  lualib.PayloadCell
 }
 
-// sender is the PID a message came from and its text, shared by the
-// messages of a run from one sender (see senderOf): a pointer keeps the
-// message in a smaller size class, and from() formats the PID once.
-type sender struct {
-	pid pid.PID
-	str glua.LValue // the PID's string, nil until from() asks
+// origin is the sender and topic of a message, shared by the messages of
+// a run from one sender on one topic (see originOf): one pointer for both
+// keeps a message in the 160-byte size class rather than 176, the topic
+// is boxed once and from() formats the PID once.
+type origin struct {
+	pid   pid.PID     // zero: sent from outside any process
+	str   glua.LValue // the PID's string, nil until from() asks
+	topic glua.LValue // an LString
 }
 
-func (m *message) topicString() string { return string(m.topic.(glua.LString)) }
+func (m *message) topicString() string { return m.from.topicString() }
 
 // payload returns the message's payload value.
 func (m *message) payload() msg.Value { return m.pay.Value() }
@@ -169,37 +170,37 @@ func (p *process) event(kind string, from pid.PID, key string, v glua.LValue) {
 }
 
 func (p *process) newMessage(d *proc.Delivery) glua.LValue {
-	m := &message{topic: p.topicValue(d.Topic), from: p.senderOf(d.From)}
+	m := &message{from: p.originOf(d.From, d.Topic)}
 	m.pay.Set(d.Payload)
 	m.ud.Value, m.ud.Metatable = m, p.eng.lib.msgMeta
 	return &m.ud
 }
 
-// topicValue returns topic as a Lua value. Boxing a string allocates, so
-// the last topic's value is kept for the next message: a process is
-// usually sent many messages of one topic in a row.
-func (p *process) topicValue(topic string) glua.LValue {
-	if s, ok := p.lastTopic.(glua.LString); ok && string(s) == topic {
-		return p.lastTopic
+// originOf returns the origin of a message from `from` on topic: the last
+// message's when it has both, else a new one that reuses what it can of
+// the last (boxing a string allocates; a process is usually sent many
+// messages of one topic, often by one sender).
+func (p *process) originOf(from pid.PID, topic string) *origin {
+	last := p.lastOrigin
+	if last != nil && last.pid == from && last.topicString() == topic {
+		return last
 	}
-	v := glua.LValue(glua.LString(topic))
-	p.lastTopic = v
-	return v
+	o := &origin{pid: from}
+	switch {
+	case last == nil:
+	case last.topicString() == topic:
+		o.topic = last.topic
+	case last.pid == from:
+		o.str = last.str
+	}
+	if o.topic == nil {
+		o.topic = glua.LString(topic)
+	}
+	p.lastOrigin = o
+	return o
 }
 
-// senderOf returns the sender of a message from `from`, the last one's
-// when it is the same process; nil for the zero PID.
-func (p *process) senderOf(from pid.PID) *sender {
-	if from.IsZero() {
-		return nil
-	}
-	if s := p.lastFrom; s != nil && s.pid == from {
-		return s
-	}
-	s := &sender{pid: from}
-	p.lastFrom = s
-	return s
-}
+func (o *origin) topicString() string { return string(o.topic.(glua.LString)) }
 
 // errObj returns an error object for err, or nil.
 func (p *process) errObj(err error) glua.LValue {
@@ -224,20 +225,20 @@ func checkMessage(L *glua.LState) *message {
 }
 
 func msgTopic(L *glua.LState) int {
-	L.Push(checkMessage(L).topic)
+	L.Push(checkMessage(L).from.topic)
 	return 1
 }
 
 func msgFrom(L *glua.LState) int {
-	s := checkMessage(L).from
-	if s == nil {
+	o := checkMessage(L).from
+	if o.pid.IsZero() {
 		L.Push(glua.LNil)
 		return 1
 	}
-	if s.str == nil {
-		s.str = glua.LString(s.pid.String())
+	if o.str == nil {
+		o.str = glua.LString(o.pid.String())
 	}
-	L.Push(s.str)
+	L.Push(o.str)
 	return 1
 }
 

@@ -65,16 +65,18 @@ end}`)
 	}
 }
 
-// from() names each message's own sender, whatever came before it.
+// from() and topic() name each message's own sender and topic, whatever
+// came before it (the messages of a run share them).
 func TestMessageFromEachSender(t *testing.T) {
 	h := newHarness(t)
 	h.cat.add("t:main", `return {main = function()
   local inbox = process.inbox()
   local out = {}
-  for i = 1, 5 do
+  for i = 1, 6 do
     local m = inbox:receive()
     table.insert(out, m:from() or "none")
     table.insert(out, m:from() == m:from())
+    table.insert(out, m:topic())
   end
   return out
 end}`)
@@ -83,12 +85,13 @@ end}`)
 		t.Fatalf("status %v, want idle", st)
 	}
 	other := pid.PID{Node: "n2", Host: "app:procs", Seq: 0x7}
-	d := func(from pid.PID) proc.Delivery {
-		return proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: "x", Payload: msg.Int(1)}
+	d := func(from pid.PID, topic string) proc.Delivery {
+		return proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: msg.Int(1)}
 	}
-	h.deliver(d(peer), d(peer), d(other), d(pid.PID{}), d(peer))
+	h.deliver(d(peer, "x"), d(peer, "y"), d(other, "y"), d(pid.PID{}, "y"), d(peer, "x"), d(peer, "x"))
 	res := h.finish()
-	want := `["{n1@app:procs|0x00042}", true, "{n1@app:procs|0x00042}", true, "{n2@app:procs|0x00007}", true, "none", true, "{n1@app:procs|0x00042}", true]`
+	want := `["{n1@app:procs|0x00042}", true, "x", "{n1@app:procs|0x00042}", true, "y", "{n2@app:procs|0x00007}", true, "y", ` +
+		`"none", true, "y", "{n1@app:procs|0x00042}", true, "x", "{n1@app:procs|0x00042}", true, "x"]`
 	if res.Err != nil || res.Value.String() != want {
 		t.Fatalf("got %v %v", res.Value, res.Err)
 	}

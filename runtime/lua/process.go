@@ -73,9 +73,8 @@ type process struct {
 	timers  map[proc.TimerID]*timerRec
 	require map[string]glua.LValue // loaded modules and imports
 
-	lastPIDStr string      // parsePID's one-entry cache
-	lastTopic  glua.LValue // topicValue's one-entry cache
-	lastFrom   *sender     // senderOf's one-entry cache
+	lastPIDStr string  // parsePID's one-entry cache
+	lastOrigin *origin // originOf's one-entry cache
 	lastPID    pid.PID
 
 	upgrade   *upgradeReq
