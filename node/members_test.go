@@ -98,3 +98,30 @@ func TestMembersSuspectThenDead(t *testing.T) {
 	want = map[string]float64{"alive": 1, "suspect": 0, "dead": 1, "left": 0}
 	await.Until(t, "b dead in a's metrics", func() bool { return maps.Equal(memberSeries(a), want) })
 }
+
+// The collector describes every family it may export, not only those the
+// node has when it is registered: a registry made before the first peer
+// connects (the admin endpoint's is) still gathers once the peer's series
+// appear, even pedantically.
+func TestMetricsDescribedBeforeAPeer(t *testing.T) {
+	a := clusterNode(t, "a")
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(newCollector(a)); err != nil {
+		t.Fatal(err)
+	}
+	b := clusterNode(t, "b", a.MembershipAddr())
+	await.Until(t, "a session with b", func() bool {
+		return len(a.cluster.ep.Stats().Peers) > 0 && len(b.Status().Members) == 2
+	})
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range fams {
+		found = found || f.GetName() == "wippy_internode_bytes_total"
+	}
+	if !found {
+		t.Fatal("no wippy_internode_bytes_total series with a peer connected")
+	}
+}

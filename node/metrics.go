@@ -52,7 +52,23 @@ func newCollector(n *Node) *collector {
 	}
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+// Describe sends every family the collector may export, whether this node
+// has it now or not (a peer's bytes, Raft, a service's restarts). Described
+// by a collect instead, a family that appears later (the first peer) would
+// be one the registry was never told of, which a pedantic registry refuses
+// at every scrape.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.processes, c.spawns, c.exits, c.sent, c.received, c.dropped,
+		c.mailboxMax, c.steals, c.handoffs, c.runqueue, c.names,
+		c.restarts, c.members, c.raftState, c.raftCommit, c.ibytes,
+		c.reconnects, c.pgGroups, c.pgMembers, c.pgRefused, c.evRefused,
+		c.guide.raftState, c.guide.raftTerm, c.guide.voters, c.guide.nonVoters, c.guide.leaderChanges,
+		c.guide.churn, c.guide.gossipMembers, c.guide.convergence,
+	} {
+		ch <- d
+	}
+}
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	rt := c.n.rt
