@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -65,20 +64,10 @@ func layoutOf(dir string) (layout, bool, error) {
 
 // storeLayout tells which store dir holds.
 func storeLayout(dir string) (layout, error) {
-	has := func(name string) (bool, error) {
-		_, err := os.Lstat(filepath.Join(dir, name))
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, fs.ErrNotExist):
-			return false, nil
-		}
-		return false, fmt.Errorf("raftreg: data dir: %w", err)
-	}
 	var found [4]bool
 	for i, name := range []string{walDir, dbFile, walTmpDir, migratedFile} {
 		var err error
-		if found[i], err = has(name); err != nil {
+		if found[i], err = present(os.Lstat, filepath.Join(dir, name), "data dir"); err != nil {
 			return layoutNone, err
 		}
 	}

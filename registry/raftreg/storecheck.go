@@ -104,14 +104,20 @@ func stateLost(dir, what string) error {
 }
 
 func hasMarker(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, markerFile))
+	return present(os.Stat, filepath.Join(dir, markerFile), "member marker")
+}
+
+// present reports whether path exists as stat (os.Stat or os.Lstat) sees
+// it; an error other than its absence is returned, naming what.
+func present(stat func(string) (fs.FileInfo, error), path, what string) (bool, error) {
+	_, err := stat(path)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, fmt.Errorf("raftreg: member marker: %w", err)
+	return false, fmt.Errorf("raftreg: %s: %w", what, err)
 }
 
 // writeMarker writes the member marker durably: a temporary file, synced,
