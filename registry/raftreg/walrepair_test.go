@@ -137,15 +137,7 @@ func TestStoreUnfinishedRotation(t *testing.T) {
 		commitState(t, dir, ws)
 	}
 	// raft-wal alone cannot append to it.
-	meta := &metadb.BoltMetaDB{}
-	w, err := wal.Open(dir, wal.WithMetaStore(meta), wal.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = w.StoreLogs([]*raft.Log{{Index: last + 1, Term: 1}})
-	w.Close()
-	meta.Close()
-	if !errors.Is(err, types.ErrSealed) {
+	if err := appendRaw(t, dir, last+1); !errors.Is(err, types.ErrSealed) {
 		t.Fatalf("raft-wal appended to a sealed segment: %v", err)
 	}
 	wantLast(t, cfg, last)
@@ -210,15 +202,7 @@ func TestStoreTornSeal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	meta := &metadb.BoltMetaDB{}
-	w, err := wal.Open(alone, wal.WithMetaStore(meta), wal.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = w.StoreLogs([]*raft.Log{{Index: want + 1, Term: 1}})
-	w.Close()
-	meta.Close()
-	if !errors.Is(err, types.ErrSealed) {
+	if err := appendRaw(t, alone, want+1); !errors.Is(err, types.ErrSealed) {
 		t.Fatalf("raft-wal appended after a torn seal: %v", err)
 	}
 	wantLast(t, cfg, want)
@@ -405,4 +389,19 @@ func TestNewRaftUnreadableLog(t *testing.T) {
 	if _, err := newRaft(conf, &raft.MockFSM{}, st, trans); !errors.Is(err, ErrStoreDamaged) {
 		t.Fatalf("err %v, want %v", err, ErrStoreDamaged)
 	}
+}
+
+// appendRaw appends the entry at index to the raft-wal store in dir with
+// raft-wal alone (no repair of ours) and returns what StoreLogs returned.
+func appendRaw(t *testing.T, dir string, index uint64) error {
+	t.Helper()
+	meta := &metadb.BoltMetaDB{}
+	w, err := wal.Open(dir, wal.WithMetaStore(meta), wal.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.StoreLogs([]*raft.Log{{Index: index, Term: 1}})
+	w.Close()
+	meta.Close()
+	return err
 }
