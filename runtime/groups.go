@@ -196,7 +196,7 @@ func (rt *Runtime) fanout(src *process, e *Envelope, members []pid.PID) {
 		if src != nil {
 			rt.counters.sentLocal.add(slot, 1)
 		}
-		_ = rt.push(w, to, proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+		_ = rt.push(w, to, &proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
 	}
 }
 
@@ -227,5 +227,5 @@ func (rt *Runtime) Notify(to pid.PID, topic string, payload msg.Value) {
 		rt.counters.drop(0, DropNoProcess, 1)
 		return
 	}
-	_ = rt.push(nil, p, proc.Delivery{Kind: proc.DeliveryMessage, Topic: topic, Payload: payload}, true)
+	_ = rt.push(nil, p, &proc.Delivery{Kind: proc.DeliveryMessage, Topic: topic, Payload: payload}, true)
 }

@@ -353,7 +353,7 @@ func (p *process) Now() time.Time { return time.Now() }
 func (p *process) Killed() bool   { return p.kill.Load() != nil }
 
 func (p *process) Send(to pid.PID, topic string, payload msg.Value) error {
-	return p.rt.send(p, p.pid, to, "", topic, payload)
+	return p.rt.send(p, &p.pid, &to, "", topic, &payload)
 }
 
 func (p *process) SendName(name, topic string, payload msg.Value) error {
@@ -361,7 +361,7 @@ func (p *process) SendName(name, topic string, payload msg.Value) error {
 	if err != nil {
 		return err
 	}
-	return p.rt.send(p, p.pid, to, name, topic, payload)
+	return p.rt.send(p, &p.pid, &to, name, topic, &payload)
 }
 
 func (p *process) Spawn(req proc.SpawnRequest) (pid.PID, error) { return p.rt.spawn(p, req, nil) }

@@ -75,10 +75,10 @@ func (rt *Runtime) Deliver(e *Envelope) {
 			rt.counters.drop(0, DropNoProcess, 1)
 			return
 		}
-		_ = rt.pushFor(nil, e.Guest, to, proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+		_ = rt.pushFor(nil, e.Guest, to, &proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
 	case SigExit:
 		if to != nil {
-			_ = rt.push(nil, to, proc.Delivery{Kind: proc.DeliveryExit, From: e.From, Payload: e.Payload, Err: errOrNil(e.Err)}, true)
+			_ = rt.push(nil, to, &proc.Delivery{Kind: proc.DeliveryExit, From: e.From, Payload: e.Payload, Err: errOrNil(e.Err)}, true)
 		}
 	case SigLinkExit:
 		rt.linkExit(nil, e.To, e.From, e.Err, false)
@@ -183,7 +183,7 @@ func (rt *Runtime) NodeDown(node string) {
 		p.mu.Unlock()
 		for _, o := range monitors {
 			// The monitoring entry stays until the EXIT is read (filter).
-			_ = rt.push(nil, p, proc.Delivery{Kind: proc.DeliveryExit, From: o, Payload: msg.Nil, Err: proc.ErrNoConnection}, true)
+			_ = rt.push(nil, p, &proc.Delivery{Kind: proc.DeliveryExit, From: o, Payload: msg.Nil, Err: proc.ErrNoConnection}, true)
 		}
 		for _, o := range links {
 			rt.linkExit(nil, p.pid, o, proc.ErrNoConnection, false)

@@ -249,7 +249,7 @@ func (rt *Runtime) RelateRemote(parent, child pid.PID, link, monitor bool) {
 // from outside any process are the node's own and are not checked by
 // policy.
 func (rt *Runtime) Send(from, to pid.PID, topic string, payload msg.Value) error {
-	return rt.send(nil, from, to, "", topic, payload)
+	return rt.send(nil, &from, &to, "", topic, &payload)
 }
 
 // SendName sends to a registered name from outside any process.
@@ -258,7 +258,7 @@ func (rt *Runtime) SendName(from pid.PID, name, topic string, payload msg.Value)
 	if err != nil {
 		return err
 	}
-	return rt.send(nil, from, to, name, topic, payload)
+	return rt.send(nil, &from, &to, name, topic, &payload)
 }
 
 // Terminate kills p at once (from outside any process), as
@@ -378,7 +378,12 @@ func (rt *Runtime) StateCounts() map[string]map[proc.State]int {
 	return out
 }
 
-func (rt *Runtime) isLocal(p pid.PID) bool { return p.Node == "" || p.Node == rt.cfg.Node }
+func (rt *Runtime) isLocal(p pid.PID) bool { return rt.isLocalNode(p.Node) }
+
+// isLocalNode reports whether a PID with this node is one of this node's.
+// The send path calls it rather than isLocal: a PID passed by value there
+// is copied from the stores that just spilled it, which stalls the load.
+func (rt *Runtime) isLocalNode(node string) bool { return node == "" || node == rt.cfg.Node }
 
 // local returns the live local process p names, or nil.
 func (rt *Runtime) local(p pid.PID) *process {
@@ -397,15 +402,15 @@ func (rt *Runtime) local(p pid.PID) *process {
 // process that has ended since refuses the push (its mailbox is closed),
 // which drops and counts the message as a lookup that found nothing
 // would.
-func (rt *Runtime) localFrom(w *sched.Worker, to pid.PID) *process {
+func (rt *Runtime) localFrom(w *sched.Worker, to *pid.PID) *process {
 	if w == nil {
-		return rt.local(to)
+		return rt.local(*to)
 	}
 	buf := scratch(w)
 	if c := buf.last; c != nil && c.pid.Seq == to.Seq && c.pid.Host == to.Host {
 		return c
 	}
-	p := rt.local(to)
+	p := rt.local(*to)
 	if p != nil {
 		buf.last = p
 	}
@@ -414,7 +419,7 @@ func (rt *Runtime) localFrom(w *sched.Worker, to pid.PID) *process {
 
 // send delivers a message from src (nil from outside), addressed by PID
 // or by name (as "" for a PID), after the process.send check.
-func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payload msg.Value) error {
+func (rt *Runtime) send(src *process, from, to *pid.PID, name, topic string, payload *msg.Value) error {
 	if topic == "" || topic[0] == '@' {
 		return ErrBadTopic
 	}
@@ -428,7 +433,7 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 			if w != nil {
 				memo = &scratch(w).memo
 			}
-			if err := memo.AuthorizeTarget(rt.guard, src.caller(), security.ActionSend, to, name); err != nil {
+			if err := memo.AuthorizeTarget(rt.guard, src.caller(), security.ActionSend, *to, name); err != nil {
 				return proc.PermissionDenied(err)
 			}
 		}
@@ -437,17 +442,17 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 		}
 	}
 	slot := slotOf(w)
-	if !rt.isLocal(to) {
+	if !rt.isLocalNode(to.Node) {
 		var err error
 		if w != nil {
 			// The router does not keep the envelope: build it in the
 			// worker's scratch instead of on the heap.
 			buf := scratch(w)
-			buf.env = Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}
+			buf.env = Envelope{Kind: SigMessage, From: *from, To: *to, Topic: topic, Payload: *payload}
 			err = rt.router.Route(stamp(&buf.env, src))
 			buf.env = Envelope{}
 		} else {
-			err = rt.router.Route(stamp(&Envelope{Kind: SigMessage, From: from, To: to, Topic: topic, Payload: payload}, src))
+			err = rt.router.Route(stamp(&Envelope{Kind: SigMessage, From: *from, To: *to, Topic: topic, Payload: *payload}, src))
 		}
 		switch {
 		case err == nil:
@@ -467,7 +472,18 @@ func (rt *Runtime) send(src *process, from, to pid.PID, name, topic string, payl
 		rt.counters.drop(slot, DropNoProcess, 1)
 		return nil
 	}
-	err := rt.push(w, p, proc.Delivery{Kind: proc.DeliveryMessage, From: from, Topic: topic, Payload: payload}, false)
+	// Filled in place, field by field: a Delivery built here and copied
+	// into the mailbox stalled on the stores that had just built it.
+	d, err := rt.reserve(w, p, proc.DeliveryMessage)
+	if err == nil {
+		d.From = *from
+		d.Topic = topic
+		d.Payload = *payload
+		d.Err = nil
+		d.Kind = proc.DeliveryMessage
+		rt.commit(w, nil, p, proc.DeliveryMessage, false)
+	}
+	err = rt.pushed(w, err, false)
 	if src != nil && src != p && p.mbox.Len() > backlogYield {
 		src.flags |= yieldTurn
 	}
@@ -484,43 +500,49 @@ const backlogYield = 4096
 // push puts d into p's mailbox and wakes p. A message into a full mailbox
 // is refused with a retryable UNAVAILABLE; into an ended process it is
 // dropped and counted.
-func (rt *Runtime) push(w *sched.Worker, p *process, d proc.Delivery, remote bool) error {
+func (rt *Runtime) push(w *sched.Worker, p *process, d *proc.Delivery, remote bool) error {
 	return rt.pushFor(w, nil, p, d, remote)
 }
 
 // pushFor is push that leaves p to guest g, if set and still free, when
 // the delivery readies it (see Guest).
-func (rt *Runtime) pushFor(w *sched.Worker, g *Guest, p *process, d proc.Delivery, remote bool) error {
-	limit, full := 0, false
-	if d.Kind == proc.DeliveryMessage && !p.internal() && p.host.cfg.MaxMailbox > 0 {
+func (rt *Runtime) pushFor(w *sched.Worker, g *Guest, p *process, d *proc.Delivery, remote bool) error {
+	slot, err := rt.reserve(w, p, d.Kind)
+	if err == nil {
+		*slot = *d
+		rt.commit(w, g, p, d.Kind, remote)
+	}
+	return rt.pushed(w, err, remote)
+}
+
+// reserve is the first half of a push of a delivery of kind k to p: it
+// returns p's next mailbox slot, locked, for the caller to fill and then
+// pass to commit. Its errors go to pushed.
+func (rt *Runtime) reserve(w *sched.Worker, p *process, k proc.DeliveryKind) (*proc.Delivery, error) {
+	limit := 0
+	if k == proc.DeliveryMessage && !p.internal() && p.host.cfg.MaxMailbox > 0 {
 		limit = p.host.cfg.MaxMailbox
 		if p.hold != nil {
 			// What the behaviour took but has not consumed counts too.
 			limit -= p.hold.Held()
-			full = limit <= 0
-		}
-	}
-	wasEmpty, err := false, error(mailbox.ErrFull)
-	if !full {
-		var rings *mailbox.Rings[proc.Delivery]
-		if w != nil {
-			rings = &scratch(w).rings
-		}
-		wasEmpty, err = p.mbox.PushRings(d, limit, rings)
-	}
-	slot := slotOf(w)
-	if err != nil {
-		if errors.Is(err, mailbox.ErrFull) {
-			if remote {
-				rt.counters.drop(slot, DropMailboxFull, 1)
-				return nil
+			if limit <= 0 {
+				return nil, mailbox.ErrFull
 			}
-			return ErrMailboxFull
 		}
-		rt.counters.drop(slot, DropNoProcess, 1)
-		return nil
 	}
-	if d.Kind == proc.DeliveryMessage {
+	var rings *mailbox.Rings[proc.Delivery]
+	if w != nil {
+		rings = &scratch(w).rings
+	}
+	return p.mbox.Reserve(limit, rings)
+}
+
+// commit queues the slot reserve gave, counts it and wakes p (for guest g,
+// when set) if it was idle.
+func (rt *Runtime) commit(w *sched.Worker, g *Guest, p *process, k proc.DeliveryKind, remote bool) {
+	wasEmpty := p.mbox.Commit()
+	if k == proc.DeliveryMessage {
+		slot := slotOf(w)
 		if remote {
 			rt.counters.recvRemote.add(slot, 1)
 		} else {
@@ -531,6 +553,24 @@ func (rt *Runtime) pushFor(w *sched.Worker, g *Guest, p *process, d proc.Deliver
 		rt.wakeFor(w, g, p)
 		p.signalReceiver()
 	}
+}
+
+// pushed turns a push's mailbox error into its result: a full mailbox
+// refuses a local sender (UNAVAILABLE, retryable) and drops a remote
+// message, counted; an ended process drops it, counted.
+func (rt *Runtime) pushed(w *sched.Worker, err error, remote bool) error {
+	if err == nil {
+		return nil
+	}
+	slot := slotOf(w)
+	if errors.Is(err, mailbox.ErrFull) {
+		if remote {
+			rt.counters.drop(slot, DropMailboxFull, 1)
+			return nil
+		}
+		return ErrMailboxFull
+	}
+	rt.counters.drop(slot, DropNoProcess, 1)
 	return nil
 }
 

@@ -102,7 +102,7 @@ func (rt *Runtime) monitor(a *process, target pid.PID) {
 	if !rt.isLocal(target) {
 		rt.indexRemote(target.Node, a)
 		if err := rt.router.Route(stamp(&Envelope{Kind: SigMonitor, From: a.pid, To: target}, a)); err != nil {
-			rt.push(a.w, a, proc.Delivery{Kind: proc.DeliveryExit, From: target, Err: proc.ErrNoConnection}, false)
+			rt.push(a.w, a, &proc.Delivery{Kind: proc.DeliveryExit, From: target, Err: proc.ErrNoConnection}, false)
 		}
 		return
 	}
@@ -117,7 +117,7 @@ func (rt *Runtime) monitor(a *process, target pid.PID) {
 		b.mu.Unlock()
 	}
 	if !ok {
-		rt.push(a.w, a, proc.Delivery{Kind: proc.DeliveryExit, From: target, Err: proc.ErrNoProcess}, false)
+		rt.push(a.w, a, &proc.Delivery{Kind: proc.DeliveryExit, From: target, Err: proc.ErrNoProcess}, false)
 	}
 }
 
@@ -148,7 +148,7 @@ func (rt *Runtime) linkExit(w *sched.Worker, to, from pid.PID, err *proc.Error, 
 		return
 	}
 	if b.trap.Load() {
-		rt.push(w, b, proc.Delivery{Kind: proc.DeliveryLinkDown, From: from, Err: err}, !rt.isLocal(from))
+		rt.push(w, b, &proc.Delivery{Kind: proc.DeliveryLinkDown, From: from, Err: err}, !rt.isLocal(from))
 		return
 	}
 	rt.kill(b, proc.LinkDown(from), w)
@@ -171,7 +171,7 @@ func (rt *Runtime) notifyExit(p *process, rel *relations, value msg.Value, err *
 	for other := range rel.monitoredBy {
 		if rt.isLocal(other) {
 			if o := rt.local(other); o != nil {
-				rt.push(w, o, proc.Delivery{Kind: proc.DeliveryExit, From: p.pid, Payload: value, Err: errOrNil(err)}, false)
+				rt.push(w, o, &proc.Delivery{Kind: proc.DeliveryExit, From: p.pid, Payload: value, Err: errOrNil(err)}, false)
 			}
 		} else {
 			_ = rt.router.Route(stamp(&Envelope{Kind: SigExit, From: p.pid, To: other, Payload: value, Err: err}, p))

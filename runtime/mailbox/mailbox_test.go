@@ -367,7 +367,8 @@ func TestRingsLendEmptiedRing(t *testing.T) {
 	vals := make([]int, 100)
 	for i := range vals {
 		vals[i] = i
-		if _, err := a.PushRings(&vals[i], 0, &rings); err != nil {
+		v := &vals[i]
+		if _, err := a.PushRings(&v, 0, &rings); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -387,7 +388,7 @@ func TestRingsLendEmptiedRing(t *testing.T) {
 	}
 	kept := len(rings.free)
 	for _, p := range got {
-		if _, err := b.PushRings(p, 0, &rings); err != nil {
+		if _, err := b.PushRings(&p, 0, &rings); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -403,7 +404,8 @@ func TestRingsLendEmptiedRing(t *testing.T) {
 	var c Mailbox[*int]
 	var none Rings[*int]
 	for i := range lendMin / 2 {
-		c.PushRings(&vals[i], 0, &none)
+		v := &vals[i]
+		c.PushRings(&v, 0, &none)
 	}
 	c.DrainRings(nil, 0, &none)
 	if c.ring == nil || len(none.free) != 0 {
@@ -459,7 +461,8 @@ func TestRingsOversizedNotKept(t *testing.T) {
 	var sender, drainer Rings[int]
 	sender.free, sender.size = [][]int{make([]int, 2*ringsItems)}, 2*ringsItems
 	var m Mailbox[int]
-	m.PushRings(1, 0, &sender)
+	one := 1
+	m.PushRings(&one, 0, &sender)
 	if len(m.ring) != 2*ringsItems {
 		t.Fatalf("ring %d, want the sender's %d", len(m.ring), 2*ringsItems)
 	}
@@ -475,7 +478,7 @@ func TestRingsLendTakenRing(t *testing.T) {
 	var rings Rings[int]
 	var m Mailbox[int]
 	for i := range 2 * copyMax {
-		m.PushRings(i, 0, &rings)
+		m.PushRings(&i, 0, &rings)
 	}
 	ring := &m.ring[0]
 	before := len(rings.free)
@@ -484,5 +487,49 @@ func TestRingsLendTakenRing(t *testing.T) {
 	}
 	if len(rings.free) != before+1 || &rings.free[len(rings.free)-1][0] != ring || m.taken.buf != nil {
 		t.Fatal("the handed-out ring was not lent")
+	}
+}
+
+// Reserve hands out the next slot, zero, under the lock; Commit queues it
+// in order and reports an empty mailbox once. A refused Reserve holds
+// nothing: the next call still gets the lock.
+func TestReserveCommit(t *testing.T) {
+	var m Mailbox[[2]int]
+	for i := range 100 {
+		slot, err := m.Reserve(0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *slot != ([2]int{}) {
+			t.Fatalf("slot %d not zero: %v", i, *slot)
+		}
+		slot[0], slot[1] = i, -i
+		if wasEmpty := m.Commit(); wasEmpty != (i == 0) {
+			t.Fatalf("commit %d: wasEmpty %v", i, wasEmpty)
+		}
+	}
+	got := m.Drain(nil, 0)
+	for i, v := range got {
+		if v != [2]int{i, -i} {
+			t.Fatalf("item %d is %v: order lost", i, v)
+		}
+	}
+	for i := range 3 {
+		if _, err := m.Push([2]int{i}, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Reserve(3, nil); !errors.Is(err, ErrFull) {
+		t.Fatalf("Reserve past the bound: %v, want ErrFull", err)
+	}
+	if _, err := m.Push([2]int{9}, 0); err != nil { // the refused Reserve left the lock free
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, err := m.Reserve(0, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reserve after Close: %v, want ErrClosed", err)
+	}
+	if _, err := m.Push([2]int{}, 0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Push after a refused Reserve: %v", err)
 	}
 }

@@ -87,13 +87,17 @@ func (k DeliveryKind) String() string {
 	return "delivery(?)"
 }
 
-// Delivery is one thing a process receives.
+// Delivery is one thing a process receives. From, Topic and Payload come
+// first and in this order: a Go-native process's Message is laid out the
+// same, so it is copied to the callback straight from the delivery, with
+// the copy's 16-byte loads aligned to the 16-byte stores that filled the
+// batch (see runtime/native's messageOf).
 type Delivery struct {
-	Kind    DeliveryKind
 	From    pid.PID
 	Topic   string
 	Payload msg.Value
 	Err     error
+	Kind    DeliveryKind
 }
 
 // SpawnRequest asks the runtime for a new process.
