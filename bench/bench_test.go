@@ -57,8 +57,8 @@ func BenchmarkChanRingBaseline(b *testing.B) { bench(b, ChanRing, Quick()) }
 func BenchmarkFanInNative(b *testing.B)      { bench(b, FanIn, Quick()) }
 
 func TestLuaWorkloadsRun(t *testing.T) {
-	o := LuaOptions{Workers: 2, Idle: 500, Spawns: 500, RingSize: 50, ColdRingSize: 200, RingTokens: 10, RingHops: 50,
-		ColdHops: 20, Pcalls: 1000, SpawnReply: 500}
+	o := LuaOptions{Workers: 2, Idle: 500, Spawns: 500, RingSize: 50, ColdRingSize: 200, RingTokens: 10,
+		Pcalls: 1000, SpawnReply: 500, Warm: 20 * time.Millisecond, Dur: 50 * time.Millisecond}
 	res, err := RunLua(Lua, o, 1)
 	checkResults(t, res, err)
 }

@@ -227,12 +227,12 @@ type hits struct {
 	_ [56]byte
 }
 
-// rate runs for o.Warm, then returns the events total counted per second
-// over the next o.Dur.
-func rate(o Options, total func() int64) float64 {
-	time.Sleep(o.Warm)
+// rate lets a workload run for warm, then returns the events total counted
+// per second over the next dur.
+func rate(warm, dur time.Duration, total func() int64) float64 {
+	time.Sleep(warm)
 	t0, c0 := time.Now(), total()
-	time.Sleep(o.Dur)
+	time.Sleep(dur)
 	c1, el := total(), time.Since(t0)
 	return float64(c1-c0) / el.Seconds()
 }
@@ -288,7 +288,7 @@ func Ring(o Options) (Result, error) {
 	for t := 0; t < o.RingTokens; t++ {
 		rt.Send(pid.PID{}, pids[(t*step)%len(pids)], "t", msg.Nil)
 	}
-	r := rate(o, func() int64 { return sum(cnt) })
+	r := rate(o.Warm, o.Dur, func() int64 { return sum(cnt) })
 	halt.Store(true)
 	<-dropped.ch
 	return Result{"ring_native_msgs_per_s", r, "msgs/s"}, nil
@@ -325,7 +325,7 @@ func ChanRing(o Options) (Result, error) {
 	for t := 0; t < o.RingTokens; t++ {
 		chans[(t*step)%len(chans)] <- struct{}{}
 	}
-	r := rate(o, func() int64 { return sum(cnt) })
+	r := rate(o.Warm, o.Dur, func() int64 { return sum(cnt) })
 	// Every token is dropped once the flag is seen; then no send is in
 	// flight and the channels can be closed.
 	halt.Store(true)
@@ -392,7 +392,7 @@ func FanIn(o Options) (Result, error) {
 	for _, s := range senders {
 		rt.Send(pid.PID{}, s, "k", msg.Nil)
 	}
-	r := rate(o, cnt.n.Load)
+	r := rate(o.Warm, o.Dur, cnt.n.Load)
 	halt.Store(true)
 	return Result{"fanin_native_msgs_per_s", r, "msgs/s"}, nil
 }

@@ -168,8 +168,9 @@ end}`)
 	b.ReportMetric(float64(n), "bytes")
 }
 
-// ringMember is bench.RingLuaSource, the member of the
-// ring_lua_msgs_per_s ring.
+// ringMember is a member of a Lua ring whose tokens count their hops left
+// in the payload: each message is received, its topic and payload read and
+// the next token sent.
 const ringMember = `
 local function main()
   local inbox = process.inbox()
