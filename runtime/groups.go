@@ -196,7 +196,7 @@ func (rt *Runtime) fanout(src *process, e *Envelope, members []pid.PID) {
 		if src != nil {
 			rt.counters.sentLocal.add(slot, 1)
 		}
-		_ = rt.push(w, to, &proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+		_ = rt.pushMessage(w, nil, to, &e.From, e.Topic, &e.Payload, true)
 	}
 }
 

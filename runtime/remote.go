@@ -75,7 +75,7 @@ func (rt *Runtime) Deliver(e *Envelope) {
 			rt.counters.drop(0, DropNoProcess, 1)
 			return
 		}
-		_ = rt.pushFor(nil, e.Guest, to, &proc.Delivery{Kind: proc.DeliveryMessage, From: e.From, Topic: e.Topic, Payload: e.Payload}, true)
+		_ = rt.pushMessage(nil, e.Guest, to, &e.From, e.Topic, &e.Payload, true)
 	case SigExit:
 		if to != nil {
 			_ = rt.push(nil, to, &proc.Delivery{Kind: proc.DeliveryExit, From: e.From, Payload: e.Payload, Err: errOrNil(e.Err)}, true)

@@ -472,18 +472,7 @@ func (rt *Runtime) send(src *process, from, to *pid.PID, name, topic string, pay
 		rt.counters.drop(slot, DropNoProcess, 1)
 		return nil
 	}
-	// Filled in place, field by field: a Delivery built here and copied
-	// into the mailbox stalled on the stores that had just built it.
-	d, err := rt.reserve(w, p, proc.DeliveryMessage)
-	if err == nil {
-		d.From = *from
-		d.Topic = topic
-		d.Payload = *payload
-		d.Err = nil
-		d.Kind = proc.DeliveryMessage
-		rt.commit(w, nil, p, proc.DeliveryMessage, false)
-	}
-	err = rt.pushed(w, err, false)
+	err := rt.pushMessage(w, nil, p, from, topic, payload, false)
 	if src != nil && src != p && p.mbox.Len() > backlogYield {
 		src.flags |= yieldTurn
 	}
@@ -501,16 +490,28 @@ const backlogYield = 4096
 // is refused with a retryable UNAVAILABLE; into an ended process it is
 // dropped and counted.
 func (rt *Runtime) push(w *sched.Worker, p *process, d *proc.Delivery, remote bool) error {
-	return rt.pushFor(w, nil, p, d, remote)
-}
-
-// pushFor is push that leaves p to guest g, if set and still free, when
-// the delivery readies it (see Guest).
-func (rt *Runtime) pushFor(w *sched.Worker, g *Guest, p *process, d *proc.Delivery, remote bool) error {
 	slot, err := rt.reserve(w, p, d.Kind)
 	if err == nil {
 		*slot = *d
-		rt.commit(w, g, p, d.Kind, remote)
+		rt.commit(w, nil, p, d.Kind, remote)
+	}
+	return rt.pushed(w, err, remote)
+}
+
+// pushMessage is push of a message, filled into p's mailbox slot field
+// by field (a Delivery built first and then copied in stalled on the
+// stores that had just built it, see docs/ARCHITECTURE.md, "Mailbox"). It
+// leaves p to guest g, if set and still free, when the message readies it
+// (see Guest).
+func (rt *Runtime) pushMessage(w *sched.Worker, g *Guest, p *process, from *pid.PID, topic string, payload *msg.Value, remote bool) error {
+	d, err := rt.reserve(w, p, proc.DeliveryMessage)
+	if err == nil {
+		d.From = *from
+		d.Topic = topic
+		d.Payload = *payload
+		d.Err = nil
+		d.Kind = proc.DeliveryMessage
+		rt.commit(w, g, p, proc.DeliveryMessage, remote)
 	}
 	return rt.pushed(w, err, remote)
 }

@@ -21,6 +21,10 @@
 // process to process fill rings still in the cache, and only the processes
 // holding messages hold large rings.
 //
+// A producer that builds its item field by field fills the slot Reserve
+// returns and queues it with Commit, instead of building the item and
+// copying it in (see docs/ARCHITECTURE.md, "Mailbox").
+//
 // Any number of goroutines may Push; Drain and Close must be called by one
 // consumer at a time (the runtime's one-runner invariant guarantees it).
 package mailbox
