@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"go.uber.org/goleak"
 )
@@ -531,5 +532,15 @@ func TestReserveCommit(t *testing.T) {
 	}
 	if _, err := m.Push([2]int{}, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Push after a refused Reserve: %v", err)
+	}
+}
+
+// The lock is a Mailbox's first field: the runtime keeps a process's
+// hottest runner field off its cache line by the mailbox's offset
+// (runtime's TestKillOffTheMailboxLockLine).
+func TestLockFirst(t *testing.T) {
+	var m Mailbox[int]
+	if off := unsafe.Offsetof(m.mu); off != 0 {
+		t.Fatalf("mu at offset %d", off)
 	}
 }
