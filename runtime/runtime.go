@@ -506,10 +506,9 @@ func (rt *Runtime) push(w *sched.Worker, p *process, d *proc.Delivery, remote bo
 func (rt *Runtime) pushMessage(w *sched.Worker, g *Guest, p *process, from *pid.PID, topic string, payload *msg.Value, remote bool) error {
 	d, err := rt.reserve(w, p, proc.DeliveryMessage)
 	if err == nil {
-		d.From = *from
+		d.From = *from // d is zero (Reserve): Err stays nil
 		d.Topic = topic
 		d.Payload = *payload
-		d.Err = nil
 		d.Kind = proc.DeliveryMessage
 		rt.commit(w, g, p, proc.DeliveryMessage, remote)
 	}
