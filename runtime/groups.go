@@ -227,5 +227,5 @@ func (rt *Runtime) Notify(to pid.PID, topic string, payload msg.Value) {
 		rt.counters.drop(0, DropNoProcess, 1)
 		return
 	}
-	_ = rt.push(nil, p, &proc.Delivery{Kind: proc.DeliveryMessage, Topic: topic, Payload: payload}, true)
+	_ = rt.pushMessage(nil, nil, p, &pid.PID{}, topic, &payload, true)
 }
