@@ -75,7 +75,8 @@ func tcpPair(b testing.TB, secret []byte) (*tcpNode, *tcpNode) {
 	a.cl.HandleMember(cluster.MemberEvent{Kind: cluster.MemberUp, Node: "b", Addr: c.ep.Addr(), Boot: c.ep.Boot()})
 	await.Until(b, "the sessions up", func() bool {
 		pa, pc := a.ep.Stats().Peers, c.ep.Stats().Peers
-		return len(pa) == 1 && pa[0].Boot != 0 && pa[0].Connects > 0 && len(pc) == 1 && pc[0].Boot != 0 && pc[0].Connects > 0
+		return len(pa) == 1 && pa[0].Boot != 0 && (pa[0].Connects > 0 || pa[0].Duplex) &&
+			len(pc) == 1 && pc[0].Boot != 0 && (pc[0].Connects > 0 || pc[0].Duplex)
 	})
 	return a, c
 }

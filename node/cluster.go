@@ -90,6 +90,7 @@ func newClusterParts(n *Node, cfg Config, client bool) (*clusterParts, error) {
 	tc.SecretKey = key
 	tc.MaxFrame = int(c.Internode.MaxFrame)
 	tc.SendQueueBytes = int64(c.Internode.SendQueueBytes)
+	tc.OneWay = c.Internode.OneWay
 	tc.Logger = n.log
 	p := &clusterParts{n: n, boot: tc.BootID, joins: c.Membership.JoinAddrs, role: membership.RoleVoter}
 	tc.Members = p

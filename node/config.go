@@ -199,6 +199,10 @@ type InternodeConfig struct {
 	// acknowledged, kept across reconnects. Past it the session is
 	// abandoned and its messages counted as dropped. Default 64MiB.
 	SendQueueBytes Size
+	// OneWay sends to each peer only on the connection this node dialed,
+	// as nodes did before one connection carried both directions (see
+	// transport.Config.OneWay). Default false.
+	OneWay bool
 }
 
 // RaftConfig configures the cluster-wide name registry, a bounded Raft

@@ -107,6 +107,7 @@ var settings = []setting{
 	{key: "cluster.internode.advertise_port", field: func(c *Config) any { return &c.Cluster.Internode.AdvertisePort }},
 	{key: "cluster.internode.max_frame", field: func(c *Config) any { return &c.Cluster.Internode.MaxFrame }},
 	{key: "cluster.internode.send_queue_bytes", field: func(c *Config) any { return &c.Cluster.Internode.SendQueueBytes }},
+	{key: "cluster.internode.one_way", field: func(c *Config) any { return &c.Cluster.Internode.OneWay }},
 	{key: "cluster.raft.enabled", field: func(c *Config) any { return &c.Cluster.Raft.Enabled }},
 	{key: "cluster.raft.role", field: func(c *Config) any { return &c.Cluster.Raft.Role }, enum: raftRoles},
 	{key: "cluster.raft.eligible", field: func(c *Config) any { return &c.Cluster.Raft.Eligible }},

@@ -105,7 +105,7 @@ func TestEveryKeySettable(t *testing.T) {
 		"cluster.internode.bind_port": "7999", "cluster.internode.auto_port": "false",
 		"cluster.internode.advertise_addr": "relay.example", "cluster.internode.advertise_port": "17950",
 		"cluster.internode.max_frame":        "1MiB",
-		"cluster.internode.send_queue_bytes": "128MiB", "cluster.raft.enabled": "false",
+		"cluster.internode.send_queue_bytes": "128MiB", "cluster.internode.one_way": "true", "cluster.raft.enabled": "false",
 		"cluster.raft.data_dir": "/tmp/r", "cluster.raft.bootstrap_expect": "3",
 		"cluster.raft.max_voters": "3", "cluster.raft.apply_timeout": "250ms",
 		"cluster.failure_domain": "zone-a", "cluster.raft.role": "client", "cluster.raft.eligible": "false",

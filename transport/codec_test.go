@@ -174,7 +174,7 @@ func TestAckPing(t *testing.T) {
 }
 
 func testHello() *hello {
-	h := &hello{VMin: 1, VMax: 3, Cluster: "c", From: "a", To: "b", Boot: 7, Gen: 9, Addr: "10.0.0.1:7950", Nonce: bytes.Repeat([]byte{5}, nonceSize), MaxFrame: 1 << 20}
+	h := &hello{VMin: 1, VMax: 3, Cluster: "c", From: "a", To: "b", Boot: 7, Gen: 9, Addr: "10.0.0.1:7950", Nonce: bytes.Repeat([]byte{5}, nonceSize), MaxFrame: 1 << 20, Duplex: true}
 	h.Streams.add(StreamCluster)
 	h.Streams.add(255)
 	return h
@@ -186,7 +186,7 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, h) {
 		t.Fatalf("hello: %+v, %v", got, err)
 	}
-	w := &welcome{Version: 1, Cluster: "c", Name: "b", Boot: 8, Gen: 2, Next: 1 << 40, Nonce: bytes.Repeat([]byte{6}, 32), MaxFrame: 4096}
+	w := &welcome{Version: 1, Cluster: "c", Name: "b", Boot: 8, Gen: 2, Next: 1 << 40, Nonce: bytes.Repeat([]byte{6}, 32), MaxFrame: 4096, Duplex: true}
 	w.Streams.add(StreamRaft)
 	gw, err := decodeWelcome(w.encode())
 	if err != nil || !reflect.DeepEqual(gw, w) || !gw.Streams.has(StreamRaft) || gw.Streams.has(StreamCluster) {
@@ -211,6 +211,19 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if got, err := decodeHello(b); err != nil || got.From != "a" || !got.Streams.has(255) {
 		t.Fatalf("hello with an extra field: %+v, %v", got, err)
 	}
+	// One from before duplex connections says nothing about them: no
+	// duplex.
+	delete(m, "duplex")
+	b, _ = msgpack.Marshal(m)
+	if got, err := decodeHello(b); err != nil || got.Duplex {
+		t.Fatalf("hello without duplex: %+v, %v", got, err)
+	}
+	m["duplex"] = 1
+	b, _ = msgpack.Marshal(m)
+	if _, err := decodeHello(b); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("hello with a number for duplex: %v", err)
+	}
+	delete(m, "duplex")
 	delete(m, "nonce")
 	b, _ = msgpack.Marshal(m)
 	if _, err := decodeHello(b); !errors.Is(err, ErrProtocol) {

@@ -93,6 +93,14 @@ type Config struct {
 	// a handshake cannot keep peers out. Defaults 64 and 8.
 	MaxPendingHandshakes int
 	MaxPendingPerSource  int
+	// OneWay turns off duplex connections: this node then sends to each
+	// peer only on the connection it dialed, and the peer's connection
+	// carries the peer's frames, as nodes did before duplex. By default
+	// the connection dialed by the node whose name sorts first carries
+	// both nodes' frames and acks, when both sides can (see the package
+	// documentation): a reply rides on the segment that acknowledges the
+	// request. For tests of mixed clusters, and as a way back.
+	OneWay bool
 
 	// Members, when set, is asked about every peer life presented in a
 	// handshake: one it does not list is refused (see Members). Default

@@ -23,7 +23,8 @@ import (
 // shorter than a round trip to another node.
 const directGap = 10 * time.Microsecond
 
-// rawOut is the outbound connection direct writes go to.
+// rawOut is the connection carrying this side's frames, which direct
+// writes go to.
 type rawOut struct {
 	conn net.Conn
 	rc   syscall.RawConn
@@ -91,7 +92,7 @@ func (p *peer) writeDirect() {
 	}
 	p.directBusy = false
 	p.directEnd = time.Now()
-	wake := p.writerIdle && (p.waitsDirect || p.s.q.hasPending())
+	wake := p.writerIdle && (p.waitsDirect || p.ackDue || p.s.q.hasPending())
 	if wake {
 		p.writerIdle, p.waitsDirect = false, false
 	}

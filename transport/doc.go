@@ -32,12 +32,15 @@
 // # Peers, connections and sessions
 //
 // A peer is a node name; a peer life is a name plus the boot id drawn when
-// that node started (Peer). Between two nodes there is one connection per
-// direction ("one TCP connection per ordered pair"): each endpoint dials
-// every peer it has an address for and sends its frames on that
-// connection; the acceptor only sends acks back. An endpoint learns a
-// peer's address from Connect or from the peer's handshake, so one side
-// calling Connect is enough for traffic both ways.
+// that node started (Peer). Each endpoint dials every peer it has an
+// address for. An endpoint learns a peer's address from Connect or from
+// the peer's handshake, so one side calling Connect is enough for traffic
+// both ways. Normally one connection, the one dialed by the node whose
+// name sorts first, carries both nodes' frames (see Duplex connections
+// below); with a peer that cannot (Config.OneWay, or a node from before
+// duplex connections) there is one connection per direction: each side
+// sends its frames on the connection it dialed, and the acceptor only
+// sends acks back.
 //
 // A session is the relationship with one peer life. Data frames carry a
 // per-session sequence number; the acceptor acks cumulatively. Frames stay
@@ -58,6 +61,29 @@
 // next handshake (each side keeps a generation number per pair and bumps
 // it when it abandons), reports its own loss, and both start a fresh
 // session numbered from 0. A loss is never silent.
+//
+// # Duplex connections
+//
+// When both sides of a handshake say they can (the hello's and the
+// welcome's "duplex"), the connection dialed by the node whose name sorts
+// first, L, carries the frames of both: the other node, H, writes its data
+// frames on the connection it accepted from L, and each side's acks go
+// out on the same connection, written by that side's writer with its
+// data. A reply then travels on the TCP segment that acknowledges the
+// request: over the loopback a request/reply takes two segments instead
+// of three, and its round trip about 2.5 µs less (BENCHMARKS.md).
+//
+// L's first frame after its proof (sealed like every later one) is an ack:
+// the first of H's frames L has not received. It makes the connection H's
+// carrier: H resumes its queue from there, as a dialer resumes from a
+// welcome, and needs no connection of its own while this one lasts (one
+// it had is closed, and it does not dial). When the connection ends, H
+// dials L again, as one-way connections do, and sends on its own
+// connection until L's next connection takes over. A change of carrier
+// always resumes from what the receiver has, and the old connection takes
+// no frame after it, so frames are still delivered once and in order:
+// the receiver drops the duplicates of a replay, whichever connection
+// they come on.
 //
 // # Delivery order and concurrency
 //
@@ -89,17 +115,22 @@
 //
 // # Writes and acks
 //
-// Each outbound connection has a writer goroutine that writes whatever is
-// queued in one write. A frame sent while that writer waits with nothing
+// Each connection that carries a side's frames (its outbound one, or the
+// duplex one it accepted) has a writer goroutine of that side that writes
+// whatever is queued in one write. A frame sent while that writer waits with nothing
 // queued, on a plain TCP connection, is written by Send itself in one
 // non-blocking write (unless another such write ended within 10 µs: the
 // rest of a burst goes to the writer, which batches it); what the socket
 // does not take stays queued for the writer. A request thus reaches the
 // socket without a goroutine switch; the connection, its errors and
 // sealed connections stay the writer's. Nagle is off (Go's default for
-// TCP). The acceptor acks every 512 frames or 64 KiB, anything less within
-// 2 ms; its reader wakes the ack goroutine only when an ack is due or none
-// is scheduled, so a request/reply stream does not wake it per frame.
+// TCP). The receiving side acks every 512 frames or 64 KiB, anything less
+// within 2 ms; its reader wakes the ack goroutine only when an ack is due
+// or none is scheduled, so a request/reply stream does not wake it per
+// frame. On a one-way connection the acceptor's ack goroutine writes the
+// ack; on a duplex one it hands it to the connection's writer, which
+// writes it after the data it has (a frame a direct write left half
+// written is finished first).
 //
 // # Wire format
 //
@@ -108,14 +139,17 @@
 // handshake is done). A longer frame, an unknown type or a malformed body
 // drops the connection, logged, and the endpoint keeps serving others.
 // Frame types (never renumbered): 1 hello, 2 welcome, 3 proof, 4 reject,
-// 5 data [seq, stream, bin], 6 ack [next seq], 7 ping [], 8 sealed.
+// 5 data [seq, stream, bin], 6 ack [next seq], 7 ping [], 8 sealed. On a
+// one-way connection data and pings go from dialer to acceptor and acks
+// back; on a duplex one data, acks and pings go both ways.
 //
 // The handshake: the dialer sends hello (protocol version range, cluster
 // name, its name and the name it wants, boot id, generation, advertised
-// address, a random nonce, its streams, its max frame); the acceptor
-// answers welcome (the highest common version, its name, boot id,
-// generation, the sequence number it expects next, its nonce, its streams,
-// its max frame) and a proof; the dialer checks it and sends its own
+// address, a random nonce, its streams, its max frame, whether it can do
+// duplex); the acceptor answers welcome (the highest common version, its
+// name, boot id, generation, the sequence number it expects next, its
+// nonce, its streams, its max frame, whether it can do duplex) and a
+// proof; the dialer checks it and sends its own
 // proof. Another cluster name, no common version, a name mismatch, or (with
 // Config.Members) a name and boot id that are not a current member is
 // refused with a reject frame carrying the reason (codes: 1 protocol,

@@ -112,7 +112,7 @@ func (e *Endpoint) minVersion() uint16 {
 // and wb) settled on version: sealed with a key, in clear otherwise.
 // dialer says which end this is.
 func (e *Endpoint) linkFor(conn net.Conn, fr *frameReader, version uint16, hb, wb []byte, dialer bool) (*link, error) {
-	l := &link{conn: conn, src: frameSource{fr: fr}}
+	l := &link{conn: conn, src: frameSource{fr: fr}, dialed: dialer}
 	fr.max = e.cfg.MaxFrame
 	if e.tkey == nil || version < sealedVersion {
 		return l, nil

@@ -78,4 +78,7 @@ var (
 var (
 	errWrongName = fmt.Errorf("%w: unexpected node name", ErrHandshake)
 	errRetry     = fmt.Errorf("%w: session changed during handshake", ErrHandshake)
+	// errCarried refuses a connection of a side whose frames a duplex
+	// connection of the peer's already carries.
+	errCarried = fmt.Errorf("%w (a duplex connection carries this side's frames)", errRetry)
 )

@@ -54,6 +54,7 @@ type hello struct {
 	Nonce      []byte
 	Streams    streamSet
 	MaxFrame   uint64 // largest frame body the dialer accepts; 0 = not said
+	Duplex     bool   // the dialer can carry both directions on this connection
 }
 
 // welcome is the acceptor's answer to an acceptable hello.
@@ -67,6 +68,7 @@ type welcome struct {
 	Nonce    []byte
 	Streams  streamSet
 	MaxFrame uint64 // largest frame body the acceptor accepts; 0 = not said
+	Duplex   bool   // the acceptor can carry both directions on this connection
 }
 
 // rejectCode says why a handshake was refused.
@@ -94,6 +96,10 @@ func (c rejectCode) err() error {
 		return ErrProtocol
 	case rejectMember:
 		return ErrNotMember
+	case rejectRetry:
+		// Not a failure: the peer's session moved during the handshake,
+		// or its frames already travel on a duplex connection.
+		return errRetry
 	}
 	return ErrHandshake
 }
@@ -119,7 +125,7 @@ func codeOf(err error) rejectCode {
 
 func (h *hello) encode() []byte {
 	w := msgp.Writer{B: make([]byte, 0, 160+len(h.Cluster)+len(h.From)+len(h.To)+len(h.Addr))}
-	w.MapHeader(11)
+	w.MapHeader(12)
 	w.Str("vmin")
 	w.Uint(uint64(h.VMin))
 	w.Str("vmax")
@@ -142,6 +148,8 @@ func (h *hello) encode() []byte {
 	w.Uint(h.MaxFrame)
 	w.Str("streams")
 	w.Bin(h.Streams[:])
+	w.Str("duplex")
+	w.Bool(h.Duplex)
 	return w.B
 }
 
@@ -172,6 +180,8 @@ func decodeHello(body []byte) (*hello, error) {
 			h.Streams = readStreams(r)
 		case "maxframe":
 			h.MaxFrame = r.Uint()
+		case "duplex":
+			h.Duplex = r.Bool()
 		default:
 			return false
 		}
@@ -192,7 +202,7 @@ func decodeHello(body []byte) (*hello, error) {
 
 func (w *welcome) encode() []byte {
 	mw := msgp.Writer{B: make([]byte, 0, 160+len(w.Cluster)+len(w.Name))}
-	mw.MapHeader(9)
+	mw.MapHeader(10)
 	mw.Str("v")
 	mw.Uint(uint64(w.Version))
 	mw.Str("cluster")
@@ -211,6 +221,8 @@ func (w *welcome) encode() []byte {
 	mw.Uint(w.MaxFrame)
 	mw.Str("streams")
 	mw.Bin(w.Streams[:])
+	mw.Str("duplex")
+	mw.Bool(w.Duplex)
 	return mw.B
 }
 
@@ -237,6 +249,8 @@ func decodeWelcome(body []byte) (*welcome, error) {
 			w.Streams = readStreams(r)
 		case "maxframe":
 			w.MaxFrame = r.Uint()
+		case "duplex":
+			w.Duplex = r.Bool()
 		default:
 			return false
 		}

@@ -71,6 +71,15 @@ func (e *Endpoint) endInbound(p *peer, conn net.Conn, err error) {
 		return
 	}
 	e.release(conn)
+	if err != nil {
+		p.mu.Lock()
+		if p.duplex != nil && p.duplex != conn {
+			// The peer closed its own connection (which may end in a
+			// reset, acks unread): the duplex one carries its frames.
+			err = fmt.Errorf("%w: %w", errStaleConn, err)
+		}
+		p.mu.Unlock()
+	}
 	if err != nil && !e.isClosed() {
 		e.logConnError("transport inbound connection ended", err, "peer", p.name, "remote", conn.RemoteAddr().String())
 	}
@@ -114,6 +123,7 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *link, uint64, error) 
 		Version: version, Cluster: e.cfg.Cluster, Name: e.cfg.Name,
 		Boot: e.boot, Gen: gen, Next: next,
 		Nonce: newNonce(), Streams: e.streams, MaxFrame: uint64(e.cfg.MaxFrame),
+		Duplex: !e.cfg.OneWay,
 	}
 	wb := w.encode()
 	out := appendFrame(nil, frameWelcome, wb)
@@ -136,7 +146,8 @@ func (e *Endpoint) acceptHandshake(conn net.Conn) (*peer, *link, uint64, error) 
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	p, epoch, err := e.attachIn(conn, h, known, gen, next)
+	l.duplex = duplexPair(h.Duplex, w.Duplex, h.From, e.cfg.Name)
+	p, epoch, err := e.attachIn(conn, h, known, gen, next, l.duplex)
 	if err != nil {
 		return nil, nil, 0, refuse(conn, err)
 	}
@@ -169,7 +180,7 @@ func (e *Endpoint) checkMember(name string, boot uint64) error {
 // conn the inbound connection. known is the peer the welcome was computed
 // from (nil: none, gen was reserved for a new one); gen and next are what
 // the welcome promised.
-func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint64) (*peer, uint64, error) {
+func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint64, duplex bool) (*peer, uint64, error) {
 	var p *peer
 	var err error
 	if known != nil {
@@ -197,9 +208,13 @@ func (e *Endpoint) attachIn(conn net.Conn, h *hello, known *peer, gen, next uint
 		p.in.Close()
 	}
 	p.in = conn
-	// The peer is up: an outbound loop waiting out its backoff dials now.
-	p.heard = true
-	signal(p.kick)
+	if !duplex {
+		// The peer is up: an outbound loop waiting out its backoff dials
+		// now. (A duplex connection is about to carry this side's frames
+		// as well: no need to dial.)
+		p.heard = true
+		signal(p.kick)
+	}
 	return p, p.s.epoch, nil
 }
 
@@ -246,6 +261,7 @@ type inReader struct {
 	batch  []inFrame
 	inline []delivery
 	warned bool
+	err    error // why the reading ended; set before done is closed
 	// deferred is the work a handler left to this goroutine for after
 	// the current batch (Endpoint.Defer); short says the current batch
 	// is short enough for that.
@@ -294,16 +310,37 @@ func (e *Endpoint) Defer(from Peer, d Deferred) bool {
 // serveIn reads an inbound connection until it fails, or until a Detach
 // hands the reading to another goroutine (errDetached).
 func (p *peer) serveIn(l *link, epoch uint64, owner *tracked) error {
-	r := &inReader{p: p, l: l, epoch: epoch, owner: owner,
+	r := p.newInReader(l, epoch)
+	if r == nil {
+		return ErrClosed
+	}
+	r.owner = owner
+	return r.run()
+}
+
+// newInReader sets up the reading of a connection that brings the peer's
+// frames (every inbound one, and an outbound duplex one) and starts its
+// ack writer; nil when the endpoint is closing. Its owner is set by the
+// goroutine that runs it.
+func (p *peer) newInReader(l *link, epoch uint64) *inReader {
+	r := &inReader{p: p, l: l, epoch: epoch,
 		acks: &ackState{wake: make(chan struct{}, 1)}, done: make(chan struct{})}
 	r.detach = r.Detach
 	if !p.e.spawn(func() { p.writeAcks(l, epoch, r.acks, r.done) }) {
 		close(r.done)
-		return ErrClosed
+		return nil
 	}
 	// The handshake's bodies are in the first chunk: not for reuse.
 	l.src.fr.release(true)
-	return r.run()
+	return r
+}
+
+// finish ends a reading goroutine: an inbound connection is closed and
+// why it ended logged; an outbound one is left to its writer (stream).
+func (r *inReader) finish(err error) {
+	if !r.l.dialed {
+		r.p.e.endInbound(r.p, r.l.conn, err)
+	}
 }
 
 // errDetached ends a goroutine that handed the reading to another.
@@ -315,6 +352,7 @@ var errDetached = errors.New("transport: reading handed to another goroutine")
 func (r *inReader) run() error {
 	err := r.loop()
 	if err != errDetached {
+		r.err = err
 		close(r.done)
 	}
 	return err
@@ -348,6 +386,22 @@ func (r *inReader) loop() error {
 				if err := checkPing(body); err != nil {
 					return p.connError(err)
 				}
+			case frameAck:
+				if !r.l.duplex {
+					return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
+				}
+				next, err := decodeAck(body)
+				if err == nil {
+					err = p.ackIn(r, next)
+				}
+				if err != nil {
+					return p.connError(err)
+				}
+			case frameReject:
+				if !r.l.dialed {
+					return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
+				}
+				return rejectError(body)
 			default:
 				return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
 			}
@@ -399,7 +453,7 @@ func (r *inReader) Detach() {
 	r.p.e.ctr.detached.Add(1)
 	if !r.p.e.spawnTracked(func(t *tracked) {
 		r.owner = t
-		r.p.e.endInbound(r.p, r.l.conn, r.run())
+		r.finish(r.run())
 	}) {
 		r.gen.Add(^uint64(0))
 		r.p.e.ctr.detached.Add(^uint64(0))
@@ -424,7 +478,7 @@ type recvState struct {
 func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery, r *inReader) (StreamType, recvState, bool, []delivery, error) {
 	e := p.e
 	p.mu.Lock()
-	if p.s.epoch != epoch || p.in != conn {
+	if p.s.epoch != epoch || (p.in != conn && p.duplex != conn) {
 		p.mu.Unlock()
 		return 0, recvState{}, true, inline, errStaleConn
 	}
@@ -576,17 +630,95 @@ func (p *peer) writeAcks(l *link, epoch uint64, acks *ackState, done <-chan stru
 		if !due {
 			continue
 		}
-		ack = appendAck(ack[:0], next)
-		buf = l.seal.appendSealed(buf[:0], ack)
-		conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		n, err := conn.Write(buf)
-		p.ctr.bytesOut.Add(uint64(n))
-		if err != nil {
-			conn.Close()
-			return
+		if l.duplex {
+			// The connection's writer sends it, with the data.
+			if !p.postAck(conn, next) {
+				continue
+			}
+		} else {
+			ack = appendAck(ack[:0], next)
+			buf = l.seal.appendSealed(buf[:0], ack)
+			conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+			n, err := conn.Write(buf)
+			p.ctr.bytesOut.Add(uint64(n))
+			if err != nil {
+				conn.Close()
+				return
+			}
 		}
 		lastNext, lastBytes = next, bytes
 		acks.bytes.Store(bytes)
 		acks.next.Store(next)
 	}
+}
+
+// postAck hands an ack for the peer's frames to the writer of conn, a
+// duplex connection; false when conn carries no frames of this side's
+// (yet): nothing writes on it then.
+func (p *peer) postAck(conn net.Conn, next uint64) bool {
+	p.mu.Lock()
+	if p.out != conn {
+		p.mu.Unlock()
+		return false
+	}
+	p.ackDue, p.ackNext = true, next
+	// While a direct write is under way, its sender wakes the writer.
+	wake := p.writerIdle && !p.directBusy
+	if wake {
+		p.writerIdle = false
+	}
+	p.mu.Unlock()
+	if wake {
+		signal(p.wake)
+	}
+	return true
+}
+
+// ackIn applies an ack read on a duplex connection. On the side that
+// accepted the connection, the dialer's first frame is such an ack, which
+// says where the dialer stands with this side's frames: the connection
+// then becomes this side's carrier, resuming from there, and gets a
+// writer.
+func (p *peer) ackIn(r *inReader, next uint64) error {
+	conn := r.l.conn
+	p.mu.Lock()
+	if p.s.epoch != r.epoch || (p.in != conn && p.out != conn) {
+		p.mu.Unlock()
+		return errStaleConn
+	}
+	if r.l.dialed || p.out == conn {
+		err := p.s.q.ack(next)
+		p.mu.Unlock()
+		return err
+	}
+	if err := p.s.resume(next); err != nil {
+		p.e.log.Error("transport session broken", "peer", p.name, "err", err)
+		p.abandonLocked(ErrSessionBroken, 0)
+		p.mu.Unlock()
+		return err
+	}
+	// This side's own connection, if any, goes stale: its writer ends
+	// and its outbound loop waits until this one ends.
+	p.out, p.duplex = conn, conn
+	p.raw = rawOut{}
+	if rc := rawOf(r.l); rc != nil {
+		p.raw = rawOut{conn: conn, rc: rc}
+	}
+	p.writerIdle = false
+	p.mu.Unlock()
+	if !p.e.spawn(func() { p.carry(r.l, r.epoch, r.done) }) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// carry writes this side's frames on a duplex connection the peer
+// dialed, until it ends or goes stale.
+func (p *peer) carry(l *link, epoch uint64, readerDone <-chan struct{}) {
+	if err := p.writeLoop(l, epoch, readerDone); err != nil {
+		l.conn.Close() // the reader ends, and the connection with it
+	}
+	p.mu.Lock()
+	p.dropConnLocked(l.conn, true)
+	p.mu.Unlock()
 }

@@ -28,7 +28,15 @@ type peer struct {
 	outRunning   bool     // the outbound loop goroutine exists
 	heard        bool     // the peer connected in since the outbound loop last waited
 	out, in      net.Conn // established connections of the current session
-	writerIdle   bool     // the writer waits on wake
+	// duplex is the connection that carries both directions, when one
+	// does: out on the side that dialed it, in on the other (and out
+	// there too once the dialer's first ack made it the carrier).
+	duplex net.Conn
+	// An ack for the writer of out to send (duplex connections: their
+	// acks go out with the data, not from a goroutine of their own).
+	ackDue     bool
+	ackNext    uint64
+	writerIdle bool // the writer waits on wake
 	// Direct writes (direct.go): raw is the current outbound socket when
 	// frames may be written to it directly; directBusy is set while a
 	// sender writes; directEnd is when the last direct write ended.
@@ -118,7 +126,8 @@ func (p *peer) endSessionLocked(ev SessionEvent, report bool) {
 			c.Close()
 		}
 	}
-	p.in, p.out = nil, nil
+	p.in, p.out, p.duplex = nil, nil, nil
+	p.ackDue = false
 	if !report {
 		return
 	}
@@ -254,6 +263,7 @@ func (p *peer) stats() PeerStats {
 		Acked:      p.s.q.acked,
 		RecvSeq:    p.s.recvNext,
 		QueueBytes: p.s.q.bytes,
+		Duplex:     p.duplex != nil,
 	}
 	p.mu.Unlock()
 	st.BytesIn = p.ctr.bytesIn.Load()
@@ -283,7 +293,19 @@ func (p *peer) runOut() {
 			p.mu.Unlock()
 			return
 		}
+		carried := p.carriedLocked()
 		p.mu.Unlock()
+		if carried {
+			// The peer's connection carries this side's frames too: no
+			// connection of this side's is needed until it ends (which
+			// kicks).
+			select {
+			case <-p.kick:
+				continue
+			case <-p.e.ctx.Done():
+				return
+			}
+		}
 		connects := p.ctr.connects.Load()
 		if addr != "" {
 			if err := p.connectOnce(addr, &bo); err != nil && !e.isClosed() {
@@ -369,6 +391,7 @@ func (p *peer) dialHandshake(conn net.Conn) (*link, uint64, error) {
 		Cluster: e.cfg.Cluster, From: e.cfg.Name, To: p.name,
 		Boot: e.boot, Gen: gen, Addr: e.addr,
 		Nonce: newNonce(), Streams: e.streams, MaxFrame: uint64(e.cfg.MaxFrame),
+		Duplex: !e.cfg.OneWay,
 	}
 	hb := h.encode()
 	if _, err := conn.Write(appendFrame(nil, frameHello, hb)); err != nil {
@@ -404,14 +427,25 @@ func (p *peer) dialHandshake(conn net.Conn) (*link, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	epoch, err := p.attachOut(conn, gen, w)
+	l.duplex = duplexPair(h.Duplex, w.Duplex, e.cfg.Name, p.name)
+	epoch, next, err := p.attachOut(l, gen, w)
 	if err != nil {
 		return nil, 0, refuse(conn, err)
 	}
-	if _, err := conn.Write(appendFrame(nil, frameProof, encodeProof(proofMAC(e.tkey, labelDialer, hb, wb)))); err != nil {
+	out := appendFrame(nil, frameProof, encodeProof(proofMAC(e.tkey, labelDialer, hb, wb)))
+	if l.duplex {
+		// The first frame after the proof, sealed like every other:
+		// where this side stands with the acceptor's frames. It makes
+		// the connection the acceptor's carrier, resuming from there.
+		out = l.seal.appendSealed(out, appendAck(nil, next))
+	}
+	if _, err := conn.Write(out); err != nil {
 		p.mu.Lock()
 		if p.out == conn {
 			p.out = nil
+		}
+		if p.duplex == conn {
+			p.duplex = nil
 		}
 		p.mu.Unlock()
 		return nil, 0, err
@@ -433,30 +467,51 @@ func (p *peer) checkWelcome(w *welcome) error {
 	return nil
 }
 
+// duplexPair reports whether the connection dialer dialed to acceptor
+// carries both directions: both sides can, and it is the pair's
+// connection dialed by the name that sorts first, so that both sides
+// pick the same one.
+func duplexPair(dialerCan, acceptorCan bool, dialer, acceptor string) bool {
+	return dialerCan && acceptorCan && dialer < acceptor
+}
+
+// carriedLocked reports whether a connection the peer dialed carries this
+// side's frames: this side then needs none of its own.
+func (p *peer) carriedLocked() bool { return p.duplex != nil && p.duplex == p.in }
+
 // attachOut reconciles the session with the acceptor's welcome and makes
-// conn the outbound connection. gen is the generation sent in the hello.
-func (p *peer) attachOut(conn net.Conn, gen uint64, w *welcome) (uint64, error) {
+// l's connection the outbound one. gen is the generation sent in the
+// hello. On a duplex link it also returns where this side stands with the
+// acceptor's frames (the first it has not received).
+func (p *peer) attachOut(l *link, gen uint64, w *welcome) (uint64, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.forgotten || p.s.gen != gen || p.s.stale(w.Boot, w.Gen) {
-		return 0, errRetry
+		return 0, 0, errRetry
+	}
+	if p.carriedLocked() {
+		return 0, 0, errCarried
 	}
 	p.applyObservedLocked(p.s.observe(w.Boot, w.Gen, w.Streams, w.MaxFrame))
 	if err := p.s.resume(w.Next); err != nil {
 		p.e.log.Error("transport session broken", "peer", p.name, "err", err)
 		p.abandonLocked(ErrSessionBroken, 0)
-		return 0, err
+		return 0, 0, err
 	}
 	if p.out != nil {
 		p.out.Close()
 	}
-	p.out = conn
-	return p.s.epoch, nil
+	p.out = l.conn
+	if l.duplex {
+		p.duplex = l.conn
+	}
+	return p.s.epoch, p.s.recvNext, nil
 }
 
 // stream runs an established outbound connection: this goroutine writes
-// queued frames, another reads acks. It returns when either fails or the
-// connection goes stale.
+// queued frames, another reads acks (or, on a duplex connection, the
+// peer's frames and acks, as an inbound connection's reader does). It
+// returns when either fails or the connection goes stale.
 func (p *peer) stream(l *link, epoch uint64) error {
 	conn := l.conn
 	if rc := rawOf(l); rc != nil {
@@ -467,28 +522,64 @@ func (p *peer) stream(l *link, epoch uint64) error {
 		p.mu.Unlock()
 	}
 	var readErr error
-	readerDone := make(chan struct{})
-	if !p.e.spawn(func() {
-		defer close(readerDone)
-		readErr = p.readAcks(l, epoch)
-	}) {
-		return ErrClosed
+	var readerDone <-chan struct{}
+	var r *inReader
+	if l.duplex {
+		r = p.newInReader(l, epoch)
+		if r == nil || !p.e.spawnTracked(func(t *tracked) {
+			r.owner = t
+			r.finish(r.run())
+		}) {
+			if r != nil {
+				close(r.done)
+			}
+			return ErrClosed
+		}
+		readerDone = r.done
+	} else {
+		done := make(chan struct{})
+		if !p.e.spawn(func() {
+			defer close(done)
+			readErr = p.readAcks(l, epoch)
+		}) {
+			return ErrClosed
+		}
+		readerDone = done
 	}
 	err := p.writeLoop(l, epoch, readerDone)
 	conn.Close()
 	<-readerDone
+	if r != nil {
+		readErr = r.err
+	}
 	if err == nil {
 		err = readErr
 	}
 	p.mu.Lock()
+	p.dropConnLocked(conn, false)
+	p.mu.Unlock()
+	return err
+}
+
+// dropConnLocked forgets conn, which has ended, as the carrier of this
+// side's frames, direct writes' socket and duplex connection. When it was
+// a duplex connection the peer dialed (accepted), this side dials again
+// (its outbound loop waits for the kick); the side that dialed it goes on
+// after its backoff, as after any connection.
+func (p *peer) dropConnLocked(conn net.Conn, accepted bool) {
+	if p.duplex == conn {
+		p.duplex = nil
+	}
+	if accepted {
+		signal(p.kick)
+	}
 	if p.out == conn {
 		p.out = nil
+		p.ackDue = false
 	}
 	if p.raw.conn == conn {
 		p.raw = rawOut{}
 	}
-	p.mu.Unlock()
-	return err
 }
 
 // writeLoop writes whatever is queued in one write per batch and pings
@@ -500,10 +591,14 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 	defer keepAlive.Stop()
 	var bufs [][]byte
 	var sealed []byte // a batch sealed into records, reused
+	var ack []byte    // a posted ack's frame, reused
 	for {
 		p.mu.Lock()
 		if p.s.epoch != epoch || p.out != conn {
 			p.mu.Unlock()
+			// A wake-up this writer took may have been meant for the
+			// connection's successor.
+			signal(p.wake)
 			return errStaleConn
 		}
 		if p.directBusy {
@@ -525,6 +620,13 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 		var hold uint64
 		if held {
 			hold = p.s.q.hold()
+		}
+		if p.ackDue {
+			// After the data: a frame a direct write left half written
+			// is finished first.
+			p.ackDue = false
+			ack = appendAck(ack[:0], p.ackNext)
+			bufs = append(bufs, ack)
 		}
 		if len(bufs) == 0 {
 			p.writerIdle = true
@@ -582,7 +684,10 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 		if held {
 			p.s.q.release(hold)
 		}
-		if p.s.epoch == epoch {
+		if held && p.s.epoch == epoch && p.out == conn {
+			// Not when the frames moved to another connection meanwhile:
+			// it resumes from the last ack, and must not skip what this
+			// write gave a connection that is gone.
 			p.s.q.sent(end)
 		}
 		p.mu.Unlock()

@@ -222,6 +222,10 @@ type link struct {
 	conn net.Conn
 	src  frameSource
 	seal *sealer // nil: frames are written as they are
+	// dialed: this endpoint dialed conn. duplex: conn carries both
+	// endpoints' frames and acks (see "Duplex connections" in the
+	// package documentation).
+	dialed, duplex bool
 }
 
 // frameSource hands out the frames of an established connection: straight

@@ -106,6 +106,10 @@ type PeerStats struct {
 	// DirectWrites counts frames Send wrote to the socket itself, the
 	// writer goroutine waiting with nothing queued (see Send).
 	DirectWrites uint64
+	// Duplex: one connection carries both sides' frames now (see
+	// "Duplex connections" in the package documentation). On the side
+	// that did not dial it, from the dialer's first frame on.
+	Duplex bool
 }
 
 // counters are the endpoint-wide counters.

@@ -97,23 +97,38 @@ func TestDelayedLink(t *testing.T) {
 }
 
 // TestIdleKeepAlive: an idle session outlives its read timeout many times
-// over, kept up by pings (dialer) and acks (acceptor).
+// over, kept up by keep-alives: pings (dialer) and acks (acceptor) on
+// one-way connections, pings both ways on a duplex one.
 func TestIdleKeepAlive(t *testing.T) {
-	h := harness{memnet.New()}
-	short := tt.WithConfig(func(c *transport.Config) {
-		c.ReadTimeout = 200 * time.Millisecond
-		c.KeepAlive = 20 * time.Millisecond
-	})
-	a, b := tt.NewNode(t, h, "a", short), tt.NewNode(t, h, "b", short)
-	tt.Connect(t, a, b)
-	await.Until(t, "both directions established", func() bool { return a.Peer("b").Connects == 1 && b.Peer("a").Connects == 1 })
-	inA, inB := a.Peer("b").BytesIn, b.Peer("a").BytesIn
-	// 60 keep-alive frames each way: at 20ms each, over a second idle.
-	await.Until(t, "keep-alives", func() bool {
-		return a.Peer("b").BytesIn-inA >= 60*2*6 && b.Peer("a").BytesIn-inB >= 60*2*6
-	})
-	if a.Peer("b").Connects != 1 || b.Peer("a").Connects != 1 {
-		t.Fatalf("idle connections dropped: %d, %d connects", a.Peer("b").Connects, b.Peer("a").Connects)
+	for _, oneWay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one-way=%v", oneWay), func(t *testing.T) {
+			h := harness{memnet.New()}
+			short := tt.WithConfig(func(c *transport.Config) {
+				c.ReadTimeout = 200 * time.Millisecond
+				c.KeepAlive = 20 * time.Millisecond
+				c.OneWay = oneWay
+			})
+			a, b := tt.NewNode(t, h, "a", short), tt.NewNode(t, h, "b", short)
+			tt.Connect(t, a, b)
+			await.Until(t, "both directions established", func() bool {
+				if oneWay {
+					return a.Peer("b").Connects == 1 && b.Peer("a").Connects == 1
+				}
+				return a.Peer("b").Connects == 1 && a.Peer("b").Duplex && b.Peer("a").Duplex
+			})
+			connects := b.Peer("a").Connects // b may have dialed before a's connection carried it
+			inA, inB := a.Peer("b").BytesIn, b.Peer("a").BytesIn
+			// 60 keep-alive frames each way: at 20ms each, over a second idle.
+			await.Until(t, "keep-alives", func() bool {
+				return a.Peer("b").BytesIn-inA >= 60*2*6 && b.Peer("a").BytesIn-inB >= 60*2*6
+			})
+			if a.Peer("b").Connects != 1 || b.Peer("a").Connects != connects {
+				t.Fatalf("idle connections dropped: %d, %d connects", a.Peer("b").Connects, b.Peer("a").Connects)
+			}
+			if !oneWay && (!a.Peer("b").Duplex || !b.Peer("a").Duplex) {
+				t.Fatal("the duplex connection was lost")
+			}
+		})
 	}
 }
 

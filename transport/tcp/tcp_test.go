@@ -78,7 +78,8 @@ func echoPair(t *testing.T, mod func(*transport.Config), onA transport.Handler, 
 	}
 	await.Until(t, "session", func() bool {
 		sa, sb := a.Stats().Peers, b.Stats().Peers
-		return len(sa) == 1 && sa[0].Boot != 0 && sa[0].Connects > 0 && len(sb) == 1 && sb[0].Boot != 0 && sb[0].Connects > 0
+		return len(sa) == 1 && sa[0].Boot != 0 && (sa[0].Connects > 0 || sa[0].Duplex) &&
+			len(sb) == 1 && sb[0].Boot != 0 && (sb[0].Connects > 0 || sb[0].Duplex)
 	})
 	return a, b
 }

@@ -26,6 +26,10 @@ func Run(t *testing.T, newNet func(t *testing.T) Net) {
 		{"Mesh", testMesh},
 		{"UnknownStream", testUnknownStream},
 		{"NoLossAcrossCuts", testNoLossAcrossCuts},
+		{"NoLossAcrossCutsCarried", testNoLossAcrossCutsCarried},
+		{"DuplexCarriesBoth", testDuplexCarriesBoth},
+		{"DuplexTakeover", testDuplexTakeover},
+		{"DuplexMixed", testDuplexMixed},
 		{"QueueOverflow", testQueueOverflow},
 		{"Abandon", testAbandon},
 		{"Forget", testForget},
@@ -70,6 +74,10 @@ func RunSealed(t *testing.T, newNet func(t *testing.T) Net) {
 		{"SendReceive", testSendReceive},
 		{"Mesh", testMesh},
 		{"NoLossAcrossCuts", testNoLossAcrossCuts},
+		{"NoLossAcrossCutsCarried", testNoLossAcrossCutsCarried},
+		{"DuplexCarriesBoth", testDuplexCarriesBoth},
+		{"DuplexTakeover", testDuplexTakeover},
+		{"DuplexMixed", testDuplexMixed},
 		{"QueueOverflow", testQueueOverflow},
 		{"PeerRestart", testPeerRestart},
 		{"PartitionHeal", testPartitionHeal},
@@ -268,7 +276,17 @@ func testUnknownStream(t *testing.T, nw Net) {
 // testNoLossAcrossCuts cuts the connections 50 times while 100k frames
 // flow one way and 20k the other: every frame must arrive exactly once, in
 // order, and no session may be lost.
-func testNoLossAcrossCuts(t *testing.T, nw Net) {
+func testNoLossAcrossCuts(t *testing.T, nw Net) { noLossAcrossCuts(t, nw, false) }
+
+// testNoLossAcrossCutsCarried: the same with the bulk sent by b, the node
+// whose frames travel on a's connection when it is up (duplex) and on its
+// own while a's is down, so they change connections at every cut.
+func testNoLossAcrossCutsCarried(t *testing.T, nw Net) { noLossAcrossCuts(t, nw, true) }
+
+// noLossAcrossCuts streams frames one way (a to b, or b to a when
+// fromB) and fewer the other, while the connections between a and b are
+// cut again and again: every frame arrives once and in order.
+func noLossAcrossCuts(t *testing.T, nw Net, fromB bool) {
 	const n, back, cuts = 100_000, 20_000, 50
 	var got [2]atomic.Uint64
 	var bad atomic.Value
@@ -284,13 +302,19 @@ func testNoLossAcrossCuts(t *testing.T, nw Net) {
 	a := NewNode(t, nw, "a", WithHandler(transport.StreamCluster, check(0)))
 	b := NewNode(t, nw, "b", WithHandler(transport.StreamCluster, check(1)))
 	Connect(t, a, b)
+	// bulk sends n frames to peer, whose count is got[rx]; the other
+	// node sends back frames.
+	bulk, peer, rx, other := a, "b", 1, b
+	if fromB {
+		bulk, peer, rx, other = b, "a", 0, a
+	}
 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := range uint64(back) {
-			if err := b.EP.Send("a", transport.StreamCluster, Seq(i)); err != nil {
-				bad.CompareAndSwap(nil, fmt.Sprintf("b send: %v", err))
+			if err := other.EP.Send(bulk.Name, transport.StreamCluster, Seq(i)); err != nil {
+				bad.CompareAndSwap(nil, fmt.Sprintf("%s send: %v", other.Name, err))
 				return
 			}
 		}
@@ -298,14 +322,14 @@ func testNoLossAcrossCuts(t *testing.T, nw Net) {
 	const step = n / cuts
 	for c := range cuts {
 		for i := c * step; i < (c+1)*step; i++ {
-			send(t, a, "b", transport.StreamCluster, Seq(uint64(i)))
+			send(t, bulk, peer, transport.StreamCluster, Seq(uint64(i)))
 		}
 		// Cut with about half a step still in flight or queued.
 		mark := uint64(c*step + step/2)
-		await.Until(t, "progress", func() bool { return got[1].Load() >= mark })
+		await.Until(t, "progress", func() bool { return got[rx].Load() >= mark })
 		nw.Cut("a", "b")
 	}
-	await.Until(t, "every frame", func() bool { return got[1].Load() == n && got[0].Load() == back })
+	await.Until(t, "every frame", func() bool { return got[rx].Load() == n && got[1-rx].Load() == back })
 	<-done
 	if v := bad.Load(); v != nil {
 		t.Fatal(v)
@@ -324,7 +348,8 @@ func testNoLossAcrossCuts(t *testing.T, nw Net) {
 	if rc := a.Peer("b").Reconnects; rc < cuts/2 {
 		t.Fatalf("a reconnected %d times over %d cuts", rc, cuts)
 	}
-	t.Logf("a->b reconnects %d, duplicates dropped by b %d", a.Peer("b").Reconnects, b.EP.Stats().Dropped[transport.DropDuplicate])
+	t.Logf("a->b reconnects %d, b->a connections %d, duplicates dropped: by a %d, by b %d", a.Peer("b").Reconnects, b.Peer("a").Connects,
+		a.EP.Stats().Dropped[transport.DropDuplicate], b.EP.Stats().Dropped[transport.DropDuplicate])
 }
 
 func testQueueOverflow(t *testing.T, nw Net) {
