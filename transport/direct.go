@@ -60,6 +60,20 @@ func (p *peer) directLocked(wasPending bool) bool {
 	return true
 }
 
+// wakeWriterUnlock wakes the writer for what was just queued, if it waits,
+// and releases p.mu (held on entry). While a direct write is under way,
+// its sender wakes the writer when done.
+func (p *peer) wakeWriterUnlock() {
+	wake := p.writerIdle && !p.directBusy
+	if wake {
+		p.writerIdle = false
+	}
+	p.mu.Unlock()
+	if wake {
+		signal(p.wake)
+	}
+}
+
 // writeDirect writes what is queued in one non-blocking write; p.mu is
 // held on entry and released on return. It wakes the writer for anything
 // left.

@@ -293,15 +293,7 @@ func (e *Endpoint) Send(name string, st StreamType, body []byte) error {
 		p.writeDirect()
 		return nil
 	}
-	// While a direct write is under way, its sender wakes the writer.
-	wake := p.writerIdle && !p.directBusy
-	if wake {
-		p.writerIdle = false
-	}
-	p.mu.Unlock()
-	if wake {
-		signal(p.wake)
-	}
+	p.wakeWriterUnlock()
 	return nil
 }
 

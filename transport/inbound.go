@@ -662,15 +662,7 @@ func (p *peer) postAck(conn net.Conn, next uint64) bool {
 		return false
 	}
 	p.ackDue, p.ackNext = true, next
-	// While a direct write is under way, its sender wakes the writer.
-	wake := p.writerIdle && !p.directBusy
-	if wake {
-		p.writerIdle = false
-	}
-	p.mu.Unlock()
-	if wake {
-		signal(p.wake)
-	}
+	p.wakeWriterUnlock()
 	return true
 }
 
