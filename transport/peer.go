@@ -441,12 +441,7 @@ func (p *peer) dialHandshake(conn net.Conn) (*link, uint64, error) {
 	}
 	if _, err := conn.Write(out); err != nil {
 		p.mu.Lock()
-		if p.out == conn {
-			p.out = nil
-		}
-		if p.duplex == conn {
-			p.duplex = nil
-		}
+		p.dropConnLocked(conn, false)
 		p.mu.Unlock()
 		return nil, 0, err
 	}
