@@ -89,6 +89,8 @@ type PeerTransportStats struct {
 	QueueBytes          int64
 	Reconnects          uint64
 	Dropped             uint64
+	// Duplex: one connection carries both nodes' messages.
+	Duplex bool
 }
 
 // Stats returns a snapshot of the counters, with the transport's
@@ -119,7 +121,7 @@ func (c *Cluster) Stats() Stats {
 			EnvelopesSent: r.sent.Load(), EnvelopesReceived: r.recv.Load(),
 			Transport: PeerTransportStats{
 				BytesIn: t.BytesIn, BytesOut: t.BytesOut, FramesIn: t.FramesIn, FramesOut: t.FramesOut,
-				QueueBytes: t.QueueBytes, Reconnects: t.Reconnects, Dropped: t.Dropped,
+				QueueBytes: t.QueueBytes, Reconnects: t.Reconnects, Dropped: t.Dropped, Duplex: t.Duplex,
 			},
 		}
 		s.EnvelopesSent += ps.EnvelopesSent

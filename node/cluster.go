@@ -283,6 +283,11 @@ func (p *clusterParts) collect(c *collector, ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.ibytes, prometheus.CounterValue, float64(peer.BytesIn), peer.Name, "in")
 		ch <- prometheus.MustNewConstMetric(c.ibytes, prometheus.CounterValue, float64(peer.BytesOut), peer.Name, "out")
 		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(peer.Reconnects), peer.Name)
+		duplex := 0.0
+		if peer.Duplex {
+			duplex = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.duplex, prometheus.GaugeValue, duplex, peer.Name)
 	}
 }
 

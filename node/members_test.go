@@ -125,3 +125,39 @@ func TestMetricsDescribedBeforeAPeer(t *testing.T) {
 		t.Fatal("no wippy_internode_bytes_total series with a peer connected")
 	}
 }
+
+// wippy_internode_duplex says, per peer, whether one connection carries
+// both nodes' messages: it does between two nodes of this version, on
+// both sides, and not with a node configured one-way.
+func TestInternodeDuplexMetric(t *testing.T) {
+	duplexOf := func(n *Node, peer string) float64 {
+		reg := prometheus.NewPedanticRegistry()
+		if err := reg.Register(newCollector(n)); err != nil {
+			t.Fatal(err)
+		}
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() != "wippy_internode_duplex" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				if m.GetLabel()[0].GetValue() == peer {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		return -1
+	}
+	a := clusterNode(t, "a")
+	b := clusterNode(t, "b", a.MembershipAddr())
+	await.Until(t, "duplex both ways", func() bool { return duplexOf(a, "b") == 1 && duplexOf(b, "a") == 1 })
+
+	c := clusterNodeWith(t, "c", func(cfg *Config) { cfg.Cluster.Internode.OneWay = true }, a.MembershipAddr())
+	await.Until(t, "c's sessions", func() bool { return duplexOf(a, "c") == 0 && duplexOf(c, "a") == 0 })
+	if duplexOf(a, "b") != 1 {
+		t.Fatal("a lost its duplex connection with b")
+	}
+}

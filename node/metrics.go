@@ -17,7 +17,7 @@ type collector struct {
 	mailboxMax, steals, handoffs, runqueue, names     *prometheus.Desc
 	restarts, members, raftState, raftCommit, ibytes  *prometheus.Desc
 	reconnects, pgGroups, pgMembers, pgRefused        *prometheus.Desc
-	evRefused                                         *prometheus.Desc
+	evRefused, duplex                                 *prometheus.Desc
 	guide                                             guideMetrics // metrics_cluster.go
 }
 
@@ -44,6 +44,7 @@ func newCollector(n *Node) *collector {
 		raftCommit: d("raft_commit_index", "Raft commit index."),
 		ibytes:     d("internode_bytes_total", "Internode bytes, by peer and direction.", "peer", "direction"),
 		reconnects: d("internode_reconnects_total", "Internode reconnections, by peer.", "peer"),
+		duplex:     d("internode_duplex", "1 when one connection carries both this node's and the peer's messages, 0 when each sends on the connection it dialed, by peer.", "peer"),
 		pgGroups:   d("pg_groups", "Process groups with a member, every scope, in this node's view."),
 		pgMembers:  d("pg_members", "Process group memberships, every node, multi-joins counted, in this node's view."),
 		pgRefused:  d("pg_refused_total", "Other nodes' group members refused: past max members per node, in a scope this node lacks, or leaving without a join."),
@@ -62,7 +63,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.processes, c.spawns, c.exits, c.sent, c.received, c.dropped,
 		c.mailboxMax, c.steals, c.handoffs, c.runqueue, c.names,
 		c.restarts, c.members, c.raftState, c.raftCommit, c.ibytes,
-		c.reconnects, c.pgGroups, c.pgMembers, c.pgRefused, c.evRefused,
+		c.reconnects, c.pgGroups, c.pgMembers, c.pgRefused, c.evRefused, c.duplex,
 		c.guide.raftState, c.guide.raftTerm, c.guide.voters, c.guide.nonVoters, c.guide.leaderChanges,
 		c.guide.churn, c.guide.gossipMembers, c.guide.convergence,
 	} {
