@@ -318,15 +318,15 @@ func (p *peer) serveIn(l *link, epoch uint64, owner *tracked) error {
 	return r.run()
 }
 
-// newInReader sets up the reading of a connection that brings the peer's
-// frames (every inbound one, and an outbound duplex one) and starts its
-// ack writer; nil when the endpoint is closing. Its owner is set by the
-// goroutine that runs it.
+// newInReader sets up the reading of a connection, and starts the ack
+// writer of one that brings the peer's frames (every inbound one, and an
+// outbound duplex one); nil when the endpoint is closing. Its owner is set
+// by the goroutine that runs it.
 func (p *peer) newInReader(l *link, epoch uint64) *inReader {
 	r := &inReader{p: p, l: l, epoch: epoch,
 		acks: &ackState{wake: make(chan struct{}, 1)}, done: make(chan struct{})}
 	r.detach = r.Detach
-	if !p.e.spawn(func() { p.writeAcks(l, epoch, r.acks, r.done) }) {
+	if l.bringsData() && !p.e.spawn(func() { p.writeAcks(l, epoch, r.acks, r.done) }) {
 		close(r.done)
 		return nil
 	}
@@ -375,6 +375,9 @@ func (r *inReader) loop() error {
 			if !ok {
 				break
 			}
+			if !r.l.accepts(t) {
+				return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
+			}
 			switch t {
 			case frameData:
 				seq, st, payload, err := decodeData(body)
@@ -387,9 +390,6 @@ func (r *inReader) loop() error {
 					return p.connError(err)
 				}
 			case frameAck:
-				if !r.l.duplex {
-					return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
-				}
 				next, err := decodeAck(body)
 				if err == nil {
 					err = p.ackIn(r, next)
@@ -398,12 +398,7 @@ func (r *inReader) loop() error {
 					return p.connError(err)
 				}
 			case frameReject:
-				if !r.l.dialed {
-					return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
-				}
 				return rejectError(body)
-			default:
-				return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
 			}
 		}
 		if len(r.batch) > 0 {

@@ -504,9 +504,9 @@ func (p *peer) attachOut(l *link, gen uint64, w *welcome) (uint64, uint64, error
 }
 
 // stream runs an established outbound connection: this goroutine writes
-// queued frames, another reads acks (or, on a duplex connection, the
-// peer's frames and acks, as an inbound connection's reader does). It
-// returns when either fails or the connection goes stale.
+// queued frames, another reads acks (and on a duplex connection the
+// peer's frames, as an inbound connection's reader does). It returns when
+// either fails or the connection goes stale.
 func (p *peer) stream(l *link, epoch uint64) error {
 	conn := l.conn
 	if rc := rawOf(l); rc != nil {
@@ -516,39 +516,21 @@ func (p *peer) stream(l *link, epoch uint64) error {
 		}
 		p.mu.Unlock()
 	}
-	var readErr error
-	var readerDone <-chan struct{}
-	var r *inReader
-	if l.duplex {
-		r = p.newInReader(l, epoch)
-		if r == nil || !p.e.spawnTracked(func(t *tracked) {
-			r.owner = t
-			r.finish(r.run())
-		}) {
-			if r != nil {
-				close(r.done)
-			}
-			return ErrClosed
+	r := p.newInReader(l, epoch)
+	if r == nil || !p.e.spawnTracked(func(t *tracked) {
+		r.owner = t
+		r.finish(r.run())
+	}) {
+		if r != nil {
+			close(r.done)
 		}
-		readerDone = r.done
-	} else {
-		done := make(chan struct{})
-		if !p.e.spawn(func() {
-			defer close(done)
-			readErr = p.readAcks(l, epoch)
-		}) {
-			return ErrClosed
-		}
-		readerDone = done
+		return ErrClosed
 	}
-	err := p.writeLoop(l, epoch, readerDone)
+	err := p.writeLoop(l, epoch, r.done)
 	conn.Close()
-	<-readerDone
-	if r != nil {
-		readErr = r.err
-	}
+	<-r.done
 	if err == nil {
-		err = readErr
+		err = r.err
 	}
 	p.mu.Lock()
 	p.dropConnLocked(conn, false)
@@ -578,7 +560,7 @@ func (p *peer) dropConnLocked(conn net.Conn, accepted bool) {
 }
 
 // writeLoop writes whatever is queued in one write per batch and pings
-// when idle. A nil error means the ack reader ended first.
+// when idle. A nil error means the connection's reader ended first.
 func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) error {
 	cfg := &p.e.cfg
 	conn := l.conn
@@ -687,37 +669,6 @@ func (p *peer) writeLoop(l *link, epoch uint64, readerDone <-chan struct{}) erro
 		}
 		p.mu.Unlock()
 		keepAlive.Reset(cfg.KeepAlive)
-	}
-}
-
-// readAcks reads the acceptor's acks on an outbound connection.
-func (p *peer) readAcks(l *link, epoch uint64) error {
-	cfg := &p.e.cfg
-	for {
-		l.conn.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
-		t, body, err := l.src.read()
-		p.ctr.bytesIn.Add(l.src.fr.takeCount())
-		if err != nil {
-			return p.connError(err)
-		}
-		switch t {
-		case frameAck:
-			next, err := decodeAck(body)
-			if err == nil {
-				p.mu.Lock()
-				if p.s.epoch == epoch {
-					err = p.s.q.ack(next)
-				}
-				p.mu.Unlock()
-			}
-			if err != nil {
-				return p.connError(err)
-			}
-		case frameReject:
-			return rejectError(body)
-		default:
-			return p.connError(fmt.Errorf("%w: unexpected %v frame", ErrProtocol, t))
-		}
 	}
 }
 

@@ -228,6 +228,26 @@ type link struct {
 	dialed, duplex bool
 }
 
+// bringsData reports whether the peer sends data frames (and pings) on
+// l: every connection it dialed, and a duplex one.
+func (l *link) bringsData() bool { return !l.dialed || l.duplex }
+
+// accepts reports whether a frame of type t may arrive on an established
+// l: data and pings from a peer that sends its frames on it, acks for
+// this side's frames sent on it, a reject only in answer to this side's
+// handshake. Anything else ends the connection.
+func (l *link) accepts(t frameType) bool {
+	switch t {
+	case frameData, framePing:
+		return l.bringsData()
+	case frameAck:
+		return l.dialed || l.duplex
+	case frameReject:
+		return l.dialed
+	}
+	return false
+}
+
 // frameSource hands out the frames of an established connection: straight
 // from the frame reader, or out of the sealed records it reads.
 type frameSource struct {
@@ -255,19 +275,6 @@ func (s *frameSource) next() (frameType, []byte, bool, error) {
 		}
 		if err := s.open.open(body); err != nil {
 			return 0, nil, false, err
-		}
-	}
-}
-
-// read returns the next frame, reading as needed.
-func (s *frameSource) read() (frameType, []byte, error) {
-	for {
-		t, body, ok, err := s.next()
-		if err != nil || ok {
-			return t, body, err
-		}
-		if _, err := s.fr.fill(); err != nil {
-			return 0, nil, err
 		}
 	}
 }

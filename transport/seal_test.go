@@ -123,3 +123,16 @@ func BenchmarkSealOpen(b *testing.B) {
 		o.rec = nil
 	}
 }
+
+// read returns the next frame, reading as needed.
+func (s *frameSource) read() (frameType, []byte, error) {
+	for {
+		t, body, ok, err := s.next()
+		if err != nil || ok {
+			return t, body, err
+		}
+		if _, err := s.fr.fill(); err != nil {
+			return 0, nil, err
+		}
+	}
+}
