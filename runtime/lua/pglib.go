@@ -151,7 +151,7 @@ func pgBroadcast(local bool) glua.LGFunction {
 		}
 		var payload msg.Value
 		if err == nil {
-			payload, err = payloadOf(L, 4)
+			err = payloadInto(&payload, L, 4)
 		}
 		if err == nil {
 			err = scope.Broadcast(group, topic, payload, local)

@@ -55,25 +55,26 @@ func (p *process) resolve(dest string) (pid.PID, error) {
 	return p.env.Lookup(dest)
 }
 
-// payloadOf converts the arguments from n on to one payload: nil, the
+// payloadInto converts the arguments from n on to one payload in *dst: nil, the
 // value, or a list of the values.
-func payloadOf(L *glua.LState, n int) (msg.Value, error) {
+func payloadInto(dst *msg.Value, L *glua.LState, n int) error {
 	top := L.GetTop()
 	switch {
 	case top < n:
-		return msg.Nil, nil
+		*dst = msg.Nil
+		return nil
 	case top == n:
-		return lualib.ToValue(L, L.Get(n))
+		return lualib.ToValueInto(dst, L, L.Get(n))
 	}
-	items := make([]msg.Value, 0, top-n+1)
-	for i := n; i <= top; i++ {
-		v, err := lualib.ToValue(L, L.Get(i))
-		if err != nil {
-			return msg.Nil, err
+	items := make([]msg.Value, top-n+1)
+	for i := range items {
+		if err := lualib.ToValueInto(&items[i], L, L.Get(n+i)); err != nil {
+			*dst = msg.Nil
+			return err
 		}
-		items = append(items, v)
 	}
-	return msg.List(items...), nil
+	*dst = msg.List(items...)
+	return nil
 }
 
 // argsOf converts the arguments from n on to a list of values.
@@ -117,10 +118,11 @@ func procSend(L *glua.LState) int {
 	if err := validTopic(topic); err != nil {
 		return fail(L, glua.LNil, err)
 	}
-	payload, err := payloadOf(L, 3)
-	if err != nil {
+	var payload msg.Value
+	if err := payloadInto(&payload, L, 3); err != nil {
 		return fail(L, glua.LNil, err)
 	}
+	var err error
 	if strings.HasPrefix(dest, "{") {
 		to, perr := p.parsePID(dest)
 		if perr != nil {

@@ -195,11 +195,10 @@ func spWithMessage(L *glua.LState) int {
 	if err := validTopic(topic); err != nil {
 		return fail(L, glua.LNil, err)
 	}
-	payload, err := payloadOf(L, 3)
-	if err != nil {
+	s.message = &proc.Delivery{Kind: proc.DeliveryMessage, From: p.self, Topic: topic}
+	if err := payloadInto(&s.message.Payload, L, 3); err != nil {
 		return fail(L, glua.LNil, err)
 	}
-	s.message = &proc.Delivery{Kind: proc.DeliveryMessage, From: p.self, Topic: topic, Payload: payload}
 	return p.pushSpawner(L, s)
 }
 

@@ -20,12 +20,27 @@ const maxSafeInt = 1 << 53
 // wraps ErrUnsupported, ErrCycle, ErrTooDeep or ErrKey and names the path
 // of the culprit (e.g. `at .jobs[3].fn`).
 func ToValue(L *lua.LState, v lua.LValue) (msg.Value, error) {
+	var val msg.Value
+	err := ToValueInto(&val, L, v)
+	return val, err
+}
+
+// ToValueInto is ToValue writing the value to *dst (msg.Nil with an
+// error). A send converts its payload this way: a Value returned through
+// each call on the way is copied each time, which cost more than the
+// conversion of a scalar itself.
+func ToValueInto(dst *msg.Value, L *lua.LState, v lua.LValue) error {
+	if scalarInto(dst, v) {
+		return nil
+	}
 	var c converter
 	val, cerr := c.value(v, 0)
 	if cerr != nil {
-		return msg.Nil, cerr.procError()
+		*dst = msg.Nil
+		return cerr.procError()
 	}
-	return val, nil
+	*dst = val
+	return nil
 }
 
 // converter walks one value; stack holds the tables being converted, to
@@ -93,17 +108,31 @@ func numberValue(n lua.LNumber) msg.Value {
 	return msg.Float(f)
 }
 
-// value converts v, which sits inside depth containers.
-func (c *converter) value(v lua.LValue, depth int) (msg.Value, *convError) {
+// scalarInto converts nil, a boolean, a number or a string into *dst and
+// reports true; anything else it leaves to the converter.
+func scalarInto(dst *msg.Value, v lua.LValue) bool {
 	switch x := v.(type) {
 	case *lua.LNilType:
-		return msg.Nil, nil
+		*dst = msg.Nil
 	case lua.LBool:
-		return msg.Bool(bool(x)), nil
+		*dst = msg.Bool(bool(x))
 	case lua.LNumber:
-		return numberValue(x), nil
+		*dst = numberValue(x)
 	case lua.LString:
-		return msg.String(string(x)), nil
+		*dst = msg.String(string(x))
+	default:
+		return false
+	}
+	return true
+}
+
+// value converts v, which sits inside depth containers.
+func (c *converter) value(v lua.LValue, depth int) (msg.Value, *convError) {
+	var val msg.Value
+	if scalarInto(&val, v) {
+		return val, nil
+	}
+	switch x := v.(type) {
 	case *lua.LTable:
 		return c.table(x, depth)
 	case *lua.LUserData:

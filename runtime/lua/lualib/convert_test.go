@@ -212,3 +212,34 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// ToValueInto writes what ToValue returns, over whatever *dst held, and
+// msg.Nil with the error; a scalar costs no allocation.
+func TestToValueInto(t *testing.T) {
+	L, _ := newState(t, Options{}, nil)
+	for _, code := range []string{"nil", "true", "false", "42", "1.5", "'s'", "{1, {a = 'b'}}", "print"} {
+		v := chunk(t, L, code)
+		want, werr := ToValue(L, v)
+		got := msg.String("stale")
+		err := ToValueInto(&got, L, v)
+		if (err == nil) != (werr == nil) || !msg.Equal(got, want) {
+			t.Fatalf("%s: %v, %v; ToValue: %v, %v", code, got, err, want, werr)
+		}
+		if err != nil && !msg.Equal(got, msg.Nil) {
+			t.Fatalf("%s: %v with the error", code, got)
+		}
+	}
+	var dst msg.Value
+	for _, v := range []lua.LValue{lua.LTrue, lua.LNumber(7), lua.LString("x"), lua.LNil} {
+		if n := testing.AllocsPerRun(100, func() { ToValueInto(&dst, L, v) }); n != 0 {
+			t.Fatalf("%v: %v allocations", v, n)
+		}
+	}
+}
+
+func BenchmarkToValueIntoScalar(b *testing.B) {
+	var dst msg.Value
+	for b.Loop() {
+		ToValueInto(&dst, nil, lua.LTrue)
+	}
+}
