@@ -473,7 +473,7 @@ type recvState struct {
 func (p *peer) receive(conn net.Conn, epoch uint64, batch []inFrame, inline []delivery, r *inReader) (StreamType, recvState, bool, []delivery, error) {
 	e := p.e
 	p.mu.Lock()
-	if p.s.epoch != epoch || (p.in != conn && p.duplex != conn) {
+	if p.s.epoch != epoch || !p.currentLocked(conn) {
 		p.mu.Unlock()
 		return 0, recvState{}, true, inline, errStaleConn
 	}
@@ -669,7 +669,7 @@ func (p *peer) postAck(conn net.Conn, next uint64) bool {
 func (p *peer) ackIn(r *inReader, next uint64) error {
 	conn := r.l.conn
 	p.mu.Lock()
-	if p.s.epoch != r.epoch || (p.in != conn && p.out != conn) {
+	if p.s.epoch != r.epoch || !p.currentLocked(conn) {
 		p.mu.Unlock()
 		return errStaleConn
 	}

@@ -470,6 +470,10 @@ func duplexPair(dialerCan, acceptorCan bool, dialer, acceptor string) bool {
 	return dialerCan && acceptorCan && dialer < acceptor
 }
 
+// currentLocked reports whether conn is one of the session's established
+// connections, whose frames count; those of a replaced one do not.
+func (p *peer) currentLocked(conn net.Conn) bool { return conn == p.in || conn == p.out }
+
 // carriedLocked reports whether a connection the peer dialed carries this
 // side's frames: this side then needs none of its own.
 func (p *peer) carriedLocked() bool { return p.duplex != nil && p.duplex == p.in }

@@ -119,10 +119,10 @@ func procSend(L *glua.LState) int {
 		return fail(L, glua.LNil, err)
 	}
 	var payload msg.Value
-	if err := payloadInto(&payload, L, 3); err != nil {
+	err := payloadInto(&payload, L, 3)
+	if err != nil {
 		return fail(L, glua.LNil, err)
 	}
-	var err error
 	if strings.HasPrefix(dest, "{") {
 		to, perr := p.parsePID(dest)
 		if perr != nil {
