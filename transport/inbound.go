@@ -54,10 +54,12 @@ func (e *Endpoint) serveInbound(conn net.Conn, owner *tracked) {
 	p, l, epoch, err := e.acceptHandshake(conn)
 	e.adm.done(conn)
 	if err != nil {
-		e.release(conn)
+		// Counted before the close, which the peer sees: a refusal it
+		// has seen is in Stats.
 		if !errors.Is(err, errRetry) && !e.isClosed() {
 			e.ctr.handshakeFailures.Add(1)
 		}
+		e.release(conn)
 		e.logConnError("transport inbound handshake failed", err, "remote", conn.RemoteAddr().String())
 		return
 	}
